@@ -1,0 +1,2 @@
+//! The central API (being built).
+fn main() {}

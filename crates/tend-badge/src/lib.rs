@@ -1,0 +1,1 @@
+//! Badge sources (being built).

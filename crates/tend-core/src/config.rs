@@ -1,0 +1,395 @@
+//! Start-up configuration of the Tend app: command-line flags, `TEND_*`
+//! environment variables and an optional TOML file, in that order of
+//! precedence. Every failure names the problem and the fix.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CoreError, Result};
+
+/// How the window behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum Profile {
+    /// A normal, resizable window (laptops, tablets, workstations).
+    #[default]
+    Desktop,
+    /// Fullscreen, undecorated, close blocked, single instance (wall kiosks).
+    Kiosk,
+}
+
+impl Profile {
+    pub fn parse(value: &str, source: &str) -> Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "desktop" => Ok(Profile::Desktop),
+            "kiosk" => Ok(Profile::Kiosk),
+            other => Err(CoreError::Config(format!(
+                "{source}: unknown profile {other:?}; use \"desktop\" or \"kiosk\""
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Desktop => "desktop",
+            Profile::Kiosk => "kiosk",
+        }
+    }
+}
+
+/// The config file's shape. Unknown keys are refused so a typo is not ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    profile: Option<String>,
+    data_dir: Option<PathBuf>,
+    server_url: Option<String>,
+    log_level: Option<String>,
+    /// Set `WEBKIT_DISABLE_DMABUF_RENDERER=1` before the webview starts (Linux).
+    webkit_dmabuf_workaround: Option<bool>,
+}
+
+/// Parsed command line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CliArgs {
+    pub profile: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub help: bool,
+    pub version: bool,
+}
+
+pub const USAGE: &str = "\
+Usage: tend [OPTIONS]
+
+Options:
+  --profile <desktop|kiosk>  Window profile (env TEND_PROFILE; default desktop)
+  --kiosk                    Shorthand for --profile kiosk
+  --data-dir <PATH>          Where the encrypted database and logs live (env TEND_DATA_DIR)
+  --config <PATH>            TOML config file (env TEND_CONFIG; default <config dir>/tend/tend.toml)
+  -h, --help                 Show this help
+  -V, --version              Show the version
+
+Environment:
+  TEND_LOG                   Log filter, e.g. info or tend_core=debug
+  TEND_WEBKIT_DMABUF_WORKAROUND=0  Keep WebKitGTK's DMA-BUF renderer (Linux)
+";
+
+impl CliArgs {
+    /// Parses arguments (without the program name). Unknown flags are errors.
+    pub fn parse<I, S>(args: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut out = CliArgs::default();
+        let mut args = args.into_iter().map(Into::into);
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |name: &str| -> Result<String> {
+                inline.clone().or_else(|| args.next()).ok_or_else(|| {
+                    CoreError::Config(format!("{name} needs a value; run `tend --help`"))
+                })
+            };
+            match flag.as_str() {
+                "--profile" => out.profile = Some(value("--profile")?),
+                "--kiosk" => out.profile = Some("kiosk".into()),
+                "--data-dir" => out.data_dir = Some(PathBuf::from(value("--data-dir")?)),
+                "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+                "-h" | "--help" => out.help = true,
+                "-V" | "--version" => out.version = true,
+                other => {
+                    let shown: String = other.chars().take(60).collect();
+                    return Err(CoreError::Config(format!(
+                        "unknown option {shown:?}; run `tend --help` for the options"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The resolved configuration the app runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfig {
+    pub profile: Profile,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub server_url: Option<String>,
+    pub log_level: String,
+    pub webkit_dmabuf_workaround: bool,
+}
+
+/// Where the process looks for its defaults; injected so tests never touch
+/// the real home directory.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub vars: Vec<(String, String)>,
+    pub default_data_dir: PathBuf,
+    pub default_config_file: PathBuf,
+}
+
+impl Environment {
+    /// Reads this process's environment and XDG-style default locations.
+    pub fn from_process() -> Self {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let xdg = |var: &str, fallback: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| home.join(fallback))
+        };
+        Self {
+            vars,
+            default_data_dir: xdg("XDG_DATA_HOME", ".local/share").join("tend"),
+            default_config_file: xdg("XDG_CONFIG_HOME", ".config").join("tend").join("tend.toml"),
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl AppConfig {
+    /// Resolves flags > environment > config file > defaults. Does not touch
+    /// the disk beyond reading the config file; see [`AppConfig::prepare_dirs`].
+    pub fn resolve(cli: &CliArgs, env: &Environment) -> Result<Self> {
+        let explicit_config = cli
+            .config
+            .clone()
+            .or_else(|| env.var("TEND_CONFIG").map(PathBuf::from));
+        let (file, config_file) = match &explicit_config {
+            Some(path) => (read_config_file(path, true)?, Some(path.clone())),
+            None => {
+                let path = env.default_config_file.clone();
+                let file = read_config_file(&path, false)?;
+                let found = path.exists().then_some(path);
+                (file, found)
+            }
+        };
+
+        let profile = match (&cli.profile, env.var("TEND_PROFILE"), &file.profile) {
+            (Some(p), _, _) => Profile::parse(p, "--profile")?,
+            (None, Some(p), _) => Profile::parse(p, "TEND_PROFILE")?,
+            (None, None, Some(p)) => Profile::parse(p, "config file `profile`")?,
+            _ => Profile::Desktop,
+        };
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(|| env.var("TEND_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| env.default_data_dir.clone());
+        let webkit_dmabuf_workaround = match env.var("TEND_WEBKIT_DMABUF_WORKAROUND") {
+            Some("0") | Some("false") | Some("no") => false,
+            Some(_) => true,
+            None => file.webkit_dmabuf_workaround.unwrap_or(true),
+        };
+        if let Some(url) = &file.server_url {
+            if url.trim().is_empty() {
+                return Err(CoreError::Config(
+                    "config file `server_url` is empty; remove the line or set the API address".into(),
+                ));
+            }
+        }
+        Ok(Self {
+            profile,
+            log_dir: data_dir.join("logs"),
+            data_dir,
+            config_file,
+            server_url: file.server_url,
+            log_level: env
+                .var("TEND_LOG")
+                .map(str::to_owned)
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            webkit_dmabuf_workaround,
+        })
+    }
+
+    /// Creates the data and log directories (0700 on Unix) and proves they are
+    /// writable, so a read-only disk is reported at start-up, not mid-shift.
+    pub fn prepare_dirs(&self) -> Result<()> {
+        for dir in [&self.data_dir, &self.log_dir] {
+            create_private_dir(dir)?;
+            let probe = dir.join(".tend-write-probe");
+            std::fs::write(&probe, b"ok").map_err(|e| {
+                CoreError::storage(
+                    dir,
+                    format!("{e}; make it writable for this user or choose another with --data-dir"),
+                )
+            })?;
+            let _ = std::fs::remove_file(&probe);
+        }
+        Ok(())
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let fix = "make it writable for this user or choose another with --data-dir";
+    if dir.exists() && !dir.is_dir() {
+        return Err(CoreError::storage(dir, format!("it is a file, not a directory; {fix}")));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| CoreError::storage(dir, format!("{e}; {fix}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+fn read_config_file(path: &Path, must_exist: bool) -> Result<FileConfig> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+            return Ok(FileConfig::default())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CoreError::Config(format!(
+                "config file {} does not exist; create it or drop --config / TEND_CONFIG",
+                path.display()
+            )))
+        }
+        Err(e) => {
+            return Err(CoreError::Config(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    toml::from_str(&text).map_err(|e| {
+        CoreError::Config(format!(
+            "config file {} is not valid: {}; fix the file or move it away to use the defaults",
+            path.display(),
+            e.message()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(dir: &Path, vars: &[(&str, &str)]) -> Environment {
+        Environment {
+            vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            default_data_dir: dir.join("data"),
+            default_config_file: dir.join("config/tend.toml"),
+        }
+    }
+
+    #[test]
+    fn defaults_without_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
+        assert_eq!(cfg.profile, Profile::Desktop);
+        assert_eq!(cfg.data_dir, tmp.path().join("data"));
+        assert_eq!(cfg.log_dir, tmp.path().join("data/logs"));
+        assert!(cfg.webkit_dmabuf_workaround);
+        assert_eq!(cfg.config_file, None);
+    }
+
+    #[test]
+    fn precedence_flag_over_env_over_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("config")).unwrap();
+        std::fs::write(
+            tmp.path().join("config/tend.toml"),
+            "profile = \"kiosk\"\nserver_url = \"https://api.example.org\"\nwebkit_dmabuf_workaround = false\n",
+        )
+        .unwrap();
+        let e = env(tmp.path(), &[]);
+        let cfg = AppConfig::resolve(&CliArgs::default(), &e).unwrap();
+        assert_eq!(cfg.profile, Profile::Kiosk);
+        assert_eq!(cfg.server_url.as_deref(), Some("https://api.example.org"));
+        assert!(!cfg.webkit_dmabuf_workaround);
+
+        let e = env(tmp.path(), &[("TEND_PROFILE", "desktop"), ("TEND_WEBKIT_DMABUF_WORKAROUND", "1")]);
+        let cfg = AppConfig::resolve(&CliArgs::default(), &e).unwrap();
+        assert_eq!(cfg.profile, Profile::Desktop);
+        assert!(cfg.webkit_dmabuf_workaround);
+
+        let cli = CliArgs::parse(["--kiosk"]).unwrap();
+        assert_eq!(AppConfig::resolve(&cli, &e).unwrap().profile, Profile::Kiosk);
+    }
+
+    #[test]
+    fn cli_parsing() {
+        let cli = CliArgs::parse(["--profile=kiosk", "--data-dir", "/x"]).unwrap();
+        assert_eq!(cli.profile.as_deref(), Some("kiosk"));
+        assert_eq!(cli.data_dir, Some(PathBuf::from("/x")));
+        let err = CliArgs::parse(["--frobnicate"]).unwrap_err();
+        assert!(err.to_string().contains("--frobnicate") && err.to_string().contains("--help"));
+        assert!(CliArgs::parse(["--data-dir"]).unwrap_err().to_string().contains("needs a value"));
+        let err = AppConfig::resolve(
+            &CliArgs::parse(["--profile", "tv"]).unwrap(),
+            &env(Path::new("/nonexistent"), &[]),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), tend_domain::ErrorCode::ConfigInvalid);
+        assert!(err.to_string().contains("\"tv\""));
+    }
+
+    #[test]
+    fn missing_explicit_config_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cli = CliArgs::parse(["--config", tmp.path().join("nope.toml").to_str().unwrap()]).unwrap();
+        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_config_names_the_file_and_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("bad.toml");
+        std::fs::write(&path, "profile = [[[").unwrap();
+        let cli = CliArgs::parse(["--config", path.to_str().unwrap()]).unwrap();
+        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap_err().to_string();
+        assert!(err.contains("bad.toml") && err.contains("not valid"), "{err}");
+
+        std::fs::write(&path, "profil = \"kiosk\"").unwrap();
+        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap_err().to_string();
+        assert!(err.contains("profil"), "{err}");
+    }
+
+    #[test]
+    fn unwritable_data_dir_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        let cli = CliArgs::parse(["--data-dir", file.to_str().unwrap()]).unwrap();
+        let cfg = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap();
+        let err = cfg.prepare_dirs().unwrap_err();
+        assert_eq!(err.code(), tend_domain::ErrorCode::StorageUnavailable);
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+    }
+
+    #[test]
+    fn prepare_creates_private_dirs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cli = CliArgs::parse(["--data-dir", tmp.path().join("d").to_str().unwrap()]).unwrap();
+        let cfg = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap();
+        cfg.prepare_dirs().unwrap();
+        assert!(cfg.log_dir.is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&cfg.data_dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The Tend device core: everything the app does that does not need a webview.
+//! `src-tauri` is a thin adapter over this crate; tests and benchmarks drive it
+//! directly.
+
+pub mod config;
+pub mod error;
+pub mod logging;
+
+pub use error::{CoreError, Result};

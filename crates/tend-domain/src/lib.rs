@@ -1,0 +1,15 @@
+//! Tend's shared domain: the seed's enums, validated identifiers and the small
+//! pieces of math (capacity, online state, sync status) that the device app and
+//! the central API must agree on exactly. No I/O lives here.
+
+pub mod capacity;
+pub mod error;
+pub mod identifiers;
+pub mod kinds;
+pub mod status;
+
+pub use capacity::{available_beds, occupancy_rate};
+pub use error::{ErrorCode, ValidationError};
+pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
+pub use kinds::{DeviceStatus, DeviceType, FacilityType, OrganizationType, PatientStatus, Role};
+pub use status::{is_online, sync_status, SyncInputs, SyncStatus, SyncThresholds, ONLINE_WINDOW};
