@@ -1,0 +1,75 @@
+// Turns the `{code, message}` errors that cross IPC into words a nurse can act on.
+// The UI branches on `code` only; `message` is shown, never parsed.
+
+import type { AppError, ErrorCode } from "./bindings";
+
+interface ErrorCopy {
+  /** What a person reads when the code's own explanation is enough. */
+  readonly text: string;
+  /**
+   * True when the backend's message is written for people and more specific than
+   * `text` (e.g. "HTTPS is required for remote servers"), so it is shown instead.
+   */
+  readonly preferMessage: boolean;
+  /** Whether trying the same thing again later can succeed. */
+  readonly retryable: boolean;
+}
+
+// Exhaustive on purpose: when the generated ErrorCode enum gains a code, `npm run check`
+// fails here until someone decides what people should read for it.
+const COPY: Record<ErrorCode, ErrorCopy> = {
+  VALIDATION_FAILED: { text: "Some of the information entered isn't valid. Check it and try again.", preferMessage: true, retryable: false },
+  MALFORMED_REQUEST: { text: "The app sent a request the other side couldn't read. Restart the app; if it keeps happening, contact support.", preferMessage: false, retryable: false },
+  PAYLOAD_TOO_LARGE: { text: "That is too large to send. Try a smaller file or fewer items.", preferMessage: false, retryable: false },
+  NOT_FOUND: { text: "We couldn't find that. It may have been removed or moved.", preferMessage: false, retryable: false },
+  CONFLICT: { text: "Someone else changed this at the same time. Reload and try again.", preferMessage: true, retryable: false },
+  UNAUTHORIZED: { text: "Your sign-in has ended. Tap your badge to sign in again.", preferMessage: false, retryable: false },
+  FORBIDDEN: { text: "You don't have permission to do that. Ask your administrator if you need access.", preferMessage: false, retryable: false },
+  RATE_LIMITED: { text: "Too many attempts in a short time. Wait a minute, then try again.", preferMessage: false, retryable: true },
+  UNSUPPORTED_VERSION: { text: "This app version is too old for the server. Ask your administrator to update this device.", preferMessage: false, retryable: false },
+  OFFLINE: { text: "This device is offline. Your work is saved here and will sync when the connection returns.", preferMessage: false, retryable: true },
+  CONFIG_INVALID: { text: "This device's settings are invalid. Ask your administrator to set it up again.", preferMessage: true, retryable: false },
+  STORAGE_UNAVAILABLE: { text: "This device can't read or save its data right now. Restart the app; if it keeps happening, contact support.", preferMessage: false, retryable: true },
+  UNAVAILABLE: { text: "The service isn't available right now. Try again in a moment.", preferMessage: false, retryable: true },
+  INTERNAL: { text: "Something went wrong on our side. Try again; if it keeps happening, contact support.", preferMessage: false, retryable: true },
+};
+
+/** Every code the UI knows, in the order of the contract. */
+export const ERROR_CODES = Object.keys(COPY) as readonly ErrorCode[];
+
+const FALLBACK_TEXT = "Something went wrong. Try again; if it keeps happening, contact support.";
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.prototype.hasOwnProperty.call(COPY, value);
+}
+
+/** A message for people, chosen by `code`; falls back to the backend's message for codes this build doesn't know. */
+export function errorMessage(error: AppError): string {
+  const message = typeof error.message === "string" ? error.message.trim() : "";
+  if (!isErrorCode(error.code)) return message || FALLBACK_TEXT;
+  const copy = COPY[error.code];
+  return copy.preferMessage && message ? message : copy.text;
+}
+
+/** Whether offering "Try again" makes sense for this error. */
+export function isRetryable(error: AppError): boolean {
+  return isErrorCode(error.code) ? COPY[error.code].retryable : true;
+}
+
+/**
+ * Coerces anything a command can throw into an AppError. The generated bindings return
+ * backend errors as values but rethrow JavaScript `Error`s, e.g. when the page runs in a
+ * plain browser with no Tauri backend behind it.
+ */
+export function toAppError(thrown: unknown): AppError {
+  if (typeof thrown === "object" && thrown !== null && "code" in thrown) {
+    const { code, message } = thrown as { code: unknown; message?: unknown };
+    if (typeof code === "string") {
+      return { code: code as ErrorCode, message: typeof message === "string" ? message : "" };
+    }
+  }
+  if (thrown instanceof Error) {
+    return { code: "UNAVAILABLE", message: thrown.message };
+  }
+  return { code: "INTERNAL", message: typeof thrown === "string" ? thrown : "" };
+}

@@ -1,0 +1,53 @@
+// Wording for sync and connection state, kept out of components so it can be tested alone.
+
+import type { ConnectionState } from "./bindings";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** "Synced just now", "Synced 5 minutes ago", … or "Never synced". */
+export function formatLastSync(lastSync: string | null, now: Date = new Date()): string {
+  if (!lastSync) return "Never synced";
+  const at = new Date(lastSync);
+  if (Number.isNaN(at.getTime())) return "Last sync time unknown";
+  const age = now.getTime() - at.getTime();
+  // A clock a little ahead of the server still reads as "just now".
+  if (age < MINUTE) return "Synced just now";
+  if (age < HOUR) return `Synced ${plural(Math.floor(age / MINUTE), "minute")} ago`;
+  if (age < DAY) return `Synced ${plural(Math.floor(age / HOUR), "hour")} ago`;
+  const date = at.toLocaleDateString("en-US", { month: "short", day: "numeric" });
+  const time = at.toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit" });
+  return `Synced ${date}, ${time}`;
+}
+
+/** "Nothing waiting to sync" or "3 changes waiting to sync". */
+export function formatPending(pending: number): string {
+  if (!Number.isFinite(pending) || pending <= 0) return "Nothing waiting to sync";
+  return `${plural(pending, "change")} waiting to sync`;
+}
+
+export function connectionLabel(connection: ConnectionState): string {
+  switch (connection) {
+    case "online":
+      return "Online";
+    case "offline":
+      return "Offline";
+    case "not_configured":
+      return "Not connected to a server yet";
+  }
+}
+
+/** The host of a server URL for compact display, or the URL itself when it doesn't parse. */
+export function serverHost(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url;
+  }
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,33 @@
+// A hash router: the app is loaded from disk by Tauri, so there are no server routes.
+
+import { pathFromHash } from "./routes";
+
+export class HashRouter {
+  /** The current path, e.g. "/setup"; "/" when no screen is chosen yet. */
+  path = $state("/");
+
+  #onHashChange = (): void => {
+    this.path = pathFromHash(window.location.hash);
+  };
+
+  constructor() {
+    this.path = pathFromHash(window.location.hash);
+    window.addEventListener("hashchange", this.#onHashChange);
+  }
+
+  /** Go to a path, adding a history entry. */
+  navigate(path: string): void {
+    window.location.hash = path;
+    this.path = pathFromHash(path);
+  }
+
+  /** Go to a path without a history entry, so Back doesn't bounce through a redirect. */
+  replace(path: string): void {
+    window.history.replaceState(window.history.state, "", `#${path}`);
+    this.path = pathFromHash(path);
+  }
+
+  destroy(): void {
+    window.removeEventListener("hashchange", this.#onHashChange);
+  }
+}
