@@ -1,0 +1,103 @@
+import { render, screen, waitFor } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import type { AppStatus } from "$lib/bindings";
+import App from "./App.svelte";
+import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands } from "./test/ipc";
+
+const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 2 };
+
+function startAt(hash: string): void {
+  window.history.replaceState(null, "", hash ? `/${hash}` : "/");
+}
+
+describe("App shell and router", () => {
+  it("shows a not-found screen for an unknown route, with a way back", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    startAt("#/no-such-screen");
+    render(App);
+
+    expect(screen.getByTestId("not-found")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("We can't find that screen");
+    expect(screen.getByTestId("not-found-path")).toHaveTextContent("/no-such-screen");
+
+    await userEvent.click(screen.getByTestId("not-found-back"));
+    // "#/" resolves to the lock screen on a configured device.
+    await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+    expect(await screen.findByRole("heading", { level: 1, name: "Tap your badge" })).toBeInTheDocument();
+    expect(screen.queryByTestId("not-found")).not.toBeInTheDocument();
+  });
+
+  it("sends a device with no server to setup on first start", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: NOT_CONFIGURED });
+    startAt("");
+    render(App);
+
+    expect(await screen.findByRole("heading", { level: 1, name: "Set up this device" })).toBeInTheDocument();
+    expect(window.location.hash).toBe("#/setup");
+    expect(screen.getByTestId("status-connection")).toHaveTextContent("Not connected to a server yet");
+  });
+
+  it("navigates between screens from the nav bar and marks the current one", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    startAt("#/lock");
+    render(App);
+
+    for (const id of ["setup", "lock", "home", "admin", "family", "about"]) {
+      if (id === "family") continue; // the family kiosk hides the nav; covered below
+      expect(screen.getByTestId(`nav-${id}`)).toHaveAttribute("href", `#/${id}`);
+    }
+    expect(screen.getByTestId("nav-lock")).toHaveAttribute("aria-current", "page");
+
+    await userEvent.click(screen.getByTestId("nav-admin"));
+    expect(await screen.findByRole("heading", { level: 1, name: "Admin console" })).toBeInTheDocument();
+    expect(screen.getByTestId("nav-admin")).toHaveAttribute("aria-current", "page");
+    expect(screen.getByTestId("nav-lock")).not.toHaveAttribute("aria-current");
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("heading", { level: 1 })));
+    expect(document.title).toBe("Admin console · Tend");
+    expect(screen.getByTestId("status-connection")).toHaveTextContent("Online");
+  });
+
+  it("hides the navigation on the family kiosk but keeps a way out for staff", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    startAt("#/lock");
+    render(App);
+
+    await userEvent.click(screen.getByTestId("nav-family"));
+
+    expect(await screen.findByRole("heading", { level: 1, name: "Welcome" })).toBeInTheDocument();
+    expect(screen.queryByRole("navigation", { name: "Main" })).not.toBeInTheDocument();
+    expect(screen.getByTestId("nav-staff")).toHaveAttribute("href", "#/lock");
+  });
+
+  it("switches to the kiosk scale when the device profile is kiosk", async () => {
+    mockCommands({ app_info: { ...DESKTOP_INFO, profile: "kiosk" }, app_status: ONLINE });
+    startAt("#/lock");
+    render(App);
+
+    await waitFor(() => expect(document.documentElement.dataset.profile).toBe("kiosk"));
+  });
+
+  it("stays on the desktop scale for the desktop profile", async () => {
+    const calls = mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    startAt("#/lock");
+    render(App);
+
+    await waitFor(() => expect(calls).toContain("app_info"));
+    expect(document.documentElement.dataset.profile).toBeUndefined();
+  });
+
+  it("has landmarks and a skip link that focuses the main content", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    startAt("#/home");
+    render(App);
+
+    expect(screen.getByRole("banner")).toBeInTheDocument();
+    expect(screen.getByRole("main")).toBeInTheDocument();
+    expect(screen.getByRole("contentinfo", { name: "Connection and sync status" })).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole("link", { name: "Skip to main content" }));
+    expect(document.activeElement).toBe(screen.getByRole("main"));
+    expect(window.location.hash).toBe("#/home");
+  });
+});

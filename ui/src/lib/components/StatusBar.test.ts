@@ -1,0 +1,66 @@
+import { render, screen } from "@testing-library/svelte";
+import { describe, expect, it } from "vitest";
+import StatusBar from "./StatusBar.svelte";
+
+const NOW = new Date("2026-11-26T15:00:00Z");
+
+describe("StatusBar", () => {
+  it("says it is checking before the first status arrives", () => {
+    render(StatusBar, { status: null });
+    const connection = screen.getByTestId("status-connection");
+    expect(connection).toHaveAttribute("data-state", "loading");
+    expect(connection).toHaveTextContent("Checking connection");
+  });
+
+  it("renders 'not connected to a server yet' with a way to set up, and no sync line", () => {
+    render(StatusBar, { status: { connection: "not_configured", server_url: null, last_sync: null, pending: 0 } });
+    const connection = screen.getByTestId("status-connection");
+    expect(connection).toHaveAttribute("data-state", "not_configured");
+    expect(connection).toHaveTextContent("Not connected to a server yet");
+    expect(screen.getByRole("link", { name: "Set up" })).toHaveAttribute("href", "#/setup");
+    expect(screen.queryByTestId("status-sync")).not.toBeInTheDocument();
+  });
+
+  it("shows online with the server host, last sync and an empty queue", () => {
+    render(StatusBar, {
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:55:00Z", pending: 0 },
+      now: NOW,
+    });
+    const connection = screen.getByTestId("status-connection");
+    expect(connection).toHaveAttribute("data-state", "online");
+    expect(connection).toHaveTextContent("Online");
+    expect(connection).toHaveTextContent("tend.example.org");
+    expect(screen.getByTestId("status-last-sync")).toHaveTextContent("Synced 5 minutes ago");
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("Nothing waiting to sync");
+  });
+
+  it("shows offline with pending changes kept on the device", () => {
+    render(StatusBar, {
+      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 3 },
+      now: NOW,
+    });
+    const connection = screen.getByTestId("status-connection");
+    expect(connection).toHaveAttribute("data-state", "offline");
+    expect(connection).toHaveTextContent("Offline");
+    expect(connection).toHaveTextContent("Changes are kept on this device");
+    expect(screen.getByTestId("status-last-sync")).toHaveTextContent("Never synced");
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("3 changes waiting to sync");
+  });
+
+  it("shows a readable message when the status can't be read", () => {
+    render(StatusBar, { status: null, error: { code: "STORAGE_UNAVAILABLE", message: "EIO" } });
+    const connection = screen.getByTestId("status-connection");
+    expect(connection).toHaveAttribute("data-state", "unknown");
+    expect(connection).toHaveTextContent("Connection status unavailable");
+    expect(connection).toHaveTextContent("can't read or save its data");
+    expect(connection).not.toHaveTextContent("EIO");
+  });
+
+  it("keeps the last known status when a refresh fails", () => {
+    render(StatusBar, {
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 },
+      error: { code: "INTERNAL", message: "" },
+    });
+    expect(screen.getByTestId("status-connection")).toHaveAttribute("data-state", "online");
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import type { AppError } from "./bindings";
+import { ERROR_CODES, errorMessage, isErrorCode, isRetryable, toAppError } from "./errors";
+
+describe("errorMessage", () => {
+  it("has readable copy for every code in the contract", () => {
+    expect(ERROR_CODES).toHaveLength(14);
+    for (const code of ERROR_CODES) {
+      const text = errorMessage({ code, message: "" });
+      expect(text.length, code).toBeGreaterThan(20);
+      expect(text, code).not.toContain("_");
+    }
+  });
+
+  it("shows the backend's message for validation errors, where it is the useful part", () => {
+    const error: AppError = { code: "VALIDATION_FAILED", message: "HTTPS is required for remote servers." };
+    expect(errorMessage(error)).toBe("HTTPS is required for remote servers.");
+  });
+
+  it("falls back to the code's copy when a validation error has no message", () => {
+    expect(errorMessage({ code: "VALIDATION_FAILED", message: "  " })).toMatch(/isn't valid/);
+  });
+
+  it("hides internal detail behind the code's copy", () => {
+    const error: AppError = { code: "INTERNAL", message: "sqlite: disk I/O error at page 42" };
+    expect(errorMessage(error)).not.toContain("sqlite");
+    expect(errorMessage(error)).toMatch(/went wrong/);
+  });
+
+  it("branches on code, not message text", () => {
+    const message = "network unreachable";
+    expect(errorMessage({ code: "OFFLINE", message })).toMatch(/offline/i);
+    expect(errorMessage({ code: "FORBIDDEN", message })).toMatch(/permission/);
+  });
+
+  it("falls back to the message for a code this build doesn't know", () => {
+    const error = { code: "BADGE_UNKNOWN", message: "This badge isn't registered." } as unknown as AppError;
+    expect(errorMessage(error)).toBe("This badge isn't registered.");
+    expect(errorMessage({ ...error, message: "" })).toMatch(/went wrong/);
+  });
+});
+
+describe("isRetryable", () => {
+  it("offers retry for transient failures only", () => {
+    expect(isRetryable({ code: "OFFLINE", message: "" })).toBe(true);
+    expect(isRetryable({ code: "UNAVAILABLE", message: "" })).toBe(true);
+    expect(isRetryable({ code: "VALIDATION_FAILED", message: "" })).toBe(false);
+    expect(isRetryable({ code: "FORBIDDEN", message: "" })).toBe(false);
+  });
+});
+
+describe("toAppError", () => {
+  it("keeps an AppError as it is", () => {
+    expect(toAppError({ code: "CONFLICT", message: "taken" })).toEqual({ code: "CONFLICT", message: "taken" });
+  });
+
+  it("turns a JavaScript Error (no backend) into UNAVAILABLE", () => {
+    expect(toAppError(new TypeError("window.__TAURI_INTERNALS__ is undefined"))).toEqual({
+      code: "UNAVAILABLE",
+      message: "window.__TAURI_INTERNALS__ is undefined",
+    });
+  });
+
+  it("turns anything else into INTERNAL", () => {
+    expect(toAppError("boom")).toEqual({ code: "INTERNAL", message: "boom" });
+    expect(toAppError(undefined)).toEqual({ code: "INTERNAL", message: "" });
+  });
+
+  it("recognizes the codes of the contract", () => {
+    expect(isErrorCode("RATE_LIMITED")).toBe(true);
+    expect(isErrorCode("rate_limited")).toBe(false);
+    expect(isErrorCode("toString")).toBe(false);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { connectionLabel, formatLastSync, formatPending, serverHost } from "./format";
+
+const NOW = new Date("2026-11-26T15:00:00Z");
+
+describe("formatLastSync", () => {
+  it("says when the device has never synced", () => {
+    expect(formatLastSync(null, NOW)).toBe("Never synced");
+  });
+
+  it("uses relative wording for recent syncs", () => {
+    expect(formatLastSync("2026-11-26T14:59:30Z", NOW)).toBe("Synced just now");
+    expect(formatLastSync("2026-11-26T15:00:20Z", NOW)).toBe("Synced just now");
+    expect(formatLastSync("2026-11-26T14:59:00Z", NOW)).toBe("Synced 1 minute ago");
+    expect(formatLastSync("2026-11-26T14:55:00Z", NOW)).toBe("Synced 5 minutes ago");
+    expect(formatLastSync("2026-11-26T12:00:00Z", NOW)).toBe("Synced 3 hours ago");
+  });
+
+  it("uses a date for old syncs", () => {
+    expect(formatLastSync("2026-11-20T12:00:00Z", NOW)).toMatch(/^Synced Nov 2\d, /);
+  });
+
+  it("copes with an unreadable timestamp", () => {
+    expect(formatLastSync("yesterday-ish", NOW)).toBe("Last sync time unknown");
+  });
+});
+
+describe("formatPending", () => {
+  it("counts changes waiting to sync", () => {
+    expect(formatPending(0)).toBe("Nothing waiting to sync");
+    expect(formatPending(1)).toBe("1 change waiting to sync");
+    expect(formatPending(12)).toBe("12 changes waiting to sync");
+  });
+});
+
+describe("connection wording", () => {
+  it("names every connection state", () => {
+    expect(connectionLabel("online")).toBe("Online");
+    expect(connectionLabel("offline")).toBe("Offline");
+    expect(connectionLabel("not_configured")).toBe("Not connected to a server yet");
+  });
+
+  it("shows a server by its host", () => {
+    expect(serverHost("https://tend.example.org:8443/api")).toBe("tend.example.org:8443");
+    expect(serverHost("not a url")).toBe("not a url");
+    expect(serverHost(null)).toBeNull();
+  });
+});

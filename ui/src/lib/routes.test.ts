@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ROUTES, findRoute, hrefFor, pathFromHash } from "./routes";
+
+describe("pathFromHash", () => {
+  it("reads the path from a hash", () => {
+    expect(pathFromHash("#/setup")).toBe("/setup");
+    expect(pathFromHash("#/about?tab=logs")).toBe("/about");
+    expect(pathFromHash("#/admin/")).toBe("/admin");
+  });
+
+  it("treats an empty hash as the start", () => {
+    expect(pathFromHash("")).toBe("/");
+    expect(pathFromHash("#")).toBe("/");
+    expect(pathFromHash("#/")).toBe("/");
+  });
+});
+
+describe("route table", () => {
+  it("has the screens the end-to-end tests navigate to", () => {
+    expect(ROUTES.map((route) => route.path)).toEqual(["/setup", "/lock", "/home", "/admin", "/family", "/about"]);
+    expect(hrefFor("family")).toBe("#/family");
+  });
+
+  it("hides navigation only on the family kiosk", () => {
+    expect(ROUTES.filter((route) => route.chrome === "kiosk").map((route) => route.id)).toEqual(["family"]);
+  });
+
+  it("finds no route for an unknown path", () => {
+    expect(findRoute("/nope")).toBeUndefined();
+    expect(findRoute("/lock")?.id).toBe("lock");
+  });
+});

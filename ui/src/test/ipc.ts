@@ -1,0 +1,41 @@
+// Test helpers: answer Tauri commands from plain objects through @tauri-apps/api/mocks.
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type { AppError, AppInfo, AppStatus } from "$lib/bindings";
+
+type Handler = (args: Record<string, unknown>) => unknown;
+
+/** Thrown from a handler, this reaches the UI the way a Rust `Err(AppError)` does. */
+export class Rejection {
+  constructor(readonly error: AppError) {}
+}
+
+/**
+ * Installs a mock backend. Each command answers with a value, or with `reject(error)`
+ * to make the command fail with an AppError. Unknown commands fail loudly.
+ */
+export function mockCommands(handlers: Record<string, unknown>): string[] {
+  const calls: string[] = [];
+  mockIPC((cmd, payload) => {
+    calls.push(cmd);
+    if (!(cmd in handlers)) throw new Error(`unexpected command ${cmd}`);
+    const handler = handlers[cmd];
+    const answer = typeof handler === "function" ? (handler as Handler)((payload ?? {}) as Record<string, unknown>) : handler;
+    // A rejected promise carrying the plain object is what Tauri's invoke does on Err.
+    if (answer instanceof Rejection) return Promise.reject(answer.error);
+    return answer;
+  });
+  return calls;
+}
+
+export const reject = (code: AppError["code"], message: string): Rejection => new Rejection({ code, message });
+
+export const DESKTOP_INFO: AppInfo = {
+  version: "0.1.0",
+  profile: "desktop",
+  platform: "linux-x86_64",
+  data_dir: "/home/nurse/.local/share/org.tend.app",
+  log_dir: "/home/nurse/.local/share/org.tend.app/logs",
+  webkit_dmabuf_workaround: false,
+};
+
+export const NOT_CONFIGURED: AppStatus = { connection: "not_configured", server_url: null, last_sync: null, pending: 0 };
