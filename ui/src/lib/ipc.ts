@@ -1,9 +1,13 @@
 // One call path for every Tauri command: always resolves to a Result, never throws.
 
-import type { AppError, Result } from "./bindings";
+import type { AppError } from "./bindings";
 import { toAppError } from "./errors";
 
-export type { Result };
+/**
+ * The result shape of the generated commands, declared here rather than imported: the
+ * generator may inline it instead of exporting a `Result` type.
+ */
+export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
 
 /**
  * Runs a generated command and folds thrown JavaScript errors (no backend, a bug in a
