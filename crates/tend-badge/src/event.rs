@@ -84,8 +84,12 @@ impl UnsupportedReason {
 impl fmt::Display for UnsupportedReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UidNotAvailable => f.write_str("the card does not give out a UID (phone or application card)"),
-            Self::InstructionNotSupported => f.write_str("the reader or card does not support GET DATA"),
+            Self::UidNotAvailable => {
+                f.write_str("the card does not give out a UID (phone or application card)")
+            }
+            Self::InstructionNotSupported => {
+                f.write_str("the reader or card does not support GET DATA")
+            }
             Self::StatusWord(sw) => write!(f, "the card answered with status {sw:04X}"),
             Self::UidLength(len) => write!(f, "the UID has {len} bytes, not 4, 7 or 10"),
             Self::RandomUid => f.write_str("the card sends a random UID (a phone?)"),
@@ -119,18 +123,38 @@ mod tests {
 
     #[test]
     fn interprets_uid_responses() {
-        let uid = interpret_get_uid_response(&[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x90, 0x00]).unwrap();
+        let uid =
+            interpret_get_uid_response(&[0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x90, 0x00])
+                .unwrap();
         assert_eq!(uid, BadgeUid::parse("04A1B2C3D4E5F6").unwrap());
-        assert_eq!(interpret_get_uid_response(&[0x6A, 0x81]), Err(UnsupportedReason::UidNotAvailable));
-        assert_eq!(interpret_get_uid_response(&[0x6D, 0x00]), Err(UnsupportedReason::InstructionNotSupported));
-        assert_eq!(interpret_get_uid_response(&[0x63, 0x00]), Err(UnsupportedReason::StatusWord(0x6300)));
-        assert_eq!(interpret_get_uid_response(&[0x90]), Err(UnsupportedReason::Transmission));
-        assert_eq!(interpret_get_uid_response(&[]), Err(UnsupportedReason::Transmission));
+        assert_eq!(
+            interpret_get_uid_response(&[0x6A, 0x81]),
+            Err(UnsupportedReason::UidNotAvailable)
+        );
+        assert_eq!(
+            interpret_get_uid_response(&[0x6D, 0x00]),
+            Err(UnsupportedReason::InstructionNotSupported)
+        );
+        assert_eq!(
+            interpret_get_uid_response(&[0x63, 0x00]),
+            Err(UnsupportedReason::StatusWord(0x6300))
+        );
+        assert_eq!(
+            interpret_get_uid_response(&[0x90]),
+            Err(UnsupportedReason::Transmission)
+        );
+        assert_eq!(
+            interpret_get_uid_response(&[]),
+            Err(UnsupportedReason::Transmission)
+        );
         assert_eq!(
             interpret_get_uid_response(&[1, 2, 3, 4, 5, 0x90, 0x00]),
             Err(UnsupportedReason::UidLength(5))
         );
-        assert_eq!(interpret_get_uid_response(&[0x90, 0x00]), Err(UnsupportedReason::UidLength(0)));
+        assert_eq!(
+            interpret_get_uid_response(&[0x90, 0x00]),
+            Err(UnsupportedReason::UidLength(0))
+        );
         assert_eq!(
             interpret_get_uid_response(&[0x08, 2, 3, 4, 0x90, 0x00]),
             Err(UnsupportedReason::RandomUid)

@@ -387,7 +387,10 @@ impl Worker {
             }
 
             if use_pnp {
-                if pnp_state.event_state().intersects(State::UNKNOWN | State::IGNORE) {
+                if pnp_state
+                    .event_state()
+                    .intersects(State::UNKNOWN | State::IGNORE)
+                {
                     tracing::info!("PC/SC has no reader hot-plug notification; polling instead");
                     use_pnp = false;
                 }

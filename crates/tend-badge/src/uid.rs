@@ -213,8 +213,8 @@ impl BadgeUid {
     /// Input: `"tend-badge-v1\n" ‖ tag ‖ ":" ‖ canonical`, with tag `uid`, `dec`
     /// or `hex` (see [`BadgeKind::tag`]).
     pub fn keyed_hash(&self, key: &[u8]) -> BadgeHash {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-            .expect("HMAC accepts keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
         mac.update(HASH_CONTEXT);
         mac.update(self.kind.tag().as_bytes());
         mac.update(b":");
@@ -428,7 +428,14 @@ mod tests {
 
     #[test]
     fn rejects_wrong_lengths_and_characters() {
-        for input in ["", "04A1B2", "04A1B2C3D4", "04A1B2C", "04A1B2CG", "0102030405060708"] {
+        for input in [
+            "",
+            "04A1B2",
+            "04A1B2C3D4",
+            "04A1B2C",
+            "04A1B2CG",
+            "0102030405060708",
+        ] {
             assert!(BadgeUid::parse(input).is_err(), "{input:?} should fail");
         }
         assert!(BadgeUid::from_bytes(&[1, 2, 3, 4, 5, 6, 7, 8]).is_err());
@@ -445,7 +452,11 @@ mod tests {
     #[test]
     fn debug_and_display_redact_the_value() {
         let uid = BadgeUid::parse("04A1B2C3D4E5F6").unwrap();
-        for shown in [format!("{uid:?}"), format!("{uid}"), format!("{:?}", Some(&uid))] {
+        for shown in [
+            format!("{uid:?}"),
+            format!("{uid}"),
+            format!("{:?}", Some(&uid)),
+        ] {
             assert!(!shown.contains("04A1B2"), "{shown}");
             assert!(!shown.to_lowercase().contains("a1b2c3"), "{shown}");
             assert!(shown.contains("7 bytes"), "{shown}");
@@ -505,14 +516,22 @@ mod tests {
     fn keyed_hash_is_stable_and_domain_separated() {
         let uid = BadgeUid::parse("04A1B2C3").unwrap();
         let hash = uid.keyed_hash(KEY);
-        assert_eq!(hash, BadgeUid::parse("04:a1:b2:c3").unwrap().keyed_hash(KEY));
+        assert_eq!(
+            hash,
+            BadgeUid::parse("04:a1:b2:c3").unwrap().keyed_hash(KEY)
+        );
         assert_ne!(hash, uid.keyed_hash(b"another key of thirty-two bytes!"));
         // The same characters as a decimal or hex wedge number hash differently.
         let hex = WedgeFormat {
             encoding: WedgeEncoding::Hex,
             ..WedgeFormat::default()
         };
-        assert_ne!(hash, BadgeUid::parse_wedge("04A1B2C3", &hex).unwrap().keyed_hash(KEY));
+        assert_ne!(
+            hash,
+            BadgeUid::parse_wedge("04A1B2C3", &hex)
+                .unwrap()
+                .keyed_hash(KEY)
+        );
 
         // Pinned vector: the API reimplements nothing, but any change here
         // invalidates every enrolled badge, so it must be deliberate.

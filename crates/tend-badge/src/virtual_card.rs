@@ -27,8 +27,8 @@ pub const VPCD_READER_2: &str = "Virtual PCD 00 01";
 
 /// A contactless ATR as PC/SC readers build it for ISO 14443 cards.
 pub const CONTACTLESS_ATR: [u8; 20] = [
-    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x03, 0x00, 0x01,
-    0x00, 0x00, 0x00, 0x00, 0x6A,
+    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x03, 0x00, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x6A,
 ];
 
 /// How the card answers `FF CA 00 00 00` (GET DATA: UID).
@@ -254,7 +254,11 @@ impl VpcdLock {
         let deadline = Instant::now() + timeout;
         loop {
             match TcpListener::bind((Ipv4Addr::LOCALHOST, VPCD_LOCK_PORT)) {
-                Ok(listener) => return Ok(Self { _listener: listener }),
+                Ok(listener) => {
+                    return Ok(Self {
+                        _listener: listener,
+                    })
+                }
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50));
                 }

@@ -67,7 +67,11 @@ impl BadgeSource for WedgeSource {
     }
 
     fn start(&mut self, sink: BadgeSink) -> Result<()> {
-        let mut guard = self.input.sink.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .input
+            .sink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if guard.is_some() {
             return Err(BadgeError::AlreadyRunning);
         }
@@ -76,7 +80,11 @@ impl BadgeSource for WedgeSource {
     }
 
     fn stop(&mut self) {
-        *self.input.sink.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self
+            .input
+            .sink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -91,10 +99,16 @@ mod tests {
         let (sink, mut receiver) = badge_channel();
         let mut source = WedgeSource::new(WedgeFormat::default());
         let input = source.input();
-        assert_eq!(input.submit("12345678").unwrap_err().code(), ErrorCode::Unavailable);
+        assert_eq!(
+            input.submit("12345678").unwrap_err().code(),
+            ErrorCode::Unavailable
+        );
 
         source.start(sink.clone()).unwrap();
-        assert!(matches!(source.start(sink), Err(BadgeError::AlreadyRunning)));
+        assert!(matches!(
+            source.start(sink),
+            Err(BadgeError::AlreadyRunning)
+        ));
         input.submit("0012345678").unwrap();
         let Some(BadgeRead::Present { reader, uid }) = receiver.try_recv() else {
             panic!("expected a read");
@@ -107,6 +121,9 @@ mod tests {
         assert!(receiver.try_recv().is_none());
 
         source.stop();
-        assert!(matches!(input.submit("12345678"), Err(BadgeError::NotRunning)));
+        assert!(matches!(
+            input.submit("12345678"),
+            Err(BadgeError::NotRunning)
+        ));
     }
 }

@@ -44,7 +44,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "--port" => port = value("--port")?.parse().map_err(|_| "bad --port")?,
             "--hold-ms" => {
-                hold = Duration::from_millis(value("--hold-ms")?.parse().map_err(|_| "bad --hold-ms")?)
+                hold =
+                    Duration::from_millis(value("--hold-ms")?.parse().map_err(|_| "bad --hold-ms")?)
             }
             "--until-read" => until_read = true,
             "--phone" => behavior = Some(CardBehavior::Phone),
