@@ -1,2 +1,17 @@
-//! The central API (being built).
-fn main() {}
+//! `tend-api`: serve, migrate, create-admin, seed-demo.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = tend_api::cli::Cli::parse();
+    tend_api::cli::init_tracing(&cli.log_level, cli.log_json);
+    match tend_api::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("tend-api: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

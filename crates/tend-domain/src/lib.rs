@@ -13,3 +13,4 @@ pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
 pub use kinds::{DeviceStatus, DeviceType, FacilityType, OrganizationType, PatientStatus, Role};
 pub use status::{is_online, sync_status, SyncInputs, SyncStatus, SyncThresholds, ONLINE_WINDOW};
+pub mod wire;

@@ -1,0 +1,126 @@
+//! Login (username + password → bearer token), logout and the current user.
+
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use tend_domain::wire::{ErrorBody, LoginRequest, LoginResponse, User};
+use tend_domain::Role;
+
+use crate::auth::{dummy_hash, new_token, verify_password};
+use crate::context::{begin_scoped, client_address, insert_audit, Audit, Ctx, Principal};
+use crate::error::{ApiError, Result};
+use crate::extract::ApiJson;
+use crate::{store, AppState};
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    user_id: i64,
+    password_hash: String,
+    role: String,
+    organization_id: i64,
+    facility_id: i64,
+    is_active: bool,
+}
+
+/// Client address, taken from the connection (not from headers a client controls).
+pub struct ClientAddress(Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts)))
+    }
+}
+
+/// Exchange a username and password for a bearer token.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(addr): ClientAddress,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>> {
+    let username = body.username.trim().to_ascii_lowercase();
+    if username.is_empty() || username.len() > 64 || body.password.expose().len() > crate::auth::MAX_PASSWORD_LEN {
+        return Err(ApiError::BadCredentials);
+    }
+    let row: Option<LoginRow> = sqlx::query_as("SELECT * FROM tend_login_lookup($1)")
+        .bind(&username)
+        .fetch_optional(&state.pool)
+        .await?;
+    let password = body.password.clone();
+    let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_owned());
+    // argon2 is deliberately slow: keep it off the async workers.
+    let verified = tokio::task::spawn_blocking(move || verify_password(password.expose(), &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(row) = row else {
+        tracing::info!("login refused: unknown user");
+        return Err(ApiError::BadCredentials);
+    };
+    let role = Role::parse(&row.role).map_err(ApiError::internal)?;
+    let principal = Principal {
+        user_id: row.user_id,
+        role,
+        organization_id: row.organization_id,
+        facility_id: row.facility_id,
+    };
+    let mut tx = begin_scoped(&state, &principal).await?;
+    let audit = Audit::new("auth.login", "user").resource(row.user_id).facility(row.organization_id, row.facility_id);
+    if !verified || !row.is_active {
+        let reason = if verified { "account inactive" } else { "wrong password" };
+        insert_audit(&mut tx, Some(row.user_id), &audit.reason(reason), "denied", false, addr.as_deref()).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = row.user_id, "login refused");
+        return Err(ApiError::BadCredentials);
+    }
+    let (token, token_hash) = new_token();
+    let ttl_secs = i64::try_from(state.token_ttl.as_secs()).unwrap_or(i64::MAX);
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT tend_token_issue($1, $2, make_interval(secs => $3))")
+            .bind(&token_hash)
+            .bind(row.user_id)
+            .bind(ttl_secs as f64)
+            .fetch_one(&mut *tx)
+            .await?;
+    let user = store::users::get(&mut tx, principal.scope(), row.user_id, false).await?.ok_or(ApiError::NotFound)?;
+    insert_audit(&mut tx, Some(row.user_id), &audit, "success", false, addr.as_deref()).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = row.user_id, "login");
+    Ok(Json(LoginResponse { token, token_type: "Bearer".to_owned(), expires_at, user }))
+}
+
+/// Revoke the token used for this request.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses(
+        (status = 204, description = "Token revoked"),
+        (status = 401, description = "No valid token", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout(mut ctx: Ctx) -> Result<StatusCode> {
+    sqlx::query_scalar::<_, bool>("SELECT tend_token_revoke($1)").bind(&ctx.token_hash).fetch_one(&mut *ctx.tx).await?;
+    let p = ctx.principal;
+    ctx.audit_write(Audit::new("auth.logout", "user").resource(p.user_id).facility(p.organization_id, p.facility_id))
+        .await?;
+    ctx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user this token belongs to.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth",
+    responses(
+        (status = 200, description = "Current user", body = User),
+        (status = 401, description = "No valid token", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn me(mut ctx: Ctx) -> Result<Json<User>> {
+    let p = ctx.principal;
+    let user = store::users::get(&mut ctx.tx, p.scope(), p.user_id, false).await?.ok_or(ApiError::Unauthorized)?;
+    ctx.commit().await?;
+    Ok(Json(user))
+}

@@ -1,0 +1,321 @@
+//! Facilities, census, the facility's devices and its dashboard.
+
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use tend_domain::wire::{
+    CensusUpdate, CreateFacility, DevicePage, ErrorBody, Facility, FacilityDashboard, FacilityPage, UpdateFacility,
+};
+use tend_domain::{available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, SyncStatus};
+use utoipa::IntoParams;
+
+use crate::context::{admin, org_admin_or_above, Audit, Ctx, Scope};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiQuery, Id};
+use crate::store;
+use crate::store::facilities::{Fields, Filter};
+use crate::validate::{cursor, Validator};
+
+/// Most beds a single facility may license.
+const MAX_BEDS: i32 = 10_000;
+
+/// The organization of facility `id` if the caller can see it; 404 otherwise.
+pub(crate) async fn facility_in_scope(ctx: &mut Ctx, id: i64) -> Result<i64> {
+    let scope = ctx.scope();
+    store::facilities::organization_of(&mut ctx.tx, scope, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// Capacity rules shared by create, update and census.
+fn check_capacity(v: &mut Validator, facility_type: FacilityType, beds: Option<i32>, census: i32) {
+    if let Some(b) = beds {
+        if !(1..=MAX_BEDS).contains(&b) {
+            v.add("licensed_beds", format!("must be between 1 and {MAX_BEDS}, or null"));
+        }
+        if !facility_type.has_beds() {
+            v.add("licensed_beds", "home health has no bed capacity; leave it null");
+        }
+    }
+    if census < 0 {
+        v.add("current_census", "must not be negative");
+    } else if let Some(b) = beds.filter(|b| *b > 0) {
+        if census > b {
+            v.add("current_census", format!("must not exceed the {b} licensed beds"));
+        }
+    } else if census > 1_000_000 {
+        v.add("current_census", "is implausibly large");
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FacilityQuery {
+    /// Only facilities of this organization.
+    pub organization_id: Option<i64>,
+    pub facility_type: Option<FacilityType>,
+    pub is_active: Option<bool>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Facilities visible to the caller.
+#[utoipa::path(get, path = "/api/facilities", tag = "facilities", params(FacilityQuery),
+    responses(
+        (status = 200, description = "A page of facilities", body = FacilityPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_facilities(mut ctx: Ctx, ApiQuery(q): ApiQuery<FacilityQuery>) -> Result<Json<FacilityPage>> {
+    let after = cursor::decode(q.cursor.as_deref())?;
+    let limit = cursor::limit(q.limit)?;
+    let filter = Filter { organization_id: q.organization_id, facility_type: q.facility_type, is_active: q.is_active };
+    let rows = store::facilities::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let (items, next_cursor) = cursor::page(rows, limit, |f| f.id);
+    let mut audit = Audit::new("facility.list", "facility").reason("facility list");
+    if let Scope::Organization(org) = ctx.scope() {
+        audit = audit.org(org);
+    }
+    ctx.audit_read(audit).await?;
+    ctx.commit().await?;
+    Ok(Json(FacilityPage { items, next_cursor }))
+}
+
+/// Create a facility (ORG_ADMIN in its organization, PLATFORM_ADMIN anywhere).
+#[utoipa::path(post, path = "/api/facilities", tag = "facilities", request_body = CreateFacility,
+    responses(
+        (status = 201, description = "Created", body = Facility),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not create facilities", body = ErrorBody),
+        (status = 404, description = "Organization not found in your scope", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_facility(mut ctx: Ctx, ApiJson(body): ApiJson<CreateFacility>) -> Result<(StatusCode, Json<Facility>)> {
+    let organization_id = body.organization_id.unwrap_or(ctx.principal.organization_id);
+    let scope = ctx.scope();
+    store::organizations::get(&mut ctx.tx, scope, organization_id, false).await?.ok_or(ApiError::NotFound)?;
+    ctx.require(org_admin_or_above)?;
+    let mut v = Validator::new();
+    let census = body.current_census.unwrap_or(0);
+    check_capacity(&mut v, body.facility_type, body.licensed_beds, census);
+    let fields = Fields {
+        organization_id,
+        name: v.text("name", &body.name, 200),
+        facility_type: body.facility_type,
+        medicaid_provider_number: v.opt_text("medicaid_provider_number", body.medicaid_provider_number.as_deref(), 32),
+        medicare_provider_number: v.opt_text("medicare_provider_number", body.medicare_provider_number.as_deref(), 32),
+        state_license_number: v.opt_text("state_license_number", body.state_license_number.as_deref(), 64),
+        licensed_beds: body.licensed_beds,
+        current_census: census,
+        address: v.opt_text("address", body.address.as_deref(), 500),
+        timezone: v.timezone("timezone", body.timezone.as_deref().unwrap_or("America/New_York")),
+        settings: body.settings.unwrap_or_default(),
+        features: body.features.unwrap_or_default(),
+        is_active: true,
+    };
+    v.finish()?;
+    let facility = store::facilities::insert(&mut ctx.tx, &fields).await?;
+    ctx.audit_write(
+        Audit::new("facility.create", "facility").resource(facility.id).facility(organization_id, facility.id),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(facility)))
+}
+
+/// One facility, with occupancy rate and available beds.
+#[utoipa::path(get, path = "/api/facilities/{id}", tag = "facilities",
+    params(("id" = i64, Path, description = "Facility id")),
+    responses(
+        (status = 200, description = "The facility", body = Facility),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_facility(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
+    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    ctx.audit_read(Audit::new("facility.read", "facility").resource(id).facility(facility.organization_id, id)).await?;
+    ctx.commit().await?;
+    Ok(Json(facility))
+}
+
+/// Update a facility (ORG_ADMIN, PLATFORM_ADMIN). It never changes organization.
+#[utoipa::path(put, path = "/api/facilities/{id}", tag = "facilities", request_body = UpdateFacility,
+    params(("id" = i64, Path, description = "Facility id")),
+    responses(
+        (status = 200, description = "Updated", body = Facility),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not update facilities", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or a move to another organization", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_facility(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdateFacility>) -> Result<Json<Facility>> {
+    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    ctx.require(org_admin_or_above)?;
+    let mut v = Validator::new();
+    if body.organization_id.is_some_and(|o| o != current.organization_id) {
+        v.add("organization_id", "a facility cannot move to another organization");
+    }
+    let facility_type = body.facility_type.unwrap_or(current.facility_type);
+    let licensed_beds = body.licensed_beds.unwrap_or(current.licensed_beds);
+    check_capacity(&mut v, facility_type, licensed_beds, current.current_census);
+    let opt = |v: &mut Validator, field: &str, new: &Option<Option<String>>, old: Option<String>, max: usize| match new {
+        Some(value) => v.opt_text(field, value.as_deref(), max),
+        None => old,
+    };
+    let fields = Fields {
+        organization_id: current.organization_id,
+        name: match &body.name {
+            Some(n) => v.text("name", n, 200),
+            None => current.name,
+        },
+        facility_type,
+        medicaid_provider_number: opt(&mut v, "medicaid_provider_number", &body.medicaid_provider_number, current.medicaid_provider_number, 32),
+        medicare_provider_number: opt(&mut v, "medicare_provider_number", &body.medicare_provider_number, current.medicare_provider_number, 32),
+        state_license_number: opt(&mut v, "state_license_number", &body.state_license_number, current.state_license_number, 64),
+        licensed_beds,
+        current_census: current.current_census,
+        address: opt(&mut v, "address", &body.address, current.address, 500),
+        timezone: match &body.timezone {
+            Some(tz) => v.timezone("timezone", tz),
+            None => current.timezone,
+        },
+        settings: body.settings.unwrap_or(current.settings),
+        features: body.features.unwrap_or(current.features),
+        is_active: body.is_active.unwrap_or(current.is_active),
+    };
+    v.finish()?;
+    let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;
+    ctx.audit_write(Audit::new("facility.update", "facility").resource(id).facility(facility.organization_id, id))
+        .await?;
+    ctx.commit().await?;
+    Ok(Json(facility))
+}
+
+/// Set the census (FACILITY_ADMIN of the facility, ORG_ADMIN, PLATFORM_ADMIN).
+#[utoipa::path(put, path = "/api/facilities/{id}/census", tag = "facilities", request_body = CensusUpdate,
+    params(("id" = i64, Path, description = "Facility id")),
+    responses(
+        (status = 200, description = "Updated facility", body = Facility),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not change the census", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Negative, or above licensed beds", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_census(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<CensusUpdate>) -> Result<Json<Facility>> {
+    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    ctx.require(admin)?;
+    let mut v = Validator::new();
+    check_capacity(&mut v, current.facility_type, None, body.current_census);
+    if let Some(b) = current.licensed_beds {
+        if body.current_census > b {
+            v.add("current_census", format!("must not exceed the {b} licensed beds"));
+        }
+    }
+    v.finish()?;
+    let org = current.organization_id;
+    let fields = Fields {
+        organization_id: org,
+        name: current.name,
+        facility_type: current.facility_type,
+        medicaid_provider_number: current.medicaid_provider_number,
+        medicare_provider_number: current.medicare_provider_number,
+        state_license_number: current.state_license_number,
+        licensed_beds: current.licensed_beds,
+        current_census: body.current_census,
+        address: current.address,
+        timezone: current.timezone,
+        settings: current.settings,
+        features: current.features,
+        is_active: current.is_active,
+    };
+    let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;
+    ctx.audit_write(Audit::new("facility.census.update", "facility").resource(id).facility(org, id)).await?;
+    ctx.commit().await?;
+    Ok(Json(facility))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FacilityDeviceQuery {
+    pub status: Option<DeviceStatus>,
+    pub device_type: Option<DeviceType>,
+    pub is_active: Option<bool>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Devices registered to a facility (admins).
+#[utoipa::path(get, path = "/api/facilities/{id}/devices", tag = "devices",
+    params(("id" = i64, Path, description = "Facility id"), FacilityDeviceQuery),
+    responses(
+        (status = 200, description = "A page of devices", body = DevicePage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not manage devices", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_facility_devices(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<FacilityDeviceQuery>,
+) -> Result<Json<DevicePage>> {
+    let org = facility_in_scope(&mut ctx, id).await?;
+    ctx.require(admin)?;
+    let after = cursor::decode(q.cursor.as_deref())?;
+    let limit = cursor::limit(q.limit)?;
+    let filter = store::devices::Filter {
+        facility_id: Some(id),
+        status: q.status,
+        device_type: q.device_type,
+        is_active: q.is_active,
+    };
+    let rows = store::devices::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let (items, next_cursor) = cursor::page(rows, limit, |d| d.id);
+    ctx.audit_read(Audit::new("device.list", "device").facility(org, id)).await?;
+    ctx.commit().await?;
+    Ok(Json(DevicePage { items, next_cursor }))
+}
+
+/// The seed's dashboard: capacity, device health and staffing (admins).
+#[utoipa::path(get, path = "/api/facilities/{id}/dashboard", tag = "facilities",
+    params(("id" = i64, Path, description = "Facility id")),
+    responses(
+        (status = 200, description = "Dashboard figures", body = FacilityDashboard),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not see the dashboard", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<FacilityDashboard>> {
+    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    ctx.require(admin)?;
+    let devices = store::devices::active_in_facility(&mut ctx.tx, id).await?;
+    let (active_staff, rn_count) = store::facilities::staff_counts(&mut ctx.tx, id).await?;
+    let count = |pred: &dyn Fn(&tend_domain::wire::Device) -> bool| devices.iter().filter(|d| pred(d)).count() as i64;
+    let dashboard = FacilityDashboard {
+        facility_id: id,
+        current_census: facility.current_census,
+        licensed_beds: facility.licensed_beds,
+        occupancy_rate: occupancy_rate(facility.licensed_beds, facility.current_census),
+        available_beds: available_beds(facility.licensed_beds, facility.current_census),
+        active_devices: devices.len() as i64,
+        online_devices: count(&|d| d.is_online),
+        devices_with_sync_issues: count(&|d| d.sync_status != SyncStatus::Synced),
+        active_staff,
+        rn_count,
+    };
+    ctx.audit_read(Audit::new("facility.dashboard", "facility").resource(id).facility(facility.organization_id, id))
+        .await?;
+    ctx.commit().await?;
+    Ok(Json(dashboard))
+}

@@ -1,0 +1,72 @@
+//! HTTP surface: routes (each documented for OpenAPI as it is registered, so
+//! the router and the document cannot drift), fallbacks, body limit, tracing.
+
+pub mod audit;
+pub mod auth;
+pub mod devices;
+pub mod facilities;
+pub mod health;
+pub mod organizations;
+pub mod patients;
+pub mod users;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::Router;
+use serde::Deserialize;
+use tower_http::trace::TraceLayer;
+use utoipa::{IntoParams, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::{AppState, BODY_LIMIT};
+
+/// Every route, with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::openapi_json))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(organizations::list_organizations, organizations::create_organization))
+        .routes(routes!(organizations::get_organization, organizations::update_organization))
+        .routes(routes!(facilities::list_facilities, facilities::create_facility))
+        .routes(routes!(facilities::get_facility, facilities::update_facility))
+        .routes(routes!(facilities::update_census))
+        .routes(routes!(facilities::list_facility_devices))
+        .routes(routes!(facilities::facility_dashboard))
+        .routes(routes!(devices::list_devices, devices::create_device))
+        .routes(routes!(devices::get_device, devices::update_device))
+        .routes(routes!(devices::deactivate_device))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(patients::list_patients, patients::create_patient))
+        .routes(routes!(patients::get_patient, patients::update_patient))
+        .routes(routes!(audit::list_audit_events))
+}
+
+/// Adds what every route shares and binds the state.
+pub fn finish(router: Router<AppState>, state: AppState) -> Router {
+    router
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route, never the raw URI: query strings can carry names.
+            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+            tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("-"), user_id = tracing::field::Empty)
+        }))
+        .with_state(state)
+}
+
+/// Keyset pagination parameters shared by every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}

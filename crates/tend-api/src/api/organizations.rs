@@ -1,0 +1,139 @@
+//! Organizations: everyone sees their own; PLATFORM_ADMIN creates and updates.
+
+use axum::http::StatusCode;
+use axum::Json;
+use tend_domain::wire::{CreateOrganization, ErrorBody, Organization, OrganizationPage, UpdateOrganization};
+
+use super::PageQuery;
+use crate::context::{platform_admin, Audit, Ctx};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiQuery, Id};
+use crate::store::organizations::{self as store, Fields};
+use crate::validate::{cursor, Validator};
+
+/// Organizations visible to the caller (all of them for a platform admin).
+#[utoipa::path(get, path = "/api/organizations", tag = "organizations", params(PageQuery),
+    responses(
+        (status = 200, description = "A page of organizations", body = OrganizationPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_organizations(mut ctx: Ctx, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<OrganizationPage>> {
+    let after = cursor::decode(q.cursor.as_deref())?;
+    let limit = cursor::limit(q.limit)?;
+    let rows = store::list(&mut ctx.tx, ctx.principal.scope(), after, limit).await?;
+    let (items, next_cursor) = cursor::page(rows, limit, |o| o.id);
+    ctx.audit_org_read(Audit::new("organization.list", "organization")).await?;
+    ctx.commit().await?;
+    Ok(Json(OrganizationPage { items, next_cursor }))
+}
+
+fn validate_create(body: CreateOrganization) -> Result<Fields> {
+    let mut v = Validator::new();
+    let fields = Fields {
+        name: v.text("name", &body.name, 200),
+        organization_type: body.organization_type,
+        npi: body.npi.map(String::from),
+        tax_id: body.tax_id.map(String::from),
+        state_license_number: v.opt_text("state_license_number", body.state_license_number.as_deref(), 64),
+        license_state: v.state_code("license_state", body.license_state.as_deref()),
+        settings: body.settings.unwrap_or_default(),
+        is_active: true,
+    };
+    v.finish()?;
+    Ok(fields)
+}
+
+/// Create an organization (PLATFORM_ADMIN).
+#[utoipa::path(post, path = "/api/organizations", tag = "organizations", request_body = CreateOrganization,
+    responses(
+        (status = 201, description = "Created", body = Organization),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 409, description = "NPI already registered", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields (e.g. NPI check digit)", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_organization(
+    mut ctx: Ctx,
+    ApiJson(body): ApiJson<CreateOrganization>,
+) -> Result<(StatusCode, Json<Organization>)> {
+    ctx.require(platform_admin)?;
+    let fields = validate_create(body)?;
+    let org = store::insert(&mut ctx.tx, &fields).await?;
+    ctx.audit_write(Audit::new("organization.create", "organization").resource(org.id).org(org.id)).await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(org)))
+}
+
+/// One organization, with its facility count (facilities visible to the caller).
+#[utoipa::path(get, path = "/api/organizations/{id}", tag = "organizations",
+    params(("id" = i64, Path, description = "Organization id")),
+    responses(
+        (status = 200, description = "The organization", body = Organization),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_organization(mut ctx: Ctx, Id(id): Id) -> Result<Json<Organization>> {
+    let mut org = store::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    org.facility_count = Some(store::facility_count(&mut ctx.tx, id).await?);
+    ctx.audit_org_read(Audit::new("organization.read", "organization").resource(id).org(id)).await?;
+    ctx.commit().await?;
+    Ok(Json(org))
+}
+
+/// Update an organization (PLATFORM_ADMIN). Absent fields are kept.
+#[utoipa::path(put, path = "/api/organizations/{id}", tag = "organizations", request_body = UpdateOrganization,
+    params(("id" = i64, Path, description = "Organization id")),
+    responses(
+        (status = 200, description = "Updated", body = Organization),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody),
+        (status = 409, description = "NPI already registered", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_organization(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiJson(body): ApiJson<UpdateOrganization>,
+) -> Result<Json<Organization>> {
+    let current = store::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    ctx.require(platform_admin)?;
+    let mut v = Validator::new();
+    let fields = Fields {
+        name: match &body.name {
+            Some(n) => v.text("name", n, 200),
+            None => current.name,
+        },
+        organization_type: body.organization_type.unwrap_or(current.organization_type),
+        npi: match body.npi {
+            Some(n) => n.map(String::from),
+            None => current.npi,
+        },
+        tax_id: match body.tax_id {
+            Some(t) => t.map(String::from),
+            None => current.tax_id,
+        },
+        state_license_number: match &body.state_license_number {
+            Some(s) => v.opt_text("state_license_number", s.as_deref(), 64),
+            None => current.state_license_number,
+        },
+        license_state: match &body.license_state {
+            Some(s) => v.state_code("license_state", s.as_deref()),
+            None => current.license_state,
+        },
+        settings: body.settings.unwrap_or(current.settings),
+        is_active: body.is_active.unwrap_or(current.is_active),
+    };
+    v.finish()?;
+    let org = store::update(&mut ctx.tx, id, &fields).await?;
+    ctx.audit_write(Audit::new("organization.update", "organization").resource(id).org(id)).await?;
+    ctx.commit().await?;
+    Ok(Json(org))
+}

@@ -1,0 +1,203 @@
+//! Patients. Clinical staff and facility admins see their own facility only;
+//! the list filters by it automatically.
+
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use tend_domain::wire::{CreatePatient, ErrorBody, Patient, PatientPage, UpdatePatient};
+use tend_domain::PatientStatus;
+use utoipa::IntoParams;
+
+use super::facilities::facility_in_scope;
+use crate::context::{Audit, Ctx, Scope};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiQuery, Id};
+use crate::store;
+use crate::store::patients::{Fields, Filter};
+use crate::validate::{cursor, Validator};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatientQuery {
+    /// Only this facility (must be in your scope).
+    pub facility_id: Option<i64>,
+    pub status: Option<PatientStatus>,
+    /// Case-insensitive prefix of the first or last name.
+    pub name: Option<String>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Patients visible to the caller, by facility, status and name.
+#[utoipa::path(get, path = "/api/patients", tag = "patients", params(PatientQuery),
+    responses(
+        (status = 200, description = "A page of patients", body = PatientPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_patients(mut ctx: Ctx, ApiQuery(q): ApiQuery<PatientQuery>) -> Result<Json<PatientPage>> {
+    let mut audit = Audit::new("patient.list", "patient");
+    if let Some(f) = q.facility_id {
+        let org = facility_in_scope(&mut ctx, f).await?;
+        audit = audit.facility(org, f);
+    } else if let Scope::Organization(org) = ctx.scope() {
+        audit = audit.org(org).reason("organization-wide list");
+    } else if let Scope::Facility { organization_id, facility_id } = ctx.scope() {
+        audit = audit.facility(organization_id, facility_id);
+    }
+    let after = cursor::decode(q.cursor.as_deref())?;
+    let limit = cursor::limit(q.limit)?;
+    let name = q.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 100) {
+        return Err(ApiError::field("name", "must be at most 100 characters"));
+    }
+    let filter = Filter { facility_id: q.facility_id, status: q.status, name: name.map(str::to_owned) };
+    let rows = store::patients::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let (items, next_cursor) = cursor::page(rows, limit, |p| p.id);
+    ctx.audit_read(audit).await?;
+    ctx.commit().await?;
+    Ok(Json(PatientPage { items, next_cursor }))
+}
+
+fn check_dates(v: &mut Validator, f: &Fields) {
+    let today = Utc::now().date_naive();
+    let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+    if f.date_of_birth > today || f.date_of_birth < earliest {
+        v.add("date_of_birth", "must be between 1900-01-01 and today");
+    }
+    if let (Some(a), Some(d)) = (f.admitted_at, f.discharged_at) {
+        if d < a {
+            v.add("discharged_at", "must not be before admitted_at");
+        }
+    }
+    if f.discharged_at.is_some() && !matches!(f.status, PatientStatus::Discharged | PatientStatus::Deceased) {
+        v.add("discharged_at", "only discharged or deceased patients have a discharge time");
+    }
+}
+
+/// Admit a patient to a facility (defaults to your own).
+#[utoipa::path(post, path = "/api/patients", tag = "patients", request_body = CreatePatient,
+    responses(
+        (status = 201, description = "Created", body = Patient),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
+        (status = 409, description = "MRN already used in the facility", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_patient(mut ctx: Ctx, ApiJson(body): ApiJson<CreatePatient>) -> Result<(StatusCode, Json<Patient>)> {
+    let facility_id = body.facility_id.unwrap_or(ctx.principal.facility_id);
+    let org = facility_in_scope(&mut ctx, facility_id).await?;
+    let mut v = Validator::new();
+    let status = body.status.unwrap_or(PatientStatus::Active);
+    let fields = Fields {
+        organization_id: org,
+        facility_id,
+        mrn: v.text("mrn", &body.mrn, 64),
+        first_name: v.text("first_name", &body.first_name, 100),
+        last_name: v.text("last_name", &body.last_name, 100),
+        date_of_birth: body.date_of_birth,
+        status,
+        room: v.opt_text("room", body.room.as_deref(), 32),
+        admitted_at: body.admitted_at.or_else(|| Some(Utc::now())),
+        discharged_at: matches!(status, PatientStatus::Discharged | PatientStatus::Deceased).then(Utc::now),
+    };
+    check_dates(&mut v, &fields);
+    v.finish()?;
+    let patient = store::patients::insert(&mut ctx.tx, &fields).await?;
+    ctx.audit_write(Audit::new("patient.create", "patient").resource(patient.id).facility(org, facility_id)).await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(patient)))
+}
+
+/// One patient.
+#[utoipa::path(get, path = "/api/patients/{id}", tag = "patients",
+    params(("id" = i64, Path, description = "Patient id")),
+    responses(
+        (status = 200, description = "The patient", body = Patient),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
+    let patient = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    ctx.audit_read(
+        Audit::new("patient.read", "patient").resource(id).facility(patient.organization_id, patient.facility_id),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(patient))
+}
+
+/// Update a patient; status changes set or clear the discharge time.
+#[utoipa::path(put, path = "/api/patients/{id}", tag = "patients", request_body = UpdatePatient,
+    params(("id" = i64, Path, description = "Patient id")),
+    responses(
+        (status = 200, description = "Updated", body = Patient),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Patient or target facility not found in your scope", body = ErrorBody),
+        (status = 409, description = "MRN already used in the facility", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_patient(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdatePatient>) -> Result<Json<Patient>> {
+    let current = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    let mut v = Validator::new();
+    let facility_id = match body.facility_id {
+        Some(f) if f != current.facility_id => {
+            let org = facility_in_scope(&mut ctx, f).await?;
+            if org != current.organization_id {
+                v.add("facility_id", "a patient cannot move to another organization");
+            }
+            f
+        }
+        _ => current.facility_id,
+    };
+    let status = body.status.unwrap_or(current.status);
+    let leaving = matches!(status, PatientStatus::Discharged | PatientStatus::Deceased);
+    let discharged_at = match body.discharged_at {
+        Some(d) => d,
+        None if leaving => current.discharged_at.or_else(|| Some(Utc::now())),
+        None => None,
+    };
+    let fields = Fields {
+        organization_id: current.organization_id,
+        facility_id,
+        mrn: match &body.mrn {
+            Some(m) => v.text("mrn", m, 64),
+            None => current.mrn,
+        },
+        first_name: match &body.first_name {
+            Some(n) => v.text("first_name", n, 100),
+            None => current.first_name,
+        },
+        last_name: match &body.last_name {
+            Some(n) => v.text("last_name", n, 100),
+            None => current.last_name,
+        },
+        date_of_birth: body.date_of_birth.unwrap_or(current.date_of_birth),
+        status,
+        room: match &body.room {
+            Some(r) => v.opt_text("room", r.as_deref(), 32),
+            None => current.room,
+        },
+        admitted_at: body.admitted_at.unwrap_or(current.admitted_at),
+        discharged_at,
+    };
+    check_dates(&mut v, &fields);
+    v.finish()?;
+    let patient = store::patients::update(&mut ctx.tx, id, &fields).await?;
+    ctx.audit_write(
+        Audit::new("patient.update", "patient").resource(id).facility(patient.organization_id, patient.facility_id),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(patient))
+}

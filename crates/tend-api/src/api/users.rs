@@ -1,0 +1,191 @@
+//! Staff accounts (admins). A facility admin manages its facility's staff;
+//! nobody grants a role above their own.
+
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use tend_domain::wire::{CreateUser, ErrorBody, UpdateUser, User, UserPage};
+use tend_domain::Role;
+use utoipa::IntoParams;
+
+use super::facilities::facility_in_scope;
+use crate::auth::{check_password_rules, hash_password};
+use crate::context::{admin, Audit, Ctx, Scope};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiQuery, Id};
+use crate::store;
+use crate::store::users::{Fields, Filter};
+use crate::validate::{cursor, Validator};
+
+async fn hash_off_thread(password: tend_domain::wire::Secret) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(password.expose())).await.map_err(ApiError::internal)?
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    pub facility_id: Option<i64>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Users visible to the caller (admins).
+#[utoipa::path(get, path = "/api/users", tag = "users", params(UserQuery),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not manage users", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Result<Json<UserPage>> {
+    let mut audit = Audit::new("user.list", "user");
+    if let Some(f) = q.facility_id {
+        let org = facility_in_scope(&mut ctx, f).await?;
+        audit = audit.facility(org, f);
+    } else if let Scope::Organization(org) = ctx.scope() {
+        audit = audit.org(org).reason("organization-wide list");
+    }
+    ctx.require(admin)?;
+    let after = cursor::decode(q.cursor.as_deref())?;
+    let limit = cursor::limit(q.limit)?;
+    let filter = Filter { facility_id: q.facility_id, role: q.role, is_active: q.is_active };
+    let rows = store::users::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let (items, next_cursor) = cursor::page(rows, limit, |u| u.id);
+    ctx.audit_read(audit).await?;
+    ctx.commit().await?;
+    Ok(Json(UserPage { items, next_cursor }))
+}
+
+/// Create a user in a facility (admins; no role above your own).
+#[utoipa::path(post, path = "/api/users", tag = "users", request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = User),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not create this user", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
+        (status = 409, description = "employee_id or username taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_user(mut ctx: Ctx, ApiJson(body): ApiJson<CreateUser>) -> Result<(StatusCode, Json<User>)> {
+    let org = facility_in_scope(&mut ctx, body.facility_id).await?;
+    ctx.require(admin)?;
+    if !ctx.principal.can_manage_role(body.role) {
+        return Err(ApiError::Forbidden);
+    }
+    let mut v = Validator::new();
+    let fields = Fields {
+        organization_id: org,
+        facility_id: body.facility_id,
+        employee_id: v.text("employee_id", &body.employee_id, 64),
+        username: v.username("username", &body.username),
+        full_name: v.text("full_name", &body.full_name, 200),
+        email: v.email("email", body.email.as_deref()),
+        role: body.role,
+        is_active: true,
+    };
+    if let Err(msg) = check_password_rules(body.password.expose()) {
+        v.add("password", msg);
+    }
+    v.finish()?;
+    let hash = hash_off_thread(body.password).await?;
+    let user = store::users::insert(&mut ctx.tx, &fields, &hash).await?;
+    ctx.audit_write(Audit::new("user.create", "user").resource(user.id).facility(org, user.facility_id)).await?;
+    ctx.commit().await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// One user (admins, or the user themself).
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not read other users", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
+    let user = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    if id != ctx.principal.user_id {
+        ctx.require(admin)?;
+    }
+    ctx.audit_read(Audit::new("user.read", "user").resource(id).facility(user.organization_id, user.facility_id))
+        .await?;
+    ctx.commit().await?;
+    Ok(Json(user))
+}
+
+/// Update a user (admins; no role above your own). The organization never changes.
+#[utoipa::path(put, path = "/api/users/{id}", tag = "users", request_body = UpdateUser,
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Updated", body = User),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not change this user", body = ErrorBody),
+        (status = 404, description = "User or target facility not found in your scope", body = ErrorBody),
+        (status = 409, description = "employee_id taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_user(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdateUser>) -> Result<Json<User>> {
+    let current = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    ctx.require(admin)?;
+    let role = body.role.unwrap_or(current.role);
+    if !ctx.principal.can_manage_role(current.role) || !ctx.principal.can_manage_role(role) {
+        return Err(ApiError::Forbidden);
+    }
+    let mut v = Validator::new();
+    let facility_id = match body.facility_id {
+        Some(f) if f != current.facility_id => {
+            let org = facility_in_scope(&mut ctx, f).await?;
+            if org != current.organization_id {
+                v.add("facility_id", "a user cannot move to another organization");
+            }
+            f
+        }
+        _ => current.facility_id,
+    };
+    let fields = Fields {
+        organization_id: current.organization_id,
+        facility_id,
+        employee_id: match &body.employee_id {
+            Some(e) => v.text("employee_id", e, 64),
+            None => current.employee_id,
+        },
+        username: current.username,
+        full_name: match &body.full_name {
+            Some(n) => v.text("full_name", n, 200),
+            None => current.full_name,
+        },
+        email: match &body.email {
+            Some(e) => v.email("email", e.as_deref()),
+            None => current.email,
+        },
+        role,
+        is_active: body.is_active.unwrap_or(current.is_active),
+    };
+    if let Some(p) = &body.password {
+        if let Err(msg) = check_password_rules(p.expose()) {
+            v.add("password", msg);
+        }
+    }
+    v.finish()?;
+    let hash = match body.password {
+        Some(p) => Some(hash_off_thread(p).await?),
+        None => None,
+    };
+    let user = store::users::update(&mut ctx.tx, id, &fields, hash.as_deref()).await?;
+    ctx.audit_write(Audit::new("user.update", "user").resource(id).facility(user.organization_id, user.facility_id))
+        .await?;
+    ctx.commit().await?;
+    Ok(Json(user))
+}

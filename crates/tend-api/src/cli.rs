@@ -1,0 +1,161 @@
+//! Command line: `serve`, `migrate`, `create-admin`, `seed-demo`. Every
+//! setting comes from a flag or its environment variable; passwords never
+//! come from flags (they would show in `ps`), only from stdin or the environment.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::DatabaseUrl;
+use crate::db;
+
+#[derive(Debug, Parser)]
+#[command(name = "tend-api", version, about = "Tend's central multi-tenant API")]
+pub struct Cli {
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `tend_api=debug,info`.
+    #[arg(long, env = "TEND_LOG", default_value = "info", global = true)]
+    pub log_level: String,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "TEND_LOG_JSON", global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Apply migrations as the schema owner; optionally create the API's login role.
+    Migrate(MigrateArgs),
+    /// Create the first platform administrator (password from stdin or TEND_ADMIN_PASSWORD).
+    CreateAdmin(CreateAdminArgs),
+    /// Load a realistic demo tenant set (idempotent).
+    SeedDemo(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// URL of the API's own role (a member of tend_app: not the owner, no BYPASSRLS).
+    #[arg(long, env = "TEND_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    #[arg(long, env = "TEND_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    #[arg(long, env = "TEND_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub max_connections: u32,
+    /// Lifetime of a login token, in hours.
+    #[arg(long, env = "TEND_TOKEN_TTL_HOURS", default_value_t = 12)]
+    pub token_ttl_hours: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// URL of the schema owner.
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    /// Also create or update this login role as a member of tend_app; its
+    /// password comes from TEND_APP_PASSWORD.
+    #[arg(long)]
+    pub app_user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateAdminArgs {
+    /// URL of the schema owner.
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long)]
+    pub full_name: String,
+    #[arg(long)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// URL of the schema owner.
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    /// Read the demo accounts' shared password from stdin (else TEND_DEMO_PASSWORD;
+    /// with neither, demo accounts cannot log in).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+pub fn init_tracing(filter: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// A password from an environment variable, or the first line of stdin.
+pub fn read_secret(env_var: &str, from_stdin: bool) -> anyhow::Result<Option<String>> {
+    if let Ok(v) = std::env::var(env_var) {
+        if !v.is_empty() {
+            return Ok(Some(v));
+        }
+    }
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        return Ok(Some(line).filter(|l| !l.is_empty()));
+    }
+    Ok(None)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => {
+            let pool = db::connect(&args.database_url, 2).await.context("connecting as owner")?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            tracing::info!(database = %args.database_url, "migrations applied");
+            if let Some(name) = args.app_user {
+                let password = read_secret("TEND_APP_PASSWORD", false)?
+                    .context("set TEND_APP_PASSWORD for --app-user")?;
+                db::ensure_app_login(&pool, &name, &password).await?;
+                tracing::info!(role = %name, "API login role ready");
+            }
+            Ok(())
+        }
+        Command::CreateAdmin(args) => {
+            let password = read_secret("TEND_ADMIN_PASSWORD", true)?
+                .context("give the password on stdin or in TEND_ADMIN_PASSWORD")?;
+            crate::auth::check_password_rules(&password).map_err(|m| anyhow::anyhow!("password {m}"))?;
+            let pool = db::connect(&args.database_url, 2).await.context("connecting as owner")?;
+            let id = crate::seed::create_platform_admin(&pool, &args.username, &args.full_name, args.email.as_deref(), &password)
+                .await?;
+            println!("created platform admin {} (user id {id})", args.username);
+            Ok(())
+        }
+        Command::SeedDemo(args) => {
+            let password = read_secret("TEND_DEMO_PASSWORD", args.password_stdin)?;
+            let pool = db::connect(&args.database_url, 2).await.context("connecting as owner")?;
+            let summary = crate::seed::seed_demo(&pool, password.as_deref()).await?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing::info!(database = %args.database_url, bind = %args.bind, "starting");
+    let pool = db::connect(&args.database_url, args.max_connections).await.context("connecting to the database")?;
+    db::check_app_role(&pool).await?;
+    if !db::migrations_current(&pool).await.unwrap_or(false) {
+        tracing::warn!("migrations are not current; /readyz answers 503 until `tend-api migrate` runs");
+    }
+    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let app = crate::app(pool, Duration::from_secs(args.token_ttl_hours.max(1) * 3600));
+    crate::serve(listener, app, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The API's error type. Every failure leaves as
+//! `{"error": {"code", "message", "fields"}}` with a status that matches the
+//! code; internal details go to the log, never to the client.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tend_domain::wire::{ErrorBody, ErrorDetail};
+use tend_domain::{ErrorCode, ValidationError};
+
+/// Field name → messages.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// One or more fields failed validation (422).
+    #[error("the request has invalid fields")]
+    Validation(FieldErrors),
+    /// The body is not JSON, or not the JSON this endpoint takes (400).
+    #[error("{0}")]
+    Malformed(String),
+    /// The body is not sent as `application/json` (415).
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    /// The body exceeds the size limit (413).
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// Nothing by that id in the caller's scope, including other tenants' rows (404).
+    #[error("not found")]
+    NotFound,
+    /// No such route (404).
+    #[error("no such endpoint")]
+    NoRoute,
+    /// Method not supported on this path (405).
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    /// A unique value is taken (409); `fields` says which.
+    #[error("{message}")]
+    Conflict { message: String, fields: FieldErrors },
+    /// Missing, unknown, expired or revoked credentials (401).
+    #[error("authentication required")]
+    Unauthorized,
+    /// Wrong username or password (401).
+    #[error("invalid username or password")]
+    BadCredentials,
+    /// In scope, but the role may not do this (403).
+    #[error("your role may not do this")]
+    Forbidden,
+    /// The database is unreachable or not migrated (503).
+    #[error("service unavailable")]
+    Unavailable(String),
+    /// Anything unexpected (500); the cause is logged.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::Malformed(_) | Self::UnsupportedMediaType | Self::MethodNotAllowed => {
+                ErrorCode::MalformedRequest
+            }
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::NotFound | Self::NoRoute => ErrorCode::NotFound,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::Unauthorized | Self::BadCredentials => ErrorCode::Unauthorized,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// One field failed.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.entry(field.into()).or_default().push(message.into());
+        Self::Validation(fields)
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    fn body(&self) -> ErrorBody {
+        let fields = match self {
+            Self::Validation(f) => f.clone(),
+            Self::Conflict { fields, .. } => fields.clone(),
+            _ => FieldErrors::new(),
+        };
+        ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), fields } }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> Self {
+        Self::field(err.field, err.message)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("23505") => unique_violation(db.constraint()),
+                // A write whose row falls outside the caller's scope
+                // (RLS WITH CHECK) looks like a missing row, not a refusal.
+                Some("42501") if db.message().contains("row-level security") => Self::NotFound,
+                // Foreign keys that point outside the tenant.
+                Some("23503") => Self::NotFound,
+                Some("23514") => Self::field(
+                    check_field(db.constraint()),
+                    "value is out of the allowed range",
+                ),
+                _ => Self::Internal(err.into()),
+            },
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable(err.to_string())
+            }
+            _ => Self::Internal(err.into()),
+        }
+    }
+}
+
+/// Unique constraints → the field a client can fix, in one place.
+fn unique_violation(constraint: Option<&str>) -> ApiError {
+    let (field, message) = match constraint.unwrap_or("") {
+        "devices_device_uuid_key" => ("device_uuid", "a device with this UUID is already registered"),
+        "users_organization_id_employee_id_key" => {
+            ("employee_id", "this employee id is already used in the organization")
+        }
+        "users_username_key" => ("username", "this username is taken"),
+        "patients_facility_id_mrn_key" => ("mrn", "this MRN is already used in the facility"),
+        "organizations_npi_key" => ("npi", "an organization with this NPI exists"),
+        _ => ("", "a record with these values already exists"),
+    };
+    let mut fields = FieldErrors::new();
+    if !field.is_empty() {
+        fields.insert(field.to_owned(), vec![message.to_owned()]);
+    }
+    ApiError::Conflict { message: message.to_owned(), fields }
+}
+
+fn check_field(constraint: Option<&str>) -> String {
+    let c = constraint.unwrap_or("");
+    for field in ["current_census", "licensed_beds", "username", "npi", "tax_id", "license_state"] {
+        if c.contains(field) {
+            return field.to_owned();
+        }
+    }
+    "body".to_owned()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            Self::Unavailable(why) => tracing::warn!(reason = %why, "unavailable"),
+            _ => {}
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes_agree() {
+        let cases = [
+            (ApiError::field("npi", "bad"), 422, "VALIDATION_FAILED"),
+            (ApiError::Malformed("x".into()), 400, "MALFORMED_REQUEST"),
+            (ApiError::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+            (ApiError::NotFound, 404, "NOT_FOUND"),
+            (unique_violation(Some("devices_device_uuid_key")), 409, "CONFLICT"),
+            (ApiError::Unauthorized, 401, "UNAUTHORIZED"),
+            (ApiError::Forbidden, 403, "FORBIDDEN"),
+            (ApiError::internal(anyhow::anyhow!("secret detail")), 500, "INTERNAL"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            let body = serde_json::to_value(err.body()).unwrap();
+            assert_eq!(body["error"]["code"], code);
+            assert!(body["error"]["fields"].is_object());
+            assert!(!body.to_string().contains("secret detail"));
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Tend's central API: organizations, facilities, devices, users and patients
+//! on PostgreSQL, isolated per facility by the API's own filters and, beneath
+//! them, by row-level security driven from per-request transaction settings.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod seed;
+pub mod store;
+pub mod validate;
+
+pub use error::{ApiError, Result};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    /// How long a login token lives.
+    pub token_ttl: Duration,
+    /// The OpenAPI document, rendered once at startup.
+    pub openapi_json: Arc<String>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("token_ttl", &self.token_ttl).finish_non_exhaustive()
+    }
+}
+
+/// Largest request body accepted (413 beyond).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the full router with its state.
+pub fn app(pool: PgPool, token_ttl: Duration) -> Router {
+    let (router, doc) = api::router().split_for_parts();
+    let openapi_json = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let state = AppState { pool, token_ttl, openapi_json };
+    api::finish(router, state)
+}
+
+/// Serves on an already-bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,45 @@
+//! The OpenAPI 3.1 document. Paths come from the handlers' `#[utoipa::path]`
+//! as the router is built (see `api::router`); this adds the frame.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tend central API",
+        description = "Organizations, facilities, devices, users and patients, isolated per facility. \
+                       Errors are always `{\"error\": {\"code\", \"message\", \"fields\"}}`; a resource in \
+                       another tenant answers 404.",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(tend_domain::wire::ErrorBody, tend_domain::ErrorCode)),
+    tags(
+        (name = "health", description = "Liveness, readiness, this document"),
+        (name = "auth", description = "Login, logout, current user"),
+        (name = "organizations", description = "Top-level tenants"),
+        (name = "facilities", description = "Care sites, census and dashboard"),
+        (name = "devices", description = "Agency-owned devices"),
+        (name = "users", description = "Staff accounts"),
+        (name = "patients", description = "Residents and clients"),
+        (name = "audit", description = "Append-only audit trail"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("opaque").build()),
+        );
+    }
+}
+
+/// The whole document (paths included), as served at `/api/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    crate::api::router().into_openapi()
+}

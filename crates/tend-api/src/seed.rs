@@ -1,0 +1,419 @@
+//! Bootstrap data, written as the schema owner: the first platform
+//! administrator, and a realistic demo (four organizations, six facilities
+//! covering every facility type, staff of every role, 300+ patients, devices).
+
+use anyhow::Context as _;
+use chrono::{Duration, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use tend_domain::{Npi, Role};
+
+use crate::auth::hash_password;
+
+/// NPI from nine base digits plus the computed check digit.
+pub fn npi_from_base(base: u32) -> String {
+    let s = format!("{base:09}");
+    let digits: Vec<u32> = s.bytes().map(|b| u32::from(b - b'0')).collect();
+    format!("{s}{}", Npi::check_digit(&digits))
+}
+
+/// The organization and facility platform administrators belong to
+/// (users always have a facility); created on first use.
+async fn platform_home(conn: &mut PgConnection) -> anyhow::Result<(i64, i64)> {
+    let existing: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT o.id, f.id FROM organizations o JOIN facilities f ON f.organization_id = o.id \
+         WHERE o.settings->>'platform' = 'true' ORDER BY o.id, f.id LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(ids) = existing {
+        return Ok(ids);
+    }
+    let org: i64 = sqlx::query_scalar(
+        "INSERT INTO organizations (name, organization_type, settings) \
+         VALUES ('Tend Platform Operations', 'MULTI_SITE_SYSTEM', '{\"platform\": true}') RETURNING id",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let facility: i64 = sqlx::query_scalar(
+        "INSERT INTO facilities (organization_id, name, facility_type, timezone, settings) \
+         VALUES ($1, 'Tend Platform Operations', 'HOME_HEALTH', 'UTC', '{\"platform\": true}') RETURNING id",
+    )
+    .bind(org)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((org, facility))
+}
+
+pub async fn create_platform_admin(
+    pool: &PgPool,
+    username: &str,
+    full_name: &str,
+    email: Option<&str>,
+    password: &str,
+) -> anyhow::Result<i64> {
+    let username = username.trim().to_ascii_lowercase();
+    let hash = hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tx = pool.begin().await?;
+    let (org, facility) = platform_home(&mut tx).await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, email, role, password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'PLATFORM_ADMIN', $7) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(format!("platform-{username}"))
+    .bind(&username)
+    .bind(full_name.trim())
+    .bind(email)
+    .bind(&hash)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("creating the admin (is the username valid: 3-64 of a-z 0-9 . _ -?)")?;
+    let id = id.with_context(|| format!("user {username} already exists"))?;
+    sqlx::query(
+        "INSERT INTO audit_events (actor_user_id, organization_id, facility_id, action, resource_type, resource_id, \
+         outcome, reason) VALUES ($1, $2, $3, 'user.create', 'user', $1, 'success', 'create-admin bootstrap')",
+    )
+    .bind(id)
+    .bind(org)
+    .bind(facility)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+struct DemoFacility {
+    key: &'static str,
+    name: &'static str,
+    facility_type: &'static str,
+    beds: Option<i32>,
+    census: i32,
+    timezone: &'static str,
+    address: &'static str,
+    features: serde_json::Value,
+}
+
+struct DemoOrg {
+    name: &'static str,
+    organization_type: &'static str,
+    npi_base: u32,
+    tax_id: &'static str,
+    license_state: &'static str,
+    facilities: Vec<DemoFacility>,
+}
+
+fn demo_orgs() -> Vec<DemoOrg> {
+    vec![
+        DemoOrg {
+            name: "Sunrise Senior Living Inc",
+            organization_type: "ALF_OPERATOR",
+            npi_base: 154_201_337,
+            tax_id: "41-2938471",
+            license_state: "MN",
+            facilities: vec![
+                DemoFacility {
+                    key: "sunrise-north",
+                    name: "Sunrise ALF - North Campus",
+                    facility_type: "ALF",
+                    beds: Some(32),
+                    census: 28,
+                    timezone: "America/Chicago",
+                    address: "1200 County Road E, Arden Hills, MN 55112",
+                    features: json!({"med_room_workflow": true, "family_portal": true}),
+                },
+                DemoFacility {
+                    key: "sunrise-hospice",
+                    name: "Sunrise Hospice - Lakeside",
+                    facility_type: "HOSPICE",
+                    beds: Some(20),
+                    census: 14,
+                    timezone: "America/Chicago",
+                    address: "88 Lakeshore Drive, White Bear Lake, MN 55110",
+                    features: json!({"family_portal": true, "comfort_care_plans": true}),
+                },
+            ],
+        },
+        DemoOrg {
+            name: "Memory Lane Care Partners",
+            organization_type: "MEMORY_CARE_GROUP",
+            npi_base: 167_380_214,
+            tax_id: "86-1047733",
+            license_state: "AZ",
+            facilities: vec![
+                DemoFacility {
+                    key: "memorylane-secure",
+                    name: "Memory Lane - Secure Unit",
+                    facility_type: "MEMORY_CARE",
+                    beds: Some(16),
+                    census: 15,
+                    timezone: "America/Phoenix",
+                    address: "4410 E Camelback Rd, Phoenix, AZ 85018",
+                    features: json!({"behavior_tracking": true, "wandering_alerts": true, "family_portal": true}),
+                },
+                DemoFacility {
+                    key: "memorylane-snf",
+                    name: "Memory Lane SNF - Westside",
+                    facility_type: "SNF",
+                    beds: Some(120),
+                    census: 104,
+                    timezone: "America/Phoenix",
+                    address: "9020 W Thomas Rd, Phoenix, AZ 85037",
+                    features: json!({"med_room_workflow": true}),
+                },
+            ],
+        },
+        DemoOrg {
+            name: "ComfortCare Home Health",
+            organization_type: "HOME_HEALTH_AGENCY",
+            npi_base: 132_904_776,
+            tax_id: "74-3318290",
+            license_state: "TX",
+            facilities: vec![DemoFacility {
+                key: "comfortcare-north",
+                name: "ComfortCare - North Region",
+                facility_type: "HOME_HEALTH",
+                beds: None,
+                census: 45,
+                timezone: "America/Chicago",
+                address: "301 Congress Ave, Austin, TX 78701",
+                features: json!({"visit_routing": true}),
+            }],
+        },
+        DemoOrg {
+            name: "Golden Years Senior Living",
+            organization_type: "ALF_OPERATOR",
+            npi_base: 119_662_045,
+            tax_id: "59-2274106",
+            license_state: "FL",
+            facilities: vec![DemoFacility {
+                key: "goldenyears-riverside",
+                name: "Golden Years ALF - Riverside",
+                facility_type: "ALF",
+                beds: Some(48),
+                census: 44,
+                timezone: "America/New_York",
+                address: "2750 Riverside Ave, Jacksonville, FL 32205",
+                features: json!({"med_room_workflow": true, "family_portal": false}),
+            }],
+        },
+    ]
+}
+
+const FIRST: &[&str] = &[
+    "Mary", "James", "Patricia", "Robert", "Linda", "Michael", "Barbara", "William", "Elizabeth", "David",
+    "Dorothy", "Richard", "Margaret", "Joseph", "Ruth", "Charles", "Helen", "Thomas", "Betty", "George",
+    "Evelyn", "Harold", "Frances", "Walter", "Gloria",
+];
+const LAST: &[&str] = &[
+    "Anderson", "Nguyen", "Johnson", "Garcia", "Olson", "Martinez", "Larson", "Brown", "Hernandez", "Peterson",
+    "Wilson", "Lopez", "Schmidt", "Clark", "Rodriguez", "Lewis", "Walker", "Young", "Allen", "King", "Wright",
+    "Scott", "Torres", "Hill", "Flores",
+];
+
+/// Staff per facility: role, count.
+const STAFF: &[(Role, usize)] = &[
+    (Role::FacilityAdmin, 1),
+    (Role::Rn, 2),
+    (Role::Lpn, 1),
+    (Role::Cna, 2),
+    (Role::MedTech, 1),
+    (Role::Therapist, 1),
+    (Role::SocialWorker, 1),
+];
+
+/// Seeds the demo once; a second run finds it and changes nothing.
+pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<String> {
+    let mut tx = pool.begin().await?;
+    // Serialize concurrent seeders.
+    sqlx::query("SELECT pg_advisory_xact_lock(7331001)").execute(&mut *tx).await?;
+    let orgs = demo_orgs();
+    let marker = npi_from_base(orgs[0].npi_base);
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE npi = $1)")
+        .bind(&marker)
+        .fetch_one(&mut *tx)
+        .await?;
+    if exists {
+        return Ok("demo data already present; nothing changed".to_owned());
+    }
+    // One hash for all demo accounts; without a password they cannot log in.
+    let hash = match password {
+        Some(p) => hash_password(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => "!disabled".to_owned(),
+    };
+    let (platform_org, platform_facility) = platform_home(&mut tx).await?;
+    insert_user(&mut tx, platform_org, platform_facility, "demo-platform", "demo.platform", "Pat Platform", Role::PlatformAdmin, &hash).await?;
+
+    let now = Utc::now();
+    let (mut n_facilities, mut n_users, mut n_patients, mut n_devices) = (0, 1, 0, 0);
+    let mut seq = 0usize;
+    for (oi, org) in orgs.iter().enumerate() {
+        let org_id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (name, organization_type, npi, tax_id, state_license_number, license_state, settings) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org.name)
+        .bind(org.organization_type)
+        .bind(npi_from_base(org.npi_base))
+        .bind(org.tax_id)
+        .bind(format!("{}-{:06}", org.license_state, 100_000 + oi * 7919))
+        .bind(org.license_state)
+        .bind(json!({"sync_thresholds": {"synced_within_minutes": 15, "out_of_sync_after_hours": 24}}))
+        .fetch_one(&mut *tx)
+        .await?;
+        for (fi, f) in org.facilities.iter().enumerate() {
+            let facility_id: i64 = sqlx::query_scalar(
+                "INSERT INTO facilities (organization_id, name, facility_type, medicaid_provider_number, \
+                 medicare_provider_number, state_license_number, licensed_beds, current_census, address, timezone, \
+                 features) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(f.name)
+            .bind(f.facility_type)
+            .bind(format!("MCD{:07}", 3_100_000 + oi * 1000 + fi))
+            .bind(format!("{:02}-{:04}", 10 + oi, 7000 + fi))
+            .bind(format!("{}-FAC-{:05}", org.license_state, 20_000 + oi * 100 + fi))
+            .bind(f.beds)
+            .bind(f.census)
+            .bind(f.address)
+            .bind(f.timezone)
+            .bind(&f.features)
+            .fetch_one(&mut *tx)
+            .await?;
+            n_facilities += 1;
+            if fi == 0 {
+                let key = f.key.split('-').next().unwrap_or(f.key);
+                insert_user(&mut tx, org_id, facility_id, &format!("{key}-OA1"), &format!("{key}.orgadmin"),
+                    &format!("{} Admin", LAST[oi % LAST.len()]), Role::OrgAdmin, &hash).await?;
+                n_users += 1;
+            }
+            for (role, count) in STAFF {
+                for k in 1..=*count {
+                    seq += 1;
+                    let username = format!("{}.{}{k}", f.key, role.as_str().to_ascii_lowercase().replace('_', ""));
+                    let name = format!("{} {}", FIRST[(seq * 7) % FIRST.len()], LAST[(seq * 11) % LAST.len()]);
+                    insert_user(&mut tx, org_id, facility_id, &format!("E{:05}", 1000 + seq), &username, &name, *role, &hash)
+                        .await?;
+                    n_users += 1;
+                }
+            }
+            // Patients: the census (a few on leave), plus discharged history.
+            let on_leave = if f.census > 10 { 2 } else { 0 };
+            let discharged = 11;
+            for p in 0..(f.census + discharged) {
+                seq += 1;
+                let (status, discharged_at) = if p < f.census - on_leave {
+                    ("active", None)
+                } else if p < f.census {
+                    ("on_leave", None)
+                } else if p % 5 == 0 {
+                    ("deceased", Some(now - Duration::days(i64::from(p) * 3)))
+                } else {
+                    ("discharged", Some(now - Duration::days(i64::from(p) * 2)))
+                };
+                let dob = NaiveDate::from_ymd_opt(1928 + (seq % 40) as i32, (seq % 12) as u32 + 1, (seq % 28) as u32 + 1)
+                    .context("date")?;
+                let room = f.beds.map(|_| format!("{}{:02}", 1 + p / 20, p % 20 + 1));
+                sqlx::query(
+                    "INSERT INTO patients (organization_id, facility_id, mrn, first_name, last_name, date_of_birth, \
+                     status, room, admitted_at, discharged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(org_id)
+                .bind(facility_id)
+                .bind(format!("MRN-{facility_id:03}-{:05}", p + 1))
+                .bind(FIRST[(seq * 3) % FIRST.len()])
+                .bind(LAST[(seq * 5 + oi) % LAST.len()])
+                .bind(dob)
+                .bind(status)
+                .bind(room)
+                .bind(now - Duration::days(30 + i64::from(p) * 4))
+                .bind(discharged_at)
+                .execute(&mut *tx)
+                .await?;
+                n_patients += 1;
+            }
+            // Devices: a med-room workstation, nurse tablets, and exit badge
+            // readers where wandering alerts are on.
+            let mut devices = vec![("Nurse Station A", "WORKSTATION"), ("Med Cart Tablet 1", "TABLET"), ("Hall Kiosk", "RASPBERRY_PI")];
+            if f.features.get("wandering_alerts").and_then(|v| v.as_bool()) == Some(true) {
+                devices.push(("Exit Door Badge Reader", "BADGE_READER"));
+            }
+            if f.facility_type == "HOME_HEALTH" {
+                devices = vec![("Field Tablet 1", "TABLET"), ("Field Tablet 2", "TABLET"), ("Case Manager Laptop", "LAPTOP")];
+            }
+            for (di, (name, kind)) in devices.iter().enumerate() {
+                let minutes = [1i64, 3, 45, 60 * 30][di % 4];
+                sqlx::query(
+                    "INSERT INTO devices (organization_id, facility_id, device_name, device_type, device_uuid, mac_address, \
+                     encryption_enabled, encryption_required, app_version, status, enrolled_at, last_seen, last_sync, \
+                     last_security_audit) VALUES ($1, $2, $3, $4, $5, $6::macaddr, true, true, '0.1.0', 'ACTIVE', $7, $8, $9, $10)",
+                )
+                .bind(org_id)
+                .bind(facility_id)
+                .bind(name)
+                .bind(kind)
+                .bind(uuid::Uuid::new_v4())
+                .bind(format!("b8:27:eb:{:02x}:{:02x}:{:02x}", oi, fi, di))
+                .bind(now - Duration::days(60))
+                .bind(now - Duration::minutes(minutes))
+                .bind(now - Duration::minutes(minutes + 2))
+                .bind(now - Duration::days(14))
+                .execute(&mut *tx)
+                .await?;
+                n_devices += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(format!(
+        "seeded {} organizations, {n_facilities} facilities, {n_users} users, {n_patients} patients, {n_devices} devices{}",
+        orgs.len(),
+        if password.is_some() { "" } else { " (no demo password given: demo accounts cannot log in)" }
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_user(
+    conn: &mut PgConnection,
+    org: i64,
+    facility: i64,
+    employee_id: &str,
+    username: &str,
+    full_name: &str,
+    role: Role,
+    hash: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, email, role, password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(employee_id)
+    .bind(username)
+    .bind(full_name)
+    .bind(format!("{username}@example.org"))
+    .bind(role.as_str())
+    .bind(hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_npis_are_valid_and_types_cover_everything() {
+        for org in demo_orgs() {
+            assert!(Npi::parse(&npi_from_base(org.npi_base)).is_ok(), "{}", org.name);
+            assert!(tend_domain::Ein::parse(org.tax_id).is_ok(), "{}", org.tax_id);
+        }
+        let types: std::collections::BTreeSet<_> =
+            demo_orgs().iter().flat_map(|o| o.facilities.iter().map(|f| f.facility_type)).collect();
+        assert_eq!(types.len(), 5);
+        assert_eq!(npi_from_base(123_456_789), "1234567893");
+    }
+}

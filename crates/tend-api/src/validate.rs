@@ -1,0 +1,185 @@
+//! Collects every field problem of a request so one 422 lists them all.
+
+use crate::error::{ApiError, FieldErrors};
+
+#[derive(Debug, Default)]
+pub struct Validator {
+    fields: FieldErrors,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.fields.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    /// Trims and checks a required text field; returns the trimmed value.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            self.add(field, "must not be empty");
+        } else if trimmed.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        } else if trimmed.chars().any(|c| c.is_control()) {
+            self.add(field, "must not contain control characters");
+        }
+        trimmed.to_owned()
+    }
+
+    /// An optional text field: blank becomes `None`.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        let value = value?.trim();
+        if value.is_empty() {
+            return None;
+        }
+        Some(self.text(field, value, max))
+    }
+
+    pub fn state_code(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let v = self.opt_text(field, value, 2)?;
+        let upper = v.to_ascii_uppercase();
+        if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+            self.add(field, "must be a two-letter state code, e.g. OR");
+        }
+        Some(upper)
+    }
+
+    /// IANA zone names look like `Area/Location` (or `UTC`).
+    pub fn timezone(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim();
+        let ok = v == "UTC"
+            || (v.contains('/')
+                && v.len() <= 64
+                && v.split('/').all(|part| {
+                    !part.is_empty()
+                        && part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                        && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+                }));
+        if !ok {
+            self.add(field, "must be an IANA time zone such as America/Chicago");
+        }
+        v.to_owned()
+    }
+
+    pub fn email(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let v = self.opt_text(field, value, 254)?;
+        let valid = match v.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                    && !v.contains(char::is_whitespace)
+            }
+            None => false,
+        };
+        if !valid {
+            self.add(field, "must be an email address");
+        }
+        Some(v)
+    }
+
+    pub fn username(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim().to_ascii_lowercase();
+        let ok = (3..=64).contains(&v.len())
+            && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            self.add(field, "3 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        v
+    }
+
+    pub fn positive_id(&mut self, field: &str, value: i64) {
+        if value <= 0 {
+            self.add(field, "must be a positive id");
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.fields.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.fields))
+        }
+    }
+}
+
+/// Keyset pagination: `cursor` is the last id seen, encoded opaquely.
+pub mod cursor {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use crate::error::ApiError;
+
+    pub const DEFAULT_LIMIT: i64 = 50;
+    pub const MAX_LIMIT: i64 = 200;
+
+    pub fn encode(last_id: i64) -> String {
+        URL_SAFE_NO_PAD.encode(format!("v1:{last_id}"))
+    }
+
+    pub fn decode(cursor: Option<&str>) -> Result<Option<i64>, ApiError> {
+        let Some(c) = cursor.filter(|c| !c.is_empty()) else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("v1:").and_then(|n| n.parse::<i64>().ok()))
+            .map(Some)
+            .ok_or_else(|| ApiError::field("cursor", "not a cursor this API issued"))
+    }
+
+    pub fn limit(limit: Option<i64>) -> Result<i64, ApiError> {
+        match limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+        }
+    }
+
+    /// Given `limit + 1` rows, trims to `limit` and returns the next cursor.
+    pub fn page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        if rows.len() > limit {
+            rows.truncate(limit);
+            let next = rows.last().map(|r| encode(id(r)));
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_all_problems() {
+        let mut v = Validator::new();
+        v.text("name", "  ", 10);
+        v.timezone("timezone", "chicago");
+        v.email("email", Some("nope"));
+        v.username("username", "A");
+        let Err(ApiError::Validation(f)) = v.finish() else { panic!() };
+        assert_eq!(f.len(), 4);
+    }
+
+    #[test]
+    fn timezones_and_cursors() {
+        let mut v = Validator::new();
+        v.timezone("tz", "America/Indiana/Indianapolis");
+        v.timezone("tz", "UTC");
+        v.timezone("tz", "Etc/GMT+5");
+        assert!(v.finish().is_ok());
+        assert_eq!(cursor::decode(Some(&cursor::encode(42))).unwrap(), Some(42));
+        assert!(cursor::decode(Some("garbage")).is_err());
+        assert_eq!(cursor::decode(None).unwrap(), None);
+        let (rows, next) = cursor::page(vec![1, 2, 3], 2, |r| *r);
+        assert_eq!(rows, vec![1, 2]);
+        assert_eq!(cursor::decode(next.as_deref()).unwrap(), Some(2));
+    }
+}

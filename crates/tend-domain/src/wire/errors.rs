@@ -1,0 +1,37 @@
+//! The error body every API failure returns.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ErrorCode;
+
+/// `{"error": {"code", "message", "fields"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// Stable machine-readable code; branch on this, never on `message`.
+    pub code: ErrorCode,
+    /// A sentence for people.
+    pub message: String,
+    /// Per-field messages for `VALIDATION_FAILED`; empty otherwise.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+/// Liveness and readiness answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthStatus {
+    /// `ok`, or what is not ready.
+    pub status: String,
+}

@@ -1,0 +1,82 @@
+//! Patients (residents, clients) of one facility.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::page;
+use crate::PatientStatus;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Patient {
+    pub id: i64,
+    pub organization_id: i64,
+    pub facility_id: i64,
+    /// Medical record number, unique within the facility.
+    pub mrn: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    pub status: PatientStatus,
+    pub room: Option<String>,
+    pub admitted_at: Option<DateTime<Utc>>,
+    pub discharged_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+page!(
+    /// A page of patients.
+    PatientPage,
+    Patient
+);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatePatient {
+    /// Defaults to the caller's facility.
+    #[serde(default)]
+    pub facility_id: Option<i64>,
+    pub mrn: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    #[serde(default)]
+    pub status: Option<PatientStatus>,
+    #[serde(default)]
+    pub room: Option<String>,
+    #[serde(default)]
+    pub admitted_at: Option<DateTime<Utc>>,
+}
+
+/// Partial update; `null` clears `room`, `admitted_at` or `discharged_at`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdatePatient {
+    #[serde(default)]
+    pub facility_id: Option<i64>,
+    #[serde(default)]
+    pub mrn: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub date_of_birth: Option<NaiveDate>,
+    #[serde(default)]
+    pub status: Option<PatientStatus>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub room: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<DateTime<Utc>>))]
+    pub admitted_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<DateTime<Utc>>))]
+    pub discharged_at: Option<Option<DateTime<Utc>>>,
+}
