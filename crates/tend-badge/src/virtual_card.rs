@@ -12,7 +12,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -85,7 +85,7 @@ impl VirtualCard {
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
         stream.set_nodelay(true)?;
-        let stats = Arc::new(Counters::default());
+        let stats = Arc::new(Counters::new());
         let thread = std::thread::Builder::new()
             .name("virtual-card".into())
             .spawn({
@@ -103,6 +103,11 @@ impl VirtualCard {
 
     fn serve(&self, mut stream: TcpStream, stats: &Counters) -> io::Result<()> {
         loop {
+            // vpcd writes small control frames (power on, reset) that get no
+            // answer; with a delayed ACK from us, Nagle's algorithm holds vpcd's
+            // next frame for ~40 ms each time. Acknowledge immediately (Linux
+            // clears the flag after a while, so set it before every read).
+            let _ = socket2::SockRef::from(&stream).set_tcp_quickack(true);
             let mut header = [0u8; 2];
             match stream.read_exact(&mut header) {
                 Ok(()) => {}
@@ -119,6 +124,7 @@ impl VirtualCard {
             let response = match payload.as_slice() {
                 [0x04] => {
                     stats.atr_requests.fetch_add(1, Ordering::SeqCst);
+                    stats.mark(|t| &mut t.first_atr_request);
                     Some(self.atr.clone())
                 }
                 // Power off, power on, reset: nothing to answer.
@@ -148,6 +154,7 @@ impl VirtualCard {
             return vec![0x6D, 0x00];
         }
         stats.uid_reads.fetch_add(1, Ordering::SeqCst);
+        stats.mark(|t| &mut t.first_uid_read);
         match &self.behavior {
             CardBehavior::Uid(uid) => {
                 let mut response = uid.clone();
@@ -172,11 +179,41 @@ fn is_closed(error: &io::Error) -> bool {
     )
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counters {
+    inserted: Instant,
     atr_requests: AtomicUsize,
     apdus: AtomicUsize,
     uid_reads: AtomicUsize,
+    timings: Mutex<CardTimings>,
+}
+
+impl Counters {
+    fn new() -> Self {
+        Self {
+            inserted: Instant::now(),
+            atr_requests: AtomicUsize::new(0),
+            apdus: AtomicUsize::new(0),
+            uid_reads: AtomicUsize::new(0),
+            timings: Mutex::new(CardTimings::default()),
+        }
+    }
+
+    /// Records the first occurrence of an event, relative to insertion.
+    fn mark(&self, field: impl FnOnce(&mut CardTimings) -> &mut Option<Duration>) {
+        let mut timings = self.timings.lock().unwrap_or_else(PoisonError::into_inner);
+        field(&mut timings).get_or_insert_with(|| self.inserted.elapsed());
+    }
+}
+
+/// When things first happened to an inserted card, counted from insertion.
+/// Splits tap latency into the reader's polling and the watcher's work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CardTimings {
+    /// vpcd first asked for the ATR (its presence poll found the card).
+    pub first_atr_request: Option<Duration>,
+    /// The UID was first asked for (`FF CA`).
+    pub first_uid_read: Option<Duration>,
 }
 
 /// A card in a reader. Dropping it (or [`InsertedCard::remove`]) removes it.
@@ -196,6 +233,15 @@ impl InsertedCard {
     /// How many command APDUs arrived.
     pub fn apdus(&self) -> usize {
         self.stats.apdus.load(Ordering::SeqCst)
+    }
+
+    /// When vpcd first polled the card and when its UID was first read.
+    pub fn timings(&self) -> CardTimings {
+        *self
+            .stats
+            .timings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether vpcd has talked to the card at all (asked for its ATR).

@@ -210,6 +210,10 @@ fn process_cpu_time() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -330,40 +334,65 @@ fn journey_unsupported_cards(harness: &mut Harness) {
     assert_eq!(uid_of(&read), &BadgeUid::parse("11223344").unwrap());
 }
 
-/// Insert → UID read and removal → Removed latency over many taps. Printed
-/// for docs/benchmarks.md; only a generous bound is asserted.
+/// Insert → UID read and removal → Removed latency over many taps, printed
+/// for docs/benchmarks.md (measured, not asserted). Taps are spaced by a
+/// pseudo-random pause so they do not fall in step with vpcd's 400 ms polling.
 fn journey_latency(harness: &mut Harness) {
     let taps: usize = std::env::var("TEND_BADGE_LATENCY_TAPS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(50);
-    let mut reads = Vec::with_capacity(taps);
-    let mut removals = Vec::with_capacity(taps);
+    let mut seed: u32 = 0x7e4d;
+    let mut pause = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        Duration::from_millis(u64::from(seed >> 16) % 400)
+    };
+    let (mut reads, mut polls, mut to_uid, mut after_uid, mut removals) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for i in 0..taps {
+        std::thread::sleep(pause());
         let uid = [0x04, 0x10, 0x20, 0x30, 0x40, 0x50, i as u8];
         let (read, inserted, latency) = harness.tap(&VirtualCard::with_uid(&uid), VPCD_READER);
         assert_eq!(uid_of(&read), &BadgeUid::from_bytes(&uid).unwrap());
+        let seen = inserted
+            .timings()
+            .first_atr_request
+            .expect("vpcd polled the card");
         reads.push(latency);
+        polls.push(seen);
+        let uid_read = inserted.timings().first_uid_read.expect("the UID was read");
+        to_uid.push(uid_read.saturating_sub(seen));
+        after_uid.push(latency.saturating_sub(uid_read));
+        std::thread::sleep(pause());
         removals.push(harness.remove(inserted, VPCD_READER));
     }
-    reads.sort();
-    removals.sort();
-    let line = format!(
-        "badge tap latency over {taps} taps (virtual reader): insert→UID read p50 {:?} p95 {:?} max {:?}; \
-         removal→Removed p50 {:?} p95 {:?} max {:?}",
-        percentile(&reads, 50.0),
-        percentile(&reads, 95.0),
-        reads[taps - 1],
-        percentile(&removals, 50.0),
-        percentile(&removals, 95.0),
-        removals[taps - 1],
+    let summary = |values: &mut Vec<Duration>| {
+        values.sort();
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            ms(percentile(values, 50.0)),
+            ms(percentile(values, 95.0)),
+            ms(values[values.len() - 1])
+        )
+    };
+    let report = format!(
+        "badge tap latency, {taps} taps on a vpcd virtual reader:\n  \
+         insert → Present (UID read): {}\n  \
+         of which until vpcd's presence poll saw the card: {}\n  \
+         from that poll to the UID request (FF CA): {}\n  \
+         from the UID request to Present: {}\n  \
+         removal → Removed: {}\n",
+        summary(&mut reads),
+        summary(&mut polls),
+        summary(&mut to_uid),
+        summary(&mut after_uid),
+        summary(&mut removals),
     );
-    println!("{line}");
+    print!("{report}");
     let _ = std::fs::write(
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("badge-tap-latency.txt"),
-        format!("{line}\n"),
+        &report,
     );
-    assert!(percentile(&reads, 95.0) < Duration::from_secs(2), "{line}");
 }
 
 /// pcscd restarted with a badge on the reader: the card and readers go away,
