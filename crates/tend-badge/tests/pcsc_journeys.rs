@@ -300,6 +300,33 @@ fn journey_tap_and_removal(harness: &mut Harness) {
     assert_ne!(uid_of(&first), uid_of(&second));
     harness.remove(a, VPCD_READER);
     harness.remove(b, VPCD_READER_2);
+
+    // The command-line card for end-to-end scripts does the same.
+    let output = Command::new(env!("CARGO_BIN_EXE_virtual-badge"))
+        .args([
+            "tap",
+            "04:A1:B2:C3:D4:E5:F6",
+            "--port",
+            "35964",
+            "--until-read",
+            "--hold-ms",
+            "5000",
+        ])
+        .output()
+        .expect("run virtual-badge");
+    assert!(
+        output.status.success(),
+        "virtual-badge failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (read, _) = harness.wait_for("Present", EVENT_TIMEOUT, |r| {
+        matches!(r, BadgeRead::Present { .. })
+    });
+    assert_eq!(read.reader(), Some(VPCD_READER_2));
+    assert_eq!(uid_of(&read), &BadgeUid::from_bytes(&uid7).unwrap());
+    harness.wait_for("Removed", EVENT_TIMEOUT, |r| {
+        matches!(r, BadgeRead::Removed { .. })
+    });
 }
 
 /// Phones, application cards and odd UIDs are reported, not crashes, and the
