@@ -273,7 +273,12 @@ impl Worker {
                     }
                     self.service_up = Some(true);
                     backoff = self.config.reconnect_min;
-                    let end = self.session(&context);
+                    // The pcsc crate panics on unknown PC/SC error codes in debug
+                    // builds; a badge reader must not die of that, so start over.
+                    let end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.session(&context)
+                    }))
+                    .unwrap_or(SessionEnd::Failed(pcsc::Error::UnknownError));
                     self.shared.set_context(None);
                     match end {
                         SessionEnd::Stopped => break,
