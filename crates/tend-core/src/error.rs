@@ -16,6 +16,37 @@ pub enum CoreError {
     /// An input failed a domain rule.
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// The device database does not open with the key from the secret store
+    /// (another key, a damaged file, or not a database at all).
+    #[error("the device database {path} cannot be opened with its key (wrong key or damaged file)")]
+    VaultKeyRejected { path: String },
+    /// The device database exists but its key is not in the secret store.
+    #[error("the key of the device database {path} is not in the {backend} secret store")]
+    VaultKeyMissing { path: String, backend: String },
+    /// The device database was written by a newer Tend; it is never downgraded.
+    #[error("the device database has schema version {found}, newer than this app knows ({known}); update Tend")]
+    SchemaTooNew { found: u32, known: u32 },
+    /// A schema migration failed; its transaction was rolled back, so the
+    /// database stays at the previous version.
+    #[error("device database migration {version} ({name}) failed: {reason}")]
+    Migration {
+        version: u32,
+        name: String,
+        reason: String,
+    },
+    /// SQLite/SQLCipher reported an error on the device database.
+    #[error("device database error: {0}")]
+    Database(String),
+    /// The secret store holding the database key cannot be used.
+    #[error("the {backend} secret store is unavailable: {reason}")]
+    SecretStore { backend: String, reason: String },
+    /// The `encryption_required` policy forbids what was asked.
+    #[error("{0}; the encryption_required policy forbids storing data unencrypted")]
+    EncryptionRequired(String),
+    /// The database key is bound to the server and the server's part is not
+    /// in memory (after a reboot, before the network is back).
+    #[error("the device database is locked until the server can be reached (waiting for network to unlock)")]
+    WaitingForNetwork,
 }
 
 impl CoreError {
@@ -24,6 +55,14 @@ impl CoreError {
             CoreError::Config(_) => ErrorCode::ConfigInvalid,
             CoreError::Storage { .. } => ErrorCode::StorageUnavailable,
             CoreError::Validation(_) => ErrorCode::ValidationFailed,
+            CoreError::VaultKeyRejected { .. }
+            | CoreError::VaultKeyMissing { .. }
+            | CoreError::Migration { .. }
+            | CoreError::Database(_)
+            | CoreError::EncryptionRequired(_) => ErrorCode::StorageUnavailable,
+            CoreError::SchemaTooNew { .. } => ErrorCode::UnsupportedVersion,
+            CoreError::SecretStore { .. } => ErrorCode::Unavailable,
+            CoreError::WaitingForNetwork => ErrorCode::Offline,
         }
     }
 

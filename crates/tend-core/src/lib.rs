@@ -5,5 +5,6 @@
 pub mod config;
 pub mod error;
 pub mod logging;
+pub mod vault;
 
 pub use error::{CoreError, Result};
