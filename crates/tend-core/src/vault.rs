@@ -37,8 +37,12 @@ pub const UNREADABLE_PREFIX: &str = "vault-unreadable-";
 
 /// Secret-store names: the current secret and the one a rekey is about to
 /// install (kept until the rekey is done, so a crash mid-rekey loses nothing).
-const DB_KEY: (&str, &str) = ("vault-db-key", "vault-db-key-next");
-const LOCAL_SECRET: (&str, &str) = ("vault-local-secret", "vault-local-secret-next");
+const DB_KEY: (&str, &str) = (DB_KEY_NAME, "vault-db-key-next");
+const LOCAL_SECRET: (&str, &str) = (LOCAL_SECRET_NAME, "vault-local-secret-next");
+/// The secret-store name of the database key ([`KeyMode::Local`]).
+pub const DB_KEY_NAME: &str = "vault-db-key";
+/// The secret-store name of the local half of a server-bound key.
+pub const LOCAL_SECRET_NAME: &str = "vault-local-secret";
 
 /// How to open the vault.
 #[derive(Debug, Clone)]
@@ -510,6 +514,18 @@ impl<'a> KeySource<'a> {
             self.store.delete(self.names.1)?;
         }
         Ok(())
+    }
+}
+
+/// Opens the database file with `key` and the vault's connection settings,
+/// without migrations or recovery: for diagnostics, tools and tests.
+pub fn open_database(path: &Path, key: Option<&DatabaseKey>) -> Result<Connection> {
+    match open_connection(path, key, &VaultOptions::default()) {
+        Ok(conn) => Ok(conn),
+        Err(OpenFailure::Rejected) => Err(CoreError::VaultKeyRejected {
+            path: path.display().to_string(),
+        }),
+        Err(OpenFailure::Other(e)) => Err(e),
     }
 }
 
