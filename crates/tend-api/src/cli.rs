@@ -88,8 +88,14 @@ pub struct SeedArgs {
 
 pub fn init_tracing(filter: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// A password from an environment variable, or the first line of stdin.
@@ -101,7 +107,10 @@ pub fn read_secret(env_var: &str, from_stdin: bool) -> anyhow::Result<Option<Str
     }
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         let line = line.trim_end_matches(['\r', '\n']).to_owned();
         return Ok(Some(line).filter(|l| !l.is_empty()));
     }
@@ -112,7 +121,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => {
-            let pool = db::connect(&args.database_url, 2).await.context("connecting as owner")?;
+            let pool = db::connect(&args.database_url, 2)
+                .await
+                .context("connecting as owner")?;
             db::migrate(&pool).await.context("applying migrations")?;
             tracing::info!(database = %args.database_url, "migrations applied");
             if let Some(name) = args.app_user {
@@ -126,16 +137,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateAdmin(args) => {
             let password = read_secret("TEND_ADMIN_PASSWORD", true)?
                 .context("give the password on stdin or in TEND_ADMIN_PASSWORD")?;
-            crate::auth::check_password_rules(&password).map_err(|m| anyhow::anyhow!("password {m}"))?;
-            let pool = db::connect(&args.database_url, 2).await.context("connecting as owner")?;
-            let id = crate::seed::create_platform_admin(&pool, &args.username, &args.full_name, args.email.as_deref(), &password)
-                .await?;
+            crate::auth::check_password_rules(&password)
+                .map_err(|m| anyhow::anyhow!("password {m}"))?;
+            let pool = db::connect(&args.database_url, 2)
+                .await
+                .context("connecting as owner")?;
+            let id = crate::seed::create_platform_admin(
+                &pool,
+                &args.username,
+                &args.full_name,
+                args.email.as_deref(),
+                &password,
+            )
+            .await?;
             println!("created platform admin {} (user id {id})", args.username);
             Ok(())
         }
         Command::SeedDemo(args) => {
             let password = read_secret("TEND_DEMO_PASSWORD", args.password_stdin)?;
-            let pool = db::connect(&args.database_url, 2).await.context("connecting as owner")?;
+            let pool = db::connect(&args.database_url, 2)
+                .await
+                .context("connecting as owner")?;
             let summary = crate::seed::seed_demo(&pool, password.as_deref()).await?;
             println!("{summary}");
             Ok(())
@@ -145,14 +167,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(database = %args.database_url, bind = %args.bind, "starting");
-    let pool = db::connect(&args.database_url, args.max_connections).await.context("connecting to the database")?;
+    let pool = db::connect(&args.database_url, args.max_connections)
+        .await
+        .context("connecting to the database")?;
     db::check_app_role(&pool).await?;
     if !db::migrations_current(&pool).await.unwrap_or(false) {
-        tracing::warn!("migrations are not current; /readyz answers 503 until `tend-api migrate` runs");
+        tracing::warn!(
+            "migrations are not current; /readyz answers 503 until `tend-api migrate` runs"
+        );
     }
-    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let app = crate::app(pool, Duration::from_secs(args.token_ttl_hours.max(1) * 3600));
+    let app = crate::app(
+        pool,
+        Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
+    );
     crate::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })

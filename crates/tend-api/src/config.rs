@@ -67,12 +67,20 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        let url: DatabaseUrl = "postgres://tend_api:s3cret@127.0.0.1:5432/tend?password=x".parse().unwrap();
+        let url: DatabaseUrl = "postgres://tend_api:s3cret@127.0.0.1:5432/tend?password=x"
+            .parse()
+            .unwrap();
         let shown = format!("{url:?} {url}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(!shown.contains("password=x"), "{shown}");
-        assert!(shown.contains("tend_api:***@127.0.0.1:5432/tend"), "{shown}");
-        assert_eq!(url.expose(), "postgres://tend_api:s3cret@127.0.0.1:5432/tend?password=x");
+        assert!(
+            shown.contains("tend_api:***@127.0.0.1:5432/tend"),
+            "{shown}"
+        );
+        assert_eq!(
+            url.expose(),
+            "postgres://tend_api:s3cret@127.0.0.1:5432/tend?password=x"
+        );
         assert!("mysql://x".parse::<DatabaseUrl>().is_err());
     }
 }

@@ -32,7 +32,10 @@ pub struct Principal {
 pub enum Scope {
     Platform,
     Organization(i64),
-    Facility { organization_id: i64, facility_id: i64 },
+    Facility {
+        organization_id: i64,
+        facility_id: i64,
+    },
 }
 
 impl Principal {
@@ -40,7 +43,10 @@ impl Principal {
         match self.role {
             Role::PlatformAdmin => Scope::Platform,
             Role::OrgAdmin => Scope::Organization(self.organization_id),
-            _ => Scope::Facility { organization_id: self.organization_id, facility_id: self.facility_id },
+            _ => Scope::Facility {
+                organization_id: self.organization_id,
+                facility_id: self.facility_id,
+            },
         }
     }
 
@@ -75,9 +81,14 @@ pub fn push_scope_filter(qb: &mut QueryBuilder<'_, Postgres>, scope: Scope, faci
         Scope::Organization(org) => {
             qb.push(" AND organization_id = ").push_bind(org);
         }
-        Scope::Facility { organization_id, facility_id } => {
-            qb.push(" AND organization_id = ").push_bind(organization_id);
-            qb.push(format!(" AND {facility_column} = ")).push_bind(facility_id);
+        Scope::Facility {
+            organization_id,
+            facility_id,
+        } => {
+            qb.push(" AND organization_id = ")
+                .push_bind(organization_id);
+            qb.push(format!(" AND {facility_column} = "))
+                .push_bind(facility_id);
         }
     }
 }
@@ -95,7 +106,14 @@ pub struct Audit<'a> {
 
 impl<'a> Audit<'a> {
     pub fn new(action: &'a str, resource_type: &'a str) -> Self {
-        Self { action, resource_type, resource_id: None, organization_id: None, facility_id: None, reason: None }
+        Self {
+            action,
+            resource_type,
+            resource_id: None,
+            organization_id: None,
+            facility_id: None,
+            reason: None,
+        }
     }
     pub fn resource(mut self, id: i64) -> Self {
         self.resource_id = Some(id);
@@ -146,7 +164,10 @@ pub async fn insert_audit(
 }
 
 /// Starts a transaction and applies `principal`'s scope to it.
-pub async fn begin_scoped(state: &AppState, principal: &Principal) -> Result<Transaction<'static, Postgres>> {
+pub async fn begin_scoped(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Transaction<'static, Postgres>> {
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "SELECT set_config('tend.scope', $1, true), set_config('tend.organization_id', $2, true), \
@@ -171,18 +192,26 @@ pub struct Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("principal", &self.principal).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
     }
 }
 
 pub fn client_address(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty() && t.len() <= 128)
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
 }
 
 #[derive(sqlx::FromRow)]
@@ -196,7 +225,10 @@ struct TokenRow {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(token);
         let mut tx = state.pool.begin().await?;
@@ -220,7 +252,12 @@ impl FromRequestParts<AppState> for Ctx {
             facility_id: row.facility_id,
         };
         tracing::Span::current().record("user_id", principal.user_id);
-        Ok(Ctx { principal, tx, client_address: client_address(parts), token_hash: hash })
+        Ok(Ctx {
+            principal,
+            tx,
+            client_address: client_address(parts),
+            token_hash: hash,
+        })
     }
 }
 
@@ -251,7 +288,15 @@ impl Ctx {
     pub async fn audit_write(&mut self, audit: Audit<'_>) -> Result<()> {
         let cross = self.cross_facility(audit.facility_id);
         let actor = Some(self.principal.user_id);
-        insert_audit(&mut self.tx, actor, &audit, "success", cross, self.client_address.as_deref()).await
+        insert_audit(
+            &mut self.tx,
+            actor,
+            &audit,
+            "success",
+            cross,
+            self.client_address.as_deref(),
+        )
+        .await
     }
 
     /// Records a read when policy asks for it: an ORG_ADMIN outside its own
@@ -266,7 +311,15 @@ impl Ctx {
         };
         if needed {
             let actor = Some(self.principal.user_id);
-            insert_audit(&mut self.tx, actor, &audit, "success", cross, self.client_address.as_deref()).await?;
+            insert_audit(
+                &mut self.tx,
+                actor,
+                &audit,
+                "success",
+                cross,
+                self.client_address.as_deref(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -277,7 +330,15 @@ impl Ctx {
         if self.principal.role == Role::PlatformAdmin {
             let actor = Some(self.principal.user_id);
             let cross = self.cross_facility(audit.facility_id);
-            insert_audit(&mut self.tx, actor, &audit, "success", cross, self.client_address.as_deref()).await?;
+            insert_audit(
+                &mut self.tx,
+                actor,
+                &audit,
+                "success",
+                cross,
+                self.client_address.as_deref(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -310,13 +371,30 @@ mod tests {
     use super::*;
 
     fn p(role: Role) -> Principal {
-        Principal { user_id: 1, role, organization_id: 2, facility_id: 3 }
+        Principal {
+            user_id: 1,
+            role,
+            organization_id: 2,
+            facility_id: 3,
+        }
     }
 
     #[test]
     fn scopes_follow_roles() {
-        assert_eq!(p(Role::Rn).scope(), Scope::Facility { organization_id: 2, facility_id: 3 });
-        assert_eq!(p(Role::FacilityAdmin).scope(), Scope::Facility { organization_id: 2, facility_id: 3 });
+        assert_eq!(
+            p(Role::Rn).scope(),
+            Scope::Facility {
+                organization_id: 2,
+                facility_id: 3
+            }
+        );
+        assert_eq!(
+            p(Role::FacilityAdmin).scope(),
+            Scope::Facility {
+                organization_id: 2,
+                facility_id: 3
+            }
+        );
         assert_eq!(p(Role::OrgAdmin).scope(), Scope::Organization(2));
         assert_eq!(p(Role::PlatformAdmin).scope(), Scope::Platform);
     }

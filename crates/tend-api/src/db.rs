@@ -31,8 +31,13 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 /// True when every embedded migration is recorded as applied.
 pub async fn migrations_current(pool: &PgPool) -> Result<bool, sqlx::Error> {
     let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(pool).await?;
-    Ok(MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).all(|m| applied.contains(&m.version)))
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .all(|m| applied.contains(&m.version)))
 }
 
 /// Refuses to serve through a role that could see past row-level security.
@@ -58,20 +63,28 @@ pub async fn check_app_role(pool: &PgPool) -> anyhow::Result<()> {
 pub async fn ensure_app_login(owner: &PgPool, name: &str, password: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if !valid {
         anyhow::bail!("role names are lowercase letters, digits and _");
     }
     let literal = format!("'{}'", password.replace('\'', "''"));
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-        .bind(name)
-        .fetch_one(owner)
-        .await?;
-    if exists {
-        sqlx::query(&format!("ALTER ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD {literal}"))
-            .execute(owner)
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            .bind(name)
+            .fetch_one(owner)
             .await?;
+    if exists {
+        sqlx::query(&format!(
+            "ALTER ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD {literal}"
+        ))
+        .execute(owner)
+        .await?;
     } else {
         sqlx::query(&format!(
             "CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD {literal}"
@@ -79,6 +92,8 @@ pub async fn ensure_app_login(owner: &PgPool, name: &str, password: &str) -> any
         .execute(owner)
         .await?;
     }
-    sqlx::query(&format!("GRANT {APP_GROUP_ROLE} TO {name}")).execute(owner).await?;
+    sqlx::query(&format!("GRANT {APP_GROUP_ROLE} TO {name}"))
+        .execute(owner)
+        .await?;
     Ok(())
 }

@@ -40,7 +40,10 @@ pub enum ApiError {
     MethodNotAllowed,
     /// A unique value is taken (409); `fields` says which.
     #[error("{message}")]
-    Conflict { message: String, fields: FieldErrors },
+    Conflict {
+        message: String,
+        fields: FieldErrors,
+    },
     /// Missing, unknown, expired or revoked credentials (401).
     #[error("authentication required")]
     Unauthorized,
@@ -108,7 +111,13 @@ impl ApiError {
             Self::Conflict { fields, .. } => fields.clone(),
             _ => FieldErrors::new(),
         };
-        ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), fields } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                fields,
+            },
+        }
     }
 }
 
@@ -146,10 +155,14 @@ impl From<sqlx::Error> for ApiError {
 /// Unique constraints → the field a client can fix, in one place.
 fn unique_violation(constraint: Option<&str>) -> ApiError {
     let (field, message) = match constraint.unwrap_or("") {
-        "devices_device_uuid_key" => ("device_uuid", "a device with this UUID is already registered"),
-        "users_organization_id_employee_id_key" => {
-            ("employee_id", "this employee id is already used in the organization")
-        }
+        "devices_device_uuid_key" => (
+            "device_uuid",
+            "a device with this UUID is already registered",
+        ),
+        "users_organization_id_employee_id_key" => (
+            "employee_id",
+            "this employee id is already used in the organization",
+        ),
         "users_username_key" => ("username", "this username is taken"),
         "patients_facility_id_mrn_key" => ("mrn", "this MRN is already used in the facility"),
         "organizations_npi_key" => ("npi", "an organization with this NPI exists"),
@@ -159,12 +172,22 @@ fn unique_violation(constraint: Option<&str>) -> ApiError {
     if !field.is_empty() {
         fields.insert(field.to_owned(), vec![message.to_owned()]);
     }
-    ApiError::Conflict { message: message.to_owned(), fields }
+    ApiError::Conflict {
+        message: message.to_owned(),
+        fields,
+    }
 }
 
 fn check_field(constraint: Option<&str>) -> String {
     let c = constraint.unwrap_or("");
-    for field in ["current_census", "licensed_beds", "username", "npi", "tax_id", "license_state"] {
+    for field in [
+        "current_census",
+        "licensed_beds",
+        "username",
+        "npi",
+        "tax_id",
+        "license_state",
+    ] {
         if c.contains(field) {
             return field.to_owned();
         }
@@ -194,10 +217,18 @@ mod tests {
             (ApiError::Malformed("x".into()), 400, "MALFORMED_REQUEST"),
             (ApiError::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
             (ApiError::NotFound, 404, "NOT_FOUND"),
-            (unique_violation(Some("devices_device_uuid_key")), 409, "CONFLICT"),
+            (
+                unique_violation(Some("devices_device_uuid_key")),
+                409,
+                "CONFLICT",
+            ),
             (ApiError::Unauthorized, 401, "UNAUTHORIZED"),
             (ApiError::Forbidden, 403, "FORBIDDEN"),
-            (ApiError::internal(anyhow::anyhow!("secret detail")), 500, "INTERNAL"),
+            (
+                ApiError::internal(anyhow::anyhow!("secret detail")),
+                500,
+                "INTERNAL",
+            ),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status);

@@ -36,13 +36,19 @@ where
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(ref e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge
-            }
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-            _ => ApiError::Malformed("the request body could not be read".to_owned()),
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(ref e)
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    ApiError::PayloadTooLarge
+                }
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge
+                }
+                _ => ApiError::Malformed("the request body could not be read".to_owned()),
+            })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -54,7 +60,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Trailing garbage after the value is malformed JSON too.
     if result.is_ok() {
         if let Err(e) = de.end() {
-            return Err(ApiError::Malformed(format!("the request body is not valid JSON: {}", strip_position(&e.to_string()))));
+            return Err(ApiError::Malformed(format!(
+                "the request body is not valid JSON: {}",
+                strip_position(&e.to_string())
+            )));
         }
     }
     match result {
@@ -65,14 +74,20 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 serde_json::error::Category::Data => {
                     let msg = strip_position(&inner.to_string());
                     let path = err.path().to_string();
-                    let field = if let Some(name) = unknown_field_name(&msg) {
-                        if path == "." { name } else { format!("{path}.{name}") }
-                    } else if let Some(name) = missing_field_name(&msg) {
-                        if path == "." { name } else { format!("{path}.{name}") }
-                    } else if path == "." {
-                        "body".to_owned()
-                    } else {
+                    // The path names the failing field, except for a missing
+                    // field (reported at its parent) and an unknown one at the root.
+                    let field = if path != "." {
                         path
+                    } else {
+                        unknown_field_name(&msg)
+                            .or_else(|| missing_field_name(&msg))
+                            .unwrap_or_else(|| "body".to_owned())
+                    };
+                    let field = match missing_field_name(&msg) {
+                        Some(name) if field != name && !field.ends_with(&format!(".{name}")) => {
+                            format!("{field}.{name}")
+                        }
+                        _ => field,
                     };
                     let mut fields = FieldErrors::new();
                     fields.entry(field).or_default().push(msg);
@@ -117,10 +132,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound)?;
-        raw.parse::<i64>().ok().filter(|id| *id > 0).map(Id).ok_or(ApiError::NotFound)
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound)?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Id)
+            .ok_or(ApiError::NotFound)
     }
 }
 
@@ -136,18 +156,23 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri).map(|q| ApiQuery(q.0)).map_err(|e| {
-            use std::error::Error;
-            let msg = e.source().map(|s| s.to_string()).unwrap_or_else(|| e.body_text());
-            ApiError::field("query", msg)
-        })
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                use std::error::Error;
+                let msg = e
+                    .source()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| e.body_text());
+                ApiError::field("query", msg)
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tend_domain::wire::{CreateFacility, CreateOrganization};
+    use tend_domain::wire::{CreateFacility, CreateOrganization, UpdateOrganization};
 
     fn fields(err: ApiError) -> FieldErrors {
         match err {
@@ -158,19 +183,35 @@ mod tests {
 
     #[test]
     fn malformed_json_is_400_and_shape_errors_name_the_field() {
-        assert!(matches!(parse_json::<CreateOrganization>(b"{"), Err(ApiError::Malformed(_))));
-        assert!(matches!(parse_json::<CreateOrganization>(b"{} x"), Err(ApiError::Malformed(_))));
+        assert!(matches!(
+            parse_json::<CreateOrganization>(b"{"),
+            Err(ApiError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_json::<UpdateOrganization>(b"{} x"),
+            Err(ApiError::Malformed(_))
+        ));
+        assert!(parse_json::<UpdateOrganization>(b" {} ").is_ok());
         let f = fields(
-            parse_json::<CreateOrganization>(br#"{"name":"A","organization_type":"SNF_CHAIN","npi":"1234567890"}"#)
-                .unwrap_err(),
+            parse_json::<CreateOrganization>(
+                br#"{"name":"A","organization_type":"SNF_CHAIN","npi":"1234567890"}"#,
+            )
+            .unwrap_err(),
         );
         assert!(f["npi"][0].contains("check digit"), "{f:?}");
         let f = fields(
-            parse_json::<CreateOrganization>(br#"{"name":"A","organization_type":"SNF_CHAIN","extra":1}"#)
-                .unwrap_err(),
+            parse_json::<CreateOrganization>(
+                br#"{"name":"A","organization_type":"SNF_CHAIN","extra":1}"#,
+            )
+            .unwrap_err(),
         );
         assert!(f.contains_key("extra"), "{f:?}");
-        let f = fields(parse_json::<CreateFacility>(br#"{"name":"A","facility_type":"ALF","licensed_beds":"x"}"#).unwrap_err());
+        let f = fields(
+            parse_json::<CreateFacility>(
+                br#"{"name":"A","facility_type":"ALF","licensed_beds":"x"}"#,
+            )
+            .unwrap_err(),
+        );
         assert!(f.contains_key("licensed_beds"), "{f:?}");
         let f = fields(parse_json::<CreateFacility>(br#"{"name":"A"}"#).unwrap_err());
         assert!(f.contains_key("facility_type"), "{f:?}");

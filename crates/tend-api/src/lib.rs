@@ -37,7 +37,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("token_ttl", &self.token_ttl).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("token_ttl", &self.token_ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,7 +50,11 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn app(pool: PgPool, token_ttl: Duration) -> Router {
     let (router, doc) = api::router().split_for_parts();
     let openapi_json = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
-    let state = AppState { pool, token_ttl, openapi_json };
+    let state = AppState {
+        pool,
+        token_ttl,
+        openapi_json,
+    };
     api::finish(router, state)
 }
 
@@ -58,7 +64,10 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -202,14 +202,58 @@ fn demo_orgs() -> Vec<DemoOrg> {
 }
 
 const FIRST: &[&str] = &[
-    "Mary", "James", "Patricia", "Robert", "Linda", "Michael", "Barbara", "William", "Elizabeth", "David",
-    "Dorothy", "Richard", "Margaret", "Joseph", "Ruth", "Charles", "Helen", "Thomas", "Betty", "George",
-    "Evelyn", "Harold", "Frances", "Walter", "Gloria",
+    "Mary",
+    "James",
+    "Patricia",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Barbara",
+    "William",
+    "Elizabeth",
+    "David",
+    "Dorothy",
+    "Richard",
+    "Margaret",
+    "Joseph",
+    "Ruth",
+    "Charles",
+    "Helen",
+    "Thomas",
+    "Betty",
+    "George",
+    "Evelyn",
+    "Harold",
+    "Frances",
+    "Walter",
+    "Gloria",
 ];
 const LAST: &[&str] = &[
-    "Anderson", "Nguyen", "Johnson", "Garcia", "Olson", "Martinez", "Larson", "Brown", "Hernandez", "Peterson",
-    "Wilson", "Lopez", "Schmidt", "Clark", "Rodriguez", "Lewis", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Hill", "Flores",
+    "Anderson",
+    "Nguyen",
+    "Johnson",
+    "Garcia",
+    "Olson",
+    "Martinez",
+    "Larson",
+    "Brown",
+    "Hernandez",
+    "Peterson",
+    "Wilson",
+    "Lopez",
+    "Schmidt",
+    "Clark",
+    "Rodriguez",
+    "Lewis",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Hill",
+    "Flores",
 ];
 
 /// Staff per facility: role, count.
@@ -227,13 +271,16 @@ const STAFF: &[(Role, usize)] = &[
 pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<String> {
     let mut tx = pool.begin().await?;
     // Serialize concurrent seeders.
-    sqlx::query("SELECT pg_advisory_xact_lock(7331001)").execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7331001)")
+        .execute(&mut *tx)
+        .await?;
     let orgs = demo_orgs();
     let marker = npi_from_base(orgs[0].npi_base);
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE npi = $1)")
-        .bind(&marker)
-        .fetch_one(&mut *tx)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE npi = $1)")
+            .bind(&marker)
+            .fetch_one(&mut *tx)
+            .await?;
     if exists {
         return Ok("demo data already present; nothing changed".to_owned());
     }
@@ -243,7 +290,17 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
         None => "!disabled".to_owned(),
     };
     let (platform_org, platform_facility) = platform_home(&mut tx).await?;
-    insert_user(&mut tx, platform_org, platform_facility, "demo-platform", "demo.platform", "Pat Platform", Role::PlatformAdmin, &hash).await?;
+    insert_user(
+        &mut tx,
+        platform_org,
+        platform_facility,
+        "demo-platform",
+        "demo.platform",
+        "Pat Platform",
+        Role::PlatformAdmin,
+        &hash,
+    )
+    .await?;
 
     let now = Utc::now();
     let (mut n_facilities, mut n_users, mut n_patients, mut n_devices) = (0, 1, 0, 0);
@@ -284,17 +341,43 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
             n_facilities += 1;
             if fi == 0 {
                 let key = f.key.split('-').next().unwrap_or(f.key);
-                insert_user(&mut tx, org_id, facility_id, &format!("{key}-OA1"), &format!("{key}.orgadmin"),
-                    &format!("{} Admin", LAST[oi % LAST.len()]), Role::OrgAdmin, &hash).await?;
+                insert_user(
+                    &mut tx,
+                    org_id,
+                    facility_id,
+                    &format!("{key}-OA1"),
+                    &format!("{key}.orgadmin"),
+                    &format!("{} Admin", LAST[oi % LAST.len()]),
+                    Role::OrgAdmin,
+                    &hash,
+                )
+                .await?;
                 n_users += 1;
             }
             for (role, count) in STAFF {
                 for k in 1..=*count {
                     seq += 1;
-                    let username = format!("{}.{}{k}", f.key, role.as_str().to_ascii_lowercase().replace('_', ""));
-                    let name = format!("{} {}", FIRST[(seq * 7) % FIRST.len()], LAST[(seq * 11) % LAST.len()]);
-                    insert_user(&mut tx, org_id, facility_id, &format!("E{:05}", 1000 + seq), &username, &name, *role, &hash)
-                        .await?;
+                    let username = format!(
+                        "{}.{}{k}",
+                        f.key,
+                        role.as_str().to_ascii_lowercase().replace('_', "")
+                    );
+                    let name = format!(
+                        "{} {}",
+                        FIRST[(seq * 7) % FIRST.len()],
+                        LAST[(seq * 11) % LAST.len()]
+                    );
+                    insert_user(
+                        &mut tx,
+                        org_id,
+                        facility_id,
+                        &format!("E{:05}", 1000 + seq),
+                        &username,
+                        &name,
+                        *role,
+                        &hash,
+                    )
+                    .await?;
                     n_users += 1;
                 }
             }
@@ -312,8 +395,12 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
                 } else {
                     ("discharged", Some(now - Duration::days(i64::from(p) * 2)))
                 };
-                let dob = NaiveDate::from_ymd_opt(1928 + (seq % 40) as i32, (seq % 12) as u32 + 1, (seq % 28) as u32 + 1)
-                    .context("date")?;
+                let dob = NaiveDate::from_ymd_opt(
+                    1928 + (seq % 40) as i32,
+                    (seq % 12) as u32 + 1,
+                    (seq % 28) as u32 + 1,
+                )
+                .context("date")?;
                 let room = f.beds.map(|_| format!("{}{:02}", 1 + p / 20, p % 20 + 1));
                 sqlx::query(
                     "INSERT INTO patients (organization_id, facility_id, mrn, first_name, last_name, date_of_birth, \
@@ -335,12 +422,20 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
             }
             // Devices: a med-room workstation, nurse tablets, and exit badge
             // readers where wandering alerts are on.
-            let mut devices = vec![("Nurse Station A", "WORKSTATION"), ("Med Cart Tablet 1", "TABLET"), ("Hall Kiosk", "RASPBERRY_PI")];
+            let mut devices = vec![
+                ("Nurse Station A", "WORKSTATION"),
+                ("Med Cart Tablet 1", "TABLET"),
+                ("Hall Kiosk", "RASPBERRY_PI"),
+            ];
             if f.features.get("wandering_alerts").and_then(|v| v.as_bool()) == Some(true) {
                 devices.push(("Exit Door Badge Reader", "BADGE_READER"));
             }
             if f.facility_type == "HOME_HEALTH" {
-                devices = vec![("Field Tablet 1", "TABLET"), ("Field Tablet 2", "TABLET"), ("Case Manager Laptop", "LAPTOP")];
+                devices = vec![
+                    ("Field Tablet 1", "TABLET"),
+                    ("Field Tablet 2", "TABLET"),
+                    ("Case Manager Laptop", "LAPTOP"),
+                ];
             }
             for (di, (name, kind)) in devices.iter().enumerate() {
                 let minutes = [1i64, 3, 45, 60 * 30][di % 4];
@@ -408,11 +503,21 @@ mod tests {
     #[test]
     fn demo_npis_are_valid_and_types_cover_everything() {
         for org in demo_orgs() {
-            assert!(Npi::parse(&npi_from_base(org.npi_base)).is_ok(), "{}", org.name);
-            assert!(tend_domain::Ein::parse(org.tax_id).is_ok(), "{}", org.tax_id);
+            assert!(
+                Npi::parse(&npi_from_base(org.npi_base)).is_ok(),
+                "{}",
+                org.name
+            );
+            assert!(
+                tend_domain::Ein::parse(org.tax_id).is_ok(),
+                "{}",
+                org.tax_id
+            );
         }
-        let types: std::collections::BTreeSet<_> =
-            demo_orgs().iter().flat_map(|o| o.facilities.iter().map(|f| f.facility_type)).collect();
+        let types: std::collections::BTreeSet<_> = demo_orgs()
+            .iter()
+            .flat_map(|o| o.facilities.iter().map(|f| f.facility_type))
+            .collect();
         assert_eq!(types.len(), 5);
         assert_eq!(npi_from_base(123_456_789), "1234567893");
     }

@@ -13,7 +13,10 @@ impl Validator {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.fields.entry(field.to_owned()).or_default().push(message.into());
+        self.fields
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     /// Trims and checks a required text field; returns the trimmed value.
@@ -56,7 +59,9 @@ impl Validator {
                 && v.split('/').all(|part| {
                     !part.is_empty()
                         && part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-                        && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
                 }));
         if !ok {
             self.add(field, "must be an IANA time zone such as America/Chicago");
@@ -68,7 +73,10 @@ impl Validator {
         let v = self.opt_text(field, value, 254)?;
         let valid = match v.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
                     && !v.contains(char::is_whitespace)
             }
             None => false,
@@ -83,7 +91,8 @@ impl Validator {
         let v = value.trim().to_ascii_lowercase();
         let ok = (3..=64).contains(&v.len())
             && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-            && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !ok {
             self.add(field, "3 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
@@ -136,12 +145,19 @@ pub mod cursor {
         match limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
         }
     }
 
     /// Given `limit + 1` rows, trims to `limit` and returns the next cursor.
-    pub fn page<T>(mut rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    pub fn page<T>(
+        mut rows: Vec<T>,
+        limit: i64,
+        id: impl Fn(&T) -> i64,
+    ) -> (Vec<T>, Option<String>) {
         let limit = usize::try_from(limit).unwrap_or(0);
         if rows.len() > limit {
             rows.truncate(limit);
@@ -164,7 +180,9 @@ mod tests {
         v.timezone("timezone", "chicago");
         v.email("email", Some("nope"));
         v.username("username", "A");
-        let Err(ApiError::Validation(f)) = v.finish() else { panic!() };
+        let Err(ApiError::Validation(f)) = v.finish() else {
+            panic!()
+        };
         assert_eq!(f.len(), 4);
     }
 

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use tend_domain::wire::{AuditEventPage, ErrorBody};
 use utoipa::IntoParams;
 
-use crate::context::{admin, Ctx};
+use super::facilities::facility_in_scope;
+use crate::context::{admin, Audit, Ctx, Scope};
 use crate::error::Result;
 use crate::extract::ApiQuery;
 use crate::store;
@@ -36,9 +37,20 @@ pub struct AuditQuery {
         (status = 200, description = "A page of audit events", body = AuditEventPage),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
         (status = 422, description = "Bad query parameter", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_audit_events(mut ctx: Ctx, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Json<AuditEventPage>> {
+pub async fn list_audit_events(
+    mut ctx: Ctx,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditEventPage>> {
+    let mut audit = Audit::new("audit_event.list", "audit_event");
+    if let Some(f) = q.facility_id {
+        let org = facility_in_scope(&mut ctx, f).await?;
+        audit = audit.facility(org, f);
+    } else if let Scope::Organization(org) = ctx.scope() {
+        audit = audit.org(org).reason("organization-wide list");
+    }
     ctx.require(admin)?;
     let before = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
@@ -51,8 +63,10 @@ pub async fn list_audit_events(mut ctx: Ctx, ApiQuery(q): ApiQuery<AuditQuery>) 
         cross_facility: q.cross_facility,
         since: q.since,
     };
-    let rows = store::audit::list(&mut ctx.tx, ctx.principal.scope(), &filter, before, limit).await?;
+    let rows =
+        store::audit::list(&mut ctx.tx, ctx.principal.scope(), &filter, before, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |e| e.id);
+    ctx.audit_read(audit).await?;
     ctx.commit().await?;
     Ok(Json(AuditEventPage { items, next_cursor }))
 }

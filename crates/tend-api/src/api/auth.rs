@@ -48,7 +48,10 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>> {
     let username = body.username.trim().to_ascii_lowercase();
-    if username.is_empty() || username.len() > 64 || body.password.expose().len() > crate::auth::MAX_PASSWORD_LEN {
+    if username.is_empty()
+        || username.len() > 64
+        || body.password.expose().len() > crate::auth::MAX_PASSWORD_LEN
+    {
         return Err(ApiError::BadCredentials);
     }
     let row: Option<LoginRow> = sqlx::query_as("SELECT * FROM tend_login_lookup($1)")
@@ -56,7 +59,10 @@ pub async fn login(
         .fetch_optional(&state.pool)
         .await?;
     let password = body.password.clone();
-    let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_owned());
+    let hash = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
     // argon2 is deliberately slow: keep it off the async workers.
     let verified = tokio::task::spawn_blocking(move || verify_password(password.expose(), &hash))
         .await
@@ -73,10 +79,24 @@ pub async fn login(
         facility_id: row.facility_id,
     };
     let mut tx = begin_scoped(&state, &principal).await?;
-    let audit = Audit::new("auth.login", "user").resource(row.user_id).facility(row.organization_id, row.facility_id);
+    let audit = Audit::new("auth.login", "user")
+        .resource(row.user_id)
+        .facility(row.organization_id, row.facility_id);
     if !verified || !row.is_active {
-        let reason = if verified { "account inactive" } else { "wrong password" };
-        insert_audit(&mut tx, Some(row.user_id), &audit.reason(reason), "denied", false, addr.as_deref()).await?;
+        let reason = if verified {
+            "account inactive"
+        } else {
+            "wrong password"
+        };
+        insert_audit(
+            &mut tx,
+            Some(row.user_id),
+            &audit.reason(reason),
+            "denied",
+            false,
+            addr.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(user_id = row.user_id, "login refused");
         return Err(ApiError::BadCredentials);
@@ -90,11 +110,26 @@ pub async fn login(
             .bind(ttl_secs as f64)
             .fetch_one(&mut *tx)
             .await?;
-    let user = store::users::get(&mut tx, principal.scope(), row.user_id, false).await?.ok_or(ApiError::NotFound)?;
-    insert_audit(&mut tx, Some(row.user_id), &audit, "success", false, addr.as_deref()).await?;
+    let user = store::users::get(&mut tx, principal.scope(), row.user_id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    insert_audit(
+        &mut tx,
+        Some(row.user_id),
+        &audit,
+        "success",
+        false,
+        addr.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user_id = row.user_id, "login");
-    Ok(Json(LoginResponse { token, token_type: "Bearer".to_owned(), expires_at, user }))
+    Ok(Json(LoginResponse {
+        token,
+        token_type: "Bearer".to_owned(),
+        expires_at,
+        user,
+    }))
 }
 
 /// Revoke the token used for this request.
@@ -104,10 +139,17 @@ pub async fn login(
         (status = 401, description = "No valid token", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn logout(mut ctx: Ctx) -> Result<StatusCode> {
-    sqlx::query_scalar::<_, bool>("SELECT tend_token_revoke($1)").bind(&ctx.token_hash).fetch_one(&mut *ctx.tx).await?;
-    let p = ctx.principal;
-    ctx.audit_write(Audit::new("auth.logout", "user").resource(p.user_id).facility(p.organization_id, p.facility_id))
+    sqlx::query_scalar::<_, bool>("SELECT tend_token_revoke($1)")
+        .bind(&ctx.token_hash)
+        .fetch_one(&mut *ctx.tx)
         .await?;
+    let p = ctx.principal;
+    ctx.audit_write(
+        Audit::new("auth.logout", "user")
+            .resource(p.user_id)
+            .facility(p.organization_id, p.facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -120,7 +162,9 @@ pub async fn logout(mut ctx: Ctx) -> Result<StatusCode> {
     security(("bearer" = [])))]
 pub async fn me(mut ctx: Ctx) -> Result<Json<User>> {
     let p = ctx.principal;
-    let user = store::users::get(&mut ctx.tx, p.scope(), p.user_id, false).await?.ok_or(ApiError::Unauthorized)?;
+    let user = store::users::get(&mut ctx.tx, p.scope(), p.user_id, false)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     ctx.commit().await?;
     Ok(Json(user))
 }

@@ -38,7 +38,10 @@ pub struct DeviceQuery {
         (status = 404, description = "Facility not found in your scope", body = ErrorBody),
         (status = 422, description = "Bad query parameter", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_devices(mut ctx: Ctx, ApiQuery(q): ApiQuery<DeviceQuery>) -> Result<Json<DevicePage>> {
+pub async fn list_devices(
+    mut ctx: Ctx,
+    ApiQuery(q): ApiQuery<DeviceQuery>,
+) -> Result<Json<DevicePage>> {
     let mut audit = Audit::new("device.list", "device");
     if let Some(f) = q.facility_id {
         let org = facility_in_scope(&mut ctx, f).await?;
@@ -49,8 +52,14 @@ pub async fn list_devices(mut ctx: Ctx, ApiQuery(q): ApiQuery<DeviceQuery>) -> R
     ctx.require(admin)?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
-    let filter = Filter { facility_id: q.facility_id, status: q.status, device_type: q.device_type, is_active: q.is_active };
-    let rows = store::devices::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let filter = Filter {
+        facility_id: q.facility_id,
+        status: q.status,
+        device_type: q.device_type,
+        is_active: q.is_active,
+    };
+    let rows =
+        store::devices::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |d| d.id);
     ctx.audit_read(audit).await?;
     ctx.commit().await?;
@@ -70,7 +79,10 @@ pub async fn list_devices(mut ctx: Ctx, ApiQuery(q): ApiQuery<DeviceQuery>) -> R
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_device(mut ctx: Ctx, ApiJson(body): ApiJson<CreateDevice>) -> Result<(StatusCode, Json<Device>)> {
+pub async fn create_device(
+    mut ctx: Ctx,
+    ApiJson(body): ApiJson<CreateDevice>,
+) -> Result<(StatusCode, Json<Device>)> {
     let org = facility_in_scope(&mut ctx, body.facility_id).await?;
     ctx.require(admin)?;
     let mut v = Validator::new();
@@ -90,7 +102,12 @@ pub async fn create_device(mut ctx: Ctx, ApiJson(body): ApiJson<CreateDevice>) -
     };
     v.finish()?;
     let device = store::devices::insert(&mut ctx.tx, &fields).await?;
-    ctx.audit_write(Audit::new("device.create", "device").resource(device.id).facility(org, device.facility_id)).await?;
+    ctx.audit_write(
+        Audit::new("device.create", "device")
+            .resource(device.id)
+            .facility(org, device.facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(device)))
 }
@@ -105,10 +122,16 @@ pub async fn create_device(mut ctx: Ctx, ApiJson(body): ApiJson<CreateDevice>) -
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
-    let device = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    let device = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(admin)?;
-    ctx.audit_read(Audit::new("device.read", "device").resource(id).facility(device.organization_id, device.facility_id))
-        .await?;
+    ctx.audit_read(
+        Audit::new("device.read", "device")
+            .resource(id)
+            .facility(device.organization_id, device.facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(device))
 }
@@ -126,15 +149,24 @@ pub async fn get_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_device(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdateDevice>) -> Result<Json<Device>> {
-    let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+pub async fn update_device(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiJson(body): ApiJson<UpdateDevice>,
+) -> Result<Json<Device>> {
+    let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(admin)?;
     let mut v = Validator::new();
     let facility_id = match body.facility_id {
         Some(f) if f != current.facility_id => {
             let org = facility_in_scope(&mut ctx, f).await?;
             if org != current.organization_id {
-                v.add("facility_id", "a device cannot move to another organization");
+                v.add(
+                    "facility_id",
+                    "a device cannot move to another organization",
+                );
             }
             f
         }
@@ -154,8 +186,12 @@ pub async fn update_device(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Upda
             Some(m) => m.map(|m| m.to_string()),
             None => current.mac_address,
         },
-        encryption_enabled: body.encryption_enabled.unwrap_or(current.encryption_enabled),
-        encryption_required: body.encryption_required.unwrap_or(current.encryption_required),
+        encryption_enabled: body
+            .encryption_enabled
+            .unwrap_or(current.encryption_enabled),
+        encryption_required: body
+            .encryption_required
+            .unwrap_or(current.encryption_required),
         app_version: match &body.app_version {
             Some(a) => v.opt_text("app_version", a.as_deref(), 64),
             None => current.app_version,
@@ -167,7 +203,9 @@ pub async fn update_device(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Upda
     v.finish()?;
     let device = store::devices::update(&mut ctx.tx, id, &fields).await?;
     ctx.audit_write(
-        Audit::new("device.update", "device").resource(id).facility(device.organization_id, device.facility_id),
+        Audit::new("device.update", "device")
+            .resource(id)
+            .facility(device.organization_id, device.facility_id),
     )
     .await?;
     ctx.commit().await?;
@@ -184,7 +222,9 @@ pub async fn update_device(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Upda
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn deactivate_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
-    let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(admin)?;
     let fields = Fields {
         organization_id: current.organization_id,
@@ -202,7 +242,9 @@ pub async fn deactivate_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>>
     };
     let device = store::devices::update(&mut ctx.tx, id, &fields).await?;
     ctx.audit_write(
-        Audit::new("device.deactivate", "device").resource(id).facility(device.organization_id, device.facility_id),
+        Audit::new("device.deactivate", "device")
+            .resource(id)
+            .facility(device.organization_id, device.facility_id),
     )
     .await?;
     ctx.commit().await?;

@@ -4,9 +4,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use tend_domain::wire::{
-    CensusUpdate, CreateFacility, DevicePage, ErrorBody, Facility, FacilityDashboard, FacilityPage, UpdateFacility,
+    CensusUpdate, CreateFacility, DevicePage, ErrorBody, Facility, FacilityDashboard, FacilityPage,
+    UpdateFacility,
 };
-use tend_domain::{available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, SyncStatus};
+use tend_domain::{
+    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, SyncStatus,
+};
 use utoipa::IntoParams;
 
 use crate::context::{admin, org_admin_or_above, Audit, Ctx, Scope};
@@ -22,24 +25,35 @@ const MAX_BEDS: i32 = 10_000;
 /// The organization of facility `id` if the caller can see it; 404 otherwise.
 pub(crate) async fn facility_in_scope(ctx: &mut Ctx, id: i64) -> Result<i64> {
     let scope = ctx.scope();
-    store::facilities::organization_of(&mut ctx.tx, scope, id).await?.ok_or(ApiError::NotFound)
+    store::facilities::organization_of(&mut ctx.tx, scope, id)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
 /// Capacity rules shared by create, update and census.
 fn check_capacity(v: &mut Validator, facility_type: FacilityType, beds: Option<i32>, census: i32) {
     if let Some(b) = beds {
         if !(1..=MAX_BEDS).contains(&b) {
-            v.add("licensed_beds", format!("must be between 1 and {MAX_BEDS}, or null"));
+            v.add(
+                "licensed_beds",
+                format!("must be between 1 and {MAX_BEDS}, or null"),
+            );
         }
         if !facility_type.has_beds() {
-            v.add("licensed_beds", "home health has no bed capacity; leave it null");
+            v.add(
+                "licensed_beds",
+                "home health has no bed capacity; leave it null",
+            );
         }
     }
     if census < 0 {
         v.add("current_census", "must not be negative");
     } else if let Some(b) = beds.filter(|b| *b > 0) {
         if census > b {
-            v.add("current_census", format!("must not exceed the {b} licensed beds"));
+            v.add(
+                "current_census",
+                format!("must not exceed the {b} licensed beds"),
+            );
         }
     } else if census > 1_000_000 {
         v.add("current_census", "is implausibly large");
@@ -66,11 +80,19 @@ pub struct FacilityQuery {
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 422, description = "Bad query parameter", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_facilities(mut ctx: Ctx, ApiQuery(q): ApiQuery<FacilityQuery>) -> Result<Json<FacilityPage>> {
+pub async fn list_facilities(
+    mut ctx: Ctx,
+    ApiQuery(q): ApiQuery<FacilityQuery>,
+) -> Result<Json<FacilityPage>> {
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
-    let filter = Filter { organization_id: q.organization_id, facility_type: q.facility_type, is_active: q.is_active };
-    let rows = store::facilities::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let filter = Filter {
+        organization_id: q.organization_id,
+        facility_type: q.facility_type,
+        is_active: q.is_active,
+    };
+    let rows =
+        store::facilities::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |f| f.id);
     let mut audit = Audit::new("facility.list", "facility").reason("facility list");
     if let Scope::Organization(org) = ctx.scope() {
@@ -93,10 +115,17 @@ pub async fn list_facilities(mut ctx: Ctx, ApiQuery(q): ApiQuery<FacilityQuery>)
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_facility(mut ctx: Ctx, ApiJson(body): ApiJson<CreateFacility>) -> Result<(StatusCode, Json<Facility>)> {
-    let organization_id = body.organization_id.unwrap_or(ctx.principal.organization_id);
+pub async fn create_facility(
+    mut ctx: Ctx,
+    ApiJson(body): ApiJson<CreateFacility>,
+) -> Result<(StatusCode, Json<Facility>)> {
+    let organization_id = body
+        .organization_id
+        .unwrap_or(ctx.principal.organization_id);
     let scope = ctx.scope();
-    store::organizations::get(&mut ctx.tx, scope, organization_id, false).await?.ok_or(ApiError::NotFound)?;
+    store::organizations::get(&mut ctx.tx, scope, organization_id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(org_admin_or_above)?;
     let mut v = Validator::new();
     let census = body.current_census.unwrap_or(0);
@@ -105,13 +134,28 @@ pub async fn create_facility(mut ctx: Ctx, ApiJson(body): ApiJson<CreateFacility
         organization_id,
         name: v.text("name", &body.name, 200),
         facility_type: body.facility_type,
-        medicaid_provider_number: v.opt_text("medicaid_provider_number", body.medicaid_provider_number.as_deref(), 32),
-        medicare_provider_number: v.opt_text("medicare_provider_number", body.medicare_provider_number.as_deref(), 32),
-        state_license_number: v.opt_text("state_license_number", body.state_license_number.as_deref(), 64),
+        medicaid_provider_number: v.opt_text(
+            "medicaid_provider_number",
+            body.medicaid_provider_number.as_deref(),
+            32,
+        ),
+        medicare_provider_number: v.opt_text(
+            "medicare_provider_number",
+            body.medicare_provider_number.as_deref(),
+            32,
+        ),
+        state_license_number: v.opt_text(
+            "state_license_number",
+            body.state_license_number.as_deref(),
+            64,
+        ),
         licensed_beds: body.licensed_beds,
         current_census: census,
         address: v.opt_text("address", body.address.as_deref(), 500),
-        timezone: v.timezone("timezone", body.timezone.as_deref().unwrap_or("America/New_York")),
+        timezone: v.timezone(
+            "timezone",
+            body.timezone.as_deref().unwrap_or("America/New_York"),
+        ),
         settings: body.settings.unwrap_or_default(),
         features: body.features.unwrap_or_default(),
         is_active: true,
@@ -119,7 +163,9 @@ pub async fn create_facility(mut ctx: Ctx, ApiJson(body): ApiJson<CreateFacility
     v.finish()?;
     let facility = store::facilities::insert(&mut ctx.tx, &fields).await?;
     ctx.audit_write(
-        Audit::new("facility.create", "facility").resource(facility.id).facility(organization_id, facility.id),
+        Audit::new("facility.create", "facility")
+            .resource(facility.id)
+            .facility(organization_id, facility.id),
     )
     .await?;
     ctx.commit().await?;
@@ -135,8 +181,15 @@ pub async fn create_facility(mut ctx: Ctx, ApiJson(body): ApiJson<CreateFacility
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_facility(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
-    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
-    ctx.audit_read(Audit::new("facility.read", "facility").resource(id).facility(facility.organization_id, id)).await?;
+    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx.audit_read(
+        Audit::new("facility.read", "facility")
+            .resource(id)
+            .facility(facility.organization_id, id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(facility))
 }
@@ -154,17 +207,33 @@ pub async fn get_facility(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a move to another organization", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_facility(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdateFacility>) -> Result<Json<Facility>> {
-    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+pub async fn update_facility(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiJson(body): ApiJson<UpdateFacility>,
+) -> Result<Json<Facility>> {
+    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(org_admin_or_above)?;
     let mut v = Validator::new();
-    if body.organization_id.is_some_and(|o| o != current.organization_id) {
-        v.add("organization_id", "a facility cannot move to another organization");
+    if body
+        .organization_id
+        .is_some_and(|o| o != current.organization_id)
+    {
+        v.add(
+            "organization_id",
+            "a facility cannot move to another organization",
+        );
     }
     let facility_type = body.facility_type.unwrap_or(current.facility_type);
     let licensed_beds = body.licensed_beds.unwrap_or(current.licensed_beds);
     check_capacity(&mut v, facility_type, licensed_beds, current.current_census);
-    let opt = |v: &mut Validator, field: &str, new: &Option<Option<String>>, old: Option<String>, max: usize| match new {
+    let opt = |v: &mut Validator,
+               field: &str,
+               new: &Option<Option<String>>,
+               old: Option<String>,
+               max: usize| match new {
         Some(value) => v.opt_text(field, value.as_deref(), max),
         None => old,
     };
@@ -175,9 +244,27 @@ pub async fn update_facility(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Up
             None => current.name,
         },
         facility_type,
-        medicaid_provider_number: opt(&mut v, "medicaid_provider_number", &body.medicaid_provider_number, current.medicaid_provider_number, 32),
-        medicare_provider_number: opt(&mut v, "medicare_provider_number", &body.medicare_provider_number, current.medicare_provider_number, 32),
-        state_license_number: opt(&mut v, "state_license_number", &body.state_license_number, current.state_license_number, 64),
+        medicaid_provider_number: opt(
+            &mut v,
+            "medicaid_provider_number",
+            &body.medicaid_provider_number,
+            current.medicaid_provider_number,
+            32,
+        ),
+        medicare_provider_number: opt(
+            &mut v,
+            "medicare_provider_number",
+            &body.medicare_provider_number,
+            current.medicare_provider_number,
+            32,
+        ),
+        state_license_number: opt(
+            &mut v,
+            "state_license_number",
+            &body.state_license_number,
+            current.state_license_number,
+            64,
+        ),
         licensed_beds,
         current_census: current.current_census,
         address: opt(&mut v, "address", &body.address, current.address, 500),
@@ -191,8 +278,12 @@ pub async fn update_facility(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Up
     };
     v.finish()?;
     let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;
-    ctx.audit_write(Audit::new("facility.update", "facility").resource(id).facility(facility.organization_id, id))
-        .await?;
+    ctx.audit_write(
+        Audit::new("facility.update", "facility")
+            .resource(id)
+            .facility(facility.organization_id, id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(facility))
 }
@@ -210,14 +301,23 @@ pub async fn update_facility(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Up
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Negative, or above licensed beds", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_census(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<CensusUpdate>) -> Result<Json<Facility>> {
-    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+pub async fn update_census(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiJson(body): ApiJson<CensusUpdate>,
+) -> Result<Json<Facility>> {
+    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(admin)?;
     let mut v = Validator::new();
     check_capacity(&mut v, current.facility_type, None, body.current_census);
     if let Some(b) = current.licensed_beds {
         if body.current_census > b {
-            v.add("current_census", format!("must not exceed the {b} licensed beds"));
+            v.add(
+                "current_census",
+                format!("must not exceed the {b} licensed beds"),
+            );
         }
     }
     v.finish()?;
@@ -238,7 +338,12 @@ pub async fn update_census(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Cens
         is_active: current.is_active,
     };
     let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;
-    ctx.audit_write(Audit::new("facility.census.update", "facility").resource(id).facility(org, id)).await?;
+    ctx.audit_write(
+        Audit::new("facility.census.update", "facility")
+            .resource(id)
+            .facility(org, id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(facility))
 }
@@ -280,9 +385,11 @@ pub async fn list_facility_devices(
         device_type: q.device_type,
         is_active: q.is_active,
     };
-    let rows = store::devices::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let rows =
+        store::devices::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |d| d.id);
-    ctx.audit_read(Audit::new("device.list", "device").facility(org, id)).await?;
+    ctx.audit_read(Audit::new("device.list", "device").facility(org, id))
+        .await?;
     ctx.commit().await?;
     Ok(Json(DevicePage { items, next_cursor }))
 }
@@ -297,11 +404,15 @@ pub async fn list_facility_devices(
         (status = 404, description = "Facility not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<FacilityDashboard>> {
-    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(admin)?;
     let devices = store::devices::active_in_facility(&mut ctx.tx, id).await?;
     let (active_staff, rn_count) = store::facilities::staff_counts(&mut ctx.tx, id).await?;
-    let count = |pred: &dyn Fn(&tend_domain::wire::Device) -> bool| devices.iter().filter(|d| pred(d)).count() as i64;
+    let count = |pred: &dyn Fn(&tend_domain::wire::Device) -> bool| {
+        devices.iter().filter(|d| pred(d)).count() as i64
+    };
     let dashboard = FacilityDashboard {
         facility_id: id,
         current_census: facility.current_census,
@@ -314,8 +425,12 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
         active_staff,
         rn_count,
     };
-    ctx.audit_read(Audit::new("facility.dashboard", "facility").resource(id).facility(facility.organization_id, id))
-        .await?;
+    ctx.audit_read(
+        Audit::new("facility.dashboard", "facility")
+            .resource(id)
+            .facility(facility.organization_id, id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(dashboard))
 }

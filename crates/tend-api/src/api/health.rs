@@ -13,7 +13,9 @@ use crate::AppState;
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, description = "Process is up", body = HealthStatus)))]
 pub async fn healthz() -> Json<HealthStatus> {
-    Json(HealthStatus { status: "ok".to_owned() })
+    Json(HealthStatus {
+        status: "ok".to_owned(),
+    })
 }
 
 /// The database answers and every embedded migration is applied.
@@ -23,7 +25,9 @@ pub async fn healthz() -> Json<HealthStatus> {
         (status = 503, description = "Database unreachable or migrations pending", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>> {
     match crate::db::migrations_current(&state.pool).await {
-        Ok(true) => Ok(Json(HealthStatus { status: "ok".to_owned() })),
+        Ok(true) => Ok(Json(HealthStatus {
+            status: "ok".to_owned(),
+        })),
         Ok(false) => Err(ApiError::Unavailable("migrations pending".to_owned())),
         Err(e) => Err(ApiError::Unavailable(format!("database: {e}"))),
     }
@@ -33,5 +37,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<HealthStatus>>
 #[utoipa::path(get, path = "/api/openapi.json", tag = "health",
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], state.openapi_json.as_str().to_owned())
+    (
+        [(CONTENT_TYPE, "application/json")],
+        state.openapi_json.as_str().to_owned(),
+    )
 }

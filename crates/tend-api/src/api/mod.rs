@@ -30,10 +30,22 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
-        .routes(routes!(organizations::list_organizations, organizations::create_organization))
-        .routes(routes!(organizations::get_organization, organizations::update_organization))
-        .routes(routes!(facilities::list_facilities, facilities::create_facility))
-        .routes(routes!(facilities::get_facility, facilities::update_facility))
+        .routes(routes!(
+            organizations::list_organizations,
+            organizations::create_organization
+        ))
+        .routes(routes!(
+            organizations::get_organization,
+            organizations::update_organization
+        ))
+        .routes(routes!(
+            facilities::list_facilities,
+            facilities::create_facility
+        ))
+        .routes(routes!(
+            facilities::get_facility,
+            facilities::update_facility
+        ))
         .routes(routes!(facilities::update_census))
         .routes(routes!(facilities::list_facility_devices))
         .routes(routes!(facilities::facility_dashboard))

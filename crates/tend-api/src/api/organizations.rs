@@ -2,7 +2,9 @@
 
 use axum::http::StatusCode;
 use axum::Json;
-use tend_domain::wire::{CreateOrganization, ErrorBody, Organization, OrganizationPage, UpdateOrganization};
+use tend_domain::wire::{
+    CreateOrganization, ErrorBody, Organization, OrganizationPage, UpdateOrganization,
+};
 
 use super::PageQuery;
 use crate::context::{platform_admin, Audit, Ctx};
@@ -18,12 +20,16 @@ use crate::validate::{cursor, Validator};
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 422, description = "Bad query parameter", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_organizations(mut ctx: Ctx, ApiQuery(q): ApiQuery<PageQuery>) -> Result<Json<OrganizationPage>> {
+pub async fn list_organizations(
+    mut ctx: Ctx,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<OrganizationPage>> {
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
     let rows = store::list(&mut ctx.tx, ctx.principal.scope(), after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |o| o.id);
-    ctx.audit_org_read(Audit::new("organization.list", "organization")).await?;
+    ctx.audit_org_read(Audit::new("organization.list", "organization"))
+        .await?;
     ctx.commit().await?;
     Ok(Json(OrganizationPage { items, next_cursor }))
 }
@@ -35,7 +41,11 @@ fn validate_create(body: CreateOrganization) -> Result<Fields> {
         organization_type: body.organization_type,
         npi: body.npi.map(String::from),
         tax_id: body.tax_id.map(String::from),
-        state_license_number: v.opt_text("state_license_number", body.state_license_number.as_deref(), 64),
+        state_license_number: v.opt_text(
+            "state_license_number",
+            body.state_license_number.as_deref(),
+            64,
+        ),
         license_state: v.state_code("license_state", body.license_state.as_deref()),
         settings: body.settings.unwrap_or_default(),
         is_active: true,
@@ -63,7 +73,12 @@ pub async fn create_organization(
     ctx.require(platform_admin)?;
     let fields = validate_create(body)?;
     let org = store::insert(&mut ctx.tx, &fields).await?;
-    ctx.audit_write(Audit::new("organization.create", "organization").resource(org.id).org(org.id)).await?;
+    ctx.audit_write(
+        Audit::new("organization.create", "organization")
+            .resource(org.id)
+            .org(org.id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(org)))
 }
@@ -77,9 +92,16 @@ pub async fn create_organization(
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_organization(mut ctx: Ctx, Id(id): Id) -> Result<Json<Organization>> {
-    let mut org = store::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    let mut org = store::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     org.facility_count = Some(store::facility_count(&mut ctx.tx, id).await?);
-    ctx.audit_org_read(Audit::new("organization.read", "organization").resource(id).org(id)).await?;
+    ctx.audit_org_read(
+        Audit::new("organization.read", "organization")
+            .resource(id)
+            .org(id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(org))
 }
@@ -103,7 +125,9 @@ pub async fn update_organization(
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateOrganization>,
 ) -> Result<Json<Organization>> {
-    let current = store::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+    let current = store::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(platform_admin)?;
     let mut v = Validator::new();
     let fields = Fields {
@@ -133,7 +157,12 @@ pub async fn update_organization(
     };
     v.finish()?;
     let org = store::update(&mut ctx.tx, id, &fields).await?;
-    ctx.audit_write(Audit::new("organization.update", "organization").resource(id).org(id)).await?;
+    ctx.audit_write(
+        Audit::new("organization.update", "organization")
+            .resource(id)
+            .org(id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(org))
 }

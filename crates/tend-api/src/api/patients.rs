@@ -39,14 +39,21 @@ pub struct PatientQuery {
         (status = 404, description = "Facility not found in your scope", body = ErrorBody),
         (status = 422, description = "Bad query parameter", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_patients(mut ctx: Ctx, ApiQuery(q): ApiQuery<PatientQuery>) -> Result<Json<PatientPage>> {
+pub async fn list_patients(
+    mut ctx: Ctx,
+    ApiQuery(q): ApiQuery<PatientQuery>,
+) -> Result<Json<PatientPage>> {
     let mut audit = Audit::new("patient.list", "patient");
     if let Some(f) = q.facility_id {
         let org = facility_in_scope(&mut ctx, f).await?;
         audit = audit.facility(org, f);
     } else if let Scope::Organization(org) = ctx.scope() {
         audit = audit.org(org).reason("organization-wide list");
-    } else if let Scope::Facility { organization_id, facility_id } = ctx.scope() {
+    } else if let Scope::Facility {
+        organization_id,
+        facility_id,
+    } = ctx.scope()
+    {
         audit = audit.facility(organization_id, facility_id);
     }
     let after = cursor::decode(q.cursor.as_deref())?;
@@ -55,8 +62,13 @@ pub async fn list_patients(mut ctx: Ctx, ApiQuery(q): ApiQuery<PatientQuery>) ->
     if name.is_some_and(|n| n.chars().count() > 100) {
         return Err(ApiError::field("name", "must be at most 100 characters"));
     }
-    let filter = Filter { facility_id: q.facility_id, status: q.status, name: name.map(str::to_owned) };
-    let rows = store::patients::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let filter = Filter {
+        facility_id: q.facility_id,
+        status: q.status,
+        name: name.map(str::to_owned),
+    };
+    let rows =
+        store::patients::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |p| p.id);
     ctx.audit_read(audit).await?;
     ctx.commit().await?;
@@ -74,8 +86,16 @@ fn check_dates(v: &mut Validator, f: &Fields) {
             v.add("discharged_at", "must not be before admitted_at");
         }
     }
-    if f.discharged_at.is_some() && !matches!(f.status, PatientStatus::Discharged | PatientStatus::Deceased) {
-        v.add("discharged_at", "only discharged or deceased patients have a discharge time");
+    if f.discharged_at.is_some()
+        && !matches!(
+            f.status,
+            PatientStatus::Discharged | PatientStatus::Deceased
+        )
+    {
+        v.add(
+            "discharged_at",
+            "only discharged or deceased patients have a discharge time",
+        );
     }
 }
 
@@ -91,7 +111,10 @@ fn check_dates(v: &mut Validator, f: &Fields) {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_patient(mut ctx: Ctx, ApiJson(body): ApiJson<CreatePatient>) -> Result<(StatusCode, Json<Patient>)> {
+pub async fn create_patient(
+    mut ctx: Ctx,
+    ApiJson(body): ApiJson<CreatePatient>,
+) -> Result<(StatusCode, Json<Patient>)> {
     let facility_id = body.facility_id.unwrap_or(ctx.principal.facility_id);
     let org = facility_in_scope(&mut ctx, facility_id).await?;
     let mut v = Validator::new();
@@ -106,12 +129,18 @@ pub async fn create_patient(mut ctx: Ctx, ApiJson(body): ApiJson<CreatePatient>)
         status,
         room: v.opt_text("room", body.room.as_deref(), 32),
         admitted_at: body.admitted_at.or_else(|| Some(Utc::now())),
-        discharged_at: matches!(status, PatientStatus::Discharged | PatientStatus::Deceased).then(Utc::now),
+        discharged_at: matches!(status, PatientStatus::Discharged | PatientStatus::Deceased)
+            .then(Utc::now),
     };
     check_dates(&mut v, &fields);
     v.finish()?;
     let patient = store::patients::insert(&mut ctx.tx, &fields).await?;
-    ctx.audit_write(Audit::new("patient.create", "patient").resource(patient.id).facility(org, facility_id)).await?;
+    ctx.audit_write(
+        Audit::new("patient.create", "patient")
+            .resource(patient.id)
+            .facility(org, facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(patient)))
 }
@@ -125,9 +154,13 @@ pub async fn create_patient(mut ctx: Ctx, ApiJson(body): ApiJson<CreatePatient>)
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
-    let patient = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    let patient = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.audit_read(
-        Audit::new("patient.read", "patient").resource(id).facility(patient.organization_id, patient.facility_id),
+        Audit::new("patient.read", "patient")
+            .resource(id)
+            .facility(patient.organization_id, patient.facility_id),
     )
     .await?;
     ctx.commit().await?;
@@ -147,14 +180,23 @@ pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_patient(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdatePatient>) -> Result<Json<Patient>> {
-    let current = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+pub async fn update_patient(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiJson(body): ApiJson<UpdatePatient>,
+) -> Result<Json<Patient>> {
+    let current = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut v = Validator::new();
     let facility_id = match body.facility_id {
         Some(f) if f != current.facility_id => {
             let org = facility_in_scope(&mut ctx, f).await?;
             if org != current.organization_id {
-                v.add("facility_id", "a patient cannot move to another organization");
+                v.add(
+                    "facility_id",
+                    "a patient cannot move to another organization",
+                );
             }
             f
         }
@@ -195,7 +237,9 @@ pub async fn update_patient(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Upd
     v.finish()?;
     let patient = store::patients::update(&mut ctx.tx, id, &fields).await?;
     ctx.audit_write(
-        Audit::new("patient.update", "patient").resource(id).facility(patient.organization_id, patient.facility_id),
+        Audit::new("patient.update", "patient")
+            .resource(id)
+            .facility(patient.organization_id, patient.facility_id),
     )
     .await?;
     ctx.commit().await?;

@@ -18,7 +18,9 @@ use crate::store::users::{Fields, Filter};
 use crate::validate::{cursor, Validator};
 
 async fn hash_off_thread(password: tend_domain::wire::Secret) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(password.expose())).await.map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(ApiError::internal)?
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -53,8 +55,13 @@ pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Resul
     ctx.require(admin)?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
-    let filter = Filter { facility_id: q.facility_id, role: q.role, is_active: q.is_active };
-    let rows = store::users::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
+    let filter = Filter {
+        facility_id: q.facility_id,
+        role: q.role,
+        is_active: q.is_active,
+    };
+    let rows =
+        store::users::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |u| u.id);
     ctx.audit_read(audit).await?;
     ctx.commit().await?;
@@ -74,7 +81,10 @@ pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Resul
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_user(mut ctx: Ctx, ApiJson(body): ApiJson<CreateUser>) -> Result<(StatusCode, Json<User>)> {
+pub async fn create_user(
+    mut ctx: Ctx,
+    ApiJson(body): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<User>)> {
     let org = facility_in_scope(&mut ctx, body.facility_id).await?;
     ctx.require(admin)?;
     if !ctx.principal.can_manage_role(body.role) {
@@ -97,7 +107,12 @@ pub async fn create_user(mut ctx: Ctx, ApiJson(body): ApiJson<CreateUser>) -> Re
     v.finish()?;
     let hash = hash_off_thread(body.password).await?;
     let user = store::users::insert(&mut ctx.tx, &fields, &hash).await?;
-    ctx.audit_write(Audit::new("user.create", "user").resource(user.id).facility(org, user.facility_id)).await?;
+    ctx.audit_write(
+        Audit::new("user.create", "user")
+            .resource(user.id)
+            .facility(org, user.facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
@@ -112,12 +127,18 @@ pub async fn create_user(mut ctx: Ctx, ApiJson(body): ApiJson<CreateUser>) -> Re
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
-    let user = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?.ok_or(ApiError::NotFound)?;
+    let user = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if id != ctx.principal.user_id {
         ctx.require(admin)?;
     }
-    ctx.audit_read(Audit::new("user.read", "user").resource(id).facility(user.organization_id, user.facility_id))
-        .await?;
+    ctx.audit_read(
+        Audit::new("user.read", "user")
+            .resource(id)
+            .facility(user.organization_id, user.facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(user))
 }
@@ -136,8 +157,14 @@ pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_user(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<UpdateUser>) -> Result<Json<User>> {
-    let current = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, true).await?.ok_or(ApiError::NotFound)?;
+pub async fn update_user(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<Json<User>> {
+    let current = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ctx.require(admin)?;
     let role = body.role.unwrap_or(current.role);
     if !ctx.principal.can_manage_role(current.role) || !ctx.principal.can_manage_role(role) {
@@ -184,8 +211,12 @@ pub async fn update_user(mut ctx: Ctx, Id(id): Id, ApiJson(body): ApiJson<Update
         None => None,
     };
     let user = store::users::update(&mut ctx.tx, id, &fields, hash.as_deref()).await?;
-    ctx.audit_write(Audit::new("user.update", "user").resource(id).facility(user.organization_id, user.facility_id))
-        .await?;
+    ctx.audit_write(
+        Audit::new("user.update", "user")
+            .resource(id)
+            .facility(user.organization_id, user.facility_id),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(user))
 }

@@ -36,7 +36,13 @@ pub struct Filter {
 }
 
 /// Newest first; `before` is the last id of the previous page.
-pub async fn list(conn: &mut PgConnection, scope: Scope, f: &Filter, before: Option<i64>, limit: i64) -> Result<Vec<AuditEvent>> {
+pub async fn list(
+    conn: &mut PgConnection,
+    scope: Scope,
+    f: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
     let mut qb = QueryBuilder::new(
         "SELECT id, at, actor_user_id, actor_device_id, organization_id, facility_id, action, resource_type, \
          resource_id, outcome, cross_facility, reason, client_address FROM audit_events WHERE true",

@@ -107,7 +107,12 @@ pub async fn list(
     rows.into_iter().map(|r| r.into_wire(now)).collect()
 }
 
-pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> Result<Option<Device>> {
+pub async fn get(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: i64,
+    lock: bool,
+) -> Result<Option<Device>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM devices WHERE id = "));
     qb.push_bind(id);
     push_scope_filter(&mut qb, scope, "facility_id");

@@ -94,7 +94,12 @@ pub async fn list(
     rows.into_iter().map(Row::into_wire).collect()
 }
 
-pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> Result<Option<Facility>> {
+pub async fn get(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: i64,
+    lock: bool,
+) -> Result<Option<Facility>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM facilities WHERE id = "));
     qb.push_bind(id);
     push_scope_filter(&mut qb, scope, "id");
@@ -106,7 +111,11 @@ pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> 
 }
 
 /// The organization of a facility in scope, or `None` when it is not visible.
-pub async fn organization_of(conn: &mut PgConnection, scope: Scope, id: i64) -> Result<Option<i64>> {
+pub async fn organization_of(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: i64,
+) -> Result<Option<i64>> {
     let mut qb = QueryBuilder::new("SELECT organization_id FROM facilities WHERE id = ");
     qb.push_bind(id);
     push_scope_filter(&mut qb, scope, "id");

@@ -16,5 +16,6 @@ pub(crate) fn decode<T>(
     parse: impl Fn(&str) -> Result<T, tend_domain::ValidationError>,
     value: &str,
 ) -> Result<T, ApiError> {
-    parse(value).map_err(|e| ApiError::internal(anyhow::anyhow!("stored value does not parse: {e}")))
+    parse(value)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored value does not parse: {e}")))
 }

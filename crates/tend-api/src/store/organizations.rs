@@ -10,7 +10,8 @@ use super::decode;
 use crate::context::Scope;
 use crate::error::Result;
 
-const COLUMNS: &str = "id, name, organization_type, npi, tax_id, state_license_number, license_state, \
+const COLUMNS: &str =
+    "id, name, organization_type, npi, tax_id, state_license_number, license_state, \
                        settings, is_active, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -50,13 +51,22 @@ impl Row {
 fn scope_filter(qb: &mut QueryBuilder<'_, Postgres>, scope: Scope) {
     match scope {
         Scope::Platform => {}
-        Scope::Organization(org) | Scope::Facility { organization_id: org, .. } => {
+        Scope::Organization(org)
+        | Scope::Facility {
+            organization_id: org,
+            ..
+        } => {
             qb.push(" AND id = ").push_bind(org);
         }
     }
 }
 
-pub async fn list(conn: &mut PgConnection, scope: Scope, after: Option<i64>, limit: i64) -> Result<Vec<Organization>> {
+pub async fn list(
+    conn: &mut PgConnection,
+    scope: Scope,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Organization>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM organizations WHERE true"));
     scope_filter(&mut qb, scope);
     if let Some(after) = after {
@@ -67,7 +77,12 @@ pub async fn list(conn: &mut PgConnection, scope: Scope, after: Option<i64>, lim
     rows.into_iter().map(Row::into_wire).collect()
 }
 
-pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> Result<Option<Organization>> {
+pub async fn get(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: i64,
+    lock: bool,
+) -> Result<Option<Organization>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM organizations WHERE id = "));
     qb.push_bind(id);
     scope_filter(&mut qb, scope);
@@ -79,10 +94,12 @@ pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> 
 }
 
 pub async fn facility_count(conn: &mut PgConnection, id: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM facilities WHERE organization_id = $1")
-        .bind(id)
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM facilities WHERE organization_id = $1")
+            .bind(id)
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Inserts or overwrites every writable column.

@@ -9,7 +9,8 @@ use super::decode;
 use crate::context::{push_scope_filter, Scope};
 use crate::error::Result;
 
-const COLUMNS: &str = "id, organization_id, facility_id, mrn, first_name, last_name, date_of_birth, status, room, \
+const COLUMNS: &str =
+    "id, organization_id, facility_id, mrn, first_name, last_name, date_of_birth, status, room, \
                        admitted_at, discharged_at, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -58,11 +59,21 @@ pub struct Filter {
 }
 
 fn like_prefix(s: &str) -> String {
-    let escaped = s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = s
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("{escaped}%")
 }
 
-pub async fn list(conn: &mut PgConnection, scope: Scope, filter: &Filter, after: Option<i64>, limit: i64) -> Result<Vec<Patient>> {
+pub async fn list(
+    conn: &mut PgConnection,
+    scope: Scope,
+    filter: &Filter,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Patient>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM patients WHERE true"));
     push_scope_filter(&mut qb, scope, "facility_id");
     if let Some(f) = filter.facility_id {
@@ -73,8 +84,11 @@ pub async fn list(conn: &mut PgConnection, scope: Scope, filter: &Filter, after:
     }
     if let Some(name) = &filter.name {
         let pattern = like_prefix(name);
-        qb.push(" AND (lower(last_name) LIKE ").push_bind(pattern.clone());
-        qb.push(" OR lower(first_name) LIKE ").push_bind(pattern).push(")");
+        qb.push(" AND (lower(last_name) LIKE ")
+            .push_bind(pattern.clone());
+        qb.push(" OR lower(first_name) LIKE ")
+            .push_bind(pattern)
+            .push(")");
     }
     if let Some(after) = after {
         qb.push(" AND id > ").push_bind(after);
@@ -84,7 +98,12 @@ pub async fn list(conn: &mut PgConnection, scope: Scope, filter: &Filter, after:
     rows.into_iter().map(Row::into_wire).collect()
 }
 
-pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> Result<Option<Patient>> {
+pub async fn get(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: i64,
+    lock: bool,
+) -> Result<Option<Patient>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM patients WHERE id = "));
     qb.push_bind(id);
     push_scope_filter(&mut qb, scope, "facility_id");

@@ -52,7 +52,13 @@ pub struct Filter {
     pub is_active: Option<bool>,
 }
 
-pub async fn list(conn: &mut PgConnection, scope: Scope, filter: &Filter, after: Option<i64>, limit: i64) -> Result<Vec<User>> {
+pub async fn list(
+    conn: &mut PgConnection,
+    scope: Scope,
+    filter: &Filter,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<User>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM users WHERE true"));
     push_scope_filter(&mut qb, scope, "facility_id");
     if let Some(f) = filter.facility_id {
@@ -72,7 +78,12 @@ pub async fn list(conn: &mut PgConnection, scope: Scope, filter: &Filter, after:
     rows.into_iter().map(Row::into_wire).collect()
 }
 
-pub async fn get(conn: &mut PgConnection, scope: Scope, id: i64, lock: bool) -> Result<Option<User>> {
+pub async fn get(
+    conn: &mut PgConnection,
+    scope: Scope,
+    id: i64,
+    lock: bool,
+) -> Result<Option<User>> {
     let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM users WHERE id = "));
     qb.push_bind(id);
     push_scope_filter(&mut qb, scope, "facility_id");
@@ -113,21 +124,35 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields, password_hash: &str) ->
     row.into_wire()
 }
 
-/// Overwrites the profile; a new password hash when one is given.
-pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields, password_hash: Option<&str>) -> Result<User> {
-    let row: Row = sqlx::query_as(&format!(
+/// Overwrites the profile; a new password hash when one is given. (The API
+/// role may write `password_hash` but not read it, so the column appears only
+/// as an assignment target.)
+pub async fn update(
+    conn: &mut PgConnection,
+    id: i64,
+    f: &Fields,
+    password_hash: Option<&str>,
+) -> Result<User> {
+    let set_password = if password_hash.is_some() {
+        ", password_hash = $8"
+    } else {
+        ""
+    };
+    let sql = format!(
         "UPDATE users SET facility_id = $2, employee_id = $3, full_name = $4, email = $5, role = $6, is_active = $7, \
-         password_hash = coalesce($8, password_hash), updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(f.facility_id)
-    .bind(&f.employee_id)
-    .bind(&f.full_name)
-    .bind(&f.email)
-    .bind(f.role.as_str())
-    .bind(f.is_active)
-    .bind(password_hash)
-    .fetch_one(conn)
-    .await?;
+         updated_at = now(){set_password} WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let mut query = sqlx::query_as::<_, Row>(&sql)
+        .bind(id)
+        .bind(f.facility_id)
+        .bind(&f.employee_id)
+        .bind(&f.full_name)
+        .bind(&f.email)
+        .bind(f.role.as_str())
+        .bind(f.is_active);
+    if let Some(hash) = password_hash {
+        query = query.bind(hash);
+    }
+    let row = query.fetch_one(conn).await?;
     row.into_wire()
 }

@@ -1,0 +1,401 @@
+//! Spawning the app against a fresh database, and a small tenant world.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+pub const APP_ROLE: &str = "tend_api_test";
+pub const APP_PASSWORD: &str = "tend-api-test-password";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn admin_url() -> String {
+    std::env::var("TEND_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEND_TEST_PG_URL is not set. Start a throwaway PostgreSQL with \
+             `eval \"$(bash scripts/services/postgres.sh start /tmp/tend-pg)\"` or run scripts/test-api.sh"
+        )
+    })
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let slash = base.rfind('/').expect("database URL has a path");
+    let mut out = format!("{}/{}", &base[..slash], db);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// `url` with other credentials.
+pub fn with_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("scheme");
+    let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The schema owner (bypasses RLS as owner): for fixtures and assertions.
+    pub owner: PgPool,
+    /// URL of the API's own role on this database.
+    pub app_url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn create_database() -> (String, String) {
+    let admin = admin_url();
+    let name = format!("tend_test_{}", uuid::Uuid::new_v4().simple());
+    let admin_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin)
+        .await
+        .expect("connect admin URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin_pool)
+        .await
+        .expect("create database");
+    admin_pool.close().await;
+    (name.clone(), with_database(&admin, &name))
+}
+
+/// A fresh, migrated database and the app role's URL for it.
+pub async fn fresh_database() -> (PgPool, String, String) {
+    let (_, owner_url) = create_database().await;
+    let owner = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&owner_url)
+        .await
+        .expect("connect owner");
+    tend_api::db::migrate(&owner).await.expect("migrate");
+    // Tests run in parallel on one cluster; the role is cluster-wide.
+    for attempt in 0..5 {
+        match tend_api::db::ensure_app_login(&owner, APP_ROLE, APP_PASSWORD).await {
+            Ok(()) => break,
+            Err(e) if attempt < 4 => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
+            }
+            Err(e) => panic!("creating the app role: {e:#}"),
+        }
+    }
+    let app_url = with_user(&owner_url, APP_ROLE, APP_PASSWORD);
+    (owner, owner_url, app_url)
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (owner, _owner_url, app_url) = fresh_database().await;
+    let url: tend_api::config::DatabaseUrl = app_url.parse().unwrap();
+    let pool = tend_api::db::connect(&url, 8)
+        .await
+        .expect("connect as app role");
+    tend_api::db::check_app_role(&pool)
+        .await
+        .expect("app role is unprivileged");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = tend_api::app(pool, Duration::from_secs(3600));
+    let server = tokio::spawn(async move {
+        tend_api::serve(listener, app, std::future::pending())
+            .await
+            .unwrap();
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        owner,
+        app_url,
+        server,
+    }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+impl Resp {
+    /// The error code of an error body (panics on a non-error body).
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {self:?}"))
+    }
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp { status, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    /// Raw body request (for malformed JSON and size tests).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let res = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let body = res.json::<Value>().await.unwrap_or(Value::Null);
+        Resp { status, body }
+    }
+}
+
+/// A fixed argon2id hash of [`PASSWORD`], computed once per test binary.
+pub fn password_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| tend_api::auth::hash_password(PASSWORD).unwrap())
+}
+
+/// Ids of one facility's fixtures.
+#[derive(Debug, Clone, Copy)]
+pub struct Site {
+    pub org: i64,
+    pub facility: i64,
+    pub patient: i64,
+    pub device: i64,
+    /// A CNA working there (a target for user endpoints).
+    pub staff: i64,
+}
+
+/// Two organizations: A with facilities A1 and A2, B with B1; plus the
+/// platform organization P. Every role has a user homed in A1 (the platform
+/// admin in P1), each with a ready bearer token.
+pub struct World {
+    pub a1: Site,
+    pub a2: Site,
+    pub b1: Site,
+    pub tokens: Vec<(tend_domain::Role, i64, String)>,
+}
+
+impl World {
+    pub fn token(&self, role: tend_domain::Role) -> &str {
+        &self
+            .tokens
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .expect("role")
+            .2
+    }
+    pub fn user(&self, role: tend_domain::Role) -> i64 {
+        self.tokens
+            .iter()
+            .find(|(r, _, _)| *r == role)
+            .expect("role")
+            .1
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+pub async fn insert_org(owner: &PgPool, name: &str, platform: bool) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO organizations (name, organization_type, settings) VALUES ($1, 'SNF_CHAIN', $2) RETURNING id",
+    )
+    .bind(name)
+    .bind(if platform { serde_json::json!({"platform": true}) } else { serde_json::json!({}) })
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+pub async fn insert_facility(owner: &PgPool, org: i64, name: &str, beds: Option<i32>) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO facilities (organization_id, name, facility_type, licensed_beds, current_census) \
+         VALUES ($1, $2, $3, $4, 0) RETURNING id",
+    )
+    .bind(org)
+    .bind(name)
+    .bind(if beds.is_some() { "SNF" } else { "HOME_HEALTH" })
+    .bind(beds)
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+pub async fn insert_user(
+    owner: &PgPool,
+    org: i64,
+    facility: i64,
+    role: tend_domain::Role,
+) -> (i64, String) {
+    let username = unique(&format!(
+        "u{}-",
+        role.as_str().to_ascii_lowercase().replace('_', "")
+    ));
+    let id = sqlx::query_scalar(
+        "INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, role, password_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(unique("E"))
+    .bind(&username)
+    .bind(format!("Test {}", role.as_str()))
+    .bind(role.as_str())
+    .bind(password_hash())
+    .fetch_one(owner)
+    .await
+    .unwrap();
+    (id, username)
+}
+
+/// Issues a token directly (skipping argon2), as login would store it.
+pub async fn token_for(owner: &PgPool, user: i64) -> String {
+    let token = format!("tend_test_{}", uuid::Uuid::new_v4().simple());
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    sqlx::query("INSERT INTO auth_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')")
+        .bind(hash)
+        .bind(user)
+        .execute(owner)
+        .await
+        .unwrap();
+    token
+}
+
+pub async fn insert_patient(owner: &PgPool, org: i64, facility: i64, status: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO patients (organization_id, facility_id, mrn, first_name, last_name, date_of_birth, status) \
+         VALUES ($1, $2, $3, 'Ada', $4, '1940-02-03', $5) RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(unique("MRN-"))
+    .bind(unique("Lovelace"))
+    .bind(status)
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+pub async fn insert_device(owner: &PgPool, org: i64, facility: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO devices (organization_id, facility_id, device_name, device_type, device_uuid) \
+         VALUES ($1, $2, 'Nurse Station', 'WORKSTATION', $3) RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(uuid::Uuid::new_v4())
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+async fn site(owner: &PgPool, org: i64, name: &str) -> Site {
+    let facility = insert_facility(owner, org, name, Some(40)).await;
+    Site {
+        org,
+        facility,
+        patient: insert_patient(owner, org, facility, "active").await,
+        device: insert_device(owner, org, facility).await,
+        staff: insert_user(owner, org, facility, tend_domain::Role::Cna)
+            .await
+            .0,
+    }
+}
+
+pub async fn world(app: &TestApp) -> World {
+    let o = &app.owner;
+    let platform_org = insert_org(o, "Platform", true).await;
+    let platform_facility = insert_facility(o, platform_org, "Platform Ops", None).await;
+    let org_a = insert_org(o, "Org A", false).await;
+    let org_b = insert_org(o, "Org B", false).await;
+    let a1 = site(o, org_a, "A1").await;
+    let a2 = site(o, org_a, "A2").await;
+    let b1 = site(o, org_b, "B1").await;
+    let mut tokens = Vec::new();
+    for role in tend_domain::Role::ALL {
+        let (org, facility) = if *role == tend_domain::Role::PlatformAdmin {
+            (platform_org, platform_facility)
+        } else {
+            (org_a, a1.facility)
+        };
+        let (id, _) = insert_user(o, org, facility, *role).await;
+        tokens.push((*role, id, token_for(o, id).await));
+    }
+    World { a1, a2, b1, tokens }
+}
+
+pub async fn audit_count(owner: &PgPool, actor: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE actor_user_id = $1")
+        .bind(actor)
+        .fetch_one(owner)
+        .await
+        .unwrap()
+}

@@ -1,0 +1,459 @@
+//! The isolation matrix: every endpoint that takes a tenant id × every role ×
+//! a target in the caller's own facility, another facility of its
+//! organization, and another organization. Expected outcomes come from a
+//! small model of the policy, not from a hand-written table:
+//!   visible  = platform admin: always; org admin: same organization; others: own facility
+//!   status   = 404 if not visible, else 403 if the role may not, else 2xx
+//! Successful cross-facility access by an ORG_ADMIN, and any access by a
+//! PLATFORM_ADMIN, must leave an audit row; refused requests must carry no data.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tend_domain::Role;
+
+use crate::helpers::{spawn_app, unique, Site, World};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    OwnFacility,
+    OtherFacilitySameOrg,
+    OtherOrganization,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The resource lives in a facility.
+    Facility,
+    /// The resource is the organization itself.
+    Organization,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allowed {
+    Everyone,
+    Admins,
+    OrgAdmins,
+    PlatformOnly,
+}
+
+impl Allowed {
+    fn permits(self, role: Role) -> bool {
+        match self {
+            Allowed::Everyone => true,
+            Allowed::Admins => role.is_admin(),
+            Allowed::OrgAdmins => matches!(role, Role::OrgAdmin | Role::PlatformAdmin),
+            Allowed::PlatformOnly => role == Role::PlatformAdmin,
+        }
+    }
+}
+
+struct Endpoint {
+    name: &'static str,
+    method: Method,
+    level: Level,
+    allowed: Allowed,
+    write: bool,
+    build: fn(&Site) -> (String, Option<Value>),
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    use Allowed::*;
+    use Level::*;
+    let e = |name, method, level, allowed, write, build| Endpoint {
+        name,
+        method,
+        level,
+        allowed,
+        write,
+        build,
+    };
+    vec![
+        e(
+            "get organization",
+            Method::GET,
+            Organization,
+            Everyone,
+            false,
+            |s| (format!("/api/organizations/{}", s.org), None),
+        ),
+        e(
+            "update organization",
+            Method::PUT,
+            Organization,
+            PlatformOnly,
+            true,
+            |s| {
+                (
+                    format!("/api/organizations/{}", s.org),
+                    Some(json!({"state_license_number": unique("LIC-")})),
+                )
+            },
+        ),
+        e(
+            "get facility",
+            Method::GET,
+            Facility,
+            Everyone,
+            false,
+            |s| (format!("/api/facilities/{}", s.facility), None),
+        ),
+        e(
+            "update facility",
+            Method::PUT,
+            Facility,
+            OrgAdmins,
+            true,
+            |s| {
+                (
+                    format!("/api/facilities/{}", s.facility),
+                    Some(json!({"address": unique("1 Main St #")})),
+                )
+            },
+        ),
+        e("update census", Method::PUT, Facility, Admins, true, |s| {
+            (
+                format!("/api/facilities/{}/census", s.facility),
+                Some(json!({"current_census": 3})),
+            )
+        }),
+        e(
+            "facility devices",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| (format!("/api/facilities/{}/devices", s.facility), None),
+        ),
+        e(
+            "facility dashboard",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| (format!("/api/facilities/{}/dashboard", s.facility), None),
+        ),
+        e(
+            "list devices by facility",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| (format!("/api/devices?facility_id={}", s.facility), None),
+        ),
+        e("get device", Method::GET, Facility, Admins, false, |s| {
+            (format!("/api/devices/{}", s.device), None)
+        }),
+        e("update device", Method::PUT, Facility, Admins, true, |s| {
+            (
+                format!("/api/devices/{}", s.device),
+                Some(json!({"app_version": unique("1.0.")})),
+            )
+        }),
+        e(
+            "deactivate device",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| (format!("/api/devices/{}/deactivate", s.device), None),
+        ),
+        e(
+            "register device",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                let body = json!({"facility_id": s.facility, "device_name": "Hall Kiosk", "device_type": "RASPBERRY_PI",
+                "device_uuid": uuid::Uuid::new_v4().to_string()});
+                ("/api/devices".to_owned(), Some(body))
+            },
+        ),
+        e(
+            "list users by facility",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| (format!("/api/users?facility_id={}", s.facility), None),
+        ),
+        e("get user", Method::GET, Facility, Admins, false, |s| {
+            (format!("/api/users/{}", s.staff), None)
+        }),
+        e("update user", Method::PUT, Facility, Admins, true, |s| {
+            (
+                format!("/api/users/{}", s.staff),
+                Some(json!({"full_name": unique("Renamed ")})),
+            )
+        }),
+        e("create user", Method::POST, Facility, Admins, true, |s| {
+            let body = json!({"facility_id": s.facility, "employee_id": unique("EMP"), "username": unique("new.cna"),
+                "full_name": "New Aide", "role": "CNA", "password": "a long enough password"});
+            ("/api/users".to_owned(), Some(body))
+        }),
+        e(
+            "list patients by facility",
+            Method::GET,
+            Facility,
+            Everyone,
+            false,
+            |s| {
+                (
+                    format!("/api/patients?facility_id={}&status=active", s.facility),
+                    None,
+                )
+            },
+        ),
+        e("get patient", Method::GET, Facility, Everyone, false, |s| {
+            (format!("/api/patients/{}", s.patient), None)
+        }),
+        e(
+            "update patient",
+            Method::PUT,
+            Facility,
+            Everyone,
+            true,
+            |s| {
+                (
+                    format!("/api/patients/{}", s.patient),
+                    Some(json!({"room": unique("R")})),
+                )
+            },
+        ),
+        e(
+            "create patient",
+            Method::POST,
+            Facility,
+            Everyone,
+            true,
+            |s| {
+                let body = json!({"facility_id": s.facility, "mrn": unique("MRN-NEW-"), "first_name": "Grace",
+                "last_name": "Hopper", "date_of_birth": "1936-12-09"});
+                ("/api/patients".to_owned(), Some(body))
+            },
+        ),
+        e(
+            "audit events by facility",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| {
+                (
+                    format!("/api/audit-events?facility_id={}", s.facility),
+                    None,
+                )
+            },
+        ),
+    ]
+}
+
+fn visible(role: Role, level: Level, target: Target) -> bool {
+    match (role, level, target) {
+        (Role::PlatformAdmin, _, _) => true,
+        (_, _, Target::OtherOrganization) => false,
+        (_, Level::Organization, _) => true,
+        (Role::OrgAdmin, Level::Facility, _) => true,
+        (_, Level::Facility, t) => t == Target::OwnFacility,
+    }
+}
+
+/// Every organization and facility id appearing anywhere in a JSON body.
+fn tenant_ids(v: &Value, orgs: &mut Vec<i64>, facilities: &mut Vec<i64>) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map {
+                match (k.as_str(), val.as_i64()) {
+                    ("organization_id", Some(id)) => orgs.push(id),
+                    ("facility_id", Some(id)) => facilities.push(id),
+                    _ => tenant_ids(val, orgs, facilities),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| tenant_ids(i, orgs, facilities)),
+        _ => {}
+    }
+}
+
+async fn cross_facility_audits(app: &crate::helpers::TestApp, actor: i64, facility: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE actor_user_id = $1 AND facility_id = $2 AND cross_facility")
+        .bind(actor)
+        .bind(facility)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_endpoint_every_role_every_foreign_target() {
+    let app = spawn_app().await;
+    let w: World = crate::helpers::world(&app).await;
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    for endpoint in endpoints() {
+        for (role, actor, token) in &w.tokens {
+            for (target, site) in [
+                (Target::OwnFacility, w.a1),
+                (Target::OtherFacilitySameOrg, w.a2),
+                (Target::OtherOrganization, w.b1),
+            ] {
+                cases += 1;
+                let (path, body) = (endpoint.build)(&site);
+                let audits_before = crate::helpers::audit_count(&app.owner, *actor).await;
+                let cross_before = cross_facility_audits(&app, *actor, site.facility).await;
+                let resp = app
+                    .call(endpoint.method.clone(), &path, Some(token), body)
+                    .await;
+                let expected = if !visible(*role, endpoint.level, target) {
+                    StatusCode::NOT_FOUND
+                } else if !endpoint.allowed.permits(*role) {
+                    StatusCode::FORBIDDEN
+                } else if endpoint.method == Method::POST && !path.ends_with("/deactivate") {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let label = format!("{} as {role} on {target:?} ({path})", endpoint.name);
+                if resp.status != expected {
+                    failures.push(format!("{label}: expected {expected}, got {resp:?}"));
+                    continue;
+                }
+                if !resp.status.is_success() {
+                    // Refusals carry the error shape and nothing else.
+                    let keys: Vec<_> = resp
+                        .body
+                        .as_object()
+                        .map(|o| o.keys().cloned().collect())
+                        .unwrap_or_default();
+                    if keys != ["error"] || resp.body.to_string().contains("\"id\"") {
+                        failures.push(format!("{label}: refusal leaked data: {}", resp.body));
+                    }
+                    continue;
+                }
+                // Success: the data belongs to the target, and the audit trail has what policy demands.
+                let (mut orgs, mut facilities) = (Vec::new(), Vec::new());
+                tenant_ids(&resp.body, &mut orgs, &mut facilities);
+                if orgs.iter().any(|o| *o != site.org)
+                    || facilities.iter().any(|f| *f != site.facility)
+                {
+                    failures.push(format!("{label}: foreign rows in answer: {}", resp.body));
+                }
+                let audits_after = crate::helpers::audit_count(&app.owner, *actor).await;
+                let cross_after = cross_facility_audits(&app, *actor, site.facility).await;
+                let must_audit = endpoint.write
+                    || *role == Role::PlatformAdmin
+                    || (*role == Role::OrgAdmin
+                        && target != Target::OwnFacility
+                        && endpoint.level == Level::Facility);
+                if must_audit && audits_after <= audits_before {
+                    failures.push(format!("{label}: no audit event written"));
+                }
+                let must_be_cross = endpoint.level == Level::Facility
+                    && (*role == Role::PlatformAdmin
+                        || (*role == Role::OrgAdmin && target != Target::OwnFacility));
+                if must_be_cross && cross_after <= cross_before {
+                    failures.push(format!(
+                        "{label}: no cross_facility audit event for facility {}",
+                        site.facility
+                    ));
+                }
+                if target == Target::OwnFacility
+                    && *role != Role::PlatformAdmin
+                    && cross_after != cross_before
+                {
+                    failures.push(format!(
+                        "{label}: own-facility access marked cross_facility"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(cases >= 500, "only {cases} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Lists without a facility filter return only rows inside the caller's scope.
+#[tokio::test]
+async fn unfiltered_lists_stay_in_scope() {
+    let app = spawn_app().await;
+    let w = crate::helpers::world(&app).await;
+    let lists = [
+        "/api/organizations",
+        "/api/facilities",
+        "/api/devices",
+        "/api/users",
+        "/api/patients",
+        "/api/audit-events",
+    ];
+    let mut failures = Vec::new();
+    for (role, _, token) in &w.tokens {
+        for path in lists {
+            let resp = app.get(&format!("{path}?limit=200"), token).await;
+            if resp.status == StatusCode::FORBIDDEN {
+                assert!(!role.is_admin(), "{path} refused {role}");
+                continue;
+            }
+            assert_eq!(resp.status, StatusCode::OK, "{path} as {role}: {resp:?}");
+            let items = resp.body["items"].as_array().expect("items");
+            for item in items {
+                let org = if path == "/api/organizations" {
+                    item["id"].as_i64()
+                } else {
+                    item["organization_id"].as_i64()
+                };
+                let facility = if path == "/api/facilities" {
+                    item["id"].as_i64()
+                } else {
+                    item["facility_id"].as_i64()
+                };
+                let ok = match role {
+                    Role::PlatformAdmin => true,
+                    Role::OrgAdmin => org == Some(w.a1.org),
+                    _ => {
+                        org == Some(w.a1.org)
+                            && (path == "/api/organizations" || facility == Some(w.a1.facility))
+                    }
+                };
+                if !ok {
+                    failures.push(format!("{path} as {role} returned {item}"));
+                }
+            }
+            if *role == Role::PlatformAdmin && path == "/api/patients" {
+                assert!(items.len() >= 3, "platform admin sees all patients");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Ids that do not exist at all look exactly like foreign ones.
+#[tokio::test]
+async fn missing_and_foreign_ids_are_indistinguishable() {
+    let app = spawn_app().await;
+    let w = crate::helpers::world(&app).await;
+    let token = w.token(Role::Rn);
+    for path in [
+        "/api/patients/",
+        "/api/devices/",
+        "/api/users/",
+        "/api/facilities/",
+        "/api/organizations/",
+    ] {
+        let foreign_id = match path {
+            "/api/patients/" => w.b1.patient,
+            "/api/devices/" => w.b1.device,
+            "/api/users/" => w.b1.staff,
+            "/api/facilities/" => w.b1.facility,
+            _ => w.b1.org,
+        };
+        let foreign = app.get(&format!("{path}{foreign_id}"), token).await;
+        let missing = app.get(&format!("{path}999999999"), token).await;
+        assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(foreign.body, missing.body, "{path}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Integration tests: the real server on port 0, a fresh PostgreSQL database
+//! per test (migrated as owner), the API connected as a separate role that
+//! neither owns the tables nor bypasses row-level security.
+//!
+//! Needs TEND_TEST_PG_URL (a superuser URL); `scripts/test-api.sh` starts a
+//! throwaway cluster and sets it.
+
+mod auth;
+mod cli;
+mod helpers;
+mod isolation;
+mod openapi;
+mod resources;
+mod rls;
+mod validation;
