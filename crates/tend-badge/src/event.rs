@@ -30,6 +30,14 @@ pub enum BadgeRead {
 }
 
 impl BadgeRead {
+    /// The badge, when one was read.
+    pub fn badge(&self) -> Option<&BadgeUid> {
+        match self {
+            Self::Present { uid, .. } => Some(uid),
+            _ => None,
+        }
+    }
+
     /// The reader the event is about, if any.
     pub fn reader(&self) -> Option<&str> {
         match self {
@@ -171,5 +179,7 @@ mod tests {
             uid: BadgeUid::parse("04A1B2C3").unwrap(),
         };
         assert!(!format!("{present:?}").contains("04A1B2C3"));
+        assert_eq!(present.badge(), Some(&BadgeUid::parse("04A1B2C3").unwrap()));
+        assert_eq!(read.badge(), None);
     }
 }

@@ -487,36 +487,58 @@ impl Worker {
     }
 }
 
-/// Connects to the card in `reader` and asks for its UID. The outer error is a
-/// PC/SC failure (the caller decides whether the service is gone); the inner
-/// one is a card that is not a usable badge.
+/// Errors another client or a card reset can cause for a moment; worth a retry.
+fn is_transient(error: pcsc::Error) -> bool {
+    matches!(
+        error,
+        pcsc::Error::SharingViolation
+            | pcsc::Error::ResetCard
+            | pcsc::Error::NotTransacted
+            | pcsc::Error::ServerTooBusy
+    )
+}
+
+/// Connects to the card in `reader` and asks for its UID, retrying briefly
+/// when another client is using the card. The outer error is a PC/SC failure
+/// that ends the session (service gone); the inner one is a card that is not a
+/// usable badge.
 fn read_uid(
     context: &Context,
     reader: &CStr,
 ) -> std::result::Result<std::result::Result<crate::BadgeUid, UnsupportedReason>, pcsc::Error> {
-    let card = match context.connect(reader, ShareMode::Shared, Protocols::ANY) {
-        Ok(card) => card,
-        Err(
-            pcsc::Error::UnresponsiveCard
-            | pcsc::Error::UnpoweredCard
-            | pcsc::Error::UnsupportedCard
-            | pcsc::Error::InvalidAtr,
-        ) => return Ok(Err(UnsupportedReason::NoResponse)),
-        Err(
-            pcsc::Error::RemovedCard
-            | pcsc::Error::NoSmartcard
-            | pcsc::Error::SharingViolation
-            | pcsc::Error::ProtoMismatch
-            | pcsc::Error::ResetCard,
-        ) => return Ok(Err(UnsupportedReason::Transmission)),
-        Err(error) => return Err(error),
-    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_read_uid(context, reader) {
+            Ok(read) => return Ok(read),
+            Err(error) if is_service_error(error) => return Err(error),
+            Err(error) if is_transient(error) && attempt < 5 => {
+                tracing::debug!(%error, attempt, "card busy; retrying");
+                std::thread::sleep(Duration::from_millis(10 * attempt));
+            }
+            Err(
+                pcsc::Error::UnresponsiveCard
+                | pcsc::Error::UnpoweredCard
+                | pcsc::Error::UnsupportedCard
+                | pcsc::Error::InvalidAtr,
+            ) => return Ok(Err(UnsupportedReason::NoResponse)),
+            Err(error) => {
+                tracing::info!(%error, "reading the card failed");
+                return Ok(Err(UnsupportedReason::Transmission));
+            }
+        }
+    }
+}
+
+fn try_read_uid(
+    context: &Context,
+    reader: &CStr,
+) -> std::result::Result<std::result::Result<crate::BadgeUid, UnsupportedReason>, pcsc::Error> {
+    let card = context.connect(reader, ShareMode::Shared, Protocols::ANY)?;
     let mut buffer = [0u8; pcsc::MAX_BUFFER_SIZE];
-    let result = match card.transmit(&GET_UID, &mut buffer) {
-        Ok(response) => Ok(interpret_get_uid_response(response)),
-        Err(error) if is_service_error(error) => Err(error),
-        Err(_) => Ok(Err(UnsupportedReason::Transmission)),
-    };
+    let result = card
+        .transmit(&GET_UID, &mut buffer)
+        .map(interpret_get_uid_response);
     buffer.fill(0);
     if let Err((_, error)) = card.disconnect(Disposition::LeaveCard) {
         tracing::debug!(%error, "disconnect after reading the UID failed");

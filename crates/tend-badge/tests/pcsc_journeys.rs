@@ -17,7 +17,8 @@ use tend_badge::virtual_card::{
     VPCD_READER_2,
 };
 use tend_badge::{
-    badge_channel, BadgeRead, BadgeReceiver, BadgeSource, BadgeUid, PcscWatcher, UnsupportedReason,
+    badge_channel, BadgeRead, BadgeReceiver, BadgeSource, BadgeUid, PcscConfig, PcscWatcher,
+    UnsupportedReason,
 };
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,8 +85,12 @@ struct Harness {
 
 impl Harness {
     fn start() -> Self {
+        Self::with_config(PcscConfig::default())
+    }
+
+    fn with_config(config: PcscConfig) -> Self {
         let (sink, receiver) = badge_channel();
-        let mut watcher = PcscWatcher::default();
+        let mut watcher = PcscWatcher::new(config);
         watcher.start(sink).expect("start the watcher");
         Self {
             runtime: tokio::runtime::Builder::new_current_thread()
@@ -251,6 +256,7 @@ fn pcsc_journeys() {
 
     journey_tap_and_removal(&mut harness);
     journey_unsupported_cards(&mut harness);
+    journey_filtered_second_watcher(&mut harness);
     journey_latency(&mut harness);
     journey_pcscd_restarted(&mut harness, &pcscd);
     journey_readers_restored(&mut harness, &pcscd);
@@ -524,4 +530,51 @@ fn journey_service_down_at_start(pcscd: &Pcscd) {
         VPCD_READER,
     );
     assert_eq!(uid_of(&read), &BadgeUid::parse("CAFEBABE").unwrap());
+
+    // Stopping while the service is down (in the backoff sleep) is prompt too.
+    pcscd.run(&["stop"]);
+    harness.wait_for("ServiceLost", RESTART_TIMEOUT, |r| {
+        *r == BadgeRead::ServiceLost
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    harness.watcher.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    pcscd.run(&["start"]);
+}
+
+/// A second client, watching one reader only, runs beside the first: both see
+/// taps on its reader, and it ignores the other reader.
+fn journey_filtered_second_watcher(harness: &mut Harness) {
+    let mut second = Harness::with_config(PcscConfig {
+        reader_filter: Some("00 01".into()),
+        ..PcscConfig::default()
+    });
+    second.wait_for("ReaderAdded", EVENT_TIMEOUT, |r| {
+        *r == BadgeRead::ReaderAdded {
+            reader: VPCD_READER_2.into(),
+        }
+    });
+    let uid = [0x04, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77];
+    let read = harness.tap_and_remove(&VirtualCard::with_uid(&uid), VPCD_READER);
+    assert_eq!(uid_of(&read), &BadgeUid::from_bytes(&uid).unwrap());
+    let seen = second.drain(Duration::from_millis(300));
+    assert!(seen.is_empty(), "the filtered watcher saw {seen:?}");
+
+    let read = harness.tap_and_remove(
+        &VirtualCard::with_uid(&uid).port(VPCD_PORT_2),
+        VPCD_READER_2,
+    );
+    assert_eq!(uid_of(&read), &BadgeUid::from_bytes(&uid).unwrap());
+    let (read, _) = second.wait_for("Present", EVENT_TIMEOUT, |r| {
+        matches!(r, BadgeRead::Present { .. })
+    });
+    assert_eq!(read.reader(), Some(VPCD_READER_2));
+    second.wait_for("Removed", EVENT_TIMEOUT, |r| {
+        matches!(r, BadgeRead::Removed { .. })
+    });
 }
