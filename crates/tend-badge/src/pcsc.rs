@@ -382,8 +382,14 @@ impl Worker {
                 Err(pcsc::Error::Timeout) => continue,
                 Err(pcsc::Error::Cancelled) if self.shared.stopped() => break SessionEnd::Stopped,
                 Err(pcsc::Error::Cancelled) => continue,
-                // A reader vanished between listing and waiting: list again.
-                Err(pcsc::Error::UnknownReader) => continue,
+                // A reader vanished between listing and waiting: list again
+                // (after a pause, so a confused service cannot make us spin).
+                Err(pcsc::Error::UnknownReader) => {
+                    if self.shared.sleep(Duration::from_millis(50)) {
+                        break SessionEnd::Stopped;
+                    }
+                    continue;
+                }
                 Err(error) if is_service_error(error) => break SessionEnd::ServiceLost,
                 Err(error) => break SessionEnd::Failed(error),
             }

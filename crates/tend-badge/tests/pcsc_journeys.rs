@@ -286,9 +286,15 @@ fn journey_tap_and_removal(harness: &mut Harness) {
     let (read, inserted, _) = harness.tap(&card, VPCD_READER);
     assert_eq!(uid_of(&read), &BadgeUid::from_bytes(&uid4).unwrap());
     assert_eq!(inserted.uid_reads(), 1, "the UID is read once per tap");
-    // Holding the badge on the reader produces nothing more.
-    let held = harness.drain(Duration::from_millis(800));
+    // Holding the badge on the reader produces nothing more, and costs nothing.
+    let cpu_before = process_cpu_time();
+    let held = harness.drain(Duration::from_secs(1));
+    let held_cpu = process_cpu_time() - cpu_before;
     assert!(held.is_empty(), "events while the badge is held: {held:?}");
+    assert!(
+        held_cpu <= Duration::from_millis(40),
+        "held badge cost {held_cpu:?} CPU in 1 s"
+    );
     harness.remove(inserted, VPCD_READER);
 
     let uid7 = [0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6];
@@ -479,8 +485,14 @@ fn journey_readers_restored(harness: &mut Harness, pcscd: &Pcscd) {
     harness.wait_for("ServiceRestored", RESTART_TIMEOUT, |r| {
         *r == BadgeRead::ServiceRestored
     });
-    let quiet = harness.drain(Duration::from_millis(500));
+    let cpu_before = process_cpu_time();
+    let quiet = harness.drain(Duration::from_secs(1));
+    let idle_cpu = process_cpu_time() - cpu_before;
     assert!(quiet.is_empty(), "no reader should appear: {quiet:?}");
+    assert!(
+        idle_cpu <= Duration::from_millis(40),
+        "waiting for readers cost {idle_cpu:?} CPU in 1 s"
+    );
     assert!(
         VirtualCard::with_uid(&[1, 2, 3, 4]).insert().is_err(),
         "no virtual reader should listen now"
