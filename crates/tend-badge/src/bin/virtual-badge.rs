@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! virtual-badge tap <uid-hex> [--port 35963] [--hold-ms 1000] [--until-read] [--phone | --no-get-data]
-//! virtual-badge insert <uid-hex> [--port 35963] [--phone | --no-get-data]   (until stdin closes)
+//! virtual-badge insert <uid-hex> [--port 35963] [--stdin] [--phone | --no-get-data]
 //! ```
 
 use std::process::ExitCode;
@@ -14,11 +14,12 @@ use tend_badge::BadgeUid;
 
 const USAGE: &str = "usage:
   virtual-badge tap <uid-hex> [--port 35963] [--hold-ms 1000] [--until-read] [--phone | --no-get-data]
-  virtual-badge insert <uid-hex> [--port 35963] [--phone | --no-get-data]
+  virtual-badge insert <uid-hex> [--port 35963] [--stdin] [--phone | --no-get-data]
 
 tap     inserts the card, holds it --hold-ms (or, with --until-read, until the
         UID was read, at most --hold-ms), then removes it.
-insert  inserts the card and holds it until standard input closes.
+insert  inserts the card and holds it until killed (the kernel closes the
+        connection: removal), or with --stdin until standard input closes.
 --phone answers GET DATA with 6A 81 (a phone); --no-get-data with 6D 00.
 Port 35963 is reader 'Virtual PCD 00 00', 35964 is 'Virtual PCD 00 01'.";
 
@@ -27,6 +28,7 @@ struct Args {
     card: VirtualCard,
     hold: Duration,
     until_read: bool,
+    stdin: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -39,6 +41,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut port = VPCD_PORT;
     let mut hold = Duration::from_millis(1000);
     let mut until_read = false;
+    let mut stdin = false;
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
@@ -48,6 +51,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     Duration::from_millis(value("--hold-ms")?.parse().map_err(|_| "bad --hold-ms")?)
             }
             "--until-read" => until_read = true,
+            "--stdin" => stdin = true,
             "--phone" => behavior = Some(CardBehavior::Phone),
             "--no-get-data" => behavior = Some(CardBehavior::NoGetData),
             other => return Err(format!("unknown option {other:?}")),
@@ -72,6 +76,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         card: VirtualCard::new(behavior).port(port),
         hold,
         until_read,
+        stdin,
     })
 }
 
@@ -96,9 +101,14 @@ fn main() -> ExitCode {
         } else {
             std::thread::sleep(args.hold);
         }
-    } else {
+    } else if args.stdin {
         let mut sink = Vec::new();
         let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    } else {
+        println!("virtual-badge: card inserted; kill this process to remove it");
+        loop {
+            std::thread::park();
+        }
     }
     let reads = card.uid_reads();
     if let Err(error) = card.remove() {
