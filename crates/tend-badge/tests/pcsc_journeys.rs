@@ -8,8 +8,10 @@
 //! TCP ports and restart the daemon, so they run in sequence inside a single
 //! test, holding a machine-wide lock against other test processes.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tend_badge::virtual_card::{
@@ -77,6 +79,56 @@ impl Drop for RestoreOnPanic<'_> {
     }
 }
 
+/// Every log line the watcher writes during the journeys, and every badge
+/// value it reported: at the end, no value may appear in the logs.
+#[derive(Clone, Default)]
+struct Capture {
+    logs: Arc<Mutex<Vec<u8>>>,
+    badges: Arc<Mutex<Vec<String>>>,
+}
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.logs.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+static CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+
+fn capture() -> &'static Capture {
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        capture
+    })
+}
+
+fn assert_no_badge_in_logs() {
+    let capture = capture();
+    let logs = String::from_utf8_lossy(&capture.logs.lock().unwrap()).to_uppercase();
+    assert!(
+        logs.contains("BADGE PRESENTED"),
+        "the log capture is not working"
+    );
+    let badges = capture.badges.lock().unwrap();
+    assert!(badges.len() > 10);
+    for badge in badges.iter() {
+        assert!(
+            !logs.contains(badge.as_str()),
+            "a badge value reached the log"
+        );
+    }
+}
+
 struct Harness {
     runtime: tokio::runtime::Runtime,
     receiver: BadgeReceiver,
@@ -104,10 +156,16 @@ impl Harness {
 
     fn next(&mut self, timeout: Duration) -> Option<BadgeRead> {
         let receiver = &mut self.receiver;
-        self.runtime
+        let read = self
+            .runtime
             .block_on(async { tokio::time::timeout(timeout, receiver.recv()).await })
             .ok()
-            .flatten()
+            .flatten();
+        if let Some(uid) = read.as_ref().and_then(BadgeRead::badge) {
+            let canonical = uid.expose_canonical().to_owned();
+            capture().badges.lock().unwrap().push(canonical);
+        }
+        read
     }
 
     /// Waits for an event matching `want`; returns it and the events before it.
@@ -234,6 +292,7 @@ fn pcsc_journeys() {
     let pcscd = Pcscd::from_env();
     let _lock = VpcdLock::acquire(Duration::from_secs(600)).expect("the vpcd test lock");
     let _restore = RestoreOnPanic(&pcscd);
+    capture();
 
     // Start-up: both virtual readers are reported, the service is fine.
     let mut harness = Harness::start();
@@ -277,6 +336,7 @@ fn pcsc_journeys() {
     );
 
     journey_service_down_at_start(&pcscd);
+    assert_no_badge_in_logs();
 }
 
 /// Tap → read (4-, 7- and 10-byte UIDs on both readers), removal.
