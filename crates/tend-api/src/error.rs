@@ -142,6 +142,15 @@ impl From<sqlx::Error> for ApiError {
                     check_field(db.constraint()),
                     "value is out of the allowed range",
                 ),
+                // Data exceptions (a NUL in text, a date PostgreSQL cannot
+                // hold, a number out of range): the input is unacceptable.
+                Some(code) if code.starts_with("22") => {
+                    tracing::debug!(sqlstate = code, "data exception");
+                    Self::field(
+                        "body",
+                        "a value cannot be stored (out of range, or contains a NUL character)",
+                    )
+                }
                 _ => Self::Internal(err.into()),
             },
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {

@@ -11,7 +11,7 @@ macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
         $name:ident, field = $field:literal {
-            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident => $wire:tt ),+ $(,)?
         }
     ) => {
         $(#[$meta])*

@@ -130,6 +130,24 @@ async fn document_is_valid_and_covers_every_route() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Enums are documented with their wire names, exactly as served.
+    for (schema, value) in [
+        ("Role", "PLATFORM_ADMIN"),
+        ("FacilityType", "HOME_HEALTH"),
+        ("PatientStatus", "on_leave"),
+        ("DeviceStatus", "ACTIVE"),
+        ("DeviceType", "RASPBERRY_PI"),
+        ("OrganizationType", "SNF_CHAIN"),
+        ("ErrorCode", "NOT_FOUND"),
+    ] {
+        let values = doc["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} has no enum"));
+        assert!(
+            values.iter().any(|v| v == value),
+            "{schema} does not list {value}: {values:?}"
+        );
+    }
 
     // And the router answers each of them (not with its no-route or wrong-method fallbacks).
     for (method, path) in EXPECTED {

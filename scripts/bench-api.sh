@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Measures the central API under wrk on loopback:
+#   1. facility-scoped patient list (GET /api/patients?facility_id=…&status=active)
+#      with 1,000,000 patients across 70,000 facilities;
+#   2. mixed admin traffic (facilities, devices, dashboard) at rising concurrency.
+# Starts its own PostgreSQL cluster and API server (release build) and stops
+# both. Prints wrk's latency distributions; results go to docs/benchmarks.md by hand.
+#   usage: scripts/bench-api.sh [duration, default 20s]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+duration="${1:-20s}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/tend/target-api}"
+state="$(mktemp -d /tmp/tend-bench-pg.XXXXXX)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  bash "$root/scripts/services/postgres.sh" stop "$state" || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+(cd "$root" && cargo build --release -p tend-api)
+bin="$CARGO_TARGET_DIR/release/tend-api"
+
+eval "$(bash "$root/scripts/services/postgres.sh" start "$state")"
+db="tend_bench"
+owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
+psql -q "$TEND_TEST_PG_URL" -c "CREATE DATABASE $db"
+app_password="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+TEND_MIGRATE_DATABASE_URL="$owner_url" TEND_APP_PASSWORD="$app_password" "$bin" migrate --app-user tend_api_bench
+
+echo "bench: generating 7,000 organizations, 70,000 facilities, 1,000,000 patients, 140,000 devices" >&2
+start=$(date +%s)
+psql -q -v ON_ERROR_STOP=1 "$owner_url" <<'SQL'
+INSERT INTO organizations (name, organization_type)
+SELECT 'Bench Organization ' || g,
+       (ARRAY['HOME_HEALTH_AGENCY','ALF_OPERATOR','MEMORY_CARE_GROUP','SNF_CHAIN','MULTI_SITE_SYSTEM'])[1 + g % 5]
+FROM generate_series(1, 7000) g;
+INSERT INTO facilities (organization_id, name, facility_type, licensed_beds, current_census)
+SELECT o.id, 'Bench Facility ' || o.id || '-' || k, (ARRAY['ALF','MEMORY_CARE','SNF','HOSPICE'])[1 + k % 4], 40, 0
+FROM organizations o, generate_series(1, 10) k ORDER BY o.id, k;
+INSERT INTO patients (organization_id, facility_id, mrn, first_name, last_name, date_of_birth, status, room, admitted_at)
+SELECT f.organization_id, f.id, 'MRN-' || g, 'First' || (g % 997), 'Last' || (g % 1009),
+       date '1930-01-01' + (g % 20000),
+       CASE WHEN g % 10 < 8 THEN 'active' WHEN g % 10 = 8 THEN 'discharged' ELSE 'on_leave' END,
+       (g % 300)::text, now() - (g % 900) * interval '1 day'
+FROM generate_series(1, 1000000) g JOIN facilities f ON f.id = 1 + (g % 70000);
+UPDATE facilities f SET current_census = c.n
+FROM (SELECT facility_id, count(*) AS n FROM patients WHERE status IN ('active', 'on_leave') GROUP BY facility_id) c
+WHERE c.facility_id = f.id;
+INSERT INTO devices (organization_id, facility_id, device_name, device_type, device_uuid, status, last_seen, last_sync)
+SELECT f.organization_id, f.id, 'Device ' || k, (ARRAY['WORKSTATION','TABLET'])[k], gen_random_uuid(), 'ACTIVE',
+       now() - (f.id % 10) * interval '1 minute', now() - (f.id % 30) * interval '1 minute'
+FROM facilities f, generate_series(1, 2) k;
+-- Bench staff: an RN in each of the first 200 facilities, a facility admin in
+-- each of the first 50, an org admin in each of the first 20 organizations.
+INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, role, password_hash)
+SELECT f.organization_id, f.id, 'RN-' || f.id, 'bench.rn' || f.id, 'Bench RN ' || f.id, 'RN', '!bench'
+FROM facilities f WHERE f.id <= 200;
+INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, role, password_hash)
+SELECT f.organization_id, f.id, 'FA-' || f.id, 'bench.fa' || f.id, 'Bench FA ' || f.id, 'FACILITY_ADMIN', '!bench'
+FROM facilities f WHERE f.id <= 50;
+INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, role, password_hash)
+SELECT o.id, (SELECT min(id) FROM facilities WHERE organization_id = o.id), 'OA-' || o.id, 'bench.oa' || o.id,
+       'Bench OA ' || o.id, 'ORG_ADMIN', '!bench'
+FROM organizations o WHERE o.id <= 20;
+-- Tokens as login would store them: SHA-256 of the bearer value.
+INSERT INTO auth_tokens (token_hash, user_id, expires_at)
+SELECT sha256(convert_to('bench-token-' || u.id, 'UTF8')), u.id, now() + interval '1 day' FROM users u;
+VACUUM ANALYZE;
+SQL
+echo "bench: data ready in $(( $(date +%s) - start ))s" >&2
+
+psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.facility_id FROM users u WHERE role = 'RN' ORDER BY u.id" >"$state/rn.txt"
+psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.facility_id || ' ' || (SELECT string_agg(d.id::text, ',') FROM devices d WHERE d.facility_id = u.facility_id) FROM users u WHERE role = 'FACILITY_ADMIN' ORDER BY u.id" >"$state/fa.txt"
+psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || string_agg(f.id::text, ',') FROM users u JOIN facilities f ON f.organization_id = u.organization_id WHERE u.role = 'ORG_ADMIN' GROUP BY u.id ORDER BY u.id" >"$state/oa.txt"
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+TEND_DATABASE_URL="postgres://tend_api_bench:${app_password}@127.0.0.1:$(cat "$state/port")/$db" \
+  TEND_LOG=warn TEND_DB_MAX_CONNECTIONS=16 \
+  "$bin" serve --bind "127.0.0.1:$port" &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
+  sleep 0.1
+done
+base="http://127.0.0.1:$port"
+
+echo "== patient list: GET /api/patients?facility_id=…&status=active (200 RNs, each in its own facility) =="
+RN_FILE="$state/rn.txt" wrk -t2 -c16 -d"$duration" --latency -s "$root/scripts/bench/patients.lua" "$base"
+
+for c in 8 16 32 64; do
+  echo "== mixed admin traffic, $c connections =="
+  FA_FILE="$state/fa.txt" OA_FILE="$state/oa.txt" wrk -t2 -c"$c" -d"$duration" --latency -s "$root/scripts/bench/admin.lua" "$base"
+done
