@@ -138,6 +138,10 @@ impl From<sqlx::Error> for ApiError {
                 Some("42501") if db.message().contains("row-level security") => Self::NotFound,
                 // Foreign keys that point outside the tenant.
                 Some("23503") => Self::NotFound,
+                Some("23502") => Self::field(
+                    db.constraint().unwrap_or("body"),
+                    "a required value is missing",
+                ),
                 Some("23514") => Self::field(
                     check_field(db.constraint()),
                     "value is out of the allowed range",
@@ -204,10 +208,25 @@ fn check_field(constraint: Option<&str>) -> String {
     "body".to_owned()
 }
 
+/// What may be logged about an internal error: for database errors the code,
+/// message and constraint, never PostgreSQL's `DETAIL`, which can quote row
+/// values (patient names included).
+fn loggable(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Database(db)) => format!(
+            "database error {}: {} (constraint {})",
+            db.code().as_deref().unwrap_or("?"),
+            db.message(),
+            db.constraint().unwrap_or("-")
+        ),
+        _ => format!("{err:#}"),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            Self::Internal(err) => tracing::error!(error = %loggable(err), "internal error"),
             Self::Unavailable(why) => tracing::warn!(reason = %why, "unavailable"),
             _ => {}
         }
