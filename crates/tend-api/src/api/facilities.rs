@@ -25,6 +25,17 @@ const MAX_BEDS: i32 = 10_000;
 /// The organization of facility `id` if the caller can see it; 404 otherwise.
 pub(crate) async fn facility_in_scope(ctx: &mut Ctx, id: i64) -> Result<i64> {
     let scope = ctx.scope();
+    // The caller's own facility is always in its scope: skip the round trip
+    // (the hot path of the facility-scoped patient list).
+    if let Scope::Facility {
+        organization_id,
+        facility_id,
+    } = scope
+    {
+        if facility_id == id {
+            return Ok(organization_id);
+        }
+    }
     store::facilities::organization_of(&mut ctx.tx, scope, id)
         .await?
         .ok_or(ApiError::NotFound)
