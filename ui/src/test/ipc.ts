@@ -11,7 +11,8 @@ export class Rejection {
 
 /**
  * Installs a mock backend. Each command answers with a value, or with `reject(error)`
- * to make the command fail with an AppError. Unknown commands fail loudly.
+ * to make the command fail with an AppError. Unknown commands fail loudly. Returns the
+ * names of the commands called, in order (event plumbing is not recorded).
  */
 export function mockCommands(handlers: Record<string, unknown>): string[] {
   const calls: string[] = [];
@@ -23,7 +24,8 @@ export function mockCommands(handlers: Record<string, unknown>): string[] {
     // A rejected promise carrying the plain object is what Tauri's invoke does on Err.
     if (answer instanceof Rejection) return Promise.reject(answer.error);
     return answer;
-  });
+    // Events (listen/emit) are served by the mock itself, so tests can `emit` what Rust would push.
+  }, { shouldMockEvents: true });
   return calls;
 }
 
