@@ -11,13 +11,19 @@ fn main() {
     println!("cargo:rerun-if-changed=../../migrations/device");
 
     let mut found: Vec<(u32, String, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
+    for entry in
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+    {
         let path = entry.expect("directory entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("sql") {
             continue;
         }
         println!("cargo:rerun-if-changed={}", path.display());
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name").to_owned();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 file name")
+            .to_owned();
         let (number, name) = stem
             .split_once('_')
             .unwrap_or_else(|| panic!("{}: name migrations NNNN_description.sql", path.display()));
@@ -49,6 +55,7 @@ fn main() {
         .expect("write to string");
     }
     out.push_str("]\n");
-    let target = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("device_migrations.rs");
+    let target =
+        Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("device_migrations.rs");
     std::fs::write(&target, out).expect("write device_migrations.rs");
 }

@@ -21,8 +21,8 @@ pub use key::{
 };
 pub use migrate::{latest_version, MigrationOutcome, MIGRATIONS};
 pub use secret::{
-    keyring_namespace, select_secret_store, KeyFileStore, KeyringStore, MemoryStore,
-    SecretBackend, SecretBytes, SecretStore, SecretStoreChoice, SecretStoreConfig,
+    keyring_namespace, select_secret_store, KeyFileStore, KeyringStore, MemoryStore, SecretBackend,
+    SecretBytes, SecretStore, SecretStoreChoice, SecretStoreConfig,
 };
 
 use migrate::db_error;
@@ -547,8 +547,9 @@ fn open_connection(
         .map_err(db_error)?;
     if let Some(key) = key {
         let sql = zeroize::Zeroizing::new(format!("PRAGMA key = \"{}\";", &*key.pragma_value()));
-        conn.execute_batch(&sql)
-            .map_err(|e| CoreError::Database(format!("setting the key failed: {}", sqlite_code(&e))))?;
+        conn.execute_batch(&sql).map_err(|e| {
+            CoreError::Database(format!("setting the key failed: {}", sqlite_code(&e)))
+        })?;
     }
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use rusqlite::params;
 use tend_core::vault::{
-    self, migrate, DatabaseKey, KeyFileStore, KeyMode, MemoryStore, RecoveryReason,
-    SecretBackend, SecretBytes, SecretStore, UnlockState, Vault, VaultOptions,
+    self, migrate, DatabaseKey, KeyFileStore, KeyMode, MemoryStore, RecoveryReason, SecretBackend,
+    SecretBytes, SecretStore, UnlockState, Vault, VaultOptions,
 };
 use tend_core::CoreError;
 use tend_domain::ErrorCode;
@@ -67,8 +67,7 @@ fn sqlite3_tables(path: &Path) -> std::process::Output {
 }
 
 fn db_key(store: &dyn SecretStore) -> DatabaseKey {
-    DatabaseKey::from_secret(&store.get(vault::DB_KEY_NAME).unwrap().expect("key stored"))
-        .unwrap()
+    DatabaseKey::from_secret(&store.get(vault::DB_KEY_NAME).unwrap().expect("key stored")).unwrap()
 }
 
 #[test]
@@ -108,7 +107,9 @@ fn database_and_wal_are_encrypted_on_disk() {
     // After a clean close (WAL checkpointed into the main file) too.
     let bytes = file_bytes(tmp.path());
     assert!(!contains(&bytes, MARKER.as_bytes()));
-    assert!(!sqlite3_tables(&tmp.path().join("vault.db")).status.success());
+    assert!(!sqlite3_tables(&tmp.path().join("vault.db"))
+        .status
+        .success());
 }
 
 #[test]
@@ -270,8 +271,7 @@ fn migrates_up_from_every_earlier_version() {
         let key = DatabaseKey::random().unwrap();
         store.set(vault::DB_KEY_NAME, &key.to_secret()).unwrap();
         {
-            let mut conn =
-                vault::open_database(&tmp.path().join("vault.db"), Some(&key)).unwrap();
+            let mut conn = vault::open_database(&tmp.path().join("vault.db"), Some(&key)).unwrap();
             migrate::migrate(&mut conn, &migrate::MIGRATIONS[..start]).unwrap();
             if start >= 1 {
                 insert_outbox(&conn, 1, "written by an older app");
@@ -287,9 +287,11 @@ fn migrates_up_from_every_earlier_version() {
         if start >= 1 {
             let attempts: i64 = v
                 .connection()
-                .query_row("SELECT upload_attempts FROM outbox WHERE seq = 1", [], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT upload_attempts FROM outbox WHERE seq = 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(attempts, 0);
         }
@@ -315,11 +317,11 @@ fn wipe_leaves_nothing_decryptable() {
     let old_key = db_key(&*store);
 
     let report = v.wipe().unwrap();
-    assert!(report
-        .files_removed
-        .iter()
-        .any(|p| p.ends_with("vault.db")));
-    assert!(store.get(vault::DB_KEY_NAME).unwrap().is_none(), "key survived the wipe");
+    assert!(report.files_removed.iter().any(|p| p.ends_with("vault.db")));
+    assert!(
+        store.get(vault::DB_KEY_NAME).unwrap().is_none(),
+        "key survived the wipe"
+    );
     for name in ["vault.db", "vault.db-wal", "vault.db-shm", "vault.backend"] {
         assert!(!tmp.path().join(name).exists(), "{name} survived the wipe");
     }
@@ -328,7 +330,10 @@ fn wipe_leaves_nothing_decryptable() {
     assert!(matches!(err, CoreError::VaultKeyMissing { .. }), "{err}");
     // …and only the destroyed key would have opened it (sanity of the copy).
     vault::open_database(&copy.path().join("vault.db"), Some(&old_key)).unwrap();
-    assert!(!contains(&std::fs::read(copy.path().join("vault.db")).unwrap(), MARKER.as_bytes()));
+    assert!(!contains(
+        &std::fs::read(copy.path().join("vault.db")).unwrap(),
+        MARKER.as_bytes()
+    ));
 
     // A start after the wipe is a fresh, empty vault.
     let (v, report) = Vault::open(tmp.path(), store.clone(), VaultOptions::default()).unwrap();
@@ -374,7 +379,8 @@ fn a_rekey_cut_off_before_the_store_was_updated_is_finished_on_open() {
     let next = DatabaseKey::random().unwrap();
     store.set("vault-db-key-next", &next.to_secret()).unwrap();
     {
-        let conn = vault::open_database(&tmp.path().join("vault.db"), Some(&db_key(&*store))).unwrap();
+        let conn =
+            vault::open_database(&tmp.path().join("vault.db"), Some(&db_key(&*store))).unwrap();
         conn.execute_batch(&format!(
             "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA rekey = \"x'{}'\";",
             hex(&next.to_secret())
@@ -457,7 +463,10 @@ fn server_bound_vault_waits_for_the_network_and_needs_the_right_server_part() {
     let err = Vault::open(tmp.path(), store.clone(), server_bound(None)).unwrap_err();
     assert!(matches!(err, CoreError::WaitingForNetwork));
     assert_eq!(err.code(), ErrorCode::Offline);
-    assert_eq!(UnlockState::from_error(&err), UnlockState::WaitingForNetwork);
+    assert_eq!(
+        UnlockState::from_error(&err),
+        UnlockState::WaitingForNetwork
+    );
     assert!(!tmp.path().join("vault.db").exists());
 
     let (v, report) = Vault::open(tmp.path(), store.clone(), server_bound(Some(&server))).unwrap();
@@ -486,7 +495,8 @@ fn server_bound_vault_waits_for_the_network_and_needs_the_right_server_part() {
     assert!(matches!(err, CoreError::VaultKeyRejected { .. }), "{err}");
     assert!(tmp.path().join("vault.db").exists());
 
-    let (mut v, report) = Vault::open(tmp.path(), store.clone(), server_bound(Some(&server))).unwrap();
+    let (mut v, report) =
+        Vault::open(tmp.path(), store.clone(), server_bound(Some(&server))).unwrap();
     assert!(report.recovered.is_none());
     assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 1);
     // Rekeying a server-bound vault replaces the local half.

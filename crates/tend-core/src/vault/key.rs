@@ -266,10 +266,7 @@ mod tests {
             "\"waiting_for_network\""
         );
         assert_eq!(
-            UnlockState::from_error(&CoreError::SchemaTooNew {
-                found: 9,
-                known: 2
-            }),
+            UnlockState::from_error(&CoreError::SchemaTooNew { found: 9, known: 2 }),
             UnlockState::Unavailable
         );
     }

@@ -146,7 +146,9 @@ mod tests {
         conn.pragma_update(None, "user_version", latest_version() + 1)
             .unwrap();
         let err = migrate(&mut conn, MIGRATIONS).unwrap_err();
-        assert!(matches!(err, CoreError::SchemaTooNew { found, known } if found == latest_version() + 1 && known == latest_version()));
+        assert!(
+            matches!(err, CoreError::SchemaTooNew { found, known } if found == latest_version() + 1 && known == latest_version())
+        );
         assert_eq!(schema_version(&conn).unwrap(), latest_version() + 1);
     }
 

@@ -217,7 +217,9 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).map_err(|e| CoreError::storage(dir, e))?;
+    builder
+        .create(dir)
+        .map_err(|e| CoreError::storage(dir, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -507,7 +509,9 @@ pub fn select_secret_store(config: &SecretStoreConfig) -> Result<SecretStoreChoi
                 });
             }
             tracing::warn!(reason = %why, "OS keyring unavailable; using the key file backend");
-            key_file(format!("OS keyring unavailable ({why}); fell back to the key file"))
+            key_file(format!(
+                "OS keyring unavailable ({why}); fell back to the key file"
+            ))
         }
     }
 }
