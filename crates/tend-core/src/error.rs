@@ -18,7 +18,7 @@ pub enum CoreError {
     Validation(#[from] ValidationError),
     /// The device database does not open with the key from the secret store
     /// (another key, a damaged file, or not a database at all).
-    #[error("the device database {path} cannot be opened with its key (wrong key or damaged file)")]
+    #[error("the device database {path} does not open with its key (wrong key or damaged file)")]
     VaultKeyRejected { path: String },
     /// The device database exists but its key is not in the secret store.
     #[error("the key of the device database {path} is not in the {backend} secret store")]
