@@ -87,12 +87,12 @@ for _ in $(seq 1 100); do
 done
 base="http://127.0.0.1:$port"
 
-for c in ${PATIENT_CONNECTIONS:-1 4 16}; do
+for c in ${PATIENT_CONNECTIONS-1 4 16}; do
   echo "== patient list: GET /api/patients?facility_id=…&status=active (200 RNs, each in its own facility), $c connections =="
   RN_FILE="$state/rn.txt" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"$duration" --latency -s "$root/scripts/bench/patients.lua" "$base"
 done
 
-for c in ${ADMIN_CONNECTIONS:-8 16 32 64}; do
+for c in ${ADMIN_CONNECTIONS-8 16 32 64}; do
   echo "== mixed admin traffic, $c connections =="
   FA_FILE="$state/fa.txt" OA_FILE="$state/oa.txt" wrk -t2 -c"$c" -d"$duration" --latency -s "$root/scripts/bench/admin.lua" "$base"
 done

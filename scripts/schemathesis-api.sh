@@ -41,17 +41,23 @@ server_pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
 
-# The platform admin reaches every operation; its token is revoked by nothing
-# but the logout operation, so logout is fuzzed with a token of its own below.
-token="$(curl -fs -H 'content-type: application/json' \
-  -d "{\"username\":\"demo.platform\",\"password\":\"$demo_password\"}" "$base/api/auth/login" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+login() {
+  curl -fs -H 'content-type: application/json' \
+    -d "{\"username\":\"$1\",\"password\":\"$demo_password\"}" "$base/api/auth/login" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
 
+# Once as the platform admin (reaches every operation), once as a nurse (the
+# 403/404 paths). Logout is left out: it would revoke the token mid-run.
 checks="not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance"
-"$venv/bin/schemathesis" run "$base/api/openapi.json" \
-  --header "Authorization: Bearer $token" \
-  --checks "$checks" \
-  --exclude-path /api/auth/logout \
-  --max-examples "$examples" --seed 20261126 --phases examples,coverage,fuzzing \
-  --generation-allow-x00 true --no-color --report junit --report-dir "$report"
+for user in demo.platform memorylane-secure.rn1; do
+  echo "== schemathesis as $user ==" >&2
+  token="$(login "$user")"
+  "$venv/bin/schemathesis" run "$base/api/openapi.json" \
+    --header "Authorization: Bearer $token" \
+    --checks "$checks" \
+    --exclude-path /api/auth/logout \
+    --max-examples "$examples" --seed 20261126 --phases examples,coverage,fuzzing \
+    --generation-allow-x00 true --no-color --report junit --report-dir "$report/$user"
+done
 echo "schemathesis: report in $report" >&2

@@ -188,6 +188,8 @@ pub struct Ctx {
     pub tx: Transaction<'static, Postgres>,
     pub client_address: Option<String>,
     pub token_hash: Vec<u8>,
+    /// Whether this request appended audit rows (a read must then commit too).
+    pub audited: bool,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -257,6 +259,7 @@ impl FromRequestParts<AppState> for Ctx {
             tx,
             client_address: client_address(parts),
             token_hash: hash,
+            audited: false,
         })
     }
 }
@@ -288,6 +291,7 @@ impl Ctx {
     pub async fn audit_write(&mut self, audit: Audit<'_>) -> Result<()> {
         let cross = self.cross_facility(audit.facility_id);
         let actor = Some(self.principal.user_id);
+        self.audited = true;
         insert_audit(
             &mut self.tx,
             actor,
@@ -311,6 +315,7 @@ impl Ctx {
         };
         if needed {
             let actor = Some(self.principal.user_id);
+            self.audited = true;
             insert_audit(
                 &mut self.tx,
                 actor,
@@ -329,6 +334,7 @@ impl Ctx {
     pub async fn audit_org_read(&mut self, audit: Audit<'_>) -> Result<()> {
         if self.principal.role == Role::PlatformAdmin {
             let actor = Some(self.principal.user_id);
+            self.audited = true;
             let cross = self.cross_facility(audit.facility_id);
             insert_audit(
                 &mut self.tx,
@@ -339,6 +345,16 @@ impl Ctx {
                 self.client_address.as_deref(),
             )
             .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a read: commits when audit rows were added, otherwise lets the
+    /// transaction roll back on drop (sqlx queues the ROLLBACK without a
+    /// round trip on this request's path; transaction-local settings go with it).
+    pub async fn finish_read(self) -> Result<()> {
+        if self.audited {
+            self.tx.commit().await?;
         }
         Ok(())
     }

@@ -67,6 +67,6 @@ pub async fn list_audit_events(
         store::audit::list(&mut ctx.tx, ctx.principal.scope(), &filter, before, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |e| e.id);
     ctx.audit_read(audit).await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(AuditEventPage { items, next_cursor }))
 }

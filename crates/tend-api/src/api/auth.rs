@@ -165,6 +165,6 @@ pub async fn me(mut ctx: Ctx) -> Result<Json<User>> {
     let user = store::users::get(&mut ctx.tx, p.scope(), p.user_id, false)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(user))
 }

@@ -62,7 +62,7 @@ pub async fn list_devices(
         store::devices::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |d| d.id);
     ctx.audit_read(audit).await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(DevicePage { items, next_cursor }))
 }
 
@@ -132,7 +132,7 @@ pub async fn get_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
             .facility(device.organization_id, device.facility_id),
     )
     .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(device))
 }
 

@@ -110,7 +110,7 @@ pub async fn list_facilities(
         audit = audit.org(org);
     }
     ctx.audit_read(audit).await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(FacilityPage { items, next_cursor }))
 }
 
@@ -201,7 +201,7 @@ pub async fn get_facility(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
             .facility(facility.organization_id, id),
     )
     .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(facility))
 }
 
@@ -401,7 +401,7 @@ pub async fn list_facility_devices(
     let (items, next_cursor) = cursor::page(rows, limit, |d| d.id);
     ctx.audit_read(Audit::new("device.list", "device").facility(org, id))
         .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(DevicePage { items, next_cursor }))
 }
 
@@ -442,6 +442,6 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
             .facility(facility.organization_id, id),
     )
     .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(dashboard))
 }

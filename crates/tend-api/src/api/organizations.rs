@@ -30,7 +30,7 @@ pub async fn list_organizations(
     let (items, next_cursor) = cursor::page(rows, limit, |o| o.id);
     ctx.audit_org_read(Audit::new("organization.list", "organization"))
         .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(OrganizationPage { items, next_cursor }))
 }
 
@@ -102,7 +102,7 @@ pub async fn get_organization(mut ctx: Ctx, Id(id): Id) -> Result<Json<Organizat
             .org(id),
     )
     .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(org))
 }
 

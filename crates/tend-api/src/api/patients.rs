@@ -71,7 +71,7 @@ pub async fn list_patients(
         store::patients::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |p| p.id);
     ctx.audit_read(audit).await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(PatientPage { items, next_cursor }))
 }
 
@@ -163,7 +163,7 @@ pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
             .facility(patient.organization_id, patient.facility_id),
     )
     .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(patient))
 }
 

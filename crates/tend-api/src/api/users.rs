@@ -64,7 +64,7 @@ pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Resul
         store::users::list(&mut ctx.tx, ctx.principal.scope(), &filter, after, limit).await?;
     let (items, next_cursor) = cursor::page(rows, limit, |u| u.id);
     ctx.audit_read(audit).await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(UserPage { items, next_cursor }))
 }
 
@@ -139,7 +139,7 @@ pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
             .facility(user.organization_id, user.facility_id),
     )
     .await?;
-    ctx.commit().await?;
+    ctx.finish_read().await?;
     Ok(Json(user))
 }
 
