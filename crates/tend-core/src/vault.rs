@@ -214,7 +214,12 @@ impl Vault {
                 };
                 match attempt {
                     Ok(conn) => {
-                        keys.forget_pending()?;
+                        // Only after a rekey was started: a keyring read is
+                        // a D-Bus round trip, not worth paying on every start.
+                        if rekey_marker(data_dir).exists() {
+                            keys.forget_pending()?;
+                            clear_rekey_marker(data_dir)?;
+                        }
                         conn
                     }
                     Err(OpenFailure::Other(e)) => return Err(e),
@@ -232,6 +237,7 @@ impl Vault {
                         };
                         if let Some(conn) = by_pending {
                             keys.promote_pending()?;
+                            clear_rekey_marker(data_dir)?;
                             finished_rekey = true;
                             tracing::info!("finished an interrupted vault rekey");
                             conn
@@ -360,6 +366,11 @@ impl Vault {
             CoreError::EncryptionRequired("cannot rekey an unencrypted database".into())
         })?;
         let keys = KeySource::new(store.as_ref(), &self.key_mode)?;
+        // The marker tells the next open to look for a staged key; it holds
+        // no secret.
+        let marker = rekey_marker(&self.data_dir);
+        std::fs::write(&marker, b"").map_err(|e| CoreError::storage(&marker, e))?;
+        sync_dir(&self.data_dir);
         let next = keys.stage_next()?;
         // SQLCipher rekeys page by page; a WAL would keep pages under the old
         // key, so checkpoint it away first.
@@ -374,6 +385,7 @@ impl Vault {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(db_error)?;
         keys.promote_pending()?;
+        clear_rekey_marker(&self.data_dir)?;
         tracing::info!("device vault rekeyed");
         Ok(())
     }
@@ -572,11 +584,15 @@ fn open_connection(
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(CoreError::Database(format!("journal_mode is {mode}, WAL expected")).into());
     }
+    // SQLCipher decrypts a page on every page-cache miss (plain SQLite just
+    // copies it from the OS cache), so the cache is what keeps encrypted
+    // reads near plain speed: up to 64 MiB, allocated only as pages are used
+    // (a typical device database is a few MiB). See docs/benchmarks.md.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -16384;",
+         PRAGMA cache_size = -65536;",
     )
     .map_err(db_error)?;
     Ok(conn)
@@ -587,6 +603,25 @@ fn sqlite_code(e: &rusqlite::Error) -> String {
     match e {
         rusqlite::Error::SqliteFailure(err, _) => format!("{:?}", err.code),
         _ => "error".into(),
+    }
+}
+
+/// Present while a rekey is in progress (or was cut off).
+const REKEY_MARKER: &str = "vault.rekey";
+
+fn rekey_marker(data_dir: &Path) -> PathBuf {
+    data_dir.join(REKEY_MARKER)
+}
+
+fn clear_rekey_marker(data_dir: &Path) -> Result<()> {
+    let marker = rekey_marker(data_dir);
+    match std::fs::remove_file(&marker) {
+        Ok(()) => {
+            sync_dir(data_dir);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CoreError::storage(&marker, e)),
     }
 }
 
@@ -653,7 +688,8 @@ fn remove_vault_files(data_dir: &Path) -> Result<WipeReport> {
         let ours = name == DATABASE_FILE
             || name.starts_with(&format!("{DATABASE_FILE}-"))
             || name.starts_with(UNREADABLE_PREFIX)
-            || name.starts_with(BACKEND_MARKER);
+            || name.starts_with(BACKEND_MARKER)
+            || name == REKEY_MARKER;
         if ours {
             let path = entry.path();
             std::fs::remove_file(&path).map_err(|e| CoreError::storage(&path, e))?;

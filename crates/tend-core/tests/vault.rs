@@ -353,6 +353,8 @@ fn rekey_changes_the_key_and_keeps_the_data() {
     insert_outbox(v.connection(), 1, "survives rekey");
     let old_key = db_key(&*store);
     v.rekey().unwrap();
+    assert!(!tmp.path().join("vault.rekey").exists());
+    assert!(store.get("vault-db-key-next").unwrap().is_none());
     insert_outbox(v.connection(), 2, "after rekey");
     drop(v);
     let new_key = db_key(&*store);
@@ -392,6 +394,25 @@ fn a_rekey_cut_off_before_the_store_was_updated_is_finished_on_open() {
     assert!(db_key(&*store) == next);
     assert!(store.get("vault-db-key-next").unwrap().is_none());
     assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 1);
+}
+
+#[test]
+fn a_rekey_cut_off_before_the_file_changed_drops_the_staged_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = memory();
+    let (v, _) = Vault::open(tmp.path(), store.clone(), VaultOptions::default()).unwrap();
+    drop(v);
+    let current = db_key(&*store);
+    // Staged, marker written, then the process died before PRAGMA rekey.
+    std::fs::write(tmp.path().join("vault.rekey"), b"").unwrap();
+    store
+        .set("vault-db-key-next", &SecretBytes::random(32).unwrap())
+        .unwrap();
+    let (_, report) = Vault::open(tmp.path(), store.clone(), strict()).unwrap();
+    assert!(!report.finished_rekey);
+    assert!(db_key(&*store) == current);
+    assert!(store.get("vault-db-key-next").unwrap().is_none());
+    assert!(!tmp.path().join("vault.rekey").exists());
 }
 
 fn hex(secret: &SecretBytes) -> String {

@@ -70,6 +70,10 @@ fn helper() {
 /// Commits some rows, then writes far more in one transaction until killed.
 fn helper_write(dir: &Path) {
     let (mut v, _) = Vault::open(dir, key_store(dir), VaultOptions::default()).unwrap();
+    // A small page cache, so the big transaction spills into the WAL early.
+    v.connection()
+        .pragma_update(None, "cache_size", -1024)
+        .unwrap();
     let tx = v.connection_mut().transaction().unwrap();
     for seq in 1..=COMMITTED_ROWS {
         insert_outbox(&tx, seq, "committed");
@@ -96,6 +100,7 @@ fn helper_migrate(dir: &Path) {
     store.set(vault::DB_KEY_NAME, &key.to_secret()).unwrap();
     let mut conn = vault::open_database(&dir.join(vault::DATABASE_FILE), Some(&key)).unwrap();
     migrate::migrate(&mut conn, &migrate::MIGRATIONS[..1]).unwrap();
+    conn.pragma_update(None, "cache_size", -1024).unwrap();
     insert_outbox(&conn, 1, "before the upgrade");
     let slow_sql: &'static str = Box::leak(
         format!(
@@ -203,6 +208,23 @@ fn spawn_helper(mode: &str, dir: &Path, env: &[(&str, Option<&str>)]) -> Helper 
     Helper { child, lines }
 }
 
+fn wal_size(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join("vault.db-wal")).map_or(0, |m| m.len())
+}
+
+/// Waits (up to a minute on a busy machine) until the WAL has grown past `bytes`.
+fn wait_for_wal(dir: &Path, bytes: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while wal_size(dir) < bytes {
+        assert!(
+            Instant::now() < deadline,
+            "the WAL never reached {bytes} bytes ({} now)",
+            wal_size(dir)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
@@ -212,14 +234,11 @@ fn killed_during_a_large_write_keeps_committed_rows_only() {
     let tmp = tempfile::tempdir().unwrap();
     let mut helper = spawn_helper("write", tmp.path(), &[]);
     helper.wait_for("COMMITTED");
+    let committed_wal = wal_size(tmp.path());
     helper.wait_for("WRITING");
-    std::thread::sleep(Duration::from_millis(300));
-    let wal = std::fs::metadata(tmp.path().join("vault.db-wal")).map_or(0, |m| m.len());
+    // Kill once uncommitted pages are on disk, not only in memory.
+    wait_for_wal(tmp.path(), committed_wal + 4_000_000);
     helper.kill();
-    assert!(
-        wal > 1_000_000,
-        "the uncommitted transaction should have reached the WAL ({wal} bytes)"
-    );
 
     let (v, report) = Vault::open(tmp.path(), key_store(tmp.path()), strict()).unwrap();
     assert!(report.recovered.is_none());
@@ -247,13 +266,9 @@ fn killed_during_a_migration_leaves_the_previous_version_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let mut helper = spawn_helper("migrate", tmp.path(), &[]);
     helper.wait_for("MIGRATING");
-    std::thread::sleep(Duration::from_millis(1500));
-    let wal = std::fs::metadata(tmp.path().join("vault.db-wal")).map_or(0, |m| m.len());
+    let before = wal_size(tmp.path());
+    wait_for_wal(tmp.path(), before + 4_000_000);
     helper.kill();
-    assert!(
-        wal > 1_000_000,
-        "the migration's pages should have reached the WAL ({wal} bytes)"
-    );
 
     let store = key_store(tmp.path());
     let key = DatabaseKey::from_secret(&store.get(vault::DB_KEY_NAME).unwrap().unwrap()).unwrap();
@@ -322,5 +337,11 @@ fn without_a_dbus_session_the_key_file_is_chosen_and_said_so() {
 
 #[test]
 fn with_no_session_bus_address_at_all_the_key_file_is_chosen() {
-    select_without_dbus(&[("DBUS_SESSION_BUS_ADDRESS", None), ("DISPLAY", None)]);
+    // libdbus would fall back to $XDG_RUNTIME_DIR/bus: point that at an empty dir.
+    let runtime = tempfile::tempdir().unwrap();
+    select_without_dbus(&[
+        ("DBUS_SESSION_BUS_ADDRESS", None),
+        ("DISPLAY", None),
+        ("XDG_RUNTIME_DIR", Some(runtime.path().to_str().unwrap())),
+    ]);
 }

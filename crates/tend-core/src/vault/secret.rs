@@ -532,6 +532,7 @@ fn probe_keyring(store: &KeyringStore, timeout: Duration) -> std::result::Result
     }
     match rx.recv_timeout(timeout) {
         Ok(Ok(())) => Ok(()),
+        Ok(Err(CoreError::SecretStore { reason, .. })) => Err(reason),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
     }
