@@ -5,7 +5,8 @@
 //! to open the encrypted database with its key.
 //!
 //! `cargo bench -p tend-core --bench vault` (optional: `TEND_BENCH_ROWS`,
-//! and `TEND_BENCH_CACHE_KIB` to override the page cache of both runs).
+//! `TEND_BENCH_BATCH` (default 500 records per transaction) and
+//! `TEND_BENCH_CACHE_KIB` to override the page cache of both runs).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,13 @@ use std::time::{Duration, Instant};
 use rusqlite::params;
 use tend_core::vault::{KeyringStore, MemoryStore, SecretStore, Vault, VaultOptions};
 
-const BATCH: usize = 500;
+/// Records per transaction (`TEND_BENCH_BATCH` overrides).
+fn batch() -> usize {
+    std::env::var("TEND_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
+}
 
 struct Record {
     id: String,
@@ -120,7 +127,7 @@ fn workload(vault: &mut Vault, data: &[Record]) -> Figures {
             .unwrap();
     }
     let started = Instant::now();
-    for chunk in data.chunks(BATCH) {
+    for chunk in data.chunks(batch()) {
         let tx = vault.connection_mut().transaction().unwrap();
         {
             let mut insert = tx
@@ -221,8 +228,9 @@ fn main() {
     let data = records(rows);
     let payload_bytes: usize = data.iter().map(|r| r.payload.len()).sum();
     println!(
-        "vault bench: {rows} outbox records, mean payload {} bytes, batches of {BATCH}",
-        payload_bytes / rows.max(1)
+        "vault bench: {rows} outbox records, mean payload {} bytes, batches of {}",
+        payload_bytes / rows.max(1),
+        batch()
     );
 
     // Warm up the code paths and the file system once, untimed.
