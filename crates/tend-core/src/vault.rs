@@ -117,6 +117,18 @@ pub struct OpenReport {
     pub elapsed: Duration,
 }
 
+/// Something that happened to the vault itself, kept for the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct VaultEvent {
+    pub id: i64,
+    pub occurred_at: String,
+    /// `database_recovered`.
+    pub kind: String,
+    /// JSON, e.g. a serialized [`Recovery`].
+    pub detail: String,
+}
+
 /// What [`Vault::wipe`] removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WipeReport {
@@ -264,6 +276,22 @@ impl Vault {
                             {
                                 return Err(refuse());
                             }
+                            // The key was kept in another backend (a config
+                            // change, a keyring that came back empty-handed
+                            // under another name): not lost, so not a reason
+                            // to start over.
+                            if let Some(kept_in) = secret::read_backend_marker(data_dir) {
+                                if kept_in != store.backend() {
+                                    return Err(CoreError::SecretStore {
+                                        backend: store.backend().to_string(),
+                                        reason: format!(
+                                            "the key of {} is kept in the {kept_in} backend, \
+                                             not here; start with that backend (or wipe)",
+                                            path.display()
+                                        ),
+                                    });
+                                }
+                            }
                             let recovery = move_aside(data_dir, &path, reason)?;
                             let key = keys.create(data_dir)?;
                             let conn = match open_connection(&path, Some(&key), &options) {
@@ -387,6 +415,41 @@ impl Vault {
         keys.promote_pending()?;
         clear_rekey_marker(&self.data_dir)?;
         tracing::info!("device vault rekeyed");
+        Ok(())
+    }
+
+    /// Vault events (a recovered database, …) not yet reported to the server.
+    pub fn unreported_events(&self) -> Result<Vec<VaultEvent>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, occurred_at, kind, detail FROM vault_events
+                 WHERE reported_at IS NULL ORDER BY id",
+            )
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(VaultEvent {
+                    id: r.get(0)?,
+                    occurred_at: r.get(1)?,
+                    kind: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })
+            .map_err(db_error)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_error)
+    }
+
+    /// Marks events as delivered to the server.
+    pub fn mark_events_reported(&self, ids: &[i64]) -> Result<()> {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut stmt = self
+            .conn
+            .prepare_cached("UPDATE vault_events SET reported_at = ?1 WHERE id = ?2")
+            .map_err(db_error)?;
+        for id in ids {
+            stmt.execute(rusqlite::params![now, id]).map_err(db_error)?;
+        }
         Ok(())
     }
 

@@ -222,6 +222,41 @@ fn unopenable_database_is_moved_aside_and_replaced() {
 }
 
 #[test]
+fn recovery_is_reported_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (v, _) = Vault::open(tmp.path(), memory(), VaultOptions::default()).unwrap();
+    drop(v);
+    let (v, _) = Vault::open(tmp.path(), memory(), VaultOptions::default()).unwrap();
+    let events = v.unreported_events().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "database_recovered");
+    v.mark_events_reported(&[events[0].id]).unwrap();
+    assert!(v.unreported_events().unwrap().is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_kept_in_another_backend_is_not_a_lost_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key_file = Arc::new(KeyFileStore::new(tmp.path().join("keys")).unwrap());
+    let (v, _) = Vault::open(tmp.path(), key_file, VaultOptions::default()).unwrap();
+    insert_outbox(v.connection(), 1, "kept");
+    drop(v);
+    // This start got another backend (a config change): refuse, never shred.
+    let err = Vault::open(tmp.path(), memory(), VaultOptions::default()).unwrap_err();
+    assert!(matches!(err, CoreError::SecretStore { .. }), "{err}");
+    assert!(err.to_string().contains("key_file"), "{err}");
+    assert!(tmp.path().join("vault.db").exists());
+    let (v, _) = Vault::open(
+        tmp.path(),
+        Arc::new(KeyFileStore::new(tmp.path().join("keys")).unwrap()),
+        strict(),
+    )
+    .unwrap();
+    assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 1);
+}
+
+#[test]
 fn corrupted_file_is_recovered() {
     let tmp = tempfile::tempdir().unwrap();
     let store = memory();

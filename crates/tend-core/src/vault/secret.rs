@@ -452,6 +452,17 @@ pub struct SecretStoreChoice {
 /// timeout, otherwise the key file (when allowed), and says why. Refuses to
 /// fall back when the key is known to be in the keyring.
 pub fn select_secret_store(config: &SecretStoreConfig) -> Result<SecretStoreChoice> {
+    let choice = choose(config)?;
+    tracing::info!(
+        backend = %choice.backend,
+        reason = %choice.reason,
+        posture = choice.backend.posture_note(),
+        "secret store selected"
+    );
+    Ok(choice)
+}
+
+fn choose(config: &SecretStoreConfig) -> Result<SecretStoreChoice> {
     let key_file = |reason: String| -> Result<SecretStoreChoice> {
         let store = KeyFileStore::new(&config.key_file_dir)?;
         Ok(SecretStoreChoice {
@@ -573,6 +584,47 @@ mod tests {
         other.delete("k").unwrap();
         assert!(store.get("k").unwrap().is_none());
         assert!(store.get("../escape").is_err());
+    }
+
+    fn config(dir: &Path) -> SecretStoreConfig {
+        SecretStoreConfig {
+            namespace: "tend-unit-test".into(),
+            key_file_dir: dir.join("keys"),
+            probe_timeout: Duration::from_millis(500),
+            allow_key_file: true,
+            force: None,
+            previous: None,
+        }
+    }
+
+    #[test]
+    fn forced_and_remembered_backends_skip_the_keyring_probe() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut forced = config(tmp.path());
+        forced.force = Some(SecretBackend::KeyFile);
+        let choice = select_secret_store(&forced).unwrap();
+        assert_eq!(choice.backend, SecretBackend::KeyFile);
+        assert!(choice.reason.contains("forced"));
+        assert!(tmp.path().join("keys").is_dir());
+
+        let mut remembered = config(tmp.path());
+        remembered.previous = Some(SecretBackend::KeyFile);
+        let choice = select_secret_store(&remembered).unwrap();
+        assert_eq!(choice.backend, SecretBackend::KeyFile);
+        assert!(choice.reason.contains("already in the key file"));
+
+        let mut memory = config(tmp.path());
+        memory.force = Some(SecretBackend::Memory);
+        assert_eq!(
+            select_secret_store(&memory).unwrap().store.backend(),
+            SecretBackend::Memory
+        );
+    }
+
+    #[test]
+    fn the_key_file_posture_is_called_weaker() {
+        assert!(SecretBackend::KeyFile.posture_note().starts_with("WEAKER"));
+        assert!(!SecretBackend::Keyring.posture_note().contains("WEAKER"));
     }
 
     #[test]
