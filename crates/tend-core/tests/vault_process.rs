@@ -63,6 +63,7 @@ fn helper() {
         "write" => helper_write(&dir),
         "migrate" => helper_migrate(&dir),
         "select" => helper_select(&dir),
+        "wrong_key" => helper_wrong_key(&dir),
         other => panic!("unknown helper mode {other}"),
     }
 }
@@ -152,6 +153,23 @@ fn helper_select(dir: &Path) {
     match select_secret_store(&config) {
         Err(CoreError::SecretStore { reason, .. }) => say(&format!("KEYRING_REQUIRED={reason}")),
         other => say(&format!("UNEXPECTED={other:?}")),
+    }
+}
+
+/// Opens a vault with a key that is not its own.
+fn helper_wrong_key(dir: &Path) {
+    let (v, _) = Vault::open(dir, key_store(dir), VaultOptions::default()).unwrap();
+    drop(v);
+    let other = tend_core::vault::MemoryStore::new();
+    other
+        .set(
+            vault::DB_KEY_NAME,
+            &tend_core::vault::SecretBytes::random(32).unwrap(),
+        )
+        .unwrap();
+    for _ in 0..3 {
+        let err = Vault::open(dir, Arc::new(other.clone()), strict()).unwrap_err();
+        say(&format!("ERR={err}"));
     }
 }
 
@@ -293,6 +311,22 @@ fn killed_during_a_migration_leaves_the_previous_version_intact() {
     assert_eq!(report.migrations.from, 1);
     assert_eq!(report.migrations.to, migrate::latest_version());
     assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 1);
+}
+
+#[test]
+fn a_wrong_key_is_an_error_and_writes_nothing_to_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut helper = spawn_helper("wrong_key", tmp.path(), &[]);
+    let err = helper.wait_for("ERR=");
+    assert!(err.contains("does not open with its key"), "{err}");
+    let status = helper.child.wait().unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut helper.child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.trim().is_empty(),
+        "SQLCipher (or the vault) wrote to stderr: {stderr}"
+    );
 }
 
 fn select_without_dbus(env: &[(&str, Option<&str>)]) {
