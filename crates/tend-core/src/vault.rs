@@ -197,7 +197,7 @@ impl Vault {
         options: VaultOptions,
     ) -> Result<(Self, OpenReport)> {
         let started = Instant::now();
-        create_private_dir(data_dir)?;
+        create_private_dir(data_dir, false)?;
         let path = data_dir.join(DATABASE_FILE);
         let existed = path.exists();
         let mut recovered = None;

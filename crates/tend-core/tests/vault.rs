@@ -460,6 +460,7 @@ fn key_file_backend_is_private_and_refuses_loose_permissions() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let keys = tmp.path().join("keys");
+    let data_dir_mode = std::fs::metadata(tmp.path()).unwrap().permissions().mode();
     let store = Arc::new(KeyFileStore::new(&keys).unwrap());
     let (v, report) = Vault::open(tmp.path(), store.clone(), VaultOptions::default()).unwrap();
     assert_eq!(report.posture.key_store, Some(SecretBackend::KeyFile));
@@ -467,6 +468,16 @@ fn key_file_backend_is_private_and_refuses_loose_permissions() {
     drop(v);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&keys), 0o700);
+    // The data directory chosen by the user is not re-permissioned.
+    assert_eq!(mode(tmp.path()), data_dir_mode & 0o777);
+    let created = tmp.path().join("new-data-dir");
+    let (v2, _) = Vault::open(&created, memory(), VaultOptions::default()).unwrap();
+    drop(v2);
+    assert_eq!(
+        mode(&created),
+        0o700,
+        "a new data directory is created private"
+    );
     let key_file = keys.join("vault-db-key.key");
     assert_eq!(mode(&key_file), 0o600);
     assert_eq!(std::fs::metadata(&key_file).unwrap().len(), 32);

@@ -188,7 +188,7 @@ impl KeyFileStore {
     /// Creates `dir` (0700) if needed and tightens its mode if it is looser.
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
-        create_private_dir(&dir)?;
+        create_private_dir(&dir, true)?;
         Ok(Self { dir })
     }
 
@@ -208,8 +208,11 @@ impl KeyFileStore {
     }
 }
 
-/// Creates a directory only its owner can enter (0700 on Unix).
-pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+/// Creates a directory only its owner can enter (0700 on Unix). An existing
+/// directory is tightened only when `tighten` (the key directory, which the
+/// vault owns); a data directory chosen by the user is left as it is (it
+/// could be a shared directory) with a warning.
+pub(crate) fn create_private_dir(dir: &Path, tighten: bool) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -225,9 +228,17 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(dir).map_err(|e| CoreError::storage(dir, e))?;
         if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(dir = %dir.display(), "tightening directory permissions to 0700");
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| CoreError::storage(dir, e))?;
+            if tighten {
+                tracing::warn!(dir = %dir.display(), "tightening directory permissions to 0700");
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| CoreError::storage(dir, e))?;
+            } else {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "directory is readable by other users (the database is encrypted, but \
+                     0700 is better)"
+                );
+            }
         }
     }
     Ok(())
