@@ -202,6 +202,7 @@ impl Vault {
         let existed = path.exists();
         let mut recovered = None;
         let mut finished_rekey = false;
+        let mut key_mode = options.key_mode.clone();
 
         let mut conn = match &store {
             None => match open_connection(&path, None, &options) {
@@ -230,6 +231,10 @@ impl Vault {
                         // a D-Bus round trip, not worth paying on every start.
                         if rekey_marker(data_dir).exists() {
                             keys.forget_pending()?;
+                            if options.key_mode.is_server_bound() {
+                                // A binding finished all but forgetting the old key.
+                                store.delete(DB_KEY.0)?;
+                            }
                             clear_rekey_marker(data_dir)?;
                         }
                         conn
@@ -247,11 +252,41 @@ impl Vault {
                             },
                             None => None,
                         };
+                        // Server-bound mode over a vault still on its local
+                        // key: not bound yet, or the binding was cut off
+                        // before the file changed. Open it; the app binds it.
+                        let unbound = if by_pending.is_none() && options.key_mode.is_server_bound()
+                        {
+                            match KeySource::new(store.as_ref(), &KeyMode::Local)?.current()? {
+                                Some(key) => match open_connection(&path, Some(&key), &options) {
+                                    Ok(conn) => Some(conn),
+                                    Err(OpenFailure::Rejected) => None,
+                                    Err(OpenFailure::Other(e)) => return Err(e),
+                                },
+                                None => None,
+                            }
+                        } else {
+                            None
+                        };
                         if let Some(conn) = by_pending {
                             keys.promote_pending()?;
+                            if options.key_mode.is_server_bound() {
+                                store.delete(DB_KEY.0)?;
+                            }
                             clear_rekey_marker(data_dir)?;
                             finished_rekey = true;
                             tracing::info!("finished an interrupted vault rekey");
+                            conn
+                        } else if let Some(conn) = unbound {
+                            if rekey_marker(data_dir).exists() {
+                                keys.forget_pending()?;
+                                clear_rekey_marker(data_dir)?;
+                            }
+                            tracing::warn!(
+                                "server-bound key configured but the vault still uses its local \
+                                 key; it stays readable from this disk alone until bound"
+                            );
+                            key_mode = KeyMode::Local;
                             conn
                         } else {
                             let reason = if current.is_some() {
@@ -275,6 +310,20 @@ impl Vault {
                                     && reason == RecoveryReason::KeyRejected)
                             {
                                 return Err(refuse());
+                            }
+                            // Local mode over a server-bound vault (policy
+                            // turned off without unbinding): the key is not
+                            // lost, it needs the server's part.
+                            if !options.key_mode.is_server_bound()
+                                && reason == RecoveryReason::KeyMissing
+                                && store.get(LOCAL_SECRET.0)?.is_some()
+                            {
+                                return Err(CoreError::SecretStore {
+                                    backend: store.backend().to_string(),
+                                    reason: "the device database is bound to the server; open \
+                                             it in server-bound mode"
+                                        .into(),
+                                });
                             }
                             // The key was kept in another backend (a config
                             // change, a keyring that came back empty-handed
@@ -319,7 +368,7 @@ impl Vault {
         let posture = EncryptionPosture {
             encrypted: store.is_some() && cipher_version.is_some(),
             key_store: store.as_ref().map(|s| s.backend()),
-            server_bound: store.is_some() && options.key_mode.is_server_bound(),
+            server_bound: store.is_some() && key_mode.is_server_bound(),
             cipher_version,
         };
 
@@ -354,7 +403,7 @@ impl Vault {
                 data_dir: data_dir.to_path_buf(),
                 path,
                 store,
-                key_mode: options.key_mode,
+                key_mode,
                 posture,
             },
             report,
@@ -390,12 +439,42 @@ impl Vault {
     /// secret is stored as "next" first, so a crash at any point leaves a
     /// key that opens the file (the next open finishes the job).
     pub fn rekey(&mut self) -> Result<()> {
+        let mode = self.key_mode.clone();
+        self.rekey_into(&mode, &[])?;
+        tracing::info!("device vault rekeyed");
+        Ok(())
+    }
+
+    /// Binds the key to the server (a facility's kiosk policy): re-encrypts
+    /// under a key derived from a new local secret and `server_secret`, then
+    /// destroys the local-only key. From then on the database opens only
+    /// with the server's part in memory.
+    pub fn bind_to_server(&mut self, device: &str, server_secret: &SecretBytes) -> Result<()> {
+        if self.key_mode.is_server_bound() {
+            return Err(CoreError::Database(
+                "the device database is already bound to the server".into(),
+            ));
+        }
+        let mode = KeyMode::ServerBound {
+            device: device.to_owned(),
+            server_secret: Some(server_secret.clone()),
+        };
+        self.rekey_into(&mode, &[DB_KEY.0])?;
+        self.key_mode = mode;
+        self.posture.server_bound = true;
+        tracing::info!("device vault bound to the server");
+        Ok(())
+    }
+
+    /// Stages the next secret of `mode`, rekeys the file, promotes the
+    /// secret, then deletes `obsolete` secrets; a marker file tells the next
+    /// open to finish or undo a cut-off run.
+    fn rekey_into(&mut self, mode: &KeyMode, obsolete: &[&str]) -> Result<()> {
         let store = self.store.clone().ok_or_else(|| {
             CoreError::EncryptionRequired("cannot rekey an unencrypted database".into())
         })?;
-        let keys = KeySource::new(store.as_ref(), &self.key_mode)?;
-        // The marker tells the next open to look for a staged key; it holds
-        // no secret.
+        let keys = KeySource::new(store.as_ref(), mode)?;
+        // The marker holds no secret.
         let marker = rekey_marker(&self.data_dir);
         std::fs::write(&marker, b"").map_err(|e| CoreError::storage(&marker, e))?;
         sync_dir(&self.data_dir);
@@ -413,9 +492,10 @@ impl Vault {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(db_error)?;
         keys.promote_pending()?;
-        clear_rekey_marker(&self.data_dir)?;
-        tracing::info!("device vault rekeyed");
-        Ok(())
+        for name in obsolete {
+            store.delete(name)?;
+        }
+        clear_rekey_marker(&self.data_dir)
     }
 
     /// Vault events (a recovered database, …) not yet reported to the server.

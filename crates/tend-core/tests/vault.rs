@@ -585,3 +585,79 @@ fn open_report_and_posture_serialize_for_the_app() {
     assert_eq!(posture["key_store"], "memory");
     assert_eq!(posture["server_bound"], false);
 }
+
+#[test]
+fn a_local_vault_is_bound_to_the_server_and_then_needs_its_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = memory();
+    let server = SecretBytes::random(32).unwrap();
+    let (v, _) = Vault::open(tmp.path(), store.clone(), VaultOptions::default()).unwrap();
+    insert_outbox(v.connection(), 1, "before binding");
+    drop(v);
+
+    // The policy arrives: server-bound mode finds the vault still on its
+    // local key, opens it and says it is not bound yet.
+    let (mut v, report) =
+        Vault::open(tmp.path(), store.clone(), server_bound(Some(&server))).unwrap();
+    assert!(report.recovered.is_none());
+    assert!(!report.posture.server_bound);
+    v.bind_to_server("device-0001", &server).unwrap();
+    assert!(v.posture().server_bound);
+    assert!(v.bind_to_server("device-0001", &server).is_err());
+    insert_outbox(v.connection(), 2, "after binding");
+    drop(v);
+    assert!(
+        store.get(vault::DB_KEY_NAME).unwrap().is_none(),
+        "local-only key kept"
+    );
+    assert!(!tmp.path().join("vault.rekey").exists());
+
+    let (v, report) = Vault::open(tmp.path(), store.clone(), server_bound(Some(&server))).unwrap();
+    assert!(report.posture.server_bound);
+    assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 2);
+    drop(v);
+    // Without the server's part: waiting, never recovered.
+    assert!(matches!(
+        Vault::open(tmp.path(), store.clone(), server_bound(None)),
+        Err(CoreError::WaitingForNetwork)
+    ));
+    // Local mode (policy turned off without unbinding) must not shred it.
+    let err = Vault::open(tmp.path(), store.clone(), VaultOptions::default()).unwrap_err();
+    assert!(matches!(err, CoreError::SecretStore { .. }), "{err}");
+    assert!(err.to_string().contains("bound to the server"));
+    let (v, _) = Vault::open(tmp.path(), store, server_bound(Some(&server))).unwrap();
+    assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 2);
+}
+
+#[test]
+fn a_binding_cut_off_after_the_file_changed_is_finished_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = memory();
+    let server = SecretBytes::random(32).unwrap();
+    let (v, _) = Vault::open(tmp.path(), store.clone(), VaultOptions::default()).unwrap();
+    insert_outbox(v.connection(), 1, "kept");
+    drop(v);
+    // Staged local secret, file rekeyed to the derived key, then the
+    // process died: the store still has the old key and no current secret.
+    let local = SecretBytes::random(32).unwrap();
+    store.set("vault-local-secret-next", &local).unwrap();
+    std::fs::write(tmp.path().join("vault.rekey"), b"").unwrap();
+    let derived = vault::derive_server_bound_key(&local, &server, "device-0001").unwrap();
+    {
+        let conn =
+            vault::open_database(&tmp.path().join("vault.db"), Some(&db_key(&*store))).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA rekey = \"x'{}'\";",
+            hex(&derived.to_secret())
+        ))
+        .unwrap();
+    }
+    let (v, report) = Vault::open(tmp.path(), store.clone(), server_bound(Some(&server))).unwrap();
+    assert!(report.finished_rekey);
+    assert!(report.posture.server_bound);
+    assert_eq!(store.get(vault::LOCAL_SECRET_NAME).unwrap().unwrap(), local);
+    assert!(store.get(vault::DB_KEY_NAME).unwrap().is_none());
+    assert!(store.get("vault-local-secret-next").unwrap().is_none());
+    assert!(!tmp.path().join("vault.rekey").exists());
+    assert_eq!(count(v.connection(), "SELECT count(*) FROM outbox"), 1);
+}
