@@ -184,9 +184,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         pool,
         Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
     );
-    crate::serve(listener, app, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    crate::serve(listener, app, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what container runtimes and systemd send) ends serving
+/// gracefully: in-flight requests finish, their transactions commit or roll back.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
 }
