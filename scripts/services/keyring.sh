@@ -2,10 +2,12 @@
 # Runs a private D-Bus session bus with gnome-keyring's Secret Service on it,
 # for the vault's keyring tests (crates/tend-core/tests/vault_keyring.rs).
 #
-#   scripts/services/keyring.sh start  <statedir>   prints `export ...` lines
+#   scripts/services/keyring.sh start  <statedir> [--locked]   prints `export ...` lines
 #   scripts/services/keyring.sh stop   <statedir>
 #   scripts/services/keyring.sh status <statedir>
 #
+# --locked: the login keyring exists but is locked (a kiosk whose session did
+# not unlock it): reads answer, new items are refused.
 # Usage in CI:  eval "$(bash scripts/services/keyring.sh start "$STATE/keyring")"
 # The exports point DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR and
 # XDG_DATA_HOME into <statedir> and set TEND_TEST_SECRET_SERVICE=1, which makes
@@ -20,7 +22,7 @@ PASSWORD=tend-test-keyring
 die() { echo "keyring.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -40,7 +42,7 @@ has_owner() {
 }
 
 start() {
-  local dir=$1 pid i
+  local dir=$1 locked=$2 pid i
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   for tool in dbus-daemon dbus-send gnome-keyring-daemon; do
@@ -80,16 +82,34 @@ start() {
       --components=secrets >> "$dir/gnome-keyring.log" 2>&1 &
     echo $! > "$dir/gnome-keyring.pid"
   fi
-  for i in $(seq 100); do
-    has_owner "$address" && break
-    sleep 0.1
-  done
-  has_owner "$address" || die "org.freedesktop.secrets has no owner on $address (see $dir/gnome-keyring.log)"
+  wait_for_owner "$address" "$dir"
+  if [ "$locked" = yes ]; then
+    # The unlocked start created the login keyring; start again without
+    # --unlock so it stays locked.
+    stop_pid "$dir/gnome-keyring.pid"
+    for i in $(seq 50); do
+      has_owner "$address" || break
+      sleep 0.1
+    done
+    setsid gnome-keyring-daemon --foreground --components=secrets \
+      < /dev/null >> "$dir/gnome-keyring.log" 2>&1 &
+    echo $! > "$dir/gnome-keyring.pid"
+    wait_for_owner "$address" "$dir"
+  fi
 
   echo "export DBUS_SESSION_BUS_ADDRESS='$address'"
   echo "export XDG_RUNTIME_DIR='$dir/runtime'"
   echo "export XDG_DATA_HOME='$dir/data'"
   echo "export TEND_TEST_SECRET_SERVICE=1"
+}
+
+wait_for_owner() {
+  local address=$1 dir=$2 i
+  for i in $(seq 100); do
+    has_owner "$address" && return 0
+    sleep 0.1
+  done
+  die "org.freedesktop.secrets has no owner on $address (see $dir/gnome-keyring.log)"
 }
 
 stop_pid() {
@@ -126,7 +146,13 @@ status() {
 
 [ $# -ge 2 ] || usage
 case $1 in
-  start) start "$2" ;;
+  start)
+    case ${3:-} in
+      "") start "$2" no ;;
+      --locked) start "$2" yes ;;
+      *) usage ;;
+    esac
+    ;;
   stop) stop "$2" ;;
   status) status "$2" ;;
   *) usage ;;

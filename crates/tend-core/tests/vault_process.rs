@@ -379,3 +379,63 @@ fn with_no_session_bus_address_at_all_the_key_file_is_chosen() {
         ("XDG_RUNTIME_DIR", Some(runtime.path().to_str().unwrap())),
     ]);
 }
+
+/// Stops a keyring.sh instance when the test ends, pass or fail.
+struct KeyringService(std::path::PathBuf);
+
+impl Drop for KeyringService {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(keyring_script())
+            .arg("stop")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+fn keyring_script() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/services/keyring.sh")
+}
+
+#[test]
+fn a_locked_keyring_is_not_chosen_for_a_new_key() {
+    if std::env::var("TEND_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
+        eprintln!("note: set TEND_TEST_SECRET_SERVICE=1 (scripts/services/keyring.sh) to run this");
+        return;
+    }
+    // A second, private Secret Service whose login keyring is locked.
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(keyring_script())
+        .args(["start"])
+        .arg(state.path())
+        .arg("--locked")
+        .output()
+        .unwrap();
+    let _service = KeyringService(state.path().to_path_buf());
+    assert!(
+        out.status.success(),
+        "keyring.sh start --locked failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exports: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect();
+    assert!(exports.iter().any(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS"));
+    let env: Vec<(&str, Option<&str>)> = exports
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut helper = spawn_helper("select", tmp.path(), &env);
+    assert_eq!(helper.wait_for("BACKEND="), "BACKEND=key_file");
+    let reason = helper.wait_for("REASON=");
+    assert!(reason.contains("locked"), "{reason}");
+    helper.wait_for("POSTURE=");
+    helper.child.wait().unwrap();
+}

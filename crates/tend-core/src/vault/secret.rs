@@ -337,25 +337,67 @@ pub(crate) fn sync_dir(dir: &Path) {
 /// The OS keyring through the `keyring` crate. Entries are
 /// `service = <namespace>`, `user = <secret name>`; the namespace keeps two
 /// data directories on one machine (tests, a second profile) apart.
+///
+/// Every call is bounded by a timeout: a locked collection makes the Secret
+/// Service show an unlock prompt, which on a kiosk nobody answers.
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
     namespace: String,
+    timeout: Duration,
 }
 
 impl KeyringStore {
     pub fn new(namespace: impl Into<String>) -> Self {
         Self {
             namespace: namespace.into(),
+            timeout: Duration::from_secs(10),
         }
+    }
+
+    /// How long one keyring call may take before it fails (default 10 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
 
-    fn entry(&self, name: &str) -> Result<keyring::Entry> {
+    /// Runs `op` on the entry in a thread and waits at most the timeout;
+    /// a hung call is abandoned (its thread ends when the service answers).
+    fn call<T: Send + 'static>(
+        &self,
+        name: &str,
+        op: impl FnOnce(keyring::Entry) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         check_name(name)?;
-        keyring::Entry::new(&self.namespace, name).map_err(keyring_error)
+        let entry = keyring::Entry::new(&self.namespace, name).map_err(keyring_error)?;
+        bounded(self.timeout, move || op(entry))
+    }
+}
+
+fn bounded<T: Send + 'static>(
+    timeout: Duration,
+    op: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let unavailable = |reason: String| CoreError::SecretStore {
+        backend: SecretBackend::Keyring.as_str().into(),
+        reason,
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("keyring-call".into())
+        .spawn(move || {
+            let _ = tx.send(op());
+        })
+        .map_err(|e| unavailable(format!("cannot start a keyring call: {e}")))?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(unavailable(format!(
+            "no answer within {} ms (is the keyring locked?)",
+            timeout.as_millis()
+        ))),
     }
 }
 
@@ -373,22 +415,23 @@ impl SecretStore for KeyringStore {
         SecretBackend::Keyring
     }
     fn get(&self, name: &str) -> Result<Option<SecretBytes>> {
-        match self.entry(name)?.get_secret() {
+        self.call(name, |entry| match entry.get_secret() {
             Ok(bytes) => Ok(Some(SecretBytes::new(bytes))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_error(e)),
-        }
+        })
     }
     fn set(&self, name: &str, value: &SecretBytes) -> Result<()> {
-        self.entry(name)?
-            .set_secret(value.expose())
-            .map_err(keyring_error)
+        let value = value.clone();
+        self.call(name, move |entry| {
+            entry.set_secret(value.expose()).map_err(keyring_error)
+        })
     }
     fn delete(&self, name: &str) -> Result<()> {
-        match self.entry(name)?.delete_credential() {
+        self.call(name, |entry| match entry.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(keyring_error(e)),
-        }
+        })
     }
 }
 
@@ -502,7 +545,10 @@ fn choose(config: &SecretStoreConfig) -> Result<SecretStoreChoice> {
     }
 
     let store = KeyringStore::new(config.namespace.clone());
-    match probe_keyring(&store, config.probe_timeout) {
+    // Before the key is in the keyring, prove it can be written: a locked
+    // collection answers reads but refuses (or prompts for) new items.
+    let write = config.previous != Some(SecretBackend::Keyring);
+    match probe_keyring(&store, config.probe_timeout, write) {
         Ok(()) => Ok(SecretStoreChoice {
             store: Arc::new(store),
             backend: SecretBackend::Keyring,
@@ -538,25 +584,26 @@ fn choose(config: &SecretStoreConfig) -> Result<SecretStoreChoice> {
     }
 }
 
-/// Reads a probe entry in a thread and waits at most `timeout`. A missing
-/// entry is success: the service answered. The thread is left to finish on
-/// its own when the service hangs.
-fn probe_keyring(store: &KeyringStore, timeout: Duration) -> std::result::Result<(), String> {
-    let (tx, rx) = mpsc::channel();
-    let store = store.clone();
-    let spawned = std::thread::Builder::new()
-        .name("keyring-probe".into())
-        .spawn(move || {
-            let _ = tx.send(store.get("probe").map(|_| ()));
-        });
-    if let Err(e) = spawned {
-        return Err(format!("cannot start the keyring probe: {e}"));
-    }
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(CoreError::SecretStore { reason, .. })) => Err(reason),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+/// Reads a probe entry (a missing one is fine: the service answered) and,
+/// with `write`, stores and deletes one; each call waits at most `timeout`.
+fn probe_keyring(
+    store: &KeyringStore,
+    timeout: Duration,
+    write: bool,
+) -> std::result::Result<(), String> {
+    let store = store.clone().with_timeout(timeout);
+    let probe = || -> Result<()> {
+        store.get("probe")?;
+        if write {
+            store.set("probe", &SecretBytes::random(16)?)?;
+            store.delete("probe")?;
+        }
+        Ok(())
+    };
+    match probe() {
+        Ok(()) => Ok(()),
+        Err(CoreError::SecretStore { reason, .. }) => Err(reason),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -636,6 +683,19 @@ mod tests {
     fn the_key_file_posture_is_called_weaker() {
         assert!(SecretBackend::KeyFile.posture_note().starts_with("WEAKER"));
         assert!(!SecretBackend::Keyring.posture_note().contains("WEAKER"));
+    }
+
+    #[test]
+    fn a_hung_keyring_call_times_out() {
+        let started = std::time::Instant::now();
+        let err = bounded(Duration::from_millis(100), || {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(err.to_string().contains("locked"), "{err}");
+        assert_eq!(bounded(Duration::from_secs(5), || Ok(7)).unwrap(), 7);
     }
 
     #[test]
