@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
@@ -190,6 +190,8 @@ pub struct Ctx {
     pub token_hash: Vec<u8>,
     /// Whether this request appended audit rows (a read must then commit too).
     pub audited: bool,
+    /// `METHOD /route/{id}`, for refusal audit rows.
+    pub route: String,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -232,6 +234,15 @@ impl FromRequestParts<AppState> for Ctx {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let route = format!(
+            "{} {}",
+            parts.method,
+            parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(|p| p.as_str())
+                .unwrap_or("-")
+        );
         let hash = token_hash(token);
         let mut tx = state.pool.begin().await?;
         let row: Option<TokenRow> = sqlx::query_as(
@@ -260,6 +271,7 @@ impl FromRequestParts<AppState> for Ctx {
             client_address: client_address(parts),
             token_hash: hash,
             audited: false,
+            route,
         })
     }
 }
@@ -274,13 +286,41 @@ impl Ctx {
     }
 
     /// 403 unless `allowed` holds for the caller's role. Call only after the
-    /// target is known to be in scope, so foreign ids still answer 404.
-    pub fn require(&self, allowed: impl Fn(Role) -> bool) -> Result<()> {
+    /// target is known to be in scope, so foreign ids still answer 404. The
+    /// refusal itself is audited (see [`Ctx::deny`]).
+    pub async fn require(self, allowed: impl Fn(Role) -> bool) -> Result<Self> {
         if allowed(self.principal.role) {
-            Ok(())
+            Ok(self)
         } else {
-            Err(ApiError::Forbidden)
+            Err(self.deny().await)
         }
+    }
+
+    /// Records a refused action (outcome `denied`) and answers 403. Handlers
+    /// refuse before they write, so this row is all the transaction commits.
+    pub async fn deny(mut self) -> ApiError {
+        let p = self.principal;
+        let route = std::mem::take(&mut self.route);
+        let audit = Audit::new("access.denied", "route")
+            .facility(p.organization_id, p.facility_id)
+            .reason(&route);
+        let written = insert_audit(
+            &mut self.tx,
+            Some(p.user_id),
+            &audit,
+            "denied",
+            false,
+            self.client_address.as_deref(),
+        )
+        .await;
+        if let Err(e) = written {
+            return e;
+        }
+        if let Err(e) = self.tx.commit().await {
+            return e.into();
+        }
+        tracing::info!(user_id = p.user_id, route = %route, "refused");
+        ApiError::Forbidden
     }
 
     fn cross_facility(&self, facility_id: Option<i64>) -> bool {

@@ -51,7 +51,7 @@ pub async fn list_audit_events(
     } else if let Scope::Organization(org) = ctx.scope() {
         audit = audit.org(org).reason("organization-wide list");
     }
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let before = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
     let filter = store::audit::Filter {

@@ -49,7 +49,7 @@ pub async fn list_devices(
     } else if let Scope::Organization(org) = ctx.scope() {
         audit = audit.org(org).reason("organization-wide list");
     }
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
     let filter = Filter {
@@ -84,7 +84,7 @@ pub async fn create_device(
     ApiJson(body): ApiJson<CreateDevice>,
 ) -> Result<(StatusCode, Json<Device>)> {
     let org = facility_in_scope(&mut ctx, body.facility_id).await?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let mut v = Validator::new();
     let fields = Fields {
         organization_id: org,
@@ -125,7 +125,7 @@ pub async fn get_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
     let device = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, false)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     ctx.audit_read(
         Audit::new("device.read", "device")
             .resource(id)
@@ -157,7 +157,7 @@ pub async fn update_device(
     let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let mut v = Validator::new();
     let facility_id = match body.facility_id {
         Some(f) if f != current.facility_id => {
@@ -225,7 +225,7 @@ pub async fn deactivate_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>>
     let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let fields = Fields {
         organization_id: current.organization_id,
         facility_id: current.facility_id,

@@ -137,7 +137,7 @@ pub async fn create_facility(
     store::organizations::get(&mut ctx.tx, scope, organization_id, false)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(org_admin_or_above)?;
+    ctx = ctx.require(org_admin_or_above).await?;
     let mut v = Validator::new();
     let census = body.current_census.unwrap_or(0);
     check_capacity(&mut v, body.facility_type, body.licensed_beds, census);
@@ -226,7 +226,7 @@ pub async fn update_facility(
     let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(org_admin_or_above)?;
+    ctx = ctx.require(org_admin_or_above).await?;
     let mut v = Validator::new();
     if body
         .organization_id
@@ -320,7 +320,7 @@ pub async fn update_census(
     let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let mut v = Validator::new();
     check_capacity(&mut v, current.facility_type, None, body.current_census);
     if let Some(b) = current.licensed_beds {
@@ -387,7 +387,7 @@ pub async fn list_facility_devices(
     ApiQuery(q): ApiQuery<FacilityDeviceQuery>,
 ) -> Result<Json<DevicePage>> {
     let org = facility_in_scope(&mut ctx, id).await?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
     let filter = store::devices::Filter {
@@ -418,7 +418,7 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
     let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let devices = store::devices::active_in_facility(&mut ctx.tx, id).await?;
     let (active_staff, rn_count) = store::facilities::staff_counts(&mut ctx.tx, id).await?;
     let count = |pred: &dyn Fn(&tend_domain::wire::Device) -> bool| {

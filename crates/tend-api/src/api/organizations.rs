@@ -70,7 +70,7 @@ pub async fn create_organization(
     mut ctx: Ctx,
     ApiJson(body): ApiJson<CreateOrganization>,
 ) -> Result<(StatusCode, Json<Organization>)> {
-    ctx.require(platform_admin)?;
+    ctx = ctx.require(platform_admin).await?;
     let fields = validate_create(body)?;
     let org = store::insert(&mut ctx.tx, &fields).await?;
     ctx.audit_write(
@@ -128,7 +128,7 @@ pub async fn update_organization(
     let current = store::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(platform_admin)?;
+    ctx = ctx.require(platform_admin).await?;
     let mut v = Validator::new();
     let fields = Fields {
         name: match &body.name {

@@ -52,7 +52,7 @@ pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Resul
     } else if let Scope::Organization(org) = ctx.scope() {
         audit = audit.org(org).reason("organization-wide list");
     }
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
     let filter = Filter {
@@ -86,9 +86,9 @@ pub async fn create_user(
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>)> {
     let org = facility_in_scope(&mut ctx, body.facility_id).await?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     if !ctx.principal.can_manage_role(body.role) {
-        return Err(ApiError::Forbidden);
+        return Err(ctx.deny().await);
     }
     let mut v = Validator::new();
     let fields = Fields {
@@ -131,7 +131,7 @@ pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
         .await?
         .ok_or(ApiError::NotFound)?;
     if id != ctx.principal.user_id {
-        ctx.require(admin)?;
+        ctx = ctx.require(admin).await?;
     }
     ctx.audit_read(
         Audit::new("user.read", "user")
@@ -165,10 +165,10 @@ pub async fn update_user(
     let current = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx.require(admin)?;
+    ctx = ctx.require(admin).await?;
     let role = body.role.unwrap_or(current.role);
     if !ctx.principal.can_manage_role(current.role) || !ctx.principal.can_manage_role(role) {
-        return Err(ApiError::Forbidden);
+        return Err(ctx.deny().await);
     }
     let mut v = Validator::new();
     let facility_id = match body.facility_id {

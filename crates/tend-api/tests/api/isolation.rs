@@ -440,6 +440,25 @@ async fn every_endpoint_every_role_every_foreign_target() {
                     failures.push(format!("{label}: expected {expected}, got {resp:?}"));
                     continue;
                 }
+                if resp.status == StatusCode::FORBIDDEN {
+                    // A refusal in scope is itself on the record; a 404 writes nothing.
+                    let denied: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM audit_events WHERE actor_user_id = $1 AND outcome = 'denied' \
+                         AND action = 'access.denied' AND reason = $2",
+                    )
+                    .bind(*actor)
+                    .bind(format!("{} {}", endpoint.method, endpoint.route))
+                    .fetch_one(&app.owner)
+                    .await
+                    .unwrap();
+                    if denied == 0 {
+                        failures.push(format!("{label}: refusal not audited"));
+                    }
+                } else if resp.status == StatusCode::NOT_FOUND
+                    && crate::helpers::audit_count(&app.owner, *actor).await != audits_before
+                {
+                    failures.push(format!("{label}: a 404 wrote audit rows"));
+                }
                 if !resp.status.is_success() {
                     // Refusals carry the error shape and nothing else.
                     let keys: Vec<_> = resp
