@@ -1,1 +1,13 @@
-fn main() { tauri_build::build() }
+//! Declares Tend's own commands to Tauri's ACL so capabilities can grant
+//! exactly these and nothing else.
+fn main() {
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "app_status",
+            "check_server_url",
+            "ui_ready",
+        ]),
+    ))
+    .expect("tauri build script failed");
+}

@@ -1,1 +1,86 @@
-fn main() {}
+//! Entry point of the Tend app: resolve configuration, prepare the data
+//! directory, start logging, then open the window for the chosen profile.
+#![cfg_attr(
+    all(not(debug_assertions), target_os = "windows"),
+    windows_subsystem = "windows"
+)]
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use tend_core::config::{AppConfig, CliArgs, Environment, USAGE};
+use tend_core::instance::InstanceLock;
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = match CliArgs::parse(std::env::args().skip(1)) {
+        Ok(cli) => cli,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if cli.help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if cli.version {
+        println!("tend {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let config = match AppConfig::resolve(&cli, &Environment::from_process()) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let Err(e) = config.prepare_dirs() {
+        return fail(&e.to_string());
+    }
+    let _instance = match InstanceLock::acquire(&config.data_dir) {
+        Ok(lock) => lock,
+        Err(e) => return fail(&e.to_string()),
+    };
+    apply_webkit_workaround(&config);
+    let _log = match tend_core::logging::init(&config.log_dir, &config.log_level) {
+        Ok(guard) => guard,
+        Err(e) => return fail(&e.to_string()),
+    };
+    tracing::info!(
+        profile = config.profile.as_str(),
+        version = env!("CARGO_PKG_VERSION"),
+        "starting Tend"
+    );
+
+    let profile = config.profile;
+    let state = tend_app::state::AppState::new(&config, started);
+    let result = tend_app::build_app(tauri::Builder::default(), state)
+        .setup(move |app| {
+            tend_app::window::create_main_window(app, profile)?;
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "the window could not start");
+            fail(&format!(
+                "the window could not start: {e}. On Linux this needs a graphical session (DISPLAY or WAYLAND_DISPLAY)."
+            ))
+        }
+    }
+}
+
+/// WebKitGTK's DMA-BUF renderer shows blank windows on many GPUs and VMs;
+/// disable it unless the user already chose, or opted out in config.
+fn apply_webkit_workaround(config: &AppConfig) {
+    #[cfg(target_os = "linux")]
+    if config.webkit_dmabuf_workaround
+        && std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none()
+    {
+        // SAFETY-free: `set_var` is called before any thread is spawned.
+        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = config;
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("tend: {message}");
+    ExitCode::from(2)
+}

@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { AppStatus } from "$lib/bindings";
+import { events, type AppStatus } from "$lib/bindings";
 import App from "./App.svelte";
 import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands } from "./test/ipc";
 
@@ -13,7 +13,7 @@ function startAt(hash: string): void {
 
 describe("App shell and router", () => {
   it("shows a not-found screen for an unknown route, with a way back", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
     startAt("#/no-such-screen");
     render(App);
 
@@ -29,7 +29,7 @@ describe("App shell and router", () => {
   });
 
   it("sends a device with no server to setup on first start", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: NOT_CONFIGURED });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: NOT_CONFIGURED, ui_ready: null });
     startAt("");
     render(App);
 
@@ -39,7 +39,7 @@ describe("App shell and router", () => {
   });
 
   it("navigates between screens from the nav bar and marks the current one", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
     startAt("#/lock");
     render(App);
 
@@ -59,7 +59,7 @@ describe("App shell and router", () => {
   });
 
   it("hides the navigation on the family kiosk but keeps a way out for staff", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
     startAt("#/lock");
     render(App);
 
@@ -71,7 +71,7 @@ describe("App shell and router", () => {
   });
 
   it("switches to the kiosk scale when the device profile is kiosk", async () => {
-    mockCommands({ app_info: { ...DESKTOP_INFO, profile: "kiosk" }, app_status: ONLINE });
+    mockCommands({ app_info: { ...DESKTOP_INFO, profile: "kiosk" }, app_status: ONLINE, ui_ready: null });
     startAt("#/lock");
     render(App);
 
@@ -79,7 +79,7 @@ describe("App shell and router", () => {
   });
 
   it("stays on the desktop scale for the desktop profile", async () => {
-    const calls = mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    const calls = mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
     startAt("#/lock");
     render(App);
 
@@ -87,8 +87,29 @@ describe("App shell and router", () => {
     expect(document.documentElement.dataset.profile).toBeUndefined();
   });
 
+  it("tells the backend once its first frame is on screen", async () => {
+    const calls = mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
+    startAt("#/lock");
+    render(App);
+
+    await waitFor(() => expect(calls).toContain("ui_ready"));
+    expect(calls.filter((cmd) => cmd === "ui_ready")).toHaveLength(1);
+  });
+
+  it("updates the status bar when the backend pushes a status change", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
+    startAt("#/lock");
+    render(App);
+    await waitFor(() => expect(screen.getByTestId("status-connection")).toHaveAttribute("data-state", "online"));
+
+    await events.appStatusChanged.emit({ ...ONLINE, connection: "offline", pending: 5 });
+
+    await waitFor(() => expect(screen.getByTestId("status-connection")).toHaveAttribute("data-state", "offline"));
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("5 changes waiting to sync");
+  });
+
   it("has landmarks and a skip link that focuses the main content", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
     startAt("#/home");
     render(App);
 

@@ -366,7 +366,7 @@ fn parse_hex_bytes(input: &str) -> Result<Vec<u8>, ValidationError> {
             "a badge UID is written in hexadecimal digits",
         ));
     }
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(ValidationError::new(
             FIELD,
             "a badge UID has an even number of hexadecimal digits",

@@ -140,7 +140,9 @@ impl Environment {
     /// Reads this process's environment and XDG-style default locations.
     pub fn from_process() -> Self {
         let vars: Vec<(String, String)> = std::env::vars().collect();
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
         let xdg = |var: &str, fallback: &str| {
             std::env::var_os(var)
                 .map(PathBuf::from)
@@ -150,7 +152,9 @@ impl Environment {
         Self {
             vars,
             default_data_dir: xdg("XDG_DATA_HOME", ".local/share").join("tend"),
-            default_config_file: xdg("XDG_CONFIG_HOME", ".config").join("tend").join("tend.toml"),
+            default_config_file: xdg("XDG_CONFIG_HOME", ".config")
+                .join("tend")
+                .join("tend.toml"),
         }
     }
 
@@ -201,7 +205,8 @@ impl AppConfig {
         if let Some(url) = &file.server_url {
             if url.trim().is_empty() {
                 return Err(CoreError::Config(
-                    "config file `server_url` is empty; remove the line or set the API address".into(),
+                    "config file `server_url` is empty; remove the line or set the API address"
+                        .into(),
                 ));
             }
         }
@@ -229,7 +234,9 @@ impl AppConfig {
             std::fs::write(&probe, b"ok").map_err(|e| {
                 CoreError::storage(
                     dir,
-                    format!("{e}; make it writable for this user or choose another with --data-dir"),
+                    format!(
+                        "{e}; make it writable for this user or choose another with --data-dir"
+                    ),
                 )
             })?;
             let _ = std::fs::remove_file(&probe);
@@ -241,7 +248,10 @@ impl AppConfig {
 fn create_private_dir(dir: &Path) -> Result<()> {
     let fix = "make it writable for this user or choose another with --data-dir";
     if dir.exists() && !dir.is_dir() {
-        return Err(CoreError::storage(dir, format!("it is a file, not a directory; {fix}")));
+        return Err(CoreError::storage(
+            dir,
+            format!("it is a file, not a directory; {fix}"),
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| CoreError::storage(dir, format!("{e}; {fix}")))?;
     #[cfg(unix)]
@@ -286,7 +296,10 @@ mod tests {
 
     fn env(dir: &Path, vars: &[(&str, &str)]) -> Environment {
         Environment {
-            vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             default_data_dir: dir.join("data"),
             default_config_file: dir.join("config/tend.toml"),
         }
@@ -318,13 +331,22 @@ mod tests {
         assert_eq!(cfg.server_url.as_deref(), Some("https://api.example.org"));
         assert!(!cfg.webkit_dmabuf_workaround);
 
-        let e = env(tmp.path(), &[("TEND_PROFILE", "desktop"), ("TEND_WEBKIT_DMABUF_WORKAROUND", "1")]);
+        let e = env(
+            tmp.path(),
+            &[
+                ("TEND_PROFILE", "desktop"),
+                ("TEND_WEBKIT_DMABUF_WORKAROUND", "1"),
+            ],
+        );
         let cfg = AppConfig::resolve(&CliArgs::default(), &e).unwrap();
         assert_eq!(cfg.profile, Profile::Desktop);
         assert!(cfg.webkit_dmabuf_workaround);
 
         let cli = CliArgs::parse(["--kiosk"]).unwrap();
-        assert_eq!(AppConfig::resolve(&cli, &e).unwrap().profile, Profile::Kiosk);
+        assert_eq!(
+            AppConfig::resolve(&cli, &e).unwrap().profile,
+            Profile::Kiosk
+        );
     }
 
     #[test]
@@ -334,7 +356,10 @@ mod tests {
         assert_eq!(cli.data_dir, Some(PathBuf::from("/x")));
         let err = CliArgs::parse(["--frobnicate"]).unwrap_err();
         assert!(err.to_string().contains("--frobnicate") && err.to_string().contains("--help"));
-        assert!(CliArgs::parse(["--data-dir"]).unwrap_err().to_string().contains("needs a value"));
+        assert!(CliArgs::parse(["--data-dir"])
+            .unwrap_err()
+            .to_string()
+            .contains("needs a value"));
         let err = AppConfig::resolve(
             &CliArgs::parse(["--profile", "tv"]).unwrap(),
             &env(Path::new("/nonexistent"), &[]),
@@ -347,7 +372,8 @@ mod tests {
     #[test]
     fn missing_explicit_config_is_an_error() {
         let tmp = tempfile::tempdir().unwrap();
-        let cli = CliArgs::parse(["--config", tmp.path().join("nope.toml").to_str().unwrap()]).unwrap();
+        let cli =
+            CliArgs::parse(["--config", tmp.path().join("nope.toml").to_str().unwrap()]).unwrap();
         let err = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }
@@ -358,11 +384,18 @@ mod tests {
         let path = tmp.path().join("bad.toml");
         std::fs::write(&path, "profile = [[[").unwrap();
         let cli = CliArgs::parse(["--config", path.to_str().unwrap()]).unwrap();
-        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap_err().to_string();
-        assert!(err.contains("bad.toml") && err.contains("not valid"), "{err}");
+        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.toml") && err.contains("not valid"),
+            "{err}"
+        );
 
         std::fs::write(&path, "profil = \"kiosk\"").unwrap();
-        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[])).unwrap_err().to_string();
+        let err = AppConfig::resolve(&cli, &env(tmp.path(), &[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("profil"), "{err}");
     }
 
@@ -388,7 +421,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&cfg.data_dir).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&cfg.data_dir)
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o700);
         }
     }

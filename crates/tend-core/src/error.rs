@@ -16,6 +16,9 @@ pub enum CoreError {
     /// An input failed a domain rule.
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// Another Tend process already uses this data directory.
+    #[error("Tend is already running for {data_dir}{}; close it first or use another --data-dir", pid.map(|p| format!(" (process {p})")).unwrap_or_default())]
+    AlreadyRunning { data_dir: String, pid: Option<u32> },
     /// The device database does not open with the key from the secret store
     /// (another key, a damaged file, or not a database at all).
     #[error("the device database {path} does not open with its key (wrong key or damaged file)")]
@@ -53,7 +56,9 @@ impl CoreError {
     pub fn code(&self) -> ErrorCode {
         match self {
             CoreError::Config(_) => ErrorCode::ConfigInvalid,
-            CoreError::Storage { .. } => ErrorCode::StorageUnavailable,
+            CoreError::Storage { .. } | CoreError::AlreadyRunning { .. } => {
+                ErrorCode::StorageUnavailable
+            }
             CoreError::Validation(_) => ErrorCode::ValidationFailed,
             CoreError::VaultKeyRejected { .. }
             | CoreError::VaultKeyMissing { .. }

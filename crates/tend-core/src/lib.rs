@@ -2,9 +2,12 @@
 //! `src-tauri` is a thin adapter over this crate; tests and benchmarks drive it
 //! directly.
 
+pub mod app_status;
 pub mod config;
 pub mod error;
+pub mod instance;
 pub mod logging;
+pub mod server_url;
 pub mod vault;
 
 pub use error::{CoreError, Result};

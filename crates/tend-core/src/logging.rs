@@ -19,7 +19,9 @@ pub struct LogGuard {
 /// Installs the global subscriber. `filter` uses `EnvFilter` syntax.
 pub fn init(log_dir: &Path, filter: &str) -> Result<LogGuard> {
     let filter = EnvFilter::try_new(filter).map_err(|e| {
-        CoreError::Config(format!("log filter {filter:?} is invalid ({e}); try TEND_LOG=info"))
+        CoreError::Config(format!(
+            "log filter {filter:?} is invalid ({e}); try TEND_LOG=info"
+        ))
     })?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)

@@ -341,7 +341,9 @@ mod tests {
         assert_eq!(mac.to_string(), "b8:27:eb:12:34:56");
         assert_eq!(MacAddress::parse("b827.eb12.3456").unwrap(), mac);
         assert!(!mac.is_locally_administered());
-        assert!(MacAddress::parse("02:00:00:00:00:01").unwrap().is_locally_administered());
+        assert!(MacAddress::parse("02:00:00:00:00:01")
+            .unwrap()
+            .is_locally_administered());
         assert!(MacAddress::parse("b8:27:eb:12:34").is_err());
         assert!(MacAddress::parse("b8:27:eb:12:34:5g").is_err());
         assert!(MacAddress::parse("b8:27-eb:12:34:56").is_err());

@@ -165,7 +165,10 @@ impl Role {
 
     /// Roles allowed to manage facility resources (census, devices, users).
     pub fn is_admin(self) -> bool {
-        matches!(self, Role::FacilityAdmin | Role::OrgAdmin | Role::PlatformAdmin)
+        matches!(
+            self,
+            Role::FacilityAdmin | Role::OrgAdmin | Role::PlatformAdmin
+        )
     }
 }
 
@@ -189,15 +192,30 @@ mod tests {
             assert_eq!(serde_json::from_str::<FacilityType>(&json).unwrap(), *t);
         }
         assert_eq!(
-            FacilityType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            FacilityType::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>(),
             ["HOME_HEALTH", "ALF", "MEMORY_CARE", "SNF", "HOSPICE"]
         );
         assert_eq!(
-            DeviceType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-            ["RASPBERRY_PI", "TABLET", "LAPTOP", "WORKSTATION", "BADGE_READER"]
+            DeviceType::ALL
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "RASPBERRY_PI",
+                "TABLET",
+                "LAPTOP",
+                "WORKSTATION",
+                "BADGE_READER"
+            ]
         );
         assert_eq!(Role::parse("RN").unwrap(), Role::Rn);
-        assert_eq!(PatientStatus::parse("on_leave").unwrap(), PatientStatus::OnLeave);
+        assert_eq!(
+            PatientStatus::parse("on_leave").unwrap(),
+            PatientStatus::OnLeave
+        );
     }
 
     #[test]

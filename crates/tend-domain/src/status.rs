@@ -74,7 +74,11 @@ pub struct SyncInputs {
 /// the out-of-sync threshold or the device reports errors; `SYNCED` when the
 /// last sync is recent and nothing has waited longer than the same window;
 /// `STALE` otherwise.
-pub fn sync_status(inputs: SyncInputs, now: DateTime<Utc>, thresholds: SyncThresholds) -> SyncStatus {
+pub fn sync_status(
+    inputs: SyncInputs,
+    now: DateTime<Utc>,
+    thresholds: SyncThresholds,
+) -> SyncStatus {
     let Some(last_sync) = inputs.last_sync else {
         return SyncStatus::NeverSynced;
     };
@@ -98,14 +102,19 @@ mod tests {
     use proptest::prelude::*;
 
     fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn online_window_edges() {
         let now = t0();
         assert!(is_online(Some(now - Duration::minutes(5)), now));
-        assert!(!is_online(Some(now - Duration::minutes(5) - Duration::seconds(1)), now));
+        assert!(!is_online(
+            Some(now - Duration::minutes(5) - Duration::seconds(1)),
+            now
+        ));
         assert!(!is_online(None, now));
         assert!(!is_online(Some(now + Duration::hours(3)), now));
     }
@@ -115,9 +124,20 @@ mod tests {
         let now = t0();
         let th = SyncThresholds::default();
         let at = |mins: i64| Some(now - Duration::minutes(mins));
-        assert_eq!(sync_status(SyncInputs::default(), now, th), SyncStatus::NeverSynced);
+        assert_eq!(
+            sync_status(SyncInputs::default(), now, th),
+            SyncStatus::NeverSynced
+        );
         let s = |last, pending, errors| {
-            sync_status(SyncInputs { last_sync: last, oldest_pending_since: pending, sync_errors: errors }, now, th)
+            sync_status(
+                SyncInputs {
+                    last_sync: last,
+                    oldest_pending_since: pending,
+                    sync_errors: errors,
+                },
+                now,
+                th,
+            )
         };
         assert_eq!(s(at(1), None, false), SyncStatus::Synced);
         assert_eq!(s(at(15), at(14), false), SyncStatus::Synced);

@@ -1,6 +1,7 @@
-// Keeps the app's connection and sync state fresh for the status bar by polling `appStatus`.
+// Keeps the app's connection and sync state fresh for the status bar: Rust pushes
+// `appStatusChanged` when it changes, and a slow poll of `appStatus` backs that up.
 
-import { commands, type AppError, type AppStatus } from "./bindings";
+import { commands, events, type AppError, type AppStatus } from "./bindings";
 import { call } from "./ipc";
 
 export const STATUS_POLL_MS = 15_000;
@@ -13,6 +14,9 @@ export class StatusPoller {
 
   #timer: ReturnType<typeof setInterval> | undefined;
   #inFlight = false;
+  #unlisten: (() => void) | undefined;
+  /** Bumped by stop(), so a subscription that resolves after it is dropped at once. */
+  #generation = 0;
   #refreshSoon = (): void => {
     void this.refresh();
   };
@@ -35,19 +39,52 @@ export class StatusPoller {
     }
   }
 
-  /** Starts polling and refreshes immediately when the OS reports the network changed. */
+  /**
+   * Listens for pushed changes, polls as a fallback, and refreshes immediately when the
+   * OS reports the network changed.
+   */
   start(intervalMs: number = STATUS_POLL_MS): void {
     this.stop();
+    void this.#subscribe(this.#generation);
     void this.refresh();
     this.#timer = setInterval(this.#refreshSoon, intervalMs);
     window.addEventListener("online", this.#refreshSoon);
     window.addEventListener("offline", this.#refreshSoon);
   }
 
+  async #subscribe(generation: number): Promise<void> {
+    try {
+      const unlisten = await events.appStatusChanged.listen((event) => {
+        this.status = event.payload;
+        this.error = null;
+        this.settled = true;
+      });
+      if (generation === this.#generation) this.#unlisten = unlisten;
+      else unlisten();
+    } catch {
+      // No event bridge (e.g. a plain browser during `npm run dev`): polling still works.
+    }
+  }
+
   stop(): void {
+    this.#generation += 1;
+    if (this.#unlisten) release(this.#unlisten);
+    this.#unlisten = undefined;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     window.removeEventListener("online", this.#refreshSoon);
     window.removeEventListener("offline", this.#refreshSoon);
+  }
+}
+
+/**
+ * Tauri's unlisten is typed `() => void` but is async underneath; a failure there (the
+ * window is already closing) must not surface as an unhandled rejection.
+ */
+function release(unlisten: () => void): void {
+  try {
+    void Promise.resolve(unlisten() as unknown).catch(() => undefined);
+  } catch {
+    // Nothing to release.
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { AppStatus } from "./bindings";
+import { events, type AppStatus } from "./bindings";
 import { StatusPoller } from "./status.svelte";
 import { mockCommands, reject } from "../test/ipc";
 
@@ -52,5 +52,22 @@ describe("StatusPoller", () => {
     fail = false;
     await poller.refresh();
     expect(poller.error).toBeNull();
+  });
+
+  it("takes pushed status changes and stops listening when stopped", async () => {
+    const calls = mockCommands({ app_status: OFFLINE });
+    poller = new StatusPoller();
+    poller.start(60_000);
+    await vi.waitFor(() => expect(poller?.status).toEqual(OFFLINE));
+
+    await vi.waitFor(async () => {
+      await events.appStatusChanged.emit(ONLINE);
+      expect(poller?.status).toEqual(ONLINE);
+    });
+    expect(calls).toEqual(["app_status"]);
+
+    poller.stop();
+    await events.appStatusChanged.emit({ ...ONLINE, pending: 9 });
+    expect(poller.status).toEqual(ONLINE);
   });
 });

@@ -1,0 +1,70 @@
+//! What the app reports about itself to its own UI: build and runtime facts
+//! (`AppInfo`) and the connection/sync state shown in the status bar.
+
+use serde::Serialize;
+
+use crate::config::{AppConfig, Profile};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AppInfo {
+    pub version: String,
+    pub profile: Profile,
+    /// `linux-x86_64`, `macos-aarch64`, …
+    pub platform: String,
+    pub data_dir: String,
+    pub log_dir: String,
+    pub webkit_dmabuf_workaround: bool,
+}
+
+impl AppInfo {
+    pub fn new(config: &AppConfig, version: &str) -> Self {
+        Self {
+            version: version.to_owned(),
+            profile: config.profile,
+            platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            data_dir: config.data_dir.display().to_string(),
+            log_dir: config.log_dir.display().to_string(),
+            webkit_dmabuf_workaround: config.webkit_dmabuf_workaround,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum ConnectionState {
+    /// No server address configured yet (first run).
+    NotConfigured,
+    Online,
+    Offline,
+}
+
+/// The status bar's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AppStatus {
+    pub connection: ConnectionState,
+    pub server_url: Option<String>,
+    /// RFC 3339 time of the last successful sync.
+    pub last_sync: Option<String>,
+    /// Records waiting to be uploaded.
+    pub pending: u32,
+}
+
+impl AppStatus {
+    /// The state before any network contact: not configured, or offline
+    /// until the first successful request proves otherwise.
+    pub fn initial(config: &AppConfig) -> Self {
+        Self {
+            connection: if config.server_url.is_some() {
+                ConnectionState::Offline
+            } else {
+                ConnectionState::NotConfigured
+            },
+            server_url: config.server_url.clone(),
+            last_sync: None,
+            pending: 0,
+        }
+    }
+}

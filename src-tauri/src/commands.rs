@@ -1,0 +1,40 @@
+//! The IPC surface: each command parses its input, calls tend-core and maps
+//! the error. No policy, SQL or HTTP lives here.
+
+use tauri::State;
+use tend_core::app_status::{AppInfo, AppStatus};
+use tend_core::server_url::{self, ServerUrlCheck};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Build and runtime facts for the About screen.
+#[tauri::command]
+#[specta::specta]
+pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, AppError> {
+    Ok(state.info.clone())
+}
+
+/// Connection and sync state for the status bar.
+#[tauri::command]
+#[specta::specta]
+pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, AppError> {
+    Ok(state.status())
+}
+
+/// Validates a server address typed during first-run setup.
+#[tauri::command]
+#[specta::specta]
+pub fn check_server_url(url: String) -> Result<ServerUrlCheck, AppError> {
+    Ok(server_url::check_server_url(&url)?)
+}
+
+/// Called once by the UI after its first paint: records start-up time (the
+/// line scripts/bench-startup.sh reads) and returns the current status so the
+/// status bar never starts stale.
+#[tauri::command]
+#[specta::specta]
+pub fn ui_ready(state: State<'_, AppState>) -> Result<AppStatus, AppError> {
+    state.mark_ui_ready();
+    Ok(state.status())
+}

@@ -1,0 +1,48 @@
+//! State shared by the commands: the resolved configuration's public facts
+//! and the live status.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use tend_core::app_status::{AppInfo, AppStatus};
+use tend_core::config::AppConfig;
+
+pub struct AppState {
+    pub info: AppInfo,
+    status: Mutex<AppStatus>,
+    started: Instant,
+    ui_ready: std::sync::Once,
+}
+
+impl AppState {
+    pub fn new(config: &AppConfig, started: Instant) -> Self {
+        Self {
+            info: AppInfo::new(config, env!("CARGO_PKG_VERSION")),
+            status: Mutex::new(AppStatus::initial(config)),
+            started,
+            ui_ready: std::sync::Once::new(),
+        }
+    }
+
+    pub fn status(&self) -> AppStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn mark_ui_ready(&self) {
+        self.ui_ready.call_once(|| {
+            let epoch_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or_default();
+            // Read by scripts/bench-startup.sh; contains no user data.
+            tracing::info!(
+                elapsed_ms = self.started.elapsed().as_millis() as u64,
+                epoch_ms = epoch_ms as u64,
+                "ui ready"
+            );
+        });
+    }
+}
