@@ -35,10 +35,13 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Wires state, commands and events into a builder of any runtime.
+/// Wires state, commands and events into a builder of any runtime. The main
+/// window is opened in the same setup hook (Tauri keeps only one), unless
+/// `window` is `None`, as in the mock-runtime tests.
 pub fn build_app<R: Runtime>(
     builder: tauri::Builder<R>,
     state: state::AppState,
+    window: Option<tend_core::config::Profile>,
 ) -> tauri::Builder<R> {
     let specta = specta_builder::<R>();
     builder
@@ -46,6 +49,9 @@ pub fn build_app<R: Runtime>(
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
+            if let Some(profile) = window {
+                window::create_main_window(app, profile)?;
+            }
             Ok(())
         })
 }

@@ -29,6 +29,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
+    if let Err(message) = check_display() {
+        return fail(&message);
+    }
     if let Err(e) = config.prepare_dirs() {
         return fail(&e.to_string());
     }
@@ -49,11 +52,7 @@ fn main() -> ExitCode {
 
     let profile = config.profile;
     let state = tend_app::state::AppState::new(&config, started);
-    let result = tend_app::build_app(tauri::Builder::default(), state)
-        .setup(move |app| {
-            tend_app::window::create_main_window(app, profile)?;
-            Ok(())
-        })
+    let result = tend_app::build_app(tauri::Builder::default(), state, Some(profile))
         .run(tauri::generate_context!());
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,6 +63,22 @@ fn main() -> ExitCode {
             ))
         }
     }
+}
+
+/// GTK panics without a display; say what is missing instead.
+fn check_display() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+            return Err(
+                "no display: neither DISPLAY nor WAYLAND_DISPLAY is set; run Tend in a \
+                 graphical session (a kiosk runs it under the cage compositor, tests under Xvfb)"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// WebKitGTK's DMA-BUF renderer shows blank windows on many GPUs and VMs;

@@ -1,0 +1,147 @@
+//! Every command through Tauri's real IPC path (invoke handler, ACL,
+//! serialization) on the mock runtime: no display needed.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
+};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tend_app::state::AppState;
+use tend_core::config::{AppConfig, CliArgs, Environment};
+
+fn config(data_dir: &Path, server_url: Option<&str>) -> AppConfig {
+    let mut args = vec!["--data-dir".to_owned(), data_dir.display().to_string()];
+    if let Some(url) = server_url {
+        let file = data_dir.join("tend.toml");
+        std::fs::write(&file, format!("server_url = \"{url}\"\n")).unwrap();
+        args.extend(["--config".to_owned(), file.display().to_string()]);
+    }
+    let env = Environment {
+        vars: vec![],
+        default_data_dir: data_dir.join("default"),
+        default_config_file: data_dir.join("absent.toml"),
+    };
+    AppConfig::resolve(&CliArgs::parse(args).unwrap(), &env).unwrap()
+}
+
+fn app(config: &AppConfig) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = tend_app::build_app(mock_builder(), AppState::new(config, Instant::now()), None)
+        .build(mock_context(noop_assets()))
+        .expect("mock app builds");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window builds");
+    (app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn app_info_reports_version_profile_and_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let info = invoke(&window, "app_info", json!({})).unwrap();
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["profile"], "desktop");
+    assert_eq!(info["data_dir"], dir.path().display().to_string());
+    assert_eq!(
+        info["log_dir"],
+        dir.path().join("logs").display().to_string()
+    );
+    assert!(info["platform"].as_str().unwrap().contains('-'));
+}
+
+#[test]
+fn app_status_is_not_configured_on_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let status = invoke(&window, "app_status", json!({})).unwrap();
+    assert_eq!(status["connection"], "not_configured");
+    assert_eq!(status["server_url"], Value::Null);
+    assert_eq!(status["pending"], 0);
+}
+
+#[test]
+fn app_status_with_a_configured_server_starts_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    let status = invoke(&window, "app_status", json!({})).unwrap();
+    assert_eq!(status["connection"], "offline");
+    assert_eq!(status["server_url"], "https://api.example.org");
+}
+
+#[test]
+fn check_server_url_normalizes_a_good_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let ok = invoke(
+        &window,
+        "check_server_url",
+        json!({ "url": "https://api.example.org/" }),
+    )
+    .unwrap();
+    assert_eq!(ok["normalized"], "https://api.example.org");
+    assert_eq!(ok["is_loopback"], false);
+}
+
+#[test]
+fn check_server_url_refuses_plain_http_with_a_coded_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let err = invoke(
+        &window,
+        "check_server_url",
+        json!({ "url": "http://api.example.org" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("https"));
+}
+
+#[test]
+fn check_server_url_without_its_argument_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let err = invoke(&window, "check_server_url", json!({})).unwrap_err();
+    assert!(err.as_str().unwrap().contains("url"), "{err}");
+}
+
+#[test]
+fn ui_ready_returns_the_current_status_and_can_be_called_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let first = invoke(&window, "ui_ready", json!({})).unwrap();
+    assert_eq!(first["connection"], "not_configured");
+    let second = invoke(&window, "ui_ready", json!({})).unwrap();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn an_unknown_command_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    assert!(invoke(&window, "read_file", json!({ "path": "/etc/shadow" })).is_err());
+}
