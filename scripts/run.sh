@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 / Ubuntu machine and runs Tend: a local
+# PostgreSQL, the central API migrated and seeded with demo data, and the
+# app pointed at it. This is the README's run command.
+#
+#   bash scripts/run.sh [--profile desktop|kiosk] [extra app flags...]
+#
+# State lives in ~/.local/share/tend-dev (database, app data, logs) and is
+# kept between runs; delete that folder to start over. Without a display the
+# app runs inside Xvfb and a screenshot is saved, so the command also works
+# on a headless server. Ctrl-C (or closing the window) stops everything.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tend/target}"
+dev="${TEND_DEV_DIR:-$HOME/.local/share/tend-dev}"
+api_port="${TEND_DEV_API_PORT:-8080}"
+mkdir -p "$dev"
+chmod 700 "$dev"
+
+bash scripts/install-deps.sh
+
+echo "run: building the UI, the API and the app"
+(cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
+# Built one at a time: together their features unify differently and
+# would rebuild the shared dependencies a second time.
+cargo build -p tend-api
+cargo build -p tend-app
+
+api_pid=""
+cleanup() {
+  if [ -n "$api_pid" ]; then kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; fi
+  bash scripts/services/postgres.sh stop "$dev/postgres" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+
+eval "$(bash scripts/services/postgres.sh start "$dev/postgres")"
+db=tend
+owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
+if ! psql -qtA "$TEND_TEST_PG_URL" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+  psql -q "$TEND_TEST_PG_URL" -c "CREATE DATABASE $db"
+fi
+# Generated once and kept (0600) so the demo logins stay the same across runs.
+secrets="$dev/secrets.env"
+if [ ! -f "$secrets" ]; then
+  (umask 077; {
+    echo "TEND_APP_PASSWORD=app-$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+    echo "TEND_DEMO_PASSWORD=demo-$(head -c 9 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  } >"$secrets")
+fi
+# shellcheck disable=SC1090
+set -a; . "$secrets"; set +a
+
+api="$CARGO_TARGET_DIR/debug/tend-api"
+TEND_MIGRATE_DATABASE_URL="$owner_url" "$api" migrate --app-user tend_api
+TEND_MIGRATE_DATABASE_URL="$owner_url" "$api" seed-demo
+
+pg_port="$(cat "$dev/postgres/port")"
+TEND_DATABASE_URL="postgres://tend_api:${TEND_APP_PASSWORD}@127.0.0.1:${pg_port}/$db" \
+  "$api" serve --bind "127.0.0.1:$api_port" >"$dev/api.log" 2>&1 &
+api_pid=$!
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$api_port/readyz" >/dev/null && break
+  kill -0 "$api_pid" 2>/dev/null || { cat "$dev/api.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fs "http://127.0.0.1:$api_port/readyz" >/dev/null || { echo "run: the API did not become ready; see $dev/api.log" >&2; exit 1; }
+
+cat <<EOF
+
+  Central API  http://127.0.0.1:$api_port   (OpenAPI: /api/openapi.json, log: $dev/api.log)
+  Demo logins  demo.platform (platform admin) and the seeded staff, e.g. memorylane-secure.rn1
+  Password     $TEND_DEMO_PASSWORD   (kept in $secrets)
+
+EOF
+
+config="$dev/tend.toml"
+printf 'server_url = "http://127.0.0.1:%s"\n' "$api_port" >"$config"
+app=("$CARGO_TARGET_DIR/debug/tend" --config "$config" --data-dir "$dev/app" "$@")
+if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+  "${app[@]}"
+else
+  echo "run: no display; running the app inside Xvfb (screenshot in $dev/screenshot.png after 5 s)"
+  xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+    "$@" & app=$!
+    sleep 5 && import -window root "'"$dev"'/screenshot.png" && echo "run: screenshot saved"
+    wait $app' _ "${app[@]}"
+fi

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 / Ubuntu machine and runs every test Tend has:
+# formatting, lints, generated-bindings drift, Rust unit and integration tests
+# against real services (PostgreSQL, pcscd with the virtual badge reader,
+# gnome-keyring's Secret Service), UI typecheck + component tests, the API
+# fuzzed against its OpenAPI document, and the real app window driven by
+# WebDriver under Xvfb. This is the README's test command; .ci/run calls it.
+#
+#   bash scripts/test.sh
+#
+# Builds go to $CARGO_TARGET_DIR (default ~/.cache/tend/target, outside the
+# clone) so a machine that ran it before rebuilds only what changed.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tend/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+SCHEMATHESIS_EXAMPLES="${SCHEMATHESIS_EXAMPLES:-15}"
+
+started=$SECONDS
+step() { printf '\n=== %s (%ds) ===\n' "$1" "$((SECONDS - started))"; }
+
+step "system packages and tools"
+bash scripts/install-deps.sh
+
+state="$(mktemp -d /tmp/tend-test.XXXXXX)"
+cleanup() {
+  status=$?
+  bash scripts/services/postgres.sh stop "$state/postgres" >/dev/null 2>&1 || true
+  bash scripts/services/pcscd.sh stop "$state/pcscd" >/dev/null 2>&1 || true
+  bash scripts/services/keyring.sh stop "$state/keyring" >/dev/null 2>&1 || true
+  if [ "$status" != 0 ]; then
+    echo "test.sh: FAILED after $((SECONDS - started))s; service logs are in $state" >&2
+  else
+    rm -rf "$state"
+  fi
+}
+trap cleanup EXIT
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "UI: npm ci, typecheck, component tests, build"
+# The app embeds ui/dist at compile time, so the UI is built before Rust.
+(cd ui && npm ci --no-audit --no-fund && npm run verify)
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "TypeScript bindings match the Rust commands"
+fresh="$state/bindings.ts"
+cargo run -q --locked -p tend-app --bin export-bindings -- "$fresh"
+if ! diff -u ui/src/lib/bindings.ts "$fresh"; then
+  echo "ui/src/lib/bindings.ts is stale: run 'cargo run -p tend-app --bin export-bindings' and commit it" >&2
+  exit 1
+fi
+
+step "services: PostgreSQL, pcscd + virtual reader, Secret Service"
+eval "$(bash scripts/services/postgres.sh start "$state/postgres")"
+eval "$(bash scripts/services/pcscd.sh start "$state/pcscd")"
+eval "$(bash scripts/services/keyring.sh start "$state/keyring")"
+export TEND_TEST_PG_URL
+
+step "Rust tests (nextest, whole workspace)"
+cargo nextest run --workspace --locked --no-fail-fast
+# nextest does not run doctests.
+cargo test --workspace --locked --doc
+
+step "API fuzzed against its OpenAPI document (schemathesis, $SCHEMATHESIS_EXAMPLES examples per operation)"
+bash scripts/schemathesis-api.sh "$SCHEMATHESIS_EXAMPLES"
+
+step "end-to-end: the real app window under Xvfb, driven by WebDriver"
+bash scripts/e2e.sh --build
+
+step "all tests passed"
