@@ -42,7 +42,7 @@ if [ -f ui/dist/index.html ] && [ ui/dist/index.html -nt "$TEND_BIN" ]; then
 fi
 
 missing=()
-for tool in xvfb-run Xvfb xauth WebKitWebDriver tauri-driver xwininfo xprop node npm; do
+for tool in xvfb-run Xvfb xauth WebKitWebDriver tauri-driver xwininfo xprop openbox node npm; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -57,8 +57,9 @@ fi
 rm -rf artifacts/e2e
 mkdir -p artifacts/e2e
 cd e2e
-# No window manager on purpose: the kiosk journey checks what the app asks of
-# one (fullscreen, no decorations) in the window's own X11 properties.
+# No window manager on this display: one kiosk journey checks what the app asks
+# of one (fullscreen, no decorations) in the window's X11 properties; another
+# starts its own 1024x768 Xvfb with openbox to see the window really fill it.
 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
   node --import tsx --test --test-concurrency=1 --test-reporter=spec "${extra[@]}" tests/*.test.ts
 echo "e2e: ok (screenshots in artifacts/e2e/)"

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { launchApp } from "../lib/app.ts";
-import { appWindow, screenSize } from "../lib/display.ts";
+import { appWindow, screenSize, startXvfb } from "../lib/display.ts";
 import { appVersion } from "../lib/paths.ts";
 
 test("desktop: About shows app_info, setup checks server addresses, status bar shows the connection", async (t) => {
@@ -94,4 +94,26 @@ test("kiosk: fullscreen, undecorated, large-type UI", async (t) => {
   await app.waitForText("about-profile", /kiosk/i);
   assert.equal(await app.testId("about-profile").getAttribute("data-profile"), "kiosk");
   await app.screenshot("about");
+});
+
+test("kiosk under a window manager fills a screen that is not 1280x800", async (t) => {
+  // The window opens at 1280x800; only a real fullscreen makes it 1024x768 here.
+  const display = await startXvfb(1024, 768, { windowManager: true });
+  t.after(() => display.stop());
+  const app = await launchApp({ name: "foundation-kiosk-wm", profile: "kiosk", env: { DISPLAY: display.name } });
+  t.after(() => app.close());
+  await app.waitForLog(/ui ready/);
+
+  await app.browser.waitUntil(
+    async () => {
+      const w = appWindow(app.appPid, display.name);
+      return w !== null && w.width === 1024 && w.height === 768;
+    },
+    { timeout: 5000, interval: 100, timeoutMsg: `window is ${JSON.stringify(appWindow(app.appPid, display.name))}, not 1024x768` },
+  );
+  const xwin = appWindow(app.appPid, display.name)!;
+  assert.deepEqual({ x: xwin.x, y: xwin.y }, { x: 0, y: 0 });
+  const viewport = await app.browser.execute(() => ({ width: window.innerWidth, height: window.innerHeight }));
+  assert.deepEqual(viewport, screenSize(display.name), "the webview fills the screen");
+  await app.screenshot("setup");
 });
