@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=1 ;;
     --) shift; extra=("$@"); break ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "e2e: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
