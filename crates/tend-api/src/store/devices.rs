@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, QueryBuilder};
-use tend_domain::wire::Device;
+use tend_domain::wire::{Device, EncryptionPosture};
 use tend_domain::{is_online, sync_status, DeviceStatus, DeviceType, SyncInputs, SyncThresholds};
 
 use super::decode;
@@ -13,7 +13,9 @@ use crate::error::Result;
 const COLUMNS: &str = "id, organization_id, facility_id, device_name, device_type, device_uuid, \
                        mac_address::text AS mac_address, encryption_enabled, encryption_required, app_version, \
                        status, is_active, last_seen, last_sync, oldest_pending_since, sync_errors, \
-                       last_security_audit, created_at, updated_at";
+                       last_security_audit, encryption_posture, os, identity_source, \
+                       identity_public_key IS NOT NULL AS has_identity_key, clone_suspected_at, clock_offset_ms, \
+                       created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -34,6 +36,12 @@ struct Row {
     oldest_pending_since: Option<DateTime<Utc>>,
     sync_errors: bool,
     last_security_audit: Option<DateTime<Utc>>,
+    encryption_posture: Option<String>,
+    os: Option<String>,
+    identity_source: Option<String>,
+    has_identity_key: bool,
+    clone_suspected_at: Option<DateTime<Utc>>,
+    clock_offset_ms: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -63,6 +71,17 @@ impl Row {
             last_seen: self.last_seen,
             last_sync: self.last_sync,
             last_security_audit: self.last_security_audit,
+            encryption_posture: match self.encryption_posture.as_deref() {
+                Some("keyring") => Some(EncryptionPosture::Keyring),
+                Some("key_file") => Some(EncryptionPosture::KeyFile),
+                Some("none") => Some(EncryptionPosture::None),
+                _ => None,
+            },
+            os: self.os,
+            identity_source: self.identity_source,
+            has_identity_key: self.has_identity_key,
+            clone_suspected_at: self.clone_suspected_at,
+            clock_offset_ms: self.clock_offset_ms,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
