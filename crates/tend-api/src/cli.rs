@@ -180,11 +180,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let app = crate::app(
-        pool,
+    let (app, identity) = crate::app_and_identity(
+        pool.clone(),
         Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
+        crate::identity::IdentityConfig::default(),
     );
     crate::serve(listener, app, shutdown_signal()).await?;
+    // Heartbeats that arrived since the last flush.
+    if let Err(e) = identity.heartbeats.flush(&pool).await {
+        tracing::warn!(error = %e, "final heartbeat flush failed");
+    }
     Ok(())
 }
 

@@ -57,6 +57,15 @@ pub fn app(pool: PgPool, token_ttl: Duration) -> Router {
 
 /// [`app`] with explicit device-identity settings.
 pub fn app_with(pool: PgPool, token_ttl: Duration, config: identity::IdentityConfig) -> Router {
+    app_and_identity(pool, token_ttl, config).0
+}
+
+/// The router and its device-identity state (to flush heartbeats at shutdown).
+pub fn app_and_identity(
+    pool: PgPool,
+    token_ttl: Duration,
+    config: identity::IdentityConfig,
+) -> (Router, Arc<identity::IdentityState>) {
     let (router, doc) = api::router().split_for_parts();
     let openapi_json = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let flush = config.heartbeat_flush;
@@ -66,9 +75,9 @@ pub fn app_with(pool: PgPool, token_ttl: Duration, config: identity::IdentityCon
         pool,
         token_ttl,
         openapi_json,
-        identity,
+        identity: identity.clone(),
     };
-    api::finish(router, state)
+    (api::finish(router, state), identity)
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves.

@@ -150,9 +150,15 @@ pub async fn heartbeat(
         .device_time
         .signed_duration_since(now)
         .num_milliseconds();
-    // Device clocks drift: shift what it reports into server time.
+    // Device clocks drift: shift what it reports into server time (a time
+    // that cannot be shifted, or lies in the future, becomes now).
     let offset = chrono::Duration::milliseconds(clock_offset_ms);
-    let to_server = |t: Option<chrono::DateTime<Utc>>| t.map(|t| (t - offset).min(now));
+    let to_server = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| {
+            t.checked_sub_signed(offset)
+                .map_or(now, |server| server.min(now))
+        })
+    };
     state.identity.heartbeats.record(
         device.device_id,
         PendingHeartbeat {

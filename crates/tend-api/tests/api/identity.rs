@@ -646,3 +646,44 @@ async fn enrollment_is_rate_limited() {
     }
     assert_eq!(last.unwrap().code(), "RATE_LIMITED");
 }
+
+#[tokio::test]
+async fn sync_thresholds_are_organization_settings() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    sqlx::query("UPDATE devices SET last_sync = now() - interval '10 minutes' WHERE id = $1")
+        .bind(w.a1.device)
+        .execute(&app.owner)
+        .await
+        .unwrap();
+    let status = || async {
+        app.get(
+            &format!("/api/devices/{}", w.a1.device),
+            w.token(Role::FacilityAdmin),
+        )
+        .await
+        .body["sync_status"]
+            .clone()
+    };
+    assert_eq!(status().await, "SYNCED");
+    sqlx::query(
+        "UPDATE organizations SET settings = settings || '{\"sync_synced_within_minutes\": 5}' WHERE id = $1",
+    )
+    .bind(w.a1.org)
+    .execute(&app.owner)
+    .await
+    .unwrap();
+    assert_eq!(status().await, "STALE");
+    sqlx::query(
+        "UPDATE organizations SET settings = settings || '{\"sync_out_of_sync_after_hours\": 0}' WHERE id = $1",
+    )
+    .bind(w.a1.org)
+    .execute(&app.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        status().await,
+        "STALE",
+        "out-of-range values keep the default"
+    );
+}
