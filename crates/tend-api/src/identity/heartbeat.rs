@@ -106,8 +106,28 @@ impl HeartbeatBuffer {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = self.flush(&pool).await {
-                tracing::warn!(error = %e, "heartbeat flush failed; retrying next interval");
+            let started = std::time::Instant::now();
+            match self.flush(&pool).await {
+                Ok(0) => {}
+                Ok(devices) => {
+                    let elapsed = started.elapsed();
+                    if elapsed > interval {
+                        tracing::warn!(
+                            devices,
+                            elapsed_ms = elapsed.as_millis() as u64,
+                            "heartbeat flush slower than its interval"
+                        );
+                    } else {
+                        tracing::debug!(
+                            devices,
+                            elapsed_ms = elapsed.as_millis() as u64,
+                            "heartbeats flushed"
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "heartbeat flush failed; retrying next interval")
+                }
             }
         }
     }

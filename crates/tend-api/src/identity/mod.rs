@@ -46,7 +46,7 @@ impl Default for IdentityConfig {
                 per_second: 1.0,
             },
             enroll_per_code: Rate {
-                burst: 10.0,
+                burst: 6.0,
                 per_second: 0.2,
             },
         }
