@@ -1,5 +1,6 @@
 -- Enrollment: every request is a new device (random v4 device_uuid) enrolling
--- with one many-use code (ENROLL_CODE). Rate limits are raised for the run.
+-- with one of ten many-use codes (ENROLL_CODE followed by 0–9). Rate limits
+-- are raised for the run.
 local code = os.getenv("ENROLL_CODE")
 local threads = {}
 -- Distinct devices in every run (wrk's Lua starts from the same seed).
@@ -18,10 +19,12 @@ local function uuid4()
   t[9] = (t[9] % 64) + 128
   return string.format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", (table.unpack or unpack)(t))
 end
+local n = 0
 request = function()
+  n = n + 1
   local body = string.format(
     '{"enrollment_code":"%s","device_uuid":"%s","mac_address":"b8:27:eb:12:34:56","device_type":"TABLET","device_name":"Bench Tablet","public_key":"O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=","os":"Debian 12","app_version":"0.1.0","identity_source":"machine_id"}',
-    code, uuid4())
+    code .. (n % 10), uuid4())
   return wrk.format("POST", "/api/devices/enroll", { ["Content-Type"] = "application/json" }, body)
 end
 errors = 0
