@@ -17,7 +17,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, Id};
 use crate::identity::heartbeat::PendingHeartbeat;
 use crate::identity::tokens::{new_device_token, DevicePrincipal};
-use crate::identity::{refusal_for_status, DeviceAuth};
+use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::validate::Validator;
 use crate::AppState;
@@ -30,11 +30,21 @@ use crate::AppState;
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody)))]
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many challenges from this address", body = ErrorBody)))]
 pub async fn challenge(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<DeviceChallengeRequest>,
 ) -> Result<Json<DeviceChallenge>> {
+    // Nonces are kept in memory: bound how fast one address can ask for them.
+    if !state
+        .identity
+        .challenges_by_address
+        .allow(address.as_deref().unwrap_or("-").as_bytes())
+    {
+        return Err(ApiError::RateLimited);
+    }
     let ttl = state.identity.config.nonce_ttl;
     let nonce = state.identity.nonces.issue(body.device_uuid.as_uuid(), ttl);
     let expires_at = Utc::now() + chrono::Duration::from_std(ttl).map_err(ApiError::internal)?;

@@ -262,15 +262,17 @@ pub async fn enroll_device(
     // The device the answer is about, its scope, and whether anything changed.
     let (device_id, org, facility, created) = match (existing, code) {
         // A device that holds this key already: say where it stands.
-        (Some(d), _)
+        // (A PENDING one presenting a code goes on to be activated by it.)
+        (Some(d), ref code)
             if d.identity_public_key.as_deref() == Some(public_key.as_str())
-                && matches!(d.status.as_str(), "ACTIVE" | "PENDING") =>
+                && (d.status == "ACTIVE" || (d.status == "PENDING" && code.is_none())) =>
         {
             (d.id, d.organization_id, d.facility_id, false)
         }
         // Another key for a device that is in use or waiting: a clone.
         (Some(d), _)
             if d.identity_public_key.is_some()
+                && d.identity_public_key.as_deref() != Some(public_key.as_str())
                 && matches!(d.status.as_str(), "ACTIVE" | "PENDING") =>
         {
             store::enrollment::scope_to_facility(&mut tx, d.organization_id, d.facility_id).await?;

@@ -33,6 +33,7 @@ pub struct IdentityConfig {
     pub heartbeat_flush: Duration,
     pub enroll_per_address: Rate,
     pub enroll_per_code: Rate,
+    pub challenges_per_address: Rate,
 }
 
 impl Default for IdentityConfig {
@@ -49,6 +50,11 @@ impl Default for IdentityConfig {
                 burst: 6.0,
                 per_second: 0.2,
             },
+            // A facility's devices behind one NAT address each ask every ~15 min.
+            challenges_per_address: Rate {
+                burst: 300.0,
+                per_second: 20.0,
+            },
         }
     }
 }
@@ -58,6 +64,7 @@ pub struct IdentityState {
     pub config: IdentityConfig,
     pub enroll_by_address: RateLimiter,
     pub enroll_by_code: RateLimiter,
+    pub challenges_by_address: RateLimiter,
     pub nonces: Nonces,
     pub tokens: TokenCache,
     pub heartbeats: Arc<HeartbeatBuffer>,
@@ -68,6 +75,7 @@ impl IdentityState {
         Self {
             enroll_by_address: RateLimiter::new(config.enroll_per_address),
             enroll_by_code: RateLimiter::new(config.enroll_per_code),
+            challenges_by_address: RateLimiter::new(config.challenges_per_address),
             nonces: Nonces::default(),
             tokens: TokenCache::default(),
             heartbeats: Arc::new(HeartbeatBuffer::default()),

@@ -409,6 +409,24 @@ async fn pre_registered_device_waits_for_approval() {
         .post(&format!("/api/devices/{rid}/approve"), admin, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // A pending device that then presents a valid code is activated by it.
+    let late = Dev::new();
+    app.post(
+        "/api/devices",
+        admin,
+        json!({"facility_id": w.a1.facility, "device_name": "Desk 3", "device_type": "LAPTOP",
+               "device_uuid": late.uuid.to_string()}),
+    )
+    .await;
+    assert_eq!(enroll(&app, &late, None).await.body["status"], "PENDING");
+    assert_eq!(enroll(&app, &late, None).await.status, StatusCode::OK);
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let r = enroll(&app, &late, Some(&code)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["status"], "ACTIVE");
+    assert!(r.body["clone_suspected_at"].is_null());
+
     let audits: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_events WHERE resource_id IN ($1, $2) AND action IN ('device.approve', 'device.reject')",
     )
