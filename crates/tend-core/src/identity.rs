@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tend_domain::{DeviceUuid, MacAddress};
+use tend_domain::wire::{EnrollDevice, Secret};
+use tend_domain::{DeviceType, DeviceUuid, MacAddress};
 
 /// Tend's application id for app-specific machine ids (as in systemd's
 /// `sd_id128_get_machine_app_specific`). Fixed forever: changing it changes
@@ -169,6 +170,54 @@ impl IdentityProbe {
             .collect();
         candidates.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
         candidates.into_iter().next().map(|c| c.3)
+    }
+}
+
+impl IdentityProbe {
+    /// A name for the operating system: `PRETTY_NAME` from os-release, else
+    /// the platform (`linux`, `macos`, `windows`).
+    pub fn os_name(&self) -> String {
+        ["/etc/os-release", "/usr/lib/os-release"]
+            .iter()
+            .filter_map(|p| self.read(p))
+            .filter_map(|b| String::from_utf8(b).ok())
+            .find_map(|text| {
+                text.lines().find_map(|l| {
+                    let v = l
+                        .strip_prefix("PRETTY_NAME=")?
+                        .trim()
+                        .trim_matches('"')
+                        .trim();
+                    (!v.is_empty() && v.len() <= 100 && !v.chars().any(char::is_control))
+                        .then(|| v.to_owned())
+                })
+            })
+            .unwrap_or_else(|| std::env::consts::OS.to_owned())
+    }
+}
+
+/// The body of `POST /api/devices/enroll` for this device: its identity, its
+/// public key, and the code an administrator gave (none for a device an
+/// administrator pre-registered, which then waits for approval).
+pub fn enrollment_request(
+    identity: &HardwareIdentity,
+    key: &DeviceKey,
+    enrollment_code: Option<&str>,
+    device_name: &str,
+    device_type: DeviceType,
+    os: &str,
+    app_version: &str,
+) -> EnrollDevice {
+    EnrollDevice {
+        enrollment_code: enrollment_code.map(Secret::new),
+        device_uuid: identity.device_uuid,
+        mac_address: identity.mac_address,
+        device_type,
+        device_name: device_name.to_owned(),
+        public_key: key.public_key_base64(),
+        os: Some(os.to_owned()),
+        app_version: Some(app_version.to_owned()),
+        identity_source: Some(identity.source.as_str().to_owned()),
     }
 }
 
@@ -522,6 +571,38 @@ mod tests {
             "1b2c3d4e-5f60-4718-92a3-b4c5d6e7f809"
         );
         assert_eq!(parse_reg_machine_guid("ERROR: not found"), None);
+    }
+
+    #[test]
+    fn os_name_and_enrollment_request() {
+        let t = Tree::new();
+        t.file(
+            "/etc/os-release",
+            "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+        )
+        .file("/etc/machine-id", MACHINE_ID)
+        .iface("eth0", "b8:27:eb:12:34:56", true);
+        let probe = t.probe();
+        assert_eq!(probe.os_name(), "Debian GNU/Linux 12 (bookworm)");
+        assert_eq!(Tree::new().probe().os_name(), std::env::consts::OS);
+        let id = probe.detect().unwrap();
+        let (key, _) = DeviceKey::load_or_create(&crate::vault::MemoryStore::new()).unwrap();
+        let body = enrollment_request(
+            &id,
+            &key,
+            Some("ABCD-EFGH"),
+            "Hall Kiosk",
+            DeviceType::RaspberryPi,
+            &probe.os_name(),
+            "0.1.0",
+        );
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(json["identity_source"], "machine_id");
+        assert_eq!(json["mac_address"], "b8:27:eb:12:34:56");
+        assert_eq!(json["public_key"], key.public_key_base64());
+        assert_eq!(json["enrollment_code"], "ABCD-EFGH");
+        // The code never shows in Debug output.
+        assert!(!format!("{body:?}").contains("ABCD-EFGH"));
     }
 
     #[test]
