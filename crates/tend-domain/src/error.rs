@@ -36,8 +36,7 @@ pub enum ErrorCode {
     EnrollmentCodeExhausted,
     /// No enrollment code was given and no administrator pre-registered this device.
     EnrollmentCodeRequired,
-    /// This device_uuid is already enrolled with a different key (a cloned
-    /// disk image?); an administrator must resolve it.
+    /// This device_uuid is enrolled with a different key (a cloned disk image?); an administrator must resolve it.
     DeviceCloneConflict,
     /// The device is unknown to the server (or has not enrolled a key); enroll first.
     DeviceUnknown,
