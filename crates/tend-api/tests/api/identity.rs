@@ -705,3 +705,95 @@ async fn sync_thresholds_are_organization_settings() {
         "out-of-range values keep the default"
     );
 }
+
+/// Everything the process logs, at every level, from the moment it is installed.
+fn captured_logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber");
+        buffer
+    })
+}
+
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn codes_tokens_and_signatures_never_reach_the_logs() {
+    let logs = captured_logs();
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({"max_uses": 3})).await;
+    let dev = Dev::new();
+    let r = enroll(&app, &dev, Some(&code)).await;
+    let id = r.body["id"].as_i64().unwrap();
+    let c = app
+        .call(
+            Method::POST,
+            "/api/devices/auth/challenge",
+            None,
+            Some(json!({"device_uuid": dev.uuid.to_string()})),
+        )
+        .await;
+    let nonce = c.body["nonce"].as_str().unwrap().to_owned();
+    let signature = dev.key.sign_challenge(&dev.uuid, &nonce);
+    let t = app
+        .call(
+            Method::POST,
+            "/api/devices/auth/token",
+            None,
+            Some(json!({"device_uuid": dev.uuid.to_string(), "nonce": nonce, "signature": signature})),
+        )
+        .await;
+    let tok = t.body["token"].as_str().unwrap().to_owned();
+    heartbeat(&app, &tok, id, "keyring").await;
+    // Failures log too: a wrong code, a clone, a deactivated device.
+    enroll(
+        &app,
+        &Dev::new(),
+        Some("ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"),
+    )
+    .await;
+    let clone = enroll(&app, &Dev::with_uuid(dev.uuid), Some(&code)).await;
+    assert_eq!(clone.status, StatusCode::CONFLICT, "{clone:?}");
+    app.post(
+        &format!("/api/devices/{id}/deactivate"),
+        w.token(Role::FacilityAdmin),
+        json!({}),
+    )
+    .await;
+    heartbeat(&app, &tok, id, "keyring").await;
+
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(text.contains("device enrolled"), "logs were captured");
+    assert!(text.contains("suspected clone"));
+    for secret in [
+        code.as_str(),
+        &code.replace('-', ""),
+        "ZZZZ-ZZZZ",
+        &tok,
+        &tok["tdev_".len()..],
+        &nonce,
+        &signature,
+        w.token(Role::FacilityAdmin),
+    ] {
+        assert!(!text.contains(secret), "a secret reached the logs");
+    }
+}
