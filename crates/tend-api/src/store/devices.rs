@@ -87,7 +87,8 @@ impl Row {
             app_version: self.app_version,
             status: decode(DeviceStatus::parse, &self.status)?,
             is_active: self.is_active,
-            is_online: is_online(self.last_seen, now),
+            // Only a device that may still talk to the API can be online.
+            is_online: self.status == "ACTIVE" && is_online(self.last_seen, now),
             sync_status: sync_status(inputs, now, thresholds(self.org_settings.as_ref())),
             last_seen: self.last_seen,
             last_sync: self.last_sync,

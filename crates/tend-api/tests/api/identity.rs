@@ -462,6 +462,16 @@ async fn a_cloned_uuid_with_another_key_is_a_conflict() {
         .get(&format!("/api/devices/{id}"), w.token(Role::FacilityAdmin))
         .await;
     assert!(device.body["clone_suspected_at"].is_string(), "{device:?}");
+    let dashboard = app
+        .get(
+            &format!("/api/facilities/{}/dashboard", w.a1.facility),
+            w.token(Role::FacilityAdmin),
+        )
+        .await;
+    assert_eq!(
+        dashboard.body["devices_suspected_clones"], 1,
+        "{dashboard:?}"
+    );
     let audits: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_events WHERE actor_device_id = $1 AND action = 'device.clone_conflict' AND outcome = 'denied'",
     )
@@ -796,4 +806,36 @@ async fn codes_tokens_and_signatures_never_reach_the_logs() {
     ] {
         assert!(!text.contains(secret), "a secret reached the logs");
     }
+}
+
+#[tokio::test]
+async fn a_deactivated_device_is_never_reported_online() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let dev = Dev::new();
+    let id = enroll(&app, &dev, Some(&code)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let (tok, _) = token(&app, &dev).await;
+    // Accepted, still waiting in memory for the next flush…
+    assert_eq!(
+        heartbeat(&app, &tok, id, "keyring").await.status,
+        StatusCode::OK
+    );
+    // …when the admin deactivates the device.
+    let r = app
+        .post(
+            &format!("/api/devices/{id}/deactivate"),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let device = app
+        .get(&format!("/api/devices/{id}"), w.token(Role::FacilityAdmin))
+        .await;
+    assert_eq!(device.body["status"], "DEACTIVATED");
+    assert_eq!(device.body["is_online"], false, "{device:?}");
 }
