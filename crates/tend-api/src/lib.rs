@@ -71,6 +71,10 @@ pub fn app_and_identity(
     let flush = config.heartbeat_flush;
     let identity = Arc::new(identity::IdentityState::new(config));
     tokio::spawn(identity.heartbeats.clone().run(pool.clone(), flush));
+    tokio::spawn(identity::listen_for_revocations(
+        identity.clone(),
+        pool.clone(),
+    ));
     let state = AppState {
         pool,
         token_ttl,

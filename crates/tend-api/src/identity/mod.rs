@@ -84,6 +84,53 @@ impl IdentityState {
     }
 }
 
+/// The channel on which a deactivation tells every API instance to drop the
+/// device's cached tokens (sent inside the deactivating transaction, so it
+/// is delivered at commit).
+pub const REVOCATION_CHANNEL: &str = "tend_device_revoked";
+
+/// Listens for revocations from any API instance. A lost connection may have
+/// dropped notices, so the whole cache is cleared then (tokens are looked up
+/// again, one round trip each).
+pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPool) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "revocation listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(REVOCATION_CHANNEL).await {
+            tracing::warn!(error = %e, "revocation listener cannot LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Anything revoked while we were not listening is unknown: start clean.
+        state.tokens.clear();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notice)) => {
+                    if let Ok(id) = notice.payload().parse::<i64>() {
+                        state.tokens.revoke_device(id);
+                        state.heartbeats.forget(id);
+                    }
+                }
+                Ok(None) => {
+                    state.tokens.clear();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation listener failed; reconnecting");
+                    state.tokens.clear();
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A device's standing as the API tells it: 401 with a code the app acts on.
 pub fn refusal_for_status(status: &str) -> ApiError {
     match status {

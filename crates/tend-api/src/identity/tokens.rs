@@ -1,8 +1,8 @@
 //! Device authentication state kept in memory: single-use challenge nonces,
 //! and a cache of valid device tokens so a heartbeat needs no database round
 //! trip. Deactivation drops a device's cached tokens in the same request that
-//! revokes them in the database. (One process; several API instances would
-//! need the revocation broadcast, e.g. LISTEN/NOTIFY.)
+//! revokes them in the database, and other instances drop theirs when the
+//! `NOTIFY` of that transaction arrives (see `listen_for_revocations`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -78,6 +78,12 @@ impl TokenCache {
     pub fn get(&self, hash: &[u8]) -> Option<DevicePrincipal> {
         let map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         map.get(hash).copied().filter(|p| p.expires_at > Utc::now())
+    }
+
+    /// Forgets every cached token (after missing revocation notices).
+    pub fn clear(&self) {
+        let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        map.clear();
     }
 
     /// Forgets every token of `device_id`.

@@ -333,11 +333,16 @@ pub async fn issue_token(
     )
 }
 
+/// Revokes every token of the device and, at commit, tells every API
+/// instance to drop them from its cache.
 pub async fn revoke_tokens(conn: &mut PgConnection, device_id: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT tend_device_tokens_revoke($1)")
-        .bind(device_id)
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT tend_device_tokens_revoke($1) FROM pg_notify($2, $1::text)")
+            .bind(device_id)
+            .bind(crate::identity::REVOCATION_CHANNEL)
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Organization-wide scope (moving a device between facilities of one organization).

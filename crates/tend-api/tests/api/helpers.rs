@@ -133,6 +133,24 @@ pub async fn spawn_app_with(config: tend_api::identity::IdentityConfig) -> TestA
     }
 }
 
+impl TestApp {
+    /// A second API instance on the same database (its own caches and
+    /// buffers, as another process would have); returns its base URL.
+    pub async fn second_instance(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let url: tend_api::config::DatabaseUrl = self.app_url.parse().unwrap();
+        let pool = tend_api::db::connect(&url, 4).await.expect("connect");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = tend_api::app(pool, Duration::from_secs(3600));
+        let server = tokio::spawn(async move {
+            tend_api::serve(listener, app, std::future::pending())
+                .await
+                .unwrap();
+        });
+        (format!("http://{addr}"), server)
+    }
+}
+
 pub struct Resp {
     pub status: StatusCode,
     pub body: Value,

@@ -839,3 +839,52 @@ async fn a_deactivated_device_is_never_reported_online() {
     assert_eq!(device.body["status"], "DEACTIVATED");
     assert_eq!(device.body["is_online"], false, "{device:?}");
 }
+
+#[tokio::test]
+async fn deactivation_reaches_every_api_instance() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (base_b, server_b) = app.second_instance().await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let dev = Dev::new();
+    let id = enroll(&app, &dev, Some(&code)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let (tok, _) = token(&app, &dev).await;
+    let beat_on_b = || async {
+        let res = app
+            .client
+            .post(format!("{base_b}/api/devices/{id}/heartbeat"))
+            .bearer_auth(&tok)
+            .json(&heartbeat_body("keyring"))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    // Instance B caches the token on first use.
+    assert_eq!(beat_on_b().await.0, StatusCode::OK);
+    // Let B's revocation listener finish connecting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = app
+        .post(
+            &format!("/api/devices/{id}/deactivate"),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The notice is delivered at commit; allow it a moment to arrive.
+    let mut last = (StatusCode::OK, Value::Null);
+    for _ in 0..50 {
+        last = beat_on_b().await;
+        if last.0 != StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(last.0, StatusCode::UNAUTHORIZED, "{last:?}");
+    assert_eq!(last.1["error"]["code"], "DEVICE_DEACTIVATED");
+    server_b.abort();
+}
