@@ -9,6 +9,9 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   # headless app window + WebDriver end-to-end tests + screenshots
   xvfb webkit2gtk-driver imagemagick xauth
+  # xwininfo/xprop: the E2E kiosk journeys read the window's X11 state;
+  # openbox: a real window manager, to prove the kiosk window goes fullscreen
+  x11-utils openbox
   # central API database
   postgresql postgresql-client
   # badge readers: PC/SC stack with the virtual reader

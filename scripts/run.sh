@@ -18,6 +18,9 @@ dev="${TEND_DEV_DIR:-$HOME/.local/share/tend-dev}"
 api_port="${TEND_DEV_API_PORT:-8080}"
 mkdir -p "$dev"
 chmod 700 "$dev"
+# As root, PostgreSQL runs as the postgres user, which cannot enter /root.
+pg_state="$dev/postgres"
+if [ "$(id -u)" = 0 ]; then pg_state="${TEND_DEV_PG_DIR:-/var/lib/tend-dev/postgres}"; mkdir -p "$(dirname "$pg_state")"; fi
 
 bash scripts/install-deps.sh
 
@@ -31,11 +34,12 @@ cargo build -p tend-app
 api_pid=""
 cleanup() {
   if [ -n "$api_pid" ]; then kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; fi
-  bash scripts/services/postgres.sh stop "$dev/postgres" >/dev/null 2>&1 || true
+  bash scripts/services/postgres.sh stop "$pg_state" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
 
-eval "$(bash scripts/services/postgres.sh start "$dev/postgres")"
+pg_exports="$(bash scripts/services/postgres.sh start "$pg_state")"
+eval "$pg_exports"
 db=tend
 owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
 if ! psql -qtA "$TEND_TEST_PG_URL" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
@@ -56,7 +60,7 @@ api="$CARGO_TARGET_DIR/debug/tend-api"
 TEND_MIGRATE_DATABASE_URL="$owner_url" "$api" migrate --app-user tend_api
 TEND_MIGRATE_DATABASE_URL="$owner_url" "$api" seed-demo
 
-pg_port="$(cat "$dev/postgres/port")"
+pg_port="$(cat "$pg_state/port")"
 TEND_DATABASE_URL="postgres://tend_api:${TEND_APP_PASSWORD}@127.0.0.1:${pg_port}/$db" \
   "$api" serve --bind "127.0.0.1:$api_port" >"$dev/api.log" 2>&1 &
 api_pid=$!

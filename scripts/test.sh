@@ -25,6 +25,8 @@ step "system packages and tools"
 bash scripts/install-deps.sh
 
 state="$(mktemp -d /tmp/tend-test.XXXXXX)"
+# PostgreSQL runs as the postgres user and must reach its folder inside.
+chmod 711 "$state"
 cleanup() {
   status=$?
   bash scripts/services/postgres.sh stop "$state/postgres" >/dev/null 2>&1 || true
@@ -57,9 +59,15 @@ if ! diff -u ui/src/lib/bindings.ts "$fresh"; then
 fi
 
 step "services: PostgreSQL, pcscd + virtual reader, Secret Service"
-eval "$(bash scripts/services/postgres.sh start "$state/postgres")"
-eval "$(bash scripts/services/pcscd.sh start "$state/pcscd")"
-eval "$(bash scripts/services/keyring.sh start "$state/keyring")"
+# `eval "$(…)"` would hide a failed start; capture first so `set -e` sees it.
+start_service() {
+  local exports
+  exports="$(bash "scripts/services/$1.sh" start "$state/$1")"
+  eval "$exports"
+}
+start_service postgres
+start_service pcscd
+start_service keyring
 export TEND_TEST_PG_URL
 
 step "Rust tests (nextest, whole workspace)"

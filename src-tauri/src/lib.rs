@@ -51,7 +51,40 @@ pub fn build_app<R: Runtime>(
             specta.mount_events(app);
             if let Some(profile) = window {
                 window::create_main_window(app, profile)?;
+                watch_connection(app.handle().clone());
             }
             Ok(())
         })
+}
+
+/// Keeps the status bar's online/offline state true: probes the configured
+/// server in the background and pushes `AppStatusChanged` on every change.
+fn watch_connection<R: Runtime>(app: tauri::AppHandle<R>) {
+    use tauri::Manager;
+    use tauri_specta::Event;
+
+    let state = app.state::<state::AppState>();
+    let Some(server_url) = state.status().server_url else {
+        return;
+    };
+    let client = match tend_core::connectivity::api_client(env!("CARGO_PKG_VERSION")) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client; the app stays offline");
+            return;
+        }
+    };
+    tauri::async_runtime::spawn(tend_core::connectivity::watch(
+        client,
+        server_url,
+        tend_core::connectivity::PROBE_INTERVAL,
+        move |connection| {
+            let state = app.state::<state::AppState>();
+            if let Some(status) = state.set_connection(connection) {
+                if let Err(e) = events::AppStatusChanged(status).emit(&app) {
+                    tracing::warn!(error = %e, "status event not delivered");
+                }
+            }
+        },
+    ));
 }

@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
-use tend_core::app_status::{AppInfo, AppStatus};
+use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
 
 pub struct AppState {
@@ -29,6 +29,17 @@ impl AppState {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Records the server's reachability; returns the new status when it
+    /// changed, for the status event.
+    pub fn set_connection(&self, connection: ConnectionState) -> Option<AppStatus> {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        if status.connection == connection {
+            return None;
+        }
+        status.connection = connection;
+        Some(status.clone())
     }
 
     pub fn mark_ui_ready(&self) {

@@ -20,7 +20,9 @@ pub fn create_main_window<R: Runtime, M: Manager<R>>(
             .fullscreen(kiosk)
             .decorations(!kiosk)
             .always_on_top(kiosk)
-            .resizable(!kiosk)
+            // Kiosks stay resizable: GTK pins a non-resizable window to its
+            // size (min = max), so a window manager cannot make it fill a
+            // screen other than 1280x800 and "fullscreen" stays 1280x800.
             .closable(!kiosk)
             .build()?;
     if kiosk {

@@ -4,6 +4,7 @@
 
 pub mod app_status;
 pub mod config;
+pub mod connectivity;
 pub mod error;
 pub mod heartbeat;
 pub mod identity;
