@@ -49,6 +49,19 @@ pub struct ServeArgs {
     /// Lifetime of a login token, in hours.
     #[arg(long, env = "TEND_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: u64,
+    /// Device enrollment attempts allowed per client address per minute (bursts of half).
+    #[arg(long, env = "TEND_ENROLL_PER_ADDRESS_PER_MINUTE", default_value_t = 60)]
+    pub enroll_per_address_per_minute: u32,
+    /// Device enrollment attempts allowed per enrollment code per minute (bursts of half).
+    #[arg(long, env = "TEND_ENROLL_PER_CODE_PER_MINUTE", default_value_t = 12)]
+    pub enroll_per_code_per_minute: u32,
+}
+
+fn per_minute(n: u32) -> crate::identity::limits::Rate {
+    crate::identity::limits::Rate {
+        burst: f64::from((n / 2).max(1)),
+        per_second: f64::from(n) / 60.0,
+    }
 }
 
 #[derive(Debug, Args)]
@@ -180,11 +193,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let app = crate::app(
-        pool,
+    let (app, identity) = crate::app_and_identity(
+        pool.clone(),
         Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
+        crate::identity::IdentityConfig {
+            enroll_per_address: per_minute(args.enroll_per_address_per_minute),
+            enroll_per_code: per_minute(args.enroll_per_code_per_minute),
+            ..Default::default()
+        },
     );
     crate::serve(listener, app, shutdown_signal()).await?;
+    // Heartbeats that arrived since the last flush.
+    if let Err(e) = identity.heartbeats.flush(&pool).await {
+        tracing::warn!(error = %e, "final heartbeat flush failed");
+    }
     Ok(())
 }
 

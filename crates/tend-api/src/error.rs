@@ -50,6 +50,19 @@ pub enum ApiError {
     /// Wrong username or password (401).
     #[error("invalid username or password")]
     BadCredentials,
+    /// A device credential was refused (401); the code tells the app what
+    /// to do (enroll, wait for approval, or wipe).
+    #[error("{}", refusal_message(*.0))]
+    Device(ErrorCode),
+    /// An enrollment was refused (403); the code names the problem.
+    #[error("{}", refusal_message(*.0))]
+    Enrollment(ErrorCode),
+    /// The device_uuid is enrolled with another key (409).
+    #[error("{}", refusal_message(ErrorCode::DeviceCloneConflict))]
+    CloneConflict,
+    /// Too many attempts (429).
+    #[error("too many attempts; wait a few seconds and try again")]
+    RateLimited,
     /// In scope, but the role may not do this (403).
     #[error("your role may not do this")]
     Forbidden,
@@ -73,6 +86,9 @@ impl ApiError {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::Unauthorized | Self::BadCredentials => ErrorCode::Unauthorized,
             Self::Forbidden => ErrorCode::Forbidden,
+            Self::Device(code) | Self::Enrollment(code) => *code,
+            Self::CloneConflict => ErrorCode::DeviceCloneConflict,
+            Self::RateLimited => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -88,7 +104,10 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Enrollment(_) => StatusCode::FORBIDDEN,
+            Self::Device(_) => StatusCode::UNAUTHORIZED,
+            Self::CloneConflict => StatusCode::CONFLICT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -162,6 +181,38 @@ impl From<sqlx::Error> for ApiError {
             }
             _ => Self::Internal(err.into()),
         }
+    }
+}
+
+/// Sentences for the identity refusals (the app shows them to an administrator).
+fn refusal_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::EnrollmentCodeInvalid => {
+            "this enrollment code does not exist; check it for typos or ask for a new one"
+        }
+        ErrorCode::EnrollmentCodeExpired => {
+            "this enrollment code has expired; ask an administrator for a new one"
+        }
+        ErrorCode::EnrollmentCodeRevoked => {
+            "this enrollment code was revoked by an administrator; ask for a new one"
+        }
+        ErrorCode::EnrollmentCodeExhausted => {
+            "this enrollment code has been used as many times as it allows; ask for a new one"
+        }
+        ErrorCode::EnrollmentCodeRequired => {
+            "an enrollment code is required: this device was not pre-registered by an administrator"
+        }
+        ErrorCode::DeviceCloneConflict => {
+            "this device_uuid is already enrolled with a different key (a cloned disk image?); \
+             an administrator must deactivate the old device or re-image this one"
+        }
+        ErrorCode::DevicePending => "this device is waiting for an administrator's approval",
+        ErrorCode::DeviceRejected => "an administrator rejected this device's enrollment",
+        ErrorCode::DeviceDeactivated => {
+            "this device was deactivated: lock and wipe local data, then enroll again"
+        }
+        ErrorCode::DeviceUnknown => "this device is not enrolled; enroll it first",
+        _ => "refused",
     }
 }
 
@@ -252,6 +303,18 @@ mod tests {
             ),
             (ApiError::Unauthorized, 401, "UNAUTHORIZED"),
             (ApiError::Forbidden, 403, "FORBIDDEN"),
+            (
+                ApiError::Device(ErrorCode::DeviceDeactivated),
+                401,
+                "DEVICE_DEACTIVATED",
+            ),
+            (
+                ApiError::Enrollment(ErrorCode::EnrollmentCodeExpired),
+                403,
+                "ENROLLMENT_CODE_EXPIRED",
+            ),
+            (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
+            (ApiError::RateLimited, 429, "RATE_LIMITED"),
             (
                 ApiError::internal(anyhow::anyhow!("secret detail")),
                 500,

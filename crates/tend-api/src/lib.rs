@@ -10,6 +10,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod identity;
 pub mod openapi;
 pub mod seed;
 pub mod store;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// The OpenAPI document, rendered once at startup.
     pub openapi_json: Arc<String>,
+    /// Enrollment limits, nonces, device tokens, the heartbeat buffer.
+    pub identity: Arc<identity::IdentityState>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,16 +49,39 @@ impl std::fmt::Debug for AppState {
 /// Largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Builds the full router with its state.
+/// Builds the full router with its state (device identity defaults).
+/// Call inside a Tokio runtime: it starts the heartbeat flusher.
 pub fn app(pool: PgPool, token_ttl: Duration) -> Router {
+    app_with(pool, token_ttl, identity::IdentityConfig::default())
+}
+
+/// [`app`] with explicit device-identity settings.
+pub fn app_with(pool: PgPool, token_ttl: Duration, config: identity::IdentityConfig) -> Router {
+    app_and_identity(pool, token_ttl, config).0
+}
+
+/// The router and its device-identity state (to flush heartbeats at shutdown).
+pub fn app_and_identity(
+    pool: PgPool,
+    token_ttl: Duration,
+    config: identity::IdentityConfig,
+) -> (Router, Arc<identity::IdentityState>) {
     let (router, doc) = api::router().split_for_parts();
     let openapi_json = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let flush = config.heartbeat_flush;
+    let identity = Arc::new(identity::IdentityState::new(config));
+    tokio::spawn(identity.heartbeats.clone().run(pool.clone(), flush));
+    tokio::spawn(identity::listen_for_revocations(
+        identity.clone(),
+        pool.clone(),
+    ));
     let state = AppState {
         pool,
         token_ttl,
         openapi_json,
+        identity: identity.clone(),
     };
-    api::finish(router, state)
+    (api::finish(router, state), identity)
 }
 
 /// Serves on an already-bound listener until `shutdown` resolves.

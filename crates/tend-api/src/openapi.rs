@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "organizations", description = "Top-level tenants"),
         (name = "facilities", description = "Care sites, census and dashboard"),
         (name = "devices", description = "Agency-owned devices"),
+        (name = "enrollment", description = "Enrollment codes, device self-registration, approval"),
+        (name = "device-auth", description = "Device challenge/token authentication and heartbeats"),
         (name = "users", description = "Staff accounts"),
         (name = "patients", description = "Residents and clients"),
         (name = "audit", description = "Append-only audit trail"),
@@ -38,6 +40,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("opaque")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tdev_ device token from /api/devices/auth/token")
                     .build(),
             ),
         );

@@ -6,6 +6,8 @@ pub mod app_status;
 pub mod config;
 pub mod connectivity;
 pub mod error;
+pub mod heartbeat;
+pub mod identity;
 pub mod instance;
 pub mod logging;
 pub mod server_url;

@@ -26,6 +26,26 @@ pub enum ErrorCode {
     Forbidden,
     /// Too many attempts; retry later.
     RateLimited,
+    /// The enrollment code does not exist (mistyped, or never issued).
+    EnrollmentCodeInvalid,
+    /// The enrollment code is past its expiry; ask the administrator for a new one.
+    EnrollmentCodeExpired,
+    /// The enrollment code was revoked by an administrator.
+    EnrollmentCodeRevoked,
+    /// The enrollment code has been used as many times as it allows.
+    EnrollmentCodeExhausted,
+    /// No enrollment code was given and no administrator pre-registered this device.
+    EnrollmentCodeRequired,
+    /// This device_uuid is enrolled with a different key (a cloned disk image?); an administrator must resolve it.
+    DeviceCloneConflict,
+    /// The device is unknown to the server (or has not enrolled a key); enroll first.
+    DeviceUnknown,
+    /// The device is enrolled but waits for an administrator's approval.
+    DevicePending,
+    /// An administrator rejected this device's enrollment.
+    DeviceRejected,
+    /// The device was deactivated: lock and crypto-shred the local vault (remote wipe).
+    DeviceDeactivated,
     /// The client's protocol or schema version cannot be served; update the app.
     UnsupportedVersion,
     /// The central API cannot be reached.
@@ -52,6 +72,16 @@ impl ErrorCode {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::Forbidden => "FORBIDDEN",
             Self::RateLimited => "RATE_LIMITED",
+            Self::EnrollmentCodeInvalid => "ENROLLMENT_CODE_INVALID",
+            Self::EnrollmentCodeExpired => "ENROLLMENT_CODE_EXPIRED",
+            Self::EnrollmentCodeRevoked => "ENROLLMENT_CODE_REVOKED",
+            Self::EnrollmentCodeExhausted => "ENROLLMENT_CODE_EXHAUSTED",
+            Self::EnrollmentCodeRequired => "ENROLLMENT_CODE_REQUIRED",
+            Self::DeviceCloneConflict => "DEVICE_CLONE_CONFLICT",
+            Self::DeviceUnknown => "DEVICE_UNKNOWN",
+            Self::DevicePending => "DEVICE_PENDING",
+            Self::DeviceRejected => "DEVICE_REJECTED",
+            Self::DeviceDeactivated => "DEVICE_DEACTIVATED",
             Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
             Self::Offline => "OFFLINE",
             Self::ConfigInvalid => "CONFIG_INVALID",
@@ -98,6 +128,9 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::UnsupportedVersion,
             ErrorCode::StorageUnavailable,
+            ErrorCode::EnrollmentCodeExhausted,
+            ErrorCode::DeviceCloneConflict,
+            ErrorCode::DeviceDeactivated,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -99,6 +99,26 @@ export type ErrorCode =
 "FORBIDDEN" | 
 /**  Too many attempts; retry later. */
 "RATE_LIMITED" | 
+/**  The enrollment code does not exist (mistyped, or never issued). */
+"ENROLLMENT_CODE_INVALID" | 
+/**  The enrollment code is past its expiry; ask the administrator for a new one. */
+"ENROLLMENT_CODE_EXPIRED" | 
+/**  The enrollment code was revoked by an administrator. */
+"ENROLLMENT_CODE_REVOKED" | 
+/**  The enrollment code has been used as many times as it allows. */
+"ENROLLMENT_CODE_EXHAUSTED" | 
+/**  No enrollment code was given and no administrator pre-registered this device. */
+"ENROLLMENT_CODE_REQUIRED" | 
+/**  This device_uuid is enrolled with a different key (a cloned disk image?); an administrator must resolve it. */
+"DEVICE_CLONE_CONFLICT" | 
+/**  The device is unknown to the server (or has not enrolled a key); enroll first. */
+"DEVICE_UNKNOWN" | 
+/**  The device is enrolled but waits for an administrator's approval. */
+"DEVICE_PENDING" | 
+/**  An administrator rejected this device's enrollment. */
+"DEVICE_REJECTED" | 
+/**  The device was deactivated: lock and crypto-shred the local vault (remote wipe). */
+"DEVICE_DEACTIVATED" | 
 /**  The client's protocol or schema version cannot be served; update the app. */
 "UNSUPPORTED_VERSION" | 
 /**  The central API cannot be reached. */

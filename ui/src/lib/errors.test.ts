@@ -4,7 +4,7 @@ import { ERROR_CODES, errorMessage, isErrorCode, isRetryable, toAppError } from 
 
 describe("errorMessage", () => {
   it("has readable copy for every code in the contract", () => {
-    expect(ERROR_CODES).toHaveLength(14);
+    expect(ERROR_CODES).toHaveLength(24);
     for (const code of ERROR_CODES) {
       const text = errorMessage({ code, message: "" });
       expect(text.length, code).toBeGreaterThan(20);

@@ -1,6 +1,7 @@
 //! Device management (admins): register, list, read, update, deactivate.
-//! Heartbeat and self-registration arrive with device identity.
+//! Self-registration and approval are in `enrollment`, heartbeats in `device_auth`.
 
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -15,6 +16,7 @@ use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
 use crate::store::devices::{Fields, Filter};
 use crate::validate::{cursor, Validator};
+use crate::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -221,7 +223,11 @@ pub async fn update_device(
         (status = 403, description = "Role may not manage devices", body = ErrorBody),
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn deactivate_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
+pub async fn deactivate_device(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Id(id): Id,
+) -> Result<Json<Device>> {
     let current = store::devices::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -241,6 +247,12 @@ pub async fn deactivate_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>>
         last_security_audit: current.last_security_audit,
     };
     let device = store::devices::update(&mut ctx.tx, id, &fields).await?;
+    // Every device token dies with this transaction; the in-memory cache is
+    // cleared before and after the commit, so no request after this one
+    // (nor one racing it into the cache) authenticates.
+    store::enrollment::revoke_tokens(&mut ctx.tx, id).await?;
+    state.identity.tokens.revoke_device(id);
+    state.identity.heartbeats.forget(id);
     ctx.audit_write(
         Audit::new("device.deactivate", "device")
             .resource(id)
@@ -248,5 +260,6 @@ pub async fn deactivate_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>>
     )
     .await?;
     ctx.commit().await?;
+    state.identity.tokens.revoke_device(id);
     Ok(Json(device))
 }

@@ -433,6 +433,7 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
         active_devices: devices.len() as i64,
         online_devices: count(&|d| d.is_online),
         devices_with_sync_issues: count(&|d| d.sync_status != SyncStatus::Synced),
+        devices_suspected_clones: count(&|d| d.clone_suspected_at.is_some()),
         active_staff,
         rn_count,
     };

@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod device_auth;
 pub mod devices;
+pub mod enrollment;
 pub mod facilities;
 pub mod health;
 pub mod organizations;
@@ -52,6 +54,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::list_devices, devices::create_device))
         .routes(routes!(devices::get_device, devices::update_device))
         .routes(routes!(devices::deactivate_device))
+        .routes(routes!(
+            enrollment::list_enrollment_codes,
+            enrollment::create_enrollment_code
+        ))
+        .routes(routes!(enrollment::revoke_enrollment_code))
+        .routes(routes!(enrollment::enroll_device))
+        .routes(routes!(enrollment::approve_device))
+        .routes(routes!(enrollment::reject_device))
+        .routes(routes!(device_auth::challenge))
+        .routes(routes!(device_auth::token))
+        .routes(routes!(device_auth::heartbeat))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(patients::list_patients, patients::create_patient))

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, QueryBuilder};
-use tend_domain::wire::Device;
+use tend_domain::wire::{Device, EncryptionPosture};
 use tend_domain::{is_online, sync_status, DeviceStatus, DeviceType, SyncInputs, SyncThresholds};
 
 use super::decode;
@@ -13,7 +13,10 @@ use crate::error::Result;
 const COLUMNS: &str = "id, organization_id, facility_id, device_name, device_type, device_uuid, \
                        mac_address::text AS mac_address, encryption_enabled, encryption_required, app_version, \
                        status, is_active, last_seen, last_sync, oldest_pending_since, sync_errors, \
-                       last_security_audit, created_at, updated_at";
+                       last_security_audit, encryption_posture, os, identity_source, \
+                       identity_public_key IS NOT NULL AS has_identity_key, clone_suspected_at, clock_offset_ms, \
+                       created_at, updated_at, \
+                       (SELECT o.settings FROM organizations o WHERE o.id = devices.organization_id) AS org_settings";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -34,8 +37,34 @@ struct Row {
     oldest_pending_since: Option<DateTime<Utc>>,
     sync_errors: bool,
     last_security_audit: Option<DateTime<Utc>>,
+    encryption_posture: Option<String>,
+    os: Option<String>,
+    identity_source: Option<String>,
+    has_identity_key: bool,
+    clone_suspected_at: Option<DateTime<Utc>>,
+    clock_offset_ms: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    org_settings: Option<serde_json::Value>,
+}
+
+/// The organization's sync thresholds: settings `sync_synced_within_minutes`
+/// (default 15) and `sync_out_of_sync_after_hours` (default 24); a missing or
+/// out-of-range value keeps the default.
+pub fn thresholds(settings: Option<&serde_json::Value>) -> SyncThresholds {
+    let defaults = SyncThresholds::default();
+    let get = |key: &str, max: i64| {
+        settings
+            .and_then(|s| s.get(key))
+            .and_then(|v| v.as_i64())
+            .filter(|n| (1..=max).contains(n))
+    };
+    SyncThresholds {
+        synced_within: get("sync_synced_within_minutes", 7 * 24 * 60)
+            .map_or(defaults.synced_within, chrono::Duration::minutes),
+        out_of_sync_after: get("sync_out_of_sync_after_hours", 365 * 24)
+            .map_or(defaults.out_of_sync_after, chrono::Duration::hours),
+    }
 }
 
 impl Row {
@@ -58,11 +87,23 @@ impl Row {
             app_version: self.app_version,
             status: decode(DeviceStatus::parse, &self.status)?,
             is_active: self.is_active,
-            is_online: is_online(self.last_seen, now),
-            sync_status: sync_status(inputs, now, SyncThresholds::default()),
+            // Only a device that may still talk to the API can be online.
+            is_online: self.status == "ACTIVE" && is_online(self.last_seen, now),
+            sync_status: sync_status(inputs, now, thresholds(self.org_settings.as_ref())),
             last_seen: self.last_seen,
             last_sync: self.last_sync,
             last_security_audit: self.last_security_audit,
+            encryption_posture: match self.encryption_posture.as_deref() {
+                Some("keyring") => Some(EncryptionPosture::Keyring),
+                Some("key_file") => Some(EncryptionPosture::KeyFile),
+                Some("none") => Some(EncryptionPosture::None),
+                _ => None,
+            },
+            os: self.os,
+            identity_source: self.identity_source,
+            has_identity_key: self.has_identity_key,
+            clone_suspected_at: self.clone_suspected_at,
+            clock_offset_ms: self.clock_offset_ms,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -194,4 +235,24 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Devi
     .fetch_one(conn)
     .await?;
     row.into_wire(Utc::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn thresholds_come_from_settings_with_defaults() {
+        assert_eq!(thresholds(None), SyncThresholds::default());
+        let t = thresholds(Some(
+            &json!({"sync_synced_within_minutes": 5, "sync_out_of_sync_after_hours": 48}),
+        ));
+        assert_eq!(t.synced_within, chrono::Duration::minutes(5));
+        assert_eq!(t.out_of_sync_after, chrono::Duration::hours(48));
+        let t = thresholds(Some(
+            &json!({"sync_synced_within_minutes": 0, "sync_out_of_sync_after_hours": "x"}),
+        ));
+        assert_eq!(t, SyncThresholds::default());
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod devices;
+pub mod enrollment;
 pub mod facilities;
 pub mod organizations;
 pub mod patients;

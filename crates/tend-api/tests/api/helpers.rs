@@ -100,6 +100,11 @@ pub async fn fresh_database() -> (PgPool, String, String) {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(tend_api::identity::IdentityConfig::default()).await
+}
+
+/// [`spawn_app`] with device-identity settings (short token lifetimes, limits).
+pub async fn spawn_app_with(config: tend_api::identity::IdentityConfig) -> TestApp {
     let (owner, _owner_url, app_url) = fresh_database().await;
     let url: tend_api::config::DatabaseUrl = app_url.parse().unwrap();
     let pool = tend_api::db::connect(&url, 8)
@@ -110,7 +115,7 @@ pub async fn spawn_app() -> TestApp {
         .expect("app role is unprivileged");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = tend_api::app(pool, Duration::from_secs(3600));
+    let app = tend_api::app_with(pool, Duration::from_secs(3600), config);
     let server = tokio::spawn(async move {
         tend_api::serve(listener, app, std::future::pending())
             .await
@@ -125,6 +130,24 @@ pub async fn spawn_app() -> TestApp {
         owner,
         app_url,
         server,
+    }
+}
+
+impl TestApp {
+    /// A second API instance on the same database (its own caches and
+    /// buffers, as another process would have); returns its base URL.
+    pub async fn second_instance(&self) -> (String, tokio::task::JoinHandle<()>) {
+        let url: tend_api::config::DatabaseUrl = self.app_url.parse().unwrap();
+        let pool = tend_api::db::connect(&url, 4).await.expect("connect");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = tend_api::app(pool, Duration::from_secs(3600));
+        let server = tokio::spawn(async move {
+            tend_api::serve(listener, app, std::future::pending())
+                .await
+                .unwrap();
+        });
+        (format!("http://{addr}"), server)
     }
 }
 
@@ -225,6 +248,11 @@ pub struct Site {
     pub device: i64,
     /// A CNA working there (a target for user endpoints).
     pub staff: i64,
+    /// An enrollment code of the facility.
+    pub code: i64,
+    /// Two devices that enrolled a key and wait for approval.
+    pub pending_device: i64,
+    pub pending_device2: i64,
 }
 
 /// Two organizations: A with facilities A1 and A2, B with B1; plus the
@@ -357,9 +385,41 @@ pub async fn insert_device(owner: &PgPool, org: i64, facility: i64) -> i64 {
     .unwrap()
 }
 
+/// An enrollment code row (its plaintext is not needed by the matrix).
+pub async fn insert_code(owner: &PgPool, org: i64, facility: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO enrollment_codes (organization_id, facility_id, code_hash, code_hint, max_uses, expires_at) \
+         VALUES ($1, $2, $3, 'TEST', 5, now() + interval '1 day') RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(Sha256::digest(uuid::Uuid::new_v4().as_bytes()).to_vec())
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+/// A self-registered device waiting for approval (with a dummy key).
+pub async fn insert_pending_device(owner: &PgPool, org: i64, facility: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO devices (organization_id, facility_id, device_name, device_type, device_uuid, status, \
+         is_active, identity_public_key) VALUES ($1, $2, 'Hall Kiosk', 'RASPBERRY_PI', $3, 'PENDING', false, \
+         'O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=') RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(uuid::Uuid::new_v4())
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
 async fn site(owner: &PgPool, org: i64, name: &str) -> Site {
     let facility = insert_facility(owner, org, name, Some(40)).await;
     Site {
+        code: insert_code(owner, org, facility).await,
+        pending_device: insert_pending_device(owner, org, facility).await,
+        pending_device2: insert_pending_device(owner, org, facility).await,
         org,
         facility,
         patient: insert_patient(owner, org, facility, "active").await,

@@ -216,6 +216,69 @@ fn endpoints() -> Vec<Endpoint> {
             },
         ),
         e(
+            "create enrollment code",
+            "/api/facilities/{id}/enrollment-codes",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!("/api/facilities/{}/enrollment-codes", s.facility),
+                    Some(json!({"max_uses": 2})),
+                )
+            },
+        ),
+        e(
+            "list enrollment codes",
+            "/api/facilities/{id}/enrollment-codes",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| {
+                (
+                    format!("/api/facilities/{}/enrollment-codes", s.facility),
+                    None,
+                )
+            },
+        ),
+        e(
+            "revoke enrollment code",
+            "/api/facilities/{id}/enrollment-codes/{code_id}/revoke",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!(
+                        "/api/facilities/{}/enrollment-codes/{}/revoke",
+                        s.facility, s.code
+                    ),
+                    None,
+                )
+            },
+        ),
+        e(
+            "approve device",
+            "/api/devices/{id}/approve",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| (format!("/api/devices/{}/approve", s.pending_device), None),
+        ),
+        e(
+            "reject device",
+            "/api/devices/{id}/reject",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| (format!("/api/devices/{}/reject", s.pending_device2), None),
+        ),
+        e(
             "list users by facility",
             "/api/users",
             Method::GET,
@@ -340,6 +403,13 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("get", "/api/organizations"),
     ("post", "/api/organizations"),
     ("get", "/api/facilities"),
+    // Device endpoints: unauthenticated enrollment and authentication, and
+    // the device-token heartbeat (own id only). The tenant comes from the
+    // code or the device's token, never from the caller; `identity` tests them.
+    ("post", "/api/devices/enroll"),
+    ("post", "/api/devices/auth/challenge"),
+    ("post", "/api/devices/auth/token"),
+    ("post", "/api/devices/{id}/heartbeat"),
 ];
 
 /// Every documented operation is either in the matrix or has no tenant id
@@ -430,7 +500,11 @@ async fn every_endpoint_every_role_every_foreign_target() {
                     StatusCode::NOT_FOUND
                 } else if !endpoint.allowed.permits(*role) {
                     StatusCode::FORBIDDEN
-                } else if endpoint.method == Method::POST && !path.ends_with("/deactivate") {
+                } else if endpoint.method == Method::POST
+                    && !["/deactivate", "/revoke", "/approve", "/reject"]
+                        .iter()
+                        .any(|action| path.ends_with(action))
+                {
                     StatusCode::CREATED
                 } else {
                     StatusCode::OK

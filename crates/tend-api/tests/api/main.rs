@@ -8,6 +8,7 @@
 mod auth;
 mod cli;
 mod helpers;
+mod identity;
 mod isolation;
 mod openapi;
 mod resources;

@@ -42,6 +42,18 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/patients/{id}"),
     ("put", "/api/patients/{id}"),
     ("get", "/api/audit-events"),
+    ("get", "/api/facilities/{id}/enrollment-codes"),
+    ("post", "/api/facilities/{id}/enrollment-codes"),
+    (
+        "post",
+        "/api/facilities/{id}/enrollment-codes/{code_id}/revoke",
+    ),
+    ("post", "/api/devices/enroll"),
+    ("post", "/api/devices/{id}/approve"),
+    ("post", "/api/devices/{id}/reject"),
+    ("post", "/api/devices/auth/challenge"),
+    ("post", "/api/devices/auth/token"),
+    ("post", "/api/devices/{id}/heartbeat"),
 ];
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
@@ -123,6 +135,11 @@ async fn document_is_valid_and_covers_every_route() {
         "Patient",
         "AuditEvent",
         "FacilityDashboard",
+        "EnrollmentCode",
+        "CreatedEnrollmentCode",
+        "EnrollDevice",
+        "DeviceTokenRequest",
+        "Heartbeat",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
@@ -139,6 +156,9 @@ async fn document_is_valid_and_covers_every_route() {
         ("DeviceType", "RASPBERRY_PI"),
         ("OrganizationType", "SNF_CHAIN"),
         ("ErrorCode", "NOT_FOUND"),
+        ("ErrorCode", "ENROLLMENT_CODE_EXPIRED"),
+        ("ErrorCode", "DEVICE_DEACTIVATED"),
+        ("EncryptionPosture", "key_file"),
     ] {
         let values = doc["components"]["schemas"][schema]["enum"]
             .as_array()
@@ -151,7 +171,7 @@ async fn document_is_valid_and_covers_every_route() {
 
     // And the router answers each of them (not with its no-route or wrong-method fallbacks).
     for (method, path) in EXPECTED {
-        let concrete = path.replace("{id}", "1");
+        let concrete = path.replace("{id}", "1").replace("{code_id}", "1");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = app.call(m, &concrete, None, None).await;
         assert_ne!(

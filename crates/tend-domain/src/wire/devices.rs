@@ -29,6 +29,19 @@ pub struct Device {
     pub last_seen: Option<DateTime<Utc>>,
     pub last_sync: Option<DateTime<Utc>>,
     pub last_security_audit: Option<DateTime<Utc>>,
+    /// Where the vault key lives, from the last heartbeat.
+    pub encryption_posture: Option<super::EncryptionPosture>,
+    /// Operating system reported at enrollment.
+    pub os: Option<String>,
+    /// Where the device_uuid came from, as reported at enrollment.
+    pub identity_source: Option<String>,
+    /// Whether the device enrolled a key (it can authenticate).
+    pub has_identity_key: bool,
+    /// Set when another machine presented this device_uuid with a different
+    /// key (a cloned image?): an administrator must check it.
+    pub clone_suspected_at: Option<DateTime<Utc>>,
+    /// The device's clock minus server time at its last heartbeat.
+    pub clock_offset_ms: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

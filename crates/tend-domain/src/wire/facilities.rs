@@ -136,6 +136,9 @@ pub struct FacilityDashboard {
     pub online_devices: i64,
     /// Active devices whose sync status is not `SYNCED`.
     pub devices_with_sync_issues: i64,
+    /// Active devices whose device_uuid another machine tried to enroll with
+    /// a different key (a cloned image?): an administrator should check them.
+    pub devices_suspected_clones: i64,
     pub active_staff: i64,
     pub rn_count: i64,
 }

@@ -1,0 +1,190 @@
+//! Device authentication (challenge → signature → short-lived device token)
+//! and heartbeats, which devices send with that token.
+
+use axum::extract::State;
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chrono::Utc;
+use ed25519_dalek::{Signature, VerifyingKey};
+use tend_domain::wire::{
+    device_auth_message, DeviceChallenge, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest,
+    EncryptionPosture, ErrorBody, Heartbeat, HeartbeatAck,
+};
+use tend_domain::ErrorCode;
+
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, Id};
+use crate::identity::heartbeat::PendingHeartbeat;
+use crate::identity::tokens::{new_device_token, DevicePrincipal};
+use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
+use crate::store;
+use crate::validate::Validator;
+use crate::AppState;
+
+/// A nonce for the device to sign (single use, valid about a minute).
+#[utoipa::path(post, path = "/api/devices/auth/challenge", tag = "device-auth",
+    request_body = DeviceChallengeRequest,
+    responses(
+        (status = 200, description = "A nonce to sign", body = DeviceChallenge),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many challenges from this address", body = ErrorBody)))]
+pub async fn challenge(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    ApiJson(body): ApiJson<DeviceChallengeRequest>,
+) -> Result<Json<DeviceChallenge>> {
+    // Nonces are kept in memory: bound how fast one address can ask for them.
+    if !state
+        .identity
+        .challenges_by_address
+        .allow(address.as_deref().unwrap_or("-").as_bytes())
+    {
+        return Err(ApiError::RateLimited);
+    }
+    let ttl = state.identity.config.nonce_ttl;
+    let nonce = state.identity.nonces.issue(body.device_uuid.as_uuid(), ttl);
+    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).map_err(ApiError::internal)?;
+    Ok(Json(DeviceChallenge { nonce, expires_at }))
+}
+
+fn verify(public_key: &str, message: &[u8], signature: &str) -> bool {
+    let key = STANDARD
+        .decode(public_key)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok());
+    let sig = STANDARD
+        .decode(signature.trim())
+        .ok()
+        .and_then(|b| Signature::from_slice(&b).ok());
+    match (key, sig) {
+        (Some(k), Some(s)) => k.verify_strict(message, &s).is_ok(),
+        _ => false,
+    }
+}
+
+/// Exchange a signed nonce for a device token.
+///
+/// `signature` is the Ed25519 signature over
+/// `tend-device-auth-v1\n<device_uuid>\n<nonce>` (see the wire types).
+#[utoipa::path(post, path = "/api/devices/auth/token", tag = "device-auth",
+    request_body = DeviceTokenRequest,
+    responses(
+        (status = 200, description = "A short-lived device token", body = DeviceToken),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Bad, expired or replayed nonce or signature (UNAUTHORIZED); DEVICE_UNKNOWN, DEVICE_PENDING, DEVICE_REJECTED, DEVICE_DEACTIVATED (wipe)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)))]
+pub async fn token(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<DeviceTokenRequest>,
+) -> Result<Json<DeviceToken>> {
+    let uuid = body.device_uuid.as_uuid();
+    // The nonce is spent whatever happens next: a signature is tried once.
+    if !state.identity.nonces.take(&body.nonce, uuid) {
+        return Err(ApiError::Unauthorized);
+    }
+    let mut tx = state.pool.begin().await?;
+    let device = store::enrollment::lookup_device(&mut tx, uuid)
+        .await?
+        .ok_or(ApiError::Device(ErrorCode::DeviceUnknown))?;
+    let key = device
+        .identity_public_key
+        .as_deref()
+        .ok_or(ApiError::Device(ErrorCode::DeviceUnknown))?;
+    if !verify(
+        key,
+        &device_auth_message(&body.device_uuid, &body.nonce),
+        &body.signature,
+    ) {
+        return Err(ApiError::Unauthorized);
+    }
+    if device.status != "ACTIVE" || !device.is_active {
+        return Err(refusal_for_status(&device.status));
+    }
+    let ttl = state.identity.config.device_token_ttl;
+    let (token, hash) = new_device_token();
+    let expires_at = store::enrollment::issue_token(&mut tx, &hash, device.id, ttl).await?;
+    tx.commit().await?;
+    state.identity.tokens.insert(
+        hash,
+        DevicePrincipal {
+            device_id: device.id,
+            organization_id: device.organization_id,
+            facility_id: device.facility_id,
+            encryption_required: device.encryption_required,
+            expires_at,
+        },
+    );
+    tracing::debug!(device_id = device.id, "device token issued");
+    Ok(Json(DeviceToken {
+        token,
+        device_id: device.id,
+        expires_at,
+    }))
+}
+
+/// A device's heartbeat (device token; its own id only). Coalesced in memory
+/// and written within about a second; `last_seen` is the arrival time.
+#[utoipa::path(post, path = "/api/devices/{id}/heartbeat", tag = "device-auth",
+    request_body = Heartbeat,
+    params(("id" = i64, Path, description = "Device id (the token's own)")),
+    responses(
+        (status = 200, description = "Recorded", body = HeartbeatAck),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid device token, or the device is no longer active (DEVICE_DEACTIVATED: wipe)", body = ErrorBody),
+        (status = 403, description = "Another device's id", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Id(id): Id,
+    ApiJson(body): ApiJson<Heartbeat>,
+) -> Result<Json<HeartbeatAck>> {
+    if id != device.device_id {
+        return Err(ApiError::Forbidden);
+    }
+    let mut v = Validator::new();
+    let app_version = v.opt_text("app_version", body.app_version.as_deref(), 64);
+    v.finish()?;
+    let now = Utc::now();
+    let clock_offset_ms = body
+        .device_time
+        .signed_duration_since(now)
+        .num_milliseconds();
+    // Device clocks drift: shift what it reports into server time (a time
+    // that cannot be shifted, or lies in the future, becomes now).
+    let offset = chrono::Duration::milliseconds(clock_offset_ms);
+    let to_server = |t: Option<chrono::DateTime<Utc>>| {
+        t.map(|t| {
+            t.checked_sub_signed(offset)
+                .map_or(now, |server| server.min(now))
+        })
+    };
+    state.identity.heartbeats.record(
+        device.device_id,
+        PendingHeartbeat {
+            seen: now,
+            app_version,
+            posture: body.encryption_posture.as_str(),
+            pending_outbox: i32::try_from(body.pending_outbox).unwrap_or(i32::MAX),
+            last_sync: to_server(body.last_sync),
+            oldest_pending_since: to_server(body.oldest_pending_since),
+            sync_errors: body.sync_errors,
+            clock_offset_ms,
+        },
+    );
+    Ok(Json(HeartbeatAck {
+        server_time: now,
+        clock_offset_ms,
+        lock: device.encryption_required && body.encryption_posture == EncryptionPosture::None,
+    }))
+}

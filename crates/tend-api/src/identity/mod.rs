@@ -1,0 +1,210 @@
+//! Device identity on the server: enrollment codes, rate limits, challenge
+//! nonces, device tokens (and the extractor that checks them), and the
+//! heartbeat buffer. Shared by every request through [`IdentityState`].
+
+pub mod codes;
+pub mod heartbeat;
+pub mod limits;
+pub mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, Result};
+use crate::AppState;
+use heartbeat::HeartbeatBuffer;
+use limits::{Rate, RateLimiter};
+use tend_domain::ErrorCode;
+use tokens::{DevicePrincipal, Nonces, TokenCache};
+
+/// Tunables (tests shorten them).
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// How long a device token lives.
+    pub device_token_ttl: Duration,
+    /// How long a challenge nonce may be answered.
+    pub nonce_ttl: Duration,
+    /// How often coalesced heartbeats are written.
+    pub heartbeat_flush: Duration,
+    pub enroll_per_address: Rate,
+    pub enroll_per_code: Rate,
+    pub challenges_per_address: Rate,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            device_token_ttl: Duration::from_secs(15 * 60),
+            nonce_ttl: Duration::from_secs(60),
+            heartbeat_flush: Duration::from_secs(1),
+            enroll_per_address: Rate {
+                burst: 30.0,
+                per_second: 1.0,
+            },
+            enroll_per_code: Rate {
+                burst: 6.0,
+                per_second: 0.2,
+            },
+            // A facility's devices behind one NAT address each ask every ~15 min.
+            challenges_per_address: Rate {
+                burst: 300.0,
+                per_second: 20.0,
+            },
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct IdentityState {
+    pub config: IdentityConfig,
+    pub enroll_by_address: RateLimiter,
+    pub enroll_by_code: RateLimiter,
+    pub challenges_by_address: RateLimiter,
+    pub nonces: Nonces,
+    pub tokens: TokenCache,
+    pub heartbeats: Arc<HeartbeatBuffer>,
+}
+
+impl IdentityState {
+    pub fn new(config: IdentityConfig) -> Self {
+        Self {
+            enroll_by_address: RateLimiter::new(config.enroll_per_address),
+            enroll_by_code: RateLimiter::new(config.enroll_per_code),
+            challenges_by_address: RateLimiter::new(config.challenges_per_address),
+            nonces: Nonces::default(),
+            tokens: TokenCache::default(),
+            heartbeats: Arc::new(HeartbeatBuffer::default()),
+            config,
+        }
+    }
+}
+
+/// The channel on which a deactivation tells every API instance to drop the
+/// device's cached tokens (sent inside the deactivating transaction, so it
+/// is delivered at commit).
+pub const REVOCATION_CHANNEL: &str = "tend_device_revoked";
+
+/// Listens for revocations from any API instance. A lost connection may have
+/// dropped notices, so the whole cache is cleared then (tokens are looked up
+/// again, one round trip each).
+pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPool) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "revocation listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(REVOCATION_CHANNEL).await {
+            tracing::warn!(error = %e, "revocation listener cannot LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Anything revoked while we were not listening is unknown: start clean.
+        state.tokens.clear();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notice)) => {
+                    if let Ok(id) = notice.payload().parse::<i64>() {
+                        state.tokens.revoke_device(id);
+                        state.heartbeats.forget(id);
+                    }
+                }
+                Ok(None) => {
+                    state.tokens.clear();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation listener failed; reconnecting");
+                    state.tokens.clear();
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A device's standing as the API tells it: 401 with a code the app acts on.
+pub fn refusal_for_status(status: &str) -> ApiError {
+    match status {
+        "PENDING" => ApiError::Device(ErrorCode::DevicePending),
+        "REJECTED" => ApiError::Device(ErrorCode::DeviceRejected),
+        "DEACTIVATED" => ApiError::Device(ErrorCode::DeviceDeactivated),
+        _ => ApiError::Device(ErrorCode::DeviceUnknown),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    device_id: i64,
+    organization_id: i64,
+    facility_id: i64,
+    status: String,
+    is_active: bool,
+    encryption_required: bool,
+    expires_at: DateTime<Utc>,
+    revoked: bool,
+}
+
+/// A request authenticated with a device token.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceAuth(pub DevicePrincipal);
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .filter(|t| t.starts_with("tdev_") && t.len() <= 128)
+            .ok_or(ApiError::Unauthorized)?;
+        let hash = crate::auth::token_hash(token);
+        if let Some(p) = state.identity.tokens.get(&hash) {
+            return Ok(DeviceAuth(p));
+        }
+        let row: Option<TokenRow> = sqlx::query_as("SELECT * FROM tend_device_token_lookup($1)")
+            .bind(&hash)
+            .fetch_optional(&state.pool)
+            .await?;
+        let row = row.ok_or(ApiError::Unauthorized)?;
+        if row.status != "ACTIVE" || !row.is_active {
+            return Err(refusal_for_status(&row.status));
+        }
+        if row.revoked || row.expires_at <= Utc::now() {
+            return Err(ApiError::Unauthorized);
+        }
+        let principal = DevicePrincipal {
+            device_id: row.device_id,
+            organization_id: row.organization_id,
+            facility_id: row.facility_id,
+            encryption_required: row.encryption_required,
+            expires_at: row.expires_at,
+        };
+        state.identity.tokens.insert(hash, principal);
+        Ok(DeviceAuth(principal))
+    }
+}
+
+/// The caller's IP address, when the server knows it.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
+        Ok(ClientAddress(crate::context::client_address(parts)))
+    }
+}

@@ -1,0 +1,232 @@
+//! Device identity on the wire: enrollment codes, self-registration, the
+//! challenge–signature exchange that yields a device token, and heartbeats.
+//!
+//! **Device authentication message.** A device proves it holds the private
+//! key it enrolled with by signing, with Ed25519, the UTF-8 bytes of
+//! [`device_auth_message`]:
+//!
+//! ```text
+//! tend-device-auth-v1\n<device_uuid, lowercase hyphenated>\n<nonce exactly as issued>
+//! ```
+//!
+//! The nonce comes from `POST /api/devices/auth/challenge`, is single-use and
+//! expires quickly, so a captured signature cannot be replayed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{page, Secret};
+use crate::{DeviceType, DeviceUuid, MacAddress};
+
+/// Prefix of the signed message; bump the version to change the format.
+pub const DEVICE_AUTH_CONTEXT: &str = "tend-device-auth-v1";
+
+/// The exact bytes a device signs to exchange `nonce` for a device token.
+pub fn device_auth_message(device_uuid: &DeviceUuid, nonce: &str) -> Vec<u8> {
+    format!(
+        "{DEVICE_AUTH_CONTEXT}\n{}\n{nonce}",
+        device_uuid.as_uuid().hyphenated()
+    )
+    .into_bytes()
+}
+
+/// Create an enrollment code for a facility (admins).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateEnrollmentCode {
+    /// Hours until the code expires, 1–720 (default 24).
+    #[serde(default)]
+    pub expires_in_hours: Option<i64>,
+    /// How many devices may enroll with it, 1–1000 (default 1).
+    #[serde(default)]
+    pub max_uses: Option<i32>,
+    /// Only devices of this type may use the code.
+    #[serde(default)]
+    pub device_type: Option<DeviceType>,
+}
+
+/// An enrollment code as admins see it later: never the code itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollmentCode {
+    pub id: i64,
+    pub organization_id: i64,
+    pub facility_id: i64,
+    /// The code's last group, to tell codes apart.
+    pub code_hint: String,
+    pub device_type: Option<DeviceType>,
+    pub max_uses: i32,
+    pub uses: i32,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Not expired, not revoked, uses left (at the time of the answer).
+    pub is_usable: bool,
+}
+
+page!(
+    /// A page of enrollment codes.
+    EnrollmentCodePage,
+    EnrollmentCode
+);
+
+/// The answer to creating a code: the code itself, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedEnrollmentCode {
+    /// `XXXX-XXXX-…` in Crockford base32 (140 random bits); not stored, not shown again.
+    pub code: String,
+    pub enrollment_code: EnrollmentCode,
+}
+
+/// Self-registration of a device (`POST /api/devices/enroll`, unauthenticated).
+/// The tenant always comes from the code or a pre-registration, never from here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnrollDevice {
+    /// Absent: the device must have been pre-registered by an admin, and
+    /// lands `PENDING` until approved.
+    #[serde(default)]
+    pub enrollment_code: Option<Secret>,
+    pub device_uuid: DeviceUuid,
+    #[serde(default)]
+    pub mac_address: Option<MacAddress>,
+    pub device_type: DeviceType,
+    pub device_name: String,
+    /// Ed25519 public key, standard base64 of 32 bytes.
+    pub public_key: String,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub app_version: Option<String>,
+    /// Where the device_uuid came from (`dmi_product_uuid`, `machine_id`, …).
+    #[serde(default)]
+    pub identity_source: Option<String>,
+}
+
+/// Ask for a nonce to sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceChallengeRequest {
+    pub device_uuid: DeviceUuid,
+}
+
+/// A single-use nonce, valid until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceChallenge {
+    pub nonce: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The signed challenge: `signature` is standard base64 of the 64-byte
+/// Ed25519 signature over [`device_auth_message`]`(device_uuid, nonce)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceTokenRequest {
+    pub device_uuid: DeviceUuid,
+    pub nonce: String,
+    pub signature: String,
+}
+
+/// A short-lived device token (send as `Authorization: Bearer`).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceToken {
+    pub token: String,
+    pub device_id: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for DeviceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceToken")
+            .field("token", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Where the device keeps its vault key (its encryption posture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum EncryptionPosture {
+    Keyring,
+    KeyFile,
+    None,
+}
+
+impl EncryptionPosture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keyring => "keyring",
+            Self::KeyFile => "key_file",
+            Self::None => "none",
+        }
+    }
+}
+
+/// What a device reports every minute (`POST /api/devices/{id}/heartbeat`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Heartbeat {
+    #[serde(default)]
+    pub app_version: Option<String>,
+    pub encryption_posture: EncryptionPosture,
+    /// Records waiting in the outbox.
+    #[serde(default)]
+    pub pending_outbox: u32,
+    /// When the oldest of them was queued (device clock).
+    #[serde(default)]
+    pub oldest_pending_since: Option<DateTime<Utc>>,
+    /// Last successful sync (device clock).
+    #[serde(default)]
+    pub last_sync: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub sync_errors: bool,
+    /// The device's clock when it sent this.
+    pub device_time: DateTime<Utc>,
+}
+
+/// The server's answer to a heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatAck {
+    pub server_time: DateTime<Utc>,
+    /// device_time − server_time, in milliseconds.
+    pub clock_offset_ms: i64,
+    /// Lock the app: encryption is required and the device reports none.
+    pub lock: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_message_is_fixed() {
+        let uuid = DeviceUuid::parse("4C4C4544-0042-3510-8052-B4C04F4E4D32").unwrap();
+        assert_eq!(
+            device_auth_message(&uuid, "n0nce"),
+            b"tend-device-auth-v1\n4c4c4544-0042-3510-8052-b4c04f4e4d32\nn0nce".to_vec()
+        );
+    }
+}
