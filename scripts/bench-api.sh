@@ -10,12 +10,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-20s}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/tend/target-api}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tend/target}"
 state="$(mktemp -d /tmp/tend-bench-pg.XXXXXX)"
-server_pid=""
+. "$root/scripts/lib/api-stack.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  bash "$root/scripts/services/postgres.sh" stop "$state" || true
+  api_stack_stop
   rm -rf "$state"
 }
 trap cleanup EXIT
@@ -23,12 +22,10 @@ trap cleanup EXIT
 (cd "$root" && cargo build --release -p tend-api)
 bin="$CARGO_TARGET_DIR/release/tend-api"
 
-eval "$(bash "$root/scripts/services/postgres.sh" start "$state")"
-db="tend_bench"
-owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
-psql -q "$TEND_TEST_PG_URL" -c "CREATE DATABASE $db"
-app_password="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-TEND_MIGRATE_DATABASE_URL="$owner_url" TEND_APP_PASSWORD="$app_password" "$bin" migrate --app-user tend_api_bench
+api_stack_pg_start "$state"
+api_stack_db tend_bench tend_api_bench
+api_stack_migrate "$bin"
+owner_url="$API_OWNER_URL"
 
 echo "bench: generating 7,000 organizations, 70,000 facilities, 1,000,000 patients, 140,000 devices" >&2
 start=$(date +%s)
@@ -76,16 +73,8 @@ psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.facility_id 
 psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.facility_id || ' ' || (SELECT string_agg(d.id::text, ',') FROM devices d WHERE d.facility_id = u.facility_id) FROM users u WHERE role = 'FACILITY_ADMIN' ORDER BY u.id" >"$state/fa.txt"
 psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || string_agg(f.id::text, ',') FROM users u JOIN facilities f ON f.organization_id = u.organization_id WHERE u.role = 'ORG_ADMIN' GROUP BY u.id ORDER BY u.id" >"$state/oa.txt"
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-TEND_DATABASE_URL="postgres://tend_api_bench:${app_password}@127.0.0.1:$(cat "$state/port")/$db" \
-  TEND_LOG=warn TEND_DB_MAX_CONNECTIONS=16 \
-  "$bin" serve --bind "127.0.0.1:$port" &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.1
-done
-base="http://127.0.0.1:$port"
+api_stack_serve "$bin" - TEND_LOG=warn TEND_DB_MAX_CONNECTIONS=16
+base="$API_BASE"
 
 for c in ${PATIENT_CONNECTIONS-1 4 16}; do
   echo "== patient list: GET /api/patients?facility_id=…&status=active (200 RNs, each in its own facility), $c connections =="

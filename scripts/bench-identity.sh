@@ -17,12 +17,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-20s}"
 devices="${DEVICES:-20000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/tend/target-api}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tend/target}"
 state="$(mktemp -d /tmp/tend-bench-hb.XXXXXX)"
-server_pid=""
+. "$root/scripts/lib/api-stack.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  bash "$root/scripts/services/postgres.sh" stop "$state" || true
+  api_stack_stop
   rm -rf "$state"
 }
 trap cleanup EXIT
@@ -30,12 +29,10 @@ trap cleanup EXIT
 (cd "$root" && cargo build --release -p tend-api)
 bin="$CARGO_TARGET_DIR/release/tend-api"
 
-eval "$(bash "$root/scripts/services/postgres.sh" start "$state")"
-db="tend_bench"
-owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
-psql -q "$TEND_TEST_PG_URL" -c "CREATE DATABASE $db"
-app_password="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-TEND_MIGRATE_DATABASE_URL="$owner_url" TEND_APP_PASSWORD="$app_password" "$bin" migrate --app-user tend_api_bench
+api_stack_pg_start "$state"
+api_stack_db tend_bench tend_api_bench
+api_stack_migrate "$bin"
+owner_url="$API_OWNER_URL"
 
 psql -q -v ON_ERROR_STOP=1 -v devices="$devices" "$owner_url" <<'SQL'
 INSERT INTO organizations (name, organization_type)
@@ -61,17 +58,9 @@ VACUUM ANALYZE;
 SQL
 psql -At "$owner_url" -c "SELECT 'tdev_bench-' || id || ' ' || id FROM devices ORDER BY random()" >"$state/devices.txt"
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-TEND_DATABASE_URL="postgres://tend_api_bench:${app_password}@127.0.0.1:$(cat "$state/port")/$db" \
-  TEND_LOG="${TEND_LOG:-warn}" TEND_DB_MAX_CONNECTIONS=16 \
-  TEND_ENROLL_PER_ADDRESS_PER_MINUTE=100000000 TEND_ENROLL_PER_CODE_PER_MINUTE=100000000 \
-  "$bin" serve --bind "127.0.0.1:$port" &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.1
-done
-base="http://127.0.0.1:$port"
+api_stack_serve "$bin" - TEND_LOG="${TEND_LOG:-warn}" TEND_DB_MAX_CONNECTIONS=16 \
+  TEND_ENROLL_PER_ADDRESS_PER_MINUTE=100000000 TEND_ENROLL_PER_CODE_PER_MINUTE=100000000
+base="$API_BASE"
 started="$(psql -At "$owner_url" -c "SELECT now()")"
 
 # Device tokens are cached when the token endpoint issues them; these were

@@ -31,20 +31,9 @@ echo "run: building the UI, the API and the app"
 cargo build -p tend-api
 cargo build -p tend-app
 
-api_pid=""
-cleanup() {
-  if [ -n "$api_pid" ]; then kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true; fi
-  bash scripts/services/postgres.sh stop "$pg_state" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT INT TERM
-
-pg_exports="$(bash scripts/services/postgres.sh start "$pg_state")"
-eval "$pg_exports"
-db=tend
-owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
-if ! psql -qtA "$TEND_TEST_PG_URL" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-  psql -q "$TEND_TEST_PG_URL" -c "CREATE DATABASE $db"
-fi
+. scripts/lib/api-stack.sh
+trap api_stack_stop EXIT INT TERM
+api_stack_pg_start "$pg_state"
 # Generated once and kept (0600) so the demo logins stay the same across runs.
 secrets="$dev/secrets.env"
 if [ ! -f "$secrets" ]; then
@@ -57,19 +46,12 @@ fi
 set -a; . "$secrets"; set +a
 
 api="$CARGO_TARGET_DIR/debug/tend-api"
-TEND_MIGRATE_DATABASE_URL="$owner_url" "$api" migrate --app-user tend_api
-TEND_MIGRATE_DATABASE_URL="$owner_url" "$api" seed-demo
-
-pg_port="$(cat "$pg_state/port")"
-TEND_DATABASE_URL="postgres://tend_api:${TEND_APP_PASSWORD}@127.0.0.1:${pg_port}/$db" \
-  "$api" serve --bind "127.0.0.1:$api_port" >"$dev/api.log" 2>&1 &
-api_pid=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$api_port/readyz" >/dev/null && break
-  kill -0 "$api_pid" 2>/dev/null || { cat "$dev/api.log" >&2; exit 1; }
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$api_port/readyz" >/dev/null || { echo "run: the API did not become ready; see $dev/api.log" >&2; exit 1; }
+API_APP_PASSWORD="$TEND_APP_PASSWORD"
+api_stack_db tend tend_api
+api_stack_migrate "$api"
+TEND_MIGRATE_DATABASE_URL="$API_OWNER_URL" "$api" seed-demo
+API_PORT="$api_port" api_stack_serve "$api" "$dev/api.log" ||
+  { echo "run: the API did not become ready; see $dev/api.log" >&2; exit 1; }
 
 cat <<EOF
 

@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 examples="${1:-30}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/root/.cache/tend/target-api}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tend/target}"
 venv="${SCHEMATHESIS_VENV:-$HOME/.cache/tend/schemathesis-venv}"
 if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
@@ -15,10 +15,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 state="$(mktemp -d /tmp/tend-st-pg.XXXXXX)"
 report="$(mktemp -d /tmp/tend-st-report.XXXXXX)"
-server_pid=""
+. "$root/scripts/lib/api-stack.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  bash "$root/scripts/services/postgres.sh" stop "$state" || true
+  api_stack_stop
   rm -rf "$state"
 }
 trap cleanup EXIT
@@ -30,21 +29,13 @@ if [ -z "$bin" ]; then
   (cd "$root" && cargo build -p tend-api)
   bin="$CARGO_TARGET_DIR/debug/tend-api"
 fi
-eval "$(bash "$root/scripts/services/postgres.sh" start "$state")"
-db="tend_fuzz"
-owner_url="${TEND_TEST_PG_URL%/postgres}/$db"
-psql -q "$TEND_TEST_PG_URL" -c "CREATE DATABASE $db"
-app_password="fuzz-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-demo_password="fuzz-demo-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-TEND_MIGRATE_DATABASE_URL="$owner_url" TEND_APP_PASSWORD="$app_password" "$bin" migrate --app-user tend_api_fuzz
-TEND_MIGRATE_DATABASE_URL="$owner_url" TEND_DEMO_PASSWORD="$demo_password" "$bin" seed-demo
-
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-TEND_DATABASE_URL="postgres://tend_api_fuzz:${app_password}@127.0.0.1:$(cat "$state/port")/$db" TEND_LOG=warn \
-  "$bin" serve --bind "127.0.0.1:$port" &
-server_pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -fs "$base/readyz" >/dev/null && break; sleep 0.1; done
+api_stack_pg_start "$state"
+api_stack_db tend_fuzz tend_api_fuzz
+api_stack_migrate "$bin"
+demo_password="$(api_stack_password fuzz-demo)"
+TEND_MIGRATE_DATABASE_URL="$API_OWNER_URL" TEND_DEMO_PASSWORD="$demo_password" "$bin" seed-demo
+api_stack_serve "$bin" - TEND_LOG=warn
+base="$API_BASE"
 
 login() {
   curl -fs -H 'content-type: application/json' \
