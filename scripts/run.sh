@@ -53,11 +53,17 @@ TEND_MIGRATE_DATABASE_URL="$API_OWNER_URL" "$api" seed-demo
 API_PORT="$api_port" api_stack_serve "$api" "$dev/api.log" ||
   { echo "run: the API did not become ready; see $dev/api.log" >&2; exit 1; }
 
+# A new code each run: codes expire after a day and are shown only once.
+enrollment_code="$(API_BASE="$API_BASE" python3 scripts/lib/demo-enrollment-code.py)" ||
+  enrollment_code="(none: creating it failed; see $dev/api.log)"
+
 cat <<EOF
 
-  Central API  http://127.0.0.1:$api_port   (OpenAPI: /api/openapi.json, log: $dev/api.log)
-  Demo logins  demo.platform (platform admin) and the seeded staff, e.g. memorylane-secure.rn1
-  Password     $TEND_DEMO_PASSWORD   (kept in $secrets)
+  Central API      http://127.0.0.1:$api_port   (OpenAPI: /api/openapi.json, log: $dev/api.log)
+  Demo logins      demo.platform (platform admin) and the seeded staff, e.g. memorylane-secure.rn1
+  Password         $TEND_DEMO_PASSWORD   (kept in $secrets)
+  Enrollment code  $enrollment_code
+                   (first-run setup asks for it; an enrolled device skips setup)
 
 EOF
 
