@@ -5,6 +5,7 @@
 pub mod app_status;
 pub mod config;
 pub mod connectivity;
+pub mod enrollment;
 pub mod error;
 pub mod heartbeat;
 pub mod identity;
