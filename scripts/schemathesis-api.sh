@@ -23,8 +23,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build -p tend-api)
-bin="$CARGO_TARGET_DIR/debug/tend-api"
+# TEND_API_BIN: an already built tend-api (scripts/test.sh passes the one its
+# test build made) instead of building one here.
+bin="${TEND_API_BIN:-}"
+if [ -z "$bin" ]; then
+  (cd "$root" && cargo build -p tend-api)
+  bin="$CARGO_TARGET_DIR/debug/tend-api"
+fi
 eval "$(bash "$root/scripts/services/postgres.sh" start "$state")"
 db="tend_fuzz"
 owner_url="${TEND_TEST_PG_URL%/postgres}/$db"

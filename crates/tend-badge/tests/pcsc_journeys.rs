@@ -637,7 +637,10 @@ fn journey_filtered_second_watcher(harness: &mut Harness) {
     let seen = second.drain(Duration::from_millis(300));
     assert!(seen.is_empty(), "the filtered watcher saw {seen:?}");
 
-    let read = harness.tap_and_remove(
+    // The badge stays on the reader until both clients have read it: lifted
+    // as soon as the first one has, the slower one (a loaded CI machine) may
+    // lose its exchange mid-way, which is a real outcome but not this journey.
+    let (read, inserted, _) = harness.tap(
         &VirtualCard::with_uid(&uid).port(VPCD_PORT_2),
         VPCD_READER_2,
     );
@@ -646,6 +649,8 @@ fn journey_filtered_second_watcher(harness: &mut Harness) {
         matches!(r, BadgeRead::Present { .. })
     });
     assert_eq!(read.reader(), Some(VPCD_READER_2));
+    assert_eq!(uid_of(&read), &BadgeUid::from_bytes(&uid).unwrap());
+    harness.remove(inserted, VPCD_READER_2);
     second.wait_for("Removed", EVENT_TIMEOUT, |r| {
         matches!(r, BadgeRead::Removed { .. })
     });
