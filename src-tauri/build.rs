@@ -6,6 +6,9 @@ fn main() {
             "app_info",
             "app_status",
             "check_server_url",
+            "device_identity",
+            "enroll_device",
+            "enrollment_status",
             "ui_ready",
         ]),
     ))

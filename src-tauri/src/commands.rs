@@ -3,6 +3,7 @@
 
 use tauri::State;
 use tend_core::app_status::{AppInfo, AppStatus};
+use tend_core::enrollment::{DeviceIdentityInfo, EnrollmentState};
 use tend_core::server_url::{self, ServerUrlCheck};
 
 use crate::error::AppError;
@@ -37,4 +38,35 @@ pub fn check_server_url(url: String) -> Result<ServerUrlCheck, AppError> {
 pub fn ui_ready(state: State<'_, AppState>) -> Result<AppStatus, AppError> {
     state.mark_ui_ready();
     Ok(state.status())
+}
+
+/// This device's hardware identity, shown to the administrator at setup.
+#[tauri::command]
+#[specta::specta]
+pub fn device_identity(state: State<'_, AppState>) -> Result<DeviceIdentityInfo, AppError> {
+    Ok(state.enrollment.identity()?)
+}
+
+/// Enrolls this device with the server and the code the administrator gave;
+/// `ACTIVE` at once, or `PENDING` until an administrator approves it.
+#[tauri::command]
+#[specta::specta]
+pub async fn enroll_device(
+    state: State<'_, AppState>,
+    server_url: String,
+    code: String,
+) -> Result<EnrollmentState, AppError> {
+    let enrolled = state.enrollment.enroll(&server_url, &code).await?;
+    state.set_server_url(&enrolled.server_url);
+    Ok(enrolled)
+}
+
+/// The device's enrollment (`null` before setup); a pending device asks the
+/// server again.
+#[tauri::command]
+#[specta::specta]
+pub async fn enrollment_status(
+    state: State<'_, AppState>,
+) -> Result<Option<EnrollmentState>, AppError> {
+    Ok(state.enrollment.status().await?)
 }

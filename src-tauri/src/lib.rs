@@ -18,6 +18,9 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::app_info,
             commands::app_status,
             commands::check_server_url,
+            commands::device_identity,
+            commands::enroll_device,
+            commands::enrollment_status,
             commands::ui_ready,
         ])
         .events(collect_events![events::AppStatusChanged])

@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
+use tend_core::enrollment::Enrollment;
 
 pub struct AppState {
     pub info: AppInfo,
+    pub enrollment: Enrollment,
     status: Mutex<AppStatus>,
     started: Instant,
     ui_ready: std::sync::Once,
@@ -18,6 +20,7 @@ impl AppState {
     pub fn new(config: &AppConfig, started: Instant) -> Self {
         Self {
             info: AppInfo::new(config, env!("CARGO_PKG_VERSION")),
+            enrollment: Enrollment::new(&config.data_dir, env!("CARGO_PKG_VERSION")),
             status: Mutex::new(AppStatus::initial(config)),
             started,
             ui_ready: std::sync::Once::new(),
@@ -40,6 +43,15 @@ impl AppState {
         }
         status.connection = connection;
         Some(status.clone())
+    }
+
+    /// Records the server this device enrolled with (shown in the status
+    /// bar; `#/` now leads to the lock screen instead of setup).
+    pub fn set_server_url(&self, server_url: &str) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.server_url = Some(server_url.to_owned());
+        // It just answered the enrollment.
+        status.connection = ConnectionState::Online;
     }
 
     pub fn mark_ui_ready(&self) {

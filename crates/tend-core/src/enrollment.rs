@@ -8,6 +8,7 @@
 //! in the vault's secret store ([`DeviceKey`]); tokens live only in memory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -16,9 +17,11 @@ use tend_domain::wire::{
     Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest, EnrollDevice,
     ErrorBody, Heartbeat, HeartbeatAck,
 };
-use tend_domain::{DeviceStatus, DeviceUuid, ErrorCode};
+use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode};
 
-use crate::identity::DeviceKey;
+use crate::identity::{enrollment_request, DeviceKey, IdentityProbe, IdentitySource};
+use crate::server_url::check_server_url;
+use crate::vault::{select_secret_store, SecretStore, SecretStoreConfig};
 use crate::{CoreError, Result};
 
 /// The file in the data directory that remembers the enrollment.
@@ -33,10 +36,14 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub struct EnrollmentState {
     /// The server this device enrolled with.
     pub server_url: String,
-    /// The device's id on that server.
+    /// The device's id on that server (ids stay far below 2^53, so a
+    /// TypeScript number holds them).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub device_id: i64,
     pub device_uuid: String,
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub organization_id: i64,
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub facility_id: i64,
     pub status: DeviceStatus,
     /// When the status was last confirmed by the server.
@@ -325,6 +332,147 @@ pub fn default_device_name() -> String {
         .unwrap_or_else(|| "Tend device".to_owned())
 }
 
+/// What the setup screen shows the administrator about this device, so they
+/// can match it with what they see in the admin console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DeviceIdentityInfo {
+    pub device_uuid: String,
+    pub identity_source: IdentitySource,
+    pub mac_address: Option<String>,
+    pub os: String,
+    pub device_name: String,
+}
+
+/// First-run enrollment as the app drives it: this machine's identity, its
+/// key (chosen secret store, loaded once), and the record in the data dir.
+pub struct Enrollment {
+    data_dir: PathBuf,
+    app_version: String,
+    probe: IdentityProbe,
+    store: Option<Arc<dyn SecretStore>>,
+    key: tokio::sync::OnceCell<Arc<DeviceKey>>,
+}
+
+impl Enrollment {
+    /// Reads identity from `/` and keeps the key in the secret store the
+    /// vault would choose for `data_dir` (keyring, else key file).
+    pub fn new(data_dir: &Path, app_version: &str) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            app_version: app_version.to_owned(),
+            probe: IdentityProbe::default(),
+            store: None,
+            key: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Uses `store` for the key and `probe` for identity (tests).
+    pub fn with(mut self, probe: IdentityProbe, store: Arc<dyn SecretStore>) -> Self {
+        self.probe = probe;
+        self.store = Some(store);
+        self
+    }
+
+    pub fn identity(&self) -> Result<DeviceIdentityInfo> {
+        let identity = self.probe.detect()?;
+        Ok(DeviceIdentityInfo {
+            device_uuid: identity.device_uuid.to_string(),
+            identity_source: identity.source,
+            mac_address: identity.mac_address.map(|m| m.to_string()),
+            os: self.probe.os_name(),
+            device_name: default_device_name(),
+        })
+    }
+
+    /// The remembered enrollment, without asking the server.
+    pub fn saved(&self) -> Result<Option<EnrollmentState>> {
+        load_state(&self.data_dir)
+    }
+
+    async fn key(&self) -> Result<Arc<DeviceKey>> {
+        self.key
+            .get_or_try_init(|| async {
+                let store = self.store.clone();
+                let data_dir = self.data_dir.clone();
+                // The keyring probe is a blocking D-Bus call (up to 3 s).
+                tokio::task::spawn_blocking(move || {
+                    let store = match store {
+                        Some(store) => store,
+                        None => {
+                            select_secret_store(&SecretStoreConfig::for_data_dir(&data_dir))?.store
+                        }
+                    };
+                    DeviceKey::load_or_create(store.as_ref()).map(|(key, _)| Arc::new(key))
+                })
+                .await
+                .map_err(|e| CoreError::SecretStore {
+                    backend: "device-key".into(),
+                    reason: e.to_string(),
+                })?
+            })
+            .await
+            .cloned()
+    }
+
+    fn client(&self, server_url: &str) -> Result<DeviceClient> {
+        let http = crate::connectivity::api_client(&self.app_version)
+            .map_err(|e| CoreError::Config(format!("no HTTP client: {e}")))?;
+        Ok(DeviceClient::new(http, server_url))
+    }
+
+    /// Enrolls this device with `server_url` (checked here again) and the
+    /// code as typed; records and returns the outcome (`ACTIVE`, or
+    /// `PENDING` for a pre-registered device without a code).
+    pub async fn enroll(&self, server_url: &str, code: &str) -> Result<EnrollmentState> {
+        let server = check_server_url(server_url)?;
+        let code = if code.trim().is_empty() {
+            None
+        } else {
+            Some(normalize_code(code).ok_or_else(|| {
+                CoreError::Api {
+                    code: ErrorCode::EnrollmentCodeInvalid,
+                    message: "this is not an enrollment code: codes use only digits and the \
+                          letters A–Z without U, in groups of four"
+                        .to_owned(),
+                }
+            })?)
+        };
+        let identity = self.probe.detect()?;
+        let key = self.key().await?;
+        let device_type = match identity.source {
+            IdentitySource::RaspberryPiSerial => DeviceType::RaspberryPi,
+            _ => DeviceType::Workstation,
+        };
+        let body = enrollment_request(
+            &identity,
+            &key,
+            code.as_deref(),
+            &default_device_name(),
+            device_type,
+            &self.probe.os_name(),
+            &self.app_version,
+        );
+        enroll(&self.client(&server.normalized)?, &body, &self.data_dir).await
+    }
+
+    /// Where this device stands: `None` before enrollment; a `PENDING`
+    /// device asks the server again (by authenticating).
+    pub async fn status(&self) -> Result<Option<EnrollmentState>> {
+        let Some(state) = self.saved()? else {
+            return Ok(None);
+        };
+        if state.status != DeviceStatus::Pending {
+            return Ok(Some(state));
+        }
+        let key = self.key().await?;
+        let client = self.client(&state.server_url)?;
+        refresh_status(&client, state, &key, &self.data_dir)
+            .await
+            .map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +529,38 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::Offline);
         let e = api_error(reqwest::StatusCode::INTERNAL_SERVER_ERROR, b"");
         assert_eq!(e.code(), ErrorCode::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn enrollment_checks_its_inputs_before_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tree.path().join("etc")).unwrap();
+        std::fs::write(
+            tree.path().join("etc/machine-id"),
+            "0123456789abcdef0123456789abcdef\n",
+        )
+        .unwrap();
+        let e = Enrollment::new(dir.path(), "0.1.0").with(
+            IdentityProbe::new(tree.path()),
+            Arc::new(crate::vault::MemoryStore::new()),
+        );
+        let info = e.identity().unwrap();
+        assert_eq!(info.identity_source, IdentitySource::MachineId);
+        assert_eq!(e.status().await.unwrap(), None);
+        let err = e
+            .enroll("http://tend.example.org", "ABCD")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        let err = e.enroll("http://127.0.0.1:9", "no way!").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::EnrollmentCodeInvalid);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let err = e.enroll(&url, "abcd efgh").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Offline);
+        assert_eq!(e.saved().unwrap(), None);
     }
 
     #[tokio::test]
