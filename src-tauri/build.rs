@@ -10,6 +10,7 @@ fn main() {
             "enroll_device",
             "enrollment_status",
             "ui_ready",
+            "wipe_notice",
         ]),
     ))
     .expect("tauri build script failed");

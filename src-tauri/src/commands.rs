@@ -3,8 +3,9 @@
 
 use tauri::State;
 use tend_core::app_status::{AppInfo, AppStatus};
-use tend_core::enrollment::{DeviceIdentityInfo, EnrollmentState};
+use tend_core::enrollment::{DeviceIdentityInfo, EnrollmentState, WipeNotice};
 use tend_core::server_url::{self, ServerUrlCheck};
+use tend_domain::DeviceStatus;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -58,6 +59,9 @@ pub async fn enroll_device(
 ) -> Result<EnrollmentState, AppError> {
     let enrolled = state.enrollment.enroll(&server_url, &code).await?;
     state.set_server_url(&enrolled.server_url);
+    if enrolled.status == DeviceStatus::Active {
+        state.start_session();
+    }
     Ok(enrolled)
 }
 
@@ -68,5 +72,16 @@ pub async fn enroll_device(
 pub async fn enrollment_status(
     state: State<'_, AppState>,
 ) -> Result<Option<EnrollmentState>, AppError> {
-    Ok(state.enrollment.status().await?)
+    let enrolled = state.enrollment.status().await?;
+    if enrolled.as_ref().map(|e| e.status) == Some(DeviceStatus::Active) {
+        state.start_session();
+    }
+    Ok(enrolled)
+}
+
+/// Why this device erased itself, until it enrolls again (`null` if never).
+#[tauri::command]
+#[specta::specta]
+pub fn wipe_notice(state: State<'_, AppState>) -> Result<Option<WipeNotice>, AppError> {
+    Ok(state.enrollment.wipe_notice()?)
 }

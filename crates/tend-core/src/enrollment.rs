@@ -351,8 +351,13 @@ pub struct Enrollment {
     app_version: String,
     probe: IdentityProbe,
     store: Option<Arc<dyn SecretStore>>,
-    key: tokio::sync::OnceCell<Arc<DeviceKey>>,
+    /// The secret store and the key in it, loaded on first use; emptied by a
+    /// wipe so the next enrollment generates a new key.
+    key: tokio::sync::Mutex<Option<LoadedKey>>,
 }
+
+/// The secret store in use and the device key read from it.
+type LoadedKey = (Arc<dyn SecretStore>, Arc<DeviceKey>);
 
 impl Enrollment {
     /// Reads identity from `/` and keeps the key in the secret store the
@@ -363,8 +368,15 @@ impl Enrollment {
             app_version: app_version.to_owned(),
             probe: IdentityProbe::default(),
             store: None,
-            key: tokio::sync::OnceCell::new(),
+            key: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Reads identity below `probe`'s root instead of `/` (tests, and the
+    /// debug-only `TEND_DEBUG_IDENTITY_ROOT`).
+    pub fn with_probe(mut self, probe: IdentityProbe) -> Self {
+        self.probe = probe;
+        self
     }
 
     /// Uses `store` for the key and `probe` for identity (tests).
@@ -391,28 +403,33 @@ impl Enrollment {
     }
 
     async fn key(&self) -> Result<Arc<DeviceKey>> {
-        self.key
-            .get_or_try_init(|| async {
-                let store = self.store.clone();
-                let data_dir = self.data_dir.clone();
-                // The keyring probe is a blocking D-Bus call (up to 3 s).
-                tokio::task::spawn_blocking(move || {
-                    let store = match store {
-                        Some(store) => store,
-                        None => {
-                            select_secret_store(&SecretStoreConfig::for_data_dir(&data_dir))?.store
-                        }
-                    };
-                    DeviceKey::load_or_create(store.as_ref()).map(|(key, _)| Arc::new(key))
-                })
-                .await
-                .map_err(|e| CoreError::SecretStore {
-                    backend: "device-key".into(),
-                    reason: e.to_string(),
-                })?
-            })
-            .await
-            .cloned()
+        Ok(self.store_and_key().await?.1)
+    }
+
+    /// Held across the load so two first calls cannot create two keys.
+    async fn store_and_key(&self) -> Result<LoadedKey> {
+        let mut cached = self.key.lock().await;
+        if let Some(loaded) = cached.as_ref() {
+            return Ok(loaded.clone());
+        }
+        let store = self.store.clone();
+        let data_dir = self.data_dir.clone();
+        // The keyring probe is a blocking D-Bus call (up to 3 s).
+        let loaded = tokio::task::spawn_blocking(move || {
+            let store = match store {
+                Some(store) => store,
+                None => select_secret_store(&SecretStoreConfig::for_data_dir(&data_dir))?.store,
+            };
+            let (key, _) = DeviceKey::load_or_create(store.as_ref())?;
+            Ok::<_, CoreError>((store, Arc::new(key)))
+        })
+        .await
+        .map_err(|e| CoreError::SecretStore {
+            backend: "device-key".into(),
+            reason: e.to_string(),
+        })??;
+        *cached = Some(loaded.clone());
+        Ok(loaded)
     }
 
     fn client(&self, server_url: &str) -> Result<DeviceClient> {
@@ -453,7 +470,9 @@ impl Enrollment {
             &self.probe.os_name(),
             &self.app_version,
         );
-        enroll(&self.client(&server.normalized)?, &body, &self.data_dir).await
+        let state = enroll(&self.client(&server.normalized)?, &body, &self.data_dir).await?;
+        clear_wipe_notice(&self.data_dir)?;
+        Ok(state)
     }
 
     /// Where this device stands: `None` before enrollment; a `PENDING`
@@ -470,6 +489,141 @@ impl Enrollment {
         refresh_status(&client, state, &key, &self.data_dir)
             .await
             .map(Some)
+    }
+
+    /// Why this device was last wiped, until it enrolls again.
+    pub fn wipe_notice(&self) -> Result<Option<WipeNotice>> {
+        load_wipe_notice(&self.data_dir)
+    }
+
+    /// Remote wipe after the server ended this device's enrollment
+    /// (`reason`): crypto-shreds the vault (its keys first, then its files),
+    /// destroys the device key, forgets the enrollment and records a notice
+    /// for the setup screen. Every step is tried; the first failure is
+    /// returned after all have run.
+    pub async fn wipe(&self, reason: ErrorCode) -> Result<WipeNotice> {
+        let mut first_error: Option<CoreError> = None;
+        let store = match self.store_and_key().await {
+            Ok((store, _)) => Some(store),
+            Err(e) => {
+                first_error.get_or_insert(e);
+                None
+            }
+        };
+        if let Some(store) = &store {
+            let data_dir = self.data_dir.clone();
+            let store = store.clone();
+            let shredded = tokio::task::spawn_blocking(move || {
+                let vault = crate::vault::Vault::wipe_dir(&data_dir, store.as_ref());
+                let key = store.delete(crate::identity::key::DEVICE_KEY_SECRET);
+                vault.map(drop).and(key)
+            })
+            .await
+            .unwrap_or_else(|e| {
+                Err(CoreError::SecretStore {
+                    backend: "device-key".into(),
+                    reason: e.to_string(),
+                })
+            });
+            if let Err(e) = shredded {
+                first_error.get_or_insert(e);
+            }
+        }
+        *self.key.lock().await = None;
+        if let Err(e) = clear_state(&self.data_dir) {
+            first_error.get_or_insert(e);
+        }
+        let notice = WipeNotice {
+            reason,
+            wiped_at: Utc::now(),
+        };
+        if let Err(e) = save_wipe_notice(&self.data_dir, &notice) {
+            first_error.get_or_insert(e);
+        }
+        // The reason code only: no key, token or identifier.
+        tracing::warn!(
+            reason = %reason,
+            complete = first_error.is_none(),
+            "device wiped: the server ended its enrollment"
+        );
+        match first_error {
+            None => Ok(notice),
+            Some(e) => Err(e),
+        }
+    }
+
+    /// Runs the enrolled device's session (authentication and heartbeats)
+    /// until the server ends the enrollment, then wipes the device. Returns
+    /// at once with an error when the device is not enrolled `ACTIVE`.
+    pub async fn run_session(
+        &self,
+        heartbeat_interval: std::time::Duration,
+        on_event: impl FnMut(crate::session::SessionEvent),
+    ) -> Result<WipeNotice> {
+        let state = self
+            .saved()?
+            .filter(|s| s.status == DeviceStatus::Active)
+            .ok_or_else(|| {
+                CoreError::Config("the device is not enrolled and active; set it up first".into())
+            })?;
+        let (store, key) = self.store_and_key().await?;
+        let api = crate::session::ServerApi {
+            client: self.client(&state.server_url)?,
+            device_uuid: DeviceUuid::parse(&state.device_uuid)?,
+            key,
+        };
+        // The vault's key store when there is a vault; before one exists the
+        // device holds no data, and its keys would go where the device key is.
+        let backend =
+            crate::vault::secret::read_backend_marker(&self.data_dir).or(Some(store.backend()));
+        let app_version = self.app_version.clone();
+        tracing::info!(device_id = state.device_id, "device session started");
+        let reason = crate::session::run(
+            &api,
+            crate::session::SessionSettings::new(heartbeat_interval),
+            || crate::heartbeat::heartbeat(&app_version, backend, &Default::default(), Utc::now()),
+            on_event,
+            tokio::time::sleep,
+        )
+        .await;
+        self.wipe(reason).await
+    }
+}
+
+/// The file that remembers why the device was wiped (no secrets).
+pub const WIPE_NOTICE_FILE: &str = "wiped.json";
+
+/// Why and when the device erased itself; shown on the setup screen until
+/// the device enrolls again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WipeNotice {
+    /// The server's code: `DEVICE_DEACTIVATED`, `DEVICE_REJECTED` or `DEVICE_UNKNOWN`.
+    pub reason: ErrorCode,
+    pub wiped_at: DateTime<Utc>,
+}
+
+fn load_wipe_notice(data_dir: &Path) -> Result<Option<WipeNotice>> {
+    let path = data_dir.join(WIPE_NOTICE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(serde_json::from_str(&text).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CoreError::storage(&path, e)),
+    }
+}
+
+fn save_wipe_notice(data_dir: &Path, notice: &WipeNotice) -> Result<()> {
+    let path = data_dir.join(WIPE_NOTICE_FILE);
+    let json = serde_json::to_vec(notice).map_err(|e| CoreError::storage(&path, e))?;
+    std::fs::write(&path, json).map_err(|e| CoreError::storage(&path, e))
+}
+
+fn clear_wipe_notice(data_dir: &Path) -> Result<()> {
+    let path = data_dir.join(WIPE_NOTICE_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CoreError::storage(&path, e)),
     }
 }
 
@@ -561,6 +715,55 @@ mod tests {
         let err = e.enroll(&url, "abcd efgh").await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::Offline);
         assert_eq!(e.saved().unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_wipe_shreds_the_vault_key_and_the_device_key_and_forgets_the_enrollment() {
+        use crate::vault::{SecretStore, Vault, VaultOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn SecretStore> = Arc::new(crate::vault::MemoryStore::new());
+        let (vault, _) = Vault::open(dir.path(), store.clone(), VaultOptions::default()).unwrap();
+        let db = vault.path().to_path_buf();
+        drop(vault);
+        let e = Enrollment::new(dir.path(), "0.1.0").with(
+            IdentityProbe::new(dir.path().join("no-root")),
+            store.clone(),
+        );
+        let old_key = e.key().await.unwrap().public_key_base64();
+        save_state(
+            dir.path(),
+            &EnrollmentState {
+                server_url: "https://tend.example.org".into(),
+                device_id: 7,
+                device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32".into(),
+                organization_id: 1,
+                facility_id: 2,
+                status: DeviceStatus::Active,
+                checked_at: Utc::now(),
+            },
+        )
+        .unwrap();
+        assert_eq!(e.wipe_notice().unwrap(), None);
+
+        let notice = e.wipe(ErrorCode::DeviceDeactivated).await.unwrap();
+
+        assert_eq!(notice.reason, ErrorCode::DeviceDeactivated);
+        assert!(store.get(crate::vault::DB_KEY_NAME).unwrap().is_none());
+        assert!(store
+            .get(crate::identity::DEVICE_KEY_SECRET)
+            .unwrap()
+            .is_none());
+        assert!(!db.exists());
+        assert_eq!(e.saved().unwrap(), None);
+        assert_eq!(e.wipe_notice().unwrap(), Some(notice));
+        // The next enrollment gets a new key, not the shredded one.
+        assert_ne!(e.key().await.unwrap().public_key_base64(), old_key);
+        // A session cannot start on a wiped device.
+        let err = e
+            .run_session(std::time::Duration::from_secs(1), |_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid);
     }
 
     #[tokio::test]

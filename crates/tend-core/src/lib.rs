@@ -12,6 +12,7 @@ pub mod identity;
 pub mod instance;
 pub mod logging;
 pub mod server_url;
+pub mod session;
 pub mod vault;
 
 pub use error::{CoreError, Result};

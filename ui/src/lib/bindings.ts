@@ -31,11 +31,14 @@ export const commands = {
 	 *  status bar never starts stale.
 	 */
 	uiReady: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("ui_ready")),
+	/**  Why this device erased itself, until it enrolls again (`null` if never). */
+	wipeNotice: () => typedError<WipeNotice | null, AppError>(__TAURI_INVOKE("wipe_notice")),
 };
 
 /** Events */
 export const events = {
 	appStatusChanged: makeEvent<AppStatusChanged_Serialize, AppStatusChanged_Deserialize>("app-status-changed"),
+	deviceWiped: makeEvent<DeviceWiped, DeviceWiped>("device-wiped"),
 };
 
 /* Types */
@@ -130,6 +133,12 @@ export type DeviceStatus =
 "REJECTED" | 
 /**  Deactivated; must enroll again. */
 "DEACTIVATED";
+
+/**
+ *  The server ended this device's enrollment and the device erased its local
+ *  data; the UI returns to setup and says why.
+ */
+export type DeviceWiped = WipeNotice;
 
 /**  What the device remembers about its enrollment (no secrets). */
 export type EnrollmentState = {
@@ -227,6 +236,16 @@ export type ServerUrlCheck = {
 	/**  The URL without trailing slash, query or fragment: what the app stores. */
 	normalized: string,
 	is_loopback: boolean,
+};
+
+/**
+ *  Why and when the device erased itself; shown on the setup screen until
+ *  the device enrolls again.
+ */
+export type WipeNotice = {
+	/**  The server's code: `DEVICE_DEACTIVATED`, `DEVICE_REJECTED` or `DEVICE_UNKNOWN`. */
+	reason: ErrorCode,
+	wiped_at: string,
 };
 
 /* Tauri Specta runtime */

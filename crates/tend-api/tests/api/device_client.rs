@@ -216,3 +216,82 @@ async fn a_pre_registered_device_waits_then_becomes_active() {
         DeviceStatus::Active
     );
 }
+
+/// The app's device session end to end: enroll through `Enrollment` (the
+/// object the app uses), heartbeat in the background with a short interval,
+/// then an administrator deactivates the device — the very next contact ends
+/// the session and the device wipes its keys, vault and enrollment record.
+#[tokio::test]
+async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself() {
+    use std::sync::Arc;
+    use tend_core::enrollment::Enrollment;
+    use tend_core::identity::IdentityProbe;
+    use tend_core::session::SessionEvent;
+    use tend_core::vault::{SecretStore, Vault, VaultOptions};
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+
+    // Its own machine: a machine-id below a temporary root.
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+    let (vault, _) = Vault::open(data_dir.path(), store.clone(), VaultOptions::default()).unwrap();
+    let database = vault.path().to_path_buf();
+    drop(vault);
+    let device = Arc::new(
+        Enrollment::new(data_dir.path(), "0.1.0")
+            .with(IdentityProbe::new(machine.path()), store.clone()),
+    );
+
+    let state = device.enroll(&app.base, &code).await.unwrap();
+    assert_eq!(state.status, DeviceStatus::Active);
+
+    let (beats, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let session = tokio::spawn({
+        let device = device.clone();
+        async move {
+            device
+                .run_session(std::time::Duration::from_secs(1), move |event| {
+                    let _ = beats.send(event);
+                })
+                .await
+        }
+    });
+    // Two accepted heartbeats: the token is reused between them. They carry
+    // the posture: a key held only in memory is no encryption at rest, which
+    // this facility requires, so the server tells the device to lock.
+    for _ in 0..2 {
+        match heard.recv().await.unwrap() {
+            SessionEvent::Online(ack) => assert!(ack.lock),
+            other => panic!("expected an accepted heartbeat, got {other:?}"),
+        }
+    }
+
+    let r = app
+        .post(
+            &format!("/api/devices/{}/deactivate", state.device_id),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+
+    let notice = session.await.unwrap().unwrap();
+    assert_eq!(notice.reason, ErrorCode::DeviceDeactivated);
+    assert_eq!(device.saved().unwrap(), None);
+    assert_eq!(device.wipe_notice().unwrap(), Some(notice));
+    assert!(!database.exists());
+    assert!(store.get(tend_core::vault::DB_KEY_NAME).unwrap().is_none());
+    assert!(store
+        .get(tend_core::identity::DEVICE_KEY_SECRET)
+        .unwrap()
+        .is_none());
+}
