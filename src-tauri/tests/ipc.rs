@@ -198,3 +198,25 @@ fn enroll_device_reports_stable_codes() {
     }
     assert!(!dir.path().join("enrollment.json").exists());
 }
+
+#[test]
+fn wipe_notice_is_null_until_a_wipe_then_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    assert_eq!(
+        invoke(&window, "wipe_notice", json!({})).unwrap(),
+        Value::Null
+    );
+    // What the device session leaves behind after a remote wipe.
+    std::fs::write(
+        dir.path().join(tend_core::enrollment::WIPE_NOTICE_FILE),
+        r#"{"reason":"DEVICE_DEACTIVATED","wiped_at":"2026-11-27T02:00:00Z"}"#,
+    )
+    .unwrap();
+    let notice = invoke(&window, "wipe_notice", json!({})).unwrap();
+    assert_eq!(notice["reason"], "DEVICE_DEACTIVATED");
+    assert_eq!(
+        invoke(&window, "enrollment_status", json!({})).unwrap(),
+        Value::Null
+    );
+}
