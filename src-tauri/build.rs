@@ -6,7 +6,11 @@ fn main() {
             "app_info",
             "app_status",
             "check_server_url",
+            "device_identity",
+            "enroll_device",
+            "enrollment_status",
             "ui_ready",
+            "wipe_notice",
         ]),
     ))
     .expect("tauri build script failed");

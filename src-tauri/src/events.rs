@@ -2,7 +2,13 @@
 
 use serde::Serialize;
 use tend_core::app_status::AppStatus;
+use tend_core::enrollment::WipeNotice;
 
 /// The status bar's data changed (connection, last sync, pending count).
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct AppStatusChanged(pub AppStatus);
+
+/// The server ended this device's enrollment and the device erased its local
+/// data; the UI returns to setup and says why.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct DeviceWiped(pub WipeNotice);

@@ -8,7 +8,7 @@ pub mod events;
 pub mod state;
 pub mod window;
 
-use tauri::{Runtime, Wry};
+use tauri::{Manager, Runtime, Wry};
 use tauri_specta::{collect_commands, collect_events};
 
 /// The typed IPC surface: every command and event the webview may use.
@@ -18,9 +18,16 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::app_info,
             commands::app_status,
             commands::check_server_url,
+            commands::device_identity,
+            commands::enroll_device,
+            commands::enrollment_status,
             commands::ui_ready,
+            commands::wipe_notice,
         ])
-        .events(collect_events![events::AppStatusChanged])
+        .events(collect_events![
+            events::AppStatusChanged,
+            events::DeviceWiped
+        ])
 }
 
 /// Exports the TypeScript bindings (used by the `export-bindings` binary and
@@ -52,15 +59,82 @@ pub fn build_app<R: Runtime>(
             if let Some(profile) = window {
                 window::create_main_window(app, profile)?;
                 watch_connection(app.handle().clone());
+                let handle = app.handle().clone();
+                let state = app.state::<state::AppState>();
+                state.set_session_starter(Box::new(move || run_session(handle.clone())));
+                // An enrolled device resumes its session at start-up.
+                if let Ok(Some(enrolled)) = state.enrollment.saved() {
+                    if enrolled.status == tend_domain::DeviceStatus::Active {
+                        state.start_session();
+                    }
+                }
             }
             Ok(())
         })
 }
 
+/// The enrolled device's session in the background (tend-core decides; this
+/// only relays): heartbeats keep the status bar's connection state, and when
+/// the server ends the enrollment the device is wiped and the window is told
+/// to return to setup.
+fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
+    use tauri_specta::Event;
+    use tend_core::app_status::ConnectionState;
+    use tend_core::session::SessionEvent;
+
+    let (enrollment, interval, status) = {
+        let state = app.state::<state::AppState>();
+        (
+            state.enrollment.clone(),
+            state.heartbeat_interval,
+            state.status(),
+        )
+    };
+    // The window learns at once that the device is enrolled (status bar).
+    if let Err(e) = events::AppStatusChanged(status).emit(&app) {
+        tracing::warn!(error = %e, "status event not delivered");
+    }
+    tauri::async_runtime::spawn(async move {
+        let events_app = app.clone();
+        let result = enrollment
+            .run_session(interval, move |event| {
+                let connection = match event {
+                    SessionEvent::Online(_) => ConnectionState::Online,
+                    SessionEvent::Offline => ConnectionState::Offline,
+                };
+                let state = events_app.state::<state::AppState>();
+                if let Some(status) = state.set_connection(connection) {
+                    if let Err(e) = events::AppStatusChanged(status).emit(&events_app) {
+                        tracing::warn!(error = %e, "status event not delivered");
+                    }
+                }
+            })
+            .await;
+        let state = app.state::<state::AppState>();
+        state
+            .session_running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Err(e) = &result {
+            tracing::error!(code = %e.code(), error = %e, "device session ended with an error");
+        }
+        // Wiped (even partly): the enrollment is gone, so back to setup.
+        if matches!(state.enrollment.saved(), Ok(None)) {
+            let status = state.forget_server();
+            if let Err(e) = events::AppStatusChanged(status).emit(&app) {
+                tracing::warn!(error = %e, "status event not delivered");
+            }
+            if let Ok(Some(notice)) = state.enrollment.wipe_notice() {
+                if let Err(e) = events::DeviceWiped(notice).emit(&app) {
+                    tracing::warn!(error = %e, "wipe event not delivered");
+                }
+            }
+        }
+    });
+}
+
 /// Keeps the status bar's online/offline state true: probes the configured
 /// server in the background and pushes `AppStatusChanged` on every change.
 fn watch_connection<R: Runtime>(app: tauri::AppHandle<R>) {
-    use tauri::Manager;
     use tauri_specta::Event;
 
     let state = app.state::<state::AppState>();

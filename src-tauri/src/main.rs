@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         println!("tend {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    let config = match AppConfig::resolve(&cli, &Environment::from_process()) {
+    let mut config = match AppConfig::resolve(&cli, &Environment::from_process()) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
@@ -50,6 +50,14 @@ fn main() -> ExitCode {
         "starting Tend"
     );
 
+    // A device that enrolled comes back to the server it enrolled with.
+    if config.server_url.is_none() {
+        match tend_core::enrollment::load_state(&config.data_dir) {
+            Ok(Some(enrolled)) => config.server_url = Some(enrolled.server_url),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "enrollment record unreadable; setup again"),
+        }
+    }
     let profile = config.profile;
     let state = tend_app::state::AppState::new(&config, started);
     let result = tend_app::build_app(tauri::Builder::default(), state, Some(profile))

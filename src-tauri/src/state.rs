@@ -1,14 +1,26 @@
-//! State shared by the commands: the resolved configuration's public facts
-//! and the live status.
+//! State shared by the commands: the resolved configuration's public facts,
+//! the live status, and the hook that starts the device session.
 
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
+use tend_core::enrollment::Enrollment;
+use tend_core::identity::IdentityProbe;
+
+/// Starts the device session (set by the window's setup hook, which owns the
+/// app handle; absent under the mock runtime).
+pub type SessionStarter = Box<dyn Fn() + Send + Sync>;
 
 pub struct AppState {
     pub info: AppInfo,
+    pub enrollment: Arc<Enrollment>,
+    pub heartbeat_interval: Duration,
+    /// True while a session task runs, so it is never started twice.
+    pub session_running: AtomicBool,
+    session_starter: OnceLock<SessionStarter>,
     status: Mutex<AppStatus>,
     started: Instant,
     ui_ready: std::sync::Once,
@@ -16,8 +28,17 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: &AppConfig, started: Instant) -> Self {
+        let mut enrollment = Enrollment::new(&config.data_dir, env!("CARGO_PKG_VERSION"));
+        if let Some(root) = &config.identity_root {
+            tracing::warn!("debug build: hardware identity read from TEND_DEBUG_IDENTITY_ROOT");
+            enrollment = enrollment.with_probe(IdentityProbe::new(root));
+        }
         Self {
             info: AppInfo::new(config, env!("CARGO_PKG_VERSION")),
+            enrollment: Arc::new(enrollment),
+            heartbeat_interval: config.heartbeat_interval,
+            session_running: AtomicBool::new(false),
+            session_starter: OnceLock::new(),
             status: Mutex::new(AppStatus::initial(config)),
             started,
             ui_ready: std::sync::Once::new(),
@@ -35,11 +56,44 @@ impl AppState {
     /// changed, for the status event.
     pub fn set_connection(&self, connection: ConnectionState) -> Option<AppStatus> {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        if status.connection == connection {
+        // A wiped device has no server; a probe still in flight must not
+        // bring the old one back.
+        if status.connection == connection || status.server_url.is_none() {
             return None;
         }
         status.connection = connection;
         Some(status.clone())
+    }
+
+    /// Records the server this device enrolled with (shown in the status
+    /// bar; `#/` now leads to the lock screen instead of setup).
+    pub fn set_server_url(&self, server_url: &str) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.server_url = Some(server_url.to_owned());
+        // It just answered the enrollment.
+        status.connection = ConnectionState::Online;
+    }
+
+    /// The device was wiped: back to first-run setup. Returns the new status.
+    pub fn forget_server(&self) -> AppStatus {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.server_url = None;
+        status.connection = ConnectionState::NotConfigured;
+        status.clone()
+    }
+
+    pub fn set_session_starter(&self, starter: SessionStarter) {
+        let _ = self.session_starter.set(starter);
+    }
+
+    /// Starts the device session unless one runs already (or there is no
+    /// window to host it, as under the mock runtime).
+    pub fn start_session(&self) {
+        if let Some(start) = self.session_starter.get() {
+            if !self.session_running.swap(true, Ordering::SeqCst) {
+                start();
+            }
+        }
     }
 
     pub fn mark_ui_ready(&self) {

@@ -145,3 +145,78 @@ fn an_unknown_command_is_refused() {
     let (_app, window) = app(&config(dir.path(), None));
     assert!(invoke(&window, "read_file", json!({ "path": "/etc/shadow" })).is_err());
 }
+
+#[test]
+fn device_identity_shows_the_hardware_uuid_and_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let Ok(info) = invoke(&window, "device_identity", json!({})) else {
+        // A container without DMI, Pi serial or machine-id: nothing to show.
+        return;
+    };
+    assert_eq!(info["device_uuid"].as_str().unwrap().len(), 36);
+    assert!(info["identity_source"].is_string());
+    assert!(!info["os"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn enrollment_status_is_null_before_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    assert_eq!(
+        invoke(&window, "enrollment_status", json!({})).unwrap(),
+        Value::Null
+    );
+}
+
+#[test]
+fn enroll_device_reports_stable_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let enroll = |url: &str, code: &str| {
+        invoke(
+            &window,
+            "enroll_device",
+            json!({"serverUrl": url, "code": code}),
+        )
+        .unwrap_err()["code"]
+            .clone()
+    };
+    assert_eq!(
+        enroll("http://tend.example.org", "ABCD-EFGH"),
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(
+        enroll("http://127.0.0.1:9", "not a code!"),
+        "ENROLLMENT_CODE_INVALID"
+    );
+    if std::fs::metadata("/etc/machine-id").is_ok() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        assert_eq!(enroll(&url, "abcd efgh"), "OFFLINE");
+    }
+    assert!(!dir.path().join("enrollment.json").exists());
+}
+
+#[test]
+fn wipe_notice_is_null_until_a_wipe_then_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    assert_eq!(
+        invoke(&window, "wipe_notice", json!({})).unwrap(),
+        Value::Null
+    );
+    // What the device session leaves behind after a remote wipe.
+    std::fs::write(
+        dir.path().join(tend_core::enrollment::WIPE_NOTICE_FILE),
+        r#"{"reason":"DEVICE_DEACTIVATED","wiped_at":"2026-11-27T02:00:00Z"}"#,
+    )
+    .unwrap();
+    let notice = invoke(&window, "wipe_notice", json!({})).unwrap();
+    assert_eq!(notice["reason"], "DEVICE_DEACTIVATED");
+    assert_eq!(
+        invoke(&window, "enrollment_status", json!({})).unwrap(),
+        Value::Null
+    );
+}

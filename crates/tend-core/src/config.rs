@@ -49,6 +49,8 @@ struct FileConfig {
     log_level: Option<String>,
     /// Set `WEBKIT_DISABLE_DMABUF_RENDERER=1` before the webview starts (Linux).
     webkit_dmabuf_workaround: Option<bool>,
+    /// Seconds between heartbeats once enrolled (default 60).
+    heartbeat_interval_secs: Option<u64>,
 }
 
 /// Parsed command line.
@@ -75,6 +77,7 @@ Options:
 Environment:
   TEND_LOG                   Log filter, e.g. info or tend_core=debug
   TEND_WEBKIT_DMABUF_WORKAROUND=0  Keep WebKitGTK's DMA-BUF renderer (Linux)
+  TEND_HEARTBEAT_INTERVAL_SECS     Seconds between heartbeats (1-3600; default 60)
 ";
 
 impl CliArgs {
@@ -125,6 +128,13 @@ pub struct AppConfig {
     pub server_url: Option<String>,
     pub log_level: String,
     pub webkit_dmabuf_workaround: bool,
+    /// How often an enrolled device sends its heartbeat (±10 % jitter).
+    pub heartbeat_interval: std::time::Duration,
+    /// Where hardware identity is read from instead of `/`. Debug builds only
+    /// (`TEND_DEBUG_IDENTITY_ROOT`), so end-to-end tests can give each journey
+    /// its own machine: a release build always reads the real hardware, and an
+    /// environment variable can never make a production device pose as another.
+    pub identity_root: Option<PathBuf>,
 }
 
 /// Where the process looks for its defaults; injected so tests never touch
@@ -202,6 +212,21 @@ impl AppConfig {
             Some(_) => true,
             None => file.webkit_dmabuf_workaround.unwrap_or(true),
         };
+        let heartbeat_interval = match env.var("TEND_HEARTBEAT_INTERVAL_SECS") {
+            Some(text) => parse_heartbeat_interval(text, "TEND_HEARTBEAT_INTERVAL_SECS")?,
+            None => match file.heartbeat_interval_secs {
+                Some(secs) => parse_heartbeat_interval(
+                    &secs.to_string(),
+                    "config file `heartbeat_interval_secs`",
+                )?,
+                None => crate::heartbeat::INTERVAL,
+            },
+        };
+        let identity_root = if cfg!(debug_assertions) {
+            env.var("TEND_DEBUG_IDENTITY_ROOT").map(PathBuf::from)
+        } else {
+            None
+        };
         if let Some(url) = &file.server_url {
             if url.trim().is_empty() {
                 return Err(CoreError::Config(
@@ -222,6 +247,8 @@ impl AppConfig {
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".into()),
             webkit_dmabuf_workaround,
+            heartbeat_interval,
+            identity_root,
         })
     }
 
@@ -242,6 +269,15 @@ impl AppConfig {
             let _ = std::fs::remove_file(&probe);
         }
         Ok(())
+    }
+}
+
+fn parse_heartbeat_interval(text: &str, source: &str) -> Result<std::time::Duration> {
+    match text.trim().parse::<u64>() {
+        Ok(secs @ 1..=3600) => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(CoreError::Config(format!(
+            "{source} must be a whole number of seconds from 1 to 3600, not {text:?}"
+        ))),
     }
 }
 
@@ -314,6 +350,53 @@ mod tests {
         assert_eq!(cfg.log_dir, tmp.path().join("data/logs"));
         assert!(cfg.webkit_dmabuf_workaround);
         assert_eq!(cfg.config_file, None);
+        assert_eq!(cfg.heartbeat_interval, std::time::Duration::from_secs(60));
+        assert_eq!(cfg.identity_root, None);
+    }
+
+    #[test]
+    fn heartbeat_interval_from_env_over_file_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("config")).unwrap();
+        std::fs::write(
+            tmp.path().join("config/tend.toml"),
+            "heartbeat_interval_secs = 30\n",
+        )
+        .unwrap();
+        let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
+        assert_eq!(cfg.heartbeat_interval, std::time::Duration::from_secs(30));
+        let cfg = AppConfig::resolve(
+            &CliArgs::default(),
+            &env(tmp.path(), &[("TEND_HEARTBEAT_INTERVAL_SECS", "2")]),
+        )
+        .unwrap();
+        assert_eq!(cfg.heartbeat_interval, std::time::Duration::from_secs(2));
+        for bad in ["0", "soon", "-1", "3601"] {
+            let err = AppConfig::resolve(
+                &CliArgs::default(),
+                &env(tmp.path(), &[("TEND_HEARTBEAT_INTERVAL_SECS", bad)]),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("TEND_HEARTBEAT_INTERVAL_SECS"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn identity_root_is_a_debug_build_override_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::resolve(
+            &CliArgs::default(),
+            &env(
+                tmp.path(),
+                &[("TEND_DEBUG_IDENTITY_ROOT", "/tmp/fake-machine")],
+            ),
+        )
+        .unwrap();
+        let expected = cfg!(debug_assertions).then(|| PathBuf::from("/tmp/fake-machine"));
+        assert_eq!(cfg.identity_root, expected);
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub enum CoreError {
     /// in memory (after a reboot, before the network is back).
     #[error("the device database is locked until the server can be reached (waiting for network to unlock)")]
     WaitingForNetwork,
+    /// The central API cannot be reached (refused, timed out, cut off).
+    #[error("{0}")]
+    Offline(String),
+    /// The central API refused the request; `code` is the API's own code
+    /// (`ENROLLMENT_CODE_EXPIRED`, `DEVICE_PENDING`, …), passed on unchanged.
+    #[error("{message}")]
+    Api { code: ErrorCode, message: String },
 }
 
 impl CoreError {
@@ -67,7 +74,8 @@ impl CoreError {
             | CoreError::EncryptionRequired(_) => ErrorCode::StorageUnavailable,
             CoreError::SchemaTooNew { .. } => ErrorCode::UnsupportedVersion,
             CoreError::SecretStore { .. } => ErrorCode::Unavailable,
-            CoreError::WaitingForNetwork => ErrorCode::Offline,
+            CoreError::WaitingForNetwork | CoreError::Offline(_) => ErrorCode::Offline,
+            CoreError::Api { code, .. } => *code,
         }
     }
 

@@ -18,12 +18,18 @@ pub const JITTER: f64 = 0.10;
 /// The wait before the next heartbeat, for `unit` uniform in [0, 1):
 /// 54 s at 0, 66 s just below 1. Out-of-range inputs are clamped.
 pub fn next_delay(unit: f64) -> Duration {
+    jittered(INTERVAL, unit)
+}
+
+/// `interval` ±10 % for `unit` uniform in [0, 1) (the configured interval;
+/// end-to-end tests use a second or two).
+pub fn jittered(interval: Duration, unit: f64) -> Duration {
     let unit = if unit.is_finite() {
         unit.clamp(0.0, 1.0)
     } else {
         0.5
     };
-    INTERVAL.mul_f64(1.0 - JITTER + 2.0 * JITTER * unit)
+    interval.mul_f64(1.0 - JITTER + 2.0 * JITTER * unit)
 }
 
 /// A uniform number in [0, 1) from the OS (0.5 if randomness is unavailable).
@@ -83,6 +89,10 @@ mod tests {
         assert!(next_delay(0.999_999) <= Duration::from_secs(66));
         assert_eq!(next_delay(-3.0), Duration::from_secs(54));
         assert_eq!(next_delay(f64::NAN), Duration::from_secs(60));
+        assert_eq!(
+            jittered(Duration::from_secs(2), 0.0),
+            Duration::from_millis(1800)
+        );
         for _ in 0..1000 {
             let u = random_unit();
             assert!((0.0..1.0).contains(&u));

@@ -5,12 +5,14 @@
 pub mod app_status;
 pub mod config;
 pub mod connectivity;
+pub mod enrollment;
 pub mod error;
 pub mod heartbeat;
 pub mod identity;
 pub mod instance;
 pub mod logging;
 pub mod server_url;
+pub mod session;
 pub mod vault;
 
 pub use error::{CoreError, Result};

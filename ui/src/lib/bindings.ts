@@ -13,17 +13,32 @@ export const commands = {
 	appStatus: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("app_status")),
 	/**  Validates a server address typed during first-run setup. */
 	checkServerUrl: (url: string) => typedError<ServerUrlCheck, AppError>(__TAURI_INVOKE("check_server_url", { url })),
+	/**  This device's hardware identity, shown to the administrator at setup. */
+	deviceIdentity: () => typedError<DeviceIdentityInfo_Serialize, AppError>(__TAURI_INVOKE("device_identity")),
+	/**
+	 *  Enrolls this device with the server and the code the administrator gave;
+	 *  `ACTIVE` at once, or `PENDING` until an administrator approves it.
+	 */
+	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState, AppError>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
+	/**
+	 *  The device's enrollment (`null` before setup); a pending device asks the
+	 *  server again.
+	 */
+	enrollmentStatus: () => typedError<EnrollmentState | null, AppError>(__TAURI_INVOKE("enrollment_status")),
 	/**
 	 *  Called once by the UI after its first paint: records start-up time (the
 	 *  line scripts/bench-startup.sh reads) and returns the current status so the
 	 *  status bar never starts stale.
 	 */
 	uiReady: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("ui_ready")),
+	/**  Why this device erased itself, until it enrolls again (`null` if never). */
+	wipeNotice: () => typedError<WipeNotice | null, AppError>(__TAURI_INVOKE("wipe_notice")),
 };
 
 /** Events */
 export const events = {
 	appStatusChanged: makeEvent<AppStatusChanged_Serialize, AppStatusChanged_Deserialize>("app-status-changed"),
+	deviceWiped: makeEvent<DeviceWiped, DeviceWiped>("device-wiped"),
 };
 
 /* Types */
@@ -79,6 +94,70 @@ export type ConnectionState =
 "not_configured" | "online" | "offline";
 
 /**
+ *  What the setup screen shows the administrator about this device, so they
+ *  can match it with what they see in the admin console.
+ */
+export type DeviceIdentityInfo = DeviceIdentityInfo_Serialize | DeviceIdentityInfo_Deserialize;
+
+/**
+ *  What the setup screen shows the administrator about this device, so they
+ *  can match it with what they see in the admin console.
+ */
+export type DeviceIdentityInfo_Deserialize = {
+	device_uuid: string,
+	identity_source: IdentitySource,
+	mac_address?: string | null,
+	os: string,
+	device_name: string,
+};
+
+/**
+ *  What the setup screen shows the administrator about this device, so they
+ *  can match it with what they see in the admin console.
+ */
+export type DeviceIdentityInfo_Serialize = {
+	device_uuid: string,
+	identity_source: IdentitySource,
+	mac_address: string | null,
+	os: string,
+	device_name: string,
+};
+
+/**  Enrollment lifecycle of a device. */
+export type DeviceStatus = 
+/**  Registered without a code; waiting for an administrator. */
+"PENDING" | 
+/**  Enrolled and allowed to authenticate. */
+"ACTIVE" | 
+/**  An administrator refused it. */
+"REJECTED" | 
+/**  Deactivated; must enroll again. */
+"DEACTIVATED";
+
+/**
+ *  The server ended this device's enrollment and the device erased its local
+ *  data; the UI returns to setup and says why.
+ */
+export type DeviceWiped = WipeNotice;
+
+/**  What the device remembers about its enrollment (no secrets). */
+export type EnrollmentState = {
+	/**  The server this device enrolled with. */
+	server_url: string,
+	/**
+	 *  The device's id on that server (ids stay far below 2^53, so a
+	 *  TypeScript number holds them).
+	 */
+	device_id: number,
+	device_uuid: string,
+	organization_id: number,
+	facility_id: number,
+	status: DeviceStatus,
+	/**  When the status was last confirmed by the server. */
+	checked_at: string,
+};
+
+/**
  *  A stable, machine-readable error code. It crosses IPC (app ↔ webview) and
  *  HTTP (API ↔ device) unchanged; clients branch on it, never on message text.
  */
@@ -132,6 +211,19 @@ export type ErrorCode =
 /**  An unexpected failure; details are in the log, not in the message. */
 "INTERNAL";
 
+/**  Where the `device_uuid` came from (shown to the admin at enrollment). */
+export type IdentitySource = 
+/**  Linux DMI/SMBIOS system UUID (`/sys/class/dmi/id/product_uuid`). */
+"dmi_product_uuid" | 
+/**  Raspberry Pi SoC serial (`/proc/device-tree/serial-number`), hashed. */
+"raspberry_pi_serial" | 
+/**  macOS `IOPlatformUUID`. */
+"mac_platform_uuid" | 
+/**  Windows `MachineGuid`, hashed. */
+"windows_machine_guid" | 
+/**  `/etc/machine-id`, hashed (never sent raw: it is confidential). */
+"machine_id";
+
 /**  How the window behaves. */
 export type Profile = 
 /**  A normal, resizable window (laptops, tablets, workstations). */
@@ -144,6 +236,16 @@ export type ServerUrlCheck = {
 	/**  The URL without trailing slash, query or fragment: what the app stores. */
 	normalized: string,
 	is_loopback: boolean,
+};
+
+/**
+ *  Why and when the device erased itself; shown on the setup screen until
+ *  the device enrolls again.
+ */
+export type WipeNotice = {
+	/**  The server's code: `DEVICE_DEACTIVATED`, `DEVICE_REJECTED` or `DEVICE_UNKNOWN`. */
+	reason: ErrorCode,
+	wiped_at: string,
 };
 
 /* Tauri Specta runtime */

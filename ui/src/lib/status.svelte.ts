@@ -2,7 +2,7 @@
 // `appStatusChanged` when it changes, and a slow poll of `appStatus` backs that up.
 
 import { commands, events, type AppError, type AppStatus } from "./bindings";
-import { call } from "./ipc";
+import { call, release } from "./ipc";
 
 export const STATUS_POLL_MS = 15_000;
 
@@ -74,17 +74,5 @@ export class StatusPoller {
     this.#timer = undefined;
     window.removeEventListener("online", this.#refreshSoon);
     window.removeEventListener("offline", this.#refreshSoon);
-  }
-}
-
-/**
- * Tauri's unlisten is typed `() => void` but is async underneath; a failure there (the
- * window is already closing) must not surface as an unhandled rejection.
- */
-function release(unlisten: () => void): void {
-  try {
-    void Promise.resolve(unlisten() as unknown).catch(() => undefined);
-  } catch {
-    // Nothing to release.
   }
 }

@@ -7,6 +7,7 @@
 
 mod auth;
 mod cli;
+mod device_client;
 mod helpers;
 mod identity;
 mod isolation;

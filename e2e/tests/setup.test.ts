@@ -1,0 +1,224 @@
+// First-run setup in the real window against the real central API and PostgreSQL:
+// a wrong enrollment code is refused in words; a valid code enrolls the device, which
+// leaves setup; a device the administrator registered in advance waits for approval and
+// moves on by itself when approved; and a deactivated device erases itself and returns
+// to setup saying why.
+//
+// Each journey is its own machine: debug builds read hardware identity below
+// TEND_DEBUG_IDENTITY_ROOT (ignored by release builds), so two journeys on this one test
+// machine do not look like a cloned disk image to the server.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type App, launchApp } from "../lib/app.ts";
+import { artifactsDir } from "../lib/paths.ts";
+import { endProcesses, freePort, waitForHttp } from "../lib/processes.ts";
+
+/** The central API on a throwaway database, with the demo tenants loaded. */
+class CentralApi {
+  base = "";
+  private server: ChildProcess | undefined;
+  private database = `tend_e2e_${randomBytes(6).toString("hex")}`;
+  private readonly superuser: string;
+  private readonly binary: string;
+  private readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
+  private token = "";
+  facilityId = 0;
+
+  constructor() {
+    const superuser = process.env.TEND_TEST_PG_URL;
+    if (!superuser) {
+      throw new Error("TEND_TEST_PG_URL is not set: the setup journeys need the test PostgreSQL (see scripts/services)");
+    }
+    this.superuser = superuser;
+    this.binary =
+      process.env.TEND_API_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "", ".cache/tend/target"), "debug", "tend-api");
+    if (!existsSync(this.binary)) throw new Error(`${this.binary} not found; build it with cargo build -p tend-api`);
+  }
+
+  private databaseUrl(user?: string, password?: string): string {
+    const url = new URL(this.superuser);
+    url.pathname = `/${this.database}`;
+    if (user) {
+      url.username = user;
+      url.password = password ?? "";
+    }
+    return url.toString();
+  }
+
+  async start(): Promise<void> {
+    execFileSync("psql", ["-q", this.superuser, "-c", `CREATE DATABASE ${this.database}`]);
+    const appPassword = `e2e-${randomBytes(12).toString("hex")}`;
+    const owner = this.databaseUrl();
+    const quiet = { ...process.env, TEND_LOG: "warn", TEND_MIGRATE_DATABASE_URL: owner };
+    execFileSync(this.binary, ["migrate", "--app-user", "tend_api_e2e"], { env: { ...quiet, TEND_APP_PASSWORD: appPassword } });
+    execFileSync(this.binary, ["seed-demo"], { env: { ...quiet, TEND_DEMO_PASSWORD: this.demoPassword }, stdio: "ignore" });
+
+    const port = await freePort();
+    mkdirSync(artifactsDir, { recursive: true });
+    const log = openSync(join(artifactsDir, "setup.tend-api.log"), "w");
+    this.server = spawn(this.binary, ["serve", "--bind", `127.0.0.1:${port}`], {
+      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl("tend_api_e2e", appPassword) },
+      stdio: ["ignore", log, log],
+    });
+    this.base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${this.base}/readyz`, 15_000, () => this.server?.exitCode === null);
+
+    // A facility administrator of a demo facility does what the admin console would.
+    const login = await this.request("POST", "/api/auth/login", {
+      username: "memorylane-secure.facilityadmin1",
+      password: this.demoPassword,
+    });
+    this.token = login.token;
+    const facilities = await this.request("GET", "/api/facilities");
+    this.facilityId = facilities.items[0].id;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server?.pid) await endProcesses([this.server.pid]);
+    try {
+      execFileSync("psql", ["-q", this.superuser, "-c", `DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`]);
+    } catch {
+      // Best effort: a leftover tend_e2e_* database holds only demo data.
+    }
+  }
+
+  async request(method: string, path: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async newCode(): Promise<string> {
+    const created = await this.request("POST", `/api/facilities/${this.facilityId}/enrollment-codes`, {});
+    return created.code;
+  }
+
+  async deviceByUuid(uuid: string): Promise<{ id: number; status: string }> {
+    const page = await this.request("GET", `/api/facilities/${this.facilityId}/devices`);
+    const device = page.items.find((d: { device_uuid: string }) => d.device_uuid === uuid);
+    assert.ok(device, `device ${uuid} is not listed`);
+    return device;
+  }
+}
+
+/** A machine of its own: a fresh /etc/machine-id below a temporary root. */
+function fakeMachine(): string {
+  const root = mkdtempSync(join(tmpdir(), "tend-e2e-machine-"));
+  mkdirSync(join(root, "etc"));
+  writeFileSync(join(root, "etc", "machine-id"), `${randomUUID().replaceAll("-", "")}\n`);
+  return root;
+}
+
+async function launchDevice(name: string, t: { after: (fn: () => Promise<void> | void) => void }): Promise<App> {
+  const machine = fakeMachine();
+  t.after(() => rmSync(machine, { recursive: true, force: true }));
+  const app = await launchApp({
+    name,
+    profile: "desktop",
+    env: { TEND_DEBUG_IDENTITY_ROOT: machine, TEND_HEARTBEAT_INTERVAL_SECS: "1" },
+  });
+  t.after(() => app.close());
+  return app;
+}
+
+async function hash(app: App): Promise<string> {
+  return app.browser.execute(() => window.location.hash);
+}
+
+/** From "#/" to step 2: setup opens, the address is accepted, the identity is shown. */
+async function toEnrollment(app: App, api: CentralApi): Promise<string> {
+  await app.browser.waitUntil(async () => (await hash(app)) === "#/setup", {
+    timeout: 10_000,
+    timeoutMsg: "a device that was never set up did not open setup",
+  });
+  await app.type("server-url-input", api.base);
+  await app.testId("server-url-check").click();
+  await app.waitFor("enroll-form");
+  return app.waitForText("device-uuid", /^[0-9a-f-]{36}$/);
+}
+
+describe("setup", () => {
+  const api = new CentralApi();
+  before(() => api.start(), { timeout: 120_000 });
+  after(() => api.stop());
+
+  test("setup: a wrong code is refused, a valid one enrolls, and deactivation erases the device", async (t) => {
+    const app = await launchDevice("setup-enroll", t);
+    const uuid = await toEnrollment(app, api);
+    assert.match(await app.testId("identity-source").getText(), /machine ID/);
+    await app.screenshot("1-enrollment-step");
+
+    await app.type("enrollment-code-input", "abcd efgh jkmn pqrs tvwx yz01 2345");
+    await app.testId("enroll-submit").click();
+    await app.waitForText("enrollment-error", /isn't right\. Check it for typos/);
+    assert.equal(await app.testId("enrollment-error").getAttribute("data-code"), "ENROLLMENT_CODE_INVALID");
+    await app.browser.waitUntil(() => app.testId("enrollment-error").isDisplayed({ withinViewport: true }), {
+      timeout: 5_000,
+      timeoutMsg: "the error stayed out of sight below the fold",
+    });
+    await app.screenshot("2-wrong-code");
+
+    // The code as people type it: lower case, spaces for dashes.
+    const code = (await api.newCode()).toLowerCase().replaceAll("-", " ");
+    await app.type("enrollment-code-input", code);
+    await app.testId("enroll-submit").click();
+    await app.browser.waitUntil(async () => (await hash(app)) === "#/lock", {
+      timeout: 15_000,
+      timeoutMsg: "an active device did not leave setup",
+    });
+    assert.equal((await api.deviceByUuid(uuid)).status, "ACTIVE");
+    assert.ok(existsSync(join(app.dataDir, "enrollment.json")));
+    // The heartbeats (every second here) reach the server.
+    await app.browser.waitUntil(async () => (await app.testId("status-connection").getAttribute("data-state")) === "online", {
+      timeout: 10_000,
+      timeoutMsg: "the heartbeating device never showed online",
+    });
+    await app.screenshot("3-enrolled-active");
+
+    const device = await api.deviceByUuid(uuid);
+    await api.request("POST", `/api/devices/${device.id}/deactivate`, {});
+    await app.browser.waitUntil(async () => (await hash(app)) === "#/setup", {
+      timeout: 15_000,
+      timeoutMsg: "a deactivated device did not return to setup",
+    });
+    await app.waitForText("wipe-notice", /An administrator deactivated this device; its local data has been erased/);
+    assert.ok(!existsSync(join(app.dataDir, "enrollment.json")), "the enrollment record survived the wipe");
+    await app.waitForLog(/device wiped: the server ended its enrollment/);
+    await app.screenshot("4-deactivated-wiped");
+  });
+
+  test("setup: a pre-registered device waits for approval and moves on by itself", async (t) => {
+    const app = await launchDevice("setup-pending", t);
+    const uuid = await toEnrollment(app, api);
+    const registered = await api.request("POST", "/api/devices", {
+      facility_id: api.facilityId,
+      device_name: "Nurses' station",
+      device_type: "WORKSTATION",
+      device_uuid: uuid,
+    });
+
+    // No code: the administrator registered this hardware in advance.
+    await app.testId("enroll-submit").click();
+    await app.waitForText("enrollment-pending", /Waiting for approval/);
+    await app.screenshot("1-pending");
+
+    await api.request("POST", `/api/devices/${registered.id}/approve`, {});
+    await app.browser.waitUntil(async () => (await hash(app)) === "#/lock", {
+      timeout: 15_000,
+      timeoutMsg: "the approved device did not leave the waiting view",
+    });
+    assert.equal((await api.deviceByUuid(uuid)).status, "ACTIVE");
+    await app.screenshot("2-approved");
+  });
+});
