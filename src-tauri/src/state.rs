@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use tend_core::admin::AdminConsole;
 use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
 use tend_core::enrollment::Enrollment;
@@ -11,6 +12,8 @@ use tend_core::enrollment::Enrollment;
 pub struct AppState {
     pub info: AppInfo,
     pub enrollment: Enrollment,
+    /// The administrator signed in to the admin console, in memory only.
+    pub admin: AdminConsole,
     status: Mutex<AppStatus>,
     started: Instant,
     ui_ready: std::sync::Once,
@@ -21,6 +24,7 @@ impl AppState {
         Self {
             info: AppInfo::new(config, env!("CARGO_PKG_VERSION")),
             enrollment: Enrollment::new(&config.data_dir, env!("CARGO_PKG_VERSION")),
+            admin: AdminConsole::new(env!("CARGO_PKG_VERSION")),
             status: Mutex::new(AppStatus::initial(config)),
             started,
             ui_ready: std::sync::Once::new(),

@@ -208,7 +208,7 @@ pub struct RegisterDevice {
 
 impl RegisterDevice {
     /// The API's request, or every field error at once.
-    fn to_request(&self) -> Result<CreateDevice> {
+    pub fn validate(&self) -> Result<CreateDevice> {
         let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut refuse = |field: &str, message: String| {
             fields.entry(field.to_owned()).or_default().push(message);
@@ -383,7 +383,7 @@ impl AdminSession {
     /// without a code and waits for approval.
     #[tracing::instrument(skip_all, fields(facility_id = device.facility_id))]
     pub async fn register_device(&self, device: &RegisterDevice) -> Result<DeviceSummary> {
-        let request = device.to_request()?;
+        let request = device.validate()?;
         let created: Device = send(self.post("/api/devices").json(&request)).await?;
         Ok(created.into())
     }
@@ -584,7 +584,7 @@ mod tests {
             " 4c4c4544-0042-3510-8052-b4c04f4e4d32 ",
             Some("B8:27:EB:12:34:56"),
         )
-        .to_request()
+        .validate()
         .unwrap();
         assert_eq!(
             request.device_uuid.to_string(),
@@ -592,7 +592,7 @@ mod tests {
         );
         assert!(request.mac_address.is_some());
         let request = form("4c4c4544-0042-3510-8052-b4c04f4e4d32", Some("  "))
-            .to_request()
+            .validate()
             .unwrap();
         assert_eq!(request.mac_address, None);
     }
@@ -601,7 +601,7 @@ mod tests {
     fn every_bad_field_is_named_at_once() {
         let mut bad = form("not-a-uuid", Some("zz:zz"));
         bad.device_name = "  ".to_owned();
-        let err = bad.to_request().unwrap_err();
+        let err = bad.validate().unwrap_err();
         assert_eq!(err.code(), ErrorCode::ValidationFailed);
         let fields = err.fields();
         assert_eq!(
