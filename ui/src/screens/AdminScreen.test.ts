@@ -379,6 +379,18 @@ describe("AdminScreen", () => {
     expect(screen.queryByTestId("admin-load-error")).not.toBeInTheDocument();
   });
 
+  it("refreshes the devices on request", async () => {
+    const user = userEvent.setup();
+    let devices = [ACTIVE];
+    signedIn({ admin_devices: () => devices });
+    render(AdminScreen);
+    await screen.findByTestId("device-row-1");
+    expect(screen.queryByTestId("device-row-2")).not.toBeInTheDocument();
+    devices = [ACTIVE, PENDING];
+    await user.click(screen.getByTestId("devices-refresh"));
+    expect(await screen.findByTestId("device-row-2")).toHaveTextContent("Waiting for approval");
+  });
+
   it("says when there is no facility to manage", async () => {
     mockCommands({ admin_session: ADMIN, admin_facilities: [] });
     render(AdminScreen);
