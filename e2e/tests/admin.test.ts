@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startApi } from "../lib/api.ts";
-import { launchApp } from "../lib/app.ts";
+import { launchApp, type App } from "../lib/app.ts";
 
 /** The seeded demo facility and its administrator (see crates/tend-api/src/seed.rs). */
 const FACILITY = "Sunrise ALF - North Campus";
@@ -35,6 +35,12 @@ async function enroll(apiUrl: string, deviceUuid: string, code?: string): Promis
   return { status: response.status, body: await response.json() };
 }
 
+/** Scrolls the element with test id `id` into the middle of the window, then takes a screenshot. */
+async function screenshotAt(app: App, id: string, step: string): Promise<void> {
+  await (await app.waitFor(id)).scrollIntoView({ block: "center" });
+  await app.screenshot(step);
+}
+
 test("admin console: codes, registration, approval, deactivation against the real API", async (t) => {
   const api = await startApi("admin");
   t.after(() => api.close());
@@ -57,7 +63,7 @@ test("admin console: codes, registration, approval, deactivation against the rea
   await app.type("admin-password", "not the password");
   await (await app.testId("admin-signin-submit")).click();
   await app.waitForText("admin-signin-error", "Wrong username or password", 30_000);
-  await app.screenshot("2-wrong-password");
+  await screenshotAt(app, "admin-signin-error", "2-wrong-password");
 
   await app.type("admin-password", api.demoPassword);
   await (await app.testId("admin-signin-submit")).click();
@@ -65,7 +71,7 @@ test("admin console: codes, registration, approval, deactivation against the rea
   const picker = await app.waitFor("facility-picker");
   await picker.selectByVisibleText(FACILITY);
   await app.waitFor("devices-table");
-  await app.screenshot("3-devices");
+  await screenshotAt(app, "devices-table", "3-devices");
 
   // An enrollment code, shown once in groups.
   await app.type("code-uses", "2");
@@ -74,7 +80,7 @@ test("admin console: codes, registration, approval, deactivation against the rea
   const code = shown.match(/[0-9A-Z]{4}(?:-[0-9A-Z]{1,4})+/)?.[0];
   assert.ok(code, `no code in ${JSON.stringify(shown)}`);
   assert.match(await (await app.testId("new-code-panel")).getText(), /won't be shown again/);
-  await app.screenshot("4-code-shown-once");
+  await screenshotAt(app, "new-code-panel", "4-code-shown-once");
 
   // Pre-register a device: a typo in the UUID is marked on its field first.
   const deviceUuid = randomUUID();
@@ -83,7 +89,7 @@ test("admin console: codes, registration, approval, deactivation against the rea
   await app.type("register-mac", "b8:27:eb:12:34:56");
   await (await app.testId("register-submit")).click();
   await app.waitForText("register-uuid-error", "is not a UUID");
-  await app.screenshot("5-register-field-error");
+  await screenshotAt(app, "register-uuid-error", "5-register-field-error");
   await app.type("register-uuid", deviceUuid);
   await (await app.testId("register-submit")).click();
   await app.waitForText("register-ok", "is registered");
@@ -95,19 +101,19 @@ test("admin console: codes, registration, approval, deactivation against the rea
   const id = pending.body.id as number;
   await (await app.testId("devices-refresh")).click();
   await app.waitForText(`device-status-${id}`, "Waiting for approval");
-  await app.screenshot("6-pending");
+  await screenshotAt(app, `device-row-${id}`, "6-pending");
   await (await app.waitFor(`device-approve-${id}`)).click();
   await app.waitForText(`device-status-${id}`, "Active");
   await app.waitForText("admin-notice", "is approved");
-  await app.screenshot("7-approved");
+  await screenshotAt(app, `device-row-${id}`, "7-approved");
 
   // Deactivate: asked first, with what happens to the device's data.
   await (await app.testId(`device-deactivate-${id}`)).click();
   await app.waitForText("deactivate-confirm-panel", "erase all of its local data");
-  await app.screenshot("8-deactivate-confirm");
+  await screenshotAt(app, "deactivate-confirm-panel", "8-deactivate-confirm");
   await (await app.testId("deactivate-confirm")).click();
   await app.waitForText(`device-status-${id}`, "Deactivated");
-  await app.screenshot("9-deactivated");
+  await screenshotAt(app, `device-row-${id}`, "9-deactivated");
 
   // Revoke the code: the console says so, and the API refuses it from now on.
   const hint = code.split("-").at(-1)!;
@@ -122,7 +128,7 @@ test("admin console: codes, registration, approval, deactivation against the rea
     },
     { timeout: 10_000, timeoutMsg: `the code ending with ${hint} never showed as revoked` },
   );
-  await app.screenshot("10-code-revoked");
+  await screenshotAt(app, "codes-table", "10-code-revoked");
   const refused = await enroll(api.url, randomUUID(), code);
   assert.equal(refused.body.error?.code, "ENROLLMENT_CODE_REVOKED", JSON.stringify(refused.body));
 
