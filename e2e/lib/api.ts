@@ -43,12 +43,12 @@ function withCredentials(url: string, user: string, password: string): string {
 
 function psql(url: string, sql: string): void {
   const result = spawnSync("psql", ["-qtA", "-v", "ON_ERROR_STOP=1", url, "-c", sql], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`psql failed: ${result.error?.message ?? result.stderr}`);
 }
 
 function cli(args: string[], env: Record<string, string>): void {
   const result = spawnSync(apiBinary(), args, { encoding: "utf8", env: { ...process.env, ...env } });
-  if (result.status !== 0) throw new Error(`tend-api ${args[0]} failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`tend-api ${args[0]} failed: ${result.error?.message ?? result.stderr}`);
 }
 
 /** Starts tend-api on a fresh, seeded database. */
