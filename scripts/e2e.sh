@@ -31,6 +31,8 @@ export PATH="$PATH:$HOME/.cargo/bin"
 
 if [ "$build" = 1 ]; then
   (cd ui && npm ci --no-audit --no-fund && npm run build)
+  # The admin journey starts its own central API (e2e/lib/api.ts).
+  cargo build -p tend-api
   cargo build -p tend-app
 fi
 if [ ! -x "$TEND_BIN" ]; then

@@ -3,6 +3,18 @@
 fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
+            "admin_approve_device",
+            "admin_create_enrollment_code",
+            "admin_deactivate_device",
+            "admin_devices",
+            "admin_enrollment_codes",
+            "admin_facilities",
+            "admin_login",
+            "admin_logout",
+            "admin_register_device",
+            "admin_reject_device",
+            "admin_revoke_enrollment_code",
+            "admin_session",
             "app_info",
             "app_status",
             "check_server_url",

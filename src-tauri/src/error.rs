@@ -1,6 +1,8 @@
 //! The one error type that crosses IPC: `{code, message}`, where `code` is the
 //! closed `ErrorCode` enum exported to TypeScript.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use tend_core::CoreError;
 use tend_domain::{ErrorCode, ValidationError};
@@ -10,6 +12,11 @@ use tend_domain::{ErrorCode, ValidationError};
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// Per-field messages for a form (`VALIDATION_FAILED`, a value already
+    /// taken), by field name; absent otherwise.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[specta(optional)]
+    pub fields: BTreeMap<String, Vec<String>>,
 }
 
 impl From<CoreError> for AppError {
@@ -17,6 +24,7 @@ impl From<CoreError> for AppError {
         Self {
             code: e.code(),
             message: e.to_string(),
+            fields: e.fields(),
         }
     }
 }
@@ -25,6 +33,7 @@ impl From<ValidationError> for AppError {
     fn from(e: ValidationError) -> Self {
         Self {
             code: ErrorCode::ValidationFailed,
+            fields: BTreeMap::from([(e.field.to_owned(), vec![e.message.clone()])]),
             message: e.message,
         }
     }

@@ -2,6 +2,7 @@
 //! the same command wiring runs in the real window and under
 //! `tauri::test::mock_builder()`.
 
+pub mod admin;
 pub mod commands;
 pub mod error;
 pub mod events;
@@ -15,6 +16,18 @@ use tauri_specta::{collect_commands, collect_events};
 pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new()
         .commands(collect_commands![
+            admin::admin_approve_device,
+            admin::admin_create_enrollment_code,
+            admin::admin_deactivate_device,
+            admin::admin_devices,
+            admin::admin_enrollment_codes,
+            admin::admin_facilities,
+            admin::admin_login,
+            admin::admin_logout,
+            admin::admin_register_device,
+            admin::admin_reject_device,
+            admin::admin_revoke_enrollment_code,
+            admin::admin_session,
             commands::app_info,
             commands::app_status,
             commands::check_server_url,

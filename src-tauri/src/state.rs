@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use tend_core::admin::AdminConsole;
 use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
 use tend_core::enrollment::Enrollment;
@@ -21,6 +22,8 @@ pub struct AppState {
     /// True while a session task runs, so it is never started twice.
     pub session_running: AtomicBool,
     session_starter: OnceLock<SessionStarter>,
+    /// The administrator signed in to the admin console, in memory only.
+    pub admin: AdminConsole,
     status: Mutex<AppStatus>,
     started: Instant,
     ui_ready: std::sync::Once,
@@ -39,6 +42,7 @@ impl AppState {
             heartbeat_interval: config.heartbeat_interval,
             session_running: AtomicBool::new(false),
             session_starter: OnceLock::new(),
+            admin: AdminConsole::new(env!("CARGO_PKG_VERSION")),
             status: Mutex::new(AppStatus::initial(config)),
             started,
             ui_ready: std::sync::Once::new(),

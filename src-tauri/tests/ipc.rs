@@ -220,3 +220,123 @@ fn wipe_notice_is_null_until_a_wipe_then_says_why() {
         Value::Null
     );
 }
+
+#[test]
+fn admin_commands_need_a_signed_in_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    assert_eq!(
+        invoke(&window, "admin_session", json!({})).unwrap(),
+        Value::Null
+    );
+    for (cmd, args) in [
+        ("admin_facilities", json!({})),
+        ("admin_devices", json!({"facilityId": 1})),
+        ("admin_approve_device", json!({"deviceId": 1})),
+        ("admin_reject_device", json!({"deviceId": 1})),
+        ("admin_deactivate_device", json!({"deviceId": 1})),
+        ("admin_enrollment_codes", json!({"facilityId": 1})),
+        (
+            "admin_create_enrollment_code",
+            json!({"facilityId": 1, "expiresInHours": null, "maxUses": null, "deviceType": null}),
+        ),
+        (
+            "admin_revoke_enrollment_code",
+            json!({"facilityId": 1, "codeId": 2}),
+        ),
+    ] {
+        let err = invoke(&window, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");
+    }
+    // Signing out without a session is harmless.
+    assert_eq!(
+        invoke(&window, "admin_logout", json!({})).unwrap(),
+        Value::Null
+    );
+}
+
+#[test]
+fn admin_login_reports_stable_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let login = |window: &WebviewWindow<MockRuntime>, username: &str| {
+        invoke(
+            window,
+            "admin_login",
+            json!({"username": username, "password": "secret"}),
+        )
+        .unwrap_err()
+    };
+    // No server configured or enrolled yet.
+    assert_eq!(login(&window, "admin")["code"], "CONFIG_INVALID");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some(&url)));
+    assert_eq!(login(&window, "  ")["code"], "VALIDATION_FAILED");
+    assert_eq!(login(&window, "admin")["code"], "OFFLINE");
+    let err = invoke(&window, "admin_login", json!({"username": "admin"})).unwrap_err();
+    assert!(err.as_str().unwrap().contains("password"), "{err}");
+}
+
+#[test]
+fn admin_register_device_names_each_bad_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    let err = invoke(
+        &window,
+        "admin_register_device",
+        json!({"device": {
+            "facility_id": 1,
+            "device_name": "Hall kiosk",
+            "device_type": "RASPBERRY_PI",
+            "device_uuid": "not-a-uuid",
+            "mac_address": "b8:27:eb"
+        }}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED");
+    assert!(err["fields"]["device_uuid"][0]
+        .as_str()
+        .unwrap()
+        .contains("not a UUID"));
+    assert!(err["fields"]["mac_address"].is_array());
+    assert!(err["fields"].get("device_name").is_none());
+
+    // A good form still needs a session.
+    let err = invoke(
+        &window,
+        "admin_register_device",
+        json!({"device": {
+            "facility_id": 1,
+            "device_name": "Hall kiosk",
+            "device_type": "RASPBERRY_PI",
+            "device_uuid": "4c4c4544-0042-3510-8052-b4c04f4e4d32",
+            "mac_address": null
+        }}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "UNAUTHORIZED");
+    assert!(err.get("fields").is_none(), "{err}");
+
+    // An unknown device type never reaches the core.
+    let err = invoke(
+        &window,
+        "admin_register_device",
+        json!({"device": {"facility_id": 1, "device_name": "x", "device_type": "TOASTER", "device_uuid": "x", "mac_address": null}}),
+    )
+    .unwrap_err();
+    assert!(err.as_str().unwrap().contains("TOASTER"), "{err}");
+}
+
+#[test]
+fn admin_ids_must_be_positive_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    let err = invoke(&window, "admin_devices", json!({"facilityId": -1})).unwrap_err();
+    assert!(err.as_str().unwrap().contains("facilityId"), "{err}");
+    let err = invoke(&window, "admin_approve_device", json!({"deviceId": "7"})).unwrap_err();
+    assert!(err.as_str().unwrap().contains("deviceId"), "{err}");
+}

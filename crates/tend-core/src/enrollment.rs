@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tend_domain::wire::{
     Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest, EnrollDevice,
-    ErrorBody, Heartbeat, HeartbeatAck,
+    Heartbeat, HeartbeatAck,
 };
 use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode};
 
@@ -27,8 +27,7 @@ use crate::{CoreError, Result};
 /// The file in the data directory that remembers the enrollment.
 pub const STATE_FILE: &str = "enrollment.json";
 
-/// How long one API call may take before the server counts as unreachable.
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub use crate::api_call::REQUEST_TIMEOUT;
 
 /// What the device remembers about its enrollment (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,68 +177,11 @@ impl DeviceClient {
         bearer: Option<&str>,
         body: &B,
     ) -> Result<T> {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .timeout(REQUEST_TIMEOUT)
-            .json(body);
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| {
-            tracing::debug!(
-                timeout = e.is_timeout(),
-                connect = e.is_connect(),
-                "server unreachable"
-            );
-            CoreError::Offline(if e.is_timeout() {
-                "the server did not answer in time".to_owned()
-            } else {
-                "the server cannot be reached".to_owned()
-            })
-        })?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|_| CoreError::Offline("the server's answer was cut off".to_owned()))?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                tracing::warn!(error = %e, "unexpected answer from the server");
-                CoreError::Api {
-                    code: ErrorCode::UnsupportedVersion,
-                    message: "the server's answer is not what this app understands; \
-                              check that the app and the server versions match"
-                        .to_owned(),
-                }
-            });
-        }
-        Err(api_error(status, &bytes))
-    }
-}
-
-/// Maps an HTTP failure to the API's own code (or one derived from the status
-/// when the body is not the API's error shape, e.g. a proxy's page).
-fn api_error(status: reqwest::StatusCode, body: &[u8]) -> CoreError {
-    if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
-        return CoreError::Api {
-            code: error.code,
-            message: error.message,
-        };
-    }
-    tracing::debug!(status = status.as_u16(), "error without an API error body");
-    let code = match status.as_u16() {
-        401 => ErrorCode::Unauthorized,
-        403 => ErrorCode::Forbidden,
-        404 => ErrorCode::NotFound,
-        429 => ErrorCode::RateLimited,
-        502..=504 => ErrorCode::Offline,
-        s if s >= 500 => ErrorCode::Unavailable,
-        _ => ErrorCode::Internal,
-    };
-    CoreError::Api {
-        code,
-        message: format!("the server answered {status}"),
+        crate::api_call::send(request).await
     }
 }
 
@@ -670,19 +612,6 @@ mod tests {
         clear_state(dir.path()).unwrap();
         assert_eq!(load_state(dir.path()).unwrap(), None);
         clear_state(dir.path()).unwrap();
-    }
-
-    #[test]
-    fn error_bodies_keep_the_api_code() {
-        let body =
-            br#"{"error":{"code":"ENROLLMENT_CODE_EXPIRED","message":"expired","fields":{}}}"#;
-        let e = api_error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, body);
-        assert_eq!(e.code(), ErrorCode::EnrollmentCodeExpired);
-        assert_eq!(e.to_string(), "expired");
-        let e = api_error(reqwest::StatusCode::BAD_GATEWAY, b"<html>");
-        assert_eq!(e.code(), ErrorCode::Offline);
-        let e = api_error(reqwest::StatusCode::INTERNAL_SERVER_ERROR, b"");
-        assert_eq!(e.code(), ErrorCode::Unavailable);
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
 //! Errors of the device core. Each variant maps to one stable [`ErrorCode`]
 //! so the webview can branch on it; the message is written for a person.
 
+use std::collections::BTreeMap;
+
 use tend_domain::{ErrorCode, ValidationError};
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
@@ -57,6 +59,14 @@ pub enum CoreError {
     /// (`ENROLLMENT_CODE_EXPIRED`, `DEVICE_PENDING`, …), passed on unchanged.
     #[error("{message}")]
     Api { code: ErrorCode, message: String },
+    /// Like [`CoreError::Api`], naming the fields the API refused (a 422,
+    /// or a 409 for a value that is taken), so a form can mark each one.
+    #[error("{message}")]
+    ApiFields {
+        code: ErrorCode,
+        message: String,
+        fields: BTreeMap<String, Vec<String>>,
+    },
 }
 
 impl CoreError {
@@ -75,7 +85,19 @@ impl CoreError {
             CoreError::SchemaTooNew { .. } => ErrorCode::UnsupportedVersion,
             CoreError::SecretStore { .. } => ErrorCode::Unavailable,
             CoreError::WaitingForNetwork | CoreError::Offline(_) => ErrorCode::Offline,
-            CoreError::Api { code, .. } => *code,
+            CoreError::Api { code, .. } | CoreError::ApiFields { code, .. } => *code,
+        }
+    }
+
+    /// Per-field messages, by field name (empty when the error is not about
+    /// particular fields).
+    pub fn fields(&self) -> BTreeMap<String, Vec<String>> {
+        match self {
+            CoreError::ApiFields { fields, .. } => fields.clone(),
+            CoreError::Validation(e) => {
+                BTreeMap::from([(e.field.to_owned(), vec![e.message.clone()])])
+            }
+            _ => BTreeMap::new(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! `src-tauri` is a thin adapter over this crate; tests and benchmarks drive it
 //! directly.
 
+pub mod admin;
+pub mod api_call;
 pub mod app_status;
 pub mod config;
 pub mod connectivity;

@@ -7,32 +7,59 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
+	/**  Approves a device waiting for approval. */
+	adminApproveDevice: (deviceId: number) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_approve_device", { deviceId })),
+	/**  Issues an enrollment code; the answer is the only time it is shown. */
+	adminCreateEnrollmentCode: (facilityId: number, expiresInHours: number | null, maxUses: number | null, deviceType: DeviceType | null) => typedError<NewEnrollmentCode_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_create_enrollment_code", { facilityId, expiresInHours, maxUses, deviceType })),
+	/**  Deactivates a device: at its next contact it locks and erases its data. */
+	adminDeactivateDevice: (deviceId: number) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_deactivate_device", { deviceId })),
+	/**  A facility's devices with online state, sync status and posture. */
+	adminDevices: (facilityId: number) => typedError<DeviceSummary_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_devices", { facilityId })),
+	/**  A facility's enrollment codes, without the codes themselves. */
+	adminEnrollmentCodes: (facilityId: number) => typedError<EnrollmentCodeSummary_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_enrollment_codes", { facilityId })),
+	/**  The facilities the administrator may manage. */
+	adminFacilities: () => typedError<FacilitySummary[], AppError_Serialize>(__TAURI_INVOKE("admin_facilities")),
+	/**
+	 *  Signs in with an administrator's username and password at the server
+	 *  this app is configured or enrolled with.
+	 */
+	adminLogin: (username: string, password: string) => typedError<AdminUser, AppError_Serialize>(__TAURI_INVOKE("admin_login", { username, password })),
+	/**  Ends the administrator's session (here and on the server). */
+	adminLogout: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("admin_logout")),
+	/**  Pre-registers hardware by UUID; field errors name the form's fields. */
+	adminRegisterDevice: (device: RegisterDevice_Deserialize) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_register_device", { device })),
+	/**  Rejects a device waiting for approval. */
+	adminRejectDevice: (deviceId: number) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_reject_device", { deviceId })),
+	/**  Revokes an enrollment code so no further device can use it. */
+	adminRevokeEnrollmentCode: (facilityId: number, codeId: number) => typedError<EnrollmentCodeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_revoke_enrollment_code", { facilityId, codeId })),
+	/**  Who is signed in to the console (`null`: nobody). */
+	adminSession: () => typedError<AdminUser | null, AppError_Serialize>(__TAURI_INVOKE("admin_session")),
 	/**  Build and runtime facts for the About screen. */
-	appInfo: () => typedError<AppInfo, AppError>(__TAURI_INVOKE("app_info")),
+	appInfo: () => typedError<AppInfo, AppError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**  Connection and sync state for the status bar. */
-	appStatus: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("app_status")),
+	appStatus: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("app_status")),
 	/**  Validates a server address typed during first-run setup. */
-	checkServerUrl: (url: string) => typedError<ServerUrlCheck, AppError>(__TAURI_INVOKE("check_server_url", { url })),
+	checkServerUrl: (url: string) => typedError<ServerUrlCheck, AppError_Serialize>(__TAURI_INVOKE("check_server_url", { url })),
 	/**  This device's hardware identity, shown to the administrator at setup. */
-	deviceIdentity: () => typedError<DeviceIdentityInfo_Serialize, AppError>(__TAURI_INVOKE("device_identity")),
+	deviceIdentity: () => typedError<DeviceIdentityInfo_Serialize, AppError_Serialize>(__TAURI_INVOKE("device_identity")),
 	/**
 	 *  Enrolls this device with the server and the code the administrator gave;
 	 *  `ACTIVE` at once, or `PENDING` until an administrator approves it.
 	 */
-	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState, AppError>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
+	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState, AppError_Serialize>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
 	/**
 	 *  The device's enrollment (`null` before setup); a pending device asks the
 	 *  server again.
 	 */
-	enrollmentStatus: () => typedError<EnrollmentState | null, AppError>(__TAURI_INVOKE("enrollment_status")),
+	enrollmentStatus: () => typedError<EnrollmentState | null, AppError_Serialize>(__TAURI_INVOKE("enrollment_status")),
 	/**
 	 *  Called once by the UI after its first paint: records start-up time (the
 	 *  line scripts/bench-startup.sh reads) and returns the current status so the
 	 *  status bar never starts stale.
 	 */
-	uiReady: () => typedError<AppStatus_Serialize, AppError>(__TAURI_INVOKE("ui_ready")),
+	uiReady: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("ui_ready")),
 	/**  Why this device erased itself, until it enrolls again (`null` if never). */
-	wipeNotice: () => typedError<WipeNotice | null, AppError>(__TAURI_INVOKE("wipe_notice")),
+	wipeNotice: () => typedError<WipeNotice | null, AppError_Serialize>(__TAURI_INVOKE("wipe_notice")),
 };
 
 /** Events */
@@ -42,9 +69,42 @@ export const events = {
 };
 
 /* Types */
-export type AppError = {
+/**
+ *  Who is signed in to the console. Ids stay far below 2^53, so a
+ *  TypeScript number holds them.
+ */
+export type AdminUser = {
+	user_id: number,
+	username: string,
+	full_name: string,
+	role: Role,
+	organization_id: number,
+	/**  The server the console talks to. */
+	server_url: string,
+	/**  When the session ends and the administrator must sign in again. */
+	expires_at: string,
+};
+
+export type AppError = AppError_Serialize | AppError_Deserialize;
+
+export type AppError_Deserialize = {
 	code: ErrorCode,
 	message: string,
+	/**
+	 *  Per-field messages for a form (`VALIDATION_FAILED`, a value already
+	 *  taken), by field name; absent otherwise.
+	 */
+	fields?: { [key in string]: string[] },
+};
+
+export type AppError_Serialize = {
+	code: ErrorCode,
+	message: string,
+	/**
+	 *  Per-field messages for a form (`VALIDATION_FAILED`, a value already
+	 *  taken), by field name; absent otherwise.
+	 */
+	fields?: { [key in string]: string[] },
 };
 
 export type AppInfo = {
@@ -134,11 +194,109 @@ export type DeviceStatus =
 /**  Deactivated; must enroll again. */
 "DEACTIVATED";
 
+/**  One row of the devices table. */
+export type DeviceSummary = DeviceSummary_Serialize | DeviceSummary_Deserialize;
+
+/**  One row of the devices table. */
+export type DeviceSummary_Deserialize = {
+	id: number,
+	facility_id: number,
+	device_name: string,
+	device_type: DeviceType,
+	device_uuid: string,
+	mac_address?: string | null,
+	status: DeviceStatus,
+	is_online: boolean,
+	sync_status: SyncStatus,
+	last_seen?: string | null,
+	last_sync?: string | null,
+	app_version?: string | null,
+	encryption_enabled: boolean,
+	encryption_required: boolean,
+	encryption_posture?: EncryptionPosture | null,
+	os?: string | null,
+	/**  Whether the device enrolled a key (only such a device can be approved). */
+	has_identity_key: boolean,
+	/**
+	 *  Set when another machine presented this device's hardware UUID with a
+	 *  different key (a cloned disk image?).
+	 */
+	clone_suspected_at?: string | null,
+};
+
+/**  One row of the devices table. */
+export type DeviceSummary_Serialize = {
+	id: number,
+	facility_id: number,
+	device_name: string,
+	device_type: DeviceType,
+	device_uuid: string,
+	mac_address: string | null,
+	status: DeviceStatus,
+	is_online: boolean,
+	sync_status: SyncStatus,
+	last_seen: string | null,
+	last_sync: string | null,
+	app_version: string | null,
+	encryption_enabled: boolean,
+	encryption_required: boolean,
+	encryption_posture: EncryptionPosture | null,
+	os: string | null,
+	/**  Whether the device enrolled a key (only such a device can be approved). */
+	has_identity_key: boolean,
+	/**
+	 *  Set when another machine presented this device's hardware UUID with a
+	 *  different key (a cloned disk image?).
+	 */
+	clone_suspected_at: string | null,
+};
+
+/**  Hardware class of an agency-owned device (the seed's `device_type`). */
+export type DeviceType = "RASPBERRY_PI" | "TABLET" | "LAPTOP" | "WORKSTATION" | "BADGE_READER";
+
 /**
  *  The server ended this device's enrollment and the device erased its local
  *  data; the UI returns to setup and says why.
  */
 export type DeviceWiped = WipeNotice;
+
+/**  Where the device keeps its vault key (its encryption posture). */
+export type EncryptionPosture = "keyring" | "key_file" | "none";
+
+/**  An enrollment code as listed later: never the code itself. */
+export type EnrollmentCodeSummary = EnrollmentCodeSummary_Serialize | EnrollmentCodeSummary_Deserialize;
+
+/**  An enrollment code as listed later: never the code itself. */
+export type EnrollmentCodeSummary_Deserialize = {
+	id: number,
+	facility_id: number,
+	/**  The code's last group, to tell codes apart. */
+	code_hint: string,
+	device_type?: DeviceType | null,
+	max_uses: number,
+	uses: number,
+	expires_at: string,
+	revoked_at?: string | null,
+	created_at: string,
+	/**  Not expired, not revoked, uses left (when the server answered). */
+	is_usable: boolean,
+};
+
+/**  An enrollment code as listed later: never the code itself. */
+export type EnrollmentCodeSummary_Serialize = {
+	id: number,
+	facility_id: number,
+	/**  The code's last group, to tell codes apart. */
+	code_hint: string,
+	device_type: DeviceType | null,
+	max_uses: number,
+	uses: number,
+	expires_at: string,
+	revoked_at: string | null,
+	created_at: string,
+	/**  Not expired, not revoked, uses left (when the server answered). */
+	is_usable: boolean,
+};
 
 /**  What the device remembers about its enrollment (no secrets). */
 export type EnrollmentState = {
@@ -211,6 +369,18 @@ export type ErrorCode =
 /**  An unexpected failure; details are in the log, not in the message. */
 "INTERNAL";
 
+/**  A facility as the console's picker shows it. */
+export type FacilitySummary = {
+	id: number,
+	organization_id: number,
+	name: string,
+	facility_type: FacilityType,
+	is_active: boolean,
+};
+
+/**  Care setting of one facility (the seed's `facility_type`). */
+export type FacilityType = "HOME_HEALTH" | "ALF" | "MEMORY_CARE" | "SNF" | "HOSPICE";
+
 /**  Where the `device_uuid` came from (shown to the admin at enrollment). */
 export type IdentitySource = 
 /**  Linux DMI/SMBIOS system UUID (`/sys/class/dmi/id/product_uuid`). */
@@ -224,6 +394,21 @@ export type IdentitySource =
 /**  `/etc/machine-id`, hashed (never sent raw: it is confidential). */
 "machine_id";
 
+/**  A new enrollment code: `code` is shown this once and never again. */
+export type NewEnrollmentCode = NewEnrollmentCode_Serialize | NewEnrollmentCode_Deserialize;
+
+/**  A new enrollment code: `code` is shown this once and never again. */
+export type NewEnrollmentCode_Deserialize = {
+	code: string,
+	enrollment_code: EnrollmentCodeSummary_Deserialize,
+};
+
+/**  A new enrollment code: `code` is shown this once and never again. */
+export type NewEnrollmentCode_Serialize = {
+	code: string,
+	enrollment_code: EnrollmentCodeSummary_Serialize,
+};
+
 /**  How the window behaves. */
 export type Profile = 
 /**  A normal, resizable window (laptops, tablets, workstations). */
@@ -231,12 +416,71 @@ export type Profile =
 /**  Fullscreen, undecorated, close blocked, single instance (wall kiosks). */
 "kiosk";
 
+/**
+ *  A device the administrator registers by hand, as typed in the form: the
+ *  UUID and MAC address are checked here, each failure naming its field.
+ */
+export type RegisterDevice = RegisterDevice_Serialize | RegisterDevice_Deserialize;
+
+/**
+ *  A device the administrator registers by hand, as typed in the form: the
+ *  UUID and MAC address are checked here, each failure naming its field.
+ */
+export type RegisterDevice_Deserialize = {
+	facility_id: number,
+	device_name: string,
+	device_type: DeviceType,
+	device_uuid: string,
+	/**  Empty or absent: no MAC address. */
+	mac_address?: string | null,
+};
+
+/**
+ *  A device the administrator registers by hand, as typed in the form: the
+ *  UUID and MAC address are checked here, each failure naming its field.
+ */
+export type RegisterDevice_Serialize = {
+	facility_id: number,
+	device_name: string,
+	device_type: DeviceType,
+	device_uuid: string,
+	/**  Empty or absent: no MAC address. */
+	mac_address: string | null,
+};
+
+/**
+ *  A user's role. Clinical roles work inside their facility; the admin roles
+ *  widen the scope to the facility, the organization or the platform.
+ */
+export type Role = 
+/**  Registered nurse. */
+"RN" | 
+/**  Licensed practical nurse. */
+"LPN" | 
+/**  Certified nursing assistant. */
+"CNA" | 
+/**  Medication aide / technician. */
+"MED_TECH" | 
+/**  Therapist (PT/OT/speech). */
+"THERAPIST" | 
+/**  Social worker or case manager. */
+"SOCIAL_WORKER" | 
+/**  Manages one facility's census, devices and users. */
+"FACILITY_ADMIN" | 
+/**  Acts on every facility of its organization (audited outside its own). */
+"ORG_ADMIN" | 
+/**  Creates organizations; every access inside one is audited. */
+"PLATFORM_ADMIN";
+
 /**  A validated API base URL. */
 export type ServerUrlCheck = {
 	/**  The URL without trailing slash, query or fragment: what the app stores. */
 	normalized: string,
 	is_loopback: boolean,
 };
+
+/**  The seed's sync states. */
+export type SyncStatus = "SYNCED" | "STALE" | "OUT_OF_SYNC" | "NEVER_SYNCED";
 
 /**
  *  Why and when the device erased itself; shown on the setup screen until

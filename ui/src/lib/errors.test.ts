@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AppError } from "./bindings";
-import { ERROR_CODES, errorMessage, isErrorCode, isRetryable, toAppError } from "./errors";
+import { ERROR_CODES, errorMessage, fieldError, isErrorCode, isRetryable, toAppError } from "./errors";
 
 describe("errorMessage", () => {
   it("has readable copy for every code in the contract", () => {
@@ -50,6 +50,14 @@ describe("isRetryable", () => {
 });
 
 describe("toAppError", () => {
+  it("keeps per-field messages and drops malformed ones", () => {
+    const error = toAppError({ code: "VALIDATION_FAILED", message: "bad", fields: { device_uuid: ["not a UUID", 3], junk: "x" } });
+    expect(error.fields).toEqual({ device_uuid: ["not a UUID"] });
+    expect(fieldError(error, "device_uuid")).toBe("not a UUID");
+    expect(fieldError(error, "mac_address")).toBeUndefined();
+    expect(toAppError({ code: "CONFLICT", message: "x", fields: {} })).not.toHaveProperty("fields");
+  });
+
   it("keeps an AppError as it is", () => {
     expect(toAppError({ code: "CONFLICT", message: "taken" })).toEqual({ code: "CONFLICT", message: "taken" });
   });

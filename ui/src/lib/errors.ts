@@ -73,13 +73,31 @@ export function isRetryable(error: AppError): boolean {
  */
 export function toAppError(thrown: unknown): AppError {
   if (typeof thrown === "object" && thrown !== null && "code" in thrown) {
-    const { code, message } = thrown as { code: unknown; message?: unknown };
+    const { code, message, fields } = thrown as { code: unknown; message?: unknown; fields?: unknown };
     if (typeof code === "string") {
-      return { code: code as ErrorCode, message: typeof message === "string" ? message : "" };
+      const error: AppError = { code: code as ErrorCode, message: typeof message === "string" ? message : "" };
+      const kept = fieldMessages(fields);
+      if (kept) error.fields = kept;
+      return error;
     }
   }
   if (thrown instanceof Error) {
     return { code: "UNAVAILABLE", message: thrown.message };
   }
   return { code: "INTERNAL", message: typeof thrown === "string" ? thrown : "" };
+}
+
+/** Per-field messages of a form error, keeping only well-formed entries. */
+function fieldMessages(fields: unknown): Record<string, string[]> | undefined {
+  if (typeof fields !== "object" || fields === null) return undefined;
+  const kept: Record<string, string[]> = {};
+  for (const [name, messages] of Object.entries(fields)) {
+    if (Array.isArray(messages)) kept[name] = messages.filter((m): m is string => typeof m === "string");
+  }
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+/** The first message the backend gave for `field`, if any. */
+export function fieldError(error: AppError | null, field: string): string | undefined {
+  return error?.fields?.[field]?.[0];
 }

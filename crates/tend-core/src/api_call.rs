@@ -1,0 +1,123 @@
+//! One way to call the central API, shared by the device client
+//! (`enrollment`) and the administrator's client (`admin`): transport
+//! failures become `Offline`, error bodies keep the API's own code and field
+//! errors, and an answer this app cannot read says the versions differ.
+
+use serde::de::DeserializeOwned;
+use tend_domain::wire::ErrorBody;
+use tend_domain::ErrorCode;
+
+use crate::{CoreError, Result};
+
+/// How long one API call may take before the server counts as unreachable.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends `request` (with [`REQUEST_TIMEOUT`]) and decodes a 2xx answer as `T`.
+pub(crate) async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T> {
+    let bytes = fetch(request).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        tracing::warn!(error = %e, "unexpected answer from the server");
+        CoreError::Api {
+            code: ErrorCode::UnsupportedVersion,
+            message: "the server's answer is not what this app understands; \
+                      check that the app and the server versions match"
+                .to_owned(),
+        }
+    })
+}
+
+/// Sends `request` for its effect only (a 204 answer has no body).
+pub(crate) async fn send_for_effect(request: reqwest::RequestBuilder) -> Result<()> {
+    fetch(request).await.map(drop)
+}
+
+/// The body of a 2xx answer; any other answer is the API's error.
+async fn fetch(request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
+    let response = request.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| {
+        tracing::debug!(
+            timeout = e.is_timeout(),
+            connect = e.is_connect(),
+            "server unreachable"
+        );
+        CoreError::Offline(if e.is_timeout() {
+            "the server did not answer in time".to_owned()
+        } else {
+            "the server cannot be reached".to_owned()
+        })
+    })?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|_| CoreError::Offline("the server's answer was cut off".to_owned()))?;
+    if status.is_success() {
+        return Ok(bytes.to_vec());
+    }
+    Err(api_error(status, &bytes))
+}
+
+/// Maps an HTTP failure to the API's own code (or one derived from the status
+/// when the body is not the API's error shape, e.g. a proxy's page). Field
+/// errors (a 422, or a 409 naming the taken value) are kept.
+pub(crate) fn api_error(status: reqwest::StatusCode, body: &[u8]) -> CoreError {
+    if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
+        if !error.fields.is_empty() {
+            return CoreError::ApiFields {
+                code: error.code,
+                message: error.message,
+                fields: error.fields,
+            };
+        }
+        return CoreError::Api {
+            code: error.code,
+            message: error.message,
+        };
+    }
+    tracing::debug!(status = status.as_u16(), "error without an API error body");
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        429 => ErrorCode::RateLimited,
+        502..=504 => ErrorCode::Offline,
+        s if s >= 500 => ErrorCode::Unavailable,
+        _ => ErrorCode::Internal,
+    };
+    CoreError::Api {
+        code,
+        message: format!("the server answered {status}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_keep_the_api_code() {
+        let body =
+            br#"{"error":{"code":"ENROLLMENT_CODE_EXPIRED","message":"expired","fields":{}}}"#;
+        let e = api_error(reqwest::StatusCode::UNPROCESSABLE_ENTITY, body);
+        assert_eq!(e.code(), ErrorCode::EnrollmentCodeExpired);
+        assert_eq!(e.to_string(), "expired");
+        assert!(e.fields().is_empty());
+        let e = api_error(reqwest::StatusCode::BAD_GATEWAY, b"<html>");
+        assert_eq!(e.code(), ErrorCode::Offline);
+        let e = api_error(reqwest::StatusCode::INTERNAL_SERVER_ERROR, b"");
+        assert_eq!(e.code(), ErrorCode::Unavailable);
+        let e = api_error(reqwest::StatusCode::UNAUTHORIZED, b"");
+        assert_eq!(e.code(), ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn field_errors_are_kept() {
+        let body = br#"{"error":{"code":"CONFLICT","message":"taken","fields":{"device_uuid":["a device with this UUID is already registered"]}}}"#;
+        let e = api_error(reqwest::StatusCode::CONFLICT, body);
+        assert_eq!(e.code(), ErrorCode::Conflict);
+        assert_eq!(e.to_string(), "taken");
+        assert_eq!(
+            e.fields()["device_uuid"],
+            vec!["a device with this UUID is already registered".to_owned()]
+        );
+    }
+}

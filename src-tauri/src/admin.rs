@@ -1,0 +1,177 @@
+//! The admin console's IPC surface: sign in against the app's server, then
+//! manage a facility's devices and enrollment codes. Each command calls
+//! `tend_core::admin`; the session token never crosses into the webview.
+
+use tauri::State;
+use tend_core::admin::{
+    AdminUser, DeviceSummary, EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary,
+    NewEnrollmentCode, RegisterDevice,
+};
+use tend_domain::wire::Secret;
+use tend_domain::DeviceType;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Signs in with an administrator's username and password at the server
+/// this app is configured or enrolled with.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_login(
+    state: State<'_, AppState>,
+    username: String,
+    password: String,
+) -> Result<AdminUser, AppError> {
+    let server_url = state.status().server_url;
+    Ok(state
+        .admin
+        .sign_in(server_url.as_deref(), &username, &Secret::new(password))
+        .await?)
+}
+
+/// Ends the administrator's session (here and on the server).
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_logout(state: State<'_, AppState>) -> Result<(), AppError> {
+    state.admin.sign_out().await;
+    Ok(())
+}
+
+/// Who is signed in to the console (`null`: nobody).
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_session(state: State<'_, AppState>) -> Result<Option<AdminUser>, AppError> {
+    Ok(state.admin.user().await)
+}
+
+/// The facilities the administrator may manage.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_facilities(
+    state: State<'_, AppState>,
+) -> Result<Vec<FacilitySummary>, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.facilities().await })
+        .await?)
+}
+
+/// A facility's devices with online state, sync status and posture.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_devices(
+    state: State<'_, AppState>,
+    facility_id: u32,
+) -> Result<Vec<DeviceSummary>, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.devices(facility_id.into()).await })
+        .await?)
+}
+
+/// Pre-registers hardware by UUID; field errors name the form's fields.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_register_device(
+    state: State<'_, AppState>,
+    device: RegisterDevice,
+) -> Result<DeviceSummary, AppError> {
+    // Typing mistakes are reported even when the session has ended.
+    device.validate()?;
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.register_device(&device).await })
+        .await?)
+}
+
+/// Approves a device waiting for approval.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_approve_device(
+    state: State<'_, AppState>,
+    device_id: u32,
+) -> Result<DeviceSummary, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.approve_device(device_id.into()).await })
+        .await?)
+}
+
+/// Rejects a device waiting for approval.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_reject_device(
+    state: State<'_, AppState>,
+    device_id: u32,
+) -> Result<DeviceSummary, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.reject_device(device_id.into()).await })
+        .await?)
+}
+
+/// Deactivates a device: at its next contact it locks and erases its data.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_deactivate_device(
+    state: State<'_, AppState>,
+    device_id: u32,
+) -> Result<DeviceSummary, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.deactivate_device(device_id.into()).await })
+        .await?)
+}
+
+/// A facility's enrollment codes, without the codes themselves.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_enrollment_codes(
+    state: State<'_, AppState>,
+    facility_id: u32,
+) -> Result<Vec<EnrollmentCodeSummary>, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.enrollment_codes(facility_id.into()).await })
+        .await?)
+}
+
+/// Issues an enrollment code; the answer is the only time it is shown.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_create_enrollment_code(
+    state: State<'_, AppState>,
+    facility_id: u32,
+    expires_in_hours: Option<u32>,
+    max_uses: Option<u32>,
+    device_type: Option<DeviceType>,
+) -> Result<NewEnrollmentCode, AppError> {
+    let options = EnrollmentCodeOptions {
+        expires_in_hours,
+        max_uses,
+        device_type,
+    };
+    Ok(state
+        .admin
+        .with_session(
+            |s| async move { s.create_enrollment_code(facility_id.into(), &options).await },
+        )
+        .await?)
+}
+
+/// Revokes an enrollment code so no further device can use it.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_revoke_enrollment_code(
+    state: State<'_, AppState>,
+    facility_id: u32,
+    code_id: u32,
+) -> Result<EnrollmentCodeSummary, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move {
+            s.revoke_enrollment_code(facility_id.into(), code_id.into())
+                .await
+        })
+        .await?)
+}
