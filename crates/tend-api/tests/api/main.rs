@@ -6,6 +6,7 @@
 //! throwaway cluster and sets it.
 
 mod auth;
+mod badges;
 mod cli;
 mod helpers;
 mod identity;
