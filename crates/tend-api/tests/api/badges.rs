@@ -198,6 +198,23 @@ async fn admins_assign_list_and_revoke_badges_with_audit_rows() {
     .await
     .unwrap();
     assert_eq!(revoke_row, (Some(badge_id), false));
+
+    // Badges follow their user to another facility of the organization.
+    let r = app
+        .put(
+            &format!("/api/users/{}", w.a1.staff),
+            w.token(Role::OrgAdmin),
+            json!({"facility_id": w.a2.facility}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let facilities: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT facility_id FROM badges WHERE user_id = $1")
+            .bind(w.a1.staff)
+            .fetch_all(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(facilities, vec![w.a2.facility]);
 }
 
 #[tokio::test]
