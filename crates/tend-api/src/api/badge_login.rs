@@ -345,7 +345,17 @@ async fn wrong_pin(mut attempt: Attempt, user: &LoginCandidate) -> ApiError {
     let counted =
         store::badges::record_wrong_pin(&mut attempt.tx, user.badge_id, max, PIN_LOCKOUT).await;
     let (failed, locked) = match counted {
-        Ok(c) => c,
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return attempt
+                .refuse(
+                    Some(user),
+                    Some(user.badge_id),
+                    "badge locked",
+                    ApiError::Badge(ErrorCode::BadgeLocked),
+                )
+                .await
+        }
         Err(e) => return e,
     };
     if locked {

@@ -238,25 +238,26 @@ pub async fn login_lookup(
 
 /// Counts a wrong PIN; at `max_attempts` the badge locks for `lockout` and
 /// the counter starts again. Returns the attempts counted so far (0 after a
-/// lock) and whether the badge is now locked.
+/// lock) and whether this attempt locked the badge; `None` when a concurrent
+/// attempt locked it first (this one then counts for nothing).
 pub async fn record_wrong_pin(
     conn: &mut PgConnection,
     badge_id: i64,
     max_attempts: i32,
     lockout: chrono::Duration,
-) -> Result<(i32, bool)> {
+) -> Result<Option<(i32, bool)>> {
     Ok(sqlx::query_as(
         "UPDATE badges SET \
            locked_until = CASE WHEN failed_pin_attempts + 1 >= $2 \
                                THEN now() + make_interval(secs => $3) ELSE locked_until END, \
            failed_pin_attempts = CASE WHEN failed_pin_attempts + 1 >= $2 THEN 0 ELSE failed_pin_attempts + 1 END \
-         WHERE id = $1 \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now()) \
          RETURNING failed_pin_attempts, coalesce(locked_until > now(), false)",
     )
     .bind(badge_id)
     .bind(max_attempts)
     .bind(lockout.num_seconds() as f64)
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?)
 }
 

@@ -469,7 +469,15 @@ async fn only_devices_of_the_users_facility_or_an_org_admins_organization_may_lo
 
 #[tokio::test]
 async fn five_wrong_pins_lock_the_badge_for_fifteen_minutes() {
-    let app = spawn_app().await;
+    // Dozens of taps through one device: beyond the default per-device burst.
+    let app = spawn_app_with(tend_api::identity::IdentityConfig {
+        badge_logins_per_device: tend_api::identity::limits::Rate {
+            burst: 1000.0,
+            per_second: 100.0,
+        },
+        ..Default::default()
+    })
+    .await;
     let w = world(&app).await;
     let n = nurse(&app, &w).await;
     let mut left = Vec::new();
@@ -551,6 +559,35 @@ async fn five_wrong_pins_lock_the_badge_for_fifteen_minutes() {
     );
     let r = badge_login(&app, &n.device, BADGE, Some("8642")).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
+
+    // Wrong PINs racing at the last attempt lock the badge once.
+    sqlx::query("UPDATE badges SET failed_pin_attempts = 4 WHERE id = $1")
+        .bind(badge_id)
+        .execute(&app.owner)
+        .await
+        .unwrap();
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let request = app
+            .client
+            .post(format!("{}/api/auth/badge-login", app.base))
+            .bearer_auth(&n.device)
+            .json(&json!({"badge_uid": BADGE, "pin": "1357"}));
+        racing.spawn(async move {
+            let res = request.send().await.unwrap();
+            let body: serde_json::Value = res.json().await.unwrap();
+            body["error"]["code"].as_str().unwrap().to_owned()
+        });
+    }
+    let codes = racing.join_all().await;
+    assert!(codes.iter().all(|c| c == "BADGE_LOCKED"), "{codes:?}");
+    let locked_events = count(
+        &app,
+        "SELECT count(*) FROM audit_events WHERE action = 'badge.locked' AND resource_id = $1",
+        &[badge_id],
+    )
+    .await;
+    assert_eq!(locked_events, 3, "one lock per lockout");
 
     // A user without a PIN is told so rather than asked for one.
     let r = assign(&app, w.token(Role::FacilityAdmin), w.a1.staff, "04BEEF02").await;
