@@ -102,6 +102,8 @@ pub struct Audit<'a> {
     pub organization_id: Option<i64>,
     pub facility_id: Option<i64>,
     pub reason: Option<&'a str>,
+    /// The device the action came through (badge login).
+    pub device_id: Option<i64>,
 }
 
 impl<'a> Audit<'a> {
@@ -113,6 +115,7 @@ impl<'a> Audit<'a> {
             organization_id: None,
             facility_id: None,
             reason: None,
+            device_id: None,
         }
     }
     pub fn resource(mut self, id: i64) -> Self {
@@ -132,6 +135,10 @@ impl<'a> Audit<'a> {
         self.reason = Some(reason);
         self
     }
+    pub fn device(mut self, device_id: i64) -> Self {
+        self.device_id = Some(device_id);
+        self
+    }
 }
 
 /// Appends an audit event on `conn` (inside the caller's transaction).
@@ -145,8 +152,8 @@ pub async fn insert_audit(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (actor_user_id, organization_id, facility_id, action, resource_type, \
-         resource_id, outcome, cross_facility, reason, client_address) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         resource_id, outcome, cross_facility, reason, client_address, actor_device_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(actor_user_id)
     .bind(audit.organization_id)
@@ -158,6 +165,7 @@ pub async fn insert_audit(
     .bind(cross_facility)
     .bind(audit.reason)
     .bind(client_address)
+    .bind(audit.device_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -60,6 +60,16 @@ pub enum ApiError {
     /// The device_uuid is enrolled with another key (409).
     #[error("{}", refusal_message(ErrorCode::DeviceCloneConflict))]
     CloneConflict,
+    /// A badge login was refused (401, or 403 for a locked badge or a device
+    /// that may not log this user in); the code names the reason.
+    #[error("{}", badge_message(*.0))]
+    Badge(ErrorCode),
+    /// A badge login with a wrong PIN (401); more attempts remain.
+    #[error("wrong PIN; {attempts_left} more before this badge locks for 15 minutes")]
+    BadgePinWrong { attempts_left: u32 },
+    /// A badge login refused because the PIN is needed (401); says why.
+    #[error("{}", .0.message())]
+    BadgePinRequired(tend_domain::badge_login::PinReason),
     /// Too many attempts (429).
     #[error("too many attempts; wait a few seconds and try again")]
     RateLimited,
@@ -86,7 +96,9 @@ impl ApiError {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::Unauthorized | Self::BadCredentials => ErrorCode::Unauthorized,
             Self::Forbidden => ErrorCode::Forbidden,
-            Self::Device(code) | Self::Enrollment(code) => *code,
+            Self::Device(code) | Self::Enrollment(code) | Self::Badge(code) => *code,
+            Self::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
+            Self::BadgePinRequired(_) => ErrorCode::BadgePinRequired,
             Self::CloneConflict => ErrorCode::DeviceCloneConflict,
             Self::RateLimited => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
@@ -105,7 +117,13 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::Enrollment(_) => StatusCode::FORBIDDEN,
-            Self::Device(_) => StatusCode::UNAUTHORIZED,
+            Self::Device(_) | Self::BadgePinWrong { .. } | Self::BadgePinRequired(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Badge(ErrorCode::BadgeLocked | ErrorCode::BadgeDeviceNotAllowed) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::Badge(_) => StatusCode::UNAUTHORIZED,
             Self::CloneConflict => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -135,6 +153,10 @@ impl ApiError {
                 code: self.code(),
                 message: self.to_string(),
                 fields,
+                attempts_left: match self {
+                    Self::BadgePinWrong { attempts_left } => Some(*attempts_left),
+                    _ => None,
+                },
             },
         }
     }
@@ -216,6 +238,24 @@ fn refusal_message(code: ErrorCode) -> &'static str {
     }
 }
 
+/// Sentences for badge login refusals (shown to the person at the device).
+fn badge_message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadgeUnknown => "this badge is not assigned to anyone; use your password",
+        ErrorCode::BadgeRevoked => "this badge was revoked; use another badge or your password",
+        ErrorCode::BadgePinNotSet => {
+            "a PIN is needed with your badge but none is set; log in with your password and set one"
+        }
+        ErrorCode::BadgeLocked => {
+            "this badge is locked for 15 minutes after too many wrong PINs; use your password"
+        }
+        ErrorCode::BadgeDeviceNotAllowed => {
+            "this device belongs to another facility and may not log you in"
+        }
+        _ => "badge login refused",
+    }
+}
+
 /// Unique constraints → the field a client can fix, in one place.
 fn unique_violation(constraint: Option<&str>) -> ApiError {
     let (field, message) = match constraint.unwrap_or("") {
@@ -230,6 +270,10 @@ fn unique_violation(constraint: Option<&str>) -> ApiError {
         "users_username_key" => ("username", "this username is taken"),
         "patients_facility_id_mrn_key" => ("mrn", "this MRN is already used in the facility"),
         "organizations_npi_key" => ("npi", "an organization with this NPI exists"),
+        "badges_active_hash_key" => (
+            "badge_uid",
+            "this badge is already assigned to someone else in the organization; revoke it there first",
+        ),
         _ => ("", "a record with these values already exists"),
     };
     let mut fields = FieldErrors::new();
@@ -315,6 +359,27 @@ mod tests {
             ),
             (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
+            (
+                ApiError::Badge(ErrorCode::BadgeUnknown),
+                401,
+                "BADGE_UNKNOWN",
+            ),
+            (ApiError::Badge(ErrorCode::BadgeLocked), 403, "BADGE_LOCKED"),
+            (
+                ApiError::Badge(ErrorCode::BadgeDeviceNotAllowed),
+                403,
+                "BADGE_DEVICE_NOT_ALLOWED",
+            ),
+            (
+                ApiError::BadgePinWrong { attempts_left: 2 },
+                401,
+                "BADGE_PIN_WRONG",
+            ),
+            (
+                ApiError::BadgePinRequired(tend_domain::badge_login::PinReason::ReauthDue),
+                401,
+                "BADGE_PIN_REQUIRED",
+            ),
             (
                 ApiError::internal(anyhow::anyhow!("secret detail")),
                 500,

@@ -16,13 +16,14 @@ use utoipa::{Modify, OpenApi};
     components(schemas(tend_domain::wire::ErrorBody, tend_domain::ErrorCode)),
     tags(
         (name = "health", description = "Liveness, readiness, this document"),
-        (name = "auth", description = "Login, logout, current user"),
+        (name = "auth", description = "Login (password, or badge through a device), logout, current user"),
         (name = "organizations", description = "Top-level tenants"),
         (name = "facilities", description = "Care sites, census and dashboard"),
         (name = "devices", description = "Agency-owned devices"),
         (name = "enrollment", description = "Enrollment codes, device self-registration, approval"),
         (name = "device-auth", description = "Device challenge/token authentication and heartbeats"),
         (name = "users", description = "Staff accounts"),
+        (name = "badges", description = "Users' badges (stored as keyed hashes) and PINs"),
         (name = "patients", description = "Residents and clients"),
         (name = "audit", description = "Append-only audit trail"),
     )

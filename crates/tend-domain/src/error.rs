@@ -46,6 +46,21 @@ pub enum ErrorCode {
     DeviceRejected,
     /// The device was deactivated: lock and crypto-shred the local vault (remote wipe).
     DeviceDeactivated,
+    /// No active badge with this value in the device's organization.
+    BadgeUnknown,
+    /// The badge was revoked (lost or replaced); use another badge or the password.
+    BadgeRevoked,
+    /// The facility's policy asks for the PIN with this badge now (no badge+PIN
+    /// login within the grace period, or the periodic re-authentication is due).
+    BadgePinRequired,
+    /// A PIN is needed but the user has not set one; log in with the password and set it.
+    BadgePinNotSet,
+    /// The PIN is wrong; `attempts_left` says how many tries remain before the badge locks.
+    BadgePinWrong,
+    /// Too many wrong PINs: the badge is locked for a while (the password still works).
+    BadgeLocked,
+    /// This device may not log this user in (another facility, and not an organization admin).
+    BadgeDeviceNotAllowed,
     /// The client's protocol or schema version cannot be served; update the app.
     UnsupportedVersion,
     /// The central API cannot be reached.
@@ -82,6 +97,13 @@ impl ErrorCode {
             Self::DevicePending => "DEVICE_PENDING",
             Self::DeviceRejected => "DEVICE_REJECTED",
             Self::DeviceDeactivated => "DEVICE_DEACTIVATED",
+            Self::BadgeUnknown => "BADGE_UNKNOWN",
+            Self::BadgeRevoked => "BADGE_REVOKED",
+            Self::BadgePinRequired => "BADGE_PIN_REQUIRED",
+            Self::BadgePinNotSet => "BADGE_PIN_NOT_SET",
+            Self::BadgePinWrong => "BADGE_PIN_WRONG",
+            Self::BadgeLocked => "BADGE_LOCKED",
+            Self::BadgeDeviceNotAllowed => "BADGE_DEVICE_NOT_ALLOWED",
             Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
             Self::Offline => "OFFLINE",
             Self::ConfigInvalid => "CONFIG_INVALID",
@@ -131,6 +153,8 @@ mod tests {
             ErrorCode::EnrollmentCodeExhausted,
             ErrorCode::DeviceCloneConflict,
             ErrorCode::DeviceDeactivated,
+            ErrorCode::BadgePinRequired,
+            ErrorCode::BadgeDeviceNotAllowed,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -2,6 +2,7 @@
 //! pieces of math (capacity, online state, sync status) that the device app and
 //! the central API must agree on exactly. No I/O lives here.
 
+pub mod badge_login;
 pub mod capacity;
 pub mod error;
 pub mod identifiers;

@@ -356,6 +356,23 @@ export type ErrorCode =
 "DEVICE_REJECTED" | 
 /**  The device was deactivated: lock and crypto-shred the local vault (remote wipe). */
 "DEVICE_DEACTIVATED" | 
+/**  No active badge with this value in the device's organization. */
+"BADGE_UNKNOWN" | 
+/**  The badge was revoked (lost or replaced); use another badge or the password. */
+"BADGE_REVOKED" | 
+/**
+ *  The facility's policy asks for the PIN with this badge now (no badge+PIN
+ *  login within the grace period, or the periodic re-authentication is due).
+ */
+"BADGE_PIN_REQUIRED" | 
+/**  A PIN is needed but the user has not set one; log in with the password and set it. */
+"BADGE_PIN_NOT_SET" | 
+/**  The PIN is wrong; `attempts_left` says how many tries remain before the badge locks. */
+"BADGE_PIN_WRONG" | 
+/**  Too many wrong PINs: the badge is locked for a while (the password still works). */
+"BADGE_LOCKED" | 
+/**  This device may not log this user in (another facility, and not an organization admin). */
+"BADGE_DEVICE_NOT_ALLOWED" | 
 /**  The client's protocol or schema version cannot be served; update the app. */
 "UNSUPPORTED_VERSION" | 
 /**  The central API cannot be reached. */

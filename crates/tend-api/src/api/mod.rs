@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod badge_login;
+pub mod badges;
 pub mod device_auth;
 pub mod devices;
 pub mod enrollment;
@@ -32,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(badge_login::badge_login))
         .routes(routes!(
             organizations::list_organizations,
             organizations::create_organization
@@ -67,6 +70,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(device_auth::heartbeat))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(badges::list_badges, badges::assign_badge))
+        .routes(routes!(badges::revoke_badge))
+        .routes(routes!(badges::set_pin))
         .routes(routes!(patients::list_patients, patients::create_patient))
         .routes(routes!(patients::get_patient, patients::update_patient))
         .routes(routes!(audit::list_audit_events))

@@ -34,6 +34,8 @@ pub struct IdentityConfig {
     pub enroll_per_address: Rate,
     pub enroll_per_code: Rate,
     pub challenges_per_address: Rate,
+    /// Badge logins through one device (guessing badge values or PINs).
+    pub badge_logins_per_device: Rate,
 }
 
 impl Default for IdentityConfig {
@@ -55,6 +57,11 @@ impl Default for IdentityConfig {
                 burst: 300.0,
                 per_second: 20.0,
             },
+            // A kiosk at shift change sees a queue of taps; a script sees far more.
+            badge_logins_per_device: Rate {
+                burst: 30.0,
+                per_second: 0.5,
+            },
         }
     }
 }
@@ -65,6 +72,7 @@ pub struct IdentityState {
     pub enroll_by_address: RateLimiter,
     pub enroll_by_code: RateLimiter,
     pub challenges_by_address: RateLimiter,
+    pub badge_logins_by_device: RateLimiter,
     pub nonces: Nonces,
     pub tokens: TokenCache,
     pub heartbeats: Arc<HeartbeatBuffer>,
@@ -76,6 +84,7 @@ impl IdentityState {
             enroll_by_address: RateLimiter::new(config.enroll_per_address),
             enroll_by_code: RateLimiter::new(config.enroll_per_code),
             challenges_by_address: RateLimiter::new(config.challenges_per_address),
+            badge_logins_by_device: RateLimiter::new(config.badge_logins_per_device),
             nonces: Nonces::default(),
             tokens: TokenCache::default(),
             heartbeats: Arc::new(HeartbeatBuffer::default()),

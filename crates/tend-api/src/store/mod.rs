@@ -3,6 +3,7 @@
 //! filter; row-level security enforces the same rule underneath.
 
 pub mod audit;
+pub mod badges;
 pub mod devices;
 pub mod enrollment;
 pub mod facilities;

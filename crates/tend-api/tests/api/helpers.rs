@@ -253,6 +253,8 @@ pub struct Site {
     /// Two devices that enrolled a key and wait for approval.
     pub pending_device: i64,
     pub pending_device2: i64,
+    /// An active badge of `staff` (a random hash: its value is not needed).
+    pub badge: i64,
 }
 
 /// Two organizations: A with facilities A1 and A2, B with B1; plus the
@@ -414,8 +416,37 @@ pub async fn insert_pending_device(owner: &PgPool, org: i64, facility: i64) -> i
     .unwrap()
 }
 
+/// A badge row with a random hash (for the matrix; logins use real values).
+pub async fn insert_badge(owner: &PgPool, org: i64, facility: i64, user: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO badges (organization_id, facility_id, user_id, badge_hash) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(user)
+    .bind(Sha256::digest(uuid::Uuid::new_v4().as_bytes()).to_vec())
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
+/// A device token issued directly, as `/api/devices/auth/token` would store it.
+pub async fn device_token_for(owner: &PgPool, device: i64) -> String {
+    let token = format!("tdev_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query("INSERT INTO device_tokens (token_hash, device_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')")
+        .bind(Sha256::digest(token.as_bytes()).to_vec())
+        .bind(device)
+        .execute(owner)
+        .await
+        .unwrap();
+    token
+}
+
 async fn site(owner: &PgPool, org: i64, name: &str) -> Site {
     let facility = insert_facility(owner, org, name, Some(40)).await;
+    let staff = insert_user(owner, org, facility, tend_domain::Role::Cna)
+        .await
+        .0;
     Site {
         code: insert_code(owner, org, facility).await,
         pending_device: insert_pending_device(owner, org, facility).await,
@@ -424,9 +455,8 @@ async fn site(owner: &PgPool, org: i64, name: &str) -> Site {
         facility,
         patient: insert_patient(owner, org, facility, "active").await,
         device: insert_device(owner, org, facility).await,
-        staff: insert_user(owner, org, facility, tend_domain::Role::Cna)
-            .await
-            .0,
+        staff,
+        badge: insert_badge(owner, org, facility, staff).await,
     }
 }
 
@@ -458,4 +488,34 @@ pub async fn audit_count(owner: &PgPool, actor: i64) -> i64 {
         .fetch_one(owner)
         .await
         .unwrap()
+}
+
+/// Everything the process logs, at every level, from the moment it is
+/// installed (each test runs in its own process under nextest).
+pub fn captured_logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber");
+        buffer
+    })
+}
+
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

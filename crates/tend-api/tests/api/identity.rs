@@ -11,7 +11,7 @@ use tend_core::identity::DeviceKey;
 use tend_core::vault::MemoryStore;
 use tend_domain::{DeviceUuid, Role};
 
-use crate::helpers::{spawn_app, spawn_app_with, world, Resp, TestApp, World};
+use crate::helpers::{captured_logs, spawn_app, spawn_app_with, world, Resp, TestApp, World};
 
 /// A simulated device: a hardware UUID and a key in a memory secret store.
 struct Dev {
@@ -714,35 +714,6 @@ async fn sync_thresholds_are_organization_settings() {
         "STALE",
         "out-of-range values keep the default"
     );
-}
-
-/// Everything the process logs, at every level, from the moment it is installed.
-fn captured_logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
-    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
-        std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Capture(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber");
-        buffer
-    })
-}
-
-struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]

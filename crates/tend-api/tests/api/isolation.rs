@@ -324,6 +324,59 @@ fn endpoints() -> Vec<Endpoint> {
             },
         ),
         e(
+            "list badges",
+            "/api/users/{id}/badges",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| (format!("/api/users/{}/badges", s.staff), None),
+        ),
+        e(
+            "assign badge",
+            "/api/users/{id}/badges",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                // A fresh 7-byte UID each time, so no case collides with another.
+                let uid = &uuid::Uuid::new_v4().simple().to_string()[..14];
+                (
+                    format!("/api/users/{}/badges", s.staff),
+                    Some(json!({"badge_uid": uid, "label": "matrix"})),
+                )
+            },
+        ),
+        e(
+            "revoke badge",
+            "/api/users/{id}/badges/{badge_id}/revoke",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!("/api/users/{}/badges/{}/revoke", s.staff, s.badge),
+                    None,
+                )
+            },
+        ),
+        e(
+            "set PIN",
+            "/api/users/{id}/pin",
+            Method::PUT,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!("/api/users/{}/pin", s.staff),
+                    Some(json!({"pin": "4821"})),
+                )
+            },
+        ),
+        e(
             "list patients by facility",
             "/api/patients",
             Method::GET,
@@ -398,6 +451,9 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("get", "/readyz"),
     ("get", "/api/openapi.json"),
     ("post", "/api/auth/login"),
+    // Badge login is device-authenticated: the tenant is the device's, and
+    // `badges` tests which users a device may log in.
+    ("post", "/api/auth/badge-login"),
     ("post", "/api/auth/logout"),
     ("get", "/api/auth/me"),
     ("get", "/api/organizations"),

@@ -7,6 +7,7 @@
 
 mod admin_client;
 mod auth;
+mod badges;
 mod cli;
 mod device_client;
 mod helpers;

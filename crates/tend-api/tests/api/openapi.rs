@@ -54,6 +54,11 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
     ("post", "/api/devices/{id}/heartbeat"),
+    ("get", "/api/users/{id}/badges"),
+    ("post", "/api/users/{id}/badges"),
+    ("post", "/api/users/{id}/badges/{badge_id}/revoke"),
+    ("put", "/api/users/{id}/pin"),
+    ("post", "/api/auth/badge-login"),
 ];
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
@@ -140,6 +145,10 @@ async fn document_is_valid_and_covers_every_route() {
         "EnrollDevice",
         "DeviceTokenRequest",
         "Heartbeat",
+        "Badge",
+        "AssignBadge",
+        "BadgeLoginRequest",
+        "SetPin",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
@@ -158,6 +167,7 @@ async fn document_is_valid_and_covers_every_route() {
         ("ErrorCode", "NOT_FOUND"),
         ("ErrorCode", "ENROLLMENT_CODE_EXPIRED"),
         ("ErrorCode", "DEVICE_DEACTIVATED"),
+        ("ErrorCode", "BADGE_PIN_WRONG"),
         ("EncryptionPosture", "key_file"),
     ] {
         let values = doc["components"]["schemas"][schema]["enum"]
@@ -171,7 +181,10 @@ async fn document_is_valid_and_covers_every_route() {
 
     // And the router answers each of them (not with its no-route or wrong-method fallbacks).
     for (method, path) in EXPECTED {
-        let concrete = path.replace("{id}", "1").replace("{code_id}", "1");
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{code_id}", "1")
+            .replace("{badge_id}", "1");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = app.call(m, &concrete, None, None).await;
         assert_ne!(

@@ -15,7 +15,14 @@ async fn scoped(conn: &mut PgConnection, scope: &str, org: i64, facility: i64) {
         .unwrap();
 }
 
-const TENANT_TABLES: &[&str] = &["facilities", "users", "devices", "patients", "audit_events"];
+const TENANT_TABLES: &[&str] = &[
+    "facilities",
+    "users",
+    "devices",
+    "patients",
+    "audit_events",
+    "badges",
+];
 
 #[tokio::test]
 async fn queries_without_the_facility_filter_still_see_only_their_facility() {

@@ -25,6 +25,9 @@ pub struct ErrorDetail {
     /// Per-field messages for `VALIDATION_FAILED`; empty otherwise.
     #[serde(default)]
     pub fields: BTreeMap<String, Vec<String>>,
+    /// For `BADGE_PIN_WRONG`: wrong PINs still allowed before the badge locks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 /// Liveness and readiness answers.

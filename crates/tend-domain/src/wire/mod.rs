@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod badges;
 mod devices;
 mod errors;
 mod facilities;
@@ -14,6 +15,7 @@ mod users;
 
 pub use audit::*;
 pub use auth::*;
+pub use badges::*;
 pub use devices::*;
 pub use errors::*;
 pub use facilities::*;
