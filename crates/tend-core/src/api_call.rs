@@ -61,6 +61,12 @@ async fn fetch(request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
 /// errors (a 422, or a 409 naming the taken value) are kept.
 pub(crate) fn api_error(status: reqwest::StatusCode, body: &[u8]) -> CoreError {
     if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
+        if let (ErrorCode::BadgePinWrong, Some(attempts_left)) = (error.code, error.attempts_left) {
+            return CoreError::BadgePinWrong {
+                message: error.message,
+                attempts_left,
+            };
+        }
         if !error.fields.is_empty() {
             return CoreError::ApiFields {
                 code: error.code,
@@ -107,6 +113,20 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::Unavailable);
         let e = api_error(reqwest::StatusCode::UNAUTHORIZED, b"");
         assert_eq!(e.code(), ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn a_wrong_pin_keeps_the_attempts_left() {
+        let body = br#"{"error":{"code":"BADGE_PIN_WRONG","message":"wrong PIN","fields":{},"attempts_left":3}}"#;
+        let e = api_error(reqwest::StatusCode::UNAUTHORIZED, body);
+        assert_eq!(e.code(), ErrorCode::BadgePinWrong);
+        assert!(matches!(
+            e,
+            CoreError::BadgePinWrong {
+                attempts_left: 3,
+                ..
+            }
+        ));
     }
 
     #[test]

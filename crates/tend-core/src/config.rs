@@ -78,6 +78,8 @@ Environment:
   TEND_LOG                   Log filter, e.g. info or tend_core=debug
   TEND_WEBKIT_DMABUF_WORKAROUND=0  Keep WebKitGTK's DMA-BUF renderer (Linux)
   TEND_HEARTBEAT_INTERVAL_SECS     Seconds between heartbeats (1-3600; default 60)
+  TEND_IDLE_LOCK_SECS              Idle seconds before the screen locks (default kiosk 120, desktop 600)
+  TEND_BADGE_DEBOUNCE_MS           Same-badge taps closer than this count once (default 3000)
 ";
 
 impl CliArgs {
@@ -130,6 +132,12 @@ pub struct AppConfig {
     pub webkit_dmabuf_workaround: bool,
     /// How often an enrolled device sends its heartbeat (±10 % jitter).
     pub heartbeat_interval: std::time::Duration,
+    /// Idle time after which a signed-in session locks (kiosk 2 min,
+    /// desktop 10 min; `TEND_IDLE_LOCK_SECS` overrides, e.g. for tests).
+    pub idle_lock: std::time::Duration,
+    /// Same-badge taps closer than this count once (default 3 s;
+    /// `TEND_BADGE_DEBOUNCE_MS`, e.g. for the tap benchmark).
+    pub badge_debounce: std::time::Duration,
     /// Where hardware identity is read from instead of `/`. Debug builds only
     /// (`TEND_DEBUG_IDENTITY_ROOT`), so end-to-end tests can give each journey
     /// its own machine: a release build always reads the real hardware, and an
@@ -222,6 +230,21 @@ impl AppConfig {
                 None => crate::heartbeat::INTERVAL,
             },
         };
+        let idle_lock = match env.var("TEND_IDLE_LOCK_SECS") {
+            Some(text) => parse_seconds(text, "TEND_IDLE_LOCK_SECS", 1..=86_400)?,
+            None => crate::login::default_idle_lock(profile),
+        };
+        let badge_debounce = match env.var("TEND_BADGE_DEBOUNCE_MS") {
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(ms @ 0..=60_000) => std::time::Duration::from_millis(ms),
+                _ => {
+                    return Err(CoreError::Config(format!(
+                        "TEND_BADGE_DEBOUNCE_MS must be a whole number of milliseconds from 0 to 60000, not {text:?}"
+                    )))
+                }
+            },
+            None => tend_badge::DEFAULT_DEBOUNCE,
+        };
         let identity_root = if cfg!(debug_assertions) {
             env.var("TEND_DEBUG_IDENTITY_ROOT").map(PathBuf::from)
         } else {
@@ -248,6 +271,8 @@ impl AppConfig {
                 .unwrap_or_else(|| "info".into()),
             webkit_dmabuf_workaround,
             heartbeat_interval,
+            idle_lock,
+            badge_debounce,
             identity_root,
         })
     }
@@ -273,10 +298,20 @@ impl AppConfig {
 }
 
 fn parse_heartbeat_interval(text: &str, source: &str) -> Result<std::time::Duration> {
+    parse_seconds(text, source, 1..=3600)
+}
+
+fn parse_seconds(
+    text: &str,
+    source: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<std::time::Duration> {
     match text.trim().parse::<u64>() {
-        Ok(secs @ 1..=3600) => Ok(std::time::Duration::from_secs(secs)),
+        Ok(secs) if range.contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
         _ => Err(CoreError::Config(format!(
-            "{source} must be a whole number of seconds from 1 to 3600, not {text:?}"
+            "{source} must be a whole number of seconds from {} to {}, not {text:?}",
+            range.start(),
+            range.end()
         ))),
     }
 }
@@ -352,6 +387,38 @@ mod tests {
         assert_eq!(cfg.config_file, None);
         assert_eq!(cfg.heartbeat_interval, std::time::Duration::from_secs(60));
         assert_eq!(cfg.identity_root, None);
+    }
+
+    #[test]
+    fn idle_lock_by_profile_unless_the_environment_says_otherwise() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
+        assert_eq!(cfg.idle_lock, std::time::Duration::from_secs(600));
+        assert_eq!(cfg.badge_debounce, std::time::Duration::from_secs(3));
+        let kiosk = CliArgs::parse(["--kiosk"]).unwrap();
+        let cfg = AppConfig::resolve(&kiosk, &env(tmp.path(), &[])).unwrap();
+        assert_eq!(cfg.idle_lock, std::time::Duration::from_secs(120));
+        let cfg = AppConfig::resolve(
+            &kiosk,
+            &env(
+                tmp.path(),
+                &[
+                    ("TEND_IDLE_LOCK_SECS", "5"),
+                    ("TEND_BADGE_DEBOUNCE_MS", "0"),
+                ],
+            ),
+        )
+        .unwrap();
+        assert_eq!(cfg.idle_lock, std::time::Duration::from_secs(5));
+        assert_eq!(cfg.badge_debounce, std::time::Duration::ZERO);
+        for (name, bad) in [
+            ("TEND_IDLE_LOCK_SECS", "0"),
+            ("TEND_IDLE_LOCK_SECS", "soon"),
+            ("TEND_BADGE_DEBOUNCE_MS", "-5"),
+        ] {
+            let err = AppConfig::resolve(&kiosk, &env(tmp.path(), &[(name, bad)])).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

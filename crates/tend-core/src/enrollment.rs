@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tend_domain::wire::{
-    Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest, EnrollDevice,
-    Heartbeat, HeartbeatAck,
+    BadgeLoginRequest, Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken,
+    DeviceTokenRequest, EnrollDevice, Heartbeat, HeartbeatAck, LoginRequest, LoginResponse,
 };
 use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode};
 
@@ -169,6 +169,24 @@ impl DeviceClient {
     pub async fn heartbeat(&self, token: &DeviceToken, body: &Heartbeat) -> Result<HeartbeatAck> {
         let path = format!("/api/devices/{}/heartbeat", token.device_id);
         self.post(&path, Some(&token.token), body).await
+    }
+
+    /// `POST /api/auth/badge-login` with a device token: a badge tap (and
+    /// the PIN when the policy asked for it) for the user's session.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn badge_login(
+        &self,
+        token: &DeviceToken,
+        body: &BadgeLoginRequest,
+    ) -> Result<LoginResponse> {
+        self.post("/api/auth/badge-login", Some(&token.token), body)
+            .await
+    }
+
+    /// `POST /api/auth/login`: the password fallback of the lock screen.
+    #[tracing::instrument(skip_all)]
+    pub async fn password_login(&self, body: &LoginRequest) -> Result<LoginResponse> {
+        self.post("/api/auth/login", None, body).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -494,6 +512,23 @@ impl Enrollment {
         }
     }
 
+    /// The enrolled device's calls to its server, with its key. `None`
+    /// when the device is not enrolled `ACTIVE`.
+    pub async fn active_server_api(&self) -> Result<Option<crate::session::ServerApi>> {
+        match self.saved()?.filter(|s| s.status == DeviceStatus::Active) {
+            Some(state) => Ok(Some(self.server_api(&state).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn server_api(&self, state: &EnrollmentState) -> Result<crate::session::ServerApi> {
+        Ok(crate::session::ServerApi {
+            client: self.client(&state.server_url)?,
+            device_uuid: DeviceUuid::parse(&state.device_uuid)?,
+            key: self.key().await?,
+        })
+    }
+
     /// Runs the enrolled device's session (authentication and heartbeats)
     /// until the server ends the enrollment, then wipes the device. Returns
     /// at once with an error when the device is not enrolled `ACTIVE`.
@@ -508,12 +543,8 @@ impl Enrollment {
             .ok_or_else(|| {
                 CoreError::Config("the device is not enrolled and active; set it up first".into())
             })?;
-        let (store, key) = self.store_and_key().await?;
-        let api = crate::session::ServerApi {
-            client: self.client(&state.server_url)?,
-            device_uuid: DeviceUuid::parse(&state.device_uuid)?,
-            key,
-        };
+        let (store, _) = self.store_and_key().await?;
+        let api = self.server_api(&state).await?;
         // The vault's key store when there is a vault; before one exists the
         // device holds no data, and its keys would go where the device key is.
         let backend =

@@ -67,6 +67,10 @@ pub enum CoreError {
         message: String,
         fields: BTreeMap<String, Vec<String>>,
     },
+    /// The API refused a badge login's PIN (`BADGE_PIN_WRONG`) and said how
+    /// many wrong PINs remain before the badge locks.
+    #[error("{message}")]
+    BadgePinWrong { message: String, attempts_left: u32 },
 }
 
 impl CoreError {
@@ -86,6 +90,7 @@ impl CoreError {
             CoreError::SecretStore { .. } => ErrorCode::Unavailable,
             CoreError::WaitingForNetwork | CoreError::Offline(_) => ErrorCode::Offline,
             CoreError::Api { code, .. } | CoreError::ApiFields { code, .. } => *code,
+            CoreError::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod heartbeat;
 pub mod identity;
 pub mod instance;
 pub mod logging;
+pub mod login;
 pub mod server_url;
 pub mod session;
 pub mod vault;

@@ -93,6 +93,34 @@ pub fn needs_renewal(token: &DeviceToken, now: DateTime<Utc>, interval: Duration
     token.expires_at - now <= margin
 }
 
+/// A device token kept between calls other than heartbeats (badge login):
+/// authenticates when there is none or it is about to expire, and forgets
+/// one the server refused.
+#[derive(Default)]
+pub struct DeviceTokens {
+    current: tokio::sync::Mutex<Option<DeviceToken>>,
+}
+
+impl DeviceTokens {
+    /// A token valid for at least another minute.
+    pub async fn get<A: DeviceApi>(&self, api: &A) -> Result<DeviceToken> {
+        let mut current = self.current.lock().await;
+        match current.as_ref() {
+            Some(t) if !needs_renewal(t, Utc::now(), Duration::from_secs(30)) => Ok(t.clone()),
+            _ => {
+                let fresh = api.authenticate().await?;
+                *current = Some(fresh.clone());
+                Ok(fresh)
+            }
+        }
+    }
+
+    /// Drops the token (the server refused it: revoked, or its key rotated).
+    pub async fn forget(&self) {
+        *self.current.lock().await = None;
+    }
+}
+
 /// Runs until the server ends the enrollment and returns the code that said
 /// so. `body` stamps each heartbeat; `on_event` hears every outcome; `sleep`
 /// waits (tokio's timer in the app, instant in tests).

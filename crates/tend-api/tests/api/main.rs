@@ -13,6 +13,7 @@ mod device_client;
 mod helpers;
 mod identity;
 mod isolation;
+mod login_client;
 mod openapi;
 mod resources;
 mod rls;
