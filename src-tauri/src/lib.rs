@@ -6,6 +6,7 @@ pub mod admin;
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod login;
 pub mod state;
 pub mod window;
 
@@ -36,10 +37,21 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::enrollment_status,
             commands::ui_ready,
             commands::wipe_notice,
+            login::badge_login_wedge,
+            login::cancel_pin,
+            login::lock_now,
+            login::logout,
+            login::password_login,
+            login::reader_status,
+            login::session_activity,
+            login::session_state,
+            login::submit_pin,
         ])
         .events(collect_events![
             events::AppStatusChanged,
-            events::DeviceWiped
+            events::DeviceWiped,
+            events::ReaderStatusChanged,
+            events::SessionChanged
         ])
 }
 
@@ -72,6 +84,7 @@ pub fn build_app<R: Runtime>(
             if let Some(profile) = window {
                 window::create_main_window(app, profile)?;
                 watch_connection(app.handle().clone());
+                watch_badges(app.handle().clone());
                 let handle = app.handle().clone();
                 let state = app.state::<state::AppState>();
                 state.set_session_starter(Box::new(move || run_session(handle.clone())));
@@ -140,6 +153,63 @@ fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
                 if let Err(e) = events::DeviceWiped(notice).emit(&app) {
                     tracing::warn!(error = %e, "wipe event not delivered");
                 }
+            }
+        }
+    });
+}
+
+/// Badge login's background work: session changes go to the window, PC/SC
+/// taps go to the login, reader comings and goings to the lock screen, and
+/// the idle lock is checked twice a second.
+fn watch_badges<R: Runtime>(app: tauri::AppHandle<R>) {
+    use tauri_specta::Event;
+    use tend_badge::{BadgeRead, BadgeSource};
+
+    let state = app.state::<state::AppState>();
+    let events_app = app.clone();
+    state.set_session_listener(Box::new(move |session| {
+        if let Err(e) = events::SessionChanged(session.clone()).emit(&events_app) {
+            tracing::warn!(error = %e, "session event not delivered");
+        }
+    }));
+
+    let login = state.login.clone();
+    tauri::async_runtime::spawn(async move { login.watch_idle().await });
+
+    let (sink, mut reads) = tend_badge::badge_channel();
+    let mut watcher = tend_badge::PcscWatcher::default();
+    if let Err(e) = watcher.start(sink) {
+        tracing::warn!(error = %e, "no PC/SC badge watcher; badges only by keyboard wedge");
+        return;
+    }
+    let reader_status = state.readers_started();
+    let _ = events::ReaderStatusChanged(reader_status).emit(&app);
+    let login = state.login.clone();
+    tauri::async_runtime::spawn(async move {
+        // The watcher's thread lives as long as this task (the app).
+        let _watcher = watcher;
+        while let Some(read) = reads.recv().await {
+            let state = app.state::<state::AppState>();
+            if let Some(status) = state.update_readers(&read) {
+                tracing::info!(status = ?status, "badge reader status");
+                if let Err(e) = events::ReaderStatusChanged(status).emit(&app) {
+                    tracing::warn!(error = %e, "reader event not delivered");
+                }
+            }
+            match read {
+                BadgeRead::Present { uid, .. } => {
+                    // Not awaited here, so removals and reader events keep
+                    // flowing while the server answers.
+                    let login = login.clone();
+                    tauri::async_runtime::spawn(async move {
+                        login.tap(uid).await;
+                    });
+                }
+                BadgeRead::Unsupported { reason, .. } => {
+                    tracing::info!(reason = reason.code(), "unsupported card presented");
+                    login.unsupported_card();
+                }
+                _ => {}
             }
         }
     });

@@ -10,10 +10,15 @@ use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
 use tend_core::enrollment::Enrollment;
 use tend_core::identity::IdentityProbe;
+use tend_core::login::{DeviceLogin, Login, LoginSettings, ReaderStatus, Readers, SessionState};
 
 /// Starts the device session (set by the window's setup hook, which owns the
 /// app handle; absent under the mock runtime).
 pub type SessionStarter = Box<dyn Fn() + Send + Sync>;
+
+/// Tells the window about a new lock-screen state (set by the setup hook;
+/// absent under the mock runtime).
+pub type SessionListener = Box<dyn Fn(&SessionState) + Send + Sync>;
 
 pub struct AppState {
     pub info: AppInfo,
@@ -24,6 +29,10 @@ pub struct AppState {
     session_starter: OnceLock<SessionStarter>,
     /// The administrator signed in to the admin console, in memory only.
     pub admin: AdminConsole,
+    /// Who is signed in on the lock screen, in memory only.
+    pub login: Arc<Login<DeviceLogin>>,
+    session_listener: Arc<OnceLock<SessionListener>>,
+    readers: Mutex<Readers>,
     status: Mutex<AppStatus>,
     started: Instant,
     ui_ready: std::sync::Once,
@@ -36,9 +45,24 @@ impl AppState {
             tracing::warn!("debug build: hardware identity read from TEND_DEBUG_IDENTITY_ROOT");
             enrollment = enrollment.with_probe(IdentityProbe::new(root));
         }
+        let enrollment = Arc::new(enrollment);
+        let session_listener: Arc<OnceLock<SessionListener>> = Arc::new(OnceLock::new());
+        let listener = session_listener.clone();
+        let login = Login::new(
+            DeviceLogin::new(enrollment.clone()),
+            LoginSettings::from_config(config),
+            move |state| {
+                if let Some(tell) = listener.get() {
+                    tell(state);
+                }
+            },
+        );
         Self {
             info: AppInfo::new(config, env!("CARGO_PKG_VERSION")),
-            enrollment: Arc::new(enrollment),
+            enrollment,
+            login: Arc::new(login),
+            session_listener,
+            readers: Mutex::new(Readers::default()),
             heartbeat_interval: config.heartbeat_interval,
             session_running: AtomicBool::new(false),
             session_starter: OnceLock::new(),
@@ -84,6 +108,34 @@ impl AppState {
         status.server_url = None;
         status.connection = ConnectionState::NotConfigured;
         status.clone()
+    }
+
+    pub fn set_session_listener(&self, listener: SessionListener) {
+        let _ = self.session_listener.set(listener);
+    }
+
+    pub fn reader_status(&self) -> ReaderStatus {
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .status()
+    }
+
+    /// Applies a badge watcher event to the reader status; the new status
+    /// when it changed.
+    pub fn update_readers(&self, event: &tend_badge::BadgeRead) -> Option<ReaderStatus> {
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(event)
+    }
+
+    /// The watcher started: readers are reported from now on.
+    pub fn readers_started(&self) -> ReaderStatus {
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .started()
     }
 
     pub fn set_session_starter(&self, starter: SessionStarter) {

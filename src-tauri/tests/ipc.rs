@@ -340,3 +340,67 @@ fn admin_ids_must_be_positive_numbers() {
     let err = invoke(&window, "admin_approve_device", json!({"deviceId": "7"})).unwrap_err();
     assert!(err.as_str().unwrap().contains("deviceId"), "{err}");
 }
+
+#[test]
+fn the_lock_screen_starts_signed_out_and_lock_or_logout_without_a_session_are_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let state = invoke(&window, "session_state", json!({})).unwrap();
+    assert_eq!(state["phase"], "signed_out");
+    assert_eq!(state["user"], Value::Null);
+    assert_eq!(state["failure"], Value::Null);
+    // Desktop profile: ten minutes.
+    assert_eq!(state["idle_lock_ms"], 600_000);
+    for cmd in ["lock_now", "logout", "cancel_pin"] {
+        let state = invoke(&window, cmd, json!({})).unwrap();
+        assert_eq!(state["phase"], "signed_out", "{cmd}");
+    }
+    assert_eq!(
+        invoke(&window, "session_activity", json!({})).unwrap(),
+        Value::Null
+    );
+    // No watcher under the mock runtime.
+    assert_eq!(
+        invoke(&window, "reader_status", json!({})).unwrap(),
+        "unknown"
+    );
+}
+
+#[test]
+fn badge_pin_and_password_input_is_checked_before_any_server_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    for (cmd, args, field) in [
+        ("badge_login_wedge", json!({"value": ""}), "badge"),
+        ("badge_login_wedge", json!({"value": "12ab"}), "badge"),
+        ("submit_pin", json!({"pin": "12"}), "pin"),
+        ("submit_pin", json!({"pin": "12345678901"}), "pin"),
+        ("submit_pin", json!({"pin": "12a4"}), "pin"),
+        (
+            "password_login",
+            json!({"username": " ", "password": "pw"}),
+            "username",
+        ),
+        (
+            "password_login",
+            json!({"username": "nurse", "password": ""}),
+            "password",
+        ),
+    ] {
+        let err = invoke(&window, cmd, args.clone()).unwrap_err();
+        assert_eq!(err["code"], "VALIDATION_FAILED", "{cmd} {args}: {err}");
+        assert!(err["fields"][field].is_array(), "{cmd} {args}: {err}");
+    }
+    // Missing or mistyped arguments never reach the core.
+    for (cmd, args) in [
+        ("badge_login_wedge", json!({})),
+        ("submit_pin", json!({"pin": 1234})),
+        ("password_login", json!({"username": "nurse"})),
+    ] {
+        assert!(invoke(&window, cmd, args).is_err(), "{cmd}");
+    }
+    // A well-formed tap on a device that is not set up says so.
+    let state = invoke(&window, "badge_login_wedge", json!({"value": "0012345678"})).unwrap();
+    assert_eq!(state["phase"], "signed_out");
+    assert_eq!(state["failure"]["code"], "CONFIG_INVALID");
+}

@@ -73,6 +73,8 @@ impl LoginSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionUser {
+    /// The user's id (far below 2^53, so a TypeScript number holds it).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub id: i64,
     pub full_name: String,
     pub username: String,
@@ -115,7 +117,7 @@ pub struct SessionState {
     pub user: Option<SessionUser>,
     pub failure: Option<LoginFailure>,
     /// Idle milliseconds after which an active session locks.
-    pub idle_lock_ms: u64,
+    pub idle_lock_ms: u32,
 }
 
 /// Whether a badge reader is there to tap on (the lock screen says so).
@@ -289,7 +291,7 @@ impl LoginMachine {
             phase,
             user: self.signed_in.as_ref().map(|s| s.user.clone()),
             failure: self.failure.clone(),
-            idle_lock_ms: u64::try_from(self.settings.idle_lock.as_millis()).unwrap_or(u64::MAX),
+            idle_lock_ms: u32::try_from(self.settings.idle_lock.as_millis()).unwrap_or(u32::MAX),
         }
     }
 
@@ -508,13 +510,9 @@ impl DeviceLogin {
     }
 
     async fn api(&self) -> Result<crate::session::ServerApi> {
-        self.enrollment
-            .active_server_api()
-            .await?
-            .ok_or_else(|| CoreError::Api {
-                code: ErrorCode::Unauthorized,
-                message: "this device is not enrolled and active; set it up first".to_owned(),
-            })
+        self.enrollment.active_server_api().await?.ok_or_else(|| {
+            CoreError::Config("this device is not enrolled and active; set it up first".into())
+        })
     }
 }
 

@@ -60,12 +60,35 @@ export const commands = {
 	uiReady: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("ui_ready")),
 	/**  Why this device erased itself, until it enrolls again (`null` if never). */
 	wipeNotice: () => typedError<WipeNotice | null, AppError_Serialize>(__TAURI_INVOKE("wipe_notice")),
+	/**  A value a keyboard-wedge reader typed on the lock screen. */
+	badgeLoginWedge: (value: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("badge_login_wedge", { value })),
+	/**  Leaves the PIN pad. */
+	cancelPin: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("cancel_pin")),
+	/**  Locks the screen now; the session is kept for its user. */
+	lockNow: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("lock_now")),
+	/**  Ends the session. */
+	logout: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("logout")),
+	/**  "Use password instead". */
+	passwordLogin: (username: string, password: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("password_login", { username, password })),
+	/**  Whether a badge reader is connected. */
+	readerStatus: () => typedError<ReaderStatus, AppError_Serialize>(__TAURI_INVOKE("reader_status")),
+	/**
+	 *  The user touched or typed (the window reports it, throttled); postpones
+	 *  the idle lock.
+	 */
+	sessionActivity: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("session_activity")),
+	/**  What the lock screen shows now. */
+	sessionState: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("session_state")),
+	/**  The PIN the policy asked for. */
+	submitPin: (pin: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("submit_pin", { pin })),
 };
 
 /** Events */
 export const events = {
 	appStatusChanged: makeEvent<AppStatusChanged_Serialize, AppStatusChanged_Deserialize>("app-status-changed"),
 	deviceWiped: makeEvent<DeviceWiped, DeviceWiped>("device-wiped"),
+	readerStatusChanged: makeEvent<ReaderStatusChanged, ReaderStatusChanged>("reader-status-changed"),
+	sessionChanged: makeEvent<SessionChanged_Serialize, SessionChanged_Deserialize>("session-changed"),
 };
 
 /* Types */
@@ -411,6 +434,12 @@ export type IdentitySource =
 /**  `/etc/machine-id`, hashed (never sent raw: it is confidential). */
 "machine_id";
 
+/**  Why the last attempt failed, for the lock screen (`BADGE_UNKNOWN`, …). */
+export type LoginFailure = {
+	code: ErrorCode,
+	message: string,
+};
+
 /**  A new enrollment code: `code` is shown this once and never again. */
 export type NewEnrollmentCode = NewEnrollmentCode_Serialize | NewEnrollmentCode_Deserialize;
 
@@ -432,6 +461,20 @@ export type Profile =
 "desktop" | 
 /**  Fullscreen, undecorated, close blocked, single instance (wall kiosks). */
 "kiosk";
+
+/**  Whether a badge reader is there to tap on (the lock screen says so). */
+export type ReaderStatus = 
+/**  Not known yet (the watcher is starting). */
+"unknown" | 
+/**  At least one PC/SC reader is connected. */
+"connected" | 
+/**  The PC/SC service runs but no reader is plugged in. */
+"no_reader" | 
+/**  The PC/SC service is not running (or not installed). */
+"service_unavailable";
+
+/**  A badge reader was connected or removed, or the PC/SC service came or went. */
+export type ReaderStatusChanged = ReaderStatus;
 
 /**
  *  A device the administrator registers by hand, as typed in the form: the
@@ -494,6 +537,89 @@ export type ServerUrlCheck = {
 	/**  The URL without trailing slash, query or fragment: what the app stores. */
 	normalized: string,
 	is_loopback: boolean,
+};
+
+/**
+ *  The lock screen's state changed (a tap being checked, signed in, PIN
+ *  asked, locked, signed out, a refusal).
+ */
+export type SessionChanged = SessionChanged_Serialize | SessionChanged_Deserialize;
+
+/**
+ *  The lock screen's state changed (a tap being checked, signed in, PIN
+ *  asked, locked, signed out, a refusal).
+ */
+export type SessionChanged_Deserialize = SessionState_Deserialize;
+
+/**
+ *  The lock screen's state changed (a tap being checked, signed in, PIN
+ *  asked, locked, signed out, a refusal).
+ */
+export type SessionChanged_Serialize = SessionState_Serialize;
+
+/**  Where the lock screen stands. */
+export type SessionPhase = SessionPhase_Serialize | SessionPhase_Deserialize;
+
+/**  Where the lock screen stands. */
+export type SessionPhase_Deserialize = 
+/**  Nobody is signed in: "Tap your badge". */
+{ phase: "signed_out" } | 
+/**  A badge (or password) is being checked with the server. */
+{ phase: "verifying" } | 
+/**
+ *  The badge was recognized and the policy asks for the PIN.
+ *  `attempts_left` is known after a wrong PIN.
+ */
+{ phase: "pin_required"; attempts_left?: number | null } | 
+/**  A user is signed in. `idle_warning`: the screen locks soon. */
+{ phase: "active"; idle_warning: boolean } | 
+/**  The user's session is kept for them; their own tap unlocks it. */
+{ phase: "locked" };
+
+/**  Where the lock screen stands. */
+export type SessionPhase_Serialize = 
+/**  Nobody is signed in: "Tap your badge". */
+{ phase: "signed_out" } | 
+/**  A badge (or password) is being checked with the server. */
+{ phase: "verifying" } | 
+/**
+ *  The badge was recognized and the policy asks for the PIN.
+ *  `attempts_left` is known after a wrong PIN.
+ */
+{ phase: "pin_required"; attempts_left: number | null } | 
+/**  A user is signed in. `idle_warning`: the screen locks soon. */
+{ phase: "active"; idle_warning: boolean } | 
+/**  The user's session is kept for them; their own tap unlocks it. */
+{ phase: "locked" };
+
+/**  What the UI shows: the phase, whose session it is, and the last failure. */
+export type SessionState = SessionState_Serialize | SessionState_Deserialize;
+
+/**  What the UI shows: the phase, whose session it is, and the last failure. */
+export type SessionState_Deserialize = {
+	/**  The signed-in (or locked-out) user. */
+	user?: SessionUser | null,
+	failure?: LoginFailure | null,
+	/**  Idle milliseconds after which an active session locks. */
+	idle_lock_ms: number,
+} & SessionPhase_Deserialize;
+
+/**  What the UI shows: the phase, whose session it is, and the last failure. */
+export type SessionState_Serialize = {
+	/**  The signed-in (or locked-out) user. */
+	user: SessionUser | null,
+	failure: LoginFailure | null,
+	/**  Idle milliseconds after which an active session locks. */
+	idle_lock_ms: number,
+} & SessionPhase_Serialize;
+
+/**  The signed-in user as the lock screen and home screen show them. */
+export type SessionUser = {
+	/**  The user's id (far below 2^53, so a TypeScript number holds it). */
+	id: number,
+	full_name: string,
+	username: string,
+	role: Role,
 };
 
 /**  The seed's sync states. */

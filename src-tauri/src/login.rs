@@ -1,0 +1,88 @@
+//! The lock screen's IPC surface: badge taps from a keyboard-wedge reader,
+//! the PIN, the password fallback, lock and log out. Each command calls
+//! `tend_core::login`; the user's session token never crosses into the
+//! webview, which only sees [`SessionState`]. PC/SC taps arrive without a
+//! command (see `lib.rs`'s badge watcher) and reach the window as
+//! `SessionChanged` like every other change.
+
+use tauri::State;
+use tend_badge::WedgeFormat;
+use tend_core::login::{ReaderStatus, SessionState};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// What the lock screen shows now.
+#[tauri::command]
+#[specta::specta]
+pub fn session_state(state: State<'_, AppState>) -> Result<SessionState, AppError> {
+    Ok(state.login.state())
+}
+
+/// Whether a badge reader is connected.
+#[tauri::command]
+#[specta::specta]
+pub fn reader_status(state: State<'_, AppState>) -> Result<ReaderStatus, AppError> {
+    Ok(state.reader_status())
+}
+
+/// A value a keyboard-wedge reader typed on the lock screen.
+#[tauri::command]
+#[specta::specta]
+pub async fn badge_login_wedge(
+    state: State<'_, AppState>,
+    value: String,
+) -> Result<SessionState, AppError> {
+    Ok(state
+        .login
+        .tap_wedge(&value, &WedgeFormat::default())
+        .await?)
+}
+
+/// The PIN the policy asked for.
+#[tauri::command]
+#[specta::specta]
+pub async fn submit_pin(state: State<'_, AppState>, pin: String) -> Result<SessionState, AppError> {
+    Ok(state.login.submit_pin(&pin).await?)
+}
+
+/// Leaves the PIN pad.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_pin(state: State<'_, AppState>) -> Result<SessionState, AppError> {
+    Ok(state.login.cancel_pin())
+}
+
+/// "Use password instead".
+#[tauri::command]
+#[specta::specta]
+pub async fn password_login(
+    state: State<'_, AppState>,
+    username: String,
+    password: String,
+) -> Result<SessionState, AppError> {
+    Ok(state.login.password(&username, &password).await?)
+}
+
+/// Locks the screen now; the session is kept for its user.
+#[tauri::command]
+#[specta::specta]
+pub fn lock_now(state: State<'_, AppState>) -> Result<SessionState, AppError> {
+    Ok(state.login.lock())
+}
+
+/// Ends the session.
+#[tauri::command]
+#[specta::specta]
+pub fn logout(state: State<'_, AppState>) -> Result<SessionState, AppError> {
+    Ok(state.login.logout())
+}
+
+/// The user touched or typed (the window reports it, throttled); postpones
+/// the idle lock.
+#[tauri::command]
+#[specta::specta]
+pub fn session_activity(state: State<'_, AppState>) -> Result<(), AppError> {
+    state.login.activity();
+    Ok(())
+}
