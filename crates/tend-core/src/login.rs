@@ -555,6 +555,8 @@ pub struct Login<A> {
     /// One server attempt at a time; a tap during one is ignored.
     attempt: tokio::sync::Mutex<()>,
     on_change: Box<dyn Fn(&SessionState) + Send + Sync>,
+    /// The state `on_change` heard last.
+    told: Mutex<Option<SessionState>>,
 }
 
 impl<A: LoginApi> Login<A> {
@@ -568,6 +570,7 @@ impl<A: LoginApi> Login<A> {
             machine: Mutex::new(LoginMachine::new(settings, Instant::now())),
             attempt: tokio::sync::Mutex::new(()),
             on_change: Box::new(on_change),
+            told: Mutex::new(None),
         }
     }
 
@@ -581,6 +584,7 @@ impl<A: LoginApi> Login<A> {
 
     fn changed(&self) -> SessionState {
         let state = self.state();
+        *self.told.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.clone());
         (self.on_change)(&state);
         state
     }
@@ -676,16 +680,17 @@ impl<A: LoginApi> Login<A> {
     }
 
     /// Applies idle lock and expiry; tells `on_change` only when the state
-    /// changed (the host calls this about once a second).
+    /// differs from the last one told (the warning coming or going counts).
     pub fn tick(&self) {
-        let (before, after) = self.with_machine(|m| {
-            let now = Instant::now();
-            let before = m.state(now);
-            m.tick(now, Utc::now());
-            (before, m.state(now))
+        let now = self.with_machine(|m| {
+            m.tick(Instant::now(), Utc::now());
+            m.state(Instant::now())
         });
-        if before != after {
-            (self.on_change)(&after);
+        let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+        if told.as_ref() != Some(&now) {
+            *told = Some(now.clone());
+            drop(told);
+            (self.on_change)(&now);
         }
     }
 
@@ -1024,6 +1029,39 @@ mod tests {
         assert!(login.password("nurse", "").await.is_err());
         let s = login.unsupported_card();
         assert_eq!(s.failure.unwrap().code, ErrorCode::ValidationFailed);
+    }
+
+    #[tokio::test]
+    async fn tick_tells_the_idle_warning_and_the_lock_once_each() {
+        struct OneUser;
+        impl LoginApi for OneUser {
+            async fn badge_login(&self, _: &BadgeUid, _: Option<&Secret>) -> Result<LoginResponse> {
+                session(7)
+            }
+            async fn password_login(&self, _: &str, _: &Secret) -> Result<LoginResponse> {
+                session(7)
+            }
+        }
+        let heard = Arc::new(Mutex::new(Vec::<SessionPhase>::new()));
+        let log = heard.clone();
+        let mut settings = LoginSettings::new(Duration::ZERO);
+        settings.debounce = Duration::ZERO;
+        let login = Login::new(OneUser, settings, move |s| {
+            log.lock().unwrap().push(s.phase.clone())
+        });
+        login.tap(badge(1)).await;
+        // Idle time zero: the first tick locks; later ticks stay quiet.
+        login.tick();
+        login.tick();
+        let phases = heard.lock().unwrap().clone();
+        assert_eq!(
+            phases,
+            [
+                SessionPhase::Verifying,
+                SessionPhase::Active { idle_warning: true },
+                SessionPhase::Locked
+            ]
+        );
     }
 
     #[test]

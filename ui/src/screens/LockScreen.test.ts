@@ -1,0 +1,141 @@
+import { render, screen, waitFor } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { emit } from "@tauri-apps/api/event";
+import { describe, expect, it } from "vitest";
+import type { SessionState } from "$lib/bindings";
+import { mockCommands, reject } from "../test/ipc";
+import LockScreen from "./LockScreen.svelte";
+
+const NURSE = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" } as const;
+
+function state(phase: SessionState["phase"], extra: Partial<SessionState> = {}): SessionState {
+  const base = { user: null, failure: null, idle_lock_ms: 120_000 };
+  if (phase === "pin_required") return { ...base, phase, attempts_left: null, ...extra } as SessionState;
+  if (phase === "active") return { ...base, phase, idle_warning: false, ...extra } as SessionState;
+  return { ...base, phase, ...extra } as SessionState;
+}
+
+describe("LockScreen", () => {
+  it("waits for a badge and shows the reader's status", async () => {
+    mockCommands({ session_state: state("signed_out"), reader_status: "connected" });
+    render(LockScreen);
+    expect(await screen.findByTestId("lock-state")).toHaveTextContent("Waiting for a badge");
+    await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveAttribute("data-status", "connected"));
+    expect(screen.getByTestId("reader-status")).toHaveTextContent("Badge reader connected");
+  });
+
+  it("says when no reader is connected, and follows the reader event", async () => {
+    mockCommands({ session_state: state("signed_out"), reader_status: "no_reader" });
+    render(LockScreen);
+    await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveTextContent("No badge reader connected"));
+    await emit("reader-status-changed", "connected");
+    await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveTextContent("Badge reader connected"));
+  });
+
+  it("shows 'Reading badge…' as soon as Rust reports a tap", async () => {
+    mockCommands({ session_state: state("signed_out"), reader_status: "connected" });
+    render(LockScreen);
+    await screen.findByText(/Waiting for a badge/);
+    await emit("session-changed", state("verifying"));
+    await waitFor(() => expect(screen.getByTestId("lock-state")).toHaveTextContent("Reading badge…"));
+  });
+
+  it("sends a keyboard-wedge burst and shows feedback before the answer", async () => {
+    let sent: unknown = null;
+    let answer: (s: SessionState) => void = () => undefined;
+    mockCommands({
+      session_state: state("signed_out"),
+      reader_status: "no_reader",
+      badge_login_wedge: (args: Record<string, unknown>) => {
+        sent = args.value;
+        return new Promise<SessionState>((resolve) => (answer = resolve));
+      },
+    });
+    render(LockScreen);
+    await screen.findByText(/Waiting for a badge/);
+    // Dispatched back to back: machine speed, as a wedge reader types.
+    for (const key of ["0", "0", "1", "2", "3", "4", "Enter"]) {
+      window.dispatchEvent(new KeyboardEvent("keydown", { key }));
+    }
+    await waitFor(() => expect(screen.getByTestId("lock-state")).toHaveTextContent("Reading badge…"));
+    expect(sent).toBe("001234");
+    answer(state("pin_required"));
+    expect(await screen.findByTestId("pin-pad")).toBeInTheDocument();
+  });
+
+  it("takes the PIN on large keys and says how many attempts are left", async () => {
+    const pins: unknown[] = [];
+    mockCommands({
+      session_state: state("pin_required"),
+      reader_status: "connected",
+      submit_pin: (args: Record<string, unknown>) => {
+        pins.push(args.pin);
+        return state("pin_required", {
+          attempts_left: 3,
+          failure: { code: "BADGE_PIN_WRONG", message: "wrong PIN" },
+        } as Partial<SessionState>);
+      },
+    });
+    render(LockScreen);
+    const pad = await screen.findByTestId("pin-pad");
+    expect(pad).toBeInTheDocument();
+    expect(screen.getByTestId("pin-submit")).toBeDisabled();
+    for (const d of ["4", "7", "1", "1"]) await userEvent.click(screen.getByTestId(`pin-key-${d}`));
+    await userEvent.click(screen.getByTestId("pin-submit"));
+    expect(pins).toEqual(["4711"]);
+    expect(await screen.findByTestId("pin-attempts")).toHaveTextContent("3 attempts left");
+    expect(screen.getByTestId("login-error")).toHaveAttribute("data-code", "BADGE_PIN_WRONG");
+    expect(screen.getByTestId("login-error")).toHaveTextContent("3 attempts left before this badge locks");
+    expect(screen.getByTestId("pin-input")).toHaveValue("");
+  });
+
+  it.each([
+    ["BADGE_UNKNOWN", /isn't assigned to anyone/],
+    ["BADGE_REVOKED", /has been cancelled/],
+    ["BADGE_PIN_NOT_SET", /haven't set one yet/],
+    ["BADGE_LOCKED", /locked for 15 minutes/],
+    ["BADGE_DEVICE_NOT_ALLOWED", /another facility/],
+    ["OFFLINE", /offline/],
+  ] as const)("explains %s in words", async (code, text) => {
+    mockCommands({
+      session_state: state("signed_out", { failure: { code, message: "server words" } }),
+      reader_status: "connected",
+    });
+    render(LockScreen);
+    const alert = await screen.findByTestId("login-error");
+    expect(alert).toHaveAttribute("data-code", code);
+    expect(alert).toHaveTextContent(text);
+  });
+
+  it("shows whose session is locked", async () => {
+    mockCommands({ session_state: state("locked", { user: NURSE }), reader_status: "connected" });
+    render(LockScreen);
+    expect(await screen.findByRole("heading", { name: "Locked" })).toBeInTheDocument();
+    expect(screen.getByText(/Ada Nightingale's session is locked/)).toBeInTheDocument();
+  });
+
+  it("signs in with a password instead, and marks an empty field", async () => {
+    const sent: unknown[] = [];
+    mockCommands({
+      session_state: state("signed_out"),
+      reader_status: "no_reader",
+      password_login: (args: Record<string, unknown>) => {
+        sent.push(args);
+        if (!args.password) return reject("VALIDATION_FAILED", "enter your password");
+        return state("active", { user: NURSE });
+      },
+    });
+    render(LockScreen);
+    await userEvent.click(await screen.findByTestId("use-password"));
+    await userEvent.type(screen.getByTestId("password-username"), "ada");
+    await userEvent.click(screen.getByTestId("password-submit"));
+    expect(await screen.findByTestId("login-error")).toHaveAttribute("data-code", "VALIDATION_FAILED");
+    await userEvent.type(screen.getByTestId("password-password"), "correct horse");
+    await userEvent.click(screen.getByTestId("password-submit"));
+    expect(sent).toEqual([
+      { username: "ada", password: "" },
+      { username: "ada", password: "correct horse" },
+    ]);
+    await waitFor(() => expect(screen.queryByTestId("password-form")).not.toBeInTheDocument());
+  });
+});
