@@ -9,116 +9,11 @@
 // machine do not look like a cloned disk image to the server.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type App, launchApp } from "../lib/app.ts";
-import { artifactsDir } from "../lib/paths.ts";
-import { endProcesses, freePort, waitForHttp } from "../lib/processes.ts";
-
-/** The central API on a throwaway database, with the demo tenants loaded. */
-class CentralApi {
-  base = "";
-  private server: ChildProcess | undefined;
-  private database = `tend_e2e_${randomBytes(6).toString("hex")}`;
-  private readonly superuser: string;
-  private readonly binary: string;
-  private readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
-  private token = "";
-  facilityId = 0;
-
-  constructor() {
-    const superuser = process.env.TEND_TEST_PG_URL;
-    if (!superuser) {
-      throw new Error("TEND_TEST_PG_URL is not set: the setup journeys need the test PostgreSQL (see scripts/services)");
-    }
-    this.superuser = superuser;
-    this.binary =
-      process.env.TEND_API_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "", ".cache/tend/target"), "debug", "tend-api");
-    if (!existsSync(this.binary)) throw new Error(`${this.binary} not found; build it with cargo build -p tend-api`);
-  }
-
-  private databaseUrl(user?: string, password?: string): string {
-    const url = new URL(this.superuser);
-    url.pathname = `/${this.database}`;
-    if (user) {
-      url.username = user;
-      url.password = password ?? "";
-    }
-    return url.toString();
-  }
-
-  async start(): Promise<void> {
-    execFileSync("psql", ["-q", this.superuser, "-c", `CREATE DATABASE ${this.database}`]);
-    const appPassword = `e2e-${randomBytes(12).toString("hex")}`;
-    const owner = this.databaseUrl();
-    const quiet = { ...process.env, TEND_LOG: "warn", TEND_MIGRATE_DATABASE_URL: owner };
-    execFileSync(this.binary, ["migrate", "--app-user", "tend_api_e2e"], { env: { ...quiet, TEND_APP_PASSWORD: appPassword } });
-    execFileSync(this.binary, ["seed-demo"], { env: { ...quiet, TEND_DEMO_PASSWORD: this.demoPassword }, stdio: "ignore" });
-
-    const port = await freePort();
-    mkdirSync(artifactsDir, { recursive: true });
-    const log = openSync(join(artifactsDir, "setup.tend-api.log"), "w");
-    this.server = spawn(this.binary, ["serve", "--bind", `127.0.0.1:${port}`], {
-      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl("tend_api_e2e", appPassword) },
-      stdio: ["ignore", log, log],
-    });
-    this.base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${this.base}/readyz`, 15_000, () => this.server?.exitCode === null);
-
-    // A facility administrator of a demo facility does what the admin console would.
-    const login = await this.request("POST", "/api/auth/login", {
-      username: "memorylane-secure.facilityadmin1",
-      password: this.demoPassword,
-    });
-    this.token = login.token;
-    const facilities = await this.request("GET", "/api/facilities");
-    this.facilityId = facilities.items[0].id;
-  }
-
-  async stop(): Promise<void> {
-    if (this.server?.pid) await endProcesses([this.server.pid]);
-    try {
-      execFileSync("psql", ["-q", this.superuser, "-c", `DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`]);
-    } catch {
-      // Best effort: a leftover tend_e2e_* database holds only demo data.
-    }
-  }
-
-  async request(method: string, path: string, body?: unknown): Promise<any> {
-    const response = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-    return text ? JSON.parse(text) : null;
-  }
-
-  async newCode(): Promise<string> {
-    const created = await this.request("POST", `/api/facilities/${this.facilityId}/enrollment-codes`, {});
-    return created.code;
-  }
-
-  async deviceByUuid(uuid: string): Promise<{ id: number; status: string }> {
-    const page = await this.request("GET", `/api/facilities/${this.facilityId}/devices`);
-    const device = page.items.find((d: { device_uuid: string }) => d.device_uuid === uuid);
-    assert.ok(device, `device ${uuid} is not listed`);
-    return device;
-  }
-}
-
-/** A machine of its own: a fresh /etc/machine-id below a temporary root. */
-function fakeMachine(): string {
-  const root = mkdtempSync(join(tmpdir(), "tend-e2e-machine-"));
-  mkdirSync(join(root, "etc"));
-  writeFileSync(join(root, "etc", "machine-id"), `${randomUUID().replaceAll("-", "")}\n`);
-  return root;
-}
+import { CentralApi, fakeMachine } from "../lib/central.ts";
 
 async function launchDevice(name: string, t: { after: (fn: () => Promise<void> | void) => void }): Promise<App> {
   const machine = fakeMachine();
@@ -149,7 +44,7 @@ async function toEnrollment(app: App, api: CentralApi): Promise<string> {
 }
 
 describe("setup", () => {
-  const api = new CentralApi();
+  const api = new CentralApi("setup");
   before(() => api.start(), { timeout: 120_000 });
   after(() => api.stop());
 

@@ -1,0 +1,116 @@
+// The central API for journeys that enroll a device: a throwaway database on the test
+// PostgreSQL cluster, migrated and seeded with the demo tenants, served on a free port,
+// with a facility administrator of a demo facility signed in. Shared by the setup and
+// badge-login journeys.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { artifactsDir } from "./paths.ts";
+import { endProcesses, freePort, waitForHttp } from "./processes.ts";
+
+/** The central API on a throwaway database, with the demo tenants loaded. */
+export class CentralApi {
+  base = "";
+  private server: ChildProcess | undefined;
+  private database = `tend_e2e_${randomBytes(6).toString("hex")}`;
+  private readonly superuser: string;
+  private readonly binary: string;
+  private readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
+  private token = "";
+  facilityId = 0;
+
+  /** `name` names the server's log in artifacts/e2e. */
+  constructor(private readonly name: string) {
+    const superuser = process.env.TEND_TEST_PG_URL;
+    if (!superuser) {
+      throw new Error("TEND_TEST_PG_URL is not set: the setup journeys need the test PostgreSQL (see scripts/services)");
+    }
+    this.superuser = superuser;
+    this.binary =
+      process.env.TEND_API_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? "", ".cache/tend/target"), "debug", "tend-api");
+    if (!existsSync(this.binary)) throw new Error(`${this.binary} not found; build it with cargo build -p tend-api`);
+  }
+
+  private databaseUrl(user?: string, password?: string): string {
+    const url = new URL(this.superuser);
+    url.pathname = `/${this.database}`;
+    if (user) {
+      url.username = user;
+      url.password = password ?? "";
+    }
+    return url.toString();
+  }
+
+  async start(): Promise<void> {
+    execFileSync("psql", ["-q", this.superuser, "-c", `CREATE DATABASE ${this.database}`]);
+    const appPassword = `e2e-${randomBytes(12).toString("hex")}`;
+    const owner = this.databaseUrl();
+    const quiet = { ...process.env, TEND_LOG: "warn", TEND_MIGRATE_DATABASE_URL: owner };
+    execFileSync(this.binary, ["migrate", "--app-user", "tend_api_e2e"], { env: { ...quiet, TEND_APP_PASSWORD: appPassword } });
+    execFileSync(this.binary, ["seed-demo"], { env: { ...quiet, TEND_DEMO_PASSWORD: this.demoPassword }, stdio: "ignore" });
+
+    const port = await freePort();
+    mkdirSync(artifactsDir, { recursive: true });
+    const log = openSync(join(artifactsDir, `${this.name}.tend-api.log`), "w");
+    this.server = spawn(this.binary, ["serve", "--bind", `127.0.0.1:${port}`], {
+      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl("tend_api_e2e", appPassword) },
+      stdio: ["ignore", log, log],
+    });
+    this.base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${this.base}/readyz`, 15_000, () => this.server?.exitCode === null);
+
+    // A facility administrator of a demo facility does what the admin console would.
+    const login = await this.request("POST", "/api/auth/login", {
+      username: "memorylane-secure.facilityadmin1",
+      password: this.demoPassword,
+    });
+    this.token = login.token;
+    const facilities = await this.request("GET", "/api/facilities");
+    this.facilityId = facilities.items[0].id;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server?.pid) await endProcesses([this.server.pid]);
+    try {
+      execFileSync("psql", ["-q", this.superuser, "-c", `DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`]);
+    } catch {
+      // Best effort: a leftover tend_e2e_* database holds only demo data.
+    }
+  }
+
+  async request(method: string, path: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  async newCode(): Promise<string> {
+    const created = await this.request("POST", `/api/facilities/${this.facilityId}/enrollment-codes`, {});
+    return created.code;
+  }
+
+  async deviceByUuid(uuid: string): Promise<{ id: number; status: string }> {
+    const page = await this.request("GET", `/api/facilities/${this.facilityId}/devices`);
+    const device = page.items.find((d: { device_uuid: string }) => d.device_uuid === uuid);
+    assert.ok(device, `device ${uuid} is not listed`);
+    return device;
+  }
+}
+
+/** A machine of its own: a fresh /etc/machine-id below a temporary root. */
+export function fakeMachine(): string {
+  const root = mkdtempSync(join(tmpdir(), "tend-e2e-machine-"));
+  mkdirSync(join(root, "etc"));
+  writeFileSync(join(root, "etc", "machine-id"), `${randomUUID().replaceAll("-", "")}\n`);
+  return root;
+}
+
