@@ -33,6 +33,8 @@ if [ "$build" = 1 ]; then
   (cd ui && npm ci --no-audit --no-fund && npm run build)
   # The admin journey starts its own central API (e2e/lib/api.ts).
   cargo build -p tend-api
+  # The badge-login journey taps a virtual badge on the vpcd test reader.
+  cargo build -p tend-badge --features virtual-card --bin virtual-badge
   cargo build -p tend-app
 fi
 if [ ! -x "$TEND_BIN" ]; then

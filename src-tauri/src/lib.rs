@@ -198,6 +198,8 @@ fn watch_badges<R: Runtime>(app: tauri::AppHandle<R>) {
             }
             match read {
                 BadgeRead::Present { uid, .. } => {
+                    // Read by scripts/bench-badge-login.sh; no badge data.
+                    tracing::info!(epoch_ms = epoch_ms(), "badge presented");
                     // Not awaited here, so removals and reader events keep
                     // flowing while the server answers.
                     let login = login.clone();
@@ -213,6 +215,13 @@ fn watch_badges<R: Runtime>(app: tauri::AppHandle<R>) {
             }
         }
     });
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// Keeps the status bar's online/offline state true: probes the configured
