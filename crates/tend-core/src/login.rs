@@ -499,6 +499,10 @@ pub trait LoginApi: Send + Sync {
 pub struct DeviceLogin {
     enrollment: Arc<Enrollment>,
     tokens: DeviceTokens,
+    /// The server API of the enrollment it was built for (server address
+    /// and device UUID): one HTTP client, so taps reuse its connection
+    /// instead of paying for a new client and handshake each time.
+    server: tokio::sync::Mutex<Option<(String, Arc<crate::session::ServerApi>)>>,
 }
 
 impl DeviceLogin {
@@ -506,13 +510,35 @@ impl DeviceLogin {
         Self {
             enrollment,
             tokens: DeviceTokens::default(),
+            server: tokio::sync::Mutex::new(None),
         }
     }
 
-    async fn api(&self) -> Result<crate::session::ServerApi> {
-        self.enrollment.active_server_api().await?.ok_or_else(|| {
-            CoreError::Config("this device is not enrolled and active; set it up first".into())
-        })
+    async fn api(&self) -> Result<Arc<crate::session::ServerApi>> {
+        let not_enrolled =
+            || CoreError::Config("this device is not enrolled and active; set it up first".into());
+        let saved = self
+            .enrollment
+            .saved()?
+            .filter(|s| s.status == tend_domain::DeviceStatus::Active)
+            .ok_or_else(not_enrolled)?;
+        let enrolled_as = format!("{} {}", saved.server_url, saved.device_uuid);
+        let mut server = self.server.lock().await;
+        if let Some((built_for, api)) = server.as_ref() {
+            if *built_for == enrolled_as {
+                return Ok(api.clone());
+            }
+        }
+        // Enrolled anew (after a wipe): the old token belongs to another device.
+        self.tokens.forget().await;
+        let api = Arc::new(
+            self.enrollment
+                .active_server_api()
+                .await?
+                .ok_or_else(not_enrolled)?,
+        );
+        *server = Some((enrolled_as, api.clone()));
+        Ok(api)
     }
 }
 
@@ -525,7 +551,7 @@ impl LoginApi for DeviceLogin {
         };
         // A token the server no longer accepts is renewed once.
         for attempt in 0..2 {
-            let token = self.tokens.get(&api).await?;
+            let token = self.tokens.get(api.as_ref()).await?;
             match api.client.badge_login(&token, &body).await {
                 Err(e) if e.code() == ErrorCode::Unauthorized && attempt == 0 => {
                     self.tokens.forget().await;
