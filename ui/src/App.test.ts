@@ -1,10 +1,19 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { events, type AppStatus } from "$lib/bindings";
+import { events, type AppStatus, type EnrollmentState } from "$lib/bindings";
 import App from "./App.svelte";
 import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands } from "./test/ipc";
 
+const ENROLLED: EnrollmentState = {
+  server_url: "https://tend.example.org",
+  device_id: 7,
+  device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
+  organization_id: 1,
+  facility_id: 2,
+  status: "ACTIVE",
+  checked_at: "2026-11-27T02:00:00Z",
+};
 const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 2 };
 
 function startAt(hash: string): void {
@@ -13,7 +22,7 @@ function startAt(hash: string): void {
 
 describe("App shell and router", () => {
   it("shows a not-found screen for an unknown route, with a way back", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null, enrollment_status: ENROLLED });
     startAt("#/no-such-screen");
     render(App);
 
@@ -22,10 +31,27 @@ describe("App shell and router", () => {
     expect(screen.getByTestId("not-found-path")).toHaveTextContent("/no-such-screen");
 
     await userEvent.click(screen.getByTestId("not-found-back"));
-    // "#/" resolves to the lock screen on a configured device.
+    // "#/" resolves to the lock screen on an enrolled device.
     await waitFor(() => expect(window.location.hash).toBe("#/lock"));
     expect(await screen.findByRole("heading", { level: 1, name: "Tap your badge" })).toBeInTheDocument();
     expect(screen.queryByTestId("not-found")).not.toBeInTheDocument();
+  });
+
+  it("sends a device with a server address but no enrollment to setup", async () => {
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      enrollment_status: null,
+      device_identity: null,
+      wipe_notice: null,
+    });
+    startAt("");
+    render(App);
+
+    expect(await screen.findByRole("heading", { level: 1, name: "Set up this device" })).toBeInTheDocument();
+    expect(window.location.hash).toBe("#/setup");
+    await waitFor(() => expect(screen.getByTestId("server-url-input")).toHaveValue("https://tend.example.org"));
   });
 
   it("sends a device with no server to setup on first start", async () => {

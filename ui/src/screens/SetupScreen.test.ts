@@ -2,7 +2,7 @@ import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { events, type DeviceIdentityInfo, type EnrollmentState, type ErrorCode } from "$lib/bindings";
-import { mockCommands, reject } from "../test/ipc";
+import { NOT_CONFIGURED, mockCommands, reject } from "../test/ipc";
 import SetupScreen from "./SetupScreen.svelte";
 
 const IDENTITY: DeviceIdentityInfo = {
@@ -32,11 +32,12 @@ function backend(handlers: Record<string, unknown> = {}): string[] {
     device_identity: IDENTITY,
     wipe_notice: null,
     enrollment_status: null,
+    app_status: NOT_CONFIGURED,
     ...handlers,
   });
 }
 
-const OPENING = ["device_identity", "wipe_notice", "enrollment_status"];
+const OPENING = ["device_identity", "app_status", "wipe_notice", "enrollment_status"];
 
 /** Types a valid address and waits for step 2. */
 async function toStepTwo(user: ReturnType<typeof userEvent.setup>): Promise<void> {
@@ -53,6 +54,12 @@ function checkServerUrl({ url }: Record<string, unknown>): unknown {
 }
 
 describe("SetupScreen", () => {
+  it("fills in the server address the device was configured with", async () => {
+    backend({ app_status: { ...NOT_CONFIGURED, connection: "online", server_url: "http://127.0.0.1:8080" } });
+    render(SetupScreen);
+    await waitFor(() => expect(screen.getByTestId("server-url-input")).toHaveValue("http://127.0.0.1:8080"));
+  });
+
   it("has a labelled server address field", () => {
     render(SetupScreen);
     expect(screen.getByLabelText("Server address")).toBe(screen.getByTestId("server-url-input"));
