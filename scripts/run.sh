@@ -37,6 +37,9 @@ api_stack_pg_start "$pg_state"
 # Generated once and kept (0600) so the demo logins stay the same across runs.
 secrets="$dev/secrets.env"
 if [ ! -f "$secrets" ]; then
+  # New secrets: a database left from earlier ones (as root the cluster lives
+  # outside this folder) holds demo logins no one knows any more; start it over.
+  psql -q "$TEND_TEST_PG_URL" -c "DROP DATABASE IF EXISTS tend WITH (FORCE)"
   (umask 077; {
     echo "TEND_APP_PASSWORD=app-$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
     echo "TEND_DEMO_PASSWORD=demo-$(head -c 9 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
