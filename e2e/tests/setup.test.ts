@@ -106,6 +106,8 @@ describe("setup", () => {
     // No code: the administrator registered this hardware in advance.
     await app.testId("enroll-submit").click();
     await app.waitForText("enrollment-pending", /Waiting for approval/);
+    // The server answered the enrollment: the status bar says so while the device waits.
+    await app.waitForText("status-connection", /Online/);
     await app.screenshot("1-pending");
 
     await api.request("POST", `/api/devices/${registered.id}/approve`, {});

@@ -88,6 +88,13 @@ pub fn build_app<R: Runtime>(
                 let handle = app.handle().clone();
                 let state = app.state::<state::AppState>();
                 state.set_session_starter(Box::new(move || run_session(handle.clone())));
+                let handle = app.handle().clone();
+                state.set_status_listener(Box::new(move |status| {
+                    use tauri_specta::Event;
+                    if let Err(e) = events::AppStatusChanged(status).emit(&handle) {
+                        tracing::warn!(error = %e, "status event not delivered");
+                    }
+                }));
                 // An enrolled device resumes its session at start-up.
                 if let Ok(Some(enrolled)) = state.enrollment.saved() {
                     if enrolled.status == tend_domain::DeviceStatus::Active {

@@ -20,6 +20,10 @@ pub type SessionStarter = Box<dyn Fn() + Send + Sync>;
 /// absent under the mock runtime).
 pub type SessionListener = Box<dyn Fn(&SessionState) + Send + Sync>;
 
+/// Tells the window about a status change made by a command rather than by a
+/// background task (set by the setup hook; absent under the mock runtime).
+pub type StatusListener = Box<dyn Fn(AppStatus) + Send + Sync>;
+
 pub struct AppState {
     pub info: AppInfo,
     pub enrollment: Arc<Enrollment>,
@@ -27,6 +31,7 @@ pub struct AppState {
     /// True while a session task runs, so it is never started twice.
     pub session_running: AtomicBool,
     session_starter: OnceLock<SessionStarter>,
+    status_listener: OnceLock<StatusListener>,
     /// The administrator signed in to the admin console, in memory only.
     pub admin: AdminConsole,
     /// Who is signed in on the lock screen, in memory only.
@@ -66,6 +71,7 @@ impl AppState {
             heartbeat_interval: config.heartbeat_interval,
             session_running: AtomicBool::new(false),
             session_starter: OnceLock::new(),
+            status_listener: OnceLock::new(),
             admin: AdminConsole::new(env!("CARGO_PKG_VERSION")),
             status: Mutex::new(AppStatus::initial(config)),
             started,
@@ -93,13 +99,24 @@ impl AppState {
         Some(status.clone())
     }
 
-    /// Records the server this device enrolled with (shown in the status
-    /// bar; `#/` now leads to the lock screen instead of setup).
+    /// Records the server this device enrolled with (shown in the status bar).
+    /// The window hears of it at once, also while the device waits for
+    /// approval (no session runs yet to report the connection).
     pub fn set_server_url(&self, server_url: &str) {
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        status.server_url = Some(server_url.to_owned());
-        // It just answered the enrollment.
-        status.connection = ConnectionState::Online;
+        let status = {
+            let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+            status.server_url = Some(server_url.to_owned());
+            // It just answered the enrollment.
+            status.connection = ConnectionState::Online;
+            status.clone()
+        };
+        if let Some(tell) = self.status_listener.get() {
+            tell(status);
+        }
+    }
+
+    pub fn set_status_listener(&self, listener: StatusListener) {
+        let _ = self.status_listener.set(listener);
     }
 
     /// The device was wiped: back to first-run setup. Returns the new status.
