@@ -131,11 +131,18 @@ fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
         let events_app = app.clone();
         let result = enrollment
             .run_session(interval, move |event| {
+                let state = events_app.state::<state::AppState>();
                 let connection = match event {
-                    SessionEvent::Online(_) => ConnectionState::Online,
+                    SessionEvent::Online(ack) => {
+                        // Encryption is required and this device reports none:
+                        // nothing stays open on screen until that is fixed.
+                        if ack.lock {
+                            state.login.lock_by_policy();
+                        }
+                        ConnectionState::Online
+                    }
                     SessionEvent::Offline => ConnectionState::Offline,
                 };
-                let state = events_app.state::<state::AppState>();
                 if let Some(status) = state.set_connection(connection) {
                     if let Err(e) = events::AppStatusChanged(status).emit(&events_app) {
                         tracing::warn!(error = %e, "status event not delivered");

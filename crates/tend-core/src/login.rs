@@ -696,6 +696,21 @@ impl<A: LoginApi> Login<A> {
         self.changed()
     }
 
+    /// The server says this device breaks the encryption policy: an active
+    /// session locks (its user's tap unlocks it, and the next heartbeat asks
+    /// again while the device is still out of policy). Tells the window only
+    /// when something changed.
+    pub fn lock_by_policy(&self) -> Option<SessionState> {
+        if self.with_machine(LoginMachine::lock) {
+            tracing::warn!(
+                "session locked: the server's encryption policy asks this device to lock"
+            );
+            Some(self.changed())
+        } else {
+            None
+        }
+    }
+
     pub fn logout(&self) -> SessionState {
         self.with_machine(LoginMachine::logout);
         self.changed()
@@ -1085,6 +1100,44 @@ mod tests {
             [
                 SessionPhase::Verifying,
                 SessionPhase::Active { idle_warning: true },
+                SessionPhase::Locked
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_encryption_policy_locks_an_active_session_once() {
+        struct OneUser;
+        impl LoginApi for OneUser {
+            async fn badge_login(&self, _: &BadgeUid, _: Option<&Secret>) -> Result<LoginResponse> {
+                session(7)
+            }
+            async fn password_login(&self, _: &str, _: &Secret) -> Result<LoginResponse> {
+                session(7)
+            }
+        }
+        let heard = Arc::new(Mutex::new(Vec::<SessionPhase>::new()));
+        let log = heard.clone();
+        let login = Login::new(
+            OneUser,
+            LoginSettings::new(Duration::from_secs(600)),
+            move |s| log.lock().unwrap().push(s.phase.clone()),
+        );
+        // Nobody signed in: nothing to lock, nothing told.
+        assert_eq!(login.lock_by_policy(), None);
+        login.tap(badge(1)).await;
+        let locked = login.lock_by_policy().expect("an active session locks");
+        assert_eq!(locked.phase, SessionPhase::Locked);
+        assert_eq!(locked.user.map(|u| u.id), Some(7));
+        // The next heartbeat asks again: already locked, the window hears nothing new.
+        assert_eq!(login.lock_by_policy(), None);
+        assert_eq!(
+            heard.lock().unwrap().clone(),
+            [
+                SessionPhase::Verifying,
+                SessionPhase::Active {
+                    idle_warning: false
+                },
                 SessionPhase::Locked
             ]
         );
