@@ -1072,17 +1072,19 @@ mod tests {
         assert_eq!(s.failure.unwrap().code, ErrorCode::ValidationFailed);
     }
 
+    /// A server that signs every badge and password in as user 7.
+    struct OneUser;
+    impl LoginApi for OneUser {
+        async fn badge_login(&self, _: &BadgeUid, _: Option<&Secret>) -> Result<LoginResponse> {
+            session(7)
+        }
+        async fn password_login(&self, _: &str, _: &Secret) -> Result<LoginResponse> {
+            session(7)
+        }
+    }
+
     #[tokio::test]
     async fn tick_tells_the_idle_warning_and_the_lock_once_each() {
-        struct OneUser;
-        impl LoginApi for OneUser {
-            async fn badge_login(&self, _: &BadgeUid, _: Option<&Secret>) -> Result<LoginResponse> {
-                session(7)
-            }
-            async fn password_login(&self, _: &str, _: &Secret) -> Result<LoginResponse> {
-                session(7)
-            }
-        }
         let heard = Arc::new(Mutex::new(Vec::<SessionPhase>::new()));
         let log = heard.clone();
         let mut settings = LoginSettings::new(Duration::ZERO);
@@ -1107,15 +1109,6 @@ mod tests {
 
     #[tokio::test]
     async fn the_encryption_policy_locks_an_active_session_once() {
-        struct OneUser;
-        impl LoginApi for OneUser {
-            async fn badge_login(&self, _: &BadgeUid, _: Option<&Secret>) -> Result<LoginResponse> {
-                session(7)
-            }
-            async fn password_login(&self, _: &str, _: &Secret) -> Result<LoginResponse> {
-                session(7)
-            }
-        }
         let heard = Arc::new(Mutex::new(Vec::<SessionPhase>::new()));
         let log = heard.clone();
         let login = Login::new(
