@@ -62,6 +62,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 /// Keeps error messages bounded when echoing hostile input.
 pub(crate) fn truncate_for_message(value: &str) -> String {
     value.chars().take(40).collect()

@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod error;
 pub mod identifiers;
 pub mod kinds;
+pub mod records;
 pub mod status;
 
 pub use capacity::{available_beds, occupancy_rate};

@@ -11,6 +11,7 @@ mod facilities;
 mod identity;
 mod organizations;
 mod patients;
+mod sync;
 mod users;
 
 pub use audit::*;
@@ -22,6 +23,7 @@ pub use facilities::*;
 pub use identity::*;
 pub use organizations::*;
 pub use patients::*;
+pub use sync::*;
 pub use users::*;
 
 use serde::{Deserialize, Deserializer, Serialize};

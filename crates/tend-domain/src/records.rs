@@ -1,0 +1,580 @@
+//! Clinical documentation written on Tend devices: care notes, vital signs,
+//! behavior events (memory care), PRN medication administrations with their
+//! effectiveness follow-up, and wandering alerts. Records are append-only: a
+//! correction is a new record that `amends` an earlier one, never an edit, so
+//! two devices can never write conflicting versions of the same record.
+//! The device and the API validate with the same rules, here.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::kinds::{truncate_for_message, wire_enum};
+use crate::ValidationError;
+
+/// Longest free text in a record (a care note, an antecedent…).
+pub const MAX_RECORD_TEXT: usize = 4000;
+
+/// How long after a PRN administration its effectiveness is due by default.
+pub const DEFAULT_PRN_FOLLOW_UP_MINUTES: u16 = 60;
+
+wire_enum! {
+    /// What a record is; also the `kind` tag of [`RecordBody`].
+    RecordKind, field = "kind" {
+        CareNote => "care_note",
+        VitalSigns => "vital_signs",
+        BehaviorEvent => "behavior_event",
+        PrnAdministration => "prn_administration",
+        PrnFollowUp => "prn_follow_up",
+        WanderingAlert => "wandering_alert",
+    }
+}
+
+wire_enum! {
+    /// The behavior observed (memory care behavior tracking).
+    BehaviorType, field = "behavior" {
+        Agitation => "agitation",
+        VerbalAggression => "verbal_aggression",
+        PhysicalAggression => "physical_aggression",
+        ExitSeeking => "exit_seeking",
+        RefusingCare => "refusing_care",
+        Sundowning => "sundowning",
+        RepetitiveVocalization => "repetitive_vocalization",
+        Other => "other",
+    }
+}
+
+wire_enum! {
+    /// How a behavior event ended.
+    BehaviorOutcome, field = "outcome" {
+        Resolved => "resolved",
+        Improved => "improved",
+        Unchanged => "unchanged",
+        Escalated => "escalated",
+    }
+}
+
+wire_enum! {
+    /// How a PRN medication was given.
+    MedicationRoute, field = "route" {
+        Oral => "oral",
+        Sublingual => "sublingual",
+        Topical => "topical",
+        Inhaled => "inhaled",
+        Injection => "injection",
+        Rectal => "rectal",
+        Transdermal => "transdermal",
+        Other => "other",
+    }
+}
+
+wire_enum! {
+    /// Whether a PRN medication did what it was given for.
+    PrnEffectiveness, field = "effectiveness" {
+        Effective => "effective",
+        PartiallyEffective => "partially_effective",
+        NotEffective => "not_effective",
+    }
+}
+
+wire_enum! {
+    /// What raised a wandering alert.
+    WanderingAlertType, field = "alert" {
+        /// An exit door's badge reader or sensor saw the resident.
+        ExitDoor => "exit_door",
+        /// Staff cannot find the resident.
+        Missing => "missing",
+        /// The resident was found (closes an earlier alert via `amends`).
+        Found => "found",
+    }
+}
+
+/// A care note: what happened, in the nurse's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CareNote {
+    /// 1–4000 characters.
+    pub text: String,
+}
+
+/// One set of vital signs; at least one value. Units are in the field names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VitalSigns {
+    /// Body temperature, 30.0–45.0 °C.
+    #[serde(default)]
+    pub temperature_c: Option<f64>,
+    /// 20–250 beats per minute.
+    #[serde(default)]
+    pub pulse_bpm: Option<u16>,
+    /// 4–60 breaths per minute.
+    #[serde(default)]
+    pub respiration_rate: Option<u16>,
+    /// 50–260 mmHg; given together with `diastolic_mmhg`, and higher than it.
+    #[serde(default)]
+    pub systolic_mmhg: Option<u16>,
+    /// 20–160 mmHg.
+    #[serde(default)]
+    pub diastolic_mmhg: Option<u16>,
+    /// Oxygen saturation, 50–100 %.
+    #[serde(default)]
+    pub spo2_percent: Option<u8>,
+    /// 0–10.
+    #[serde(default)]
+    pub pain_score: Option<u8>,
+    /// 20–800 mg/dL.
+    #[serde(default)]
+    pub blood_glucose_mg_dl: Option<u16>,
+}
+
+/// A behavior event (memory care): what happened before, what staff did, how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BehaviorEvent {
+    pub behavior: BehaviorType,
+    /// What happened just before (1–4000 characters).
+    pub antecedent: String,
+    /// What staff did (1–4000 characters).
+    pub intervention: String,
+    pub outcome: BehaviorOutcome,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A PRN ("as needed") medication given; its effectiveness is due
+/// `follow_up_minutes` later as a [`PrnFollowUp`] record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrnAdministration {
+    /// 1–200 characters.
+    pub medication: String,
+    /// "500 mg", "2 puffs": 1–100 characters.
+    pub dose: String,
+    pub route: MedicationRoute,
+    /// Why it was given (1–4000 characters).
+    pub reason: String,
+    /// 15–240 minutes (default 60).
+    #[serde(default = "default_follow_up_minutes")]
+    pub follow_up_minutes: u16,
+}
+
+fn default_follow_up_minutes() -> u16 {
+    DEFAULT_PRN_FOLLOW_UP_MINUTES
+}
+
+impl PrnAdministration {
+    /// When the effectiveness follow-up is due for a dose given at `given_at`.
+    pub fn follow_up_due(&self, given_at: DateTime<Utc>) -> DateTime<Utc> {
+        given_at + Duration::minutes(i64::from(self.follow_up_minutes))
+    }
+}
+
+/// The effectiveness follow-up of a PRN administration (the record's `amends`
+/// is the administration's id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrnFollowUp {
+    pub effectiveness: PrnEffectiveness,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A wandering alert: an exit door, a missing resident, or found again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WanderingAlert {
+    pub alert: WanderingAlertType,
+    /// Where (1–200 characters): "east exit", "garden".
+    pub location: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum RecordBody {
+    CareNote(CareNote),
+    VitalSigns(VitalSigns),
+    BehaviorEvent(BehaviorEvent),
+    PrnAdministration(PrnAdministration),
+    PrnFollowUp(PrnFollowUp),
+    WanderingAlert(WanderingAlert),
+}
+
+impl RecordBody {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Self::CareNote(_) => RecordKind::CareNote,
+            Self::VitalSigns(_) => RecordKind::VitalSigns,
+            Self::BehaviorEvent(_) => RecordKind::BehaviorEvent,
+            Self::PrnAdministration(_) => RecordKind::PrnAdministration,
+            Self::PrnFollowUp(_) => RecordKind::PrnFollowUp,
+            Self::WanderingAlert(_) => RecordKind::WanderingAlert,
+        }
+    }
+
+    /// The facility feature a record of this kind needs, if any (the seed's
+    /// facility-specific features).
+    pub fn required_feature(&self) -> Option<&'static str> {
+        match self {
+            Self::BehaviorEvent(_) => Some("behavior_tracking"),
+            Self::WanderingAlert(_) => Some("wandering_alerts"),
+            _ => None,
+        }
+    }
+
+    /// Checks every value; the errors name fields as `body.<field>`.
+    pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        match self {
+            Self::CareNote(n) => text(&mut errors, "body.text", &n.text, MAX_RECORD_TEXT),
+            Self::VitalSigns(v) => validate_vitals(&mut errors, v),
+            Self::BehaviorEvent(b) => {
+                text(
+                    &mut errors,
+                    "body.antecedent",
+                    &b.antecedent,
+                    MAX_RECORD_TEXT,
+                );
+                text(
+                    &mut errors,
+                    "body.intervention",
+                    &b.intervention,
+                    MAX_RECORD_TEXT,
+                );
+                optional_text(&mut errors, "body.note", b.note.as_deref());
+            }
+            Self::PrnAdministration(p) => {
+                text(&mut errors, "body.medication", &p.medication, 200);
+                text(&mut errors, "body.dose", &p.dose, 100);
+                text(&mut errors, "body.reason", &p.reason, MAX_RECORD_TEXT);
+                if !(15..=240).contains(&p.follow_up_minutes) {
+                    errors.push(ValidationError::new(
+                        "body.follow_up_minutes",
+                        "the effectiveness follow-up is due 15 to 240 minutes after the dose",
+                    ));
+                }
+            }
+            Self::PrnFollowUp(f) => optional_text(&mut errors, "body.note", f.note.as_deref()),
+            Self::WanderingAlert(w) => {
+                text(&mut errors, "body.location", &w.location, 200);
+                optional_text(&mut errors, "body.note", w.note.as_deref());
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn text(errors: &mut Vec<ValidationError>, field: &'static str, value: &str, max: usize) {
+    if value.trim().is_empty() {
+        errors.push(ValidationError::new(field, "required"));
+    } else if value.chars().count() > max {
+        errors.push(ValidationError::new(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+}
+
+fn optional_text(errors: &mut Vec<ValidationError>, field: &'static str, value: Option<&str>) {
+    if let Some(value) = value {
+        text(errors, field, value, MAX_RECORD_TEXT);
+    }
+}
+
+fn range<T: PartialOrd + Copy + std::fmt::Display>(
+    errors: &mut Vec<ValidationError>,
+    field: &'static str,
+    value: Option<T>,
+    low: T,
+    high: T,
+    unit: &str,
+) {
+    if let Some(v) = value {
+        if !(v >= low && v <= high) {
+            errors.push(ValidationError::new(
+                field,
+                format!("{v} {unit} is not plausible; expected {low}–{high} {unit}"),
+            ));
+        }
+    }
+}
+
+fn validate_vitals(errors: &mut Vec<ValidationError>, v: &VitalSigns) {
+    if *v == VitalSigns::default() {
+        errors.push(ValidationError::new(
+            "body",
+            "enter at least one vital sign",
+        ));
+        return;
+    }
+    if let Some(t) = v.temperature_c {
+        if !t.is_finite() {
+            errors.push(ValidationError::new("body.temperature_c", "not a number"));
+        }
+    }
+    range(
+        errors,
+        "body.temperature_c",
+        v.temperature_c,
+        30.0,
+        45.0,
+        "°C",
+    );
+    range(errors, "body.pulse_bpm", v.pulse_bpm, 20, 250, "bpm");
+    range(
+        errors,
+        "body.respiration_rate",
+        v.respiration_rate,
+        4,
+        60,
+        "breaths/min",
+    );
+    range(
+        errors,
+        "body.systolic_mmhg",
+        v.systolic_mmhg,
+        50,
+        260,
+        "mmHg",
+    );
+    range(
+        errors,
+        "body.diastolic_mmhg",
+        v.diastolic_mmhg,
+        20,
+        160,
+        "mmHg",
+    );
+    range(errors, "body.spo2_percent", v.spo2_percent, 50, 100, "%");
+    range(errors, "body.pain_score", v.pain_score, 0, 10, "");
+    range(
+        errors,
+        "body.blood_glucose_mg_dl",
+        v.blood_glucose_mg_dl,
+        20,
+        800,
+        "mg/dL",
+    );
+    match (v.systolic_mmhg, v.diastolic_mmhg) {
+        (Some(s), Some(d)) if s <= d => errors.push(ValidationError::new(
+            "body.diastolic_mmhg",
+            "the diastolic pressure must be lower than the systolic",
+        )),
+        (Some(_), None) => errors.push(ValidationError::new(
+            "body.diastolic_mmhg",
+            "blood pressure needs both numbers",
+        )),
+        (None, Some(_)) => errors.push(ValidationError::new(
+            "body.systolic_mmhg",
+            "blood pressure needs both numbers",
+        )),
+        _ => {}
+    }
+}
+
+/// A record as a device writes it. Its id is the sync operation's id (a
+/// UUIDv7 made on the device), see [`crate::wire::SyncOperation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordDraft {
+    pub patient_id: i64,
+    /// The signed-in user who wrote it.
+    pub author_user_id: i64,
+    /// When it was written, by the device's clock (the server corrects for
+    /// the device's clock offset, see [`ClinicalRecord::occurred_at`]).
+    pub recorded_at: DateTime<Utc>,
+    /// The record this one corrects or follows up (a PRN follow-up amends its
+    /// administration).
+    #[serde(default)]
+    pub amends: Option<Uuid>,
+    pub body: RecordBody,
+}
+
+impl RecordDraft {
+    /// Checks the draft on its own (the API also checks the patient, the
+    /// author, the facility's features and the amended record).
+    pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
+        let mut errors = self.body.validate().err().unwrap_or_default();
+        if matches!(self.body, RecordBody::PrnFollowUp(_)) && self.amends.is_none() {
+            errors.push(ValidationError::new(
+                "amends",
+                "a PRN follow-up names the administration it follows up",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A record as stored by the API and delivered to the devices of its facility.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClinicalRecord {
+    pub id: Uuid,
+    pub organization_id: i64,
+    pub facility_id: i64,
+    pub patient_id: i64,
+    pub author_user_id: i64,
+    /// The device that wrote it (null for records entered through the API).
+    pub device_id: Option<i64>,
+    /// The writing device's own clock.
+    pub recorded_at: DateTime<Utc>,
+    /// When it happened on the server's clock: `recorded_at` corrected by the
+    /// device's clock offset measured at upload. Timelines sort by this.
+    pub occurred_at: DateTime<Utc>,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    pub amends: Option<Uuid>,
+    pub body: RecordBody,
+}
+
+/// Checks that `id` is a UUIDv7 (time-ordered, made on the device).
+pub fn check_record_id(id: &Uuid) -> Result<(), ValidationError> {
+    if id.get_version_num() == 7 {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "id",
+            "must be a UUIDv7 made on the device",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(r: Result<(), Vec<ValidationError>>) -> Vec<&'static str> {
+        r.err()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn bodies_are_tagged_by_kind_and_reject_unknown_fields() {
+        let body: RecordBody =
+            serde_json::from_str(r#"{"kind":"care_note","text":"Ate well"}"#).unwrap();
+        assert_eq!(body.kind(), RecordKind::CareNote);
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"kind": "care_note", "text": "Ate well"})
+        );
+        let err =
+            serde_json::from_str::<RecordBody>(r#"{"kind":"care_note","text":"x","mood":"ok"}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let prn: RecordBody = serde_json::from_str(
+            r#"{"kind":"prn_administration","medication":"Acetaminophen","dose":"500 mg","route":"oral","reason":"pain"}"#,
+        )
+        .unwrap();
+        let RecordBody::PrnAdministration(prn) = prn else {
+            panic!()
+        };
+        assert_eq!(prn.follow_up_minutes, 60);
+    }
+
+    #[test]
+    fn vital_signs_need_plausible_values_and_both_pressures() {
+        assert_eq!(
+            fields(RecordBody::VitalSigns(VitalSigns::default()).validate()),
+            ["body"]
+        );
+        let ok = VitalSigns {
+            temperature_c: Some(37.2),
+            pulse_bpm: Some(72),
+            systolic_mmhg: Some(128),
+            diastolic_mmhg: Some(82),
+            spo2_percent: Some(97),
+            ..Default::default()
+        };
+        assert!(RecordBody::VitalSigns(ok.clone()).validate().is_ok());
+        let bad = VitalSigns {
+            temperature_c: Some(98.6), // Fahrenheit typed into Celsius
+            pulse_bpm: Some(300),
+            systolic_mmhg: Some(80),
+            diastolic_mmhg: Some(90),
+            ..ok
+        };
+        assert_eq!(
+            fields(RecordBody::VitalSigns(bad).validate()),
+            [
+                "body.temperature_c",
+                "body.pulse_bpm",
+                "body.diastolic_mmhg"
+            ]
+        );
+        let half = VitalSigns {
+            systolic_mmhg: Some(120),
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(RecordBody::VitalSigns(half).validate()),
+            ["body.diastolic_mmhg"]
+        );
+    }
+
+    #[test]
+    fn text_is_required_and_bounded_and_follow_ups_name_their_dose() {
+        let blank = RecordBody::CareNote(CareNote { text: "  ".into() });
+        assert_eq!(fields(blank.validate()), ["body.text"]);
+        let long = RecordBody::CareNote(CareNote {
+            text: "a".repeat(MAX_RECORD_TEXT + 1),
+        });
+        assert_eq!(fields(long.validate()), ["body.text"]);
+        let draft = RecordDraft {
+            patient_id: 1,
+            author_user_id: 2,
+            recorded_at: Utc::now(),
+            amends: None,
+            body: RecordBody::PrnFollowUp(PrnFollowUp {
+                effectiveness: PrnEffectiveness::Effective,
+                note: None,
+            }),
+        };
+        assert_eq!(fields(draft.validate()), ["amends"]);
+    }
+
+    #[test]
+    fn record_ids_must_be_uuid_v7_and_features_gate_kinds() {
+        assert!(check_record_id(&Uuid::now_v7()).is_ok());
+        assert_eq!(check_record_id(&Uuid::new_v4()).unwrap_err().field, "id");
+        let alert = RecordBody::WanderingAlert(WanderingAlert {
+            alert: WanderingAlertType::ExitDoor,
+            location: "east exit".into(),
+            note: None,
+        });
+        assert_eq!(alert.required_feature(), Some("wandering_alerts"));
+        assert_eq!(
+            RecordBody::CareNote(CareNote { text: "x".into() }).required_feature(),
+            None
+        );
+    }
+}
