@@ -20,6 +20,9 @@ APT_PACKAGES=(
   gnome-keyring dbus-daemon dbus-bin libdbus-1-dev
   # SQLite CLI (proves the vault is not plain SQLite) and load generation
   sqlite3 wrk hyperfine
+  # kiosk deployment: the generated systemd unit is verified against the real
+  # cage compositor, and deploy/kiosk/setup-kiosk.sh is linted
+  cage systemd shellcheck
   # Node.js for the UI build (Debian's, used only when none is installed)
   python3 python3-venv
 )
