@@ -19,7 +19,7 @@ export class CentralApi {
   private database = `tend_e2e_${randomBytes(6).toString("hex")}`;
   private readonly superuser: string;
   private readonly binary: string;
-  private readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
+  readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
   private token = "";
   facilityId = 0;
 
