@@ -54,7 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
-if [ ! -d e2e/node_modules ]; then
+if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
   (cd e2e && npm ci --no-audit --no-fund)
 fi
 
