@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tend_domain::wire::{
     BadgeLoginRequest, Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken,
     DeviceTokenRequest, EnrollDevice, Heartbeat, HeartbeatAck, LoginRequest, LoginResponse,
+    SyncPullPage, SyncPullQuery, SyncPush, SyncPushResult,
 };
 use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode};
 
@@ -187,6 +188,27 @@ impl DeviceClient {
     #[tracing::instrument(skip_all)]
     pub async fn password_login(&self, body: &LoginRequest) -> Result<LoginResponse> {
         self.post("/api/auth/login", None, body).await
+    }
+
+    /// `POST /api/sync/push` with a device token: one batch of the outbox.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id, operations = body.operations.len()))]
+    pub async fn sync_push(&self, token: &DeviceToken, body: &SyncPush) -> Result<SyncPushResult> {
+        self.post("/api/sync/push", Some(&token.token), body).await
+    }
+
+    /// `GET /api/sync/pull` with a device token: one page of the facility's change feed.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id, initial = query.cursor.is_none()))]
+    pub async fn sync_pull(
+        &self,
+        token: &DeviceToken,
+        query: &SyncPullQuery,
+    ) -> Result<SyncPullPage> {
+        let request = self
+            .http
+            .get(format!("{}/api/sync/pull", self.base))
+            .bearer_auth(&token.token)
+            .query(query);
+        crate::api_call::send(request).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -537,6 +559,20 @@ impl Enrollment {
         heartbeat_interval: std::time::Duration,
         on_event: impl FnMut(crate::session::SessionEvent),
     ) -> Result<WipeNotice> {
+        self.run_session_reporting(heartbeat_interval, Default::default, on_event)
+            .await
+    }
+
+    /// [`Enrollment::run_session`] whose heartbeats report `sync_state()`
+    /// (the sync engine's outbox and last sync, see
+    /// [`crate::sync::SyncEngine::heartbeat_state`]), so the server's
+    /// `sync_status` for this device is true.
+    pub async fn run_session_reporting(
+        &self,
+        heartbeat_interval: std::time::Duration,
+        sync_state: impl Fn() -> crate::heartbeat::SyncState,
+        on_event: impl FnMut(crate::session::SessionEvent),
+    ) -> Result<WipeNotice> {
         let state = self
             .saved()?
             .filter(|s| s.status == DeviceStatus::Active)
@@ -554,7 +590,7 @@ impl Enrollment {
         let reason = crate::session::run(
             &api,
             crate::session::SessionSettings::new(heartbeat_interval),
-            || crate::heartbeat::heartbeat(&app_version, backend, &Default::default(), Utc::now()),
+            || crate::heartbeat::heartbeat(&app_version, backend, &sync_state(), Utc::now()),
             on_event,
             tokio::time::sleep,
         )

@@ -12,6 +12,13 @@ pub enum CoreError {
     /// A command-line flag, environment variable or config file is invalid.
     #[error("{0}")]
     Config(String),
+    /// Input written on the device failed domain rules (a record with an
+    /// implausible vital sign); `fields` names each problem.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        fields: BTreeMap<String, Vec<String>>,
+    },
     /// The data directory (or a file in it) cannot be created or written.
     #[error("cannot use {path}: {reason}")]
     Storage { path: String, reason: String },
@@ -80,7 +87,7 @@ impl CoreError {
             CoreError::Storage { .. } | CoreError::AlreadyRunning { .. } => {
                 ErrorCode::StorageUnavailable
             }
-            CoreError::Validation(_) => ErrorCode::ValidationFailed,
+            CoreError::Validation(_) | CoreError::Invalid { .. } => ErrorCode::ValidationFailed,
             CoreError::VaultKeyRejected { .. }
             | CoreError::VaultKeyMissing { .. }
             | CoreError::Migration { .. }
@@ -98,7 +105,9 @@ impl CoreError {
     /// particular fields).
     pub fn fields(&self) -> BTreeMap<String, Vec<String>> {
         match self {
-            CoreError::ApiFields { fields, .. } => fields.clone(),
+            CoreError::ApiFields { fields, .. } | CoreError::Invalid { fields, .. } => {
+                fields.clone()
+            }
             CoreError::Validation(e) => {
                 BTreeMap::from([(e.field.to_owned(), vec![e.message.clone()])])
             }

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod login;
 pub mod server_url;
 pub mod session;
+pub mod sync;
 pub mod vault;
 
 pub use error::{CoreError, Result};

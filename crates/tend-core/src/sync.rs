@@ -1,0 +1,576 @@
+//! Background sync with the central API (protocol 1, see
+//! `tend_domain::wire::sync`): documentation is written to the vault first
+//! (offline-first), then a background loop pushes the outbox and pulls the
+//! facility's change feed — on start, after every local write (debounced),
+//! on reconnect and every 30 s, backing off with jitter after a failure and
+//! always trying again: no error parks the queue.
+//!
+//! [`SyncEngine`] owns the loop's state and is what the app holds; the loop
+//! talks to the server through [`SyncApi`] so its decisions are unit-tested
+//! with a fake, and [`ServerSyncApi`] is the real one. Vault work runs on
+//! blocking threads (`spawn_blocking`), one transaction per page or batch.
+
+pub mod store;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+use tend_domain::records::RecordDraft;
+use tend_domain::wire::{
+    SyncPullPage, SyncPullQuery, SyncPush, SyncPushResult, SyncedFacility, DEVICE_SCHEMA_VERSION,
+    MAX_PUSH_OPERATIONS, SYNC_PROTOCOL_VERSION,
+};
+use tend_domain::ErrorCode;
+use tokio::sync::{watch, Notify};
+use uuid::Uuid;
+
+pub use store::{LocalRecord, RecordSyncState, Rejection, RosterPatient};
+
+use crate::heartbeat::SyncState;
+use crate::session::{ends_enrollment, DeviceTokens, ServerApi};
+use crate::vault::Vault;
+use crate::{CoreError, Result};
+
+/// The vault as the app shares it between the UI's calls and the sync loop.
+pub type SharedVault = Arc<Mutex<Vault>>;
+
+/// The two calls sync makes.
+pub trait SyncApi: Send + Sync {
+    /// One batch of the outbox.
+    fn push(&self, body: &SyncPush) -> impl Future<Output = Result<SyncPushResult>> + Send;
+    /// One page of the facility's change feed.
+    fn pull(&self, query: &SyncPullQuery) -> impl Future<Output = Result<SyncPullPage>> + Send;
+}
+
+/// The real server, with the device's token (renewed when refused).
+pub struct ServerSyncApi {
+    server: ServerApi,
+    tokens: DeviceTokens,
+}
+
+impl ServerSyncApi {
+    /// See [`crate::enrollment::Enrollment::active_server_api`].
+    pub fn new(server: ServerApi) -> Self {
+        Self {
+            server,
+            tokens: DeviceTokens::default(),
+        }
+    }
+}
+
+impl SyncApi for ServerSyncApi {
+    async fn push(&self, body: &SyncPush) -> Result<SyncPushResult> {
+        // A token the server no longer accepts is renewed once.
+        let token = self.tokens.get(&self.server).await?;
+        match self.server.client.sync_push(&token, body).await {
+            Err(e) if e.code() == ErrorCode::Unauthorized => {
+                self.tokens.forget().await;
+                let token = self.tokens.get(&self.server).await?;
+                self.server.client.sync_push(&token, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn pull(&self, query: &SyncPullQuery) -> Result<SyncPullPage> {
+        let token = self.tokens.get(&self.server).await?;
+        match self.server.client.sync_pull(&token, query).await {
+            Err(e) if e.code() == ErrorCode::Unauthorized => {
+                self.tokens.forget().await;
+                let token = self.tokens.get(&self.server).await?;
+                self.server.client.sync_pull(&token, query).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// Timing and limits of the loop.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    /// Between syncs when nothing happens (30 s).
+    pub interval: Duration,
+    /// After a local write, wait this long for more before syncing (500 ms).
+    pub debounce: Duration,
+    /// First wait after a failure; doubles with each failure in a row (1 s)…
+    pub retry_base: Duration,
+    /// …up to this (60 s).
+    pub retry_cap: Duration,
+    /// The wait while the server asks for an app update (10 min): the
+    /// outbox is kept and tried again, slowly, in case the server changes.
+    pub update_retry: Duration,
+    /// Operations per push (at most [`MAX_PUSH_OPERATIONS`]).
+    pub batch_size: usize,
+    /// Changes per pull page; `None` lets the server choose (its maximum).
+    pub page_limit: Option<u32>,
+    /// What this build speaks; other values only to test the handshake.
+    pub protocol_version: u32,
+    pub schema_version: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(30),
+            debounce: Duration::from_millis(500),
+            retry_base: Duration::from_secs(1),
+            retry_cap: Duration::from_secs(60),
+            update_retry: Duration::from_secs(600),
+            batch_size: MAX_PUSH_OPERATIONS,
+            page_limit: None,
+            protocol_version: SYNC_PROTOCOL_VERSION,
+            schema_version: DEVICE_SCHEMA_VERSION,
+        }
+    }
+}
+
+/// The wait after the `failures`-th failure in a row (1, 2, 3, …) for `unit`
+/// uniform in [0, 1): `base · 2^(failures−1)` capped at `cap`, of which the
+/// upper half is random ("equal jitter") so a facility's devices coming back
+/// together do not retry in lockstep, yet the wait still grows.
+pub fn retry_delay(failures: u32, base: Duration, cap: Duration, unit: f64) -> Duration {
+    let unit = if unit.is_finite() {
+        unit.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let exponent = failures.saturating_sub(1).min(30);
+    let grown = base.saturating_mul(1u32 << exponent).min(cap);
+    grown.mul_f64(0.5 + 0.5 * unit)
+}
+
+/// Progress of a new device's first sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct InitialSyncProgress {
+    /// Changes received so far.
+    pub received: u32,
+    /// About how many are still to come (the server's estimate).
+    pub remaining: u32,
+    /// 0–100.
+    pub percent: u8,
+}
+
+/// The last failure, for the sync details panel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncProblem {
+    pub code: ErrorCode,
+    /// In plain words; never record contents.
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the status bar and the sync details panel show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncStatus {
+    /// The server answered the last call (`None` before the first one).
+    pub online: Option<bool>,
+    /// A sync round is running.
+    pub syncing: bool,
+    /// When the last sync round completed.
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Operations waiting to be uploaded.
+    pub pending: u32,
+    /// When the oldest of them was written.
+    pub oldest_pending_since: Option<DateTime<Utc>>,
+    /// Operations the server refused for good (kept for people to see).
+    pub rejected: u32,
+    /// Set while a new device receives its facility for the first time.
+    pub initial_sync: Option<InitialSyncProgress>,
+    /// The last failure; cleared by the next successful round.
+    pub last_error: Option<SyncProblem>,
+    /// The server refuses this app's version: update Tend (the outbox is kept).
+    pub update_needed: bool,
+}
+
+impl SyncStatus {
+    /// What the heartbeat reports (so the server's `sync_status` is true).
+    pub fn heartbeat_state(&self) -> SyncState {
+        SyncState {
+            pending_outbox: self.pending,
+            oldest_pending_since: self.oldest_pending_since,
+            last_sync: self.last_sync,
+            sync_errors: self.last_error.is_some() || self.update_needed,
+        }
+    }
+}
+
+/// What one sync round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Operations the server now has (new or already there).
+    pub pushed: usize,
+    /// Operations it refused for good.
+    pub rejected: usize,
+    /// Changes pulled.
+    pub pulled: usize,
+    /// Pages pulled.
+    pub pages: usize,
+}
+
+/// Why [`SyncEngine::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncEnd {
+    /// The shutdown signal fired.
+    Shutdown,
+    /// The server ended this device's enrollment (`DEVICE_DEACTIVATED`, …):
+    /// the app wipes the device, as after the session loop.
+    EnrollmentEnded(ErrorCode),
+}
+
+/// The device's sync: documentation in and out of the vault, the status the
+/// UI watches, and the background loop.
+pub struct SyncEngine {
+    vault: SharedVault,
+    /// A record was written here (debounced).
+    local_write: Notify,
+    /// Reconnected, or someone asked to sync now (not debounced).
+    wake: Notify,
+    status: watch::Sender<SyncStatus>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("status", &*self.status.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncEngine {
+    /// The engine over an open vault; reads the outbox counts and the last
+    /// sync once (a quick query; call it at start-up).
+    pub fn new(vault: SharedVault) -> Result<Self> {
+        let stored = {
+            let guard = vault.lock().unwrap_or_else(|p| p.into_inner());
+            store::stored_state(guard.connection())?
+        };
+        let mut status = SyncStatus::default();
+        apply_stored(&mut status, &stored);
+        Ok(Self {
+            vault,
+            local_write: Notify::new(),
+            wake: Notify::new(),
+            status: watch::Sender::new(status),
+        })
+    }
+
+    /// The vault this engine works on.
+    pub fn vault(&self) -> &SharedVault {
+        &self.vault
+    }
+
+    /// Every change of the status, for the status bar.
+    pub fn subscribe(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.borrow().clone()
+    }
+
+    /// What the next heartbeat reports.
+    pub fn heartbeat_state(&self) -> SyncState {
+        self.status.borrow().heartbeat_state()
+    }
+
+    /// The server is reachable again (or a person pressed "sync now"): the
+    /// loop syncs at once, also in the middle of a back-off.
+    pub fn sync_now(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Validates and stores a record (outbox and timeline in one
+    /// transaction), then wakes the loop. Never needs the network.
+    pub async fn write_record(&self, draft: RecordDraft) -> Result<LocalRecord> {
+        let record = self
+            .blocking(move |c| store::write_record(c, &draft))
+            .await?;
+        self.refresh().await?;
+        self.local_write.notify_one();
+        Ok(record)
+    }
+
+    /// A patient's timeline, newest first.
+    pub async fn timeline(&self, patient_id: i64, limit: u32) -> Result<Vec<LocalRecord>> {
+        self.blocking(move |c| store::timeline(c, patient_id, limit))
+            .await
+    }
+
+    /// One record of the timeline.
+    pub async fn record(&self, id: Uuid) -> Result<Option<LocalRecord>> {
+        self.blocking(move |c| store::record(c, id)).await
+    }
+
+    /// The facility's patients, optionally filtered by name, MRN or room.
+    pub async fn patients(&self, search: &str) -> Result<Vec<RosterPatient>> {
+        let search = search.to_owned();
+        self.blocking(move |c| store::roster(c, &search)).await
+    }
+
+    /// The device's facility as last pulled (`None` before the first sync).
+    pub async fn facility(&self) -> Result<Option<SyncedFacility>> {
+        self.blocking(|c| store::facility(c)).await
+    }
+
+    /// Runs `work` on the vault's connection on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let vault = self.vault.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic elsewhere rolled its transaction back; the connection is fine.
+            let mut guard = vault.lock().unwrap_or_else(|p| p.into_inner());
+            work(guard.connection_mut())
+        })
+        .await
+        .map_err(|e| CoreError::Database(format!("a device database task failed: {e}")))?
+    }
+
+    /// Re-reads counts and bookkeeping into the status.
+    async fn refresh(&self) -> Result<()> {
+        let stored = self.blocking(|c| store::stored_state(c)).await?;
+        self.status.send_modify(|s| apply_stored(s, &stored));
+        Ok(())
+    }
+
+    /// One round: push the whole outbox in batches, then pull every page
+    /// of the change feed. Records the outcome for the status.
+    pub async fn sync_once<A: SyncApi>(
+        &self,
+        api: &A,
+        settings: &SyncSettings,
+    ) -> Result<RoundReport> {
+        self.status.send_modify(|s| s.syncing = true);
+        let outcome = self.round(api, settings).await;
+        let now = Utc::now();
+        let recorded = match &outcome {
+            Ok(_) => self.blocking(move |c| store::record_success(c, now)).await,
+            Err(e) => {
+                let (code, message) = (e.code(), plain_words(e));
+                self.blocking(move |c| store::record_failure(c, code, &message, now))
+                    .await
+            }
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the sync outcome");
+        }
+        let refreshed = self.refresh().await;
+        self.status.send_modify(|s| {
+            s.syncing = false;
+            s.initial_sync = None;
+            match &outcome {
+                Ok(_) => s.online = Some(true),
+                Err(e) => s.online = Some(e.code() != ErrorCode::Offline),
+            }
+        });
+        refreshed?;
+        outcome
+    }
+
+    async fn round<A: SyncApi>(&self, api: &A, settings: &SyncSettings) -> Result<RoundReport> {
+        let mut report = RoundReport::default();
+        let batch_size = settings.batch_size.clamp(1, MAX_PUSH_OPERATIONS);
+        loop {
+            let operations = self
+                .blocking(move |c| store::pending_operations(c, batch_size))
+                .await?;
+            if operations.is_empty() {
+                break;
+            }
+            let sent: Vec<Uuid> = operations.iter().map(|o| o.id).collect();
+            let device_time = Utc::now();
+            let body = SyncPush {
+                protocol_version: settings.protocol_version,
+                schema_version: settings.schema_version,
+                device_time,
+                operations,
+            };
+            let result = api.push(&body).await?;
+            self.status.send_modify(|s| s.online = Some(true));
+            let applied = self
+                .blocking(move |c| store::apply_push_result(c, &sent, device_time, &result))
+                .await?;
+            report.pushed += applied.synced;
+            report.rejected += applied.rejected;
+            self.refresh().await?;
+            if applied.synced + applied.rejected == 0 {
+                // Without progress the same batch would be sent forever.
+                return Err(CoreError::Api {
+                    code: ErrorCode::Internal,
+                    message: "the server answered an upload without any of its entries".into(),
+                });
+            }
+        }
+
+        let query = |cursor: Option<String>| SyncPullQuery {
+            protocol_version: settings.protocol_version,
+            schema_version: settings.schema_version,
+            cursor,
+            limit: settings.page_limit,
+        };
+        let cursor = self
+            .blocking(|c| Ok(store::stored_state(c)?.cursor))
+            .await?;
+        let initial = cursor.is_none();
+        let mut page = api.pull(&query(cursor)).await?;
+        self.status.send_modify(|s| s.online = Some(true));
+        loop {
+            report.pulled += page.changes.len();
+            report.pages += 1;
+            if initial {
+                let progress = progress(report.pulled as u64, page.remaining, page.has_more);
+                self.status.send_modify(|s| s.initial_sync = Some(progress));
+            }
+            let has_more = page.has_more;
+            let next = query(Some(page.cursor.clone()));
+            // Each page is its own transaction; the next page is fetched
+            // while this one is written.
+            let apply = self.blocking(move |c| store::apply_page(c, &page));
+            if !has_more {
+                apply.await?;
+                break;
+            }
+            let (applied, fetched) = tokio::join!(apply, api.pull(&next));
+            applied?;
+            page = fetched?;
+        }
+        Ok(report)
+    }
+
+    /// Syncs until `shutdown` resolves or the server ends the enrollment:
+    /// at once, then after every local write (debounced), on
+    /// [`SyncEngine::sync_now`], and every `settings.interval`; after a
+    /// failure it backs off (see [`retry_delay`]) and always tries again.
+    /// Run one loop per engine.
+    pub async fn run<A: SyncApi>(
+        &self,
+        api: &A,
+        settings: &SyncSettings,
+        shutdown: impl Future<Output = ()>,
+    ) -> SyncEnd {
+        tokio::pin!(shutdown);
+        let mut failures = 0u32;
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                () = &mut shutdown => return SyncEnd::Shutdown,
+                outcome = self.sync_once(api, settings) => outcome,
+            };
+            match outcome {
+                Ok(report) => {
+                    failures = 0;
+                    if report.pushed + report.rejected + report.pulled > 0 {
+                        tracing::info!(
+                            pushed = report.pushed,
+                            rejected = report.rejected,
+                            pulled = report.pulled,
+                            "synced"
+                        );
+                    }
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => return SyncEnd::Shutdown,
+                        () = self.wake.notified() => {}
+                        () = self.local_write.notified() => {
+                            // Let a burst of writes go up together.
+                            tokio::select! {
+                                biased;
+                                () = &mut shutdown => return SyncEnd::Shutdown,
+                                () = tokio::time::sleep(settings.debounce) => {}
+                            }
+                        }
+                        () = tokio::time::sleep(settings.interval) => {}
+                    }
+                }
+                Err(e) if ends_enrollment(e.code()) => {
+                    tracing::warn!(code = %e.code(), "the server ended this device's enrollment; sync stops");
+                    return SyncEnd::EnrollmentEnded(e.code());
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let delay = if e.code() == ErrorCode::UnsupportedVersion {
+                        settings.update_retry
+                    } else {
+                        retry_delay(
+                            failures,
+                            settings.retry_base,
+                            settings.retry_cap,
+                            crate::heartbeat::random_unit(),
+                        )
+                    };
+                    tracing::warn!(
+                        code = %e.code(),
+                        failures,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "sync failed; trying again"
+                    );
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => return SyncEnd::Shutdown,
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn apply_stored(status: &mut SyncStatus, stored: &store::StoredSyncState) {
+    status.pending = stored.pending;
+    status.oldest_pending_since = stored.oldest_pending_since;
+    status.rejected = stored.rejected;
+    status.last_sync = stored.last_sync;
+    status.update_needed = stored.update_needed;
+    status.last_error = stored
+        .last_error
+        .as_ref()
+        .map(|(code, message, at)| SyncProblem {
+            code: *code,
+            message: message.clone(),
+            at: *at,
+        });
+}
+
+fn progress(received: u64, remaining: u64, has_more: bool) -> InitialSyncProgress {
+    let total = received.saturating_add(remaining).max(1);
+    let percent = if has_more {
+        ((received * 100) / total).min(99)
+    } else {
+        100
+    };
+    InitialSyncProgress {
+        received: u32::try_from(received).unwrap_or(u32::MAX),
+        remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+        percent: percent as u8,
+    }
+}
+
+/// The sync details panel's words for a failure.
+fn plain_words(e: &CoreError) -> String {
+    match e.code() {
+        ErrorCode::Offline => "The server cannot be reached. Everything written here is kept on \
+                               this device and sent when the connection is back."
+            .into(),
+        ErrorCode::UnsupportedVersion => "The server no longer accepts this version of Tend. \
+                                          Please update the app; everything written here is kept \
+                                          on this device until then."
+            .into(),
+        ErrorCode::Unauthorized => {
+            "The server did not accept this device's credentials; trying again.".into()
+        }
+        ErrorCode::StorageUnavailable => format!("The device database could not be used: {e}"),
+        _ => format!("Sync failed: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
