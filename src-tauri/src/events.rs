@@ -4,6 +4,7 @@ use serde::Serialize;
 use tend_core::app_status::AppStatus;
 use tend_core::enrollment::WipeNotice;
 use tend_core::login::{ReaderStatus, SessionState};
+use tend_core::sync::SyncStatus;
 
 /// The status bar's data changed (connection, last sync, pending count).
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
@@ -22,3 +23,7 @@ pub struct SessionChanged(pub SessionState);
 /// A badge reader was connected or removed, or the PC/SC service came or went.
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct ReaderStatusChanged(pub ReaderStatus);
+
+/// Sync progressed or failed (status bar, sync details, initial-sync progress).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct SyncStatusChanged(pub SyncStatus);

@@ -9,6 +9,7 @@ pub mod events;
 pub mod login;
 pub mod state;
 pub mod window;
+pub mod workspace;
 
 use tauri::{Manager, Runtime, Wry};
 use tauri_specta::{collect_commands, collect_events};
@@ -46,12 +47,19 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             login::session_activity,
             login::session_state,
             login::submit_pin,
+            workspace::facility_info,
+            workspace::patient_timeline,
+            workspace::roster,
+            workspace::sync_now,
+            workspace::sync_status,
+            workspace::write_record,
         ])
         .events(collect_events![
             events::AppStatusChanged,
             events::DeviceWiped,
             events::ReaderStatusChanged,
-            events::SessionChanged
+            events::SessionChanged,
+            events::SyncStatusChanged
         ])
 }
 
@@ -128,29 +136,45 @@ fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
         tracing::warn!(error = %e, "status event not delivered");
     }
     tauri::async_runtime::spawn(async move {
+        let sync = start_sync(&app).await;
+        let reporting = sync.as_ref().map(|(engine, _)| engine.clone());
         let events_app = app.clone();
         let result = enrollment
-            .run_session(interval, move |event| {
-                let state = events_app.state::<state::AppState>();
-                let connection = match event {
-                    SessionEvent::Online(ack) => {
-                        // Encryption is required and this device reports none:
-                        // nothing stays open on screen until that is fixed.
-                        if ack.lock {
-                            state.login.lock_by_policy();
+            .run_session_reporting(
+                interval,
+                move || {
+                    reporting
+                        .as_ref()
+                        .map(|engine| engine.heartbeat_state())
+                        .unwrap_or_default()
+                },
+                move |event| {
+                    let state = events_app.state::<state::AppState>();
+                    let connection = match event {
+                        SessionEvent::Online(ack) => {
+                            // Encryption is required and this device reports none:
+                            // nothing stays open on screen until that is fixed.
+                            if ack.lock {
+                                state.login.lock_by_policy();
+                            }
+                            ConnectionState::Online
                         }
-                        ConnectionState::Online
+                        SessionEvent::Offline => ConnectionState::Offline,
+                    };
+                    if let Some(status) = state.set_connection(connection) {
+                        if let Err(e) = events::AppStatusChanged(status).emit(&events_app) {
+                            tracing::warn!(error = %e, "status event not delivered");
+                        }
                     }
-                    SessionEvent::Offline => ConnectionState::Offline,
-                };
-                if let Some(status) = state.set_connection(connection) {
-                    if let Err(e) = events::AppStatusChanged(status).emit(&events_app) {
-                        tracing::warn!(error = %e, "status event not delivered");
-                    }
-                }
-            })
+                },
+            )
             .await;
         let state = app.state::<state::AppState>();
+        // The session is over (wiped, or ended): sync stops and lets go of the vault.
+        if let Some((_, stop)) = sync {
+            let _ = stop.send(true);
+        }
+        state.set_sync_engine(None);
         state
             .session_running
             .store(false, std::sync::atomic::Ordering::SeqCst);
@@ -170,6 +194,71 @@ fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
             }
         }
     });
+}
+
+/// Opens the vault and starts the background sync loop for an active
+/// device; its status reaches the window as `SyncStatusChanged` (and the
+/// status bar's last sync and pending count). Returns the engine and the
+/// switch that stops the loop. `None` when the vault cannot be opened (the
+/// app keeps running without documentation; the log says why).
+async fn start_sync<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+) -> Option<(
+    std::sync::Arc<tend_core::sync::SyncEngine>,
+    tokio::sync::watch::Sender<bool>,
+)> {
+    use std::sync::{Arc, Mutex};
+    use tauri_specta::Event;
+    use tend_core::sync::{ServerSyncApi, SyncEngine, SyncSettings};
+
+    let state = app.state::<state::AppState>();
+    let started = async {
+        let vault = state.enrollment.open_vault().await?;
+        let engine = Arc::new(SyncEngine::new(Arc::new(Mutex::new(vault)))?);
+        let api = state.enrollment.active_server_api().await?;
+        Ok::<_, tend_core::CoreError>((engine, api))
+    };
+    let (engine, api) = match started.await {
+        Ok((engine, Some(api))) => (engine, ServerSyncApi::new(api)),
+        Ok((_, None)) => return None,
+        Err(e) => {
+            tracing::error!(code = %e.code(), error = %e, "no vault: documentation and sync are off");
+            return None;
+        }
+    };
+    state.set_sync_engine(Some(engine.clone()));
+
+    let mut changes = engine.subscribe();
+    let events_app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let status = changes.borrow_and_update().clone();
+            let state = events_app.state::<state::AppState>();
+            if let Some(app_status) = state.set_sync_summary(&status) {
+                if let Err(e) = events::AppStatusChanged(app_status).emit(&events_app) {
+                    tracing::warn!(error = %e, "status event not delivered");
+                }
+            }
+            if let Err(e) = events::SyncStatusChanged(status).emit(&events_app) {
+                tracing::warn!(error = %e, "sync event not delivered");
+            }
+            if changes.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let loop_engine = engine.clone();
+    tauri::async_runtime::spawn(async move {
+        let end = loop_engine
+            .run(&api, &SyncSettings::default(), async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+        tracing::info!(end = ?end, "sync loop ended");
+    });
+    Some((engine, stop))
 }
 
 /// Badge login's background work: session changes go to the window, PC/SC

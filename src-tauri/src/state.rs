@@ -11,6 +11,10 @@ use tend_core::config::AppConfig;
 use tend_core::enrollment::Enrollment;
 use tend_core::identity::IdentityProbe;
 use tend_core::login::{DeviceLogin, Login, LoginSettings, ReaderStatus, Readers, SessionState};
+use tend_core::sync::SyncEngine;
+use tend_domain::ErrorCode;
+
+use crate::error::AppError;
 
 /// Starts the device session (set by the window's setup hook, which owns the
 /// app handle; absent under the mock runtime).
@@ -39,6 +43,8 @@ pub struct AppState {
     session_listener: Arc<OnceLock<SessionListener>>,
     readers: Mutex<Readers>,
     status: Mutex<AppStatus>,
+    /// The vault and its sync loop, while an enrolled device's session runs.
+    sync: Mutex<Option<Arc<SyncEngine>>>,
     started: Instant,
     ui_ready: std::sync::Once,
 }
@@ -74,6 +80,7 @@ impl AppState {
             status_listener: OnceLock::new(),
             admin: AdminConsole::new(env!("CARGO_PKG_VERSION")),
             status: Mutex::new(AppStatus::initial(config)),
+            sync: Mutex::new(None),
             started,
             ui_ready: std::sync::Once::new(),
         }
@@ -96,6 +103,19 @@ impl AppState {
             return None;
         }
         status.connection = connection;
+        Some(status.clone())
+    }
+
+    /// Copies sync's last sync time and pending count into the status bar's
+    /// data; the new status when it changed.
+    pub fn set_sync_summary(&self, sync: &tend_core::sync::SyncStatus) -> Option<AppStatus> {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let last_sync = sync.last_sync.map(|t| t.to_rfc3339());
+        if status.last_sync == last_sync && status.pending == sync.pending {
+            return None;
+        }
+        status.last_sync = last_sync;
+        status.pending = sync.pending;
         Some(status.clone())
     }
 
@@ -167,6 +187,25 @@ impl AppState {
                 start();
             }
         }
+    }
+
+    /// The vault's sync engine, or a readable refusal before the device is
+    /// set up and approved.
+    pub fn sync_engine(&self) -> Result<Arc<SyncEngine>, AppError> {
+        self.sync_engine_if_running().ok_or_else(|| AppError {
+            code: ErrorCode::Unavailable,
+            message: "this device's records open once it is set up and approved".into(),
+            fields: Default::default(),
+        })
+    }
+
+    pub fn sync_engine_if_running(&self) -> Option<Arc<SyncEngine>> {
+        self.sync.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Installs (or, with `None`, drops) the sync engine.
+    pub fn set_sync_engine(&self, engine: Option<Arc<SyncEngine>>) {
+        *self.sync.lock().unwrap_or_else(|p| p.into_inner()) = engine;
     }
 
     pub fn mark_ui_ready(&self) {

@@ -404,3 +404,34 @@ fn badge_pin_and_password_input_is_checked_before_any_server_call() {
     assert_eq!(state["phase"], "signed_out");
     assert_eq!(state["failure"]["code"], "CONFIG_INVALID");
 }
+
+#[test]
+fn workspace_commands_before_setup_answer_in_words_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    // No vault yet: no facility, an empty sync status, and documentation refused with a code.
+    assert_eq!(
+        invoke(&window, "facility_info", json!({})).unwrap(),
+        Value::Null
+    );
+    let status = invoke(&window, "sync_status", json!({})).unwrap();
+    assert_eq!(status["pending"], 0);
+    assert_eq!(status["last_sync"], Value::Null);
+    let err = invoke(&window, "roster", json!({ "search": "" })).unwrap_err();
+    assert_eq!(err["code"], "UNAVAILABLE");
+    assert!(err["message"].as_str().unwrap().contains("set up"));
+    let err = invoke(
+        &window,
+        "write_record",
+        json!({ "patientId": 1, "amends": null, "body": { "kind": "care_note", "text": "Ate well" } }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "UNAVAILABLE");
+    // A body of an unknown kind never reaches the core.
+    assert!(invoke(
+        &window,
+        "write_record",
+        json!({ "patientId": 1, "amends": null, "body": { "kind": "diagnosis", "text": "x" } }),
+    )
+    .is_err());
+}

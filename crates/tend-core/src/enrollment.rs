@@ -536,6 +536,23 @@ impl Enrollment {
 
     /// The enrolled device's calls to its server, with its key. `None`
     /// when the device is not enrolled `ACTIVE`.
+    /// Opens (or creates) the device's encrypted vault with the same secret
+    /// store as the device key (the keyring, else the 0600 key file).
+    pub async fn open_vault(&self) -> Result<crate::vault::Vault> {
+        let (store, _) = self.store_and_key().await?;
+        let data_dir = self.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let (vault, report) =
+                crate::vault::Vault::open(&data_dir, store, crate::vault::VaultOptions::default())?;
+            if let Some(recovery) = &report.recovered {
+                tracing::warn!(reason = ?recovery.reason, "vault was unreadable and started over");
+            }
+            Ok(vault)
+        })
+        .await
+        .map_err(|e| CoreError::Database(format!("opening the vault stopped: {e}")))?
+    }
+
     pub async fn active_server_api(&self) -> Result<Option<crate::session::ServerApi>> {
         match self.saved()?.filter(|s| s.status == DeviceStatus::Active) {
             Some(state) => Ok(Some(self.server_api(&state).await?)),

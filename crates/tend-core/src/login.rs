@@ -470,6 +470,14 @@ impl LoginMachine {
         }
     }
 
+    /// The user of the open, unlocked session.
+    pub fn signed_in_user(&self) -> Option<SessionUser> {
+        self.signed_in
+            .as_ref()
+            .filter(|s| !s.locked)
+            .map(|s| s.user.clone())
+    }
+
     /// The signed-in user's bearer token for API calls (`None` when locked).
     pub fn user_token(&self) -> Option<Secret> {
         self.signed_in
@@ -606,6 +614,12 @@ impl<A: LoginApi> Login<A> {
 
     pub fn state(&self) -> SessionState {
         self.with_machine(|m| m.state(Instant::now()))
+    }
+
+    /// The user whose session is open and unlocked (who documents now);
+    /// `None` when signed out or locked.
+    pub fn signed_in_user(&self) -> Option<SessionUser> {
+        self.with_machine(|m| m.signed_in_user())
     }
 
     fn changed(&self) -> SessionState {
@@ -803,6 +817,21 @@ mod tests {
         let c = ask(m.tap(badge(n), now));
         assert_eq!(m.state(now).phase, SessionPhase::Verifying);
         m.answer(c, session(user_id), now);
+    }
+
+    #[test]
+    fn only_an_unlocked_session_has_a_documenting_user() {
+        let start = Instant::now();
+        let mut m = machine(start);
+        assert_eq!(m.signed_in_user(), None);
+        signed_in_as(&mut m, 1, 7, start);
+        assert_eq!(m.signed_in_user().map(|u| u.id), Some(7));
+        assert!(m.lock());
+        assert_eq!(
+            m.signed_in_user(),
+            None,
+            "a locked screen documents for nobody"
+        );
     }
 
     #[test]

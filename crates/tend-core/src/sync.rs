@@ -165,9 +165,11 @@ pub struct SyncProblem {
     pub at: DateTime<Utc>,
 }
 
-/// What the status bar and the sync details panel show.
+/// What the status bar and the sync details panel show. (`DeviceSyncStatus`
+/// in TypeScript: `SyncStatus` there is the seed's per-device status enum.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "DeviceSyncStatus")]
 pub struct SyncStatus {
     /// The server answered the last call (`None` before the first one).
     pub online: Option<bool>,

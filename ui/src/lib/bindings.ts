@@ -81,6 +81,21 @@ export const commands = {
 	sessionState: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  The PIN the policy asked for. */
 	submitPin: (pin: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("submit_pin", { pin })),
+	/**
+	 *  The device's facility as last synced (name, features); null before the
+	 *  first sync.
+	 */
+	facilityInfo: () => typedError<SyncedFacility | null, AppError_Serialize>(__TAURI_INVOKE("facility_info")),
+	/**  A resident's documentation, newest first. */
+	patientTimeline: (patientId: number, limit: number) => typedError<LocalRecord_Serialize[], AppError_Serialize>(__TAURI_INVOKE("patient_timeline", { patientId, limit })),
+	/**  The facility's residents, filtered by name, room or MRN, sorted by room. */
+	roster: (search: string) => typedError<RosterPatient_Serialize[], AppError_Serialize>(__TAURI_INVOKE("roster", { search })),
+	/**  Syncs now instead of at the next tick. */
+	syncNow: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("sync_now")),
+	/**  Where sync stands (the status bar and the sync details panel). */
+	syncStatus: () => typedError<DeviceSyncStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("sync_status")),
+	/**  Writes a record for a resident as the signed-in user, now. */
+	writeRecord: (patientId: number, amends: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, body })),
 };
 
 /** Events */
@@ -89,6 +104,7 @@ export const events = {
 	deviceWiped: makeEvent<DeviceWiped, DeviceWiped>("device-wiped"),
 	readerStatusChanged: makeEvent<ReaderStatusChanged, ReaderStatusChanged>("reader-status-changed"),
 	sessionChanged: makeEvent<SessionChanged_Serialize, SessionChanged_Deserialize>("session-changed"),
+	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
 };
 
 /* Types */
@@ -170,6 +186,43 @@ export type AppStatus_Serialize = {
 	last_sync: string | null,
 	/**  Records waiting to be uploaded. */
 	pending: number,
+};
+
+/**  A behavior event (memory care): what happened before, what staff did, how it ended. */
+export type BehaviorEvent = BehaviorEvent_Serialize | BehaviorEvent_Deserialize;
+
+/**  A behavior event (memory care): what happened before, what staff did, how it ended. */
+export type BehaviorEvent_Deserialize = {
+	behavior: BehaviorType,
+	/**  What happened just before (1–4000 characters). */
+	antecedent: string,
+	/**  What staff did (1–4000 characters). */
+	intervention: string,
+	outcome: BehaviorOutcome,
+	note?: string | null,
+};
+
+/**  A behavior event (memory care): what happened before, what staff did, how it ended. */
+export type BehaviorEvent_Serialize = {
+	behavior: BehaviorType,
+	/**  What happened just before (1–4000 characters). */
+	antecedent: string,
+	/**  What staff did (1–4000 characters). */
+	intervention: string,
+	outcome: BehaviorOutcome,
+	note: string | null,
+};
+
+/**  How a behavior event ended. */
+export type BehaviorOutcome = "resolved" | "improved" | "unchanged" | "escalated";
+
+/**  The behavior observed (memory care behavior tracking). */
+export type BehaviorType = "agitation" | "verbal_aggression" | "physical_aggression" | "exit_seeking" | "refusing_care" | "sundowning" | "repetitive_vocalization" | "other";
+
+/**  A care note: what happened, in the nurse's words. */
+export type CareNote = {
+	/**  1–4000 characters. */
+	text: string,
 };
 
 export type ConnectionState = 
@@ -272,6 +325,62 @@ export type DeviceSummary_Serialize = {
 	 *  different key (a cloned disk image?).
 	 */
 	clone_suspected_at: string | null,
+};
+
+/**
+ *  What the status bar and the sync details panel show. (`DeviceSyncStatus`
+ *  in TypeScript: `SyncStatus` there is the seed's per-device status enum.)
+ */
+export type DeviceSyncStatus = DeviceSyncStatus_Serialize | DeviceSyncStatus_Deserialize;
+
+/**
+ *  What the status bar and the sync details panel show. (`DeviceSyncStatus`
+ *  in TypeScript: `SyncStatus` there is the seed's per-device status enum.)
+ */
+export type DeviceSyncStatus_Deserialize = {
+	/**  The server answered the last call (`None` before the first one). */
+	online?: boolean | null,
+	/**  A sync round is running. */
+	syncing: boolean,
+	/**  When the last sync round completed. */
+	last_sync?: string | null,
+	/**  Operations waiting to be uploaded. */
+	pending: number,
+	/**  When the oldest of them was written. */
+	oldest_pending_since?: string | null,
+	/**  Operations the server refused for good (kept for people to see). */
+	rejected: number,
+	/**  Set while a new device receives its facility for the first time. */
+	initial_sync?: InitialSyncProgress | null,
+	/**  The last failure; cleared by the next successful round. */
+	last_error?: SyncProblem | null,
+	/**  The server refuses this app's version: update Tend (the outbox is kept). */
+	update_needed: boolean,
+};
+
+/**
+ *  What the status bar and the sync details panel show. (`DeviceSyncStatus`
+ *  in TypeScript: `SyncStatus` there is the seed's per-device status enum.)
+ */
+export type DeviceSyncStatus_Serialize = {
+	/**  The server answered the last call (`None` before the first one). */
+	online: boolean | null,
+	/**  A sync round is running. */
+	syncing: boolean,
+	/**  When the last sync round completed. */
+	last_sync: string | null,
+	/**  Operations waiting to be uploaded. */
+	pending: number,
+	/**  When the oldest of them was written. */
+	oldest_pending_since: string | null,
+	/**  Operations the server refused for good (kept for people to see). */
+	rejected: number,
+	/**  Set while a new device receives its facility for the first time. */
+	initial_sync: InitialSyncProgress | null,
+	/**  The last failure; cleared by the next successful round. */
+	last_error: SyncProblem | null,
+	/**  The server refuses this app's version: update Tend (the outbox is kept). */
+	update_needed: boolean,
 };
 
 /**  Hardware class of an agency-owned device (the seed's `device_type`). */
@@ -434,11 +543,61 @@ export type IdentitySource =
 /**  `/etc/machine-id`, hashed (never sent raw: it is confidential). */
 "machine_id";
 
+/**  Progress of a new device's first sync. */
+export type InitialSyncProgress = {
+	/**  Changes received so far. */
+	received: number,
+	/**  About how many are still to come (the server's estimate). */
+	remaining: number,
+	/**  0–100. */
+	percent: number,
+};
+
+/**  A record of the device's timeline. */
+export type LocalRecord = LocalRecord_Serialize | LocalRecord_Deserialize;
+
+/**  A record of the device's timeline. */
+export type LocalRecord_Deserialize = {
+	id: string,
+	patient_id: number,
+	author_user_id: number,
+	/**  The writing device's clock. */
+	recorded_at: string,
+	/**  The server's clock; `None` until the server has the record. */
+	occurred_at?: string | null,
+	amends?: string | null,
+	body: RecordBody_Deserialize,
+	/**  Written on this device (rather than pulled from another). */
+	written_here: boolean,
+	sync_state: RecordSyncState,
+	rejection?: Rejection | null,
+};
+
+/**  A record of the device's timeline. */
+export type LocalRecord_Serialize = {
+	id: string,
+	patient_id: number,
+	author_user_id: number,
+	/**  The writing device's clock. */
+	recorded_at: string,
+	/**  The server's clock; `None` until the server has the record. */
+	occurred_at: string | null,
+	amends: string | null,
+	body: RecordBody_Serialize,
+	/**  Written on this device (rather than pulled from another). */
+	written_here: boolean,
+	sync_state: RecordSyncState,
+	rejection: Rejection | null,
+};
+
 /**  Why the last attempt failed, for the lock screen (`BADGE_UNKNOWN`, …). */
 export type LoginFailure = {
 	code: ErrorCode,
 	message: string,
 };
+
+/**  How a PRN medication was given. */
+export type MedicationRoute = "oral" | "sublingual" | "topical" | "inhaled" | "injection" | "rectal" | "transdermal" | "other";
 
 /**  A new enrollment code: `code` is shown this once and never again. */
 export type NewEnrollmentCode = NewEnrollmentCode_Serialize | NewEnrollmentCode_Deserialize;
@@ -453,6 +612,74 @@ export type NewEnrollmentCode_Deserialize = {
 export type NewEnrollmentCode_Serialize = {
 	code: string,
 	enrollment_code: EnrollmentCodeSummary_Serialize,
+};
+
+/**  Where a patient is in their stay. */
+export type PatientStatus = "active" | "on_leave" | "discharged" | "deceased";
+
+/**
+ *  A PRN ("as needed") medication given; its effectiveness is due
+ *  `follow_up_minutes` later as a [`PrnFollowUp`] record.
+ */
+export type PrnAdministration = PrnAdministration_Serialize | PrnAdministration_Deserialize;
+
+/**
+ *  A PRN ("as needed") medication given; its effectiveness is due
+ *  `follow_up_minutes` later as a [`PrnFollowUp`] record.
+ */
+export type PrnAdministration_Deserialize = {
+	/**  1–200 characters. */
+	medication: string,
+	/**  "500 mg", "2 puffs": 1–100 characters. */
+	dose: string,
+	route: MedicationRoute,
+	/**  Why it was given (1–4000 characters). */
+	reason: string,
+	/**  15–240 minutes (default 60). */
+	follow_up_minutes?: number,
+};
+
+/**
+ *  A PRN ("as needed") medication given; its effectiveness is due
+ *  `follow_up_minutes` later as a [`PrnFollowUp`] record.
+ */
+export type PrnAdministration_Serialize = {
+	/**  1–200 characters. */
+	medication: string,
+	/**  "500 mg", "2 puffs": 1–100 characters. */
+	dose: string,
+	route: MedicationRoute,
+	/**  Why it was given (1–4000 characters). */
+	reason: string,
+	/**  15–240 minutes (default 60). */
+	follow_up_minutes: number,
+};
+
+/**  Whether a PRN medication did what it was given for. */
+export type PrnEffectiveness = "effective" | "partially_effective" | "not_effective";
+
+/**
+ *  The effectiveness follow-up of a PRN administration (the record's `amends`
+ *  is the administration's id).
+ */
+export type PrnFollowUp = PrnFollowUp_Serialize | PrnFollowUp_Deserialize;
+
+/**
+ *  The effectiveness follow-up of a PRN administration (the record's `amends`
+ *  is the administration's id).
+ */
+export type PrnFollowUp_Deserialize = {
+	effectiveness: PrnEffectiveness,
+	note?: string | null,
+};
+
+/**
+ *  The effectiveness follow-up of a PRN administration (the record's `amends`
+ *  is the administration's id).
+ */
+export type PrnFollowUp_Serialize = {
+	effectiveness: PrnEffectiveness,
+	note: string | null,
 };
 
 /**  How the window behaves. */
@@ -475,6 +702,48 @@ export type ReaderStatus =
 
 /**  A badge reader was connected or removed, or the PC/SC service came or went. */
 export type ReaderStatusChanged = ReaderStatus;
+
+/**  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`). */
+export type RecordBody = RecordBody_Serialize | RecordBody_Deserialize;
+
+/**  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`). */
+export type RecordBody_Deserialize = {
+	kind: "care_note",
+} & CareNote | {
+	kind: "vital_signs",
+} & VitalSigns_Deserialize | {
+	kind: "behavior_event",
+} & BehaviorEvent_Deserialize | {
+	kind: "prn_administration",
+} & PrnAdministration_Deserialize | {
+	kind: "prn_follow_up",
+} & PrnFollowUp_Deserialize | {
+	kind: "wandering_alert",
+} & WanderingAlert_Deserialize;
+
+/**  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`). */
+export type RecordBody_Serialize = {
+	kind: "care_note",
+} & CareNote | {
+	kind: "vital_signs",
+} & VitalSigns_Serialize | {
+	kind: "behavior_event",
+} & BehaviorEvent_Serialize | {
+	kind: "prn_administration",
+} & PrnAdministration_Serialize | {
+	kind: "prn_follow_up",
+} & PrnFollowUp_Serialize | {
+	kind: "wandering_alert",
+} & WanderingAlert_Serialize;
+
+/**  Where a record stands with the server. */
+export type RecordSyncState = 
+/**  Written here, not yet confirmed by the server. */
+"pending" | 
+/**  The server has it. */
+"synced" | 
+/**  The server refused it for good; `rejection` says why. Never resent. */
+"rejected";
 
 /**
  *  A device the administrator registers by hand, as typed in the form: the
@@ -508,6 +777,12 @@ export type RegisterDevice_Serialize = {
 	mac_address: string | null,
 };
 
+/**  Why the server refused an operation. */
+export type Rejection = {
+	code: ErrorCode,
+	message: string,
+};
+
 /**
  *  A user's role. Clinical roles work inside their facility; the admin roles
  *  widen the scope to the facility, the organization or the platform.
@@ -531,6 +806,31 @@ export type Role =
 "ORG_ADMIN" | 
 /**  Creates organizations; every access inside one is audited. */
 "PLATFORM_ADMIN";
+
+/**  A patient of the facility as the roster shows them. */
+export type RosterPatient = RosterPatient_Serialize | RosterPatient_Deserialize;
+
+/**  A patient of the facility as the roster shows them. */
+export type RosterPatient_Deserialize = {
+	id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth?: string | null,
+	room?: string | null,
+	status: PatientStatus,
+};
+
+/**  A patient of the facility as the roster shows them. */
+export type RosterPatient_Serialize = {
+	id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string | null,
+	room: string | null,
+	status: PatientStatus,
+};
 
 /**  A validated API base URL. */
 export type ServerUrlCheck = {
@@ -622,8 +922,107 @@ export type SessionUser = {
 	role: Role,
 };
 
+/**  The last failure, for the sync details panel. */
+export type SyncProblem = {
+	code: ErrorCode,
+	/**  In plain words; never record contents. */
+	message: string,
+	at: string,
+};
+
 /**  The seed's sync states. */
 export type SyncStatus = "SYNCED" | "STALE" | "OUT_OF_SYNC" | "NEVER_SYNCED";
+
+/**  Sync progressed or failed (status bar, sync details, initial-sync progress). */
+export type SyncStatusChanged = SyncStatusChanged_Serialize | SyncStatusChanged_Deserialize;
+
+/**  Sync progressed or failed (status bar, sync details, initial-sync progress). */
+export type SyncStatusChanged_Deserialize = DeviceSyncStatus_Deserialize;
+
+/**  Sync progressed or failed (status bar, sync details, initial-sync progress). */
+export type SyncStatusChanged_Serialize = DeviceSyncStatus_Serialize;
+
+/**  What a device needs to know about its facility. */
+export type SyncedFacility = {
+	id: number,
+	organization_id: number,
+	name: string,
+	facility_type: FacilityType,
+	/**  IANA time zone name. */
+	timezone: string,
+	features: { [key in string]: boolean },
+};
+
+/**  One set of vital signs; at least one value. Units are in the field names. */
+export type VitalSigns = VitalSigns_Serialize | VitalSigns_Deserialize;
+
+/**  One set of vital signs; at least one value. Units are in the field names. */
+export type VitalSigns_Deserialize = {
+	/**  Body temperature, 30.0–45.0 °C. */
+	temperature_c?: number | null,
+	/**  20–250 beats per minute. */
+	pulse_bpm?: number | null,
+	/**  4–60 breaths per minute. */
+	respiration_rate?: number | null,
+	/**  50–260 mmHg; given together with `diastolic_mmhg`, and higher than it. */
+	systolic_mmhg?: number | null,
+	/**  20–160 mmHg. */
+	diastolic_mmhg?: number | null,
+	/**  Oxygen saturation, 50–100 %. */
+	spo2_percent?: number | null,
+	/**  0–10. */
+	pain_score?: number | null,
+	/**  20–800 mg/dL. */
+	blood_glucose_mg_dl?: number | null,
+};
+
+/**  One set of vital signs; at least one value. Units are in the field names. */
+export type VitalSigns_Serialize = {
+	/**  Body temperature, 30.0–45.0 °C. */
+	temperature_c: number | null,
+	/**  20–250 beats per minute. */
+	pulse_bpm: number | null,
+	/**  4–60 breaths per minute. */
+	respiration_rate: number | null,
+	/**  50–260 mmHg; given together with `diastolic_mmhg`, and higher than it. */
+	systolic_mmhg: number | null,
+	/**  20–160 mmHg. */
+	diastolic_mmhg: number | null,
+	/**  Oxygen saturation, 50–100 %. */
+	spo2_percent: number | null,
+	/**  0–10. */
+	pain_score: number | null,
+	/**  20–800 mg/dL. */
+	blood_glucose_mg_dl: number | null,
+};
+
+/**  A wandering alert: an exit door, a missing resident, or found again. */
+export type WanderingAlert = WanderingAlert_Serialize | WanderingAlert_Deserialize;
+
+/**  What raised a wandering alert. */
+export type WanderingAlertType = 
+/**  An exit door's badge reader or sensor saw the resident. */
+"exit_door" | 
+/**  Staff cannot find the resident. */
+"missing" | 
+/**  The resident was found (closes an earlier alert via `amends`). */
+"found";
+
+/**  A wandering alert: an exit door, a missing resident, or found again. */
+export type WanderingAlert_Deserialize = {
+	alert: WanderingAlertType,
+	/**  Where (1–200 characters): "east exit", "garden". */
+	location: string,
+	note?: string | null,
+};
+
+/**  A wandering alert: an exit door, a missing resident, or found again. */
+export type WanderingAlert_Serialize = {
+	alert: WanderingAlertType,
+	/**  Where (1–200 characters): "east exit", "garden". */
+	location: string,
+	note: string | null,
+};
 
 /**
  *  Why and when the device erased itself; shown on the setup screen until

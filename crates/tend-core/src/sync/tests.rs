@@ -83,9 +83,7 @@ impl FakeServer {
         };
         match failure {
             None => Ok(false),
-            Some(Failure::Error(ErrorCode::Offline)) => {
-                Err(CoreError::Offline("down".into()))
-            }
+            Some(Failure::Error(ErrorCode::Offline)) => Err(CoreError::Offline("down".into())),
             Some(Failure::Error(code)) => Err(api_err(code)),
             Some(Failure::LoseResponse) => Ok(true),
             Some(Failure::Hang) => std::future::pending().await,

@@ -232,13 +232,19 @@ pub struct RemovedId {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncedFacility {
+    // Ids stay far below 2^53, so a TypeScript number holds them.
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub id: i64,
+    #[cfg_attr(feature = "specta", specta(type = u32))]
     pub organization_id: i64,
     pub name: String,
     pub facility_type: FacilityType,
     /// IANA time zone name.
     pub timezone: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    // Not in the TypeScript type: JSON numbers have no exact TS type, and the
+    // webview needs the name and features only.
+    #[cfg_attr(feature = "specta", specta(skip))]
     pub settings: JsonObject,
     pub features: BTreeMap<String, bool>,
 }
