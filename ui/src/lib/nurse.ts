@@ -96,6 +96,20 @@ function withUnit(value: number | string, unit: string): string {
   return unit ? `${value} ${unit}` : `${value}`;
 }
 
+/** The message for one typed value out of its plausible range (or not a number); null when fine or empty. */
+export function vitalRangeError(field: VitalField, raw: string): string | null {
+  const rule = VITAL_RULES.find((candidate) => candidate.field === field);
+  const text = raw.trim().replace(",", ".");
+  if (!rule || text === "") return null;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return "Enter a number";
+  if (rule.integer && !Number.isInteger(value)) return "Enter a whole number";
+  if (value < rule.low || value > rule.high) {
+    return `${withUnit(value, rule.unit)} is not plausible; expected ${rule.low}–${withUnit(rule.high, rule.unit)}`;
+  }
+  return null;
+}
+
 /**
  * Checks typed values the way Rust will: per-field messages keyed `body.<field>`, and
  * `body` when nothing was entered. Returns the record to write when everything is fine.
@@ -115,17 +129,9 @@ export function checkVitals(inputs: VitalInputs): { errors: Record<string, strin
   for (const rule of VITAL_RULES) {
     const raw = inputs[rule.field].trim().replace(",", ".");
     if (raw === "") continue;
-    const value = Number(raw);
-    const key = `body.${rule.field}`;
-    if (!Number.isFinite(value)) {
-      errors[key] = "Enter a number";
-    } else if (rule.integer && !Number.isInteger(value)) {
-      errors[key] = "Enter a whole number";
-    } else if (value < rule.low || value > rule.high) {
-      errors[key] = `${withUnit(value, rule.unit)} is not plausible; expected ${rule.low}–${withUnit(rule.high, rule.unit)}`;
-    } else {
-      vitals[rule.field] = value;
-    }
+    const problem = vitalRangeError(rule.field, raw);
+    if (problem) errors[`body.${rule.field}`] = problem;
+    else vitals[rule.field] = Number(raw);
   }
   const systolic = inputs.systolic_mmhg.trim();
   const diastolic = inputs.diastolic_mmhg.trim();
