@@ -285,7 +285,7 @@ describe("PatientScreen", () => {
     await waitFor(() => expect(screen.getByTestId("sync-state")).toHaveTextContent("Synced"));
   });
 
-  it("explains an empty timeline and a resident who isn't on the device", async () => {
+  it("explains a resident who isn't on this device", async () => {
     setup({ roster: [] });
     expect(await screen.findByRole("heading", { name: "This resident isn't on this device" })).toBeInTheDocument();
   });
@@ -293,5 +293,30 @@ describe("PatientScreen", () => {
   it("shows an empty timeline in plain words", async () => {
     setup();
     expect(await screen.findByRole("heading", { name: "Nothing documented yet" })).toBeInTheDocument();
+  });
+
+  it("follows the path to another resident", async () => {
+    const bert: RosterPatient = { ...AGNES, id: 13, first_name: "Bertram", last_name: "Ng", room: "105" };
+    const timelines: number[] = [];
+    mockCommands({
+      roster: [AGNES, bert],
+      facility_info: null,
+      patient_timeline: (args: Record<string, unknown>) => {
+        timelines.push(args.patientId as number);
+        expect(args.limit).toBe(50);
+        return [];
+      },
+    });
+    const { rerender } = render(PatientScreen, { id: "12" });
+    expect(await screen.findByRole("heading", { level: 1, name: "Agnes Moore" })).toBeInTheDocument();
+    await rerender({ id: "13" });
+    expect(await screen.findByRole("heading", { level: 1, name: "Bertram Ng" })).toBeInTheDocument();
+    expect(timelines).toEqual([12, 13]);
+  });
+
+  it("says when the chart can't be opened", async () => {
+    mockCommands({ roster: new Rejection({ code: "STORAGE_UNAVAILABLE", message: "EIO" }), facility_info: null, patient_timeline: [] });
+    render(PatientScreen, { id: "12" });
+    expect(await screen.findByTestId("patient-error")).toHaveTextContent("This resident's details couldn't be opened");
   });
 });
