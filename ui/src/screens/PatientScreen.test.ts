@@ -319,4 +319,19 @@ describe("PatientScreen", () => {
     render(PatientScreen, { id: "12" });
     expect(await screen.findByTestId("patient-error")).toHaveTextContent("This resident's details couldn't be opened");
   });
+
+  it("raises a wandering alert when the facility tracks wandering", async () => {
+    const { writes } = setup({ features: { wandering_alerts: true } });
+    await screen.findByRole("heading", { level: 1, name: "Agnes Moore" });
+    await userEvent.click(await screen.findByLabelText("Wandering alert"));
+    const form = screen.getByTestId("form-wandering_alert");
+    await userEvent.selectOptions(within(form).getByLabelText("What is happening"), "missing");
+    await userEvent.click(within(form).getByRole("button", { name: "Raise wandering alert" }));
+    expect(within(form).getByTestId("error-body.location")).toHaveTextContent("Required");
+    await userEvent.type(within(form).getByLabelText("Where"), "Garden");
+    await userEvent.click(within(form).getByRole("button", { name: "Raise wandering alert" }));
+    await waitFor(() => expect(writes).toHaveLength(1));
+    expect(writes[0]?.body).toEqual({ kind: "wandering_alert", alert: "missing", location: "Garden", note: null });
+    expect(await screen.findByTestId("timeline-entry")).toHaveTextContent("Missing: Garden");
+  });
 });
