@@ -334,4 +334,14 @@ describe("PatientScreen", () => {
     expect(writes[0]?.body).toEqual({ kind: "wandering_alert", alert: "missing", location: "Garden", note: null });
     expect(await screen.findByTestId("timeline-entry")).toHaveTextContent("Missing: Garden");
   });
+
+  it("shows a field error it has no field for as an alert", async () => {
+    setup({
+      write: () => new Rejection({ code: "VALIDATION_FAILED", message: "The route isn't one Tend knows", fields: { "body.route": ["unknown route"] } }),
+    });
+    await screen.findByRole("heading", { level: 1, name: "Agnes Moore" });
+    await userEvent.type(screen.getByLabelText("Note"), "Resting");
+    await userEvent.click(screen.getByRole("button", { name: "Save note" }));
+    expect(await screen.findByTestId("record-error")).toHaveTextContent("The route isn't one Tend knows");
+  });
 });
