@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ageFrom, checkVitals, emptyVitalInputs, openFollowUps, summarize, vitalRangeError } from "./nurse";
+import { ageFrom, checkVitals, emptyVitalInputs, openFollowUps, quickMatch, summarize, vitalRangeError } from "./nurse";
 import type { LocalRecord } from "./nurse-types";
 
 describe("ageFrom", () => {
@@ -76,5 +76,18 @@ describe("openFollowUps", () => {
   it("uses the server's time once it has the dose, and skips rejected doses", () => {
     expect(openFollowUps([{ ...dose, occurred_at: "2026-11-27T13:40:00.000Z" }])[0]?.due).toBe("2026-11-27T14:40:00.000Z");
     expect(openFollowUps([{ ...dose, sync_state: "rejected" }])).toEqual([]);
+  });
+});
+
+describe("quickMatch", () => {
+  const agnes = { id: 1, mrn: "MRN00012", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104B", status: "active" as const };
+  const bert = { ...agnes, id: 2, mrn: "MRN00013", first_name: "Bertram", last_name: "Ng", room: null };
+
+  it("needs every word in the name, room or MRN, ignoring case", () => {
+    expect(quickMatch([agnes, bert], "moore AGNES")).toEqual([agnes]);
+    expect(quickMatch([agnes, bert], "104b")).toEqual([agnes]);
+    expect(quickMatch([agnes, bert], "mrn0001")).toEqual([agnes, bert]);
+    expect(quickMatch([agnes, bert], "  ")).toEqual([agnes, bert]);
+    expect(quickMatch([agnes, bert], "agnes ng")).toEqual([]);
   });
 });

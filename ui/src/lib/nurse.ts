@@ -50,6 +50,19 @@ export function matchesFilter(patient: RosterPatient, filter: StatusFilter): boo
   return filter === "all" || patient.status === filter;
 }
 
+/**
+ * The instant, on-screen narrowing of an already loaded roster while the vault's own
+ * search is on its way: every word typed must appear in the name, room or MRN.
+ */
+export function quickMatch(patients: readonly RosterPatient[], search: string): RosterPatient[] {
+  const words = search.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [...patients];
+  return patients.filter((patient) => {
+    const haystack = `${patient.first_name} ${patient.last_name} ${patient.room ?? ""} ${patient.mrn}`.toLowerCase();
+    return words.every((word) => haystack.includes(word));
+  });
+}
+
 // ---- Vital signs ------------------------------------------------------------------
 
 export type VitalField = Exclude<keyof VitalSigns, never>;

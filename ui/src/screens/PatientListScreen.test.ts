@@ -65,8 +65,18 @@ describe("PatientListScreen", () => {
     expect(rows()[0]).toHaveTextContent("Clara Oduya");
     expect(screen.getByTestId("patient-count")).toHaveTextContent("1 resident matching “clara”");
     // Debounced: not one vault query per keystroke.
+    await waitFor(() => expect(seen[seen.length - 1]).toBe("clara"));
     expect(seen.length).toBeLessThan(6);
-    expect(seen[seen.length - 1]).toBe("clara");
+  });
+
+  it("shows the vault's answer once it arrives, over the on-screen narrowing", async () => {
+    // The vault knows matches the screen can't guess (here: anything for a non-empty search).
+    mockCommands({ roster: (args: Record<string, unknown>) => (args.search === "" ? ROSTER : [ROSTER[2]]) });
+    render(PatientListScreen);
+    await screen.findByRole("listbox");
+    await userEvent.type(screen.getByLabelText("Search residents"), "oduya-c");
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    expect(rows()[0]).toHaveTextContent("Clara Oduya");
   });
 
   it("filters by status", async () => {
@@ -161,5 +171,27 @@ describe("PatientListScreen", () => {
     fail = false;
     await userEvent.click(within(alert).getByRole("button", { name: "Try again" }));
     expect(await screen.findByRole("listbox")).toBeInTheDocument();
+  });
+
+  it("narrows the list on screen at once, before the vault's answer arrives", async () => {
+    const seen: string[] = [];
+    mockCommands({
+      roster: (args: Record<string, unknown>) => {
+        seen.push(String(args.search));
+        // Only the first, empty search is answered; later ones stay on their way.
+        return args.search === "" ? ROSTER : new Promise(() => undefined);
+      },
+    });
+    render(PatientListScreen);
+    await screen.findByRole("listbox");
+    await userEvent.type(screen.getByLabelText("Search residents"), "103");
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toHaveTextContent("Clara Oduya");
+    expect(screen.getByTestId("patient-count")).toHaveTextContent("1 resident matching “103”");
+    await userEvent.clear(screen.getByLabelText("Search residents"));
+    await userEvent.type(screen.getByLabelText("Search residents"), "moore agnes");
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toHaveTextContent("Agnes Moore");
+    await waitFor(() => expect(seen).toContain("moore agnes"));
   });
 });
