@@ -344,4 +344,10 @@ describe("PatientScreen", () => {
     await userEvent.click(screen.getByRole("button", { name: "Save note" }));
     expect(await screen.findByTestId("record-error")).toHaveTextContent("The route isn't one Tend knows");
   });
+
+  it("marks a PRN follow-up that is overdue", async () => {
+    const late = { ...PRN, id: "0190a1b2-0000-7000-8000-00000000abcd", recorded_at: new Date(Date.now() - 90 * MINUTE).toISOString() };
+    setup({ timeline: [late] });
+    expect(await screen.findByTestId("follow-up-due")).toHaveTextContent("Effectiveness overdue since");
+  });
 });

@@ -31,6 +31,11 @@ describe("StatusBar with the background sync", () => {
     expect(screen.queryByTestId("status-sync-problem")).not.toBeInTheDocument();
   });
 
+  it("says when a sync round is running", () => {
+    render(StatusBar, { status: ONLINE, sync: { ...SYNCED, syncing: true }, now: NOW });
+    expect(screen.getByTestId("status-last-sync")).toHaveTextContent("Syncing…");
+  });
+
   it("shows offline from the sync status when the app status is unknown", () => {
     render(StatusBar, { status: null, sync: { ...SYNCED, online: false }, now: NOW });
     expect(screen.getByTestId("status-connection")).toHaveAttribute("data-state", "offline");
