@@ -147,4 +147,61 @@ describe("App shell and router", () => {
     expect(document.activeElement).toBe(screen.getByRole("main"));
     expect(window.location.hash).toBe("#/home");
   });
+
+  it("opens a resident's page from its path and marks Residents in the nav", async () => {
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      roster: [{ id: 12, mrn: "MRN12", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104", status: "active" }],
+      facility_info: null,
+      patient_timeline: [],
+    });
+    startAt("#/patients/12");
+    render(App);
+
+    expect(await screen.findByRole("heading", { level: 1, name: "Agnes Moore" })).toBeInTheDocument();
+    expect(screen.getByTestId("nav-patients")).toHaveAttribute("aria-current", "page");
+    expect(screen.queryByTestId("nav-patient")).not.toBeInTheDocument();
+    expect(document.title).toBe("Resident · Tend");
+  });
+
+  it("leaves the residents' screens for the lock screen when the session locks", async () => {
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      roster: [],
+      session_state: { phase: "locked", user: null, failure: null, idle_lock_ms: 120_000 },
+    });
+    startAt("#/patients");
+    render(App);
+
+    await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+  });
+
+  it("shows the background sync in the status bar, with its details", async () => {
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      sync_status: {
+        online: true,
+        syncing: false,
+        last_sync: null,
+        pending: 7,
+        oldest_pending_since: null,
+        rejected: 0,
+        initial_sync: null,
+        last_error: null,
+        update_needed: false,
+      },
+    });
+    startAt("#/lock");
+    render(App);
+
+    await waitFor(() => expect(screen.getByTestId("status-pending")).toHaveTextContent("7 changes waiting to sync"));
+    await userEvent.click(screen.getByRole("button", { name: "Sync details" }));
+    expect(screen.getByRole("dialog", { name: "Sync details" })).toBeInTheDocument();
+  });
 });

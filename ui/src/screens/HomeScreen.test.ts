@@ -2,7 +2,8 @@ import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { SessionState } from "$lib/bindings";
-import { mockCommands } from "../test/ipc";
+import type { RosterPatient } from "$lib/nurse-types";
+import { mockCommands, reject } from "../test/ipc";
 import HomeScreen from "./HomeScreen.svelte";
 
 const ACTIVE: SessionState = {
@@ -18,6 +19,7 @@ describe("HomeScreen", () => {
     const calls = mockCommands({
       session_state: ACTIVE,
       reader_status: "connected",
+      roster: [],
       lock_now: { ...ACTIVE, phase: "locked" },
     });
     render(HomeScreen);
@@ -31,10 +33,40 @@ describe("HomeScreen", () => {
     const calls = mockCommands({
       session_state: ACTIVE,
       reader_status: "connected",
+      roster: [],
       logout: { phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000 },
     });
     render(HomeScreen);
     await userEvent.click(await screen.findByTestId("home-logout"));
     await waitFor(() => expect(calls).toContain("logout"));
+  });
+
+  it("lists the first residents by room, linking to each and to the whole list", async () => {
+    const roster: RosterPatient[] = Array.from({ length: 9 }, (_, i) => ({
+      id: i + 1,
+      mrn: `MRN${i + 1}`,
+      first_name: `Resident`,
+      last_name: `${i + 1}`,
+      date_of_birth: null,
+      room: String(101 + i),
+      status: i === 1 ? "on_leave" : "active",
+    }));
+    const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster });
+    render(HomeScreen);
+    const list = await screen.findByTestId("home-residents");
+    const links = list.querySelectorAll("a");
+    expect(links).toHaveLength(6);
+    expect(links[0]).toHaveTextContent("101 Resident 1");
+    expect(links[0]).toHaveAttribute("href", "#/patients/1");
+    expect(links[1]).toHaveTextContent("On leave");
+    expect(screen.getByTestId("home-all-residents")).toHaveAttribute("href", "#/patients");
+    expect(screen.getByTestId("home-all-residents")).toHaveTextContent("See all 9 residents");
+    expect(calls).toContain("roster");
+  });
+
+  it("says when the residents can't be loaded", async () => {
+    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: reject("STORAGE_UNAVAILABLE", "EIO") });
+    render(HomeScreen);
+    expect(await screen.findByTestId("home-residents-error")).toHaveTextContent("can't read or save its data");
   });
 });

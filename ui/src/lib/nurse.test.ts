@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { ageFrom, checkVitals, emptyVitalInputs, openFollowUps, quickMatch, summarize, vitalRangeError } from "./nurse";
+import type { LocalRecord } from "./nurse-types";
+
+describe("ageFrom", () => {
+  it("counts whole years, before and after the birthday", () => {
+    const today = new Date(2026, 10, 27);
+    expect(ageFrom("1940-11-27", today)).toBe(86);
+    expect(ageFrom("1940-11-28", today)).toBe(85);
+    expect(ageFrom(null, today)).toBeNull();
+    expect(ageFrom("not a date", today)).toBeNull();
+  });
+});
+
+describe("vital signs", () => {
+  it("uses the plausible ranges of records.rs at both ends", () => {
+    expect(vitalRangeError("temperature_c", "30")).toBeNull();
+    expect(vitalRangeError("temperature_c", "45")).toBeNull();
+    expect(vitalRangeError("temperature_c", "29.9")).toBe("29.9 °C is not plausible; expected 30–45 °C");
+    expect(vitalRangeError("pulse_bpm", "19")).toContain("expected 20–250 bpm");
+    expect(vitalRangeError("respiration_rate", "61")).toContain("expected 4–60 breaths/min");
+    expect(vitalRangeError("systolic_mmhg", "261")).toContain("expected 50–260 mmHg");
+    expect(vitalRangeError("diastolic_mmhg", "19")).toContain("expected 20–160 mmHg");
+    expect(vitalRangeError("spo2_percent", "49")).toContain("expected 50–100 %");
+    expect(vitalRangeError("pain_score", "11")).toBe("11 is not plausible; expected 0–10");
+    expect(vitalRangeError("blood_glucose_mg_dl", "801")).toContain("expected 20–800 mg/dL");
+    expect(vitalRangeError("pulse_bpm", "72.5")).toBe("Enter a whole number");
+    expect(vitalRangeError("pulse_bpm", "abc")).toBe("Enter a number");
+    expect(vitalRangeError("temperature_c", "37,5")).toBeNull();
+  });
+
+  it("needs at least one value and both blood pressure numbers, systolic higher", () => {
+    expect(checkVitals(emptyVitalInputs()).errors).toEqual({ body: "Enter at least one vital sign" });
+    expect(checkVitals({ ...emptyVitalInputs(), diastolic_mmhg: "80" }).errors).toEqual({
+      "body.systolic_mmhg": "Blood pressure needs both numbers",
+    });
+    expect(checkVitals({ ...emptyVitalInputs(), systolic_mmhg: "80", diastolic_mmhg: "80" }).errors).toEqual({
+      "body.diastolic_mmhg": "The diastolic pressure must be lower than the systolic",
+    });
+    const ok = checkVitals({ ...emptyVitalInputs(), systolic_mmhg: "120", diastolic_mmhg: "80", temperature_c: "37,5" });
+    expect(ok.errors).toEqual({});
+    expect(ok.vitals).toMatchObject({ systolic_mmhg: 120, diastolic_mmhg: 80, temperature_c: 37.5, pulse_bpm: null });
+  });
+});
+
+describe("openFollowUps", () => {
+  const base = {
+    patient_id: 1,
+    author_user_id: 7,
+    occurred_at: null,
+    written_here: true,
+    sync_state: "synced" as const,
+    rejection: null,
+  };
+  const dose: LocalRecord = {
+    ...base,
+    id: "a",
+    recorded_at: "2026-11-27T13:35:00.000Z",
+    amends: null,
+    body: { kind: "prn_administration", medication: "Acetaminophen", dose: "500 mg", route: "oral", reason: "Pain", follow_up_minutes: 60 },
+  };
+
+  it("is due follow_up_minutes after the dose, until a follow-up amends it", () => {
+    expect(openFollowUps([dose])).toEqual([{ administration: dose, due: "2026-11-27T14:35:00.000Z" }]);
+    const followUp: LocalRecord = {
+      ...base,
+      id: "b",
+      recorded_at: "2026-11-27T14:30:00.000Z",
+      amends: "a",
+      body: { kind: "prn_follow_up", effectiveness: "effective", note: null },
+    };
+    expect(openFollowUps([followUp, dose])).toEqual([]);
+    expect(summarize(followUp.body)).toBe("Effective");
+  });
+
+  it("uses the server's time once it has the dose, and skips rejected doses", () => {
+    expect(openFollowUps([{ ...dose, occurred_at: "2026-11-27T13:40:00.000Z" }])[0]?.due).toBe("2026-11-27T14:40:00.000Z");
+    expect(openFollowUps([{ ...dose, sync_state: "rejected" }])).toEqual([]);
+  });
+});
+
+describe("quickMatch", () => {
+  const agnes = { id: 1, mrn: "MRN00012", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104B", status: "active" as const };
+  const bert = { ...agnes, id: 2, mrn: "MRN00013", first_name: "Bertram", last_name: "Ng", room: null };
+
+  it("needs every word in the name, room or MRN, ignoring case", () => {
+    expect(quickMatch([agnes, bert], "moore AGNES")).toEqual([agnes]);
+    expect(quickMatch([agnes, bert], "104b")).toEqual([agnes]);
+    expect(quickMatch([agnes, bert], "mrn0001")).toEqual([agnes, bert]);
+    expect(quickMatch([agnes, bert], "  ")).toEqual([agnes, bert]);
+    expect(quickMatch([agnes, bert], "agnes ng")).toEqual([]);
+  });
+});
