@@ -24,7 +24,6 @@ function facility(features: Record<string, boolean>): SyncedFacility {
     name: "Sunrise Memory Care",
     facility_type: "MEMORY_CARE",
     timezone: "America/Chicago",
-    settings: {},
     features,
   };
 }
