@@ -14,6 +14,7 @@ pub mod identity;
 pub mod instance;
 pub mod logging;
 pub mod login;
+pub mod offline_login;
 pub mod server_url;
 pub mod session;
 pub mod sync;

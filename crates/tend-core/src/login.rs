@@ -507,6 +507,8 @@ pub trait LoginApi: Send + Sync {
 pub struct DeviceLogin {
     enrollment: Arc<Enrollment>,
     tokens: DeviceTokens,
+    /// Verifiers for badge logins while the server cannot be reached.
+    pub offline: Arc<crate::offline_login::OfflineVerifiers>,
     /// The server API of the enrollment it was built for (server address
     /// and device UUID): one HTTP client, so taps reuse its connection
     /// instead of paying for a new client and handshake each time.
@@ -518,6 +520,7 @@ impl DeviceLogin {
         Self {
             enrollment,
             tokens: DeviceTokens::default(),
+            offline: Arc::default(),
             server: tokio::sync::Mutex::new(None),
         }
     }
@@ -548,10 +551,12 @@ impl DeviceLogin {
         *server = Some((enrolled_as, api.clone()));
         Ok(api)
     }
-}
 
-impl LoginApi for DeviceLogin {
-    async fn badge_login(&self, badge: &BadgeUid, pin: Option<&Secret>) -> Result<LoginResponse> {
+    async fn badge_login_online(
+        &self,
+        badge: &BadgeUid,
+        pin: Option<&Secret>,
+    ) -> Result<LoginResponse> {
         let api = self.api().await?;
         let body = BadgeLoginRequest {
             badge_uid: Secret::new(badge.expose_canonical()),
@@ -568,6 +573,32 @@ impl LoginApi for DeviceLogin {
             }
         }
         unreachable!("the loop returns on its second attempt")
+    }
+}
+
+impl LoginApi for DeviceLogin {
+    async fn badge_login(&self, badge: &BadgeUid, pin: Option<&Secret>) -> Result<LoginResponse> {
+        match self.badge_login_online(badge, pin).await {
+            Ok(session) => {
+                // Offline sign-in for next time; never in the way of this one.
+                if let Err(e) = self.offline.remember(badge, pin, &session).await {
+                    tracing::warn!(code = %e.code(), "offline verifier not kept");
+                }
+                Ok(session)
+            }
+            Err(e) if e.code() == ErrorCode::Offline => {
+                tracing::info!("server unreachable: badge checked offline");
+                self.offline.verify(badge, pin).await
+            }
+            Err(e) => {
+                if matches!(e.code(), ErrorCode::BadgeRevoked | ErrorCode::BadgeUnknown) {
+                    if let Err(e) = self.offline.forget(badge).await {
+                        tracing::warn!(code = %e.code(), "offline verifier not removed");
+                    }
+                }
+                Err(e)
+            }
+        }
     }
 
     async fn password_login(&self, username: &str, password: &Secret) -> Result<LoginResponse> {

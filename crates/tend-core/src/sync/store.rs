@@ -668,10 +668,11 @@ fn apply_change(
                 )
                 .optional()
                 .map_err(db_error)?;
-            if let Some(bytes) = hash.as_deref().and_then(decode_hex) {
+            // Offline verifiers key on the same lower-case hex (vault schema 4).
+            if let Some(hash) = hash {
                 run(
                     "DELETE FROM badge_verifiers WHERE badge_hash = ?1",
-                    &[&bytes],
+                    &[&hash.to_ascii_lowercase()],
                 )?;
             }
             run("DELETE FROM badges WHERE id = ?1", &[&removed.id])?;
@@ -699,16 +700,6 @@ fn apply_change(
         }
     }
     Ok(())
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The sync bookkeeping and outbox counts.

@@ -707,7 +707,7 @@ async fn pages_upsert_the_facility_roster_staff_and_badges_and_tombstones_remove
                 SyncChange::Badge(SyncedBadge {
                     id: 20,
                     user_id: 10,
-                    badge_hash: "ABCD".into(),
+                    badge_hash: "AB".repeat(32),
                 }),
             ],
         )
@@ -717,9 +717,12 @@ async fn pages_upsert_the_facility_roster_staff_and_badges_and_tombstones_remove
         let conn = vault.connection_mut();
         store::apply_page(conn, &first).unwrap();
         conn.execute(
-            "INSERT INTO badge_verifiers (badge_hash, user_id, pin_hash, expires_at, updated_at)
-             VALUES (x'abcd', 10, 'h', '2030-01-01', '2026-01-01')",
-            [],
+            "INSERT INTO badge_verifiers (badge_hash, user_id, organization_id, facility_id,
+                 username, full_name, employee_id, role, pin_hash, pin_verified_at, expires_at,
+                 updated_at)
+             VALUES (?1, 10, 1, 1, 'nora', 'Nora Nurse', 'E10', 'RN', 'h', '2026-01-01',
+                 '2030-01-01', '2026-01-01')",
+            ["ab".repeat(32)],
         )
         .unwrap();
     }
