@@ -1,11 +1,15 @@
 // The lock screen's rules in the real window, against the real central API and the PC/SC
 // test reader (pcscd + vsmartcard-vpcd, the card played by tend-badge's virtual-badge):
 // tap-out, a colleague's tap on a locked screen, sign out, a revoked badge, five wrong
-// PINs, and the reader unplugged, restored and its service restarted. One device and one
-// app launch serve the journeys, in order; each leaves the lock screen as the next expects.
+// PINs, the reader unplugged, restored and its service restarted, and a keyboard-wedge
+// reader's burst told from a person typing (synthetic key events through WebDriver). One
+// device and one app launch serve the journeys, in order; each leaves the screen as the
+// next expects.
 
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type App, launchApp } from "../lib/app.ts";
 import {
@@ -19,9 +23,15 @@ import {
   waitForReader,
 } from "../lib/badge.ts";
 import { CentralApi, fakeMachine } from "../lib/central.ts";
+import { Key } from "webdriverio";
 
 /** Same-badge taps closer than this count once (the app's default is 3 s). */
 const DEBOUNCE_MS = 800;
+/** This device's keyboard-wedge reader types the NFC UID in hex after a "%" (tend.toml). */
+const WEDGE_PREFIX = "%";
+const WEDGE_CONFIG = `[wedge]\nencoding = "uid_hex"\nprefix = "${WEDGE_PREFIX}"\n`;
+/** People leave at least this long between keys; the wedge default allows 80 ms at most. */
+const HUMAN_KEY_GAP_MS = 160;
 
 interface Staff {
   id: number;
@@ -36,6 +46,27 @@ async function waitForTitle(app: App, expected: string): Promise<void> {
     timeout: 10_000,
     timeoutMsg: `the screen's title never became ${expected}`,
   });
+}
+
+/**
+ * Types `text` then Enter as one WebDriver key sequence: with no pauses, as a wedge
+ * reader does, or with `gapMs` between keys, as a person does.
+ */
+async function typeKeys(app: App, text: string, gapMs = 0): Promise<void> {
+  const keys = app.browser.action("key");
+  for (const key of [...text, Key.Enter]) {
+    keys.down(key).up(key);
+    if (gapMs > 0) keys.pause(gapMs);
+  }
+  await keys.perform();
+}
+
+/** The app's log lines that record a login's outcome. */
+function loginOutcomes(app: App): string[] {
+  return app
+    .log()
+    .split("\n")
+    .filter((line) => /tend_core::login: (signed in|login refused|session unlocked)/.test(line));
 }
 
 async function pastDebounce(): Promise<void> {
@@ -76,10 +107,17 @@ describe("badge policy", () => {
       cleanups.push(() => new Promise<void>((r) => reader.close(() => r())));
       const machine = fakeMachine();
       cleanups.push(() => rmSync(machine, { recursive: true, force: true }));
+      const configDir = mkdtempSync(join(tmpdir(), "tend-e2e-config-"));
+      cleanups.push(() => rmSync(configDir, { recursive: true, force: true }));
+      writeFileSync(join(configDir, "tend.toml"), WEDGE_CONFIG);
       app = await launchApp({
         name: "badge-policy",
         profile: "desktop",
-        env: { TEND_DEBUG_IDENTITY_ROOT: machine, TEND_BADGE_DEBOUNCE_MS: String(DEBOUNCE_MS) },
+        env: {
+          TEND_DEBUG_IDENTITY_ROOT: machine,
+          TEND_BADGE_DEBOUNCE_MS: String(DEBOUNCE_MS),
+          TEND_CONFIG: join(configDir, "tend.toml"),
+        },
       });
       cleanups.push(() => app.close());
       await enroll(app, api);
@@ -153,7 +191,7 @@ describe("badge policy", () => {
     const wrong = forgetful.pin === "0000" ? "1111" : "0000";
     for (const left of [4, 3, 2, 1]) {
       await enterPin(app, wrong);
-      await app.waitForText("pin-attempts", `${left} attempts left`);
+      await app.waitForText("pin-attempts", left === 1 ? "1 attempt left" : `${left} attempts left`);
       assert.equal(await app.testId("login-error").getAttribute("data-code"), "BADGE_PIN_WRONG");
       await app.waitForText(
         "login-error",
@@ -222,5 +260,34 @@ describe("badge policy", () => {
     await tapBadge(nurse.badge);
     await waitForHash(app, "#/home", "a tap after the reader came back did not sign the nurse in");
     await app.waitForText("home-signed-in", nurse.full_name);
+  });
+
+  test("keyboard wedge: a reader's burst signs in; the same keys typed by a person do not", async () => {
+    await app.testId("home-logout").click();
+    await waitForHash(app, "#/lock", "signing out did not return to the lock screen");
+    await waitForPhase(app, "signed_out");
+    const outcomesBefore = loginOutcomes(app).length;
+
+    // A person types the nurse's badge number, prefix and Enter included: nothing happens.
+    await typeKeys(app, `${WEDGE_PREFIX}${nurse.badge}`, HUMAN_KEY_GAP_MS);
+    // Then a reader types an unknown badge: refused in words. Keys are handled in order,
+    // so had the person's typing counted, its outcome would be logged first.
+    await typeKeys(app, `${WEDGE_PREFIX}04C0FFEE`);
+    await app.waitForText("login-error", /isn't assigned to anyone/);
+    assert.equal(await app.testId("login-error").getAttribute("data-code"), "BADGE_UNKNOWN");
+    await waitForPhase(app, "signed_out");
+    const outcomes = loginOutcomes(app).slice(outcomesBefore);
+    assert.equal(outcomes.length, 1, `expected only the unknown badge's refusal, got ${outcomes.join(" | ")}`);
+    assert.match(outcomes[0]!, /login refused code=BADGE_UNKNOWN/);
+    assert.equal(await app.testId("password-form").isExisting(), false);
+    await app.screenshot("9-wedge-unknown");
+
+    // The reader types the nurse's badge: her home (no PIN within her grace period).
+    await typeKeys(app, `${WEDGE_PREFIX}${nurse.badge}`);
+    await waitForHash(app, "#/home", "the wedge reader's burst did not sign the nurse in");
+    await app.waitForText("home-signed-in", nurse.full_name);
+    await app.screenshot("10-wedge-home");
+    const secrets = [nurse.badge, "04C0FFEE"];
+    assert.doesNotMatch(app.log(), new RegExp(`\\b(${secrets.join("|")})\\b`, "i"));
   });
 });

@@ -60,7 +60,10 @@ export const commands = {
 	uiReady: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("ui_ready")),
 	/**  Why this device erased itself, until it enrolls again (`null` if never). */
 	wipeNotice: () => typedError<WipeNotice | null, AppError_Serialize>(__TAURI_INVOKE("wipe_notice")),
-	/**  A value a keyboard-wedge reader typed on the lock screen. */
+	/**
+	 *  A value a keyboard-wedge reader typed on the lock screen (prefix and
+	 *  suffix already stripped by the window), checked against the configured format.
+	 */
 	badgeLoginWedge: (value: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("badge_login_wedge", { value })),
 	/**  Leaves the PIN pad. */
 	cancelPin: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("cancel_pin")),
@@ -138,6 +141,8 @@ export type AppInfo = {
 	data_dir: string,
 	log_dir: string,
 	webkit_dmabuf_workaround: boolean,
+	/**  The keyboard-wedge reader's format, for the lock screen's recognizer. */
+	wedge: WedgeSettings,
 };
 
 /**  The status bar's data. */
@@ -624,6 +629,40 @@ export type SessionUser = {
 
 /**  The seed's sync states. */
 export type SyncStatus = "SYNCED" | "STALE" | "OUT_OF_SYNC" | "NEVER_SYNCED";
+
+/**  What a keyboard-wedge reader types. */
+export type WedgeEncoding = 
+/**  Decimal card numbers (125 kHz Prox readers, the usual case). */
+"decimal" | 
+/**  Hexadecimal card numbers. */
+"hex" | 
+/**
+ *  The NFC UID in hex, as a PC/SC reader reports it (the same badge then
+ *  works on both kinds of reader).
+ */
+"uid_hex";
+
+/**
+ *  How this device's keyboard-wedge badge reader types a badge (`[wedge]` in
+ *  tend.toml). The window uses the timing to tell a reader's burst from a
+ *  person typing and strips the prefix and suffix; the core checks the value
+ *  against the length and encoding (see [`WedgeSettings::format`]).
+ */
+export type WedgeSettings = {
+	/**  Fewest characters between prefix and suffix. */
+	min_length: number,
+	/**  Most characters between prefix and suffix. */
+	max_length: number,
+	/**  What the reader types before the number (required when set). */
+	prefix: string,
+	/**  What the reader types after the number, before Enter. */
+	suffix: string,
+	/**  Largest mean time between the keys of a burst, in ms. */
+	max_inter_key_ms: number,
+	/**  Largest single pause inside a burst, in ms; a longer one starts over. */
+	max_gap_ms: number,
+	encoding: WedgeEncoding,
+};
 
 /**
  *  Why and when the device erased itself; shown on the setup screen until
