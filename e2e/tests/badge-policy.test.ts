@@ -82,10 +82,12 @@ describe("badge policy", () => {
   let colleague: Staff;
   let revoked: Staff;
   let forgetful: Staff;
+  let facilityName: string;
 
   before(
     async () => {
       await api.start();
+      facilityName = (await api.request("GET", `/api/facilities/${api.facilityId}`)).name;
       const users: Array<{ id: number; full_name: string; role: string }> = (
         await api.request("GET", `/api/users?facility_id=${api.facilityId}&limit=100`)
       ).items;
@@ -131,6 +133,9 @@ describe("badge policy", () => {
   });
 
   test("tap-out: the signed-in nurse's second tap locks her session; her next tap unlocks it", async () => {
+    // The lock screen says where this device is enrolled.
+    await app.waitForText("facility-name", facilityName);
+    await app.screenshot("0-lock-screen");
     await tapBadge(nurse.badge);
     await enterPin(app, nurse.pin);
     await waitForHash(app, "#/home", "the nurse did not reach her home screen");

@@ -46,12 +46,12 @@ export const commands = {
 	 *  Enrolls this device with the server and the code the administrator gave;
 	 *  `ACTIVE` at once, or `PENDING` until an administrator approves it.
 	 */
-	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState, AppError_Serialize>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
+	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState_Serialize, AppError_Serialize>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
 	/**
 	 *  The device's enrollment (`null` before setup); a pending device asks the
 	 *  server again.
 	 */
-	enrollmentStatus: () => typedError<EnrollmentState | null, AppError_Serialize>(__TAURI_INVOKE("enrollment_status")),
+	enrollmentStatus: () => typedError<EnrollmentState_Serialize | null, AppError_Serialize>(__TAURI_INVOKE("enrollment_status")),
 	/**
 	 *  Called once by the UI after its first paint: records start-up time (the
 	 *  line scripts/bench-startup.sh reads) and returns the current status so the
@@ -327,7 +327,10 @@ export type EnrollmentCodeSummary_Serialize = {
 };
 
 /**  What the device remembers about its enrollment (no secrets). */
-export type EnrollmentState = {
+export type EnrollmentState = EnrollmentState_Serialize | EnrollmentState_Deserialize;
+
+/**  What the device remembers about its enrollment (no secrets). */
+export type EnrollmentState_Deserialize = {
 	/**  The server this device enrolled with. */
 	server_url: string,
 	/**
@@ -338,6 +341,33 @@ export type EnrollmentState = {
 	device_uuid: string,
 	organization_id: number,
 	facility_id: number,
+	/**
+	 *  The facility's name, for the lock screen (`None` from a server that
+	 *  does not send it, or a record saved before it was kept).
+	 */
+	facility_name?: string | null,
+	status: DeviceStatus,
+	/**  When the status was last confirmed by the server. */
+	checked_at: string,
+};
+
+/**  What the device remembers about its enrollment (no secrets). */
+export type EnrollmentState_Serialize = {
+	/**  The server this device enrolled with. */
+	server_url: string,
+	/**
+	 *  The device's id on that server (ids stay far below 2^53, so a
+	 *  TypeScript number holds them).
+	 */
+	device_id: number,
+	device_uuid: string,
+	organization_id: number,
+	facility_id: number,
+	/**
+	 *  The facility's name, for the lock screen (`None` from a server that
+	 *  does not send it, or a record saved before it was kept).
+	 */
+	facility_name: string | null,
 	status: DeviceStatus,
 	/**  When the status was last confirmed by the server. */
 	checked_at: string,

@@ -24,6 +24,33 @@ describe("LockScreen", () => {
     expect(screen.getByTestId("reader-status")).toHaveTextContent("Badge reader connected");
   });
 
+  it("names the facility this device is enrolled in", async () => {
+    mockCommands({
+      session_state: state("signed_out"),
+      reader_status: "connected",
+      enrollment_status: {
+        server_url: "https://tend.example.org",
+        device_id: 7,
+        device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
+        organization_id: 1,
+        facility_id: 2,
+        facility_name: "Sunrise ALF - North Campus",
+        status: "ACTIVE",
+        checked_at: "2026-11-27T02:00:00Z",
+      },
+    });
+    render(LockScreen);
+    expect(await screen.findByTestId("facility-name")).toHaveTextContent("Sunrise ALF - North Campus");
+  });
+
+  it("shows no facility line when the name is not known", async () => {
+    mockCommands({ session_state: state("signed_out"), reader_status: "connected", enrollment_status: null });
+    render(LockScreen);
+    await screen.findByText(/Waiting for a badge/);
+    await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveAttribute("data-status", "connected"));
+    expect(screen.queryByTestId("facility-name")).not.toBeInTheDocument();
+  });
+
   it("says when no reader is connected, and follows the reader event", async () => {
     mockCommands({ session_state: state("signed_out"), reader_status: "no_reader" });
     render(LockScreen);
