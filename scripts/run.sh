@@ -30,6 +30,8 @@ echo "run: building the UI, the API and the app"
 # would rebuild the shared dependencies a second time.
 cargo build -p tend-api
 cargo build -p tend-app
+# Taps the demo badges on the virtual reader (printed below).
+cargo build -p tend-badge --features virtual-card --bin virtual-badge
 
 . scripts/lib/api-stack.sh
 trap api_stack_stop EXIT INT TERM
@@ -67,6 +69,13 @@ cat <<EOF
   Password         $TEND_DEMO_PASSWORD   (kept in $secrets)
   Enrollment code  $enrollment_code
                    (first-run setup asks for it; an enrolled device skips setup)
+  Badges to try    (staff of Sunrise ALF - North Campus; seed-demo's DEMO_BADGES)
+                   04D3A1B2C3D401  PIN 4826   sunrise-north.rn1
+                   04D3A1B2C3D402  PIN 5937   sunrise-north.rn2
+                   04D3A1B2C3D403  PIN 6048   sunrise-north.cna1
+                   Tap one on the virtual reader (pcscd with vsmartcard-vpcd, see
+                   scripts/services/pcscd.sh):
+                   $CARGO_TARGET_DIR/debug/virtual-badge tap 04D3A1B2C3D401 --until-read
 
 EOF
 

@@ -17,6 +17,9 @@ export class CentralApi {
   base = "";
   private server: ChildProcess | undefined;
   private database = `tend_e2e_${randomBytes(6).toString("hex")}`;
+  /** The API's login role, one per run: roles are cluster-wide, and a shared one would have
+   * its password changed under a running API by another journey's migrate. */
+  private appUser = `${this.database}_api`;
   private readonly superuser: string;
   private readonly binary: string;
   readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
@@ -50,14 +53,14 @@ export class CentralApi {
     const appPassword = `e2e-${randomBytes(12).toString("hex")}`;
     const owner = this.databaseUrl();
     const quiet = { ...process.env, TEND_LOG: "warn", TEND_MIGRATE_DATABASE_URL: owner };
-    execFileSync(this.binary, ["migrate", "--app-user", "tend_api_e2e"], { env: { ...quiet, TEND_APP_PASSWORD: appPassword } });
+    execFileSync(this.binary, ["migrate", "--app-user", this.appUser], { env: { ...quiet, TEND_APP_PASSWORD: appPassword } });
     execFileSync(this.binary, ["seed-demo"], { env: { ...quiet, TEND_DEMO_PASSWORD: this.demoPassword }, stdio: "ignore" });
 
     const port = await freePort();
     mkdirSync(artifactsDir, { recursive: true });
     const log = openSync(join(artifactsDir, `${this.name}.tend-api.log`), "w");
     this.server = spawn(this.binary, ["serve", "--bind", `127.0.0.1:${port}`], {
-      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl("tend_api_e2e", appPassword) },
+      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl(this.appUser, appPassword) },
       stdio: ["ignore", log, log],
     });
     this.base = `http://127.0.0.1:${port}`;
@@ -77,8 +80,9 @@ export class CentralApi {
     if (this.server?.pid) await endProcesses([this.server.pid]);
     try {
       execFileSync("psql", ["-q", this.superuser, "-c", `DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`]);
+      execFileSync("psql", ["-q", this.superuser, "-c", `DROP ROLE IF EXISTS ${this.appUser}`]);
     } catch {
-      // Best effort: a leftover tend_e2e_* database holds only demo data.
+      // Best effort: a leftover tend_e2e_* database (or its role) holds only demo data.
     }
   }
 

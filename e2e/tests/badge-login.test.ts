@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { type App, launchApp } from "../lib/app.ts";
-import { lockVirtualReader, tapBadge } from "../lib/badge.ts";
+import { launchApp } from "../lib/app.ts";
+import { enroll, lockVirtualReader, tapBadge, waitForHash, waitForPhase } from "../lib/badge.ts";
 import { CentralApi, fakeMachine } from "../lib/central.ts";
 
 const BADGE = "04A1B2C3D4E5F6";
@@ -16,32 +16,6 @@ const UNKNOWN_BADGE = "04C0FFEE";
 const PIN = "73946281";
 /** Short enough to watch the idle lock; the warning shows halfway. */
 const IDLE_LOCK_SECS = 8;
-
-async function hash(app: App): Promise<string> {
-  return app.browser.execute(() => window.location.hash);
-}
-
-async function waitForHash(app: App, expected: string, timeoutMsg: string, timeout = 15_000): Promise<void> {
-  await app.browser.waitUntil(async () => (await hash(app)) === expected, { timeout, timeoutMsg });
-}
-
-async function waitForPhase(app: App, phase: string, timeout = 15_000): Promise<void> {
-  await app.browser.waitUntil(async () => (await app.testId("lock-state").getAttribute("data-phase")) === phase, {
-    timeout,
-    timeoutMsg: `the lock screen never reached ${phase}`,
-  });
-}
-
-/** Sets up the device through the setup screen with a fresh enrollment code. */
-async function enroll(app: App, api: CentralApi): Promise<void> {
-  await waitForHash(app, "#/setup", "a device that was never set up did not open setup", 10_000);
-  await app.type("server-url-input", api.base);
-  await app.testId("server-url-check").click();
-  await app.waitFor("enroll-form");
-  await app.type("enrollment-code-input", await api.newCode());
-  await app.testId("enroll-submit").click();
-  await waitForHash(app, "#/lock", "the enrolled device did not reach the lock screen");
-}
 
 describe("badge login", () => {
   const api = new CentralApi("badge-login");

@@ -6,7 +6,6 @@
 //! `SessionChanged` like every other change.
 
 use tauri::State;
-use tend_badge::WedgeFormat;
 use tend_core::login::{ReaderStatus, SessionState};
 
 use crate::error::AppError;
@@ -26,7 +25,8 @@ pub fn reader_status(state: State<'_, AppState>) -> Result<ReaderStatus, AppErro
     Ok(state.reader_status())
 }
 
-/// A value a keyboard-wedge reader typed on the lock screen.
+/// A value a keyboard-wedge reader typed on the lock screen (prefix and
+/// suffix already stripped by the window), checked against the configured format.
 #[tauri::command]
 #[specta::specta]
 pub async fn badge_login_wedge(
@@ -35,7 +35,7 @@ pub async fn badge_login_wedge(
 ) -> Result<SessionState, AppError> {
     Ok(state
         .login
-        .tap_wedge(&value, &WedgeFormat::default())
+        .tap_wedge(&value, &state.info.wedge.format())
         .await?)
 }
 

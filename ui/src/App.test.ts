@@ -11,6 +11,7 @@ const ENROLLED: EnrollmentState = {
   device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
   organization_id: 1,
   facility_id: 2,
+  facility_name: "Sunrise ALF - North Campus",
   status: "ACTIVE",
   checked_at: "2026-11-27T02:00:00Z",
 };

@@ -1,6 +1,7 @@
 //! Bootstrap data, written as the schema owner: the first platform
 //! administrator, and a realistic demo (four organizations, six facilities
-//! covering every facility type, staff of every role, 300+ patients, devices).
+//! covering every facility type, staff of every role, 300+ patients, devices,
+//! and badges with PINs for a few staff of Sunrise ALF - North Campus).
 
 use anyhow::Context as _;
 use chrono::{Duration, NaiveDate, Utc};
@@ -256,6 +257,94 @@ const LAST: &[&str] = &[
     "Flores",
 ];
 
+/// A demo badge: the NFC UID a reader reports (hex, as PC/SC `FF CA` reads it)
+/// and the PIN of the staff member it belongs to. Public on purpose: they are
+/// printed by `scripts/run.sh` ("badges to try") so a demo can tap them on the
+/// virtual reader (`virtual-badge tap <uid>`).
+pub struct DemoBadge {
+    pub username: &'static str,
+    pub uid: &'static str,
+    pub pin: &'static str,
+}
+
+/// Badges of Sunrise ALF - North Campus staff (the facility `run.sh` enrolls
+/// the app in). PINs follow the PIN policy (4–8 digits, no repeated digit or
+/// run); hashes are made like any badge's, with the organization's key.
+pub const DEMO_BADGES: &[DemoBadge] = &[
+    DemoBadge {
+        username: "sunrise-north.rn1",
+        uid: "04D3A1B2C3D401",
+        pin: "4826",
+    },
+    DemoBadge {
+        username: "sunrise-north.rn2",
+        uid: "04D3A1B2C3D402",
+        pin: "5937",
+    },
+    DemoBadge {
+        username: "sunrise-north.cna1",
+        uid: "04D3A1B2C3D403",
+        pin: "6048",
+    },
+];
+
+/// Gives each [`DEMO_BADGES`] user the badge and, unless they set one already,
+/// the PIN. Idempotent: a badge already active in the organization is left
+/// alone (whoever holds it). Returns how many badges were added.
+async fn seed_demo_badges(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    let mut added = 0;
+    for demo in DEMO_BADGES {
+        let user: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT id, organization_id, facility_id FROM users WHERE username = $1",
+        )
+        .bind(demo.username)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((user_id, organization_id, facility_id)) = user else {
+            anyhow::bail!("demo user {} is missing", demo.username);
+        };
+        let uid = tend_badge::BadgeUid::parse(demo.uid)
+            .map_err(|e| anyhow::anyhow!("demo badge of {}: {e}", demo.username))?;
+        tend_domain::badge_login::check_pin(demo.pin)
+            .map_err(|e| anyhow::anyhow!("demo PIN of {}: {e}", demo.username))?;
+        let key = crate::store::badges::key_or_create(&mut *conn, organization_id).await?;
+        let hash = uid.keyed_hash(&key);
+        let taken: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM badges WHERE organization_id = $1 AND badge_hash = $2 \
+             AND revoked_at IS NULL)",
+        )
+        .bind(organization_id)
+        .bind(hash.as_bytes())
+        .fetch_one(&mut *conn)
+        .await?;
+        if !taken {
+            crate::store::badges::insert(
+                &mut *conn,
+                &crate::store::badges::NewBadge {
+                    organization_id,
+                    facility_id,
+                    user_id,
+                    badge_hash: hash.as_bytes(),
+                    label: Some("Demo badge"),
+                    created_by: user_id,
+                },
+            )
+            .await?;
+            added += 1;
+        }
+        let has_pin: bool =
+            sqlx::query_scalar("SELECT pin_hash IS NOT NULL FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !has_pin {
+            let pin_hash = hash_password(demo.pin).map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::store::badges::set_pin(&mut *conn, user_id, &pin_hash).await?;
+        }
+    }
+    Ok(added)
+}
+
 /// Staff per facility: role, count.
 const STAFF: &[(Role, usize)] = &[
     (Role::FacilityAdmin, 1),
@@ -282,7 +371,18 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
             .fetch_one(&mut *tx)
             .await?;
     if exists {
-        return Ok("demo data already present; nothing changed".to_owned());
+        // A demo seeded before the badges existed gets them now.
+        let added = if password.is_some() {
+            seed_demo_badges(&mut tx).await?
+        } else {
+            0
+        };
+        tx.commit().await?;
+        return Ok(if added == 0 {
+            "demo data already present; nothing changed".to_owned()
+        } else {
+            format!("demo data already present; added {added} demo badges")
+        });
     }
     // One hash for all demo accounts; without a password they cannot log in.
     let hash = match password {
@@ -460,9 +560,16 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
             }
         }
     }
+    // Badges let people sign in without a password: only for a demo whose
+    // accounts can sign in at all.
+    let n_badges = if password.is_some() {
+        seed_demo_badges(&mut tx).await?
+    } else {
+        0
+    };
     tx.commit().await?;
     Ok(format!(
-        "seeded {} organizations, {n_facilities} facilities, {n_users} users, {n_patients} patients, {n_devices} devices{}",
+        "seeded {} organizations, {n_facilities} facilities, {n_users} users, {n_patients} patients, {n_devices} devices, {n_badges} badges{}",
         orgs.len(),
         if password.is_some() { "" } else { " (no demo password given: demo accounts cannot log in)" }
     ))
@@ -520,5 +627,32 @@ mod tests {
             .collect();
         assert_eq!(types.len(), 5);
         assert_eq!(npi_from_base(123_456_789), "1234567893");
+    }
+
+    #[test]
+    fn demo_badges_are_valid_and_scripts_run_prints_them() {
+        let run_sh =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/run.sh"))
+                .unwrap();
+        let mut uids = std::collections::BTreeSet::new();
+        for demo in DEMO_BADGES {
+            assert!(
+                tend_badge::BadgeUid::parse(demo.uid).is_ok(),
+                "{}",
+                demo.uid
+            );
+            assert!(
+                tend_domain::badge_login::check_pin(demo.pin).is_ok(),
+                "{}",
+                demo.username
+            );
+            assert!(uids.insert(demo.uid), "{} twice", demo.uid);
+            let line = format!("{}  PIN {}", demo.uid, demo.pin);
+            assert!(
+                run_sh.contains(&line) && run_sh.contains(demo.username),
+                "scripts/run.sh does not print {line} for {}",
+                demo.username
+            );
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::config::{AppConfig, Profile};
+use crate::config::{AppConfig, Profile, WedgeSettings};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -15,6 +15,8 @@ pub struct AppInfo {
     pub data_dir: String,
     pub log_dir: String,
     pub webkit_dmabuf_workaround: bool,
+    /// The keyboard-wedge reader's format, for the lock screen's recognizer.
+    pub wedge: WedgeSettings,
 }
 
 impl AppInfo {
@@ -26,6 +28,7 @@ impl AppInfo {
             data_dir: config.data_dir.display().to_string(),
             log_dir: config.log_dir.display().to_string(),
             webkit_dmabuf_workaround: config.webkit_dmabuf_workaround,
+            wedge: config.wedge.clone(),
         }
     }
 }

@@ -51,6 +51,130 @@ struct FileConfig {
     webkit_dmabuf_workaround: Option<bool>,
     /// Seconds between heartbeats once enrolled (default 60).
     heartbeat_interval_secs: Option<u64>,
+    /// The keyboard-wedge badge reader's format (`[wedge]`).
+    wedge: Option<FileWedge>,
+}
+
+/// `[wedge]` in the config file; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWedge {
+    min_length: Option<u32>,
+    max_length: Option<u32>,
+    prefix: Option<String>,
+    suffix: Option<String>,
+    max_inter_key_ms: Option<u32>,
+    max_gap_ms: Option<u32>,
+    encoding: Option<WedgeEncoding>,
+}
+
+/// What a keyboard-wedge reader types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum WedgeEncoding {
+    /// Decimal card numbers (125 kHz Prox readers, the usual case).
+    #[default]
+    Decimal,
+    /// Hexadecimal card numbers.
+    Hex,
+    /// The NFC UID in hex, as a PC/SC reader reports it (the same badge then
+    /// works on both kinds of reader).
+    UidHex,
+}
+
+/// How this device's keyboard-wedge badge reader types a badge (`[wedge]` in
+/// tend.toml). The window uses the timing to tell a reader's burst from a
+/// person typing and strips the prefix and suffix; the core checks the value
+/// against the length and encoding (see [`WedgeSettings::format`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WedgeSettings {
+    /// Fewest characters between prefix and suffix.
+    pub min_length: u32,
+    /// Most characters between prefix and suffix.
+    pub max_length: u32,
+    /// What the reader types before the number (required when set).
+    pub prefix: String,
+    /// What the reader types after the number, before Enter.
+    pub suffix: String,
+    /// Largest mean time between the keys of a burst, in ms.
+    pub max_inter_key_ms: u32,
+    /// Largest single pause inside a burst, in ms; a longer one starts over.
+    pub max_gap_ms: u32,
+    pub encoding: WedgeEncoding,
+}
+
+impl Default for WedgeSettings {
+    /// Matches the window's defaults: 4–20 characters, a burst averaging at
+    /// most 30 ms a key (people manage about 100 ms), no pause over 80 ms.
+    fn default() -> Self {
+        Self {
+            min_length: 4,
+            max_length: 20,
+            prefix: String::new(),
+            suffix: String::new(),
+            max_inter_key_ms: 30,
+            max_gap_ms: 80,
+            encoding: WedgeEncoding::Decimal,
+        }
+    }
+}
+
+impl WedgeSettings {
+    /// What the core checks a recognized value against. The window has already
+    /// stripped the prefix and suffix, so this format has none.
+    pub fn format(&self) -> tend_badge::WedgeFormat {
+        tend_badge::WedgeFormat {
+            encoding: match self.encoding {
+                WedgeEncoding::Decimal => tend_badge::WedgeEncoding::Decimal,
+                WedgeEncoding::Hex => tend_badge::WedgeEncoding::Hex,
+                WedgeEncoding::UidHex => tend_badge::WedgeEncoding::UidHex,
+            },
+            min_length: self.min_length as usize,
+            max_length: self.max_length as usize,
+            prefix: String::new(),
+            suffix: String::new(),
+        }
+    }
+
+    fn from_file(file: Option<FileWedge>) -> Result<Self> {
+        let defaults = Self::default();
+        let Some(file) = file else {
+            return Ok(defaults);
+        };
+        let settings = Self {
+            min_length: file.min_length.unwrap_or(defaults.min_length),
+            max_length: file.max_length.unwrap_or(defaults.max_length),
+            prefix: file.prefix.unwrap_or_default(),
+            suffix: file.suffix.unwrap_or_default(),
+            max_inter_key_ms: file.max_inter_key_ms.unwrap_or(defaults.max_inter_key_ms),
+            max_gap_ms: file.max_gap_ms.unwrap_or(defaults.max_gap_ms),
+            encoding: file.encoding.unwrap_or(defaults.encoding),
+        };
+        let problem = if !(1..=64).contains(&settings.min_length) {
+            Some("`min_length` must be from 1 to 64")
+        } else if !(settings.min_length..=64).contains(&settings.max_length) {
+            Some("`max_length` must be from `min_length` to 64")
+        } else if !(1..=1000).contains(&settings.max_inter_key_ms) {
+            Some("`max_inter_key_ms` must be from 1 to 1000")
+        } else if !(settings.max_inter_key_ms..=1000).contains(&settings.max_gap_ms) {
+            Some("`max_gap_ms` must be from `max_inter_key_ms` to 1000")
+        } else if [&settings.prefix, &settings.suffix]
+            .iter()
+            .any(|s| s.chars().count() > 8 || s.chars().any(char::is_control))
+        {
+            Some("`prefix` and `suffix` must be at most 8 printable characters")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(CoreError::Config(format!(
+                "config file [wedge]: {problem}; fix it or remove the key to use the default"
+            ))),
+            None => Ok(settings),
+        }
+    }
 }
 
 /// Parsed command line.
@@ -138,6 +262,8 @@ pub struct AppConfig {
     /// Same-badge taps closer than this count once (default 3 s;
     /// `TEND_BADGE_DEBOUNCE_MS`, e.g. for the tap benchmark).
     pub badge_debounce: std::time::Duration,
+    /// The keyboard-wedge badge reader's format and timing (`[wedge]`).
+    pub wedge: WedgeSettings,
     /// Where hardware identity is read from instead of `/`. Debug builds only
     /// (`TEND_DEBUG_IDENTITY_ROOT`), so end-to-end tests can give each journey
     /// its own machine: a release build always reads the real hardware, and an
@@ -273,6 +399,7 @@ impl AppConfig {
             heartbeat_interval,
             idle_lock,
             badge_debounce,
+            wedge: WedgeSettings::from_file(file.wedge)?,
             identity_root,
         })
     }
@@ -497,6 +624,62 @@ mod tests {
             AppConfig::resolve(&cli, &e).unwrap().profile,
             Profile::Kiosk
         );
+    }
+
+    #[test]
+    fn wedge_format_from_the_config_file_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("tend.toml");
+        let cli = CliArgs::parse(["--config", path.to_str().unwrap()]).unwrap();
+        let resolve = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            AppConfig::resolve(&cli, &env(tmp.path(), &[])).map(|c| c.wedge)
+        };
+
+        assert_eq!(resolve("").unwrap(), WedgeSettings::default());
+        let wedge = resolve(
+            "[wedge]\nmin_length = 8\nmax_length = 10\nprefix = \";\"\nsuffix = \"?\"\n\
+             max_inter_key_ms = 50\nmax_gap_ms = 120\nencoding = \"uid_hex\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            wedge,
+            WedgeSettings {
+                min_length: 8,
+                max_length: 10,
+                prefix: ";".into(),
+                suffix: "?".into(),
+                max_inter_key_ms: 50,
+                max_gap_ms: 120,
+                encoding: WedgeEncoding::UidHex,
+            }
+        );
+        // The core checks what the window already stripped of prefix and suffix.
+        let format = wedge.format();
+        assert_eq!(format.encoding, tend_badge::WedgeEncoding::UidHex);
+        assert_eq!((format.min_length, format.max_length), (8, 10));
+        assert!(format.prefix.is_empty() && format.suffix.is_empty());
+        // Keys left out keep their defaults.
+        let partial = resolve("[wedge]\nmax_length = 12\n").unwrap();
+        assert_eq!(partial.max_length, 12);
+        assert_eq!(partial.max_inter_key_ms, 30);
+
+        for (bad, names) in [
+            ("min_length = 0", "min_length"),
+            ("min_length = 10\nmax_length = 5", "max_length"),
+            ("max_length = 65", "max_length"),
+            ("max_inter_key_ms = 0", "max_inter_key_ms"),
+            ("max_inter_key_ms = 50\nmax_gap_ms = 20", "max_gap_ms"),
+            ("prefix = \"123456789\"", "prefix"),
+            ("suffix = \"\\t\"", "suffix"),
+            ("encoding = \"octal\"", "octal"),
+            ("max_gap = 100", "max_gap"),
+        ] {
+            let err = resolve(&format!("[wedge]\n{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(names), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub struct EnrollmentState {
     pub organization_id: i64,
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub facility_id: i64,
+    /// The facility's name, for the lock screen (`None` from a server that
+    /// does not send it, or a record saved before it was kept).
+    #[serde(default)]
+    pub facility_name: Option<String>,
     pub status: DeviceStatus,
     /// When the status was last confirmed by the server.
     pub checked_at: DateTime<Utc>,
@@ -59,6 +63,7 @@ impl EnrollmentState {
             device_uuid: device.device_uuid.clone(),
             organization_id: device.organization_id,
             facility_id: device.facility_id,
+            facility_name: device.facility_name.clone(),
             status: device.status,
             checked_at: Utc::now(),
         }
@@ -679,11 +684,25 @@ mod tests {
             device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32".into(),
             organization_id: 1,
             facility_id: 2,
+            facility_name: Some("Sunrise ALF - North Campus".into()),
             status: DeviceStatus::Pending,
             checked_at: Utc::now(),
         };
         save_state(dir.path(), &state).unwrap();
-        assert_eq!(load_state(dir.path()).unwrap(), Some(state));
+        assert_eq!(load_state(dir.path()).unwrap(), Some(state.clone()));
+        // A record saved before the facility's name was kept still loads.
+        let mut older: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(STATE_FILE)).unwrap())
+                .unwrap();
+        older.as_object_mut().unwrap().remove("facility_name");
+        std::fs::write(dir.path().join(STATE_FILE), older.to_string()).unwrap();
+        assert_eq!(
+            load_state(dir.path()).unwrap(),
+            Some(EnrollmentState {
+                facility_name: None,
+                ..state
+            })
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -751,6 +770,7 @@ mod tests {
                 device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32".into(),
                 organization_id: 1,
                 facility_id: 2,
+                facility_name: None,
                 status: DeviceStatus::Active,
                 checked_at: Utc::now(),
             },

@@ -46,12 +46,12 @@ export const commands = {
 	 *  Enrolls this device with the server and the code the administrator gave;
 	 *  `ACTIVE` at once, or `PENDING` until an administrator approves it.
 	 */
-	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState, AppError_Serialize>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
+	enrollDevice: (serverUrl: string, code: string) => typedError<EnrollmentState_Serialize, AppError_Serialize>(__TAURI_INVOKE("enroll_device", { serverUrl, code })),
 	/**
 	 *  The device's enrollment (`null` before setup); a pending device asks the
 	 *  server again.
 	 */
-	enrollmentStatus: () => typedError<EnrollmentState | null, AppError_Serialize>(__TAURI_INVOKE("enrollment_status")),
+	enrollmentStatus: () => typedError<EnrollmentState_Serialize | null, AppError_Serialize>(__TAURI_INVOKE("enrollment_status")),
 	/**
 	 *  Called once by the UI after its first paint: records start-up time (the
 	 *  line scripts/bench-startup.sh reads) and returns the current status so the
@@ -60,7 +60,10 @@ export const commands = {
 	uiReady: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("ui_ready")),
 	/**  Why this device erased itself, until it enrolls again (`null` if never). */
 	wipeNotice: () => typedError<WipeNotice | null, AppError_Serialize>(__TAURI_INVOKE("wipe_notice")),
-	/**  A value a keyboard-wedge reader typed on the lock screen. */
+	/**
+	 *  A value a keyboard-wedge reader typed on the lock screen (prefix and
+	 *  suffix already stripped by the window), checked against the configured format.
+	 */
 	badgeLoginWedge: (value: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("badge_login_wedge", { value })),
 	/**  Leaves the PIN pad. */
 	cancelPin: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("cancel_pin")),
@@ -154,6 +157,8 @@ export type AppInfo = {
 	data_dir: string,
 	log_dir: string,
 	webkit_dmabuf_workaround: boolean,
+	/**  The keyboard-wedge reader's format, for the lock screen's recognizer. */
+	wedge: WedgeSettings,
 };
 
 /**  The status bar's data. */
@@ -431,7 +436,10 @@ export type EnrollmentCodeSummary_Serialize = {
 };
 
 /**  What the device remembers about its enrollment (no secrets). */
-export type EnrollmentState = {
+export type EnrollmentState = EnrollmentState_Serialize | EnrollmentState_Deserialize;
+
+/**  What the device remembers about its enrollment (no secrets). */
+export type EnrollmentState_Deserialize = {
 	/**  The server this device enrolled with. */
 	server_url: string,
 	/**
@@ -442,6 +450,33 @@ export type EnrollmentState = {
 	device_uuid: string,
 	organization_id: number,
 	facility_id: number,
+	/**
+	 *  The facility's name, for the lock screen (`None` from a server that
+	 *  does not send it, or a record saved before it was kept).
+	 */
+	facility_name?: string | null,
+	status: DeviceStatus,
+	/**  When the status was last confirmed by the server. */
+	checked_at: string,
+};
+
+/**  What the device remembers about its enrollment (no secrets). */
+export type EnrollmentState_Serialize = {
+	/**  The server this device enrolled with. */
+	server_url: string,
+	/**
+	 *  The device's id on that server (ids stay far below 2^53, so a
+	 *  TypeScript number holds them).
+	 */
+	device_id: number,
+	device_uuid: string,
+	organization_id: number,
+	facility_id: number,
+	/**
+	 *  The facility's name, for the lock screen (`None` from a server that
+	 *  does not send it, or a record saved before it was kept).
+	 */
+	facility_name: string | null,
 	status: DeviceStatus,
 	/**  When the status was last confirmed by the server. */
 	checked_at: string,
@@ -1022,6 +1057,40 @@ export type WanderingAlert_Serialize = {
 	/**  Where (1–200 characters): "east exit", "garden". */
 	location: string,
 	note: string | null,
+};
+
+/**  What a keyboard-wedge reader types. */
+export type WedgeEncoding = 
+/**  Decimal card numbers (125 kHz Prox readers, the usual case). */
+"decimal" | 
+/**  Hexadecimal card numbers. */
+"hex" | 
+/**
+ *  The NFC UID in hex, as a PC/SC reader reports it (the same badge then
+ *  works on both kinds of reader).
+ */
+"uid_hex";
+
+/**
+ *  How this device's keyboard-wedge badge reader types a badge (`[wedge]` in
+ *  tend.toml). The window uses the timing to tell a reader's burst from a
+ *  person typing and strips the prefix and suffix; the core checks the value
+ *  against the length and encoding (see [`WedgeSettings::format`]).
+ */
+export type WedgeSettings = {
+	/**  Fewest characters between prefix and suffix. */
+	min_length: number,
+	/**  Most characters between prefix and suffix. */
+	max_length: number,
+	/**  What the reader types before the number (required when set). */
+	prefix: string,
+	/**  What the reader types after the number, before Enter. */
+	suffix: string,
+	/**  Largest mean time between the keys of a burst, in ms. */
+	max_inter_key_ms: number,
+	/**  Largest single pause inside a burst, in ms; a longer one starts over. */
+	max_gap_ms: number,
+	encoding: WedgeEncoding,
 };
 
 /**

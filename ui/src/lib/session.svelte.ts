@@ -3,6 +3,7 @@
 // (`sessionChanged`), PC/SC taps included; this keeps a copy for a screen and sends the
 // screen's own actions. The user's token never reaches the webview.
 
+import { wedgeConfigFrom, type WedgeConfig } from "./badge/wedge";
 import { commands, events, type AppError, type ReaderStatus, type SessionState } from "./bindings";
 import { call, subscribe, type Result } from "./ipc";
 
@@ -14,6 +15,8 @@ export class SessionWatcher {
   reader = $state<ReaderStatus>("unknown");
   /** A command's own error (bad input, no backend); refusals arrive in `state.failure`. */
   error = $state<AppError | null>(null);
+  /** The keyboard-wedge reader's configured format; the recognizer's defaults until known. */
+  wedgeFormat = $state<Partial<WedgeConfig>>({});
   #stops: (() => void)[] = [];
 
   /** Loads the current state and follows pushed changes until `stop`. */
@@ -26,6 +29,9 @@ export class SessionWatcher {
     });
     void call(() => commands.readerStatus()).then((r) => {
       if (r.status === "ok") this.reader = r.data;
+    });
+    void call(() => commands.appInfo()).then((r) => {
+      if (r.status === "ok") this.wedgeFormat = wedgeConfigFrom(r.data.wedge);
     });
   }
 

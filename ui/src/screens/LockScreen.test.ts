@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { emit } from "@tauri-apps/api/event";
 import { describe, expect, it } from "vitest";
 import type { SessionState } from "$lib/bindings";
-import { mockCommands, reject } from "../test/ipc";
+import { DESKTOP_INFO, mockCommands, reject } from "../test/ipc";
 import LockScreen from "./LockScreen.svelte";
 
 const NURSE = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" } as const;
@@ -22,6 +22,33 @@ describe("LockScreen", () => {
     expect(await screen.findByTestId("lock-state")).toHaveTextContent("Waiting for a badge");
     await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveAttribute("data-status", "connected"));
     expect(screen.getByTestId("reader-status")).toHaveTextContent("Badge reader connected");
+  });
+
+  it("names the facility this device is enrolled in", async () => {
+    mockCommands({
+      session_state: state("signed_out"),
+      reader_status: "connected",
+      enrollment_status: {
+        server_url: "https://tend.example.org",
+        device_id: 7,
+        device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
+        organization_id: 1,
+        facility_id: 2,
+        facility_name: "Sunrise ALF - North Campus",
+        status: "ACTIVE",
+        checked_at: "2026-11-27T02:00:00Z",
+      },
+    });
+    render(LockScreen);
+    expect(await screen.findByTestId("facility-name")).toHaveTextContent("Sunrise ALF - North Campus");
+  });
+
+  it("shows no facility line when the name is not known", async () => {
+    mockCommands({ session_state: state("signed_out"), reader_status: "connected", enrollment_status: null });
+    render(LockScreen);
+    await screen.findByText(/Waiting for a badge/);
+    await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveAttribute("data-status", "connected"));
+    expect(screen.queryByTestId("facility-name")).not.toBeInTheDocument();
   });
 
   it("says when no reader is connected, and follows the reader event", async () => {
@@ -61,6 +88,48 @@ describe("LockScreen", () => {
     expect(sent).toBe("001234");
     answer(state("pin_required"));
     expect(await screen.findByTestId("pin-pad")).toBeInTheDocument();
+  });
+
+  it("recognizes the wedge format configured for this device", async () => {
+    const sent: unknown[] = [];
+    mockCommands({
+      session_state: state("signed_out"),
+      reader_status: "no_reader",
+      app_info: { ...DESKTOP_INFO, wedge: { ...DESKTOP_INFO.wedge, prefix: ";", suffix: "?", min_length: 5 } },
+      badge_login_wedge: (args: Record<string, unknown>) => {
+        sent.push(args.value);
+        return state("signed_out", { failure: { code: "BADGE_UNKNOWN", message: "unknown" } });
+      },
+    });
+    render(LockScreen);
+    await screen.findByText(/Waiting for a badge/);
+    const burst = (keys: string) => {
+      for (const key of [...keys, "Enter"]) window.dispatchEvent(new KeyboardEvent("keydown", { key }));
+    };
+    // Until the format arrives the defaults apply; wait for it to take effect.
+    await waitFor(() => {
+      burst(";00042?");
+      expect(sent[sent.length - 1]).toBe("00042");
+    });
+    await screen.findByText(/Waiting for a badge/);
+    sent.length = 0;
+    burst("00042"); // no prefix: not this reader
+    burst(";0042?"); // too short
+    burst(";00077?");
+    await waitFor(() => expect(sent).toEqual(["00077"]));
+  });
+
+  it("says when only one PIN attempt is left", async () => {
+    mockCommands({
+      session_state: state("pin_required", {
+        attempts_left: 1,
+        failure: { code: "BADGE_PIN_WRONG", message: "wrong PIN" },
+      } as Partial<SessionState>),
+      reader_status: "connected",
+    });
+    render(LockScreen);
+    expect(await screen.findByTestId("pin-attempts")).toHaveTextContent(/^1 attempt left$/);
+    expect(screen.getByTestId("login-error")).toHaveTextContent("One more wrong PIN locks this badge");
   });
 
   it("takes the PIN on large keys and says how many attempts are left", async () => {

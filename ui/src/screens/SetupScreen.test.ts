@@ -20,6 +20,7 @@ function enrolled(status: EnrollmentState["status"]): EnrollmentState {
     device_uuid: IDENTITY.device_uuid,
     organization_id: 1,
     facility_id: 2,
+    facility_name: "Sunrise ALF - North Campus",
     status,
     checked_at: "2026-11-27T02:00:00Z",
   };

@@ -1,6 +1,6 @@
 // Test helpers: answer Tauri commands from plain objects through @tauri-apps/api/mocks.
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { AppError, AppInfo, AppStatus } from "$lib/bindings";
+import type { AppError, AppInfo, AppStatus, WedgeSettings } from "$lib/bindings";
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -31,6 +31,17 @@ export function mockCommands(handlers: Record<string, unknown>): string[] {
 
 export const reject = (code: AppError["code"], message: string): Rejection => new Rejection({ code, message });
 
+/** The app's default keyboard-wedge format (tend-core `WedgeSettings::default`). */
+export const DEFAULT_WEDGE: WedgeSettings = {
+  min_length: 4,
+  max_length: 20,
+  prefix: "",
+  suffix: "",
+  max_inter_key_ms: 30,
+  max_gap_ms: 80,
+  encoding: "decimal",
+};
+
 export const DESKTOP_INFO: AppInfo = {
   version: "0.1.0",
   profile: "desktop",
@@ -38,6 +49,7 @@ export const DESKTOP_INFO: AppInfo = {
   data_dir: "/home/nurse/.local/share/org.tend.app",
   log_dir: "/home/nurse/.local/share/org.tend.app/logs",
   webkit_dmabuf_workaround: false,
+  wedge: DEFAULT_WEDGE,
 };
 
 export const NOT_CONFIGURED: AppStatus = { connection: "not_configured", server_url: null, last_sync: null, pending: 0 };

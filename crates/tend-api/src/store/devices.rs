@@ -16,7 +16,8 @@ const COLUMNS: &str = "id, organization_id, facility_id, device_name, device_typ
                        last_security_audit, encryption_posture, os, identity_source, \
                        identity_public_key IS NOT NULL AS has_identity_key, clone_suspected_at, clock_offset_ms, \
                        created_at, updated_at, \
-                       (SELECT o.settings FROM organizations o WHERE o.id = devices.organization_id) AS org_settings";
+                       (SELECT o.settings FROM organizations o WHERE o.id = devices.organization_id) AS org_settings, \
+                       (SELECT f.name FROM facilities f WHERE f.id = devices.facility_id) AS facility_name";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -46,6 +47,7 @@ struct Row {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     org_settings: Option<serde_json::Value>,
+    facility_name: Option<String>,
 }
 
 /// The organization's sync thresholds: settings `sync_synced_within_minutes`
@@ -78,6 +80,7 @@ impl Row {
             id: self.id,
             organization_id: self.organization_id,
             facility_id: self.facility_id,
+            facility_name: self.facility_name,
             device_name: self.device_name,
             device_type: decode(DeviceType::parse, &self.device_type)?,
             device_uuid: self.device_uuid.hyphenated().to_string(),

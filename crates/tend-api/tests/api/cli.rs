@@ -1,11 +1,12 @@
 //! The binary: migrate (with the API login role), create-admin (password on
-//! stdin, never a flag), seed-demo (idempotent), serve (+ readyz).
+//! stdin, never a flag), seed-demo (idempotent, demo badges included), serve
+//! (+ readyz).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{admin_url, with_database, with_user};
+use crate::helpers::{admin_url, device_token_for, insert_device, with_database, with_user};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tend-api"));
@@ -135,6 +136,29 @@ async fn migrate_create_admin_seed_demo_and_serve() {
         0
     );
 
+    // The demo badges, once each however often the seed runs, with their PINs.
+    assert_eq!(
+        count("SELECT count(*) FROM badges WHERE label = 'Demo badge' AND revoked_at IS NULL")
+            .await,
+        tend_api::seed::DEMO_BADGES.len() as i64
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM users u JOIN facilities f ON f.id = u.facility_id \
+               WHERE f.name = 'Sunrise ALF - North Campus' AND u.pin_hash IS NOT NULL"
+        )
+        .await,
+        tend_api::seed::DEMO_BADGES.len() as i64
+    );
+    let (org, facility): (i64, i64) =
+        sqlx::query_as("SELECT organization_id, facility_id FROM users WHERE username = $1")
+            .bind(tend_api::seed::DEMO_BADGES[0].username)
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+    let device = insert_device(&owner, org, facility).await;
+    let device_token = device_token_for(&owner, device).await;
+
     // serve refuses the owner's URL, then serves as the app role.
     let out = bin()
         .args(["serve", "--bind", "127.0.0.1:0"])
@@ -179,9 +203,27 @@ async fn migrate_create_admin_seed_demo_and_serve() {
         .json(&serde_json::json!({"username": "memorylane-secure.rn1", "password": "demo password 123"}))
         .send()
         .await;
+    // Each demo badge signs its user in on a device of the facility (the badge
+    // hashed with the organization's key, like any badge).
+    let mut badge_logins = Vec::new();
+    for demo in tend_api::seed::DEMO_BADGES {
+        let answer = client
+            .post(format!("http://127.0.0.1:{port}/api/auth/badge-login"))
+            .bearer_auth(&device_token)
+            .json(&serde_json::json!({"badge_uid": demo.uid, "pin": demo.pin}))
+            .send()
+            .await;
+        badge_logins.push((demo.username, answer));
+    }
     let _ = server.kill();
     let _ = server.wait();
     assert!(ready, "server did not become ready");
     let login = login.unwrap();
     assert_eq!(login.status(), reqwest::StatusCode::OK);
+    for (username, answer) in badge_logins {
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::OK, "{username}");
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["user"]["username"], username);
+    }
 }

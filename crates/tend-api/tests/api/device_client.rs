@@ -82,6 +82,13 @@ async fn enrolls_with_a_typed_code_then_authenticates_and_heartbeats() {
         .unwrap();
     assert_eq!(state.status, DeviceStatus::Active);
     assert_eq!(state.facility_id, w.a1.facility);
+    // The facility's name, for the lock screen.
+    let facility_name: String = sqlx::query_scalar("SELECT name FROM facilities WHERE id = $1")
+        .bind(w.a1.facility)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert_eq!(state.facility_name.as_deref(), Some(facility_name.as_str()));
     assert_eq!(state.organization_id, w.a1.org);
     assert_eq!(state.server_url, app.base);
     // Remembered across restarts.

@@ -13,6 +13,10 @@ pub struct Device {
     pub id: i64,
     pub organization_id: i64,
     pub facility_id: i64,
+    /// The facility's name (a device shows it on its lock screen); absent
+    /// from servers that predate it.
+    #[serde(default)]
+    pub facility_name: Option<String>,
     pub device_name: String,
     pub device_type: DeviceType,
     pub device_uuid: String,

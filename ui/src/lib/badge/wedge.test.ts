@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { DEFAULT_WEDGE_CONFIG, listenForWedge, WedgeRecognizer, type WedgeConfig } from "./wedge";
+import { DEFAULT_WEDGE } from "../../test/ipc";
+import { DEFAULT_WEDGE_CONFIG, listenForWedge, WedgeRecognizer, wedgeConfigFrom, type WedgeConfig } from "./wedge";
 
 /** Feeds `text` then Enter, one key every `gaps[i]` ms (cycled), from `start`.
  * Returns the recognizer's answer to the last key. */
@@ -134,6 +135,23 @@ describe("WedgeRecognizer", () => {
       const gaps = Array.from({ length: 12 }, () => 60 + random() * 340);
       expect(type(new WedgeRecognizer(), "0012345678", gaps)).toBeNull();
     }
+  });
+});
+
+describe("wedgeConfigFrom", () => {
+  it("matches the app's defaults to the recognizer's", () => {
+    expect(new WedgeRecognizer(wedgeConfigFrom(DEFAULT_WEDGE)).config).toEqual(DEFAULT_WEDGE_CONFIG);
+  });
+
+  it("carries the configured format and timing into the recognizer", () => {
+    const recognizer = new WedgeRecognizer(
+      wedgeConfigFrom({ ...DEFAULT_WEDGE, prefix: "%", suffix: "_", min_length: 6, max_inter_key_ms: 60, max_gap_ms: 120 }),
+    );
+    // A slower reader (50 ms a key) is a burst under this configuration, not the default.
+    expect(type(recognizer, "%123456_", [50])).toBe("123456");
+    expect(type(new WedgeRecognizer(), "123456", [50])).toBeNull();
+    expect(type(recognizer, "%12345_", [5])).toBeNull(); // too short
+    expect(type(recognizer, "123456_", [5])).toBeNull(); // no prefix
   });
 });
 

@@ -7,6 +7,8 @@
 //
 // Never log or display what this returns: it is a badge number.
 
+import type { WedgeSettings } from "$lib/bindings";
+
 export interface WedgeConfig {
   /** Fewest characters between prefix and suffix. */
   minLength: number;
@@ -33,6 +35,19 @@ export const DEFAULT_WEDGE_CONFIG: Readonly<WedgeConfig> = Object.freeze({
   suffix: "",
   terminator: "Enter",
 });
+
+/** The device's configured format (`[wedge]` in tend.toml, delivered in `app_info`)
+ * as the recognizer's configuration. */
+export function wedgeConfigFrom(settings: WedgeSettings): Partial<WedgeConfig> {
+  return {
+    minLength: settings.min_length,
+    maxLength: settings.max_length,
+    maxInterKeyMs: settings.max_inter_key_ms,
+    maxGapMs: settings.max_gap_ms,
+    prefix: settings.prefix,
+    suffix: settings.suffix,
+  };
+}
 
 /** Keys a wedge may send around characters (Shift for upper-case hex) that
  * neither belong to the value nor break a burst. */
