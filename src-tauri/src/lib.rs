@@ -175,6 +175,7 @@ fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
             let _ = stop.send(true);
         }
         state.set_sync_engine(None);
+        state.login.api().offline.attach(None);
         state
             .session_running
             .store(false, std::sync::atomic::Ordering::SeqCst);
@@ -227,6 +228,12 @@ async fn start_sync<R: Runtime>(
         }
     };
     state.set_sync_engine(Some(engine.clone()));
+    // Badge taps can be verified offline against the vault from now on.
+    state
+        .login
+        .api()
+        .offline
+        .attach(Some(engine.vault().clone()));
 
     let mut changes = engine.subscribe();
     let events_app = app.clone();

@@ -173,12 +173,30 @@ describe("App shell and router", () => {
       app_status: ONLINE,
       ui_ready: null,
       roster: [],
-      session_state: { phase: "locked", user: null, failure: null, idle_lock_ms: 120_000 },
+      session_state: { phase: "locked", user: null, failure: null, idle_lock_ms: 120_000, offline: false },
     });
     startAt("#/patients");
     render(App);
 
     await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+  });
+
+  it("keeps an offline banner up while the session was opened offline", async () => {
+    const active = { phase: "active", idle_warning: false, failure: null, idle_lock_ms: 120_000 };
+    const user = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" };
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      roster: [],
+      session_state: { ...active, user, offline: true },
+    });
+    startAt("#/home");
+    render(App);
+
+    const banner = await screen.findByTestId("offline-banner");
+    expect(banner).toHaveTextContent("Signed in offline");
+    expect(banner).toHaveAttribute("role", "status");
   });
 
   it("shows the background sync in the status bar, with its details", async () => {

@@ -118,6 +118,9 @@ pub struct SessionState {
     pub failure: Option<LoginFailure>,
     /// Idle milliseconds after which an active session locks.
     pub idle_lock_ms: u32,
+    /// The session was opened offline (verified on this device while the
+    /// server could not be reached): the UI keeps an "offline" banner up.
+    pub offline: bool,
 }
 
 /// Whether a badge reader is there to tap on (the lock screen says so).
@@ -292,6 +295,10 @@ impl LoginMachine {
             user: self.signed_in.as_ref().map(|s| s.user.clone()),
             failure: self.failure.clone(),
             idle_lock_ms: u32::try_from(self.settings.idle_lock.as_millis()).unwrap_or(u32::MAX),
+            offline: self
+                .signed_in
+                .as_ref()
+                .is_some_and(|s| s.token.0 == crate::offline_login::OFFLINE_SESSION_TOKEN),
         }
     }
 
@@ -482,7 +489,7 @@ impl LoginMachine {
     pub fn user_token(&self) -> Option<Secret> {
         self.signed_in
             .as_ref()
-            .filter(|s| !s.locked)
+            .filter(|s| !s.locked && s.token.0 != crate::offline_login::OFFLINE_SESSION_TOKEN)
             .map(|s| Secret::new(s.token.0.clone()))
     }
 }
@@ -625,6 +632,11 @@ pub struct Login<A> {
 }
 
 impl<A: LoginApi> Login<A> {
+    /// The server (and offline) side of the login.
+    pub fn api(&self) -> &A {
+        &self.api
+    }
+
     pub fn new(
         api: A,
         settings: LoginSettings,
@@ -848,6 +860,34 @@ mod tests {
         let c = ask(m.tap(badge(n), now));
         assert_eq!(m.state(now).phase, SessionPhase::Verifying);
         m.answer(c, session(user_id), now);
+    }
+
+    #[test]
+    fn an_offline_session_says_so_and_has_no_token_for_the_api() {
+        let start = Instant::now();
+        let mut m = machine(start);
+        signed_in_as(&mut m, 1, 7, start);
+        assert!(!m.state(start).offline);
+        assert!(m.user_token().is_some());
+        m.logout();
+        let c = ask(m.tap(badge(2), start));
+        let mut offline = session(8).unwrap();
+        offline.token = crate::offline_login::OFFLINE_SESSION_TOKEN.to_owned();
+        m.answer(c, Ok(offline), start);
+        let state = m.state(start);
+        assert_eq!(
+            state.phase,
+            SessionPhase::Active {
+                idle_warning: false
+            }
+        );
+        assert!(state.offline);
+        assert_eq!(m.user_token(), None, "nothing to send to the server");
+        assert_eq!(
+            m.signed_in_user().map(|u| u.id),
+            Some(8),
+            "documenting works offline"
+        );
     }
 
     #[test]

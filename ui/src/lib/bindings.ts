@@ -937,6 +937,11 @@ export type SessionState_Deserialize = {
 	failure?: LoginFailure | null,
 	/**  Idle milliseconds after which an active session locks. */
 	idle_lock_ms: number,
+	/**
+	 *  The session was opened offline (verified on this device while the
+	 *  server could not be reached): the UI keeps an "offline" banner up.
+	 */
+	offline: boolean,
 } & SessionPhase_Deserialize;
 
 /**  What the UI shows: the phase, whose session it is, and the last failure. */
@@ -946,6 +951,11 @@ export type SessionState_Serialize = {
 	failure: LoginFailure | null,
 	/**  Idle milliseconds after which an active session locks. */
 	idle_lock_ms: number,
+	/**
+	 *  The session was opened offline (verified on this device while the
+	 *  server could not be reached): the UI keeps an "offline" banner up.
+	 */
+	offline: boolean,
 } & SessionPhase_Serialize;
 
 /**  The signed-in user as the lock screen and home screen show them. */

@@ -48,7 +48,7 @@ export class SessionWatcher {
 
   /** A keyboard-wedge read: "Reading badge…" shows at once, before Rust answers. */
   wedge(value: string): Promise<void> {
-    this.state = { phase: "verifying", user: this.state?.user ?? null, failure: null, idle_lock_ms: this.state?.idle_lock_ms ?? 0 };
+    this.state = { phase: "verifying", user: this.state?.user ?? null, failure: null, idle_lock_ms: this.state?.idle_lock_ms ?? 0, offline: this.state?.offline ?? false };
     return this.#apply(() => commands.badgeLoginWedge(value));
   }
 

@@ -12,6 +12,7 @@ const ACTIVE: SessionState = {
   user: { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" },
   failure: null,
   idle_lock_ms: 120_000,
+  offline: false,
 };
 
 describe("HomeScreen", () => {
@@ -34,7 +35,7 @@ describe("HomeScreen", () => {
       session_state: ACTIVE,
       reader_status: "connected",
       roster: [],
-      logout: { phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000 },
+      logout: { phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000, offline: false },
     });
     render(HomeScreen);
     await userEvent.click(await screen.findByTestId("home-logout"));

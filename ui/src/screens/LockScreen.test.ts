@@ -9,7 +9,7 @@ import LockScreen from "./LockScreen.svelte";
 const NURSE = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" } as const;
 
 function state(phase: SessionState["phase"], extra: Partial<SessionState> = {}): SessionState {
-  const base = { user: null, failure: null, idle_lock_ms: 120_000 };
+  const base = { user: null, failure: null, idle_lock_ms: 120_000, offline: false };
   if (phase === "pin_required") return { ...base, phase, attempts_left: null, ...extra } as SessionState;
   if (phase === "active") return { ...base, phase, idle_warning: false, ...extra } as SessionState;
   return { ...base, phase, ...extra } as SessionState;
