@@ -138,6 +138,10 @@ pub struct AppConfig {
     /// Same-badge taps closer than this count once (default 3 s;
     /// `TEND_BADGE_DEBOUNCE_MS`, e.g. for the tap benchmark).
     pub badge_debounce: std::time::Duration,
+    /// Idle time after which the family kiosk returns to its welcome screen
+    /// and forgets the family session (default 60 s; `TEND_FAMILY_IDLE_SECS`,
+    /// e.g. for tests).
+    pub family_idle_reset: std::time::Duration,
     /// Where hardware identity is read from instead of `/`. Debug builds only
     /// (`TEND_DEBUG_IDENTITY_ROOT`), so end-to-end tests can give each journey
     /// its own machine: a release build always reads the real hardware, and an
@@ -245,6 +249,10 @@ impl AppConfig {
             },
             None => tend_badge::DEFAULT_DEBOUNCE,
         };
+        let family_idle_reset = match env.var("TEND_FAMILY_IDLE_SECS") {
+            Some(text) => parse_seconds(text, "TEND_FAMILY_IDLE_SECS", 1..=3_600)?,
+            None => crate::family::DEFAULT_IDLE_RESET,
+        };
         let identity_root = if cfg!(debug_assertions) {
             env.var("TEND_DEBUG_IDENTITY_ROOT").map(PathBuf::from)
         } else {
@@ -273,6 +281,7 @@ impl AppConfig {
             heartbeat_interval,
             idle_lock,
             badge_debounce,
+            family_idle_reset,
             identity_root,
         })
     }
@@ -418,6 +427,27 @@ mod tests {
         ] {
             let err = AppConfig::resolve(&kiosk, &env(tmp.path(), &[(name, bad)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn family_idle_reset_is_a_minute_unless_the_environment_says_otherwise() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
+        assert_eq!(cfg.family_idle_reset, std::time::Duration::from_secs(60));
+        let cfg = AppConfig::resolve(
+            &CliArgs::default(),
+            &env(tmp.path(), &[("TEND_FAMILY_IDLE_SECS", "4")]),
+        )
+        .unwrap();
+        assert_eq!(cfg.family_idle_reset, std::time::Duration::from_secs(4));
+        for bad in ["0", "-1", "soon", "3601"] {
+            let err = AppConfig::resolve(
+                &CliArgs::default(),
+                &env(tmp.path(), &[("TEND_FAMILY_IDLE_SECS", bad)]),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("TEND_FAMILY_IDLE_SECS"), "{err}");
         }
     }
 
