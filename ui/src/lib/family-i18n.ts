@@ -7,7 +7,6 @@ export type FamilyLanguage = "en" | "es";
 export interface FamilyStrings {
   /** The language toggle: the name of the *other* language, in that language. */
   switchLanguage: string;
-  switchLanguageLabel: string;
   welcomeTitle: string;
   welcomeLead: string;
   visit: string;
@@ -57,7 +56,6 @@ export interface FamilyStrings {
 export const FAMILY_STRINGS: Record<FamilyLanguage, FamilyStrings> = {
   en: {
     switchLanguage: "Español",
-    switchLanguageLabel: "Cambiar a español",
     welcomeTitle: "Welcome",
     welcomeLead: "Visiting someone? Use the code the staff gave you.",
     visit: "Visit someone",
@@ -104,7 +102,6 @@ export const FAMILY_STRINGS: Record<FamilyLanguage, FamilyStrings> = {
   },
   es: {
     switchLanguage: "English",
-    switchLanguageLabel: "Switch to English",
     welcomeTitle: "Bienvenido",
     welcomeLead: "¿Viene de visita? Use el código que le dio el personal.",
     visit: "Visitar a alguien",
