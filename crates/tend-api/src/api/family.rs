@@ -24,7 +24,7 @@ use tend_domain::wire::{
 };
 use tend_domain::ErrorCode;
 
-use crate::context::{any_role, client_address, insert_audit, Audit, Ctx};
+use crate::context::{client_address, insert_audit, Audit, Ctx};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, Id};
 use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
@@ -72,13 +72,13 @@ fn code_hash(facility_id: i64, digits: &str) -> Vec<u8> {
 
 /// The resident in the caller's scope (404 otherwise) at a facility with the
 /// family portal on (403 otherwise, audited).
-async fn resident_with_portal(ctx: Ctx, patient_id: i64) -> Result<(Ctx, Resident)> {
-    let mut ctx = ctx;
+async fn resident_with_portal(mut ctx: Ctx, patient_id: i64) -> Result<(Ctx, Resident)> {
     let scope = ctx.scope();
+    // Any staff role of the resident's facility may share with family (RLS
+    // and the scope filter already limit who sees the resident).
     let resident = store::family::resident(&mut ctx.tx, scope, patient_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let ctx = ctx.require(any_role).await?;
     if !resident.family_portal {
         return Err(feature_off(ctx, &resident).await);
     }
@@ -333,8 +333,10 @@ struct DeviceStanding {
 }
 
 /// Check in on a kiosk (device token) with a visitor code: a 15-minute
-/// family session for the code's resident. Wrong codes are counted per
-/// device; after five, the device must wait (429). Every attempt is audited.
+/// family session for the code's resident. A code works only on active
+/// devices of its own facility, and only while the resident is in care.
+/// Wrong codes are counted per device; after five, the device must wait
+/// (429). Every attempt is audited.
 #[utoipa::path(post, path = "/api/family/check-in", tag = "family", request_body = FamilyCheckIn,
     responses(
         (status = 200, description = "Checked in", body = FamilySession),
