@@ -6,6 +6,7 @@ pub mod admin;
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod family;
 pub mod login;
 pub mod state;
 pub mod window;
@@ -38,6 +39,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::enrollment_status,
             commands::ui_ready,
             commands::wipe_notice,
+            family::family_check_in,
+            family::family_end,
+            family::family_send_message,
+            family::family_settings,
+            family::family_summary,
             login::badge_login_wedge,
             login::cancel_pin,
             login::lock_now,

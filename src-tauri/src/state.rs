@@ -9,6 +9,7 @@ use tend_core::admin::AdminConsole;
 use tend_core::app_status::{AppInfo, AppStatus, ConnectionState};
 use tend_core::config::AppConfig;
 use tend_core::enrollment::Enrollment;
+use tend_core::family::{DeviceFamily, FamilyKiosk};
 use tend_core::identity::IdentityProbe;
 use tend_core::login::{DeviceLogin, Login, LoginSettings, ReaderStatus, Readers, SessionState};
 use tend_core::sync::SyncEngine;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub admin: AdminConsole,
     /// Who is signed in on the lock screen, in memory only.
     pub login: Arc<Login<DeviceLogin>>,
+    /// The family visit under way on the kiosk, in memory only.
+    pub family: FamilyKiosk<DeviceFamily>,
     session_listener: Arc<OnceLock<SessionListener>>,
     readers: Mutex<Readers>,
     status: Mutex<AppStatus>,
@@ -68,10 +71,15 @@ impl AppState {
                 }
             },
         );
+        let family = FamilyKiosk::new(
+            DeviceFamily::new(enrollment.clone()),
+            config.family_idle_reset,
+        );
         Self {
             info: AppInfo::new(config, env!("CARGO_PKG_VERSION")),
             enrollment,
             login: Arc::new(login),
+            family,
             session_listener,
             readers: Mutex::new(Readers::default()),
             heartbeat_interval: config.heartbeat_interval,

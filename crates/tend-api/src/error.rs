@@ -70,6 +70,13 @@ pub enum ApiError {
     /// A badge login refused because the PIN is needed (401); says why.
     #[error("{}", .0.message())]
     BadgePinRequired(tend_domain::badge_login::PinReason),
+    /// A family check-in with a code that is not valid at the device's
+    /// facility: unknown, expired or revoked, all alike to the visitor (401).
+    #[error("that visitor code did not work; check it with the staff")]
+    VisitorCodeInvalid,
+    /// The facility has not turned on the feature this needs (403, FORBIDDEN).
+    #[error("the {0} is not turned on for this facility")]
+    FeatureDisabled(&'static str),
     /// Too many attempts (429).
     #[error("too many attempts; wait a few seconds and try again")]
     RateLimited,
@@ -95,7 +102,8 @@ impl ApiError {
             Self::NotFound | Self::NoRoute => ErrorCode::NotFound,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::Unauthorized | Self::BadCredentials => ErrorCode::Unauthorized,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden | Self::FeatureDisabled(_) => ErrorCode::Forbidden,
+            Self::VisitorCodeInvalid => ErrorCode::VisitorCodeInvalid,
             Self::Device(code) | Self::Enrollment(code) | Self::Badge(code) => *code,
             Self::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
             Self::BadgePinRequired(_) => ErrorCode::BadgePinRequired,
@@ -116,7 +124,10 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Enrollment(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::Enrollment(_) | Self::FeatureDisabled(_) => {
+                StatusCode::FORBIDDEN
+            }
+            Self::VisitorCodeInvalid => StatusCode::UNAUTHORIZED,
             Self::Device(_) | Self::BadgePinWrong { .. } | Self::BadgePinRequired(_) => {
                 StatusCode::UNAUTHORIZED
             }
@@ -359,6 +370,8 @@ mod tests {
             ),
             (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
+            (ApiError::VisitorCodeInvalid, 401, "VISITOR_CODE_INVALID"),
+            (ApiError::FeatureDisabled("family portal"), 403, "FORBIDDEN"),
             (
                 ApiError::Badge(ErrorCode::BadgeUnknown),
                 401,

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "badges", description = "Users' badges (stored as keyed hashes) and PINs"),
         (name = "patients", description = "Residents and clients"),
         (name = "audit", description = "Append-only audit trail"),
+        (name = "family", description = "Family portal: visitor codes, updates shared with family, kiosk check-in and family sessions"),
     )
 )]
 pub struct ApiDoc;
@@ -50,6 +51,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("tdev_ device token from /api/devices/auth/token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "family",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tfam_ family session from /api/family/check-in")
                     .build(),
             ),
         );

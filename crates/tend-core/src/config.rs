@@ -264,6 +264,10 @@ pub struct AppConfig {
     pub badge_debounce: std::time::Duration,
     /// The keyboard-wedge badge reader's format and timing (`[wedge]`).
     pub wedge: WedgeSettings,
+    /// Idle time after which the family kiosk returns to its welcome screen
+    /// and forgets the family session (default 60 s; `TEND_FAMILY_IDLE_SECS`,
+    /// e.g. for tests).
+    pub family_idle_reset: std::time::Duration,
     /// Where hardware identity is read from instead of `/`. Debug builds only
     /// (`TEND_DEBUG_IDENTITY_ROOT`), so end-to-end tests can give each journey
     /// its own machine: a release build always reads the real hardware, and an
@@ -371,6 +375,10 @@ impl AppConfig {
             },
             None => tend_badge::DEFAULT_DEBOUNCE,
         };
+        let family_idle_reset = match env.var("TEND_FAMILY_IDLE_SECS") {
+            Some(text) => parse_seconds(text, "TEND_FAMILY_IDLE_SECS", 1..=3_600)?,
+            None => crate::family::DEFAULT_IDLE_RESET,
+        };
         let identity_root = if cfg!(debug_assertions) {
             env.var("TEND_DEBUG_IDENTITY_ROOT").map(PathBuf::from)
         } else {
@@ -400,6 +408,7 @@ impl AppConfig {
             idle_lock,
             badge_debounce,
             wedge: WedgeSettings::from_file(file.wedge)?,
+            family_idle_reset,
             identity_root,
         })
     }
@@ -545,6 +554,27 @@ mod tests {
         ] {
             let err = AppConfig::resolve(&kiosk, &env(tmp.path(), &[(name, bad)])).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn family_idle_reset_is_a_minute_unless_the_environment_says_otherwise() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
+        assert_eq!(cfg.family_idle_reset, std::time::Duration::from_secs(60));
+        let cfg = AppConfig::resolve(
+            &CliArgs::default(),
+            &env(tmp.path(), &[("TEND_FAMILY_IDLE_SECS", "4")]),
+        )
+        .unwrap();
+        assert_eq!(cfg.family_idle_reset, std::time::Duration::from_secs(4));
+        for bad in ["0", "-1", "soon", "3601"] {
+            let err = AppConfig::resolve(
+                &CliArgs::default(),
+                &env(tmp.path(), &[("TEND_FAMILY_IDLE_SECS", bad)]),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("TEND_FAMILY_IDLE_SECS"), "{err}");
         }
     }
 

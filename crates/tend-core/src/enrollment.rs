@@ -216,6 +216,52 @@ impl DeviceClient {
         crate::api_call::send(request).await
     }
 
+    /// `POST /api/family/check-in` with a device token: a visitor code for
+    /// a family session (the `tfam_` token is for the family endpoints only).
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn family_check_in(
+        &self,
+        token: &DeviceToken,
+        body: &tend_domain::wire::FamilyCheckIn,
+    ) -> Result<tend_domain::wire::FamilySession> {
+        self.post("/api/family/check-in", Some(&token.token), body)
+            .await
+    }
+
+    /// `GET /api/family/summary` with a family session token.
+    #[tracing::instrument(skip_all)]
+    pub async fn family_summary(
+        &self,
+        family_token: &str,
+    ) -> Result<tend_domain::wire::FamilySummary> {
+        let request = self
+            .http
+            .get(format!("{}/api/family/summary", self.base))
+            .bearer_auth(family_token);
+        crate::api_call::send(request).await
+    }
+
+    /// `POST /api/family/messages` with a family session token.
+    #[tracing::instrument(skip_all)]
+    pub async fn family_send_message(
+        &self,
+        family_token: &str,
+        body: &tend_domain::wire::SendFamilyMessage,
+    ) -> Result<tend_domain::wire::FamilyMessageSent> {
+        self.post("/api/family/messages", Some(family_token), body)
+            .await
+    }
+
+    /// `POST /api/family/end`: the family session ends on the server too.
+    #[tracing::instrument(skip_all)]
+    pub async fn family_end(&self, family_token: &str) -> Result<()> {
+        let request = self
+            .http
+            .post(format!("{}/api/family/end", self.base))
+            .bearer_auth(family_token);
+        crate::api_call::send_for_effect(request).await
+    }
+
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connectivity;
 pub mod enrollment;
 pub mod error;
+pub mod family;
 pub mod heartbeat;
 pub mod identity;
 pub mod instance;

@@ -61,6 +61,9 @@ pub enum ErrorCode {
     BadgeLocked,
     /// This device may not log this user in (another facility, and not an organization admin).
     BadgeDeviceNotAllowed,
+    /// The visitor code is not valid at this facility (mistyped, expired or
+    /// revoked); the family member should check it with the staff.
+    VisitorCodeInvalid,
     /// The client's protocol or schema version cannot be served; update the app.
     UnsupportedVersion,
     /// The central API cannot be reached.
@@ -104,6 +107,7 @@ impl ErrorCode {
             Self::BadgePinWrong => "BADGE_PIN_WRONG",
             Self::BadgeLocked => "BADGE_LOCKED",
             Self::BadgeDeviceNotAllowed => "BADGE_DEVICE_NOT_ALLOWED",
+            Self::VisitorCodeInvalid => "VISITOR_CODE_INVALID",
             Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
             Self::Offline => "OFFLINE",
             Self::ConfigInvalid => "CONFIG_INVALID",
@@ -155,6 +159,7 @@ mod tests {
             ErrorCode::DeviceDeactivated,
             ErrorCode::BadgePinRequired,
             ErrorCode::BadgeDeviceNotAllowed,
+            ErrorCode::VisitorCodeInvalid,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -60,6 +60,16 @@ export const commands = {
 	uiReady: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("ui_ready")),
 	/**  Why this device erased itself, until it enrolls again (`null` if never). */
 	wipeNotice: () => typedError<WipeNotice | null, AppError_Serialize>(__TAURI_INVOKE("wipe_notice")),
+	/**  Starts a visit with the code the family member typed. */
+	familyCheckIn: (visitorCode: string) => typedError<FamilyVisit_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_check_in", { visitorCode })),
+	/**  Ends the visit ("Done", or the idle reset): the token is forgotten. */
+	familyEnd: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("family_end")),
+	/**  A message for the care team. */
+	familySendMessage: (body: string) => typedError<null, AppError_Serialize>(__TAURI_INVOKE("family_send_message", { body })),
+	/**  How long the kiosk waits untouched before it returns to its welcome screen. */
+	familySettings: () => __TAURI_INVOKE<FamilySettings>("family_settings"),
+	/**  What staff shared for the resident being visited. */
+	familySummary: () => typedError<FamilyDay_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_summary")),
 	/**
 	 *  A value a keyboard-wedge reader typed on the lock screen (prefix and
 	 *  suffix already stripped by the window), checked against the configured format.
@@ -540,6 +550,11 @@ export type ErrorCode =
 "BADGE_LOCKED" | 
 /**  This device may not log this user in (another facility, and not an organization admin). */
 "BADGE_DEVICE_NOT_ALLOWED" | 
+/**
+ *  The visitor code is not valid at this facility (mistyped, expired or
+ *  revoked); the family member should check it with the staff.
+ */
+"VISITOR_CODE_INVALID" | 
 /**  The client's protocol or schema version cannot be served; update the app. */
 "UNSUPPORTED_VERSION" | 
 /**  The central API cannot be reached. */
@@ -564,6 +579,59 @@ export type FacilitySummary = {
 
 /**  Care setting of one facility (the seed's `facility_type`). */
 export type FacilityType = "HOME_HEALTH" | "ALF" | "MEMORY_CARE" | "SNF" | "HOSPICE";
+
+/**  The resident's day as staff shared it: newest first. */
+export type FamilyDay = FamilyDay_Serialize | FamilyDay_Deserialize;
+
+/**  The resident's day as staff shared it: newest first. */
+export type FamilyDay_Deserialize = {
+	visit: FamilyVisit_Deserialize,
+	day_summary?: FamilyNote | null,
+	activities: FamilyNote[],
+	/**  Messages from the care team. */
+	messages: FamilyNote[],
+};
+
+/**  The resident's day as staff shared it: newest first. */
+export type FamilyDay_Serialize = {
+	visit: FamilyVisit_Serialize,
+	day_summary: FamilyNote | null,
+	activities: FamilyNote[],
+	/**  Messages from the care team. */
+	messages: FamilyNote[],
+};
+
+/**  One shared item, as the kiosk shows it. */
+export type FamilyNote = {
+	id: number,
+	body: string,
+	posted_at: string,
+};
+
+/**  The kiosk's timing, for the window's idle reset. */
+export type FamilySettings = {
+	/**  Untouched this long, the kiosk returns to its welcome screen. */
+	idle_reset_ms: number,
+};
+
+/**  Who the family member is visiting, after a check-in. */
+export type FamilyVisit = FamilyVisit_Serialize | FamilyVisit_Deserialize;
+
+/**  Who the family member is visiting, after a check-in. */
+export type FamilyVisit_Deserialize = {
+	visitor_name: string,
+	/**  First name and last initial ("Margaret H."). */
+	resident_name: string,
+	room?: string | null,
+};
+
+/**  Who the family member is visiting, after a check-in. */
+export type FamilyVisit_Serialize = {
+	visitor_name: string,
+	/**  First name and last initial ("Margaret H."). */
+	resident_name: string,
+	room: string | null,
+};
 
 /**  Where the `device_uuid` came from (shown to the admin at enrollment). */
 export type IdentitySource = 

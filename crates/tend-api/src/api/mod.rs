@@ -9,6 +9,7 @@ pub mod device_auth;
 pub mod devices;
 pub mod enrollment;
 pub mod facilities;
+pub mod family;
 pub mod health;
 pub mod organizations;
 pub mod patients;
@@ -76,6 +77,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(patients::list_patients, patients::create_patient))
         .routes(routes!(patients::get_patient, patients::update_patient))
         .routes(routes!(audit::list_audit_events))
+        .routes(routes!(
+            family::list_visitor_codes,
+            family::issue_visitor_code
+        ))
+        .routes(routes!(family::revoke_visitor_code))
+        .routes(routes!(
+            family::list_family_updates,
+            family::publish_family_update
+        ))
+        .routes(routes!(family::list_family_messages))
+        .routes(routes!(family::family_check_in))
+        .routes(routes!(family::family_summary))
+        .routes(routes!(family::send_family_message))
+        .routes(routes!(family::end_family_session))
 }
 
 /// Adds what every route shares and binds the state.

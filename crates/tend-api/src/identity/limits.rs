@@ -32,6 +32,16 @@ impl RateLimiter {
         self.allow_at(key, Instant::now())
     }
 
+    /// Whether `key`'s bucket is empty now, without taking a token (to
+    /// refuse before trying, when only failures are counted).
+    pub fn exhausted(&self, key: &[u8]) -> bool {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.get(key).is_some_and(|(tokens, at)| {
+            *tokens + now.duration_since(*at).as_secs_f64() * self.rate.per_second < 1.0
+        })
+    }
+
     fn allow_at(&self, key: &[u8], now: Instant) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 100_000 {
@@ -76,6 +86,8 @@ mod tests {
         assert!(l.allow_at(b"a", t));
         assert!(!l.allow_at(b"a", t));
         assert!(l.allow_at(b"b", t), "keys are independent");
+        assert!(l.exhausted(b"a"), "an empty bucket reads as exhausted");
+        assert!(!l.exhausted(b"c"), "an unseen key has its whole burst");
         assert!(l.allow_at(b"a", t + Duration::from_millis(1100)));
         assert!(!l.allow_at(b"a", t + Duration::from_millis(1200)));
     }

@@ -36,6 +36,10 @@ pub struct IdentityConfig {
     pub challenges_per_address: Rate,
     /// Badge logins through one device (guessing badge values or PINs).
     pub badge_logins_per_device: Rate,
+    /// Wrong visitor codes typed at one device (family check-in).
+    pub family_wrong_codes_per_device: Rate,
+    /// How long a family session lives.
+    pub family_session_ttl: Duration,
 }
 
 impl Default for IdentityConfig {
@@ -62,6 +66,12 @@ impl Default for IdentityConfig {
                 burst: 30.0,
                 per_second: 0.5,
             },
+            // A visitor mistypes a few times; eight digits need millions of tries.
+            family_wrong_codes_per_device: Rate {
+                burst: 5.0,
+                per_second: 1.0 / 60.0,
+            },
+            family_session_ttl: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -73,6 +83,7 @@ pub struct IdentityState {
     pub enroll_by_code: RateLimiter,
     pub challenges_by_address: RateLimiter,
     pub badge_logins_by_device: RateLimiter,
+    pub family_wrong_codes_by_device: RateLimiter,
     pub nonces: Nonces,
     pub tokens: TokenCache,
     pub heartbeats: Arc<HeartbeatBuffer>,
@@ -85,6 +96,7 @@ impl IdentityState {
             enroll_by_code: RateLimiter::new(config.enroll_per_code),
             challenges_by_address: RateLimiter::new(config.challenges_per_address),
             badge_logins_by_device: RateLimiter::new(config.badge_logins_per_device),
+            family_wrong_codes_by_device: RateLimiter::new(config.family_wrong_codes_per_device),
             nonces: Nonces::default(),
             tokens: TokenCache::default(),
             heartbeats: Arc::new(HeartbeatBuffer::default()),

@@ -7,6 +7,7 @@ pub mod badges;
 pub mod devices;
 pub mod enrollment;
 pub mod facilities;
+pub mod family;
 pub mod organizations;
 pub mod patients;
 pub mod users;

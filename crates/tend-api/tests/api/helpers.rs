@@ -255,6 +255,8 @@ pub struct Site {
     pub pending_device2: i64,
     /// An active badge of `staff` (a random hash: its value is not needed).
     pub badge: i64,
+    /// A visitor code of `patient` (the facility has the family portal on).
+    pub visitor_code: i64,
 }
 
 /// Two organizations: A with facilities A1 and A2, B with B1; plus the
@@ -442,18 +444,47 @@ pub async fn device_token_for(owner: &PgPool, device: i64) -> String {
     token
 }
 
+/// Turns a facility feature on or off.
+pub async fn set_feature(owner: &PgPool, facility: i64, feature: &str, on: bool) {
+    sqlx::query("UPDATE facilities SET features = features || jsonb_build_object($2::text, $3::boolean) WHERE id = $1")
+        .bind(facility)
+        .bind(feature)
+        .bind(on)
+        .execute(owner)
+        .await
+        .unwrap();
+}
+
+/// A visitor code row with a random hash (for the matrix; check-ins use real codes).
+pub async fn insert_visitor_code(owner: &PgPool, org: i64, facility: i64, patient: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO visitor_codes (organization_id, facility_id, patient_id, code_hash, code_hint, visitor_name, expires_at) \
+         VALUES ($1, $2, $3, $4, '00', 'Matrix Visitor', now() + interval '1 day') RETURNING id",
+    )
+    .bind(org)
+    .bind(facility)
+    .bind(patient)
+    .bind(Sha256::digest(uuid::Uuid::new_v4().as_bytes()).to_vec())
+    .fetch_one(owner)
+    .await
+    .unwrap()
+}
+
 async fn site(owner: &PgPool, org: i64, name: &str) -> Site {
     let facility = insert_facility(owner, org, name, Some(40)).await;
+    set_feature(owner, facility, "family_portal", true).await;
     let staff = insert_user(owner, org, facility, tend_domain::Role::Cna)
         .await
         .0;
+    let patient = insert_patient(owner, org, facility, "active").await;
     Site {
+        visitor_code: insert_visitor_code(owner, org, facility, patient).await,
         code: insert_code(owner, org, facility).await,
         pending_device: insert_pending_device(owner, org, facility).await,
         pending_device2: insert_pending_device(owner, org, facility).await,
         org,
         facility,
-        patient: insert_patient(owner, org, facility, "active").await,
+        patient,
         device: insert_device(owner, org, facility).await,
         staff,
         badge: insert_badge(owner, org, facility, staff).await,

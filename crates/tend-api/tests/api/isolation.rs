@@ -427,6 +427,78 @@ fn endpoints() -> Vec<Endpoint> {
             },
         ),
         e(
+            "issue visitor code",
+            "/api/patients/{id}/visitor-codes",
+            Method::POST,
+            Facility,
+            Everyone,
+            true,
+            |s| {
+                (
+                    format!("/api/patients/{}/visitor-codes", s.patient),
+                    Some(json!({"visitor_name": "Ana Hernández", "relationship": "daughter"})),
+                )
+            },
+        ),
+        e(
+            "list visitor codes",
+            "/api/patients/{id}/visitor-codes",
+            Method::GET,
+            Facility,
+            Everyone,
+            false,
+            |s| (format!("/api/patients/{}/visitor-codes", s.patient), None),
+        ),
+        e(
+            "revoke visitor code",
+            "/api/patients/{id}/visitor-codes/{code_id}/revoke",
+            Method::POST,
+            Facility,
+            Everyone,
+            true,
+            |s| {
+                (
+                    format!(
+                        "/api/patients/{}/visitor-codes/{}/revoke",
+                        s.patient, s.visitor_code
+                    ),
+                    None,
+                )
+            },
+        ),
+        e(
+            "publish family update",
+            "/api/patients/{id}/family-updates",
+            Method::POST,
+            Facility,
+            Everyone,
+            true,
+            |s| {
+                (
+                    format!("/api/patients/{}/family-updates", s.patient),
+                    Some(json!({"kind": "activity", "body": "Sang in the choir"})),
+                )
+            },
+        ),
+        e(
+            "list family updates",
+            "/api/patients/{id}/family-updates",
+            Method::GET,
+            Facility,
+            Everyone,
+            false,
+            |s| (format!("/api/patients/{}/family-updates", s.patient), None),
+        ),
+        e(
+            "list family messages",
+            "/api/patients/{id}/family-messages",
+            Method::GET,
+            Facility,
+            Everyone,
+            false,
+            |s| (format!("/api/patients/{}/family-messages", s.patient), None),
+        ),
+        e(
             "audit events by facility",
             "/api/audit-events",
             Method::GET,
@@ -466,6 +538,13 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
     ("post", "/api/devices/{id}/heartbeat"),
+    // Family check-in is device-authenticated (the device's facility) and
+    // the family endpoints are bound to one resident by the family session;
+    // `family` tests them, and `a_family_token_opens_nothing_else` below.
+    ("post", "/api/family/check-in"),
+    ("get", "/api/family/summary"),
+    ("post", "/api/family/messages"),
+    ("post", "/api/family/end"),
 ];
 
 /// Every documented operation is either in the matrix or has no tenant id
@@ -727,4 +806,77 @@ async fn missing_and_foreign_ids_are_indistinguishable() {
         assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(foreign.body, missing.body, "{path}");
     }
+}
+
+/// The family role: a family session (visitor code checked in on a kiosk)
+/// opens only the family endpoints. Every other documented operation that
+/// needs credentials answers 401 or 403 to it, with nothing but the error.
+#[tokio::test]
+async fn a_family_token_opens_nothing_else() {
+    let app = spawn_app().await;
+    let w = crate::helpers::world(&app).await;
+    let family_token = crate::family::check_in_as_family(&app, &w.a1, w.token(Role::Rn)).await;
+    let doc = serde_json::to_value(tend_api::openapi::document()).unwrap();
+    let site = w.a1;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (route, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let schemes: Vec<String> = op["security"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|s| s.as_object())
+                        .flat_map(|s| s.keys().cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if schemes.is_empty() || schemes.iter().any(|s| s == "family") {
+                continue;
+            }
+            let id = if route.starts_with("/api/organizations") {
+                site.org
+            } else if route.starts_with("/api/facilities") {
+                site.facility
+            } else if route.starts_with("/api/devices") {
+                site.device
+            } else if route.starts_with("/api/users") {
+                site.staff
+            } else {
+                site.patient
+            };
+            let code = if route.contains("visitor-codes") {
+                site.visitor_code
+            } else {
+                site.code
+            };
+            let path = route
+                .replace("{id}", &id.to_string())
+                .replace("{code_id}", &code.to_string())
+                .replace("{badge_id}", &site.badge.to_string());
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = (method != Method::GET).then(|| json!({}));
+            let resp = app
+                .call(method.clone(), &path, Some(&family_token), body)
+                .await;
+            checked += 1;
+            let keys: Vec<_> = resp
+                .body
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            if !matches!(
+                resp.status,
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) || keys != ["error"]
+            {
+                failures.push(format!("{method} {path}: {resp:?}"));
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} operations checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // And the token does open its own endpoint.
+    let summary = app.get("/api/family/summary", &family_token).await;
+    assert_eq!(summary.status, StatusCode::OK, "{summary:?}");
 }

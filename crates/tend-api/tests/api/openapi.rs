@@ -58,6 +58,16 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/users/{id}/badges"),
     ("post", "/api/users/{id}/badges/{badge_id}/revoke"),
     ("put", "/api/users/{id}/pin"),
+    ("get", "/api/patients/{id}/visitor-codes"),
+    ("post", "/api/patients/{id}/visitor-codes"),
+    ("post", "/api/patients/{id}/visitor-codes/{code_id}/revoke"),
+    ("get", "/api/patients/{id}/family-updates"),
+    ("post", "/api/patients/{id}/family-updates"),
+    ("get", "/api/patients/{id}/family-messages"),
+    ("post", "/api/family/check-in"),
+    ("get", "/api/family/summary"),
+    ("post", "/api/family/messages"),
+    ("post", "/api/family/end"),
     ("post", "/api/auth/badge-login"),
 ];
 
@@ -149,6 +159,9 @@ async fn document_is_valid_and_covers_every_route() {
         "AssignBadge",
         "BadgeLoginRequest",
         "SetPin",
+        "IssuedVisitorCode",
+        "FamilySummary",
+        "FamilyCheckIn",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
@@ -156,6 +169,7 @@ async fn document_is_valid_and_covers_every_route() {
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["components"]["securitySchemes"]["family"].is_object());
     // Enums are documented with their wire names, exactly as served.
     for (schema, value) in [
         ("Role", "PLATFORM_ADMIN"),
@@ -168,6 +182,8 @@ async fn document_is_valid_and_covers_every_route() {
         ("ErrorCode", "ENROLLMENT_CODE_EXPIRED"),
         ("ErrorCode", "DEVICE_DEACTIVATED"),
         ("ErrorCode", "BADGE_PIN_WRONG"),
+        ("ErrorCode", "VISITOR_CODE_INVALID"),
+        ("FamilyUpdateKind", "day_summary"),
         ("EncryptionPosture", "key_file"),
     ] {
         let values = doc["components"]["schemas"][schema]["enum"]
