@@ -54,9 +54,18 @@ async fn begin_device(
 ) -> Result<Transaction<'static, Postgres>> {
     let mut tx = state.pool.begin().await?;
     if snapshot {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
+        // The feed reads each table in position order. Row-level security's
+        // predicate makes the planner believe few rows match, so it would
+        // rather sort a whole facility's records than walk the feed index and
+        // stop at the page size; without sorts (and for these small, ordered
+        // reads, without parallel workers) it walks the index.
+        for setting in [
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            "SET LOCAL enable_sort = off",
+            "SET LOCAL max_parallel_workers_per_gather = 0",
+        ] {
+            sqlx::query(setting).execute(&mut *tx).await?;
+        }
     }
     sqlx::query(
         "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
