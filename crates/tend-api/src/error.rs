@@ -77,6 +77,20 @@ pub enum ApiError {
     /// The facility has not turned on the feature this needs (403, FORBIDDEN).
     #[error("the {0} is not turned on for this facility")]
     FeatureDisabled(&'static str),
+    /// A patient update based on an old `version` (409); carries the patient
+    /// as it is now.
+    #[error(
+        "someone else changed this patient since you loaded it; review their change and try again"
+    )]
+    StaleVersion(Box<tend_domain::wire::Patient>),
+    /// A sync request whose protocol or schema version this server cannot
+    /// serve (426); the device keeps its outbox and asks for an update.
+    #[error("this app version cannot sync with the server; update the app (nothing was lost)")]
+    UnsupportedVersion,
+    /// A request parameter that is not acceptable at all (a foreign or
+    /// corrupt sync cursor, an empty batch): 400 naming the field.
+    #[error("the request has an invalid parameter")]
+    InvalidParameter(FieldErrors),
     /// Too many attempts (429).
     #[error("too many attempts; wait a few seconds and try again")]
     RateLimited,
@@ -94,7 +108,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::Validation(_) | Self::InvalidParameter(_) => ErrorCode::ValidationFailed,
+            Self::StaleVersion(_) => ErrorCode::Conflict,
+            Self::UnsupportedVersion => ErrorCode::UnsupportedVersion,
             Self::Malformed(_) | Self::UnsupportedMediaType | Self::MethodNotAllowed => {
                 ErrorCode::MalformedRequest
             }
@@ -117,6 +133,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            Self::StaleVersion(_) => StatusCode::CONFLICT,
+            Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -149,13 +168,20 @@ impl ApiError {
         Self::Validation(fields)
     }
 
+    /// One request parameter is unacceptable (400).
+    pub fn parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.entry(field.into()).or_default().push(message.into());
+        Self::InvalidParameter(fields)
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
     }
 
     fn body(&self) -> ErrorBody {
         let fields = match self {
-            Self::Validation(f) => f.clone(),
+            Self::Validation(f) | Self::InvalidParameter(f) => f.clone(),
             Self::Conflict { fields, .. } => fields.clone(),
             _ => FieldErrors::new(),
         };
@@ -166,6 +192,10 @@ impl ApiError {
                 fields,
                 attempts_left: match self {
                     Self::BadgePinWrong { attempts_left } => Some(*attempts_left),
+                    _ => None,
+                },
+                current: match self {
+                    Self::StaleVersion(patient) => Some(patient.clone()),
                     _ => None,
                 },
             },
@@ -372,6 +402,8 @@ mod tests {
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
             (ApiError::VisitorCodeInvalid, 401, "VISITOR_CODE_INVALID"),
             (ApiError::FeatureDisabled("family portal"), 403, "FORBIDDEN"),
+            (ApiError::UnsupportedVersion, 426, "UNSUPPORTED_VERSION"),
+            (ApiError::parameter("cursor", "x"), 400, "VALIDATION_FAILED"),
             (
                 ApiError::Badge(ErrorCode::BadgeUnknown),
                 401,

@@ -10,6 +10,7 @@ pub mod facilities;
 pub mod family;
 pub mod organizations;
 pub mod patients;
+pub mod sync;
 pub mod users;
 
 use crate::error::ApiError;

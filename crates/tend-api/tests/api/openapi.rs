@@ -69,6 +69,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/family/messages"),
     ("post", "/api/family/end"),
     ("post", "/api/auth/badge-login"),
+    ("get", "/api/patients/{id}/records"),
+    ("post", "/api/sync/push"),
+    ("get", "/api/sync/pull"),
 ];
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

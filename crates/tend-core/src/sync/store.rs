@@ -592,15 +592,15 @@ fn apply_change(
             run(
                 "INSERT INTO roster_patients (server_id, facility_id, organization_id, mrn, first_name,
                      last_name, date_of_birth, room, status, admitted_at, discharged_at, created_at,
-                     updated_at, synced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     updated_at, synced_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (server_id) DO UPDATE SET
                      facility_id = excluded.facility_id, organization_id = excluded.organization_id,
                      mrn = excluded.mrn, first_name = excluded.first_name, last_name = excluded.last_name,
                      date_of_birth = excluded.date_of_birth, room = excluded.room, status = excluded.status,
                      admitted_at = excluded.admitted_at, discharged_at = excluded.discharged_at,
                      created_at = excluded.created_at, updated_at = excluded.updated_at,
-                     synced_at = excluded.synced_at",
+                     synced_at = excluded.synced_at, version = excluded.version",
                 &[
                     &p.id,
                     &p.facility_id,
@@ -616,6 +616,8 @@ fn apply_change(
                     &ts(p.created_at),
                     &ts(p.updated_at),
                     &synced_at,
+                    // The server's row version, for edits with optimistic concurrency.
+                    &p.version,
                 ],
             )?;
         }
