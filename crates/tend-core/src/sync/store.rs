@@ -764,12 +764,22 @@ pub fn stored_state(conn: &Connection) -> Result<StoredSyncState> {
     })
 }
 
-/// Records a completed sync round (clears the last error).
+/// How long an uploaded operation stays in the outbox (the record itself
+/// stays in the timeline); pruning keeps the outbox small on a busy device.
+pub const KEEP_SYNCED_OPERATIONS: Duration = Duration::days(7);
+
+/// Records a completed sync round (clears the last error) and prunes
+/// operations uploaded more than [`KEEP_SYNCED_OPERATIONS`] ago.
 pub fn record_success(conn: &Connection, at: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE sync_state SET last_sync = ?1, last_error_code = NULL, last_error_message = NULL,
              last_error_at = NULL, update_needed = 0 WHERE id = 1",
         [ts(at)],
+    )
+    .map_err(db_error)?;
+    conn.execute(
+        "DELETE FROM outbox WHERE state = 'synced' AND synced_at < ?1",
+        [ts(at - KEEP_SYNCED_OPERATIONS)],
     )
     .map_err(db_error)?;
     Ok(())

@@ -83,9 +83,7 @@ impl FakeServer {
         };
         match failure {
             None => Ok(false),
-            Some(Failure::Error(ErrorCode::Offline)) => {
-                Err(CoreError::Offline("down".into()))
-            }
+            Some(Failure::Error(ErrorCode::Offline)) => Err(CoreError::Offline("down".into())),
             Some(Failure::Error(code)) => Err(api_err(code)),
             Some(Failure::LoseResponse) => Ok(true),
             Some(Failure::Hang) => std::future::pending().await,
@@ -808,4 +806,28 @@ async fn timelines_order_by_server_time_not_a_wrong_device_clock() {
     assert_ne!(timeline[0].id, mine.id, "the later record comes first");
     let own = &timeline[1];
     assert!(own.occurred_at.unwrap() < own.recorded_at - chrono::Duration::hours(2));
+}
+
+#[tokio::test]
+async fn uploaded_operations_are_pruned_after_a_week_and_sequence_numbers_never_reused() {
+    let (engine, _dir) = engine();
+    let server = FakeServer::default();
+    engine.write_record(note(3, "old")).await.unwrap();
+    engine.sync_once(&server, &settings()).await.unwrap();
+    {
+        let vault = engine.vault().lock().unwrap();
+        vault
+            .connection()
+            .execute(
+                "UPDATE outbox SET synced_at = '2020-01-01T00:00:00.000000Z'",
+                [],
+            )
+            .unwrap();
+    }
+    engine.sync_once(&server, &settings()).await.unwrap();
+    assert_eq!(count(&engine, "SELECT count(*) FROM outbox"), 0);
+    // The record stays in the timeline.
+    assert_eq!(engine.timeline(3, 10).await.unwrap().len(), 1);
+    engine.write_record(note(3, "new")).await.unwrap();
+    assert_eq!(count(&engine, "SELECT max(seq) FROM outbox"), 2);
 }
