@@ -711,6 +711,16 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Forgets where the change feed stopped: the next pull is an initial sync.
+pub fn forget_cursor(conn: &mut Connection) -> Result<()> {
+    conn.execute(
+        "DELETE FROM sync_cursors WHERE stream = ?1",
+        [FACILITY_STREAM],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
 /// The sync bookkeeping and outbox counts.
 pub fn stored_state(conn: &Connection) -> Result<StoredSyncState> {
     let (pending, oldest, rejected): (i64, Option<String>, i64) = conn
