@@ -1,4 +1,5 @@
-//! Command line: `serve`, `migrate`, `create-admin`, `seed-demo`. Every
+//! Command line: `serve`, `migrate`, `create-admin`, `seed-demo`,
+//! `seed-sync-load`. Every
 //! setting comes from a flag or its environment variable; passwords never
 //! come from flags (they would show in `ps`), only from stdin or the environment.
 
@@ -35,6 +36,23 @@ pub enum Command {
     CreateAdmin(CreateAdminArgs),
     /// Load a realistic demo tenant set (idempotent).
     SeedDemo(SeedArgs),
+    /// Fill a new facility with synthetic sync load (benchmarks, soak tests).
+    SeedSyncLoad(SyncLoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncLoadArgs {
+    /// URL of the schema owner.
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    #[arg(long, default_value_t = 120)]
+    pub patients: i64,
+    /// Staff members, each with a badge.
+    #[arg(long, default_value_t = 200)]
+    pub staff: i64,
+    /// Clinical records spread over the last 30 days.
+    #[arg(long, default_value_t = 100_000)]
+    pub records: i64,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +191,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("connecting as owner")?;
             let summary = crate::seed::seed_demo(&pool, password.as_deref()).await?;
             println!("{summary}");
+            Ok(())
+        }
+        Command::SeedSyncLoad(args) => {
+            let pool = db::connect(&args.database_url, 2)
+                .await
+                .context("connecting as owner")?;
+            let started = std::time::Instant::now();
+            let loaded = crate::load::seed_sync_load(
+                &pool,
+                crate::load::SyncLoad {
+                    patients: args.patients,
+                    staff: args.staff,
+                    records: args.records,
+                },
+            )
+            .await?;
+            println!(
+                "sync load: {loaded} ({} patients, {} staff with badges, {} records) in {:.1} s",
+                args.patients,
+                args.staff,
+                args.records,
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

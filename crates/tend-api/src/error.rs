@@ -70,6 +70,20 @@ pub enum ApiError {
     /// A badge login refused because the PIN is needed (401); says why.
     #[error("{}", .0.message())]
     BadgePinRequired(tend_domain::badge_login::PinReason),
+    /// A patient update based on an old `version` (409); carries the patient
+    /// as it is now.
+    #[error(
+        "someone else changed this patient since you loaded it; review their change and try again"
+    )]
+    StaleVersion(Box<tend_domain::wire::Patient>),
+    /// A sync request whose protocol or schema version this server cannot
+    /// serve (426); the device keeps its outbox and asks for an update.
+    #[error("this app version cannot sync with the server; update the app (nothing was lost)")]
+    UnsupportedVersion,
+    /// A request parameter that is not acceptable at all (a foreign or
+    /// corrupt sync cursor, an empty batch): 400 naming the field.
+    #[error("the request has an invalid parameter")]
+    InvalidParameter(FieldErrors),
     /// Too many attempts (429).
     #[error("too many attempts; wait a few seconds and try again")]
     RateLimited,
@@ -87,7 +101,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::Validation(_) | Self::InvalidParameter(_) => ErrorCode::ValidationFailed,
+            Self::StaleVersion(_) => ErrorCode::Conflict,
+            Self::UnsupportedVersion => ErrorCode::UnsupportedVersion,
             Self::Malformed(_) | Self::UnsupportedMediaType | Self::MethodNotAllowed => {
                 ErrorCode::MalformedRequest
             }
@@ -109,6 +125,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            Self::StaleVersion(_) => StatusCode::CONFLICT,
+            Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -138,13 +157,20 @@ impl ApiError {
         Self::Validation(fields)
     }
 
+    /// One request parameter is unacceptable (400).
+    pub fn parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.entry(field.into()).or_default().push(message.into());
+        Self::InvalidParameter(fields)
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
     }
 
     fn body(&self) -> ErrorBody {
         let fields = match self {
-            Self::Validation(f) => f.clone(),
+            Self::Validation(f) | Self::InvalidParameter(f) => f.clone(),
             Self::Conflict { fields, .. } => fields.clone(),
             _ => FieldErrors::new(),
         };
@@ -155,6 +181,10 @@ impl ApiError {
                 fields,
                 attempts_left: match self {
                     Self::BadgePinWrong { attempts_left } => Some(*attempts_left),
+                    _ => None,
+                },
+                current: match self {
+                    Self::StaleVersion(patient) => Some(patient.clone()),
                     _ => None,
                 },
             },
@@ -359,6 +389,8 @@ mod tests {
             ),
             (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
+            (ApiError::UnsupportedVersion, 426, "UNSUPPORTED_VERSION"),
+            (ApiError::parameter("cursor", "x"), 400, "VALIDATION_FAILED"),
             (
                 ApiError::Badge(ErrorCode::BadgeUnknown),
                 401,

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod load;
 pub mod openapi;
 pub mod seed;
 pub mod store;
@@ -48,6 +49,9 @@ impl std::fmt::Debug for AppState {
 
 /// Largest request body accepted (413 beyond).
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Largest sync push accepted: 500 operations of the longest records.
+pub const SYNC_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Builds the full router with its state (device identity defaults).
 /// Call inside a Tokio runtime: it starts the heartbeat flusher.

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Staff accounts"),
         (name = "badges", description = "Users' badges (stored as keyed hashes) and PINs"),
         (name = "patients", description = "Residents and clients"),
+        (name = "sync", description = "Background sync for devices: outbox push and the facility change feed"),
         (name = "audit", description = "Append-only audit trail"),
     )
 )]

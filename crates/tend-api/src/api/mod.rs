@@ -12,6 +12,7 @@ pub mod facilities;
 pub mod health;
 pub mod organizations;
 pub mod patients;
+pub mod sync;
 pub mod users;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -75,6 +76,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(badges::set_pin))
         .routes(routes!(patients::list_patients, patients::create_patient))
         .routes(routes!(patients::get_patient, patients::update_patient))
+        .routes(routes!(patients::list_patient_records))
+        .merge(
+            // A batch of 500 records is far larger than any other request.
+            OpenApiRouter::new()
+                .routes(routes!(sync::push))
+                .layer(DefaultBodyLimit::max(crate::SYNC_BODY_LIMIT)),
+        )
+        .routes(routes!(sync::pull))
         .routes(routes!(audit::list_audit_events))
 }
 

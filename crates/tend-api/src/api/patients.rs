@@ -3,11 +3,16 @@
 
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{NaiveDate, Utc};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use tend_domain::wire::{CreatePatient, ErrorBody, Patient, PatientPage, UpdatePatient};
+use tend_domain::wire::{
+    ClinicalRecordPage, CreatePatient, ErrorBody, Patient, PatientPage, UpdatePatient,
+};
 use tend_domain::PatientStatus;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
 use super::facilities::facility_in_scope;
 use crate::context::{Audit, Ctx, Scope};
@@ -168,6 +173,9 @@ pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
 }
 
 /// Update a patient; status changes set or clear the discharge time.
+///
+/// Send the `version` you loaded: if the patient changed since, nothing is
+/// written and the 409 carries the patient as it is now (`error.current`).
 #[utoipa::path(put, path = "/api/patients/{id}", tag = "patients", request_body = UpdatePatient,
     params(("id" = i64, Path, description = "Patient id")),
     responses(
@@ -175,7 +183,7 @@ pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "Patient or target facility not found in your scope", body = ErrorBody),
-        (status = 409, description = "MRN already used in the facility", body = ErrorBody),
+        (status = 409, description = "MRN already used in the facility, or `version` is stale (CONFLICT with `current`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),
@@ -188,6 +196,10 @@ pub async fn update_patient(
     let current = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
+    // The row is locked, so no other update can slip in between this check and ours.
+    if body.version.is_some_and(|seen| seen != current.version) {
+        return Err(ApiError::StaleVersion(Box::new(current)));
+    }
     let mut v = Validator::new();
     let facility_id = match body.facility_id {
         Some(f) if f != current.facility_id => {
@@ -244,4 +256,74 @@ pub async fn update_patient(
     .await?;
     ctx.commit().await?;
     Ok(Json(patient))
+}
+
+/// Paging of a patient's records: `limit` as for every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordQuery {
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A records cursor: the last record's `(occurred_at, id)`.
+fn encode_record_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("r1:{}:{id}", at.timestamp_micros()))
+}
+
+fn decode_record_cursor(cursor: Option<&str>) -> Result<Option<(DateTime<Utc>, Uuid)>> {
+    let Some(c) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            let (micros, id) = s.strip_prefix("r1:")?.split_once(':')?;
+            let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            Some((at, id.parse().ok()?))
+        })
+        .map(Some)
+        .ok_or_else(|| ApiError::field("cursor", "not a cursor this API issued"))
+}
+
+/// A patient's clinical records (written on devices), newest first.
+#[utoipa::path(get, path = "/api/patients/{id}/records", tag = "patients",
+    params(("id" = i64, Path, description = "Patient id"), RecordQuery),
+    responses(
+        (status = 200, description = "A page of records, newest first", body = ClinicalRecordPage),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "Patient not found in your scope", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_patient_records(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<RecordQuery>,
+) -> Result<Json<ClinicalRecordPage>> {
+    let before = decode_record_cursor(q.cursor.as_deref())?;
+    let limit = cursor::limit(q.limit)?;
+    let patient = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut items = store::sync::patient_records(&mut ctx.tx, id, before, limit + 1).await?;
+    let next_cursor = if items.len() > usize::try_from(limit).unwrap_or(0) {
+        items.truncate(usize::try_from(limit).unwrap_or(0));
+        items
+            .last()
+            .map(|r| encode_record_cursor(r.occurred_at, r.id))
+    } else {
+        None
+    };
+    ctx.audit_read(
+        Audit::new("patient.records.read", "patient")
+            .resource(id)
+            .facility(patient.organization_id, patient.facility_id),
+    )
+    .await?;
+    ctx.finish_read().await?;
+    Ok(Json(ClinicalRecordPage { items, next_cursor }))
 }

@@ -9,6 +9,7 @@ pub mod enrollment;
 pub mod facilities;
 pub mod organizations;
 pub mod patients;
+pub mod sync;
 pub mod users;
 
 use crate::error::ApiError;

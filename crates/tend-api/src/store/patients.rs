@@ -11,7 +11,7 @@ use crate::error::Result;
 
 const COLUMNS: &str =
     "id, organization_id, facility_id, mrn, first_name, last_name, date_of_birth, status, room, \
-                       admitted_at, discharged_at, created_at, updated_at";
+                       admitted_at, discharged_at, created_at, updated_at, version";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -28,6 +28,7 @@ struct Row {
     discharged_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    version: i32,
 }
 
 impl Row {
@@ -46,6 +47,7 @@ impl Row {
             discharged_at: self.discharged_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            version: i64::from(self.version),
         })
     }
 }

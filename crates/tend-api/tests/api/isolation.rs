@@ -400,6 +400,15 @@ fn endpoints() -> Vec<Endpoint> {
             |s| (format!("/api/patients/{}", s.patient), None),
         ),
         e(
+            "patient records",
+            "/api/patients/{id}/records",
+            Method::GET,
+            Facility,
+            Everyone,
+            false,
+            |s| (format!("/api/patients/{}/records", s.patient), None),
+        ),
+        e(
             "update patient",
             "/api/patients/{id}",
             Method::PUT,
@@ -466,6 +475,11 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
     ("post", "/api/devices/{id}/heartbeat"),
+    // Sync: device token only, the facility always the token's; `sync`
+    // tests that a device never receives another facility's rows, even with
+    // a copied or forged cursor.
+    ("post", "/api/sync/push"),
+    ("get", "/api/sync/pull"),
 ];
 
 /// Every documented operation is either in the matrix or has no tenant id

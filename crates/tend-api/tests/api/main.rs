@@ -18,4 +18,5 @@ mod login_client;
 mod openapi;
 mod resources;
 mod rls;
+mod sync;
 mod validation;

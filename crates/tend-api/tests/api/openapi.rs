@@ -59,6 +59,9 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/users/{id}/badges/{badge_id}/revoke"),
     ("put", "/api/users/{id}/pin"),
     ("post", "/api/auth/badge-login"),
+    ("get", "/api/patients/{id}/records"),
+    ("post", "/api/sync/push"),
+    ("get", "/api/sync/pull"),
 ];
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

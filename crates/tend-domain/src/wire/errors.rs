@@ -28,6 +28,10 @@ pub struct ErrorDetail {
     /// For `BADGE_PIN_WRONG`: wrong PINs still allowed before the badge locks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// For `CONFLICT` on a patient update with a stale `version`: the patient
+    /// as the server has it now, so the app can show both values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<super::Patient>>,
 }
 
 /// Liveness and readiness answers.

@@ -24,6 +24,9 @@ pub struct Patient {
     pub discharged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Starts at 1 and grows with every change: send it back as
+    /// `UpdatePatient::version` so a stale edit is refused instead of lost.
+    pub version: i64,
 }
 
 page!(
@@ -53,6 +56,8 @@ pub struct CreatePatient {
 }
 
 /// Partial update; `null` clears `room`, `admitted_at` or `discharged_at`.
+/// With `version`, the update applies only if nobody changed the patient
+/// since (otherwise 409 `CONFLICT` carrying the patient as it is now).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -79,4 +84,13 @@ pub struct UpdatePatient {
     #[serde(default, deserialize_with = "super::double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<DateTime<Utc>>))]
     pub discharged_at: Option<Option<DateTime<Utc>>>,
+    /// The `version` the client last saw.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
+
+page!(
+    /// A page of a patient's clinical records, newest first.
+    ClinicalRecordPage,
+    crate::records::ClinicalRecord
+);

@@ -1,0 +1,691 @@
+//! Background sync, the server half (protocol in `tend_domain::wire::sync`):
+//! devices push their outbox (idempotent per operation id, one transaction
+//! per batch) and pull their facility's change feed. Both take the facility
+//! from the device token, never from the request.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::extract::State;
+use axum::Json;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sqlx::{PgConnection, Postgres, Transaction};
+use tend_domain::records::check_record_id;
+use tend_domain::wire::{
+    DeviceAuditAction, ErrorBody, OperationPayload, RejectedOperation, SyncChange, SyncPullPage,
+    SyncPullQuery, SyncPush, SyncPushResult, DEVICE_SCHEMA_VERSION, MAX_PULL_CHANGES,
+    MAX_PUSH_OPERATIONS, SYNC_PROTOCOL_VERSION,
+};
+use tend_domain::{ErrorCode, Role, ValidationError};
+use uuid::Uuid;
+
+use crate::context::{insert_audit, Audit};
+use crate::error::{ApiError, Result};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::identity::tokens::DevicePrincipal;
+use crate::identity::{ClientAddress, DeviceAuth};
+use crate::store;
+use crate::store::sync::{AppliedOperation, DeviceAuditRow, NewRecord};
+use crate::AppState;
+
+/// The oldest device vault schema this server still reconciles.
+pub const MIN_DEVICE_SCHEMA_VERSION: u32 = 3;
+
+/// Documentation window when the facility sets none (`documentation_window_days`).
+pub const DEFAULT_DOCUMENTATION_WINDOW_DAYS: i64 = 30;
+
+/// Refuses versions this server cannot serve, before anything is read or written.
+fn check_versions(protocol_version: u32, schema_version: u32) -> Result<()> {
+    let schema_ok = (MIN_DEVICE_SCHEMA_VERSION..=DEVICE_SCHEMA_VERSION).contains(&schema_version);
+    if protocol_version != SYNC_PROTOCOL_VERSION || !schema_ok {
+        return Err(ApiError::UnsupportedVersion);
+    }
+    Ok(())
+}
+
+/// Starts a transaction under the device's facility scope. A pull reads in
+/// one snapshot (REPEATABLE READ), so every table is seen at the same moment
+/// and no change can fall between two of its queries.
+async fn begin_device(
+    state: &AppState,
+    device: &DevicePrincipal,
+    snapshot: bool,
+) -> Result<Transaction<'static, Postgres>> {
+    let mut tx = state.pool.begin().await?;
+    if snapshot {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
+         set_config('tend.facility_id', $2, true)",
+    )
+    .bind(device.organization_id.to_string())
+    .bind(device.facility_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    Ok(tx)
+}
+
+/// Timestamps a device may send: a clock hours or years off is corrected,
+/// one outside this range is broken (and PostgreSQL could not store it).
+fn plausible(t: DateTime<Utc>) -> bool {
+    let earliest = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
+    let latest = Utc.with_ymd_and_hms(2200, 1, 1, 0, 0, 0).single();
+    matches!((earliest, latest), (Some(e), Some(l)) if t >= e && t < l)
+}
+
+fn rejected(id: Uuid, code: ErrorCode, message: &str) -> RejectedOperation {
+    RejectedOperation {
+        id,
+        code,
+        message: message.to_owned(),
+        fields: Default::default(),
+    }
+}
+
+fn invalid(id: Uuid, errors: Vec<ValidationError>) -> RejectedOperation {
+    let mut op = rejected(
+        id,
+        ErrorCode::ValidationFailed,
+        "the operation has invalid fields",
+    );
+    for e in errors {
+        op.fields
+            .entry(e.field.to_owned())
+            .or_default()
+            .push(e.message.to_string());
+    }
+    op
+}
+
+fn audit_action(action: DeviceAuditAction) -> &'static str {
+    match action {
+        DeviceAuditAction::OfflineLogin => "device.offline_login",
+        DeviceAuditAction::OfflineLoginFailed => "device.offline_login_failed",
+        DeviceAuditAction::Lock => "device.lock",
+        DeviceAuditAction::Unlock => "device.unlock",
+        DeviceAuditAction::Logout => "device.logout",
+    }
+}
+
+/// Upload a batch of the device's outbox (device token).
+///
+/// All operations apply in one transaction. Each is answered in exactly one
+/// list: `accepted` (applied now), `duplicates` (applied by an earlier push;
+/// nothing changed) or `rejected` (never applicable as sent: do not resend).
+#[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = SyncPush,
+    responses(
+        (status = 200, description = "Applied; every operation is in accepted, duplicates or rejected", body = SyncPushResult),
+        (status = 400, description = "Malformed JSON, or not 1–500 operations (VALIDATION_FAILED naming operations)", body = ErrorBody),
+        (status = 401, description = "No valid device token (UNAUTHORIZED, DEVICE_*)", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields (an implausible device_time)", body = ErrorBody),
+        (status = 426, description = "UNSUPPORTED_VERSION: this protocol or schema version cannot sync; nothing was applied", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn push(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    ClientAddress(address): ClientAddress,
+    ApiJson(body): ApiJson<SyncPush>,
+) -> Result<Json<SyncPushResult>> {
+    check_versions(body.protocol_version, body.schema_version)?;
+    if body.operations.is_empty() || body.operations.len() > MAX_PUSH_OPERATIONS {
+        return Err(ApiError::parameter(
+            "operations",
+            format!("a push carries 1 to {MAX_PUSH_OPERATIONS} operations"),
+        ));
+    }
+    if !plausible(body.device_time) {
+        return Err(ApiError::field(
+            "device_time",
+            "the device clock is implausible (before 2000 or after 2200)",
+        ));
+    }
+    let server_time = Utc::now();
+    // How far the device clock is ahead of ours; records shift by it.
+    let offset = server_time.signed_duration_since(body.device_time);
+    let mut tx = begin_device(&state, &device, false).await?;
+    let result = apply(
+        &mut tx,
+        &device,
+        address.as_deref(),
+        &body,
+        server_time,
+        offset,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        device_id = device.device_id,
+        accepted = result.accepted.len(),
+        duplicates = result.duplicates.len(),
+        rejected = result.rejected.len(),
+        "sync push"
+    );
+    Ok(Json(result))
+}
+
+/// What a push decided for one operation before anything is written.
+enum Verdict {
+    Duplicate,
+    Rejected(RejectedOperation),
+    Record(NewRecord),
+    Audit(DeviceAuditRow),
+}
+
+async fn apply(
+    conn: &mut PgConnection,
+    device: &DevicePrincipal,
+    address: Option<&str>,
+    body: &SyncPush,
+    server_time: DateTime<Utc>,
+    offset: Duration,
+) -> Result<SyncPushResult> {
+    let facility = store::sync::facility(conn, device.facility_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let ids: Vec<Uuid> = body.operations.iter().map(|o| o.id).collect();
+    let already: HashSet<Uuid> = store::sync::applied(conn, &ids)
+        .await?
+        .into_iter()
+        .collect();
+
+    // Everything the checks need, in a few set-based reads.
+    let mut patient_ids = Vec::new();
+    let mut user_ids = Vec::new();
+    let mut amended = Vec::new();
+    for op in &body.operations {
+        match &op.payload {
+            OperationPayload::Record(r) => {
+                patient_ids.push(r.patient_id);
+                user_ids.push(r.author_user_id);
+                amended.extend(r.amends);
+            }
+            OperationPayload::Audit(a) => user_ids.extend(a.user_id),
+        }
+    }
+    let patients: HashSet<i64> = store::sync::facility_patients(conn, facility.id, &patient_ids)
+        .await?
+        .into_iter()
+        .collect();
+    let users: HashMap<i64, store::sync::Author> =
+        store::sync::authors(conn, facility.organization_id, &user_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.user_id, a))
+            .collect();
+    // Records amended by this batch count too: a PRN follow-up often travels
+    // with its administration.
+    let mut record_patient: HashMap<Uuid, i64> = store::sync::record_patients(conn, &amended)
+        .await?
+        .into_iter()
+        .collect();
+
+    let mut seen = HashSet::new();
+    let mut verdicts = Vec::with_capacity(body.operations.len());
+    for op in &body.operations {
+        let verdict = if already.contains(&op.id) || !seen.insert(op.id) {
+            Verdict::Duplicate
+        } else if let Err(e) = check_record_id(&op.id) {
+            Verdict::Rejected(invalid(op.id, vec![e]))
+        } else {
+            match &op.payload {
+                OperationPayload::Record(draft) => {
+                    let v = check_record(
+                        op.id,
+                        draft,
+                        &facility,
+                        &patients,
+                        &users,
+                        &record_patient,
+                        server_time,
+                        offset,
+                    );
+                    if let Verdict::Record(r) = &v {
+                        record_patient.insert(r.id, r.patient_id);
+                    }
+                    v
+                }
+                OperationPayload::Audit(event) => {
+                    check_audit(op.id, event, device, &users, server_time, offset)
+                }
+            }
+        };
+        verdicts.push(verdict);
+    }
+
+    // Claim the ids of what will be applied; one claimed by a concurrent push
+    // of the same batch meanwhile is a duplicate.
+    let to_claim: Vec<AppliedOperation> = body
+        .operations
+        .iter()
+        .zip(&verdicts)
+        .filter_map(|(op, v)| match v {
+            Verdict::Record(_) => Some(AppliedOperation {
+                id: op.id,
+                seq: op.seq,
+                kind: "record",
+            }),
+            Verdict::Audit(..) => Some(AppliedOperation {
+                id: op.id,
+                seq: op.seq,
+                kind: "audit",
+            }),
+            _ => None,
+        })
+        .collect();
+    let claimed: HashSet<Uuid> = if to_claim.is_empty() {
+        HashSet::new()
+    } else {
+        store::sync::claim(
+            conn,
+            facility.organization_id,
+            facility.id,
+            device.device_id,
+            &to_claim,
+        )
+        .await?
+        .into_iter()
+        .collect()
+    };
+
+    let mut result = SyncPushResult {
+        server_time,
+        accepted: Vec::new(),
+        duplicates: Vec::new(),
+        rejected: Vec::new(),
+    };
+    let mut records = Vec::new();
+    for (op, verdict) in body.operations.iter().zip(verdicts) {
+        match verdict {
+            Verdict::Duplicate => result.duplicates.push(op.id),
+            Verdict::Rejected(r) => result.rejected.push(r),
+            Verdict::Record(_) | Verdict::Audit(..) if !claimed.contains(&op.id) => {
+                result.duplicates.push(op.id)
+            }
+            Verdict::Record(record) => {
+                result.accepted.push(op.id);
+                records.push(record);
+            }
+            Verdict::Audit(event) => {
+                result.accepted.push(op.id);
+                store::sync::insert_device_audit(
+                    conn,
+                    facility.organization_id,
+                    facility.id,
+                    device.device_id,
+                    &event,
+                )
+                .await?;
+            }
+        }
+    }
+    // Records by an organization admin of another facility are allowed, and
+    // audited as cross-facility writes.
+    for record in &records {
+        let cross = users
+            .get(&record.author_user_id)
+            .is_some_and(|u| u.facility_id != facility.id);
+        if cross {
+            let audit = Audit::new("record.create", "patient")
+                .resource(record.patient_id)
+                .facility(facility.organization_id, facility.id)
+                .device(device.device_id)
+                .reason("documented on a device of another facility");
+            insert_audit(
+                conn,
+                Some(record.author_user_id),
+                &audit,
+                "success",
+                true,
+                address,
+            )
+            .await?;
+        }
+    }
+    store::sync::insert_records(
+        conn,
+        facility.organization_id,
+        facility.id,
+        Some(device.device_id),
+        server_time,
+        &records,
+    )
+    .await?;
+    Ok(result)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_record(
+    id: Uuid,
+    draft: &tend_domain::records::RecordDraft,
+    facility: &store::sync::FacilityRow,
+    patients: &HashSet<i64>,
+    users: &HashMap<i64, store::sync::Author>,
+    record_patient: &HashMap<Uuid, i64>,
+    server_time: DateTime<Utc>,
+    offset: Duration,
+) -> Verdict {
+    if let Err(errors) = draft.validate() {
+        return Verdict::Rejected(invalid(id, errors));
+    }
+    let occurred_at = draft.recorded_at.checked_add_signed(offset);
+    let Some(occurred_at) = occurred_at.filter(|t| plausible(*t) && plausible(draft.recorded_at))
+    else {
+        return Verdict::Rejected(invalid(
+            id,
+            vec![ValidationError::new("recorded_at", "implausible time")],
+        ));
+    };
+    let body = match serde_json::to_string(&draft.body) {
+        Ok(b) => b,
+        Err(_) => {
+            return Verdict::Rejected(invalid(
+                id,
+                vec![ValidationError::new("body", "not storable")],
+            ))
+        }
+    };
+    // PostgreSQL's jsonb cannot hold a NUL character.
+    if body.contains("\\u0000") {
+        return Verdict::Rejected(invalid(
+            id,
+            vec![ValidationError::new(
+                "body",
+                "must not contain NUL characters",
+            )],
+        ));
+    }
+    if !patients.contains(&draft.patient_id) {
+        let mut r = rejected(
+            id,
+            ErrorCode::NotFound,
+            "no such patient in this device's facility",
+        );
+        r.fields.insert(
+            "patient_id".into(),
+            vec!["not found in this facility".into()],
+        );
+        return Verdict::Rejected(r);
+    }
+    let author_ok = users.get(&draft.author_user_id).is_some_and(|u| {
+        u.is_active
+            && (u.facility_id == facility.id || matches!(Role::parse(&u.role), Ok(Role::OrgAdmin)))
+    });
+    if !author_ok {
+        let mut r = rejected(
+            id,
+            ErrorCode::NotFound,
+            "the author is not an active user of this facility",
+        );
+        r.fields.insert(
+            "author_user_id".into(),
+            vec!["not an active user of this facility".into()],
+        );
+        return Verdict::Rejected(r);
+    }
+    if let Some(feature) = draft.body.required_feature() {
+        if !facility.feature(feature) {
+            let mut r = rejected(
+                id,
+                ErrorCode::Forbidden,
+                "this kind of record needs a facility feature that is off",
+            );
+            r.fields.insert(
+                "body.kind".into(),
+                vec![format!("the facility feature {feature} is off")],
+            );
+            return Verdict::Rejected(r);
+        }
+    }
+    if let Some(amends) = draft.amends {
+        if record_patient.get(&amends) != Some(&draft.patient_id) {
+            let mut r = rejected(
+                id,
+                ErrorCode::NotFound,
+                "the amended record does not exist for this patient",
+            );
+            r.fields.insert(
+                "amends".into(),
+                vec!["no such record of this patient".into()],
+            );
+            return Verdict::Rejected(r);
+        }
+    }
+    Verdict::Record(NewRecord {
+        id,
+        patient_id: draft.patient_id,
+        author_user_id: draft.author_user_id,
+        kind: draft.body.kind().as_str(),
+        body,
+        recorded_at: draft.recorded_at,
+        occurred_at: occurred_at.min(server_time),
+        amends: draft.amends,
+    })
+}
+
+fn check_audit(
+    id: Uuid,
+    event: &tend_domain::wire::DeviceAuditEvent,
+    device: &DevicePrincipal,
+    users: &HashMap<i64, store::sync::Author>,
+    server_time: DateTime<Utc>,
+    offset: Duration,
+) -> Verdict {
+    let at = event
+        .occurred_at
+        .checked_add_signed(offset)
+        .filter(|t| plausible(*t) && plausible(event.occurred_at));
+    let Some(at) = at else {
+        return Verdict::Rejected(invalid(
+            id,
+            vec![ValidationError::new("occurred_at", "implausible time")],
+        ));
+    };
+    let reason = event
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if let Some(r) = reason {
+        if r.chars().count() > 200 || r.chars().any(char::is_control) {
+            return Verdict::Rejected(invalid(
+                id,
+                vec![ValidationError::new(
+                    "reason",
+                    "at most 200 characters, no control characters",
+                )],
+            ));
+        }
+    }
+    let mut cross_facility = false;
+    if let Some(user) = event.user_id {
+        match users.get(&user) {
+            Some(u) => cross_facility = u.facility_id != device.facility_id,
+            None => {
+                let mut r = rejected(id, ErrorCode::NotFound, "no such user in this organization");
+                r.fields.insert("user_id".into(), vec!["not found".into()]);
+                return Verdict::Rejected(r);
+            }
+        }
+    }
+    Verdict::Audit(DeviceAuditRow {
+        action: audit_action(event.action),
+        user_id: event.user_id,
+        at: at.min(server_time),
+        outcome: match event.outcome {
+            tend_domain::wire::AuditOutcome::Success => "success",
+            tend_domain::wire::AuditOutcome::Denied => "denied",
+        },
+        reason: reason.map(str::to_owned),
+        cross_facility,
+    })
+}
+
+/// `v1.<facility>.<position>`, base64url: opaque to devices.
+pub fn encode_cursor(facility_id: i64, position: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1.{facility_id}.{position}"))
+}
+
+/// The facility and position a cursor names, if it is one this API issued.
+pub fn decode_cursor(cursor: &str) -> Option<(i64, i64)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let mut parts = text.strip_prefix("v1.")?.splitn(2, '.');
+    let facility = parts.next()?.parse::<i64>().ok()?;
+    let position = parts.next()?.parse::<i64>().ok()?;
+    (facility > 0 && position >= 0).then_some((facility, position))
+}
+
+/// The facility's documentation window (`settings.documentation_window_days`).
+fn documentation_window_days(settings: &tend_domain::wire::JsonObject) -> i64 {
+    settings
+        .get("documentation_window_days")
+        .and_then(serde_json::Value::as_i64)
+        .filter(|d| (1..=3650).contains(d))
+        .unwrap_or(DEFAULT_DOCUMENTATION_WINDOW_DAYS)
+}
+
+/// Read the device's facility change feed (device token).
+///
+/// Without `cursor`, an initial sync from the start; then pass back each
+/// page's `cursor` (also after an empty page). Changes come in feed order;
+/// pull again at once while `has_more`.
+#[utoipa::path(get, path = "/api/sync/pull", tag = "sync", params(SyncPullQuery),
+    responses(
+        (status = 200, description = "A page of the facility's changes", body = SyncPullPage),
+        (status = 400, description = "A cursor this API did not issue for this facility (VALIDATION_FAILED naming cursor)", body = ErrorBody),
+        (status = 401, description = "No valid device token (UNAUTHORIZED, DEVICE_*)", body = ErrorBody),
+        (status = 422, description = "Bad query parameter", body = ErrorBody),
+        (status = 426, description = "UNSUPPORTED_VERSION: this protocol or schema version cannot sync", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn pull(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    ClientAddress(address): ClientAddress,
+    ApiQuery(q): ApiQuery<SyncPullQuery>,
+) -> Result<Json<SyncPullPage>> {
+    check_versions(q.protocol_version, q.schema_version)?;
+    let limit = match q.limit {
+        None => MAX_PULL_CHANGES,
+        Some(n) if (1..=MAX_PULL_CHANGES).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_PULL_CHANGES}"),
+            ))
+        }
+    };
+    let after = match q.cursor.as_deref() {
+        None => 0,
+        Some(c) => match decode_cursor(c) {
+            Some((facility, position)) if facility == device.facility_id => position,
+            Some(_) => return Err(refuse_foreign_cursor(&state, &device, address).await),
+            None => {
+                return Err(ApiError::parameter(
+                    "cursor",
+                    "not a cursor this API issued",
+                ))
+            }
+        },
+    };
+    let mut tx = begin_device(&state, &device, true).await?;
+    let facility = store::sync::facility(&mut tx, device.facility_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    if after > facility.last_seq {
+        return Err(ApiError::parameter(
+            "cursor",
+            "this cursor is ahead of the feed; start an initial sync",
+        ));
+    }
+    let since = Utc::now() - Duration::days(documentation_window_days(&facility.settings.0));
+    let fetch = i64::from(limit) + 1;
+    let mut changes = store::sync::changes_after(&mut tx, &facility, after, fetch, since).await?;
+    changes.sort_by_key(|(position, _)| *position);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let has_more = changes.len() > limit;
+    changes.truncate(limit);
+    // When every table was read to its end, the feed's last position is safe
+    // to skip to (it also passes over changes filtered out of this device's
+    // view, such as records outside the window).
+    let position = if has_more {
+        changes.last().map_or(after, |(p, _)| *p)
+    } else {
+        facility.last_seq.max(after)
+    };
+    let remaining = if has_more {
+        let count = store::sync::count_after(&mut tx, facility.id, position).await?;
+        u64::try_from(count).unwrap_or(0)
+    } else {
+        0
+    };
+    // Read-only: ending it by rollback costs nothing.
+    drop(tx);
+    let changes: Vec<SyncChange> = changes.into_iter().map(|(_, c)| c).collect();
+    Ok(Json(SyncPullPage {
+        server_time: Utc::now(),
+        cursor: encode_cursor(device.facility_id, position),
+        has_more,
+        remaining,
+        changes,
+        badge_key: facility.badge_key.as_deref().map(|k| STANDARD.encode(k)),
+    }))
+}
+
+/// A cursor issued to another facility's device: refused (400) and audited,
+/// as it means a copied or forged cursor.
+async fn refuse_foreign_cursor(
+    state: &AppState,
+    device: &DevicePrincipal,
+    address: Option<String>,
+) -> ApiError {
+    let written = async {
+        let mut tx = begin_device(state, device, false).await?;
+        let audit = Audit::new("sync.pull", "facility")
+            .resource(device.facility_id)
+            .facility(device.organization_id, device.facility_id)
+            .device(device.device_id)
+            .reason("cursor of another facility");
+        insert_audit(&mut tx, None, &audit, "denied", false, address.as_deref()).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    if let Err(e) = written {
+        return e;
+    }
+    tracing::warn!(
+        device_id = device.device_id,
+        "sync pull with another facility's cursor refused"
+    );
+    ApiError::parameter("cursor", "this cursor belongs to another facility")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_cursor(&encode_cursor(7, 1234)), Some((7, 1234)));
+        assert_eq!(decode_cursor("garbage!"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v1.7")), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v2.7.1")), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v1.7.-1")), None);
+    }
+
+    #[test]
+    fn versions_outside_the_supported_range_are_refused() {
+        assert!(check_versions(SYNC_PROTOCOL_VERSION, DEVICE_SCHEMA_VERSION).is_ok());
+        assert!(matches!(
+            check_versions(SYNC_PROTOCOL_VERSION + 1, DEVICE_SCHEMA_VERSION),
+            Err(ApiError::UnsupportedVersion)
+        ));
+        assert!(check_versions(SYNC_PROTOCOL_VERSION, DEVICE_SCHEMA_VERSION + 1).is_err());
+        assert!(check_versions(SYNC_PROTOCOL_VERSION, MIN_DEVICE_SCHEMA_VERSION - 1).is_err());
+    }
+}
