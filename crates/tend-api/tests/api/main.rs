@@ -10,6 +10,7 @@ mod auth;
 mod badges;
 mod cli;
 mod device_client;
+mod device_sync;
 mod fault_proxy;
 mod helpers;
 mod identity;

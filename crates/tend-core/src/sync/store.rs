@@ -87,6 +87,10 @@ pub struct RosterPatient {
     pub date_of_birth: Option<NaiveDate>,
     pub room: Option<String>,
     pub status: PatientStatus,
+    /// The server's row version: send it back with an edit so a stale one
+    /// is refused (409) instead of overwriting someone else's change.
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub version: i64,
 }
 
 /// The outbox and sync bookkeeping, as status and heartbeat report them.
@@ -309,7 +313,7 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
     );
     let mut stmt = conn
         .prepare_cached(
-            "SELECT server_id, mrn, first_name, last_name, date_of_birth, room, status
+            "SELECT server_id, mrn, first_name, last_name, date_of_birth, room, status, version
              FROM roster_patients
              WHERE first_name LIKE ?1 ESCAPE '\\' OR last_name LIKE ?1 ESCAPE '\\'
                 OR (first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'
@@ -329,6 +333,7 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
                 date_of_birth: dob.and_then(|d| d.parse().ok()),
                 room: r.get(5)?,
                 status: PatientStatus::parse(&status).unwrap_or(PatientStatus::Active),
+                version: r.get(7)?,
             })
         })
         .map_err(db_error)?;
@@ -592,15 +597,15 @@ fn apply_change(
             run(
                 "INSERT INTO roster_patients (server_id, facility_id, organization_id, mrn, first_name,
                      last_name, date_of_birth, room, status, admitted_at, discharged_at, created_at,
-                     updated_at, synced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     updated_at, synced_at, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (server_id) DO UPDATE SET
                      facility_id = excluded.facility_id, organization_id = excluded.organization_id,
                      mrn = excluded.mrn, first_name = excluded.first_name, last_name = excluded.last_name,
                      date_of_birth = excluded.date_of_birth, room = excluded.room, status = excluded.status,
                      admitted_at = excluded.admitted_at, discharged_at = excluded.discharged_at,
                      created_at = excluded.created_at, updated_at = excluded.updated_at,
-                     synced_at = excluded.synced_at",
+                     synced_at = excluded.synced_at, version = excluded.version",
                 &[
                     &p.id,
                     &p.facility_id,
@@ -616,6 +621,7 @@ fn apply_change(
                     &ts(p.created_at),
                     &ts(p.updated_at),
                     &synced_at,
+                    &p.version,
                 ],
             )?;
         }

@@ -231,6 +231,7 @@ fn patient(id: i64, mrn: &str, last_name: &str) -> Patient {
         discharged_at: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
+        version: 1,
     }
 }
 
