@@ -224,13 +224,27 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     WHERE u.organization_id = p_organization_id AND u.id = ANY (p_user_ids)
 $$;
 
+-- How many feed rows of one facility follow a position (a number only): the
+-- progress bar of an initial sync, without a row-level check per row. The
+-- API passes the facility of the device token.
+CREATE FUNCTION tend_sync_remaining(p_facility_id bigint, p_after bigint)
+RETURNS bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    SELECT (SELECT count(*) FROM patients WHERE facility_id = p_facility_id AND change_seq > p_after)
+         + (SELECT count(*) FROM users WHERE facility_id = p_facility_id AND change_seq > p_after)
+         + (SELECT count(*) FROM badges WHERE facility_id = p_facility_id AND change_seq > p_after)
+         + (SELECT count(*) FROM sync_tombstones WHERE facility_id = p_facility_id AND change_seq > p_after)
+         + (SELECT count(*) FROM clinical_records WHERE facility_id = p_facility_id AND change_seq > p_after)
+$$;
+
 -- Privileges: records and applied operations are append-only for the API;
 -- tombstones are written only by the triggers above.
 REVOKE ALL ON clinical_records, sync_operations, sync_tombstones FROM PUBLIC;
 REVOKE ALL ON SEQUENCE sync_change_seq FROM PUBLIC;
 REVOKE ALL ON FUNCTION tend_next_change_seq(bigint), tend_feed_position(),
-    tend_user_badges_follow(), tend_sync_author_lookup(bigint, bigint[]) FROM PUBLIC;
+    tend_user_badges_follow(), tend_sync_author_lookup(bigint, bigint[]),
+    tend_sync_remaining(bigint, bigint) FROM PUBLIC;
 GRANT SELECT, INSERT ON clinical_records, sync_operations TO tend_app;
 GRANT SELECT ON sync_tombstones TO tend_app;
 GRANT SELECT (change_seq) ON users TO tend_app;
-GRANT EXECUTE ON FUNCTION tend_sync_author_lookup(bigint, bigint[]) TO tend_app;
+GRANT EXECUTE ON FUNCTION tend_sync_author_lookup(bigint, bigint[]), tend_sync_remaining(bigint, bigint) TO tend_app;

@@ -54,9 +54,18 @@ async fn begin_device(
 ) -> Result<Transaction<'static, Postgres>> {
     let mut tx = state.pool.begin().await?;
     if snapshot {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
+        // The feed reads each table in position order. Row-level security's
+        // predicate makes the planner believe few rows match, so it would
+        // rather sort a whole facility's records than walk the feed index and
+        // stop at the page size; without sorts (and for these small, ordered
+        // reads, without parallel workers) it walks the index.
+        for setting in [
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            "SET LOCAL enable_sort = off",
+            "SET LOCAL max_parallel_workers_per_gather = 0",
+        ] {
+            sqlx::query(setting).execute(&mut *tx).await?;
+        }
     }
     sqlx::query(
         "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
@@ -526,18 +535,47 @@ fn check_audit(
     })
 }
 
-/// `v1.<facility>.<position>`, base64url: opaque to devices.
-pub fn encode_cursor(facility_id: i64, position: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1.{facility_id}.{position}"))
+/// Where a device is in its facility's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedCursor {
+    pub facility_id: i64,
+    pub position: i64,
+    /// During a long sync, how many changes were left after this position
+    /// (so later pages need not count again; only a progress bar uses it).
+    pub remaining: Option<u64>,
 }
 
-/// The facility and position a cursor names, if it is one this API issued.
-pub fn decode_cursor(cursor: &str) -> Option<(i64, i64)> {
+/// `v1.<facility>.<position>[.<remaining>]`, base64url: opaque to devices.
+pub fn encode_cursor(cursor: FeedCursor) -> String {
+    let FeedCursor {
+        facility_id,
+        position,
+        remaining,
+    } = cursor;
+    URL_SAFE_NO_PAD.encode(match remaining {
+        Some(r) => format!("v1.{facility_id}.{position}.{r}"),
+        None => format!("v1.{facility_id}.{position}"),
+    })
+}
+
+/// The cursor, if it is one this API issued.
+pub fn decode_cursor(cursor: &str) -> Option<FeedCursor> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let mut parts = text.strip_prefix("v1.")?.splitn(2, '.');
-    let facility = parts.next()?.parse::<i64>().ok()?;
+    let mut parts = text.strip_prefix("v1.")?.split('.');
+    let facility_id = parts.next()?.parse::<i64>().ok()?;
     let position = parts.next()?.parse::<i64>().ok()?;
-    (facility > 0 && position >= 0).then_some((facility, position))
+    let remaining = match parts.next() {
+        Some(r) => Some(r.parse::<u64>().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() || facility_id <= 0 || position < 0 {
+        return None;
+    }
+    Some(FeedCursor {
+        facility_id,
+        position,
+        remaining,
+    })
 }
 
 /// The facility's documentation window (`settings.documentation_window_days`).
@@ -579,10 +617,10 @@ pub async fn pull(
             ))
         }
     };
-    let after = match q.cursor.as_deref() {
-        None => 0,
+    let (after, remaining_before) = match q.cursor.as_deref() {
+        None => (0, None),
         Some(c) => match decode_cursor(c) {
-            Some((facility, position)) if facility == device.facility_id => position,
+            Some(c) if c.facility_id == device.facility_id => (c.position, c.remaining),
             Some(_) => return Err(refuse_foreign_cursor(&state, &device, address).await),
             None => {
                 return Err(ApiError::parameter(
@@ -617,18 +655,28 @@ pub async fn pull(
     } else {
         facility.last_seq.max(after)
     };
-    let remaining = if has_more {
-        let count = store::sync::count_after(&mut tx, facility.id, position).await?;
-        u64::try_from(count).unwrap_or(0)
-    } else {
-        0
+    // Counting is the costly part of a page early in an initial sync: count
+    // once, then carry the figure in the cursor (changes arriving meanwhile
+    // are not in it, which a progress bar can live with).
+    let delivered = u64::try_from(changes.len()).unwrap_or(u64::MAX);
+    let remaining = match remaining_before {
+        _ if !has_more => 0,
+        Some(before) if before > delivered => before - delivered,
+        _ => {
+            let count = store::sync::count_after(&mut tx, facility.id, position).await?;
+            u64::try_from(count).unwrap_or(0)
+        }
     };
     // Read-only: ending it by rollback costs nothing.
     drop(tx);
     let changes: Vec<SyncChange> = changes.into_iter().map(|(_, c)| c).collect();
     Ok(Json(SyncPullPage {
         server_time: Utc::now(),
-        cursor: encode_cursor(device.facility_id, position),
+        cursor: encode_cursor(FeedCursor {
+            facility_id: device.facility_id,
+            position,
+            remaining: has_more.then_some(remaining),
+        }),
         has_more,
         remaining,
         changes,
@@ -671,7 +719,19 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(7, 1234)), Some((7, 1234)));
+        let cursor = FeedCursor {
+            facility_id: 7,
+            position: 1234,
+            remaining: None,
+        };
+        assert_eq!(decode_cursor(&encode_cursor(cursor)), Some(cursor));
+        let counted = FeedCursor {
+            remaining: Some(99),
+            ..cursor
+        };
+        assert_eq!(decode_cursor(&encode_cursor(counted)), Some(counted));
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v1.7.1.2.3")), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v1.7.1.x")), None);
         assert_eq!(decode_cursor("garbage!"), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v1.7")), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("v2.7.1")), None);
