@@ -33,6 +33,8 @@ INSERT INTO outbox_v3 (id, seq, kind, patient_server_id, author_user_id, payload
 DROP TABLE outbox;
 ALTER TABLE outbox_v3 RENAME TO outbox;
 CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+-- Status counts read only what is not synced, however long the history.
+CREATE INDEX outbox_unsynced ON outbox (state, created_at) WHERE state <> 'synced';
 CREATE INDEX outbox_patient ON outbox (patient_server_id, created_at);
 
 -- Clinical records of the device's timeline: those written here (pending

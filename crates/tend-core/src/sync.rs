@@ -418,11 +418,24 @@ impl SyncEngine {
             cursor,
             limit: settings.page_limit,
         };
-        let cursor = self
+        let mut cursor = self
             .blocking(|c| Ok(store::stored_state(c)?.cursor))
             .await?;
+        let mut page = match api.pull(&query(cursor.clone())).await {
+            // The server no longer knows where this device stopped (its
+            // database was restored, the feed was rebuilt): start over
+            // rather than be refused forever. Upserts make it harmless.
+            Err(e) if cursor.is_some() && refuses_cursor(&e) => {
+                tracing::warn!(
+                    "the server refused this device's sync position; syncing from the start"
+                );
+                self.blocking(store::forget_cursor).await?;
+                cursor = None;
+                api.pull(&query(None)).await?
+            }
+            other => other?,
+        };
         let initial = cursor.is_none();
-        let mut page = api.pull(&query(cursor)).await?;
         self.status.send_modify(|s| s.online = Some(true));
         loop {
             report.pulled += page.changes.len();
@@ -524,6 +537,12 @@ impl SyncEngine {
             }
         }
     }
+}
+
+/// The server's answer to a position it did not issue for this facility,
+/// or one ahead of its feed.
+fn refuses_cursor(e: &CoreError) -> bool {
+    e.code() == ErrorCode::ValidationFailed && e.fields().contains_key("cursor")
 }
 
 fn apply_stored(status: &mut SyncStatus, stored: &store::StoredSyncState) {

@@ -87,6 +87,10 @@ pub struct RosterPatient {
     pub date_of_birth: Option<NaiveDate>,
     pub room: Option<String>,
     pub status: PatientStatus,
+    /// The server's row version: send it back with an edit so a stale one
+    /// is refused (409) instead of overwriting someone else's change.
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub version: i64,
 }
 
 /// The outbox and sync bookkeeping, as status and heartbeat report them.
@@ -309,7 +313,7 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
     );
     let mut stmt = conn
         .prepare_cached(
-            "SELECT server_id, mrn, first_name, last_name, date_of_birth, room, status
+            "SELECT server_id, mrn, first_name, last_name, date_of_birth, room, status, version
              FROM roster_patients
              WHERE first_name LIKE ?1 ESCAPE '\\' OR last_name LIKE ?1 ESCAPE '\\'
                 OR (first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'
@@ -329,6 +333,7 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
                 date_of_birth: dob.and_then(|d| d.parse().ok()),
                 room: r.get(5)?,
                 status: PatientStatus::parse(&status).unwrap_or(PatientStatus::Active),
+                version: r.get(7)?,
             })
         })
         .map_err(db_error)?;
@@ -704,6 +709,16 @@ fn apply_change(
     Ok(())
 }
 
+/// Forgets where the change feed stopped: the next pull is an initial sync.
+pub fn forget_cursor(conn: &mut Connection) -> Result<()> {
+    conn.execute(
+        "DELETE FROM sync_cursors WHERE stream = ?1",
+        [FACILITY_STREAM],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
 /// The sync bookkeeping and outbox counts.
 pub fn stored_state(conn: &Connection) -> Result<StoredSyncState> {
     let (pending, oldest, rejected): (i64, Option<String>, i64) = conn
@@ -757,12 +772,22 @@ pub fn stored_state(conn: &Connection) -> Result<StoredSyncState> {
     })
 }
 
-/// Records a completed sync round (clears the last error).
+/// How long an uploaded operation stays in the outbox (the record itself
+/// stays in the timeline); pruning keeps the outbox small on a busy device.
+pub const KEEP_SYNCED_OPERATIONS: Duration = Duration::days(7);
+
+/// Records a completed sync round (clears the last error) and prunes
+/// operations uploaded more than [`KEEP_SYNCED_OPERATIONS`] ago.
 pub fn record_success(conn: &Connection, at: DateTime<Utc>) -> Result<()> {
     conn.execute(
         "UPDATE sync_state SET last_sync = ?1, last_error_code = NULL, last_error_message = NULL,
              last_error_at = NULL, update_needed = 0 WHERE id = 1",
         [ts(at)],
+    )
+    .map_err(db_error)?;
+    conn.execute(
+        "DELETE FROM outbox WHERE state = 'synced' AND synced_at < ?1",
+        [ts(at - KEEP_SYNCED_OPERATIONS)],
     )
     .map_err(db_error)?;
     Ok(())

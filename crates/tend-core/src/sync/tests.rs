@@ -25,6 +25,8 @@ enum Failure {
     LoseResponse,
     /// Never answer.
     Hang,
+    /// Refuse the named parameter (422 with field errors).
+    Refuse(&'static str),
 }
 
 #[derive(Default)]
@@ -87,6 +89,15 @@ impl FakeServer {
             Some(Failure::Error(code)) => Err(api_err(code)),
             Some(Failure::LoseResponse) => Ok(true),
             Some(Failure::Hang) => std::future::pending().await,
+            Some(Failure::Refuse(field)) => Err(CoreError::ApiFields {
+                code: ErrorCode::ValidationFailed,
+                message: "refused".into(),
+                fields: [(
+                    field.to_owned(),
+                    vec!["not a cursor this API issued".to_owned()],
+                )]
+                .into(),
+            }),
         }
     }
 }
@@ -810,4 +821,50 @@ async fn timelines_order_by_server_time_not_a_wrong_device_clock() {
     assert_ne!(timeline[0].id, mine.id, "the later record comes first");
     let own = &timeline[1];
     assert!(own.occurred_at.unwrap() < own.recorded_at - chrono::Duration::hours(2));
+}
+
+#[tokio::test]
+async fn uploaded_operations_are_pruned_after_a_week_and_sequence_numbers_never_reused() {
+    let (engine, _dir) = engine();
+    let server = FakeServer::default();
+    engine.write_record(note(3, "old")).await.unwrap();
+    engine.sync_once(&server, &settings()).await.unwrap();
+    {
+        let vault = engine.vault().lock().unwrap();
+        vault
+            .connection()
+            .execute(
+                "UPDATE outbox SET synced_at = '2020-01-01T00:00:00.000000Z'",
+                [],
+            )
+            .unwrap();
+    }
+    engine.sync_once(&server, &settings()).await.unwrap();
+    assert_eq!(count(&engine, "SELECT count(*) FROM outbox"), 0);
+    // The record stays in the timeline.
+    assert_eq!(engine.timeline(3, 10).await.unwrap().len(), 1);
+    engine.write_record(note(3, "new")).await.unwrap();
+    assert_eq!(count(&engine, "SELECT max(seq) FROM outbox"), 2);
+}
+
+#[tokio::test]
+async fn a_position_the_server_refuses_starts_the_feed_over_instead_of_failing_forever() {
+    let (engine, _dir) = engine();
+    let server = FakeServer::default();
+    server.add(SyncChange::Patient(patient(1, "MRN-1", "Lovelace")));
+    engine.sync_once(&server, &settings()).await.unwrap();
+    {
+        // A cursor from before the server's database was restored.
+        let vault = engine.vault().lock().unwrap();
+        vault
+            .connection()
+            .execute("UPDATE sync_cursors SET cursor = '0'", [])
+            .unwrap();
+    }
+    server.fail([Failure::Refuse("cursor")]);
+    let report = engine.sync_once(&server, &settings()).await.unwrap();
+    assert_eq!(report.pulled, 1);
+    let pulls = server.inner.lock().unwrap().pulls.clone();
+    assert_eq!(pulls.last().unwrap().1, None, "started over");
+    assert_eq!(engine.patients("").await.unwrap().len(), 1);
 }
