@@ -922,6 +922,11 @@ export type RosterPatient_Deserialize = {
 	date_of_birth?: string | null,
 	room?: string | null,
 	status: PatientStatus,
+	/**
+	 *  The server's row version: send it back with an edit so a stale one
+	 *  is refused (409) instead of overwriting someone else's change.
+	 */
+	version: number,
 };
 
 /**  A patient of the facility as the roster shows them. */
@@ -933,6 +938,11 @@ export type RosterPatient_Serialize = {
 	date_of_birth: string | null,
 	room: string | null,
 	status: PatientStatus,
+	/**
+	 *  The server's row version: send it back with an edit so a stale one
+	 *  is refused (409) instead of overwriting someone else's change.
+	 */
+	version: number,
 };
 
 /**  A validated API base URL. */
