@@ -80,7 +80,7 @@ describe("openFollowUps", () => {
 });
 
 describe("quickMatch", () => {
-  const agnes = { id: 1, mrn: "MRN00012", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104B", status: "active" as const };
+  const agnes = { id: 1, mrn: "MRN00012", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104B", status: "active" as const, version: 1 };
   const bert = { ...agnes, id: 2, mrn: "MRN00013", first_name: "Bertram", last_name: "Ng", room: null };
 
   it("needs every word in the name, room or MRN, ignoring case", () => {

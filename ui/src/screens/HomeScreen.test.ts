@@ -51,6 +51,7 @@ describe("HomeScreen", () => {
       date_of_birth: null,
       room: String(101 + i),
       status: i === 1 ? "on_leave" : "active",
+      version: 1,
     }));
     const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster });
     render(HomeScreen);

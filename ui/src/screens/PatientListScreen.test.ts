@@ -14,6 +14,7 @@ function patient(id: number, overrides: Partial<RosterPatient> = {}): RosterPati
     date_of_birth: "1940-01-15",
     room: String(100 + id),
     status: "active",
+    version: 1,
     ...overrides,
   };
 }

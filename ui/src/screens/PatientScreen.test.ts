@@ -15,6 +15,7 @@ const AGNES: RosterPatient = {
   date_of_birth: "1938-05-02",
   room: "104B",
   status: "active",
+  version: 1,
 };
 
 function facility(features: Record<string, boolean>): SyncedFacility {
