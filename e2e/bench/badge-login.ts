@@ -83,6 +83,12 @@ async function main(): Promise<void> {
     await app.type("enrollment-code-input", await api.newCode());
     await app.testId("enroll-submit").click();
     await app.waitFor("reader-status", 15_000);
+    // The first sync brings the organization's badge key, which the offline
+    // verifier kept at the PIN login below needs.
+    await app.browser.waitUntil(async () => /Synced/.test(await app!.testId("status-last-sync").getText()), {
+      timeout: 30_000,
+      timeoutMsg: "the device never finished its first sync",
+    });
 
     // Warm-up: the first login needs the PIN.
     await tapBadge(BADGE);
@@ -109,6 +115,26 @@ async function main(): Promise<void> {
     }
     console.log(summary("tap-to-unlocked (insertion → nurse home painted)", tapToUnlocked));
     console.log(summary("read-to-unlocked (app's badge read → nurse home painted)", readToUnlocked));
+
+    // Offline: the API stops; the same taps are verified against the vault's verifier.
+    await api.stopServer();
+    const offlineTapToUnlocked: number[] = [];
+    const offlineReadToUnlocked: number[] = [];
+    for (let i = 0; i < TAPS; i++) {
+      await app.testId("home-lock").click();
+      await app.browser.waitUntil(async () => (await app!.testId("lock-state").getAttribute("data-phase")) === "locked");
+      await armUnlockObserver(app);
+      const before = presentedTimes(app).length;
+      const inserted = await tapBadge(BADGE);
+      const shown = await unlockedAt(app);
+      offlineTapToUnlocked.push(shown - inserted);
+      const presented = presentedTimes(app).slice(before)[0];
+      if (presented !== undefined) offlineReadToUnlocked.push(shown - presented);
+      await new Promise((r) => setTimeout(r, 200 + ((i * 137) % 400)));
+    }
+    if (!(await app.testId("offline-banner").isDisplayed())) throw new Error("the offline session shows no offline banner");
+    console.log(summary("offline tap-to-unlocked (insertion → nurse home painted)", offlineTapToUnlocked));
+    console.log(summary("offline read-to-unlocked (app's badge read → nurse home painted)", offlineReadToUnlocked));
   } finally {
     await app?.close();
     rmSync(machine, { recursive: true, force: true });

@@ -76,6 +76,12 @@ export class CentralApi {
     this.facilityId = facilities.items[0].id;
   }
 
+  /** Stops only the API process (the database stays): the device is now offline. */
+  async stopServer(): Promise<void> {
+    if (this.server?.pid) await endProcesses([this.server.pid]);
+    this.server = undefined;
+  }
+
   async stop(): Promise<void> {
     if (this.server?.pid) await endProcesses([this.server.pid]);
     try {

@@ -283,9 +283,26 @@ fn watch_badges<R: Runtime>(app: tauri::AppHandle<R>) {
 
     let state = app.state::<state::AppState>();
     let events_app = app.clone();
+    let previous = std::sync::Mutex::new(state.login.state());
+    let verifiers = state.login.api().offline.clone();
     state.set_session_listener(Box::new(move |session| {
         if let Err(e) = events::SessionChanged(session.clone()).emit(&events_app) {
             tracing::warn!(error = %e, "session event not delivered");
+        }
+        // Lock, unlock and logout go to the audit log with the next sync.
+        let before = std::mem::replace(
+            &mut *previous.lock().unwrap_or_else(|p| p.into_inner()),
+            session.clone(),
+        );
+        if let Some(event) =
+            tend_core::offline_login::session_change_event(&before, session, chrono::Utc::now())
+        {
+            let verifiers = verifiers.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = verifiers.audit(event).await {
+                    tracing::warn!(code = %e.code(), "session audit event not queued");
+                }
+            });
         }
     }));
 

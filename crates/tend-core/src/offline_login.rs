@@ -181,6 +181,48 @@ impl OfflineVerifiers {
     }
 }
 
+/// The audit event a lock-screen change means, if any: a session locked,
+/// unlocked by its user, or ended (logged out, or replaced by another user's
+/// tap). Logins are audited by the server (or as offline logins above).
+pub fn session_change_event(
+    before: &crate::login::SessionState,
+    after: &crate::login::SessionState,
+    now: DateTime<Utc>,
+) -> Option<DeviceAuditEvent> {
+    use crate::login::SessionPhase;
+    let event = |action, user: Option<&crate::login::SessionUser>| DeviceAuditEvent {
+        action,
+        user_id: user.map(|u| u.id),
+        occurred_at: now,
+        outcome: AuditOutcome::Success,
+        reason: None,
+    };
+    let signed_in = |s: &crate::login::SessionState| {
+        matches!(s.phase, SessionPhase::Active { .. } | SessionPhase::Locked)
+    };
+    match (&before.phase, &after.phase) {
+        (SessionPhase::Active { .. }, SessionPhase::Locked) => {
+            Some(event(DeviceAuditAction::Lock, after.user.as_ref()))
+        }
+        (SessionPhase::Locked, SessionPhase::Active { .. })
+            if before.user.as_ref().map(|u| u.id) == after.user.as_ref().map(|u| u.id) =>
+        {
+            Some(event(DeviceAuditAction::Unlock, after.user.as_ref()))
+        }
+        _ if signed_in(before)
+            && before.user.is_some()
+            && before.user.as_ref().map(|u| u.id) != after.user.as_ref().map(|u| u.id)
+            && !matches!(
+                after.phase,
+                SessionPhase::Verifying | SessionPhase::PinRequired { .. }
+            ) =>
+        {
+            Some(event(DeviceAuditAction::Logout, before.user.as_ref()))
+        }
+        _ => None,
+    }
+}
+
 fn cannot_offline() -> CoreError {
     CoreError::Api {
         code: ErrorCode::Offline,
@@ -542,6 +584,68 @@ mod tests {
             .unwrap()
             .map(|p| p.unwrap())
             .collect()
+    }
+
+    fn state(phase: crate::login::SessionPhase, user: Option<i64>) -> crate::login::SessionState {
+        crate::login::SessionState {
+            phase,
+            user: user.map(|id| crate::login::SessionUser {
+                id,
+                full_name: format!("Nurse {id}"),
+                username: format!("nurse{id}"),
+                role: Role::Rn,
+            }),
+            failure: None,
+            idle_lock_ms: 120_000,
+            offline: false,
+        }
+    }
+
+    #[test]
+    fn lock_unlock_and_logout_become_audit_events_and_nothing_else_does() {
+        use crate::login::SessionPhase::*;
+        let now = Utc::now();
+        let active = |u| {
+            state(
+                Active {
+                    idle_warning: false,
+                },
+                Some(u),
+            )
+        };
+        let action = |a: &crate::login::SessionState, b: &crate::login::SessionState| {
+            session_change_event(a, b, now).map(|e| (e.action, e.user_id))
+        };
+        assert_eq!(
+            action(&active(7), &state(Locked, Some(7))),
+            Some((DeviceAuditAction::Lock, Some(7)))
+        );
+        assert_eq!(
+            action(&state(Locked, Some(7)), &active(7)),
+            Some((DeviceAuditAction::Unlock, Some(7)))
+        );
+        assert_eq!(
+            action(&active(7), &state(SignedOut, None)),
+            Some((DeviceAuditAction::Logout, Some(7)))
+        );
+        // Another user's tap on a locked screen: the previous user is logged out.
+        assert_eq!(
+            action(&state(Locked, Some(7)), &active(8)),
+            Some((DeviceAuditAction::Logout, Some(7)))
+        );
+        // Checking a badge, the idle warning, a refused tap: no event.
+        assert_eq!(
+            action(&state(Locked, Some(7)), &state(Verifying, Some(7))),
+            None
+        );
+        assert_eq!(
+            action(&active(7), &state(Active { idle_warning: true }, Some(7))),
+            None
+        );
+        assert_eq!(
+            action(&state(SignedOut, None), &state(SignedOut, None)),
+            None
+        );
     }
 
     #[test]
