@@ -30,7 +30,7 @@ use tend_domain::wire::{
 use tend_domain::{ErrorCode, Role};
 use uuid::Uuid;
 
-use crate::sync::store::BADGE_KEY_CREDENTIAL;
+use crate::sync::store::{ts, BADGE_KEY_CREDENTIAL};
 use crate::sync::SharedVault;
 use crate::{CoreError, Result};
 
@@ -235,10 +235,6 @@ fn cannot_offline() -> CoreError {
 
 fn db_error(e: rusqlite::Error) -> CoreError {
     CoreError::Database(e.to_string())
-}
-
-fn ts(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn parse_ts(value: &str) -> Result<DateTime<Utc>> {
@@ -488,29 +484,16 @@ pub fn verify_in(
 pub fn queue_audit(conn: &mut Connection, event: &DeviceAuditEvent) -> Result<()> {
     let payload = serde_json::to_string(&OperationPayload::Audit(event.clone()))
         .map_err(|e| CoreError::Database(e.to_string()))?;
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(db_error)?;
-    let seq: i64 = tx
-        .query_row(
-            "UPDATE sync_state SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM outbox), 0)) + 1
-             WHERE id = 1 RETURNING last_seq",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(db_error)?;
-    tx.execute(
-        "INSERT INTO outbox (id, seq, kind, author_user_id, payload, created_at)
-         VALUES (?1, ?2, 'audit', ?3, ?4, ?5)",
-        params![
-            Uuid::now_v7().to_string(),
-            seq,
-            event.user_id,
-            payload,
-            ts(Utc::now())
-        ],
-    )
-    .map_err(db_error)?;
+    let tx = crate::sync::store::immediate(conn)?;
+    crate::sync::store::enqueue(
+        &tx,
+        Uuid::now_v7(),
+        "audit",
+        None,
+        event.user_id,
+        &payload,
+        Utc::now(),
+    )?;
     tx.commit().map_err(db_error)
 }
 

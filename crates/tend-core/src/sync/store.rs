@@ -137,9 +137,46 @@ fn parse_code(value: &str) -> ErrorCode {
         .unwrap_or(ErrorCode::Internal)
 }
 
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+pub(crate) fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)
+}
+
+/// Appends an operation (`kind` `record` or `audit`, `payload` the JSON of an
+/// `OperationPayload`) to the outbox inside `tx`, with the next sequence
+/// number — never reused, even after uploaded rows are pruned.
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    kind: &str,
+    patient_id: Option<i64>,
+    author_user_id: Option<i64>,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let seq: i64 = tx
+        .query_row(
+            "UPDATE sync_state SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM outbox), 0)) + 1
+             WHERE id = 1 RETURNING last_seq",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_error)?;
+    tx.execute(
+        "INSERT INTO outbox (id, seq, kind, patient_server_id, author_user_id, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id.to_string(),
+            seq,
+            kind,
+            patient_id,
+            author_user_id,
+            payload,
+            ts(now)
+        ],
+    )
+    .map_err(db_error)?;
+    Ok(seq)
 }
 
 /// The measured offset of the server's clock from this device's (server − device).
@@ -176,28 +213,16 @@ pub fn write_record(conn: &mut Connection, draft: &RecordDraft) -> Result<LocalR
     let body = serde_json::to_string(&draft.body).map_err(json_error)?;
     let now = Utc::now();
     let tx = immediate(conn)?;
-    let seq: i64 = tx
-        .query_row(
-            "UPDATE sync_state SET last_seq = max(last_seq, coalesce((SELECT max(seq) FROM outbox), 0)) + 1
-             WHERE id = 1 RETURNING last_seq",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(db_error)?;
     let sort_at = draft.recorded_at + clock_offset(&tx)?;
-    tx.execute(
-        "INSERT INTO outbox (id, seq, kind, patient_server_id, author_user_id, payload, created_at)
-         VALUES (?1, ?2, 'record', ?3, ?4, ?5, ?6)",
-        params![
-            id.to_string(),
-            seq,
-            draft.patient_id,
-            draft.author_user_id,
-            payload,
-            ts(now)
-        ],
-    )
-    .map_err(db_error)?;
+    enqueue(
+        &tx,
+        id,
+        "record",
+        Some(draft.patient_id),
+        Some(draft.author_user_id),
+        &payload,
+        now,
+    )?;
     tx.execute(
         "INSERT INTO records (id, patient_id, author_user_id, kind, body, amends, recorded_at,
                               sort_at, written_here, sync_state)
