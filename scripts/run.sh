@@ -68,7 +68,8 @@ cat <<EOF
   Demo logins      demo.platform (platform admin) and the seeded staff, e.g. memorylane-secure.rn1
   Password         $TEND_DEMO_PASSWORD   (kept in $secrets)
   Enrollment code  $enrollment_code
-                   (first-run setup asks for it; an enrolled device skips setup)
+                   (the app enrolls itself with it on its first start; another
+                   device can use it in first-run setup)
   Badges to try    (staff of Sunrise ALF - North Campus; seed-demo's DEMO_BADGES)
                    04D3A1B2C3D401  PIN 4826   sunrise-north.rn1
                    04D3A1B2C3D402  PIN 5937   sunrise-north.rn2
@@ -82,6 +83,8 @@ EOF
 config="$dev/tend.toml"
 printf 'server_url = "http://127.0.0.1:%s"\n' "$api_port" >"$config"
 app=("$CARGO_TARGET_DIR/debug/tend" --config "$config" --data-dir "$dev/app" "$@")
+# Unattended set-up: a device never enrolled enrolls itself with this code.
+export TEND_ENROLLMENT_CODE="${enrollment_code%% *}"  # the code, without its description
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   "${app[@]}"
 else

@@ -96,6 +96,17 @@ pub fn build_app<R: Runtime>(
         .setup(move |app| {
             specta.mount_events(app);
             if let Some(profile) = window {
+                // Before the window asks where the device stands.
+                let state = app.state::<state::AppState>();
+                tauri::async_runtime::block_on(async {
+                    let enroll = state.enroll_unattended();
+                    if tokio::time::timeout(std::time::Duration::from_secs(15), enroll)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("unattended enrollment timed out; first-run setup shows");
+                    }
+                });
                 window::create_main_window(app, profile)?;
                 watch_connection(app.handle().clone());
                 watch_badges(app.handle().clone());

@@ -46,6 +46,9 @@ pub struct AppState {
     session_listener: Arc<OnceLock<SessionListener>>,
     readers: Mutex<Readers>,
     status: Mutex<AppStatus>,
+    /// Unattended set-up (`TEND_ENROLLMENT_CODE` with a configured server),
+    /// taken once at start.
+    auto_enroll: Mutex<Option<(String, tend_domain::wire::Secret)>>,
     /// The vault and its sync loop, while an enrolled device's session runs.
     sync: Mutex<Option<Arc<SyncEngine>>>,
     started: Instant,
@@ -89,6 +92,12 @@ impl AppState {
             admin: AdminConsole::new(env!("CARGO_PKG_VERSION")),
             status: Mutex::new(AppStatus::initial(config)),
             sync: Mutex::new(None),
+            auto_enroll: Mutex::new(
+                config
+                    .server_url
+                    .clone()
+                    .zip(config.enrollment_code.clone()),
+            ),
             started,
             ui_ready: std::sync::Once::new(),
         }
@@ -193,6 +202,32 @@ impl AppState {
         if let Some(start) = self.session_starter.get() {
             if !self.session_running.swap(true, Ordering::SeqCst) {
                 start();
+            }
+        }
+    }
+
+    /// Enrolls a device that was never set up with the code from the
+    /// environment (once). A failure is logged by its code and leaves the
+    /// device at first-run setup.
+    pub async fn enroll_unattended(&self) {
+        let Some((server_url, code)) = self
+            .auto_enroll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        if !matches!(self.enrollment.saved(), Ok(None)) {
+            return;
+        }
+        match self.enrollment.enroll(&server_url, code.expose()).await {
+            Ok(enrolled) => {
+                tracing::info!(status = enrolled.status.as_str(), "enrolled unattended");
+                self.set_server_url(&enrolled.server_url);
+            }
+            Err(e) => {
+                tracing::warn!(code = %e.code(), "unattended enrollment failed; first-run setup shows");
             }
         }
     }

@@ -203,6 +203,7 @@ Environment:
   TEND_WEBKIT_DMABUF_WORKAROUND=0  Keep WebKitGTK's DMA-BUF renderer (Linux)
   TEND_HEARTBEAT_INTERVAL_SECS     Seconds between heartbeats (1-3600; default 60)
   TEND_IDLE_LOCK_SECS              Idle seconds before the screen locks (default kiosk 120, desktop 600)
+  TEND_ENROLLMENT_CODE             Enroll with this code at start when never enrolled (needs server_url)
   TEND_BADGE_DEBOUNCE_MS           Same-badge taps closer than this count once (default 3000)
 ";
 
@@ -273,6 +274,11 @@ pub struct AppConfig {
     /// its own machine: a release build always reads the real hardware, and an
     /// environment variable can never make a production device pose as another.
     pub identity_root: Option<PathBuf>,
+    /// An enrollment code for unattended set-up (`TEND_ENROLLMENT_CODE`, for
+    /// provisioning scripts and `scripts/run.sh`): with `server_url` set, a
+    /// device that was never enrolled enrolls itself at start. Environment
+    /// only, never the config file, and never printed.
+    pub enrollment_code: Option<tend_domain::wire::Secret>,
 }
 
 /// Where the process looks for its defaults; injected so tests never touch
@@ -410,6 +416,9 @@ impl AppConfig {
             wedge: WedgeSettings::from_file(file.wedge)?,
             family_idle_reset,
             identity_root,
+            enrollment_code: env
+                .var("TEND_ENROLLMENT_CODE")
+                .map(|code| tend_domain::wire::Secret::new(code.trim())),
         })
     }
 
@@ -513,6 +522,24 @@ mod tests {
     }
 
     #[test]
+    fn an_enrollment_code_comes_from_the_environment_only_and_never_prints() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = AppConfig::resolve(
+            &CliArgs::default(),
+            &env(tmp.path(), &[("TEND_ENROLLMENT_CODE", " 5QMY-MB3F-TWF2 ")]),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.enrollment_code.as_ref().map(|c| c.expose()),
+            Some("5QMY-MB3F-TWF2")
+        );
+        assert!(
+            !format!("{cfg:?}").contains("5QMY"),
+            "the code must not reach a log"
+        );
+    }
+
+    #[test]
     fn defaults_without_anything() {
         let tmp = tempfile::tempdir().unwrap();
         let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
@@ -523,6 +550,7 @@ mod tests {
         assert_eq!(cfg.config_file, None);
         assert_eq!(cfg.heartbeat_interval, std::time::Duration::from_secs(60));
         assert_eq!(cfg.identity_root, None);
+        assert_eq!(cfg.enrollment_code, None);
     }
 
     #[test]
