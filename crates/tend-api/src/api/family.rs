@@ -72,6 +72,23 @@ fn code_hash(facility_id: i64, digits: &str) -> Vec<u8> {
 
 /// The resident in the caller's scope (404 otherwise) at a facility with the
 /// family portal on (403 otherwise, audited).
+/// Audits a staff read of one resident's family-portal items and ends the
+/// read transaction (the list endpoints' common tail).
+async fn finish_resident_read(
+    mut ctx: Ctx,
+    action: &'static str,
+    patient_id: i64,
+    resident: &Resident,
+) -> Result<()> {
+    ctx.audit_read(
+        Audit::new(action, "patient")
+            .resource(patient_id)
+            .facility(resident.organization_id, resident.facility_id),
+    )
+    .await?;
+    ctx.finish_read().await
+}
+
 async fn resident_with_portal(mut ctx: Ctx, patient_id: i64) -> Result<(Ctx, Resident)> {
     let scope = ctx.scope();
     // Any staff role of the resident's facility may share with family (RLS
@@ -199,13 +216,7 @@ pub async fn issue_visitor_code(
 pub async fn list_visitor_codes(ctx: Ctx, Id(patient_id): Id) -> Result<Json<VisitorCodeList>> {
     let (mut ctx, resident) = resident_with_portal(ctx, patient_id).await?;
     let items = store::family::list_codes(&mut ctx.tx, patient_id).await?;
-    ctx.audit_read(
-        Audit::new("visitor_code.list", "patient")
-            .resource(patient_id)
-            .facility(resident.organization_id, resident.facility_id),
-    )
-    .await?;
-    ctx.finish_read().await?;
+    finish_resident_read(ctx, "visitor_code.list", patient_id, &resident).await?;
     Ok(Json(VisitorCodeList { items }))
 }
 
@@ -291,13 +302,7 @@ pub async fn publish_family_update(
 pub async fn list_family_updates(ctx: Ctx, Id(patient_id): Id) -> Result<Json<FamilyUpdateList>> {
     let (mut ctx, resident) = resident_with_portal(ctx, patient_id).await?;
     let items = store::family::list_updates(&mut ctx.tx, patient_id).await?;
-    ctx.audit_read(
-        Audit::new("family_update.list", "patient")
-            .resource(patient_id)
-            .facility(resident.organization_id, resident.facility_id),
-    )
-    .await?;
-    ctx.finish_read().await?;
+    finish_resident_read(ctx, "family_update.list", patient_id, &resident).await?;
     Ok(Json(FamilyUpdateList { items }))
 }
 
@@ -313,13 +318,7 @@ pub async fn list_family_updates(ctx: Ctx, Id(patient_id): Id) -> Result<Json<Fa
 pub async fn list_family_messages(ctx: Ctx, Id(patient_id): Id) -> Result<Json<FamilyMessageList>> {
     let (mut ctx, resident) = resident_with_portal(ctx, patient_id).await?;
     let items = store::family::list_messages(&mut ctx.tx, patient_id).await?;
-    ctx.audit_read(
-        Audit::new("family_message.list", "patient")
-            .resource(patient_id)
-            .facility(resident.organization_id, resident.facility_id),
-    )
-    .await?;
-    ctx.finish_read().await?;
+    finish_resident_read(ctx, "family_message.list", patient_id, &resident).await?;
     Ok(Json(FamilyMessageList { items }))
 }
 
