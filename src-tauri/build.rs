@@ -4,6 +4,7 @@ fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
             "admin_approve_device",
+            "admin_audit_log",
             "admin_create_enrollment_code",
             "admin_deactivate_device",
             "admin_devices",

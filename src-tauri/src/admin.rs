@@ -4,8 +4,8 @@
 
 use tauri::State;
 use tend_core::admin::{
-    AdminUser, DeviceSummary, EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary,
-    NewEnrollmentCode, RegisterDevice,
+    AdminUser, AuditLogPage, AuditLogQuery, DeviceSummary, EnrollmentCodeOptions,
+    EnrollmentCodeSummary, FacilitySummary, NewEnrollmentCode, RegisterDevice,
 };
 use tend_domain::wire::Secret;
 use tend_domain::DeviceType;
@@ -42,6 +42,19 @@ pub async fn admin_logout(state: State<'_, AppState>) -> Result<(), AppError> {
 #[specta::specta]
 pub async fn admin_session(state: State<'_, AppState>) -> Result<Option<AdminUser>, AppError> {
     Ok(state.admin.user().await)
+}
+
+/// One page of the audit log; reading another facility's is itself audited.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_audit_log(
+    state: State<'_, AppState>,
+    query: AuditLogQuery,
+) -> Result<AuditLogPage, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.audit_log(&query).await })
+        .await?)
 }
 
 /// The facilities the administrator may manage.

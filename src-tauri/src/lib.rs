@@ -20,6 +20,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new()
         .commands(collect_commands![
             admin::admin_approve_device,
+            admin::admin_audit_log,
             admin::admin_create_enrollment_code,
             admin::admin_deactivate_device,
             admin::admin_devices,

@@ -26,6 +26,9 @@ use crate::api_call::{send, send_for_effect};
 use crate::server_url::check_server_url;
 use crate::{CoreError, Result};
 
+mod audit;
+pub use audit::{AuditEntry, AuditLogPage, AuditLogQuery};
+
 /// Page size asked of the API's lists (its maximum).
 const PAGE_LIMIT: usize = 200;
 /// More pages than this is not a facility list a person reads in one table.
@@ -53,6 +56,10 @@ pub struct AdminUser {
     pub role: Role,
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub organization_id: i64,
+    /// The administrator's own facility: any other one the console shows is
+    /// a cross-facility view (marked on screen, audited by the API).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub facility_id: i64,
     /// The server the console talks to.
     pub server_url: String,
     /// When the session ends and the administrator must sign in again.
@@ -290,6 +297,7 @@ impl AdminSession {
                 full_name: answer.user.full_name,
                 role: answer.user.role,
                 organization_id: answer.user.organization_id,
+                facility_id: answer.user.facility_id,
                 server_url: base.clone(),
                 expires_at: answer.expires_at,
             },

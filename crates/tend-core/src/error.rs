@@ -115,6 +115,14 @@ impl CoreError {
         }
     }
 
+    /// One field's problem, worded for the person who typed it.
+    pub(crate) fn invalid(field: &str, message: &str) -> Self {
+        CoreError::Invalid {
+            message: format!("{field}: {message}"),
+            fields: BTreeMap::from([(field.to_owned(), vec![message.to_owned()])]),
+        }
+    }
+
     pub(crate) fn storage(path: &std::path::Path, reason: impl std::fmt::Display) -> Self {
         CoreError::Storage {
             path: path.display().to_string(),

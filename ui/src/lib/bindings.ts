@@ -9,6 +9,8 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	/**  Approves a device waiting for approval. */
 	adminApproveDevice: (deviceId: number) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_approve_device", { deviceId })),
+	/**  One page of the audit log; reading another facility's is itself audited. */
+	adminAuditLog: (query: AuditLogQuery_Deserialize) => typedError<AuditLogPage_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_audit_log", { query })),
 	/**  Issues an enrollment code; the answer is the only time it is shown. */
 	adminCreateEnrollmentCode: (facilityId: number, expiresInHours: number | null, maxUses: number | null, deviceType: DeviceType | null) => typedError<NewEnrollmentCode_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_create_enrollment_code", { facilityId, expiresInHours, maxUses, deviceType })),
 	/**  Deactivates a device: at its next contact it locks and erases its data. */
@@ -131,6 +133,11 @@ export type AdminUser = {
 	full_name: string,
 	role: Role,
 	organization_id: number,
+	/**
+	 *  The administrator's own facility: any other one the console shows is
+	 *  a cross-facility view (marked on screen, audited by the API).
+	 */
+	facility_id: number,
 	/**  The server the console talks to. */
 	server_url: string,
 	/**  When the session ends and the administrator must sign in again. */
@@ -201,6 +208,93 @@ export type AppStatus_Serialize = {
 	last_sync: string | null,
 	/**  Records waiting to be uploaded. */
 	pending: number,
+};
+
+/**  One row of the audit log. */
+export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
+
+/**  One row of the audit log. */
+export type AuditEntry_Deserialize = {
+	id: number,
+	at: string,
+	actor_user_id?: number | null,
+	actor_name?: string | null,
+	actor_device_id?: number | null,
+	facility_id?: number | null,
+	facility_name?: string | null,
+	action: string,
+	resource_type: string,
+	resource_id?: number | null,
+	/**  The API refused the action. */
+	denied: boolean,
+	cross_facility: boolean,
+	reason?: string | null,
+};
+
+/**  One row of the audit log. */
+export type AuditEntry_Serialize = {
+	id: number,
+	at: string,
+	actor_user_id: number | null,
+	actor_name: string | null,
+	actor_device_id: number | null,
+	facility_id: number | null,
+	facility_name: string | null,
+	action: string,
+	resource_type: string,
+	resource_id: number | null,
+	/**  The API refused the action. */
+	denied: boolean,
+	cross_facility: boolean,
+	reason: string | null,
+};
+
+/**  A page of the audit log, newest first. */
+export type AuditLogPage = AuditLogPage_Serialize | AuditLogPage_Deserialize;
+
+/**  A page of the audit log, newest first. */
+export type AuditLogPage_Deserialize = {
+	items: AuditEntry_Deserialize[],
+	/**  Present when older events exist. */
+	next_cursor?: string | null,
+};
+
+/**  A page of the audit log, newest first. */
+export type AuditLogPage_Serialize = {
+	items: AuditEntry_Serialize[],
+	/**  Present when older events exist. */
+	next_cursor: string | null,
+};
+
+/**  What the audit log shows. Empty filters show everything in scope. */
+export type AuditLogQuery = AuditLogQuery_Serialize | AuditLogQuery_Deserialize;
+
+/**  What the audit log shows. Empty filters show everything in scope. */
+export type AuditLogQuery_Deserialize = {
+	/**  One facility; `None` is every facility the administrator may see. */
+	facility_id?: number | null,
+	/**  One person's actions. */
+	actor_user_id?: number | null,
+	/**  A family of actions, e.g. `auth.` or `patient.`. */
+	action_prefix?: string | null,
+	/**  Only access outside the actor's own facility. */
+	cross_facility_only: boolean,
+	/**  `next_cursor` of the previous page. */
+	cursor?: string | null,
+};
+
+/**  What the audit log shows. Empty filters show everything in scope. */
+export type AuditLogQuery_Serialize = {
+	/**  One facility; `None` is every facility the administrator may see. */
+	facility_id: number | null,
+	/**  One person's actions. */
+	actor_user_id: number | null,
+	/**  A family of actions, e.g. `auth.` or `patient.`. */
+	action_prefix: string | null,
+	/**  Only access outside the actor's own facility. */
+	cross_facility_only: boolean,
+	/**  `next_cursor` of the previous page. */
+	cursor: string | null,
 };
 
 /**  A behavior event (memory care): what happened before, what staff did, how it ended. */

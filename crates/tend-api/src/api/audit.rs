@@ -20,6 +20,8 @@ pub struct AuditQuery {
     pub actor_user_id: Option<i64>,
     /// e.g. `patient.read`.
     pub action: Option<String>,
+    /// Every action starting with this, e.g. `auth.` or `patient.`.
+    pub action_prefix: Option<String>,
     pub resource_type: Option<String>,
     pub resource_id: Option<i64>,
     pub cross_facility: Option<bool>,
@@ -58,6 +60,7 @@ pub async fn list_audit_events(
         facility_id: q.facility_id,
         actor_user_id: q.actor_user_id,
         action: q.action,
+        action_prefix: q.action_prefix,
         resource_type: q.resource_type,
         resource_id: q.resource_id,
         cross_facility: q.cross_facility,

@@ -22,6 +22,8 @@ struct Row {
     cross_facility: bool,
     reason: Option<String>,
     client_address: Option<String>,
+    actor_name: Option<String>,
+    facility_name: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +31,8 @@ pub struct Filter {
     pub facility_id: Option<i64>,
     pub actor_user_id: Option<i64>,
     pub action: Option<String>,
+    /// `auth.` matches every sign-in event; LIKE wildcards are taken literally.
+    pub action_prefix: Option<String>,
     pub resource_type: Option<String>,
     pub resource_id: Option<i64>,
     pub cross_facility: Option<bool>,
@@ -45,7 +49,10 @@ pub async fn list(
 ) -> Result<Vec<AuditEvent>> {
     let mut qb = QueryBuilder::new(
         "SELECT id, at, actor_user_id, actor_device_id, organization_id, facility_id, action, resource_type, \
-         resource_id, outcome, cross_facility, reason, client_address FROM audit_events WHERE true",
+         resource_id, outcome, cross_facility, reason, client_address, \
+         (SELECT u.full_name FROM users u WHERE u.id = audit_events.actor_user_id) AS actor_name, \
+         (SELECT f.name FROM facilities f WHERE f.id = audit_events.facility_id) AS facility_name \
+         FROM audit_events WHERE true",
     );
     push_scope_filter(&mut qb, scope, "facility_id");
     if let Some(v) = f.facility_id {
@@ -56,6 +63,14 @@ pub async fn list(
     }
     if let Some(v) = &f.action {
         qb.push(" AND action = ").push_bind(v.clone());
+    }
+    if let Some(v) = &f.action_prefix {
+        let escaped = v
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        qb.push(" AND action LIKE ")
+            .push_bind(format!("{escaped}%"));
     }
     if let Some(v) = &f.resource_type {
         qb.push(" AND resource_type = ").push_bind(v.clone());
@@ -90,6 +105,8 @@ pub async fn list(
             cross_facility: r.cross_facility,
             reason: r.reason,
             client_address: r.client_address,
+            actor_name: r.actor_name,
+            facility_name: r.facility_name,
         })
         .collect())
 }

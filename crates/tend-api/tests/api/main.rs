@@ -5,6 +5,7 @@
 //! Needs TEND_TEST_PG_URL (a superuser URL); `scripts/test-api.sh` starts a
 //! throwaway cluster and sets it.
 
+mod admin_audit_client;
 mod admin_client;
 mod auth;
 mod badges;

@@ -25,6 +25,12 @@ pub struct AuditEvent {
     pub cross_facility: bool,
     pub reason: Option<String>,
     pub client_address: Option<String>,
+    /// The acting user's name, when the reader may see that user.
+    #[serde(default)]
+    pub actor_name: Option<String>,
+    /// The facility's name, when the reader may see that facility.
+    #[serde(default)]
+    pub facility_name: Option<String>,
 }
 
 page!(
