@@ -1,7 +1,7 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { AdminUser, DeviceSummary, EnrollmentCodeSummary, FacilitySummary } from "$lib/bindings";
+import type { AdminUser, AuditEntry_Serialize as AuditEntry, AuditLogQuery_Serialize as AuditLogQuery, DeviceSummary, EnrollmentCodeSummary, FacilitySummary } from "$lib/bindings";
 import { mockCommands, reject } from "../test/ipc";
 import AdminScreen from "./AdminScreen.svelte";
 
@@ -11,6 +11,7 @@ const ADMIN: AdminUser = {
   full_name: "Maria Garcia",
   role: "FACILITY_ADMIN",
   organization_id: 1,
+  facility_id: 10,
   server_url: "https://tend.example.org",
   expires_at: "2030-01-01T00:00:00Z",
 };
@@ -412,4 +413,98 @@ describe("AdminScreen", () => {
     expect(await screen.findByTestId("admin-username")).toBeInTheDocument();
     expect(calls).toContain("admin_logout");
   });
+
+  it("marks a facility other than the administrator's own as a cross-facility view", async () => {
+    const user = userEvent.setup();
+    signedIn({ admin_session: { ...ADMIN, role: "ORG_ADMIN" } });
+    render(AdminScreen);
+    const picker = await screen.findByLabelText("Switch facility");
+    expect(screen.queryByTestId("cross-facility-banner")).toBeNull();
+    await user.selectOptions(picker, "11");
+    const banner = await screen.findByTestId("cross-facility-banner");
+    expect(banner).toHaveTextContent("Outside your facility");
+    expect(banner).toHaveTextContent("Oak Hill ALF, not Maple Grove SNF");
+    expect(banner).toHaveTextContent("recorded in the audit log");
+    await user.selectOptions(picker, "10");
+    expect(screen.queryByTestId("cross-facility-banner")).toBeNull();
+  });
+
+  it("shows the audit log in words, highlights cross-facility access and filters", async () => {
+    const user = userEvent.setup();
+    const queries: AuditLogQuery[] = [];
+    const entry = (over: Partial<AuditEntry>): AuditEntry => ({
+      id: 1,
+      at: recent,
+      actor_user_id: 7,
+      actor_name: "Maria Garcia",
+      actor_device_id: null,
+      facility_id: 10,
+      facility_name: "Maple Grove SNF",
+      action: "facility.census.update",
+      resource_type: "facility",
+      resource_id: 10,
+      denied: false,
+      cross_facility: false,
+      reason: null,
+      ...over,
+    });
+    signedIn({
+      admin_session: { ...ADMIN, role: "ORG_ADMIN" },
+      admin_audit_log: (args: Record<string, unknown>) => {
+        const query = args.query as AuditLogQuery;
+        queries.push(query);
+        if (query.action_prefix === "badge.") return { items: [], next_cursor: null };
+        if (query.cursor) return { items: [entry({ id: 1, action: "auth.login" })], next_cursor: null };
+        return {
+          items: [
+            entry({ id: 3, actor_user_id: 8, actor_name: "Sam Lee", action: "patient.read", cross_facility: true, facility_id: 11, facility_name: "Oak Hill ALF" }),
+            entry({ id: 2 }),
+          ],
+          next_cursor: "c1",
+        };
+      },
+    });
+    render(AdminScreen);
+    await user.click(await screen.findByTestId("section-audit"));
+    const rows = await screen.findAllByTestId("audit-row");
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!).toHaveTextContent("Viewed a resident");
+    expect(within(rows[0]!).getByTestId("cross-facility-tag")).toHaveTextContent("Cross-facility access");
+    expect(rows[1]!).toHaveTextContent("Updated the census");
+    expect(within(rows[1]!).queryByTestId("cross-facility-tag")).toBeNull();
+    expect(queries[0]).toMatchObject({ facility_id: 10, actor_user_id: null, action_prefix: null, cross_facility_only: false });
+
+    // Older events append.
+    await user.click(screen.getByTestId("audit-more"));
+    await screen.findByText("Signed in with a password");
+    expect(queries[queries.length - 1]?.cursor).toBe("c1");
+
+    // One person's actions, then back to everyone.
+    await user.click(within(screen.getAllByTestId("audit-row")[0]!).getByRole("button", { name: "Sam Lee" }));
+    expect(await screen.findByTestId("audit-person")).toHaveTextContent("Only actions by Sam Lee");
+    expect(queries[queries.length - 1]).toMatchObject({ actor_user_id: 8, cursor: null });
+    await user.click(screen.getByRole("button", { name: "Show everyone" }));
+
+    // Every facility, cross-facility only; an empty result says so.
+    await user.selectOptions(screen.getByTestId("audit-scope"), "all");
+    await user.click(screen.getByTestId("audit-cross-only"));
+    expect(queries[queries.length - 1]).toMatchObject({ facility_id: null, cross_facility_only: true, actor_user_id: null });
+    await user.selectOptions(screen.getByTestId("audit-family"), "badge.");
+    expect(await screen.findByText("Nothing recorded for these filters")).toBeInTheDocument();
+  });
+
+  it("explains an audit log that can't be loaded and retries", async () => {
+    const user = userEvent.setup();
+    let answer: unknown = reject("OFFLINE", "the server can't be reached");
+    signedIn({ admin_audit_log: () => answer });
+    render(AdminScreen);
+    await user.click(await screen.findByTestId("section-audit"));
+    expect(await screen.findByTestId("audit-error")).toHaveTextContent("The audit log couldn't be loaded");
+    // A facility administrator has no "every facility" choice.
+    expect(screen.queryByTestId("audit-scope")).toBeNull();
+    answer = { items: [], next_cursor: null };
+    await user.click(within(screen.getByTestId("audit-error")).getByRole("button"));
+    expect(await screen.findByText("Nothing recorded for these filters")).toBeInTheDocument();
+  });
 });
+
