@@ -181,6 +181,24 @@ describe("App shell and router", () => {
     await waitFor(() => expect(window.location.hash).toBe("#/lock"));
   });
 
+  it("offers residents' links only to a signed-in session, and no sign-in link during one", async () => {
+    let state: Record<string, unknown> = { phase: "locked", user: null, failure: null, idle_lock_ms: 120_000, offline: false };
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null, session_state: () => state });
+    startAt("#/lock");
+    render(App);
+    await waitFor(() => expect(screen.queryByTestId("nav-patients")).not.toBeInTheDocument());
+    expect(screen.queryByTestId("nav-home")).not.toBeInTheDocument();
+    expect(screen.getByTestId("nav-lock")).toBeInTheDocument();
+    expect(screen.getByTestId("nav-admin")).toBeInTheDocument();
+
+    state = { phase: "active", idle_warning: false, failure: null, idle_lock_ms: 120_000, offline: false,
+      user: { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" } };
+    await events.sessionChanged.emit(state as never);
+    await waitFor(() => expect(screen.getByTestId("nav-patients")).toBeInTheDocument());
+    expect(screen.getByTestId("nav-home")).toBeInTheDocument();
+    expect(screen.queryByTestId("nav-lock")).not.toBeInTheDocument();
+  });
+
   it("keeps an offline banner up while the session was opened offline", async () => {
     const active = { phase: "active", idle_warning: false, failure: null, idle_lock_ms: 120_000 };
     const user = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" };
