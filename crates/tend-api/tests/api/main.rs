@@ -8,6 +8,7 @@
 mod admin_client;
 mod auth;
 mod badges;
+mod census_history;
 mod cli;
 mod device_client;
 mod device_sync;
