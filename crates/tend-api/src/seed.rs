@@ -576,7 +576,6 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
 /// Days of occupancy history each demo facility gets, so the dashboard's
 /// chart has something to show.
 const DEMO_HISTORY_DAYS: i64 = 90;
@@ -650,6 +649,7 @@ async fn seed_census_history(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_user(
     conn: &mut PgConnection,
     org: i64,
