@@ -72,6 +72,24 @@ const CODE: EnrollmentCodeSummary = {
   is_usable: true,
 };
 
+/** The dashboard's answers (its own behaviour is tested in DashboardSection.test.ts). */
+const DASHBOARD = {
+  admin_facility_dashboard: {
+    facility_id: 10,
+    current_census: 28,
+    licensed_beds: 32,
+    occupancy_rate: 87.5,
+    available_beds: 4,
+    active_devices: 2,
+    online_devices: 1,
+    devices_with_sync_issues: 1,
+    devices_suspected_clones: 0,
+    active_staff: 24,
+    rn_count: 6,
+  },
+  admin_census_history: { facility_id: 10, days: 30, timezone: "America/Chicago", points: [] },
+};
+
 /** A signed-in console with one facility's devices and codes. */
 function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] = [ACTIVE, PENDING]): string[] {
   return mockCommands({
@@ -79,6 +97,7 @@ function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] 
     admin_facilities: FACILITIES,
     admin_devices: devices,
     admin_enrollment_codes: [CODE],
+    ...DASHBOARD,
     ...extra,
   });
 }
@@ -139,6 +158,7 @@ describe("AdminScreen", () => {
       admin_facilities: FACILITIES,
       admin_devices: (args: Record<string, unknown>) => (args.facilityId === 10 ? [ACTIVE, PENDING] : []),
       admin_enrollment_codes: [CODE],
+      ...DASHBOARD,
     });
     render(AdminScreen);
     await user.type(await screen.findByTestId("admin-username"), " mgarcia ");
@@ -179,7 +199,7 @@ describe("AdminScreen", () => {
     expect(await screen.findByTestId("admin-notice")).toHaveTextContent("“Hall Kiosk” is approved.");
     await user.click(screen.getByRole("button", { name: "Reject Hall Kiosk" }));
     expect(await screen.findByTestId("admin-notice")).toHaveTextContent("is rejected");
-    expect(calls.filter((c) => c !== "admin_devices" && c !== "admin_enrollment_codes")).toEqual([
+    expect(calls.filter((c) => c !== "admin_devices" && c !== "admin_enrollment_codes" && !(c in DASHBOARD))).toEqual([
       "admin_session",
       "admin_facilities",
       "admin_approve_device",
@@ -369,7 +389,7 @@ describe("AdminScreen", () => {
   it("offers to retry when the facilities can't be loaded", async () => {
     const user = userEvent.setup();
     let answer: unknown = reject("OFFLINE", "the server cannot be reached");
-    mockCommands({ admin_session: ADMIN, admin_facilities: () => answer, admin_devices: [], admin_enrollment_codes: [] });
+    mockCommands({ admin_session: ADMIN, admin_facilities: () => answer, admin_devices: [], admin_enrollment_codes: [], ...DASHBOARD });
     render(AdminScreen);
     const error = await screen.findByTestId("admin-load-error");
     expect(error).toHaveTextContent("offline");
