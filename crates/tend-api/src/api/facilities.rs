@@ -8,8 +8,7 @@ use tend_domain::wire::{
     FacilityDashboard, FacilityPage, UpdateFacility,
 };
 use tend_domain::{
-    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, HistoryDays,
-    SyncStatus,
+    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, HistoryDays, SyncStatus,
 };
 use utoipa::IntoParams;
 
@@ -476,7 +475,9 @@ pub async fn census_history(
 ) -> Result<Json<CensusHistory>> {
     let days = match q.days.as_deref() {
         None => HistoryDays::DEFAULT,
-        Some(raw) => HistoryDays::parse(raw).map_err(|e| ApiError::parameter(e.field, e.message))?,
+        Some(raw) => {
+            HistoryDays::parse(raw).map_err(|e| ApiError::parameter(e.field, e.message))?
+        }
     };
     let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false)
         .await?

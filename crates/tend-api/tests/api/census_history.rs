@@ -141,15 +141,15 @@ async fn every_census_change_is_recorded_with_its_author_and_nothing_else_is() {
     .execute(&app_conn)
     .await
     .unwrap_err();
-    assert!(
-        denied.to_string().contains("permission denied"),
-        "{denied}"
-    );
+    assert!(denied.to_string().contains("permission denied"), "{denied}");
     let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM census_history")
         .fetch_one(&app_conn)
         .await
         .unwrap();
-    assert_eq!(visible, 0, "without a scope, row-level security shows nothing");
+    assert_eq!(
+        visible, 0,
+        "without a scope, row-level security shows nothing"
+    );
 }
 
 #[tokio::test]
