@@ -188,4 +188,14 @@ test("admin dashboard: figures, census update and a device deactivation against 
   await screenshotAt(app, "dashboard-devices-online", "6-online-figure-after-deactivation");
   await screenshotAt(app, `device-row-${online.id}`, "7-device-deactivated");
   await expectAccessible(app, "admin dashboard after the changes");
+
+  // A 10" tablet in portrait is about 800 px wide: the dashboard fits, at 200 % text too.
+  await app.browser.setWindowSize(800, 800);
+  await app.browser.waitUntil(async () => (await app.browser.execute(() => window.innerWidth)) <= 800, {
+    timeout: 5000,
+    timeoutMsg: "the window did not narrow to 800 px",
+  });
+  await screenshotAt(app, "dashboard-metrics", "8-tablet-width");
+  await screenshotAt(app, "chart", "9-tablet-width-chart");
+  await expectReadableAt200Percent(app, "admin dashboard at tablet width");
 });
