@@ -146,6 +146,7 @@ pub struct FacilityDashboard {
 /// Occupancy over time: one point per day, oldest first, ending today in the
 /// facility's time zone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CensusHistory {
     pub facility_id: i64,
