@@ -97,7 +97,13 @@ describe("accessibility", () => {
     await app.type("admin-username", "memorylane-secure.facilityadmin1");
     await app.type("admin-password", api.demoPassword);
     await app.testId("admin-signin-submit").click();
+    await app.waitFor("dashboard-metrics", 30_000);
+    await check(app, "13-admin-dashboard");
+    await app.testId("section-devices").click();
     await app.waitFor("devices-table", 30_000);
-    await check(app, "13-admin-devices");
+    await check(app, "14-admin-devices");
+    await app.testId("section-audit").click();
+    await app.waitFor("audit-table", 30_000);
+    await check(app, "15-admin-audit-log");
   });
 });

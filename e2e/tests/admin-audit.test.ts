@@ -39,6 +39,7 @@ test("admin console: an organization administrator's cross-facility view is mark
   // At home: no mark.
   const picker = await app.waitFor("facility-picker");
   await picker.selectByVisibleText(HOME);
+  await (await app.testId("section-devices")).click();
   await app.waitFor("devices-table", 30_000);
   assert.equal(await (await app.testId("cross-facility-banner")).isExisting(), false);
 

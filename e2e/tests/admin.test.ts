@@ -70,6 +70,7 @@ test("admin console: codes, registration, approval, deactivation against the rea
   await app.waitForText("admin-user", ADMIN, 30_000);
   const picker = await app.waitFor("facility-picker");
   await picker.selectByVisibleText(FACILITY);
+  await (await app.testId("section-devices")).click();
   await app.waitFor("devices-table");
   await screenshotAt(app, "devices-table", "3-devices");
 

@@ -4,11 +4,12 @@
 
 use tauri::State;
 use tend_core::admin::{
-    AdminUser, AuditLogPage, AuditLogQuery, DeviceSummary, EnrollmentCodeOptions,
-    EnrollmentCodeSummary, FacilitySummary, NewEnrollmentCode, RegisterDevice,
+    AdminUser, AuditLogPage, AuditLogQuery, CensusSaved, DashboardFigures, DeviceSummary,
+    EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary, NewEnrollmentCode,
+    OccupancyHistory, RegisterDevice,
 };
 use tend_domain::wire::Secret;
-use tend_domain::DeviceType;
+use tend_domain::{DeviceType, HistoryDays};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -184,6 +185,53 @@ pub async fn admin_revoke_enrollment_code(
         .admin
         .with_session(|s| async move {
             s.revoke_enrollment_code(facility_id.into(), code_id.into())
+                .await
+        })
+        .await?)
+}
+
+/// A facility's dashboard: census and capacity, device health, staffing.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_facility_dashboard(
+    state: State<'_, AppState>,
+    facility_id: u32,
+) -> Result<DashboardFigures, AppError> {
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.dashboard(facility_id.into()).await })
+        .await?)
+}
+
+/// Occupancy over the last `days` days (1–365, default 30), one point a day.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_census_history(
+    state: State<'_, AppState>,
+    facility_id: u32,
+    days: Option<u32>,
+) -> Result<OccupancyHistory, AppError> {
+    let days = days.map_or(Ok(HistoryDays::DEFAULT), |d| HistoryDays::new(d.into()))?;
+    Ok(state
+        .admin
+        .with_session(|s| async move { s.census_history(facility_id.into(), days).await })
+        .await?)
+}
+
+/// Sets the facility's census; a refusal names `current_census`.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_update_census(
+    state: State<'_, AppState>,
+    facility_id: u32,
+    current_census: i32,
+) -> Result<CensusSaved, AppError> {
+    // A negative census is refused even when the session has ended.
+    tend_core::admin::census_update(current_census.into())?;
+    Ok(state
+        .admin
+        .with_session(|s| async move {
+            s.update_census(facility_id.into(), current_census.into())
                 .await
         })
         .await?)

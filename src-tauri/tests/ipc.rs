@@ -260,6 +260,58 @@ fn admin_commands_need_a_signed_in_administrator() {
 }
 
 #[test]
+fn admin_dashboard_commands_check_their_input_then_need_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    for days in [0, 366] {
+        let err = invoke(
+            &window,
+            "admin_census_history",
+            json!({"facilityId": 1, "days": days}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "VALIDATION_FAILED", "{err}");
+        assert!(err["fields"]["days"][0]
+            .as_str()
+            .unwrap()
+            .contains("1 to 365"));
+    }
+    let err = invoke(
+        &window,
+        "admin_update_census",
+        json!({"facilityId": 1, "currentCensus": -1}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED", "{err}");
+    assert!(err["fields"]["current_census"][0]
+        .as_str()
+        .unwrap()
+        .contains("negative"));
+    let err = invoke(
+        &window,
+        "admin_update_census",
+        json!({"facilityId": 1, "currentCensus": 2.5}),
+    )
+    .unwrap_err();
+    assert!(err.as_str().unwrap().contains("currentCensus"), "{err}");
+    for (cmd, args) in [
+        ("admin_facility_dashboard", json!({"facilityId": 1})),
+        (
+            "admin_census_history",
+            json!({"facilityId": 1, "days": null}),
+        ),
+        ("admin_census_history", json!({"facilityId": 1, "days": 90})),
+        (
+            "admin_update_census",
+            json!({"facilityId": 1, "currentCensus": 12}),
+        ),
+    ] {
+        let err = invoke(&window, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");
+    }
+}
+
+#[test]
 fn admin_login_reports_stable_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, window) = app(&config(dir.path(), None));

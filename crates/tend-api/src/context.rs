@@ -3,8 +3,9 @@
 //! the role rules, and audit writing.
 //!
 //! Authentication and scoping are a single round trip: the token lookup
-//! (a SECURITY DEFINER function) and the three `set_config(..., true)` calls
-//! run in the same statement, inside the request's transaction.
+//! (a SECURITY DEFINER function) and the `set_config(..., true)` calls
+//! run in the same statement, inside the request's transaction. Besides the
+//! scope, `tend.user_id` names the caller for rows triggers write (census history).
 
 use std::net::SocketAddr;
 
@@ -179,11 +180,12 @@ pub async fn begin_scoped(
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "SELECT set_config('tend.scope', $1, true), set_config('tend.organization_id', $2, true), \
-         set_config('tend.facility_id', $3, true)",
+         set_config('tend.facility_id', $3, true), set_config('tend.user_id', $4, true)",
     )
     .bind(scope_setting(principal.role))
     .bind(principal.organization_id.to_string())
     .bind(principal.facility_id.to_string())
+    .bind(principal.user_id.to_string())
     .execute(&mut *tx)
     .await?;
     Ok(tx)
@@ -258,7 +260,8 @@ impl FromRequestParts<AppState> for Ctx {
                set_config('tend.scope', CASE t.role WHEN 'PLATFORM_ADMIN' THEN 'platform' \
                  WHEN 'ORG_ADMIN' THEN 'organization' ELSE 'facility' END, true) AS s, \
                set_config('tend.organization_id', t.organization_id::text, true) AS o, \
-               set_config('tend.facility_id', t.facility_id::text, true) AS f \
+               set_config('tend.facility_id', t.facility_id::text, true) AS f, \
+               set_config('tend.user_id', t.user_id::text, true) AS u \
              FROM tend_token_lookup($1) t",
         )
         .bind(&hash)

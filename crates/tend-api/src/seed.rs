@@ -439,6 +439,7 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
             .fetch_one(&mut *tx)
             .await?;
             n_facilities += 1;
+            seed_census_history(&mut tx, org_id, facility_id, f.beds, f.census, seq).await?;
             if fi == 0 {
                 let key = f.key.split('-').next().unwrap_or(f.key);
                 insert_user(
@@ -573,6 +574,79 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
         orgs.len(),
         if password.is_some() { "" } else { " (no demo password given: demo accounts cannot log in)" }
     ))
+}
+
+/// Days of occupancy history each demo facility gets, so the dashboard's
+/// chart has something to show.
+const DEMO_HISTORY_DAYS: i64 = 90;
+
+/// Census a day earlier than `census`, by a small deterministic walk
+/// (`roll` in 0..100): most days nothing changes, some an admission or a
+/// discharge, within 70 %–100 % of the beds (±30 % around today without beds).
+fn census_before(census: i32, today: i32, beds: Option<i32>, roll: u64) -> i32 {
+    let step = match roll {
+        0..=14 => -2,
+        15..=34 => -1,
+        35..=54 => 1,
+        55..=64 => 2,
+        _ => 0,
+    };
+    let (low, high) = match beds {
+        Some(b) => (b * 7 / 10, b),
+        None => (today * 7 / 10, today * 13 / 10),
+    };
+    (census + step).clamp(low.max(0), high.max(low).max(0))
+}
+
+/// About [`DEMO_HISTORY_DAYS`] days of census changes before today's census
+/// (which the facility's insert recorded just now).
+async fn seed_census_history(
+    conn: &mut PgConnection,
+    organization_id: i64,
+    facility_id: i64,
+    beds: Option<i32>,
+    census_today: i32,
+    salt: usize,
+) -> anyhow::Result<()> {
+    let mut state = (facility_id as u64).wrapping_mul(6_364_136_223_846_793_005) ^ salt as u64;
+    let mut roll = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % 100
+    };
+    let (mut days_ago, mut census_values, mut hours) = (Vec::new(), Vec::new(), Vec::new());
+    let mut census = census_today;
+    for day in 1..=DEMO_HISTORY_DAYS {
+        let earlier = census_before(census, census_today, beds, roll());
+        // `census` held from `day - 1` days ago; a row marks the day a value
+        // started, so unchanged days need none (the chart carries it forward).
+        if earlier != census {
+            days_ago.push(day - 1);
+            census_values.push(census);
+            hours.push(7 + i64::try_from(roll() % 12).unwrap_or(0));
+        }
+        if day == DEMO_HISTORY_DAYS {
+            days_ago.push(day);
+            census_values.push(earlier);
+            hours.push(7);
+        }
+        census = earlier;
+    }
+    sqlx::query(
+        "INSERT INTO census_history (organization_id, facility_id, current_census, licensed_beds, recorded_at) \
+         SELECT $1, $2, c, $3, least(now(), date_trunc('day', now()) - make_interval(days => d::int) + make_interval(hours => h::int)) \
+         FROM unnest($4::bigint[], $5::int[], $6::bigint[]) AS t (d, c, h)",
+    )
+    .bind(organization_id)
+    .bind(facility_id)
+    .bind(beds)
+    .bind(&days_ago)
+    .bind(&census_values)
+    .bind(&hours)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,7 +1,7 @@
 //! The administrator's device console against the central API: sign in with
 //! a username and password, list facilities and their devices, register,
 //! approve, reject and deactivate devices, and issue and revoke enrollment
-//! codes.
+//! codes, and see a facility's dashboard and update its census (`dashboard`).
 //!
 //! The session's bearer token lives in memory only ([`AdminConsole`] holds
 //! it): never written to disk, never logged, gone when the app quits or the
@@ -21,6 +21,10 @@ use tend_domain::wire::{
 use tend_domain::{
     DeviceStatus, DeviceType, DeviceUuid, ErrorCode, FacilityType, MacAddress, Role, SyncStatus,
 };
+
+mod dashboard;
+
+pub use dashboard::{census_update, CensusSaved, DashboardFigures, OccupancyHistory};
 
 use crate::api_call::{send, send_for_effect};
 use crate::server_url::check_server_url;

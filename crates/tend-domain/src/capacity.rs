@@ -1,5 +1,8 @@
 //! Facility capacity math from the seed: occupancy rate and available beds.
 //! Both are absent when a facility has no licensed beds (home health).
+//! Also the span of occupancy history a chart may ask for.
+
+use crate::ValidationError;
 
 /// Census as a percentage of licensed beds, rounded to one decimal
 /// (32 beds, 28 census → 87.5). `None` without licensed beds.
@@ -18,10 +21,71 @@ pub fn available_beds(licensed_beds: Option<i32>, current_census: i32) -> Option
     Some(beds.saturating_sub(current_census.max(0)).max(0))
 }
 
+/// How many days of census history to show, ending today: 1 to 365.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HistoryDays(u16);
+
+impl HistoryDays {
+    /// What a chart shows when it does not say.
+    pub const DEFAULT: Self = Self(30);
+    /// A year: the longest span one request may ask for.
+    pub const MAX: u16 = 365;
+
+    pub fn new(days: i64) -> Result<Self, ValidationError> {
+        u16::try_from(days)
+            .ok()
+            .filter(|d| (1..=Self::MAX).contains(d))
+            .map(Self)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "days",
+                    format!("must be a whole number of days from 1 to {}", Self::MAX),
+                )
+            })
+    }
+
+    /// A query-string value such as `"90"`.
+    pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        input
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| {
+                ValidationError::new(
+                    "days",
+                    format!("must be a whole number of days from 1 to {}", Self::MAX),
+                )
+            })
+            .and_then(Self::new)
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl Default for HistoryDays {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn history_days_are_one_to_a_year() {
+        assert_eq!(HistoryDays::parse("90").unwrap().get(), 90);
+        assert_eq!(HistoryDays::parse(" 1 ").unwrap().get(), 1);
+        assert_eq!(HistoryDays::new(365).unwrap().get(), 365);
+        assert_eq!(HistoryDays::default().get(), 30);
+        for bad in ["0", "366", "-5", "ten", "", "1.5", "99999999999999999999"] {
+            let err = HistoryDays::parse(bad).unwrap_err();
+            assert_eq!(err.field, "days", "{bad}");
+            assert!(err.message.contains("1 to 365"), "{bad}: {}", err.message);
+        }
+    }
 
     #[test]
     fn seed_examples() {

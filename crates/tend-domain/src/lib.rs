@@ -10,7 +10,7 @@ pub mod kinds;
 pub mod records;
 pub mod status;
 
-pub use capacity::{available_beds, occupancy_rate};
+pub use capacity::{available_beds, occupancy_rate, HistoryDays};
 pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
 pub use kinds::{DeviceStatus, DeviceType, FacilityType, OrganizationType, PatientStatus, Role};

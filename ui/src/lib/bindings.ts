@@ -11,6 +11,8 @@ export const commands = {
 	adminApproveDevice: (deviceId: number) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_approve_device", { deviceId })),
 	/**  One page of the audit log; reading another facility's is itself audited. */
 	adminAuditLog: (query: AuditLogQuery_Deserialize) => typedError<AuditLogPage_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_audit_log", { query })),
+	/**  Occupancy over the last `days` days (1–365, default 30), one point a day. */
+	adminCensusHistory: (facilityId: number, days: number | null) => typedError<OccupancyHistory_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_census_history", { facilityId, days })),
 	/**  Issues an enrollment code; the answer is the only time it is shown. */
 	adminCreateEnrollmentCode: (facilityId: number, expiresInHours: number | null, maxUses: number | null, deviceType: DeviceType | null) => typedError<NewEnrollmentCode_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_create_enrollment_code", { facilityId, expiresInHours, maxUses, deviceType })),
 	/**  Deactivates a device: at its next contact it locks and erases its data. */
@@ -21,6 +23,8 @@ export const commands = {
 	adminEnrollmentCodes: (facilityId: number) => typedError<EnrollmentCodeSummary_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_enrollment_codes", { facilityId })),
 	/**  The facilities the administrator may manage. */
 	adminFacilities: () => typedError<FacilitySummary[], AppError_Serialize>(__TAURI_INVOKE("admin_facilities")),
+	/**  A facility's dashboard: census and capacity, device health, staffing. */
+	adminFacilityDashboard: (facilityId: number) => typedError<DashboardFigures_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_facility_dashboard", { facilityId })),
 	/**
 	 *  Signs in with an administrator's username and password at the server
 	 *  this app is configured or enrolled with.
@@ -36,6 +40,8 @@ export const commands = {
 	adminRevokeEnrollmentCode: (facilityId: number, codeId: number) => typedError<EnrollmentCodeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_revoke_enrollment_code", { facilityId, codeId })),
 	/**  Who is signed in to the console (`null`: nobody). */
 	adminSession: () => typedError<AdminUser | null, AppError_Serialize>(__TAURI_INVOKE("admin_session")),
+	/**  Sets the facility's census; a refusal names `current_census`. */
+	adminUpdateCensus: (facilityId: number, currentCensus: number) => typedError<CensusSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_update_census", { facilityId, currentCensus })),
 	/**  Build and runtime facts for the About screen. */
 	appInfo: () => typedError<AppInfo, AppError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**  Connection and sync state for the status bar. */
@@ -334,9 +340,105 @@ export type CareNote = {
 	text: string,
 };
 
+/**
+ *  One day of occupancy: the last census recorded that day, or the one
+ *  before it carried forward when nothing changed.
+ */
+export type CensusPoint = CensusPoint_Serialize | CensusPoint_Deserialize;
+
+/**
+ *  One day of occupancy: the last census recorded that day, or the one
+ *  before it carried forward when nothing changed.
+ */
+export type CensusPoint_Deserialize = {
+	date: string,
+	/**  Null before the first census on record. */
+	current_census?: number | null,
+	/**  The licensed beds that day; null without beds (home health). */
+	licensed_beds?: number | null,
+	/**
+	 *  Derived with the same rule as the facility's `occupancy_rate`; null
+	 *  without licensed beds or without a census.
+	 */
+	occupancy_rate?: number | null,
+};
+
+/**
+ *  One day of occupancy: the last census recorded that day, or the one
+ *  before it carried forward when nothing changed.
+ */
+export type CensusPoint_Serialize = {
+	date: string,
+	/**  Null before the first census on record. */
+	current_census: number | null,
+	/**  The licensed beds that day; null without beds (home health). */
+	licensed_beds: number | null,
+	/**
+	 *  Derived with the same rule as the facility's `occupancy_rate`; null
+	 *  without licensed beds or without a census.
+	 */
+	occupancy_rate: number | null,
+};
+
+/**  The facility's capacity after a census update. */
+export type CensusSaved = CensusSaved_Serialize | CensusSaved_Deserialize;
+
+/**  The facility's capacity after a census update. */
+export type CensusSaved_Deserialize = {
+	facility_id: number,
+	current_census: number,
+	licensed_beds?: number | null,
+	occupancy_rate?: number | null,
+	available_beds?: number | null,
+};
+
+/**  The facility's capacity after a census update. */
+export type CensusSaved_Serialize = {
+	facility_id: number,
+	current_census: number,
+	licensed_beds: number | null,
+	occupancy_rate: number | null,
+	available_beds: number | null,
+};
+
 export type ConnectionState = 
 /**  No server address configured yet (first run). */
 "not_configured" | "online" | "offline";
+
+/**  The dashboard's figures. Counts stay far below 2^32. */
+export type DashboardFigures = DashboardFigures_Serialize | DashboardFigures_Deserialize;
+
+/**  The dashboard's figures. Counts stay far below 2^32. */
+export type DashboardFigures_Deserialize = {
+	facility_id: number,
+	current_census: number,
+	/**  Null for settings without beds (home health). */
+	licensed_beds?: number | null,
+	occupancy_rate?: number | null,
+	available_beds?: number | null,
+	active_devices: number,
+	online_devices: number,
+	devices_with_sync_issues: number,
+	devices_suspected_clones: number,
+	active_staff: number,
+	rn_count: number,
+};
+
+/**  The dashboard's figures. Counts stay far below 2^32. */
+export type DashboardFigures_Serialize = {
+	facility_id: number,
+	current_census: number,
+	/**  Null for settings without beds (home health). */
+	licensed_beds: number | null,
+	occupancy_rate: number | null,
+	available_beds: number | null,
+	active_devices: number,
+	online_devices: number,
+	devices_with_sync_issues: number,
+	devices_suspected_clones: number,
+	active_staff: number,
+	rn_count: number,
+};
 
 /**
  *  What the setup screen shows the administrator about this device, so they
@@ -809,6 +911,27 @@ export type NewEnrollmentCode_Deserialize = {
 export type NewEnrollmentCode_Serialize = {
 	code: string,
 	enrollment_code: EnrollmentCodeSummary_Serialize,
+};
+
+/**  Occupancy over time: one point per day, oldest first, ending today. */
+export type OccupancyHistory = OccupancyHistory_Serialize | OccupancyHistory_Deserialize;
+
+/**  Occupancy over time: one point per day, oldest first, ending today. */
+export type OccupancyHistory_Deserialize = {
+	facility_id: number,
+	days: number,
+	/**  The time zone the days are counted in (the facility's). */
+	timezone: string,
+	points: CensusPoint_Deserialize[],
+};
+
+/**  Occupancy over time: one point per day, oldest first, ending today. */
+export type OccupancyHistory_Serialize = {
+	facility_id: number,
+	days: number,
+	/**  The time zone the days are counted in (the facility's). */
+	timezone: string,
+	points: CensusPoint_Serialize[],
 };
 
 /**  Where a patient is in their stay. */

@@ -73,6 +73,24 @@ const CODE: EnrollmentCodeSummary = {
   is_usable: true,
 };
 
+/** The dashboard's answers (its own behaviour is tested in DashboardSection.test.ts). */
+const DASHBOARD = {
+  admin_facility_dashboard: {
+    facility_id: 10,
+    current_census: 28,
+    licensed_beds: 32,
+    occupancy_rate: 87.5,
+    available_beds: 4,
+    active_devices: 2,
+    online_devices: 1,
+    devices_with_sync_issues: 1,
+    devices_suspected_clones: 0,
+    active_staff: 24,
+    rn_count: 6,
+  },
+  admin_census_history: { facility_id: 10, days: 30, timezone: "America/Chicago", points: [] },
+};
+
 /** A signed-in console with one facility's devices and codes. */
 function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] = [ACTIVE, PENDING]): string[] {
   return mockCommands({
@@ -80,6 +98,7 @@ function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] 
     admin_facilities: FACILITIES,
     admin_devices: devices,
     admin_enrollment_codes: [CODE],
+    ...DASHBOARD,
     ...extra,
   });
 }
@@ -87,7 +106,7 @@ function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] 
 describe("AdminScreen", () => {
   it("asks an administrator to sign in first", async () => {
     mockCommands({ admin_session: null });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     expect(await screen.findByLabelText("Username")).toBe(screen.getByTestId("admin-username"));
     expect(screen.getByLabelText("Password")).toHaveAttribute("type", "password");
   });
@@ -95,7 +114,7 @@ describe("AdminScreen", () => {
   it("says plainly when the password is wrong", async () => {
     const user = userEvent.setup();
     mockCommands({ admin_session: null, admin_login: reject("UNAUTHORIZED", "invalid username or password") });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.type(await screen.findByTestId("admin-username"), "mgarcia");
     await user.type(screen.getByTestId("admin-password"), "nope");
     await user.click(screen.getByTestId("admin-signin-submit"));
@@ -108,7 +127,7 @@ describe("AdminScreen", () => {
   it("refuses an empty form without calling the server", async () => {
     const user = userEvent.setup();
     const calls = mockCommands({ admin_session: null });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("admin-signin-submit"));
     expect(await screen.findByTestId("admin-signin-error")).toHaveTextContent("Enter your username and password");
     expect(calls).toEqual(["admin_session"]);
@@ -118,7 +137,7 @@ describe("AdminScreen", () => {
     const user = userEvent.setup();
     let answer = reject("FORBIDDEN", "this account cannot manage devices");
     mockCommands({ admin_session: null, admin_login: () => answer });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.type(await screen.findByTestId("admin-username"), "nurse");
     await user.type(screen.getByTestId("admin-password"), "pw");
     await user.click(screen.getByTestId("admin-signin-submit"));
@@ -140,8 +159,9 @@ describe("AdminScreen", () => {
       admin_facilities: FACILITIES,
       admin_devices: (args: Record<string, unknown>) => (args.facilityId === 10 ? [ACTIVE, PENDING] : []),
       admin_enrollment_codes: [CODE],
+      ...DASHBOARD,
     });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.type(await screen.findByTestId("admin-username"), " mgarcia ");
     await user.type(screen.getByTestId("admin-password"), "correct horse{Enter}");
 
@@ -175,12 +195,12 @@ describe("AdminScreen", () => {
       admin_approve_device: (args: Record<string, unknown>) => ({ ...PENDING, id: Number(args.deviceId), status: "ACTIVE" }),
       admin_reject_device: { ...PENDING, status: "REJECTED" },
     });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByRole("button", { name: "Approve Hall Kiosk" }));
     expect(await screen.findByTestId("admin-notice")).toHaveTextContent("“Hall Kiosk” is approved.");
     await user.click(screen.getByRole("button", { name: "Reject Hall Kiosk" }));
     expect(await screen.findByTestId("admin-notice")).toHaveTextContent("is rejected");
-    expect(calls.filter((c) => c !== "admin_devices" && c !== "admin_enrollment_codes")).toEqual([
+    expect(calls.filter((c) => c !== "admin_devices" && c !== "admin_enrollment_codes" && !(c in DASHBOARD))).toEqual([
       "admin_session",
       "admin_facilities",
       "admin_approve_device",
@@ -191,7 +211,7 @@ describe("AdminScreen", () => {
   it("asks before deactivating, and says the device will erase its data", async () => {
     const user = userEvent.setup();
     const calls = signedIn({ admin_deactivate_device: { ...ACTIVE, status: "DEACTIVATED" } });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("device-deactivate-1"));
     const dialog = screen.getByRole("alertdialog", { name: "Deactivate “Nurse Station 1”?" });
     expect(dialog).toHaveTextContent("erase all of its local data");
@@ -209,14 +229,14 @@ describe("AdminScreen", () => {
   it("shows why an action failed", async () => {
     const user = userEvent.setup();
     signedIn({ admin_approve_device: reject("CONFLICT", "only a PENDING device that enrolled a key can be approved") });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("device-approve-2"));
     expect(await screen.findByTestId("device-action-error")).toHaveTextContent("only a PENDING device");
   });
 
   it("flags a suspected clone with what to do", async () => {
     signedIn({}, [device({ clone_suspected_at: recent }), PENDING]);
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     const alert = await screen.findByTestId("clone-alert");
     expect(alert).toHaveAttribute("role", "alert");
     expect(alert).toHaveTextContent("Possible cloned device: Nurse Station 1");
@@ -226,7 +246,7 @@ describe("AdminScreen", () => {
 
   it("marks an unencrypted device when policy requires encryption", async () => {
     signedIn({}, [device({ encryption_posture: "none", sync_status: "OUT_OF_SYNC" })]);
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     const row = await screen.findByTestId("device-row-1");
     expect(row).toHaveTextContent("Not encrypted — required by policy");
     expect(row).toHaveTextContent("Out of sync");
@@ -242,7 +262,7 @@ describe("AdminScreen", () => {
         return answer;
       },
     });
-    const { container } = render(AdminScreen);
+    const { container } = render(AdminScreen, { initialSection: "devices" });
     await screen.findByTestId("devices-table");
     (answer as { error: { fields?: Record<string, string[]> } }).error.fields = {
       device_uuid: ['"abc" is not a UUID (expected 550e8400-e29b-41d4-a716-446655440000)'],
@@ -281,7 +301,7 @@ describe("AdminScreen", () => {
   it("shows a failure that names no form field as a general error", async () => {
     const user = userEvent.setup();
     signedIn({ admin_register_device: reject("OFFLINE", "the server cannot be reached") });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("register-submit"));
     expect(await screen.findByTestId("register-error")).toHaveTextContent("offline");
   });
@@ -303,7 +323,7 @@ describe("AdminScreen", () => {
         return { ...CODE, revoked_at: recent, is_usable: false };
       },
     });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     const table = await screen.findByRole("table", { name: "Enrollment codes of this facility" });
     expect(within(table).getByTestId("code-row-5")).toHaveTextContent("…WXYZ");
     expect(within(table).getByTestId("code-row-5")).toHaveTextContent("0 of 1");
@@ -332,7 +352,7 @@ describe("AdminScreen", () => {
   it("copies a new code, or says how to copy it by hand", async () => {
     const user = userEvent.setup();
     signedIn({ admin_create_enrollment_code: { code: "ABCD-EFGH", enrollment_code: CODE } });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("code-create"));
     await user.click(await screen.findByTestId("new-code-copy"));
     expect(await navigator.clipboard.readText()).toBe("ABCD-EFGH");
@@ -342,7 +362,7 @@ describe("AdminScreen", () => {
   it("checks the code options before asking the server", async () => {
     const user = userEvent.setup();
     const calls = signedIn();
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.clear(await screen.findByTestId("code-hours"));
     await user.type(screen.getByTestId("code-hours"), "soon");
     await user.click(screen.getByTestId("code-create"));
@@ -360,7 +380,7 @@ describe("AdminScreen", () => {
         return r;
       },
     });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.clear(await screen.findByTestId("code-uses"));
     await user.type(screen.getByTestId("code-uses"), "5000");
     await user.click(screen.getByTestId("code-create"));
@@ -370,8 +390,8 @@ describe("AdminScreen", () => {
   it("offers to retry when the facilities can't be loaded", async () => {
     const user = userEvent.setup();
     let answer: unknown = reject("OFFLINE", "the server cannot be reached");
-    mockCommands({ admin_session: ADMIN, admin_facilities: () => answer, admin_devices: [], admin_enrollment_codes: [] });
-    render(AdminScreen);
+    mockCommands({ admin_session: ADMIN, admin_facilities: () => answer, admin_devices: [], admin_enrollment_codes: [], ...DASHBOARD });
+    render(AdminScreen, { initialSection: "devices" });
     const error = await screen.findByTestId("admin-load-error");
     expect(error).toHaveTextContent("offline");
     answer = FACILITIES;
@@ -384,7 +404,7 @@ describe("AdminScreen", () => {
     const user = userEvent.setup();
     let devices = [ACTIVE];
     signedIn({ admin_devices: () => devices });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await screen.findByTestId("device-row-1");
     expect(screen.queryByTestId("device-row-2")).not.toBeInTheDocument();
     devices = [ACTIVE, PENDING];
@@ -394,13 +414,13 @@ describe("AdminScreen", () => {
 
   it("says when there is no facility to manage", async () => {
     mockCommands({ admin_session: ADMIN, admin_facilities: [] });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     expect(await screen.findByText("No facilities to manage")).toBeInTheDocument();
   });
 
   it("returns to sign-in when the session has ended", async () => {
     signedIn({ admin_devices: reject("UNAUTHORIZED", "authentication required") });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     expect(await screen.findByTestId("admin-username")).toBeInTheDocument();
     expect(screen.queryByTestId("admin-user")).not.toBeInTheDocument();
   });
@@ -408,7 +428,7 @@ describe("AdminScreen", () => {
   it("signs out", async () => {
     const user = userEvent.setup();
     const calls = signedIn({ admin_logout: null });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("admin-signout"));
     expect(await screen.findByTestId("admin-username")).toBeInTheDocument();
     expect(calls).toContain("admin_logout");
@@ -417,7 +437,7 @@ describe("AdminScreen", () => {
   it("marks a facility other than the administrator's own as a cross-facility view", async () => {
     const user = userEvent.setup();
     signedIn({ admin_session: { ...ADMIN, role: "ORG_ADMIN" } });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     const picker = await screen.findByLabelText("Switch facility");
     expect(screen.queryByTestId("cross-facility-banner")).toBeNull();
     await user.selectOptions(picker, "11");
@@ -464,7 +484,7 @@ describe("AdminScreen", () => {
         };
       },
     });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("section-audit"));
     const rows = await screen.findAllByTestId("audit-row");
     expect(rows).toHaveLength(2);
@@ -497,7 +517,7 @@ describe("AdminScreen", () => {
     const user = userEvent.setup();
     let answer: unknown = reject("OFFLINE", "the server can't be reached");
     signedIn({ admin_audit_log: () => answer });
-    render(AdminScreen);
+    render(AdminScreen, { initialSection: "devices" });
     await user.click(await screen.findByTestId("section-audit"));
     expect(await screen.findByTestId("audit-error")).toHaveTextContent("The audit log couldn't be loaded");
     // A facility administrator has no "every facility" choice.

@@ -4,11 +4,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use tend_domain::wire::{
-    CensusUpdate, CreateFacility, DevicePage, ErrorBody, Facility, FacilityDashboard, FacilityPage,
-    UpdateFacility,
+    CensusHistory, CensusUpdate, CreateFacility, DevicePage, ErrorBody, Facility,
+    FacilityDashboard, FacilityPage, UpdateFacility,
 };
 use tend_domain::{
-    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, SyncStatus,
+    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, HistoryDays, SyncStatus,
 };
 use utoipa::IntoParams;
 
@@ -445,4 +445,57 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
     .await?;
     ctx.finish_read().await?;
     Ok(Json(dashboard))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CensusHistoryQuery {
+    /// Days to cover, ending today: 1–365 (default 30). Read as text so a
+    /// bad value answers 400 naming `days` rather than a generic query error.
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 365)]
+    pub days: Option<String>,
+}
+
+/// Occupancy over time for the dashboard's chart (admins): one point per day
+/// in the facility's time zone, each day's last census carried forward.
+#[utoipa::path(get, path = "/api/facilities/{id}/census-history", tag = "facilities",
+    params(("id" = i64, Path, description = "Facility id"), CensusHistoryQuery),
+    responses(
+        (status = 200, description = "One point per day, oldest first", body = CensusHistory),
+        (status = 400, description = "`days` is not a whole number from 1 to 365", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not see the dashboard", body = ErrorBody),
+        (status = 404, description = "Facility not found in your scope", body = ErrorBody),
+        (status = 422, description = "Bad query string", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn census_history(
+    mut ctx: Ctx,
+    Id(id): Id,
+    ApiQuery(q): ApiQuery<CensusHistoryQuery>,
+) -> Result<Json<CensusHistory>> {
+    let days = match q.days.as_deref() {
+        None => HistoryDays::DEFAULT,
+        Some(raw) => {
+            HistoryDays::parse(raw).map_err(|e| ApiError::parameter(e.field, e.message))?
+        }
+    };
+    let facility = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx = ctx.require(admin).await?;
+    let (timezone, points) =
+        store::census_history::daily(&mut ctx.tx, id, &facility.timezone, days).await?;
+    ctx.audit_read(
+        Audit::new("facility.census_history", "facility")
+            .resource(id)
+            .facility(facility.organization_id, id),
+    )
+    .await?;
+    ctx.finish_read().await?;
+    Ok(Json(CensusHistory {
+        facility_id: id,
+        days: days.get(),
+        timezone,
+        points,
+    }))
 }

@@ -56,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(facilities::update_census))
         .routes(routes!(facilities::list_facility_devices))
         .routes(routes!(facilities::facility_dashboard))
+        .routes(routes!(facilities::census_history))
         .routes(routes!(devices::list_devices, devices::create_device))
         .routes(routes!(devices::get_device, devices::update_device))
         .routes(routes!(devices::deactivate_device))

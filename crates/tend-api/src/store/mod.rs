@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod badges;
+pub mod census_history;
 pub mod devices;
 pub mod enrollment;
 pub mod facilities;

@@ -162,6 +162,20 @@ fn endpoints() -> Vec<Endpoint> {
             |s| (format!("/api/facilities/{}/dashboard", s.facility), None),
         ),
         e(
+            "facility census history",
+            "/api/facilities/{id}/census-history",
+            Method::GET,
+            Facility,
+            Admins,
+            false,
+            |s| {
+                (
+                    format!("/api/facilities/{}/census-history?days=90", s.facility),
+                    None,
+                )
+            },
+        ),
+        e(
             "list devices by facility",
             "/api/devices",
             Method::GET,

@@ -7,8 +7,10 @@
 
 mod admin_audit_client;
 mod admin_client;
+mod admin_dashboard_client;
 mod auth;
 mod badges;
+mod census_history;
 mod cli;
 mod device_client;
 mod device_sync;

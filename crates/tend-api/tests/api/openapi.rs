@@ -28,6 +28,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("put", "/api/facilities/{id}/census"),
     ("get", "/api/facilities/{id}/devices"),
     ("get", "/api/facilities/{id}/dashboard"),
+    ("get", "/api/facilities/{id}/census-history"),
     ("get", "/api/devices"),
     ("post", "/api/devices"),
     ("get", "/api/devices/{id}"),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{page, JsonObject};
@@ -141,4 +141,34 @@ pub struct FacilityDashboard {
     pub devices_suspected_clones: i64,
     pub active_staff: i64,
     pub rn_count: i64,
+}
+
+/// Occupancy over time: one point per day, oldest first, ending today in the
+/// facility's time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CensusHistory {
+    pub facility_id: i64,
+    /// How many days the series covers (`days` of the request).
+    pub days: u16,
+    /// The IANA time zone the days are counted in (the facility's).
+    pub timezone: String,
+    pub points: Vec<CensusPoint>,
+}
+
+/// One day of occupancy: the last census recorded that day, or the one
+/// before it carried forward when nothing changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CensusPoint {
+    pub date: NaiveDate,
+    /// Null before the first census on record.
+    pub current_census: Option<i32>,
+    /// The licensed beds that day; null without beds (home health).
+    pub licensed_beds: Option<i32>,
+    /// Derived with the same rule as the facility's `occupancy_rate`; null
+    /// without licensed beds or without a census.
+    pub occupancy_rate: Option<f64>,
 }
