@@ -6,6 +6,7 @@
 //! throwaway cluster and sets it.
 
 mod admin_client;
+mod admin_directory_client;
 mod auth;
 mod badges;
 mod cli;
