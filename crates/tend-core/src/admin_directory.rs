@@ -150,6 +150,11 @@ impl OrganizationForm {
         })
     }
 
+    /// Every field error of the form, whether it creates or updates.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(drop)
+    }
+
     /// The API's create request, or every field error at once.
     pub fn to_create(&self) -> Result<CreateOrganization> {
         let c = self.check()?;
@@ -288,6 +293,11 @@ impl FacilityForm {
         })
     }
 
+    /// Every field error of the form, whether it creates or updates.
+    pub fn validate(&self) -> Result<()> {
+        self.check().map(drop)
+    }
+
     /// The API's create request, or every field error at once.
     pub fn to_create(&self) -> Result<CreateFacility> {
         let c = self.check()?;
@@ -393,6 +403,14 @@ impl StaffForm {
                 "password",
                 format!("a password is at least {MIN_PASSWORD_LEN} characters"),
             );
+        }
+    }
+
+    /// Every field error of the form, whether it creates or updates.
+    pub fn validate(&self, password: Option<&Secret>) -> Result<()> {
+        match self.id {
+            None => self.to_create(password).map(drop),
+            Some(_) => self.to_update(password).map(drop),
         }
     }
 
@@ -733,7 +751,7 @@ mod tests {
         let request = facility("32", FacilityType::Alf).to_create().unwrap();
         assert_eq!(request.licensed_beds, Some(32));
         assert_eq!(request.medicare_provider_number.as_deref(), Some("123456"));
-        assert_eq!(request.features.unwrap()["family_portal"], true);
+        assert!(request.features.unwrap()["family_portal"]);
         assert_eq!(
             facility("", FacilityType::HomeHealth)
                 .to_create()
