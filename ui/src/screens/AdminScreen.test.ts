@@ -72,6 +72,9 @@ const CODE: EnrollmentCodeSummary = {
   is_usable: true,
 };
 
+/** Commands of the directory sections (staff, organizations), answered empty here. */
+const DIRECTORY = ["admin_users", "admin_organizations"];
+
 /** A signed-in console with one facility's devices and codes. */
 function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] = [ACTIVE, PENDING]): string[] {
   return mockCommands({
@@ -79,6 +82,8 @@ function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] 
     admin_facilities: FACILITIES,
     admin_devices: devices,
     admin_enrollment_codes: [CODE],
+    admin_users: [],
+    admin_organizations: [],
     ...extra,
   });
 }
@@ -179,7 +184,10 @@ describe("AdminScreen", () => {
     expect(await screen.findByTestId("admin-notice")).toHaveTextContent("“Hall Kiosk” is approved.");
     await user.click(screen.getByRole("button", { name: "Reject Hall Kiosk" }));
     expect(await screen.findByTestId("admin-notice")).toHaveTextContent("is rejected");
-    expect(calls.filter((c) => c !== "admin_devices" && c !== "admin_enrollment_codes")).toEqual([
+    // The directory sections load their own lists (admin_users, admin_organizations, admin_facilities).
+    const directory = calls.indexOf("admin_users");
+    const own = calls.filter((c, i) => !DIRECTORY.includes(c) && !(c === "admin_facilities" && i > directory));
+    expect(own.filter((c) => c !== "admin_devices" && c !== "admin_enrollment_codes")).toEqual([
       "admin_session",
       "admin_facilities",
       "admin_approve_device",
