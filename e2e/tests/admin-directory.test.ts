@@ -1,0 +1,207 @@
+// The admin console's directory against a real tend-api and PostgreSQL: an
+// organization administrator adds a facility (a time zone the server refuses first:
+// marked on its field, nothing created), edits it, adds a nurse there (a taken
+// username first: marked on its field), assigns her a badge, sets her PIN, and revokes
+// the badge — each step checked against what the API then says, each section checked
+// with axe-core, with screenshots.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startApi, type TestApi } from "../lib/api.ts";
+import { launchApp, type App } from "../lib/app.ts";
+import { expectAccessible } from "../lib/axe.ts";
+
+/** The seeded organization administrator of Sunrise (see crates/tend-api/src/seed.rs). */
+const ORG_ADMIN = "sunrise.orgadmin";
+/** A seeded username in the same organization, to collide with. */
+const TAKEN_USERNAME = "sunrise-north.rn1";
+const BADGE = "04:5A:77:C1:2B:19:80";
+const PIN = "58203947";
+
+/** The API as the same administrator, to check what the console did. */
+async function apiAs(api: TestApi): Promise<(method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>> {
+  const login = await fetch(`${api.url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: ORG_ADMIN, password: api.demoPassword }),
+  });
+  assert.equal(login.status, 200, "the org admin signs in to the API");
+  const { token } = (await login.json()) as { token: string };
+  return async (method, path, body) => {
+    const response = await fetch(`${api.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+/** Scrolls the element with test id `id` into the middle of the window, then takes a screenshot. */
+async function screenshotAt(app: App, id: string, step: string): Promise<void> {
+  await (await app.waitFor(id)).scrollIntoView({ block: "center" });
+  await app.screenshot(step);
+}
+
+test("admin directory: an organization admin manages a facility, a nurse, her badge and PIN", async (t) => {
+  const api = await startApi("admin-directory");
+  t.after(() => api.close());
+  const call = await apiAs(api);
+
+  const configDir = mkdtempSync(join(tmpdir(), "tend-e2e-config-"));
+  t.after(() => rmSync(configDir, { recursive: true, force: true }));
+  const config = join(configDir, "tend.toml");
+  writeFileSync(config, `server_url = "${api.url}"\n`);
+
+  const app = await launchApp({ name: "admin-directory", profile: "desktop", args: ["--config", config] });
+  t.after(() => app.close());
+  const { browser } = app;
+
+  await app.goto("admin");
+  await app.type("admin-username", ORG_ADMIN);
+  await app.type("admin-password", api.demoPassword);
+  await (await app.testId("admin-signin-submit")).click();
+  await app.waitForText("admin-user", ORG_ADMIN, 30_000);
+
+  // The organization, read-only for an organization administrator; its facilities.
+  await app.waitForText("own-organization", "Sunrise Senior Living Inc", 15_000);
+  await app.waitFor("facilities-table");
+  assert.equal(await (await app.testId("organization-add")).isExisting(), false, "no 'add organization' for an org admin");
+  await screenshotAt(app, "facilities-section", "1-facilities");
+  await expectAccessible(app, "organizations and facilities");
+
+  // A new facility with a time zone the server refuses: marked, nothing created.
+  const name = `Maple Memory Care ${Date.now()}`;
+  await (await app.testId("facility-add")).click();
+  await app.type("facility-name", name);
+  await (await app.testId("facility-type")).selectByAttribute("value", "MEMORY_CARE");
+  await app.type("facility-beds", "24");
+  await app.type("facility-medicare", "245519");
+  await app.type("facility-timezone", "Chicago");
+  await (await app.testId("feature-behavior_tracking")).click();
+  await (await app.testId("feature-wandering_alerts")).click();
+  await (await app.testId("facility-save")).click();
+  await app.waitForText("facility-timezone-error", "IANA time zone");
+  await app.waitForText("facility-error-summary", "Nothing was saved");
+  await screenshotAt(app, "facility-timezone-error", "2-facility-field-error");
+  await expectAccessible(app, "facility form with a field error");
+  const before = await call("GET", "/api/facilities?limit=200");
+  assert.equal(before.body.items.filter((f: { name: string }) => f.name === name).length, 0, "nothing was created");
+
+  await app.type("facility-timezone", "America/Chicago");
+  await (await app.testId("facility-save")).click();
+  await app.waitForText("directory-notice", `“${name}” is saved.`, 15_000);
+  const created = (await call("GET", "/api/facilities?limit=200")).body.items.find((f: { name: string }) => f.name === name);
+  assert.ok(created, "the facility exists");
+  assert.equal(created.facility_type, "MEMORY_CARE");
+  assert.equal(created.licensed_beds, 24);
+  assert.equal(created.medicare_provider_number, "245519");
+  assert.equal(created.timezone, "America/Chicago");
+  assert.deepEqual(created.features, { behavior_tracking: true, wandering_alerts: true });
+  const facilityId = created.id as number;
+
+  // Edit it: more beds, the family portal on.
+  await (await app.waitFor(`facility-edit-${facilityId}`)).click();
+  await app.waitFor("facility-form");
+  assert.equal(await (await app.testId("facility-beds")).getValue(), "24");
+  await app.type("facility-beds", "30");
+  await (await app.testId("feature-family_portal")).click();
+  await screenshotAt(app, "facility-form", "3-facility-edit");
+  await (await app.testId("facility-save")).click();
+  await app.waitForText("directory-notice", "is saved", 15_000);
+  const edited = await call("GET", `/api/facilities/${facilityId}`);
+  assert.equal(edited.body.licensed_beds, 30);
+  assert.equal(edited.body.features.family_portal, true);
+  assert.equal(edited.body.features.wandering_alerts, true);
+
+  // The new facility in the console's picker; its staff list starts empty.
+  await browser.waitUntil(async () => (await (await app.testId("facility-picker")).getText()).includes(name), {
+    timeout: 10_000,
+    timeoutMsg: "the new facility never appeared in the picker",
+  });
+  await (await app.testId("facility-picker")).selectByAttribute("value", String(facilityId));
+  await app.waitFor("staff-add", 15_000);
+  await browser.waitUntil(async () => (await (await app.testId("people-section")).getText()).includes("No staff in this facility yet"), {
+    timeout: 10_000,
+    timeoutMsg: "the new facility's empty staff list never showed",
+  });
+
+  // A nurse with a username already taken: marked on its field, nobody created.
+  await (await app.testId("staff-add")).click();
+  await app.type("staff-full-name", "Rosa Alvarez");
+  await app.type("staff-username", TAKEN_USERNAME);
+  await app.type("staff-employee-id", `E-${Date.now() % 100000}`);
+  await app.type("staff-email", "rosa@example.org");
+  await (await app.testId("staff-role")).selectByAttribute("value", "RN");
+  await app.type("staff-password", "a first password for Rosa");
+  await (await app.testId("staff-save")).click();
+  await app.waitForText("staff-username-error", "taken", 15_000);
+  await screenshotAt(app, "staff-username-error", "4-staff-username-taken");
+  await expectAccessible(app, "staff form with a field error");
+  const noOne = await call("GET", `/api/users?facility_id=${facilityId}`);
+  assert.equal(noOne.body.items.length, 0, "nobody was created");
+
+  const username = `rosa.alvarez.${Date.now() % 100000}`;
+  await app.type("staff-username", username);
+  await app.type("staff-password", "a first password for Rosa");
+  await (await app.testId("staff-save")).click();
+  await app.waitForText("staff-notice", "account is created", 15_000);
+  await app.waitFor(`staff-row-${username}`);
+  const staff = await call("GET", `/api/users?facility_id=${facilityId}`);
+  const rosa = staff.body.items.find((u: { username: string }) => u.username === username);
+  assert.ok(rosa, "the nurse exists");
+  assert.equal(rosa.role, "RN");
+  assert.equal(rosa.email, "rosa@example.org");
+  assert.equal(rosa.is_active, true);
+  await screenshotAt(app, `staff-row-${username}`, "5-staff-created");
+  await expectAccessible(app, "staff list");
+
+  // Her badge, by its number; then her PIN.
+  await (await app.testId(`staff-badges-${username}`)).click();
+  await app.waitForText("badge-panel", "No badge yet", 15_000);
+  await app.waitForText("badge-panel", "tapping works on a device's lock screen");
+  await app.type("badge-number", BADGE);
+  await app.type("badge-label", "main badge");
+  await (await app.testId("badge-assign")).click();
+  await app.waitForText("badge-notice", "A badge is assigned to Rosa Alvarez", 15_000);
+  assert.equal(await (await app.testId("badge-number")).getValue(), "", "the badge number is cleared");
+  const badges = await call("GET", `/api/users/${rosa.id}/badges`);
+  assert.equal(badges.body.items.length, 1);
+  const badge = badges.body.items[0];
+  assert.equal(badge.is_active, true);
+  assert.equal(badge.label, "main badge");
+  await app.waitForText(`badge-status-${badge.id}`, "Active");
+  assert.ok(!(await (await app.testId("badge-panel")).getText()).includes("04:5A:77"), "the badge number is not shown");
+
+  const pinField = await app.waitFor("badge-pin");
+  assert.equal(await pinField.getAttribute("type"), "password", "the PIN is masked");
+  await app.type("badge-pin", "1234");
+  await (await app.testId("pin-save")).click();
+  await app.waitForText("badge-pin-error", "consecutive digits");
+  await app.type("badge-pin", PIN);
+  await (await app.testId("pin-save")).click();
+  await app.waitForText("badge-notice", "The PIN is set", 15_000);
+  await screenshotAt(app, "badge-panel", "6-badge-and-pin");
+  await expectAccessible(app, "badges and PIN");
+  // The server set her PIN once (the refused one never left the app): its audit log says so.
+  const pinEvents = await call("GET", `/api/audit-events?action=user.pin_set&resource_id=${rosa.id}`);
+  assert.equal(pinEvents.status, 200, JSON.stringify(pinEvents.body));
+  assert.equal(pinEvents.body.items.length, 1, JSON.stringify(pinEvents.body));
+
+  // Revoke the badge, after a confirmation.
+  await (await browser.$('button[aria-label="Revoke main badge"]')).click();
+  await app.waitForText("badge-revoke-panel", "stops signing anyone in");
+  await screenshotAt(app, "badge-revoke-panel", "7-revoke-confirm");
+  await expectAccessible(app, "badge revoke confirmation");
+  await (await app.testId("badge-revoke-confirm")).click();
+  await app.waitForText("badge-notice", "The badge is revoked", 15_000);
+  await app.waitForText(`badge-status-${badge.id}`, "Revoked");
+  const after = await call("GET", `/api/users/${rosa.id}/badges`);
+  assert.equal(after.body.items[0].is_active, false);
+  assert.ok(after.body.items[0].revoked_at);
+  await screenshotAt(app, "badge-panel", "8-badge-revoked");
+});
