@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startApi, type TestApi } from "../lib/api.ts";
 import { launchApp, type App } from "../lib/app.ts";
-import { expectAccessible } from "../lib/axe.ts";
+import { expectAccessible, expectReadableAt200Percent } from "../lib/axe.ts";
 
 /** The seeded organization administrator of Sunrise (see crates/tend-api/src/seed.rs). */
 const ORG_ADMIN = "sunrise.orgadmin";
@@ -159,6 +159,7 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(rosa.is_active, true);
   await screenshotAt(app, `staff-row-${username}`, "5-staff-created");
   await expectAccessible(app, "staff list");
+  await expectReadableAt200Percent(app, "staff list and facilities");
 
   // Her badge, by its number; then her PIN.
   await (await app.testId(`staff-badges-${username}`)).click();
@@ -193,7 +194,9 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(pinEvents.body.items.length, 1, JSON.stringify(pinEvents.body));
 
   // Revoke the badge, after a confirmation.
-  await (await browser.$('button[aria-label="Revoke main badge"]')).click();
+  const revoke = await browser.$('button[aria-label="Revoke main badge"]');
+  await revoke.scrollIntoView({ block: "center" });
+  await revoke.click();
   await app.waitForText("badge-revoke-panel", "stops signing anyone in");
   await screenshotAt(app, "badge-revoke-panel", "7-revoke-confirm");
   await expectAccessible(app, "badge revoke confirmation");
@@ -204,4 +207,15 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(after.body.items[0].is_active, false);
   assert.ok(after.body.items[0].revoked_at);
   await screenshotAt(app, "badge-panel", "8-badge-revoked");
+
+  // A 10" tablet held upright (about 800 px wide): nothing makes the page scroll sideways.
+  await browser.setWindowSize(800, 800);
+  await browser.waitUntil(async () => (await browser.execute(() => window.innerWidth)) <= 800, {
+    timeout: 5000,
+    timeoutMsg: "the window never became 800 px wide",
+  });
+  const sideways = await browser.execute(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(sideways <= 1, `the console scrolls sideways by ${sideways} px at 800 px`);
+  await screenshotAt(app, "badge-panel", "9-portrait-width");
+  await expectReadableAt200Percent(app, "badges and PIN at 800 px");
 });
