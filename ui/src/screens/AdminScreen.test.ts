@@ -173,6 +173,27 @@ describe("AdminScreen", () => {
     expect(await screen.findByText("No devices in this facility yet")).toBeInTheDocument();
   });
 
+  it("shows the staff of the picked facility and the facilities, each in its own headed section", async () => {
+    const user = userEvent.setup();
+    const asked: unknown[] = [];
+    signedIn({
+      admin_users: (args: Record<string, unknown>) => {
+        asked.push(args.facilityId);
+        return [];
+      },
+    });
+    render(AdminScreen);
+    const people = await screen.findByRole("region", { name: "Staff, badges and PINs" });
+    expect(await within(people).findByText("No staff in this facility yet")).toBeInTheDocument();
+    const directory = screen.getByRole("region", { name: "Organizations and facilities" });
+    expect(await within(directory).findByTestId("facility-row-11")).toHaveTextContent("Oak Hill ALF");
+    // A facility administrator is offered nothing the server would refuse.
+    expect(within(directory).queryByTestId("facility-add")).toBeNull();
+    await user.selectOptions(screen.getByTestId("facility-picker"), "11");
+    await within(people).findByText("No staff in this facility yet");
+    expect(asked).toEqual([10, 11]);
+  });
+
   it("approves and rejects a waiting device", async () => {
     const user = userEvent.setup();
     const calls = signedIn({
