@@ -538,8 +538,9 @@ impl AdminSession {
         Ok(org.into())
     }
 
-    /// Creates (no `id`) or updates an organization. The server allows this
-    /// to platform administrators only.
+    /// Creates (no `id`) or updates an organization. The server lets
+    /// platform administrators create and change any; organization
+    /// administrators change their own one's details (not `is_active`).
     #[tracing::instrument(skip_all, fields(organization_id = form.id))]
     pub async fn save_organization(&self, form: &OrganizationForm) -> Result<OrganizationDetail> {
         let org: Organization = match form.id {

@@ -82,25 +82,29 @@ async fn an_organization_admin_creates_and_edits_a_facility() {
     let console = signed_in(&app, w.a1.org, w.a1.facility, Role::OrgAdmin).await;
     let s = session(&console).await;
 
-    // Their own organization only, and they may not change it.
+    // Their own organization only: they edit its details, but do not close it.
     let orgs = s.organizations().await.unwrap();
     assert_eq!(orgs.iter().map(|o| o.id).collect::<Vec<_>>(), [w.a1.org]);
     let own = s.organization(w.a1.org).await.unwrap();
     assert!(own.facility_count.unwrap() >= 2);
-    let err = s
-        .save_organization(&OrganizationForm {
-            id: Some(own.id),
-            name: "Renamed".to_owned(),
-            organization_type: own.organization_type,
-            npi: String::new(),
-            tax_id: String::new(),
-            state_license_number: String::new(),
-            license_state: String::new(),
-            is_active: None,
-        })
-        .await
-        .unwrap_err();
+    let mut details = OrganizationForm {
+        id: Some(own.id),
+        name: "Org A Senior Care".to_owned(),
+        organization_type: own.organization_type,
+        npi: "1234567893".to_owned(),
+        tax_id: "41-2938471".to_owned(),
+        state_license_number: "MN-100".to_owned(),
+        license_state: "mn".to_owned(),
+        is_active: None,
+    };
+    let renamed = s.save_organization(&details).await.unwrap();
+    assert_eq!(renamed.name, "Org A Senior Care");
+    assert_eq!(renamed.tax_id.as_deref(), Some("41-2938471"));
+    assert_eq!(renamed.license_state.as_deref(), Some("MN"));
+    details.is_active = Some(false);
+    let err = s.save_organization(&details).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Forbidden);
+    assert!(s.organization(own.id).await.unwrap().is_active);
 
     // A time zone the server refuses comes back on its field; nothing is created.
     let name = unique("Maple Memory Care ");
