@@ -1,5 +1,6 @@
 // The admin console's directory against a real tend-api and PostgreSQL: an
-// organization administrator adds a facility (a time zone the server refuses first:
+// organization administrator edits the organization's details (a mistyped NPI first:
+// marked on its field, nothing saved), adds a facility (a time zone the server refuses first:
 // marked on its field, nothing created), edits it, adds a nurse there (a taken
 // username first: marked on its field), assigns her a badge, sets her PIN, and revokes
 // the badge — each step checked against what the API then says, each section checked
@@ -73,6 +74,28 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(await (await app.testId("organization-add")).isExisting(), false, "no 'add organization' for an org admin");
   await screenshotAt(app, "facilities-section", "1-facilities");
   await expectAccessible(app, "organizations and facilities");
+
+  // Their organization's details: a mistyped NPI is caught in the app; nothing changes.
+  const orgBefore = (await call("GET", "/api/organizations")).body.items[0];
+  await (await app.testId(`organization-edit-${orgBefore.id}`)).click();
+  await app.waitFor("organization-form");
+  assert.equal(await (await app.testId("organization-active")).isExisting(), false, "an org admin cannot close the organization");
+  await app.type("organization-npi", "1234567890");
+  await app.type("organization-license", "MN-ALF-2211");
+  await (await app.testId("organization-save")).click();
+  await app.waitForText("organization-npi-error", "check digit");
+  await screenshotAt(app, "organization-npi-error", "1b-organization-npi-error");
+  await expectAccessible(app, "organization form with a field error");
+  const unchanged = (await call("GET", `/api/organizations/${orgBefore.id}`)).body;
+  assert.equal(unchanged.npi, orgBefore.npi, "the NPI is unchanged");
+  assert.equal(unchanged.state_license_number, orgBefore.state_license_number, "nothing was saved");
+  await app.type("organization-npi", orgBefore.npi);
+  await (await app.testId("organization-save")).click();
+  await app.waitForText("directory-notice", "is saved", 15_000);
+  const orgAfter = (await call("GET", `/api/organizations/${orgBefore.id}`)).body;
+  assert.equal(orgAfter.state_license_number, "MN-ALF-2211");
+  assert.equal(orgAfter.npi, orgBefore.npi);
+  assert.equal(orgAfter.is_active, true);
 
   // A new facility with a time zone the server refuses: marked, nothing created.
   const name = `Maple Memory Care ${Date.now()}`;

@@ -3,6 +3,7 @@ import type { AdminUser, BadgeSummary_Serialize, StaffMember_Serialize } from ".
 import {
   assignableRoles,
   badgeStatus,
+  canEditOwnOrganization,
   canManageFacilities,
   canManageOrganizations,
   facilityTypeLabel,
@@ -52,6 +53,8 @@ describe("admin directory wording and rules", () => {
     expect(canManageFacilities(admin("ORG_ADMIN"))).toBe(true);
     expect(canManageOrganizations(admin("ORG_ADMIN"))).toBe(false);
     expect(canManageOrganizations(admin("PLATFORM_ADMIN"))).toBe(true);
+    expect(canEditOwnOrganization(admin("ORG_ADMIN"))).toBe(true);
+    expect(canEditOwnOrganization(admin("FACILITY_ADMIN"))).toBe(false);
   });
 
   it("searches every word across name, username, employee ID and email", () => {

@@ -67,9 +67,14 @@ export function canManageFacilities(admin: AdminUser): boolean {
   return admin.role === "ORG_ADMIN" || admin.role === "PLATFORM_ADMIN";
 }
 
-/** Only platform administrators create or change organizations (the server refuses others). */
+/** Only platform administrators create organizations, change any, and open or close one. */
 export function canManageOrganizations(admin: AdminUser): boolean {
   return admin.role === "PLATFORM_ADMIN";
+}
+
+/** Organization administrators also edit their own organization's details. */
+export function canEditOwnOrganization(admin: AdminUser): boolean {
+  return admin.role === "ORG_ADMIN" || admin.role === "PLATFORM_ADMIN";
 }
 
 /** Facility features an administrator can switch, with what each one turns on. */

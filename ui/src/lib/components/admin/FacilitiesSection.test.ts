@@ -80,7 +80,7 @@ describe("FacilitiesSection", () => {
     const own = await screen.findByTestId("own-organization");
     expect(own).toHaveTextContent("Sunrise Senior Living Inc");
     expect(own).toHaveTextContent("41-2938471");
-    expect(screen.getByText(/Only a platform administrator can change/)).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Edit organization details" })).toBeInTheDocument();
     expect(screen.queryByTestId("organization-add")).toBeNull();
     expect(screen.getByTestId("facility-row-10")).toHaveTextContent("Assisted living");
 
@@ -162,6 +162,40 @@ describe("FacilitiesSection", () => {
     expect(screen.queryByTestId("facility-add")).toBeNull();
     expect(screen.queryByRole("button", { name: /Edit/ })).toBeNull();
     expect(screen.getByTestId("facilities-read-only")).toHaveTextContent("Only your organization's administrator");
+    expect(screen.getByTestId("organization-read-only")).toHaveTextContent("Only your organization's administrator");
+    expect(screen.queryByRole("button", { name: "Edit organization details" })).toBeNull();
+  });
+
+  it("lets an organization administrator edit their organization's details, but not close it", async () => {
+    const user = userEvent.setup();
+    let sent: Record<string, unknown> | undefined;
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_save_organization: (args: Record<string, unknown>) => {
+        sent = args.organization as Record<string, unknown>;
+        return { ...ORG, name: "Sunrise Senior Living" };
+      },
+    });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    await user.click(await screen.findByRole("button", { name: "Edit organization details" }));
+    const name = screen.getByLabelText("Organization name");
+    expect(name).toHaveValue("Sunrise Senior Living Inc");
+    expect(screen.queryByLabelText("Organization is active")).toBeNull();
+    await user.clear(name);
+    await user.type(name, "Sunrise Senior Living");
+    await user.click(screen.getByTestId("organization-save"));
+    expect(await screen.findByTestId("directory-notice")).toHaveTextContent("“Sunrise Senior Living” is saved.");
+    expect(sent).toEqual({
+      id: 1,
+      name: "Sunrise Senior Living",
+      organization_type: "ALF_OPERATOR",
+      npi: "1542013375",
+      tax_id: "41-2938471",
+      state_license_number: "",
+      license_state: "MN",
+      is_active: null,
+    });
   });
 
   it("lets a platform administrator add an organization, with the NPI check beside its field", async () => {
