@@ -48,6 +48,19 @@ async function screenshotAt(app: App, id: string, step: string): Promise<void> {
   await app.screenshot(step);
 }
 
+/** Types into a field once it is scrolled into view (WebKitWebDriver refuses off-screen ones). */
+async function fill(app: App, id: string, text: string): Promise<void> {
+  await (await app.waitFor(id)).scrollIntoView({ block: "center" });
+  await app.type(id, text);
+}
+
+/** Clicks a control once it is scrolled into view. */
+async function press(app: App, id: string): Promise<void> {
+  const el = await app.waitFor(id);
+  await el.scrollIntoView({ block: "center" });
+  await el.click();
+}
+
 test("admin directory: an organization admin manages a facility, a nurse, her badge and PIN", async (t) => {
   const api = await startApi("admin-directory");
   t.after(() => api.close());
@@ -63,9 +76,9 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   const { browser } = app;
 
   await app.goto("admin");
-  await app.type("admin-username", ORG_ADMIN);
-  await app.type("admin-password", api.demoPassword);
-  await (await app.testId("admin-signin-submit")).click();
+  await fill(app, "admin-username", ORG_ADMIN);
+  await fill(app, "admin-password", api.demoPassword);
+  await press(app, "admin-signin-submit");
   await app.waitForText("admin-user", ORG_ADMIN, 30_000);
 
   // The organization, read-only for an organization administrator; its facilities.
@@ -77,20 +90,20 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
 
   // Their organization's details: a mistyped NPI is caught in the app; nothing changes.
   const orgBefore = (await call("GET", "/api/organizations")).body.items[0];
-  await (await app.testId(`organization-edit-${orgBefore.id}`)).click();
+  await press(app, `organization-edit-${orgBefore.id}`);
   await app.waitFor("organization-form");
   assert.equal(await (await app.testId("organization-active")).isExisting(), false, "an org admin cannot close the organization");
-  await app.type("organization-npi", "1234567890");
-  await app.type("organization-license", "MN-ALF-2211");
-  await (await app.testId("organization-save")).click();
+  await fill(app, "organization-npi", "1234567890");
+  await fill(app, "organization-license", "MN-ALF-2211");
+  await press(app, "organization-save");
   await app.waitForText("organization-npi-error", "check digit");
   await screenshotAt(app, "organization-npi-error", "1b-organization-npi-error");
   await expectAccessible(app, "organization form with a field error");
   const unchanged = (await call("GET", `/api/organizations/${orgBefore.id}`)).body;
   assert.equal(unchanged.npi, orgBefore.npi, "the NPI is unchanged");
   assert.equal(unchanged.state_license_number, orgBefore.state_license_number, "nothing was saved");
-  await app.type("organization-npi", orgBefore.npi);
-  await (await app.testId("organization-save")).click();
+  await fill(app, "organization-npi", orgBefore.npi);
+  await press(app, "organization-save");
   await app.waitForText("directory-notice", "is saved", 15_000);
   const orgAfter = (await call("GET", `/api/organizations/${orgBefore.id}`)).body;
   assert.equal(orgAfter.state_license_number, "MN-ALF-2211");
@@ -99,15 +112,15 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
 
   // A new facility with a time zone the server refuses: marked, nothing created.
   const name = `Maple Memory Care ${Date.now()}`;
-  await (await app.testId("facility-add")).click();
-  await app.type("facility-name", name);
+  await press(app, "facility-add");
+  await fill(app, "facility-name", name);
   await (await app.testId("facility-type")).selectByAttribute("value", "MEMORY_CARE");
-  await app.type("facility-beds", "24");
-  await app.type("facility-medicare", "245519");
-  await app.type("facility-timezone", "Chicago");
-  await (await app.testId("feature-behavior_tracking")).click();
-  await (await app.testId("feature-wandering_alerts")).click();
-  await (await app.testId("facility-save")).click();
+  await fill(app, "facility-beds", "24");
+  await fill(app, "facility-medicare", "245519");
+  await fill(app, "facility-timezone", "Chicago");
+  await press(app, "feature-behavior_tracking");
+  await press(app, "feature-wandering_alerts");
+  await press(app, "facility-save");
   await app.waitForText("facility-timezone-error", "IANA time zone");
   await app.waitForText("facility-error-summary", "Nothing was saved");
   await screenshotAt(app, "facility-timezone-error", "2-facility-field-error");
@@ -115,8 +128,8 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   const before = await call("GET", "/api/facilities?limit=200");
   assert.equal(before.body.items.filter((f: { name: string }) => f.name === name).length, 0, "nothing was created");
 
-  await app.type("facility-timezone", "America/Chicago");
-  await (await app.testId("facility-save")).click();
+  await fill(app, "facility-timezone", "America/Chicago");
+  await press(app, "facility-save");
   await app.waitForText("directory-notice", `“${name}” is saved.`, 15_000);
   const created = (await call("GET", "/api/facilities?limit=200")).body.items.find((f: { name: string }) => f.name === name);
   assert.ok(created, "the facility exists");
@@ -128,13 +141,13 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   const facilityId = created.id as number;
 
   // Edit it: more beds, the family portal on.
-  await (await app.waitFor(`facility-edit-${facilityId}`)).click();
+  await press(app, `facility-edit-${facilityId}`);
   await app.waitFor("facility-form");
   assert.equal(await (await app.testId("facility-beds")).getValue(), "24");
-  await app.type("facility-beds", "30");
-  await (await app.testId("feature-family_portal")).click();
+  await fill(app, "facility-beds", "30");
+  await press(app, "feature-family_portal");
   await screenshotAt(app, "facility-form", "3-facility-edit");
-  await (await app.testId("facility-save")).click();
+  await press(app, "facility-save");
   await app.waitForText("directory-notice", "is saved", 15_000);
   const edited = await call("GET", `/api/facilities/${facilityId}`);
   assert.equal(edited.body.licensed_beds, 30);
@@ -154,14 +167,14 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   });
 
   // A nurse with a username already taken: marked on its field, nobody created.
-  await (await app.testId("staff-add")).click();
-  await app.type("staff-full-name", "Rosa Alvarez");
-  await app.type("staff-username", TAKEN_USERNAME);
-  await app.type("staff-employee-id", `E-${Date.now() % 100000}`);
-  await app.type("staff-email", "rosa@example.org");
+  await press(app, "staff-add");
+  await fill(app, "staff-full-name", "Rosa Alvarez");
+  await fill(app, "staff-username", TAKEN_USERNAME);
+  await fill(app, "staff-employee-id", `E-${Date.now() % 100000}`);
+  await fill(app, "staff-email", "rosa@example.org");
   await (await app.testId("staff-role")).selectByAttribute("value", "RN");
-  await app.type("staff-password", "a first password for Rosa");
-  await (await app.testId("staff-save")).click();
+  await fill(app, "staff-password", "a first password for Rosa");
+  await press(app, "staff-save");
   await app.waitForText("staff-username-error", "taken", 15_000);
   await screenshotAt(app, "staff-username-error", "4-staff-username-taken");
   await expectAccessible(app, "staff form with a field error");
@@ -169,9 +182,9 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(noOne.body.items.length, 0, "nobody was created");
 
   const username = `rosa.alvarez.${Date.now() % 100000}`;
-  await app.type("staff-username", username);
-  await app.type("staff-password", "a first password for Rosa");
-  await (await app.testId("staff-save")).click();
+  await fill(app, "staff-username", username);
+  await fill(app, "staff-password", "a first password for Rosa");
+  await press(app, "staff-save");
   await app.waitForText("staff-notice", "account is created", 15_000);
   await app.waitFor(`staff-row-${username}`);
   const staff = await call("GET", `/api/users?facility_id=${facilityId}`);
@@ -185,12 +198,12 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   await expectReadableAt200Percent(app, "staff list and facilities");
 
   // Her badge, by its number; then her PIN.
-  await (await app.testId(`staff-badges-${username}`)).click();
+  await press(app, `staff-badges-${username}`);
   await app.waitForText("badge-panel", "No badge yet", 15_000);
   await app.waitForText("badge-panel", "tapping works on a device's lock screen");
-  await app.type("badge-number", BADGE);
-  await app.type("badge-label", "main badge");
-  await (await app.testId("badge-assign")).click();
+  await fill(app, "badge-number", BADGE);
+  await fill(app, "badge-label", "main badge");
+  await press(app, "badge-assign");
   await app.waitForText("badge-notice", "A badge is assigned to Rosa Alvarez", 15_000);
   assert.equal(await (await app.testId("badge-number")).getValue(), "", "the badge number is cleared");
   const badges = await call("GET", `/api/users/${rosa.id}/badges`);
@@ -203,11 +216,11 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
 
   const pinField = await app.waitFor("badge-pin");
   assert.equal(await pinField.getAttribute("type"), "password", "the PIN is masked");
-  await app.type("badge-pin", "1234");
-  await (await app.testId("pin-save")).click();
+  await fill(app, "badge-pin", "1234");
+  await press(app, "pin-save");
   await app.waitForText("badge-pin-error", "consecutive digits");
-  await app.type("badge-pin", PIN);
-  await (await app.testId("pin-save")).click();
+  await fill(app, "badge-pin", PIN);
+  await press(app, "pin-save");
   await app.waitForText("badge-notice", "The PIN is set", 15_000);
   await screenshotAt(app, "badge-panel", "6-badge-and-pin");
   await expectAccessible(app, "badges and PIN");
@@ -223,7 +236,7 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   await app.waitForText("badge-revoke-panel", "stops signing anyone in");
   await screenshotAt(app, "badge-revoke-panel", "7-revoke-confirm");
   await expectAccessible(app, "badge revoke confirmation");
-  await (await app.testId("badge-revoke-confirm")).click();
+  await press(app, "badge-revoke-confirm");
   await app.waitForText("badge-notice", "The badge is revoked", 15_000);
   await app.waitForText(`badge-status-${badge.id}`, "Revoked");
   const after = await call("GET", `/api/users/${rosa.id}/badges`);
