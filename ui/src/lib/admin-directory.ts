@@ -28,7 +28,7 @@ export function organizationTypeLabel(type: OrganizationType): string {
   return ORGANIZATION_TYPES.find((t) => t.code === type)?.name ?? type;
 }
 
-/** Roles in the order of their reach, each with what it may do. */
+/** Roles in the order of their reach, with the names people use for them. */
 export const ROLES: readonly { code: Role; name: string }[] = [
   { code: "RN", name: "Registered nurse (RN)" },
   { code: "LPN", name: "Licensed practical nurse (LPN)" },

@@ -85,6 +85,7 @@ describe("FacilitiesSection", () => {
     expect(screen.getByTestId("facility-row-10")).toHaveTextContent("Assisted living");
 
     await user.click(screen.getByTestId("facility-add"));
+    expect(screen.getByRole("heading", { name: "Add a facility" })).toHaveFocus();
     await user.type(screen.getByLabelText("Facility name"), "Maple Memory Care");
     await user.selectOptions(screen.getByLabelText("Type of care"), "MEMORY_CARE");
     await user.type(screen.getByLabelText(/Licensed beds/), "24");

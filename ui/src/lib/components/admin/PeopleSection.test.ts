@@ -173,6 +173,7 @@ describe("PeopleSection", () => {
     });
     render(PeopleSection, { user: ADMIN, facilityId: 10 });
     await user.click(await screen.findByTestId("staff-badges-rosa.alvarez"));
+    expect(screen.getByRole("heading", { name: "Badges and PIN of Rosa Alvarez" })).toHaveFocus();
     expect(await screen.findByText("No badge yet")).toBeInTheDocument();
     expect(screen.getByTestId("badge-panel")).toHaveTextContent("tapping works on a device's lock screen");
 
