@@ -3,6 +3,7 @@
 //! `tauri::test::mock_builder()`.
 
 pub mod admin;
+pub mod admin_directory;
 pub mod commands;
 pub mod error;
 pub mod events;
@@ -35,6 +36,17 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             admin::admin_revoke_enrollment_code,
             admin::admin_session,
             admin::admin_update_census,
+            admin_directory::admin_assign_badge,
+            admin_directory::admin_facility_detail,
+            admin_directory::admin_organizations,
+            admin_directory::admin_revoke_badge,
+            admin_directory::admin_save_facility,
+            admin_directory::admin_save_organization,
+            admin_directory::admin_save_user,
+            admin_directory::admin_set_pin,
+            admin_directory::admin_set_user_active,
+            admin_directory::admin_user_badges,
+            admin_directory::admin_users,
             commands::app_info,
             commands::app_status,
             commands::check_server_url,

@@ -388,6 +388,110 @@ fn admin_register_device_names_each_bad_field() {
 }
 
 #[test]
+fn admin_directory_commands_need_a_signed_in_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    let staff = json!({"id": null, "facility_id": 1, "employee_id": "E-1", "username": "rosa",
+        "full_name": "Rosa Alvarez", "email": "", "role": "RN"});
+    for (cmd, args) in [
+        ("admin_organizations", json!({})),
+        (
+            "admin_save_organization",
+            json!({"organization": {"id": 3, "name": "Sunrise", "organization_type": "ALF_OPERATOR",
+                "npi": "1234567893", "tax_id": "", "state_license_number": "", "license_state": "OR",
+                "is_active": null}}),
+        ),
+        ("admin_facility_detail", json!({"facilityId": 1})),
+        (
+            "admin_save_facility",
+            json!({"facility": {"id": null, "organization_id": null, "name": "North", "facility_type": "ALF",
+                "medicaid_provider_number": "", "medicare_provider_number": "", "state_license_number": "",
+                "licensed_beds": "32", "address": "", "timezone": "America/Chicago", "features": {},
+                "is_active": null}}),
+        ),
+        ("admin_users", json!({"facilityId": 1})),
+        (
+            "admin_save_user",
+            json!({"user": staff, "password": "a long enough password"}),
+        ),
+        (
+            "admin_set_user_active",
+            json!({"userId": 2, "active": false}),
+        ),
+        ("admin_user_badges", json!({"userId": 2})),
+        (
+            "admin_assign_badge",
+            json!({"userId": 2, "badgeUid": "04:A2:5B:1C", "label": null}),
+        ),
+        ("admin_revoke_badge", json!({"userId": 2, "badgeId": 5})),
+        ("admin_set_pin", json!({"userId": 2, "pin": "4826"})),
+    ] {
+        let err = invoke(&window, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");
+    }
+}
+
+#[test]
+fn admin_directory_forms_name_each_bad_field_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    let err = invoke(
+        &window,
+        "admin_save_organization",
+        json!({"organization": {"id": null, "name": " ", "organization_type": "SNF_CHAIN",
+            "npi": "1234567890", "tax_id": "12-345", "state_license_number": "", "license_state": "",
+            "is_active": null}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED");
+    let fields: Vec<&String> = err["fields"].as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["name", "npi", "tax_id"]);
+
+    let err = invoke(
+        &window,
+        "admin_save_facility",
+        json!({"facility": {"id": 4, "organization_id": null, "name": "Home visits", "facility_type": "HOME_HEALTH",
+            "medicaid_provider_number": "", "medicare_provider_number": "", "state_license_number": "",
+            "licensed_beds": "12", "address": "", "timezone": "America/Chicago", "features": {},
+            "is_active": true}}),
+    )
+    .unwrap_err();
+    assert!(err["fields"]["licensed_beds"][0]
+        .as_str()
+        .unwrap()
+        .contains("home health"));
+
+    let err = invoke(
+        &window,
+        "admin_save_user",
+        json!({"user": {"id": null, "facility_id": 1, "employee_id": "E-1", "username": "rosa",
+            "full_name": "Rosa Alvarez", "email": "", "role": "RN"}, "password": null}),
+    )
+    .unwrap_err();
+    assert!(err["fields"]["password"].is_array(), "{err}");
+
+    let secret_badge = "04:A2:5B";
+    let err = invoke(
+        &window,
+        "admin_assign_badge",
+        json!({"userId": 2, "badgeUid": secret_badge, "label": null}),
+    )
+    .unwrap_err();
+    assert!(err["fields"]["badge_uid"].is_array(), "{err}");
+    assert!(!err.to_string().contains("A2:5B"), "{err}");
+    let err = invoke(
+        &window,
+        "admin_set_pin",
+        json!({"userId": 2, "pin": "1234"}),
+    )
+    .unwrap_err();
+    assert!(err["fields"]["pin"][0]
+        .as_str()
+        .unwrap()
+        .contains("consecutive"));
+}
+
+#[test]
 fn admin_ids_must_be_positive_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));

@@ -328,20 +328,26 @@ impl AdminSession {
         &self.user
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .get(format!("{}{path}", self.base))
             .bearer_auth(&self.token.0)
     }
 
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token.0)
     }
 
+    pub(crate) fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token.0)
+    }
+
     /// Every item of a paged list (`items` + `next_cursor`).
-    async fn all_pages<P, T>(
+    pub(crate) async fn all_pages<P, T>(
         &self,
         path: &str,
         split: impl Fn(P) -> (Vec<T>, Option<String>),

@@ -3,6 +3,7 @@
 //! directly.
 
 pub mod admin;
+pub mod admin_directory;
 pub mod api_call;
 pub mod app_status;
 pub mod config;

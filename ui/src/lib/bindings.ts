@@ -42,6 +42,31 @@ export const commands = {
 	adminSession: () => typedError<AdminUser | null, AppError_Serialize>(__TAURI_INVOKE("admin_session")),
 	/**  Sets the facility's census; a refusal names `current_census`. */
 	adminUpdateCensus: (facilityId: number, currentCensus: number) => typedError<CensusSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_update_census", { facilityId, currentCensus })),
+	/**  Assigns a badge by its number as typed. */
+	adminAssignBadge: (userId: number, badgeUid: string, label: string | null) => typedError<BadgeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_assign_badge", { userId, badgeUid, label })),
+	/**  One facility with every editable field. */
+	adminFacilityDetail: (facilityId: number) => typedError<FacilityDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_facility_detail", { facilityId })),
+	/**  The organizations the administrator can see. */
+	adminOrganizations: () => typedError<OrganizationDetail_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_organizations")),
+	/**  Revokes a badge: it stops working at the next badge login. */
+	adminRevokeBadge: (userId: number, badgeId: number) => typedError<BadgeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_revoke_badge", { userId, badgeId })),
+	/**  Creates (no `id`) or updates a facility; field errors name the form's fields. */
+	adminSaveFacility: (facility: FacilityForm_Deserialize) => typedError<FacilityDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_save_facility", { facility })),
+	/**  Creates (no `id`) or updates an organization; field errors name the form's fields. */
+	adminSaveOrganization: (organization: OrganizationForm_Deserialize) => typedError<OrganizationDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_save_organization", { organization })),
+	/**
+	 *  Creates (no `id`, `password` required) or updates a staff account; a
+	 *  password on an update replaces the old one.
+	 */
+	adminSaveUser: (user: StaffForm_Deserialize, password: string | null) => typedError<StaffMember_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_save_user", { user, password })),
+	/**  Sets or replaces a user's PIN. */
+	adminSetPin: (userId: number, pin: string) => typedError<PinChanged, AppError_Serialize>(__TAURI_INVOKE("admin_set_pin", { userId, pin })),
+	/**  Deactivates (no more sign-ins) or reactivates a staff account. */
+	adminSetUserActive: (userId: number, active: boolean) => typedError<StaffMember_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_set_user_active", { userId, active })),
+	/**  A user's badges, revoked ones included (never the badge numbers). */
+	adminUserBadges: (userId: number) => typedError<BadgeSummary_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_user_badges", { userId })),
+	/**  A facility's staff accounts, deactivated ones included. */
+	adminUsers: (facilityId: number) => typedError<StaffMember_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_users", { facilityId })),
 	/**  Build and runtime facts for the About screen. */
 	appInfo: () => typedError<AppInfo, AppError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**  Connection and sync state for the status bar. */
@@ -301,6 +326,37 @@ export type AuditLogQuery_Serialize = {
 	cross_facility_only: boolean,
 	/**  `next_cursor` of the previous page. */
 	cursor: string | null,
+};
+
+/**  A badge as the console lists it: never the badge number. */
+export type BadgeSummary = BadgeSummary_Serialize | BadgeSummary_Deserialize;
+
+/**  A badge as the console lists it: never the badge number. */
+export type BadgeSummary_Deserialize = {
+	id: number,
+	user_id: number,
+	label?: string | null,
+	/**  False once revoked. */
+	is_active: boolean,
+	/**  Set while locked after too many wrong PINs. */
+	locked_until?: string | null,
+	created_at: string,
+	revoked_at?: string | null,
+	last_used_at?: string | null,
+};
+
+/**  A badge as the console lists it: never the badge number. */
+export type BadgeSummary_Serialize = {
+	id: number,
+	user_id: number,
+	label: string | null,
+	/**  False once revoked. */
+	is_active: boolean,
+	/**  Set while locked after too many wrong PINs. */
+	locked_until: string | null,
+	created_at: string,
+	revoked_at: string | null,
+	last_used_at: string | null,
 };
 
 /**  A behavior event (memory care): what happened before, what staff did, how it ended. */
@@ -764,6 +820,99 @@ export type ErrorCode =
 /**  An unexpected failure; details are in the log, not in the message. */
 "INTERNAL";
 
+/**  A facility with everything the console edits and its capacity. */
+export type FacilityDetail = FacilityDetail_Serialize | FacilityDetail_Deserialize;
+
+/**  A facility with everything the console edits and its capacity. */
+export type FacilityDetail_Deserialize = {
+	id: number,
+	organization_id: number,
+	name: string,
+	facility_type: FacilityType,
+	medicaid_provider_number?: string | null,
+	medicare_provider_number?: string | null,
+	state_license_number?: string | null,
+	licensed_beds?: number | null,
+	current_census: number,
+	occupancy_rate?: number | null,
+	available_beds?: number | null,
+	address?: string | null,
+	timezone: string,
+	features: { [key in string]: boolean },
+	is_active: boolean,
+};
+
+/**  A facility with everything the console edits and its capacity. */
+export type FacilityDetail_Serialize = {
+	id: number,
+	organization_id: number,
+	name: string,
+	facility_type: FacilityType,
+	medicaid_provider_number: string | null,
+	medicare_provider_number: string | null,
+	state_license_number: string | null,
+	licensed_beds: number | null,
+	current_census: number,
+	occupancy_rate: number | null,
+	available_beds: number | null,
+	address: string | null,
+	timezone: string,
+	features: { [key in string]: boolean },
+	is_active: boolean,
+};
+
+/**
+ *  The facility form as typed: `id` absent creates one (in
+ *  `organization_id`, or the administrator's own organization).
+ */
+export type FacilityForm = FacilityForm_Serialize | FacilityForm_Deserialize;
+
+/**
+ *  The facility form as typed: `id` absent creates one (in
+ *  `organization_id`, or the administrator's own organization).
+ */
+export type FacilityForm_Deserialize = {
+	id?: number | null,
+	organization_id?: number | null,
+	name: string,
+	facility_type: FacilityType,
+	medicaid_provider_number: string,
+	medicare_provider_number: string,
+	state_license_number: string,
+	/**  As typed; empty: no beds (home health). */
+	licensed_beds: string,
+	address: string,
+	/**  IANA name; empty keeps the server's default on create. */
+	timezone: string,
+	/**  The whole map: features not shown in the form are sent back unchanged. */
+	features: { [key in string]: boolean },
+	/**  Absent on create (new facilities are active). */
+	is_active?: boolean | null,
+};
+
+/**
+ *  The facility form as typed: `id` absent creates one (in
+ *  `organization_id`, or the administrator's own organization).
+ */
+export type FacilityForm_Serialize = {
+	id: number | null,
+	organization_id: number | null,
+	name: string,
+	facility_type: FacilityType,
+	medicaid_provider_number: string,
+	medicare_provider_number: string,
+	state_license_number: string,
+	/**  As typed; empty: no beds (home health). */
+	licensed_beds: string,
+	address: string,
+	/**  IANA name; empty keeps the server's default on create. */
+	timezone: string,
+	/**  The whole map: features not shown in the form are sent back unchanged. */
+	features: { [key in string]: boolean },
+	/**  Absent on create (new facilities are active). */
+	is_active: boolean | null,
+};
+
 /**  A facility as the console's picker shows it. */
 export type FacilitySummary = {
 	id: number,
@@ -934,8 +1083,91 @@ export type OccupancyHistory_Serialize = {
 	points: CensusPoint_Serialize[],
 };
 
+/**  An organization as the console shows and edits it. */
+export type OrganizationDetail = OrganizationDetail_Serialize | OrganizationDetail_Deserialize;
+
+/**  An organization as the console shows and edits it. */
+export type OrganizationDetail_Deserialize = {
+	id: number,
+	name: string,
+	organization_type: OrganizationType,
+	npi?: string | null,
+	tax_id?: string | null,
+	state_license_number?: string | null,
+	license_state?: string | null,
+	is_active: boolean,
+	/**  Present when read one by one (the facilities the caller can see). */
+	facility_count?: number | null,
+};
+
+/**  An organization as the console shows and edits it. */
+export type OrganizationDetail_Serialize = {
+	id: number,
+	name: string,
+	organization_type: OrganizationType,
+	npi: string | null,
+	tax_id: string | null,
+	state_license_number: string | null,
+	license_state: string | null,
+	is_active: boolean,
+	/**  Present when read one by one (the facilities the caller can see). */
+	facility_count: number | null,
+};
+
+/**  The organization form as typed: `id` absent creates one. */
+export type OrganizationForm = OrganizationForm_Serialize | OrganizationForm_Deserialize;
+
+/**  The organization form as typed: `id` absent creates one. */
+export type OrganizationForm_Deserialize = {
+	id?: number | null,
+	name: string,
+	organization_type: OrganizationType,
+	/**  Empty: no NPI. */
+	npi: string,
+	/**  Empty: no EIN. */
+	tax_id: string,
+	state_license_number: string,
+	license_state: string,
+	/**  Absent on create (new organizations are active). */
+	is_active?: boolean | null,
+};
+
+/**  The organization form as typed: `id` absent creates one. */
+export type OrganizationForm_Serialize = {
+	id: number | null,
+	name: string,
+	organization_type: OrganizationType,
+	/**  Empty: no NPI. */
+	npi: string,
+	/**  Empty: no EIN. */
+	tax_id: string,
+	state_license_number: string,
+	license_state: string,
+	/**  Absent on create (new organizations are active). */
+	is_active: boolean | null,
+};
+
+/**  The kinds of care organization the seed names. */
+export type OrganizationType = 
+/**  Visiting nurse services with scattered patient locations. */
+"HOME_HEALTH_AGENCY" | 
+/**  Operator of assisted living facilities. */
+"ALF_OPERATOR" | 
+/**  Memory care facility group. */
+"MEMORY_CARE_GROUP" | 
+/**  Skilled nursing facility chain. */
+"SNF_CHAIN" | 
+/**  Multi-site healthcare system. */
+"MULTI_SITE_SYSTEM";
+
 /**  Where a patient is in their stay. */
 export type PatientStatus = "active" | "on_leave" | "discharged" | "deceased";
+
+/**  When a PIN was set. */
+export type PinChanged = {
+	user_id: number,
+	pin_set_at: string,
+};
 
 /**
  *  A PRN ("as needed") medication given; its effectiveness is due
@@ -1260,6 +1492,71 @@ export type SessionUser = {
 	full_name: string,
 	username: string,
 	role: Role,
+};
+
+/**
+ *  The staff form as typed: `id` absent creates an account (then the
+ *  password is required); the username cannot change afterwards.
+ */
+export type StaffForm = StaffForm_Serialize | StaffForm_Deserialize;
+
+/**
+ *  The staff form as typed: `id` absent creates an account (then the
+ *  password is required); the username cannot change afterwards.
+ */
+export type StaffForm_Deserialize = {
+	id?: number | null,
+	facility_id: number,
+	employee_id: string,
+	username: string,
+	full_name: string,
+	/**  Empty: no email. */
+	email: string,
+	role: Role,
+};
+
+/**
+ *  The staff form as typed: `id` absent creates an account (then the
+ *  password is required); the username cannot change afterwards.
+ */
+export type StaffForm_Serialize = {
+	id: number | null,
+	facility_id: number,
+	employee_id: string,
+	username: string,
+	full_name: string,
+	/**  Empty: no email. */
+	email: string,
+	role: Role,
+};
+
+/**  One staff account of a facility. */
+export type StaffMember = StaffMember_Serialize | StaffMember_Deserialize;
+
+/**  One staff account of a facility. */
+export type StaffMember_Deserialize = {
+	id: number,
+	facility_id: number,
+	employee_id: string,
+	username: string,
+	full_name: string,
+	email?: string | null,
+	role: Role,
+	is_active: boolean,
+	created_at: string,
+};
+
+/**  One staff account of a facility. */
+export type StaffMember_Serialize = {
+	id: number,
+	facility_id: number,
+	employee_id: string,
+	username: string,
+	full_name: string,
+	email: string | null,
+	role: Role,
+	is_active: boolean,
+	created_at: string,
 };
 
 /**  The last failure, for the sync details panel. */

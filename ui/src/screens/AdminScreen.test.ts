@@ -91,6 +91,9 @@ const DASHBOARD = {
   admin_census_history: { facility_id: 10, days: 30, timezone: "America/Chicago", points: [] },
 };
 
+/** Commands of the directory sections (staff, organizations), answered empty here. */
+const DIRECTORY = ["admin_users", "admin_organizations"];
+
 /** A signed-in console with one facility's devices and codes. */
 function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] = [ACTIVE, PENDING]): string[] {
   return mockCommands({
@@ -99,6 +102,8 @@ function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] 
     admin_devices: devices,
     admin_enrollment_codes: [CODE],
     ...DASHBOARD,
+    admin_users: [],
+    admin_organizations: [],
     ...extra,
   });
 }
@@ -187,6 +192,32 @@ describe("AdminScreen", () => {
     // Another facility: its (empty) device list.
     await user.selectOptions(screen.getByTestId("facility-picker"), "11");
     expect(await screen.findByText("No devices in this facility yet")).toBeInTheDocument();
+  });
+
+  it("opens on the dashboard; staff follow the picked facility; facilities have their own section", async () => {
+    const user = userEvent.setup();
+    const asked: unknown[] = [];
+    signedIn({
+      admin_users: (args: Record<string, unknown>) => {
+        asked.push(args.facilityId);
+        return [];
+      },
+    });
+    render(AdminScreen);
+    expect(await screen.findByRole("region", { name: "Dashboard" })).toBeInTheDocument();
+    expect(screen.getByTestId("section-overview")).toHaveAttribute("aria-current", "page");
+    await user.click(await screen.findByTestId("section-people"));
+    const people = await screen.findByRole("region", { name: "Staff, badges and PINs" });
+    expect(await within(people).findByText("No staff in this facility yet")).toBeInTheDocument();
+    await user.selectOptions(screen.getByTestId("facility-picker"), "11");
+    await within(people).findByText("No staff in this facility yet");
+    expect(asked).toEqual([10, 11]);
+    await user.click(screen.getByTestId("section-facilities"));
+    const directory = await screen.findByRole("region", { name: "Organizations and facilities" });
+    expect(await within(directory).findByTestId("facility-row-11")).toHaveTextContent("Oak Hill ALF");
+    // A facility administrator is offered nothing the server would refuse.
+    expect(within(directory).queryByTestId("facility-add")).toBeNull();
+    expect(screen.queryByRole("region", { name: "Staff, badges and PINs" })).toBeNull();
   });
 
   it("approves and rejects a waiting device", async () => {

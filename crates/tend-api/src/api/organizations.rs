@@ -1,4 +1,5 @@
-//! Organizations: everyone sees their own; PLATFORM_ADMIN creates and updates.
+//! Organizations: everyone sees their own; PLATFORM_ADMIN creates them and
+//! updates any; ORG_ADMIN updates the details of their own.
 
 use axum::http::StatusCode;
 use axum::Json;
@@ -7,7 +8,7 @@ use tend_domain::wire::{
 };
 
 use super::PageQuery;
-use crate::context::{platform_admin, Audit, Ctx};
+use crate::context::{org_admin_or_above, platform_admin, Audit, Ctx};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store::organizations::{self as store, Fields};
@@ -106,14 +107,15 @@ pub async fn get_organization(mut ctx: Ctx, Id(id): Id) -> Result<Json<Organizat
     Ok(Json(org))
 }
 
-/// Update an organization (PLATFORM_ADMIN). Absent fields are kept.
+/// Update an organization (PLATFORM_ADMIN; ORG_ADMIN for their own, without
+/// activating or deactivating it). Absent fields are kept.
 #[utoipa::path(put, path = "/api/organizations/{id}", tag = "organizations", request_body = UpdateOrganization,
     params(("id" = i64, Path, description = "Organization id")),
     responses(
         (status = 200, description = "Updated", body = Organization),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 403, description = "Not an organization or platform admin, or an organization admin changing is_active", body = ErrorBody),
         (status = 404, description = "Not found in your scope", body = ErrorBody),
         (status = 409, description = "NPI already registered", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
@@ -128,7 +130,14 @@ pub async fn update_organization(
     let current = store::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx = ctx.require(platform_admin).await?;
+    // The scope already hides other organizations from an organization admin.
+    ctx = ctx.require(org_admin_or_above).await?;
+    // Opening or closing an organization locks out or lets in all of its
+    // staff: a platform decision.
+    if body.is_active.is_some_and(|a| a != current.is_active) && !platform_admin(ctx.principal.role)
+    {
+        return Err(ctx.deny().await);
+    }
     let mut v = Validator::new();
     let fields = Fields {
         name: match &body.name {

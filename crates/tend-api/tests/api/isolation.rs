@@ -33,7 +33,6 @@ enum Allowed {
     Everyone,
     Admins,
     OrgAdmins,
-    PlatformOnly,
 }
 
 impl Allowed {
@@ -42,7 +41,6 @@ impl Allowed {
             Allowed::Everyone => true,
             Allowed::Admins => role.is_admin(),
             Allowed::OrgAdmins => matches!(role, Role::OrgAdmin | Role::PlatformAdmin),
-            Allowed::PlatformOnly => role == Role::PlatformAdmin,
         }
     }
 }
@@ -85,7 +83,7 @@ fn endpoints() -> Vec<Endpoint> {
             "/api/organizations/{id}",
             Method::PUT,
             Organization,
-            PlatformOnly,
+            OrgAdmins,
             true,
             |s| {
                 (

@@ -8,6 +8,7 @@
 mod admin_audit_client;
 mod admin_client;
 mod admin_dashboard_client;
+mod admin_directory_client;
 mod auth;
 mod badges;
 mod census_history;

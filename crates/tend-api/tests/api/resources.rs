@@ -355,3 +355,69 @@ async fn audit_log_names_actor_and_facility_and_filters_by_action_family() {
         .await;
     assert!(r.status.is_client_error(), "{r:?}");
 }
+
+#[tokio::test]
+async fn an_org_admin_edits_their_organization_but_does_not_close_it() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let org_admin = w.token(Role::OrgAdmin);
+    let path = format!("/api/organizations/{}", w.a1.org);
+    let r = app
+        .put(
+            &path,
+            org_admin,
+            json!({"name": "Org A Senior Care", "npi": "1234567893", "license_state": "mn"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["name"], "Org A Senior Care");
+    assert_eq!(r.body["license_state"], "MN");
+    // Sending the current state is fine; changing it is the platform's call (audited refusal).
+    let same = app.put(&path, org_admin, json!({"is_active": true})).await;
+    assert_eq!(same.status, StatusCode::OK, "{same:?}");
+    let denied_before = denied(&app, w.user(Role::OrgAdmin)).await;
+    let close = app.put(&path, org_admin, json!({"is_active": false})).await;
+    assert_eq!(close.status, StatusCode::FORBIDDEN, "{close:?}");
+    assert_eq!(
+        denied(&app, w.user(Role::OrgAdmin)).await,
+        denied_before + 1
+    );
+    let still = app.get(&path, org_admin).await;
+    assert_eq!(still.body["is_active"], true);
+    // Another organization is not there; a facility admin may not edit their own.
+    let other = app
+        .put(
+            &format!("/api/organizations/{}", w.b1.org),
+            org_admin,
+            json!({"name": "Mine now"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{other:?}");
+    let facility_admin = app
+        .put(&path, w.token(Role::FacilityAdmin), json!({"name": "Nope"}))
+        .await;
+    assert_eq!(
+        facility_admin.status,
+        StatusCode::FORBIDDEN,
+        "{facility_admin:?}"
+    );
+    let platform = app
+        .put(
+            &path,
+            w.token(Role::PlatformAdmin),
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(platform.status, StatusCode::OK, "{platform:?}");
+    assert_eq!(platform.body["is_active"], false);
+}
+
+async fn denied(app: &crate::helpers::TestApp, actor: i64) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE actor_user_id = $1 AND action = 'access.denied'",
+    )
+    .bind(actor)
+    .fetch_one(&app.owner)
+    .await
+    .unwrap()
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import type { AdminUser, BadgeSummary_Serialize, StaffMember_Serialize } from "./bindings";
+import {
+  assignableRoles,
+  badgeStatus,
+  canEditOwnOrganization,
+  canManageFacilities,
+  canManageOrganizations,
+  facilityTypeLabel,
+  FEATURES,
+  filterStaff,
+  PIN_RULES,
+  roleLabel,
+} from "./admin-directory";
+
+function member(overrides: Partial<StaffMember_Serialize>): StaffMember_Serialize {
+  return {
+    id: 1,
+    facility_id: 10,
+    employee_id: "E-1",
+    username: "rosa.alvarez",
+    full_name: "Rosa Alvarez",
+    email: "rosa@example.org",
+    role: "RN",
+    is_active: true,
+    created_at: "2026-01-01T00:00:00Z",
+    ...overrides,
+  };
+}
+
+const admin = (role: AdminUser["role"]): AdminUser => ({
+  user_id: 1,
+  username: "a",
+  full_name: "A",
+  role,
+  organization_id: 1,
+  facility_id: 10,
+  server_url: "https://tend.example.org",
+  expires_at: "2030-01-01T00:00:00Z",
+});
+
+describe("admin directory wording and rules", () => {
+  it("never offers a role above the administrator's own", () => {
+    expect(assignableRoles("FACILITY_ADMIN")).not.toContain("ORG_ADMIN");
+    expect(assignableRoles("FACILITY_ADMIN")).toContain("FACILITY_ADMIN");
+    expect(assignableRoles("ORG_ADMIN")).toContain("ORG_ADMIN");
+    expect(assignableRoles("ORG_ADMIN")).not.toContain("PLATFORM_ADMIN");
+    expect(assignableRoles("PLATFORM_ADMIN")).toContain("PLATFORM_ADMIN");
+    expect(assignableRoles("RN")).toEqual([]);
+  });
+
+  it("lets only the roles the server allows manage facilities and organizations", () => {
+    expect(canManageFacilities(admin("FACILITY_ADMIN"))).toBe(false);
+    expect(canManageFacilities(admin("ORG_ADMIN"))).toBe(true);
+    expect(canManageOrganizations(admin("ORG_ADMIN"))).toBe(false);
+    expect(canManageOrganizations(admin("PLATFORM_ADMIN"))).toBe(true);
+    expect(canEditOwnOrganization(admin("ORG_ADMIN"))).toBe(true);
+    expect(canEditOwnOrganization(admin("FACILITY_ADMIN"))).toBe(false);
+  });
+
+  it("searches every word across name, username, employee ID and email", () => {
+    const staff = [
+      member({ id: 1, full_name: "Rosa Alvarez", username: "ralvarez", employee_id: "E-100" }),
+      member({ id: 2, full_name: "Ben Okafor", username: "bokafor", employee_id: "E-200", role: "CNA", email: null }),
+      member({ id: 3, full_name: "Ann Lee", username: "alee", employee_id: "E-300", is_active: false }),
+    ];
+    const all = { search: "", role: "" as const, status: "all" as const };
+    expect(filterStaff(staff, all).map((m) => m.id)).toEqual([3, 2, 1]);
+    expect(filterStaff(staff, { ...all, status: "active" }).map((m) => m.id)).toEqual([2, 1]);
+    expect(filterStaff(staff, { ...all, status: "inactive" }).map((m) => m.id)).toEqual([3]);
+    expect(filterStaff(staff, { ...all, search: "e-200" }).map((m) => m.id)).toEqual([2]);
+    expect(filterStaff(staff, { ...all, search: "rosa  E-100" }).map((m) => m.id)).toEqual([1]);
+    expect(filterStaff(staff, { ...all, search: "rosa ben" })).toEqual([]);
+    expect(filterStaff(staff, { ...all, role: "CNA" }).map((m) => m.id)).toEqual([2]);
+  });
+
+  it("names a badge's state, revoked first", () => {
+    const badge: BadgeSummary_Serialize = {
+      id: 1,
+      user_id: 1,
+      label: null,
+      is_active: true,
+      locked_until: null,
+      created_at: "2026-01-01T00:00:00Z",
+      revoked_at: null,
+      last_used_at: null,
+    };
+    const now = new Date("2026-06-01T12:00:00Z");
+    expect(badgeStatus(badge, now)).toBe("Active");
+    expect(badgeStatus({ ...badge, locked_until: "2026-06-01T12:10:00Z" }, now)).toBe("Locked after wrong PINs");
+    expect(badgeStatus({ ...badge, locked_until: "2026-06-01T11:00:00Z" }, now)).toBe("Active");
+    expect(badgeStatus({ ...badge, is_active: false, locked_until: "2026-06-01T12:10:00Z" }, now)).toBe("Revoked");
+  });
+
+  it("explains each feature and the PIN rules in plain words", () => {
+    for (const key of ["family_portal", "behavior_tracking", "wandering_alerts"]) {
+      const feature = FEATURES.find((f) => f.key === key);
+      expect(feature?.explanation.length).toBeGreaterThan(20);
+    }
+    expect(PIN_RULES).toMatch(/4 to 8 digits/);
+    expect(PIN_RULES).toMatch(/1234/);
+    expect(facilityTypeLabel("HOME_HEALTH")).toMatch(/no beds/);
+    expect(roleLabel("FACILITY_ADMIN")).toBe("Facility administrator");
+  });
+});

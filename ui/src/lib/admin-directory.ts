@@ -1,0 +1,157 @@
+// Wording and small rules of the admin console's directory (organizations, facilities,
+// staff, badges), kept out of the components so each can be tested alone. Field rules
+// themselves live in Rust; nothing here decides whether a value is valid.
+
+import type { AdminUser, BadgeSummary, FacilityType, OrganizationType, Role, StaffMember } from "./bindings";
+
+export const FACILITY_TYPES: readonly { code: FacilityType; name: string }[] = [
+  { code: "ALF", name: "Assisted living (ALF)" },
+  { code: "MEMORY_CARE", name: "Memory care" },
+  { code: "SNF", name: "Skilled nursing (SNF)" },
+  { code: "HOSPICE", name: "Hospice" },
+  { code: "HOME_HEALTH", name: "Home health (no beds)" },
+];
+
+export function facilityTypeLabel(type: FacilityType): string {
+  return FACILITY_TYPES.find((t) => t.code === type)?.name ?? type;
+}
+
+export const ORGANIZATION_TYPES: readonly { code: OrganizationType; name: string }[] = [
+  { code: "ALF_OPERATOR", name: "Assisted living operator" },
+  { code: "MEMORY_CARE_GROUP", name: "Memory care group" },
+  { code: "SNF_CHAIN", name: "Skilled nursing chain" },
+  { code: "HOME_HEALTH_AGENCY", name: "Home health agency" },
+  { code: "MULTI_SITE_SYSTEM", name: "Multi-site health system" },
+];
+
+export function organizationTypeLabel(type: OrganizationType): string {
+  return ORGANIZATION_TYPES.find((t) => t.code === type)?.name ?? type;
+}
+
+/** Roles in the order of their reach, with the names people use for them. */
+export const ROLES: readonly { code: Role; name: string }[] = [
+  { code: "RN", name: "Registered nurse (RN)" },
+  { code: "LPN", name: "Licensed practical nurse (LPN)" },
+  { code: "CNA", name: "Certified nursing assistant (CNA)" },
+  { code: "MED_TECH", name: "Medication aide" },
+  { code: "THERAPIST", name: "Therapist" },
+  { code: "SOCIAL_WORKER", name: "Social worker" },
+  { code: "FACILITY_ADMIN", name: "Facility administrator" },
+  { code: "ORG_ADMIN", name: "Organization administrator" },
+  { code: "PLATFORM_ADMIN", name: "Platform administrator" },
+];
+
+export function roleLabel(role: Role): string {
+  return ROLES.find((r) => r.code === role)?.name ?? role;
+}
+
+/**
+ * The roles `admin` may give (the server's rule: nobody grants a role above their own;
+ * a facility administrator manages facility staff and other facility administrators).
+ */
+export function assignableRoles(admin: Role): Role[] {
+  switch (admin) {
+    case "PLATFORM_ADMIN":
+      return ROLES.map((r) => r.code);
+    case "ORG_ADMIN":
+      return ROLES.map((r) => r.code).filter((r) => r !== "PLATFORM_ADMIN");
+    case "FACILITY_ADMIN":
+      return ROLES.map((r) => r.code).filter((r) => r !== "PLATFORM_ADMIN" && r !== "ORG_ADMIN");
+    default:
+      return [];
+  }
+}
+
+/** Organization and platform administrators create and edit facilities. */
+export function canManageFacilities(admin: AdminUser): boolean {
+  return admin.role === "ORG_ADMIN" || admin.role === "PLATFORM_ADMIN";
+}
+
+/** Only platform administrators create organizations, change any, and open or close one. */
+export function canManageOrganizations(admin: AdminUser): boolean {
+  return admin.role === "PLATFORM_ADMIN";
+}
+
+/** Organization administrators also edit their own organization's details. */
+export function canEditOwnOrganization(admin: AdminUser): boolean {
+  return admin.role === "ORG_ADMIN" || admin.role === "PLATFORM_ADMIN";
+}
+
+/** Facility features an administrator can switch, with what each one turns on. */
+export const FEATURES: readonly { key: string; name: string; explanation: string }[] = [
+  {
+    key: "family_portal",
+    name: "Family portal",
+    explanation: "Relatives can check in with a visitor code and send messages to the care team.",
+  },
+  {
+    key: "behavior_tracking",
+    name: "Behavior tracking",
+    explanation: "Staff can record behaviors, what was tried, and how it went (useful in memory care).",
+  },
+  {
+    key: "wandering_alerts",
+    name: "Wandering alerts",
+    explanation: "Staff can record wandering and exit-seeking so the next shift knows who is at risk.",
+  },
+  {
+    key: "med_room_workflow",
+    name: "Medication room workflow",
+    explanation: "Devices in the medication room show the medication pass first.",
+  },
+  {
+    key: "comfort_care_plans",
+    name: "Comfort care plans",
+    explanation: "Care plans focus on comfort and symptom relief (hospice).",
+  },
+  {
+    key: "visit_routing",
+    name: "Visit routing",
+    explanation: "Visiting nurses see their home visits in route order (home health).",
+  },
+];
+
+/** Lower-case text for searching a staff member by name, username, employee ID or email. */
+function haystack(member: StaffMember): string {
+  return [member.full_name, member.username, member.employee_id, member.email ?? ""].join(" ").toLowerCase();
+}
+
+export interface StaffFilter {
+  search: string;
+  role: Role | "";
+  /** "active" hides deactivated accounts. */
+  status: "active" | "all" | "inactive";
+}
+
+/** The staff matching every word of the search, the role and the status; sorted by name. */
+export function filterStaff<T extends StaffMember>(staff: readonly T[], filter: StaffFilter): T[] {
+  const words = filter.search.toLowerCase().split(/\s+/).filter(Boolean);
+  return staff
+    .filter((m) => {
+      if (filter.role && m.role !== filter.role) return false;
+      if (filter.status === "active" && !m.is_active) return false;
+      if (filter.status === "inactive" && m.is_active) return false;
+      const text = haystack(m);
+      return words.every((w) => text.includes(w));
+    })
+    .sort((a, b) => a.full_name.localeCompare(b.full_name));
+}
+
+/** One phrase for a badge's state: revoked wins over locked. */
+export function badgeStatus(badge: BadgeSummary, now: Date = new Date()): string {
+  if (!badge.is_active) return "Revoked";
+  if (badge.locked_until && new Date(badge.locked_until).getTime() > now.getTime()) {
+    return "Locked after wrong PINs";
+  }
+  return "Active";
+}
+
+/** The PIN rules in words (the same rules Rust applies). */
+export const PIN_RULES =
+  "4 to 8 digits. Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +
+  "The person's next badge sign-in asks for this PIN.";
+
+/** A typed value becomes the form's text (`null` shows as empty). */
+export function text(value: string | number | null | undefined): string {
+  return value === null || value === undefined ? "" : String(value);
+}

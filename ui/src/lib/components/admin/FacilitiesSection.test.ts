@@ -1,0 +1,244 @@
+import { render, screen, within } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import type {
+  AdminUser,
+  AppError,
+  FacilityDetail_Serialize,
+  FacilitySummary,
+  OrganizationDetail_Serialize,
+} from "$lib/bindings";
+import { mockCommands, reject, Rejection } from "../../../test/ipc";
+import FacilitiesSection from "./FacilitiesSection.svelte";
+
+function admin(role: AdminUser["role"]): AdminUser {
+  return {
+    user_id: 7,
+    username: "kim",
+    full_name: "Kim Admin",
+    role,
+    organization_id: 1,
+    facility_id: 10,
+    server_url: "https://tend.example.org",
+    expires_at: "2030-01-01T00:00:00Z",
+  };
+}
+
+const ORG: OrganizationDetail_Serialize = {
+  id: 1,
+  name: "Sunrise Senior Living Inc",
+  organization_type: "ALF_OPERATOR",
+  npi: "1542013375",
+  tax_id: "41-2938471",
+  state_license_number: null,
+  license_state: "MN",
+  is_active: true,
+  facility_count: null,
+};
+
+const FACILITIES: FacilitySummary[] = [
+  { id: 10, organization_id: 1, name: "Sunrise ALF - North Campus", facility_type: "ALF", is_active: true },
+];
+
+const NORTH: FacilityDetail_Serialize = {
+  id: 10,
+  organization_id: 1,
+  name: "Sunrise ALF - North Campus",
+  facility_type: "ALF",
+  medicaid_provider_number: null,
+  medicare_provider_number: "245001",
+  state_license_number: null,
+  licensed_beds: 32,
+  current_census: 28,
+  occupancy_rate: 87.5,
+  available_beds: 4,
+  address: "1200 County Road E",
+  timezone: "America/Chicago",
+  features: { family_portal: true, med_room_workflow: true },
+  is_active: true,
+};
+
+/** A refusal naming fields, the way Rust's AppError carries them. */
+function fieldsError(code: AppError["code"], fields: Record<string, string[]>): Rejection {
+  return new Rejection({ code, message: "some fields are not valid", fields });
+}
+
+describe("FacilitiesSection", () => {
+  it("shows an organization administrator their organization read-only and lets them add a facility", async () => {
+    const user = userEvent.setup();
+    const saved: Record<string, unknown>[] = [];
+    let answer: unknown = fieldsError("VALIDATION_FAILED", { timezone: ["must be an IANA time zone such as America/Chicago"] });
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_save_facility: (args: Record<string, unknown>) => {
+        saved.push(args.facility as Record<string, unknown>);
+        return answer;
+      },
+    });
+    const onchanged = vi.fn();
+    render(FacilitiesSection, { user: admin("ORG_ADMIN"), onchanged });
+    const own = await screen.findByTestId("own-organization");
+    expect(own).toHaveTextContent("Sunrise Senior Living Inc");
+    expect(own).toHaveTextContent("41-2938471");
+    expect(screen.getByRole("button", { name: "Edit organization details" })).toBeInTheDocument();
+    expect(screen.queryByTestId("organization-add")).toBeNull();
+    expect(screen.getByTestId("facility-row-10")).toHaveTextContent("Assisted living");
+
+    await user.click(screen.getByTestId("facility-add"));
+    expect(screen.getByRole("heading", { name: "Add a facility" })).toHaveFocus();
+    await user.type(screen.getByLabelText("Facility name"), "Maple Memory Care");
+    await user.selectOptions(screen.getByLabelText("Type of care"), "MEMORY_CARE");
+    await user.type(screen.getByLabelText(/Licensed beds/), "24");
+    await user.clear(screen.getByLabelText(/Time zone/));
+    await user.type(screen.getByLabelText(/Time zone/), "Chicago");
+    await user.click(screen.getByLabelText("Wandering alerts"));
+    expect(screen.getByText(/wandering and exit-seeking/)).toBeInTheDocument();
+    await user.click(screen.getByTestId("facility-save"));
+
+    // The server's message sits beside the time zone; nothing else claims success.
+    const error = await screen.findByTestId("facility-timezone-error");
+    expect(error).toHaveTextContent("IANA time zone");
+    expect(screen.getByLabelText(/Time zone/)).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByLabelText(/Time zone/).getAttribute("aria-describedby")).toContain("facility-timezone-error");
+    expect(screen.getByTestId("facility-error-summary")).toHaveTextContent("Nothing was saved");
+    expect(screen.queryByTestId("directory-notice")).toBeNull();
+    expect(saved[0]).toMatchObject({
+      id: null,
+      organization_id: null,
+      name: "Maple Memory Care",
+      facility_type: "MEMORY_CARE",
+      licensed_beds: "24",
+      timezone: "Chicago",
+      features: { wandering_alerts: true },
+      is_active: null,
+    });
+
+    answer = { ...NORTH, id: 12, name: "Maple Memory Care", facility_type: "MEMORY_CARE" };
+    await user.clear(screen.getByLabelText(/Time zone/));
+    await user.type(screen.getByLabelText(/Time zone/), "America/Chicago");
+    await user.click(screen.getByTestId("facility-save"));
+    expect(await screen.findByTestId("directory-notice")).toHaveTextContent("“Maple Memory Care” is saved.");
+    expect(screen.queryByTestId("facility-form")).toBeNull();
+    expect(onchanged).toHaveBeenCalledOnce();
+  });
+
+  it("edits a facility from its details and keeps features the form doesn't list", async () => {
+    const user = userEvent.setup();
+    let sent: Record<string, unknown> | undefined;
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_facility_detail: NORTH,
+      admin_save_facility: (args: Record<string, unknown>) => {
+        sent = args.facility as Record<string, unknown>;
+        return { ...NORTH, name: "North Campus" };
+      },
+    });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    await user.click(await screen.findByRole("button", { name: "Edit Sunrise ALF - North Campus" }));
+    const name = await screen.findByLabelText("Facility name");
+    expect(name).toHaveValue("Sunrise ALF - North Campus");
+    expect(screen.getByLabelText(/Licensed beds/)).toHaveValue("32");
+    expect(screen.getByLabelText("Family portal")).toBeChecked();
+    await user.clear(name);
+    await user.type(name, "North Campus");
+    await user.clear(screen.getByLabelText(/Medicare/));
+    await user.click(screen.getByLabelText("Facility is open"));
+    await user.click(screen.getByTestId("facility-save"));
+    await screen.findByTestId("directory-notice");
+    expect(sent).toMatchObject({
+      id: 10,
+      name: "North Campus",
+      medicare_provider_number: "",
+      licensed_beds: "32",
+      is_active: false,
+      features: { family_portal: true, med_room_workflow: true },
+    });
+  });
+
+  it("shows a facility administrator everything read-only, and the server's refusal in words", async () => {
+    mockCommands({ admin_organizations: [ORG], admin_facilities: FACILITIES });
+    render(FacilitiesSection, { user: admin("FACILITY_ADMIN") });
+    await screen.findByTestId("facility-row-10");
+    expect(screen.queryByTestId("facility-add")).toBeNull();
+    expect(screen.queryByRole("button", { name: /Edit/ })).toBeNull();
+    expect(screen.getByTestId("facilities-read-only")).toHaveTextContent("Only your organization's administrator");
+    expect(screen.getByTestId("organization-read-only")).toHaveTextContent("Only your organization's administrator");
+    expect(screen.queryByRole("button", { name: "Edit organization details" })).toBeNull();
+  });
+
+  it("lets an organization administrator edit their organization's details, but not close it", async () => {
+    const user = userEvent.setup();
+    let sent: Record<string, unknown> | undefined;
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_save_organization: (args: Record<string, unknown>) => {
+        sent = args.organization as Record<string, unknown>;
+        return { ...ORG, name: "Sunrise Senior Living" };
+      },
+    });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    await user.click(await screen.findByRole("button", { name: "Edit organization details" }));
+    const name = screen.getByLabelText("Organization name");
+    expect(name).toHaveValue("Sunrise Senior Living Inc");
+    expect(screen.queryByLabelText("Organization is active")).toBeNull();
+    await user.clear(name);
+    await user.type(name, "Sunrise Senior Living");
+    await user.click(screen.getByTestId("organization-save"));
+    expect(await screen.findByTestId("directory-notice")).toHaveTextContent("“Sunrise Senior Living” is saved.");
+    expect(sent).toEqual({
+      id: 1,
+      name: "Sunrise Senior Living",
+      organization_type: "ALF_OPERATOR",
+      npi: "1542013375",
+      tax_id: "41-2938471",
+      state_license_number: "",
+      license_state: "MN",
+      is_active: null,
+    });
+  });
+
+  it("lets a platform administrator add an organization, with the NPI check beside its field", async () => {
+    const user = userEvent.setup();
+    let answer: unknown = fieldsError("VALIDATION_FAILED", { npi: ["the NPI's check digit does not match (mistyped digit?)"] });
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_save_organization: () => answer,
+    });
+    render(FacilitiesSection, { user: admin("PLATFORM_ADMIN") });
+    const table = await screen.findByTestId("organizations-table");
+    expect(within(table).getByText("Sunrise Senior Living Inc")).toBeInTheDocument();
+    await user.click(screen.getByTestId("organization-add"));
+    await user.type(screen.getByLabelText("Organization name"), "Cedar Health");
+    await user.type(screen.getByLabelText(/NPI/), "1234567890");
+    await user.click(screen.getByTestId("organization-save"));
+    expect(await screen.findByTestId("organization-npi-error")).toHaveTextContent("check digit");
+    answer = reject("FORBIDDEN", "this needs a platform administrator");
+    await user.click(screen.getByTestId("organization-save"));
+    expect(await screen.findByTestId("organization-error")).toHaveTextContent("You don't have permission to do that");
+  });
+
+  it("says when nothing could be loaded, and offers to try again", async () => {
+    const user = userEvent.setup();
+    let organizations: unknown = reject("UNAVAILABLE", "down");
+    mockCommands({ admin_organizations: () => organizations, admin_facilities: [] });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    const alert = await screen.findByTestId("directory-load-error");
+    expect(alert).toHaveTextContent("couldn't be loaded");
+    expect(await screen.findByText("No facilities yet")).toBeInTheDocument();
+    organizations = [ORG];
+    await user.click(within(alert).getByRole("button", { name: "Try again" }));
+    expect(await screen.findByTestId("own-organization")).toBeInTheDocument();
+    expect(screen.queryByTestId("directory-load-error")).toBeNull();
+  });
+
+  it("shows a loading state first", async () => {
+    mockCommands({ admin_organizations: () => new Promise(() => {}), admin_facilities: () => new Promise(() => {}) });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    expect(await screen.findByText("Loading organizations…")).toBeInTheDocument();
+    expect(screen.getByText("Loading facilities…")).toBeInTheDocument();
+  });
+});
