@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { expectAccessible } from "../lib/axe.ts";
+import { expectAccessible, expectReadableAt200Percent } from "../lib/axe.ts";
 import { type App, launchApp } from "../lib/app.ts";
 import { enroll, enterPin, lockVirtualReader, tapBadge, waitForHash, waitForReader } from "../lib/badge.ts";
 import { CentralApi, fakeMachine } from "../lib/central.ts";
@@ -156,7 +156,22 @@ describe("nurse PRN offline", () => {
     assert.match(text, /Effectiveness due at/);
     assert.equal(await item.getAttribute("data-overdue"), "false");
     await expectAccessible(app, "the nurse home with a follow-up due");
+    await expectReadableAt200Percent(app, "the nurse home with a follow-up due");
     await app.screenshot("4-due-soon-offline");
+    // A portrait 10" tablet is about 800 px wide: the cards stack and still read at 200 %.
+    const { width, height } = await app.browser.getWindowSize();
+    await app.browser.setWindowSize(800, height);
+    try {
+      await app.browser.waitUntil(async () => (await app.browser.execute(() => window.innerWidth)) <= 800, {
+        timeout: 5_000,
+        timeoutMsg: "the window did not narrow to 800 px",
+      });
+      await item.waitForDisplayed();
+      await expectReadableAt200Percent(app, "the nurse home with a follow-up due, 800 px wide");
+      await app.screenshot("4b-due-soon-800px");
+    } finally {
+      await app.browser.setWindowSize(width, height);
+    }
   });
 
   test("the server comes back: the record syncs without anyone acting, and the server has it once", async () => {
