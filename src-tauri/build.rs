@@ -36,6 +36,7 @@ fn main() {
             "cancel_pin",
             "check_server_url",
             "device_identity",
+            "due_follow_ups",
             "enroll_device",
             "enrollment_status",
             "facility_info",

@@ -25,9 +25,20 @@ export class CentralApi {
   readonly demoPassword = `e2e-demo-${randomBytes(12).toString("hex")}`;
   private token = "";
   facilityId = 0;
+  /** What `restartServer()` needs to serve the same database on the same port again. */
+  private port = 0;
+  private appPassword = "";
+  private logFile = "";
 
-  /** `name` names the server's log in artifacts/e2e. */
-  constructor(private readonly name: string) {
+  /**
+   * `name` names the server's log in artifacts/e2e. `facilityAdmin` is the demo account
+   * that signs in (its first facility becomes `facilityId`): by default Memory Lane's,
+   * "sunrise-north.facilityadmin1" for the facility whose staff hold the demo badges.
+   */
+  constructor(
+    private readonly name: string,
+    private readonly facilityAdmin = "memorylane-secure.facilityadmin1",
+  ) {
     const superuser = process.env.TEND_TEST_PG_URL;
     if (!superuser) {
       throw new Error("TEND_TEST_PG_URL is not set: the setup journeys need the test PostgreSQL (see scripts/services)");
@@ -50,25 +61,21 @@ export class CentralApi {
 
   async start(): Promise<void> {
     execFileSync("psql", ["-q", this.superuser, "-c", `CREATE DATABASE ${this.database}`]);
-    const appPassword = `e2e-${randomBytes(12).toString("hex")}`;
+    const appPassword = (this.appPassword = `e2e-${randomBytes(12).toString("hex")}`);
     const owner = this.databaseUrl();
     const quiet = { ...process.env, TEND_LOG: "warn", TEND_MIGRATE_DATABASE_URL: owner };
     execFileSync(this.binary, ["migrate", "--app-user", this.appUser], { env: { ...quiet, TEND_APP_PASSWORD: appPassword } });
     execFileSync(this.binary, ["seed-demo"], { env: { ...quiet, TEND_DEMO_PASSWORD: this.demoPassword }, stdio: "ignore" });
 
-    const port = await freePort();
+    this.port = await freePort();
     mkdirSync(artifactsDir, { recursive: true });
-    const log = openSync(join(artifactsDir, `${this.name}.tend-api.log`), "w");
-    this.server = spawn(this.binary, ["serve", "--bind", `127.0.0.1:${port}`], {
-      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl(this.appUser, appPassword) },
-      stdio: ["ignore", log, log],
-    });
-    this.base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${this.base}/readyz`, 15_000, () => this.server?.exitCode === null);
+    this.logFile = join(artifactsDir, `${this.name}.tend-api.log`);
+    await this.serve("w");
+    this.base = `http://127.0.0.1:${this.port}`;
 
     // A facility administrator of a demo facility does what the admin console would.
     const login = await this.request("POST", "/api/auth/login", {
-      username: "memorylane-secure.facilityadmin1",
+      username: this.facilityAdmin,
       password: this.demoPassword,
     });
     this.token = login.token;
@@ -80,6 +87,26 @@ export class CentralApi {
   async stopServer(): Promise<void> {
     if (this.server?.pid) await endProcesses([this.server.pid]);
     this.server = undefined;
+  }
+
+  /**
+   * Starts the API again after `stopServer()`: the same database, port and login role,
+   * so an enrolled device finds its server back where it was. Its log is appended to.
+   */
+  async restartServer(): Promise<void> {
+    assert.ok(this.port > 0, "restartServer() needs start() first");
+    assert.equal(this.server, undefined, "the API is still running; stopServer() first");
+    await this.serve("a");
+  }
+
+  private async serve(logMode: "w" | "a"): Promise<void> {
+    const log = openSync(this.logFile, logMode);
+    const server = spawn(this.binary, ["serve", "--bind", `127.0.0.1:${this.port}`], {
+      env: { ...process.env, TEND_LOG: "info", TEND_DATABASE_URL: this.databaseUrl(this.appUser, this.appPassword) },
+      stdio: ["ignore", log, log],
+    });
+    this.server = server;
+    await waitForHttp(`http://127.0.0.1:${this.port}/readyz`, 15_000, () => server.exitCode === null);
   }
 
   async stop(): Promise<void> {

@@ -69,6 +69,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             login::session_activity,
             login::session_state,
             login::submit_pin,
+            workspace::due_follow_ups,
             workspace::facility_info,
             workspace::patient_timeline,
             workspace::roster,

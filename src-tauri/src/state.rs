@@ -111,7 +111,7 @@ impl AppState {
     }
 
     /// Records the server's reachability; returns the new status when it
-    /// changed, for the status event.
+    /// changed, for the status event. Coming back online wakes the sync loop.
     pub fn set_connection(&self, connection: ConnectionState) -> Option<AppStatus> {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         // A wiped device has no server; a probe still in flight must not
@@ -119,8 +119,19 @@ impl AppState {
         if status.connection == connection || status.server_url.is_none() {
             return None;
         }
+        let back_online =
+            connection == ConnectionState::Online && status.connection == ConnectionState::Offline;
         status.connection = connection;
-        Some(status.clone())
+        let changed = status.clone();
+        drop(status);
+        // Back online: what was written offline goes up now, not at the end
+        // of the sync loop's back-off (up to a minute).
+        if back_online {
+            if let Some(engine) = self.sync_engine_if_running() {
+                engine.sync_now();
+            }
+        }
+        Some(changed)
     }
 
     /// Copies sync's last sync time and pending count into the status bar's

@@ -6,7 +6,7 @@
 
 use chrono::Utc;
 use tauri::State;
-use tend_core::sync::{LocalRecord, RosterPatient, SyncStatus};
+use tend_core::sync::{DueFollowUp, LocalRecord, RosterPatient, SyncStatus};
 use tend_domain::records::{RecordBody, RecordDraft};
 use tend_domain::wire::SyncedFacility;
 use tend_domain::ErrorCode;
@@ -65,6 +65,14 @@ pub async fn write_record(
         body,
     };
     Ok(engine.write_record(draft).await?)
+}
+
+/// PRN doses of the facility whose effectiveness follow-up is due within 2 h
+/// or overdue (up to a day), most urgent first: the nurse home's "Due soon".
+#[tauri::command]
+#[specta::specta]
+pub async fn due_follow_ups(state: State<'_, AppState>) -> Result<Vec<DueFollowUp>, AppError> {
+    Ok(state.sync_engine()?.due_follow_ups().await?)
 }
 
 /// The device's facility as last synced (name, features); null before the

@@ -10,6 +10,7 @@
 //! with a fake, and [`ServerSyncApi`] is the real one. Vault work runs on
 //! blocking threads (`spawn_blocking`), one transaction per page or batch.
 
+pub mod due;
 pub mod store;
 
 use std::future::Future;
@@ -28,6 +29,7 @@ use tend_domain::ErrorCode;
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
+pub use due::DueFollowUp;
 pub use store::{LocalRecord, RecordSyncState, Rejection, RosterPatient};
 
 use crate::heartbeat::SyncState;
@@ -314,6 +316,12 @@ impl SyncEngine {
     pub async fn patients(&self, search: &str) -> Result<Vec<RosterPatient>> {
         let search = search.to_owned();
         self.blocking(move |c| store::roster(c, &search)).await
+    }
+
+    /// PRN doses of the facility whose effectiveness follow-up is due soon or
+    /// overdue, most urgent first (see [`due`] for the window).
+    pub async fn due_follow_ups(&self) -> Result<Vec<DueFollowUp>> {
+        self.blocking(|c| due::due_follow_ups(c, Utc::now())).await
     }
 
     /// The device's facility as last pulled (`None` before the first sync).

@@ -128,6 +128,11 @@ export const commands = {
 	/**  The PIN the policy asked for. */
 	submitPin: (pin: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("submit_pin", { pin })),
 	/**
+	 *  PRN doses of the facility whose effectiveness follow-up is due within 2 h
+	 *  or overdue (up to a day), most urgent first: the nurse home's "Due soon".
+	 */
+	dueFollowUps: () => typedError<DueFollowUp_Serialize[], AppError_Serialize>(__TAURI_INVOKE("due_follow_ups")),
+	/**
 	 *  The device's facility as last synced (name, features); null before the
 	 *  first sync.
 	 */
@@ -658,6 +663,49 @@ export type DeviceType = "RASPBERRY_PI" | "TABLET" | "LAPTOP" | "WORKSTATION" | 
  *  data; the UI returns to setup and says why.
  */
 export type DeviceWiped = WipeNotice;
+
+/**  A PRN dose whose effectiveness is still to be documented. */
+export type DueFollowUp = DueFollowUp_Serialize | DueFollowUp_Deserialize;
+
+/**  A PRN dose whose effectiveness is still to be documented. */
+export type DueFollowUp_Deserialize = {
+	/**  The administration record (the follow-up `amends` it). */
+	administration_id: string,
+	patient_id: number,
+	first_name: string,
+	last_name: string,
+	room?: string | null,
+	medication: string,
+	dose: string,
+	/**  When the dose was given (the server's clock once it has the record). */
+	given_at: string,
+	/**  When its effectiveness is due. */
+	due_at: string,
+	/**  `due_at` has passed. */
+	overdue: boolean,
+	/**  Whether the administration itself has reached the server yet. */
+	sync_state: RecordSyncState,
+};
+
+/**  A PRN dose whose effectiveness is still to be documented. */
+export type DueFollowUp_Serialize = {
+	/**  The administration record (the follow-up `amends` it). */
+	administration_id: string,
+	patient_id: number,
+	first_name: string,
+	last_name: string,
+	room: string | null,
+	medication: string,
+	dose: string,
+	/**  When the dose was given (the server's clock once it has the record). */
+	given_at: string,
+	/**  When its effectiveness is due. */
+	due_at: string,
+	/**  `due_at` has passed. */
+	overdue: boolean,
+	/**  Whether the administration itself has reached the server yet. */
+	sync_state: RecordSyncState,
+};
 
 /**  Where the device keeps its vault key (its encryption posture). */
 export type EncryptionPosture = "keyring" | "key_file" | "none";

@@ -7,6 +7,8 @@ import { commands, events } from "./bindings";
 export const nurseCommands = {
   /** The facility's patients matching `search` (name, room or MRN), sorted by room. */
   roster: commands.roster,
+  /** PRN doses of the facility whose effectiveness check is due within 2 h or overdue. */
+  dueFollowUps: commands.dueFollowUps,
   /** A patient's records, newest first. */
   patientTimeline: commands.patientTimeline,
   /** Writes a record locally (author and time stamped by the app); it syncs later. */

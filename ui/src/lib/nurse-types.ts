@@ -9,6 +9,7 @@ export type {
   BehaviorOutcome,
   BehaviorType,
   CareNote,
+  DueFollowUp_Serialize as DueFollowUp,
   FacilityType,
   InitialSyncProgress,
   LocalRecord_Serialize as LocalRecord,

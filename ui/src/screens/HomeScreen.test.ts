@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from "@testing-library/svelte";
+import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { SessionState } from "$lib/bindings";
@@ -21,6 +21,7 @@ describe("HomeScreen", () => {
       session_state: ACTIVE,
       reader_status: "connected",
       roster: [],
+      due_follow_ups: [],
       lock_now: { ...ACTIVE, phase: "locked" },
     });
     render(HomeScreen);
@@ -35,6 +36,7 @@ describe("HomeScreen", () => {
       session_state: ACTIVE,
       reader_status: "connected",
       roster: [],
+      due_follow_ups: [],
       logout: { phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000, offline: false },
     });
     render(HomeScreen);
@@ -53,7 +55,7 @@ describe("HomeScreen", () => {
       status: i === 1 ? "on_leave" : "active",
       version: 1,
     }));
-    const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster });
+    const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster, due_follow_ups: [] });
     render(HomeScreen);
     const list = await screen.findByTestId("home-residents");
     const links = list.querySelectorAll("a");
@@ -67,8 +69,15 @@ describe("HomeScreen", () => {
   });
 
   it("says when the residents can't be loaded", async () => {
-    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: reject("STORAGE_UNAVAILABLE", "EIO") });
+    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: reject("STORAGE_UNAVAILABLE", "EIO"), due_follow_ups: [] });
     render(HomeScreen);
     expect(await screen.findByTestId("home-residents-error")).toHaveTextContent("can't read or save its data");
+  });
+
+  it("shows what is due soon beside the residents", async () => {
+    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: [], due_follow_ups: [] });
+    render(HomeScreen);
+    const card = await screen.findByTestId("due-soon");
+    expect(await within(card).findByRole("heading", { name: "Nothing due" })).toBeInTheDocument();
   });
 });

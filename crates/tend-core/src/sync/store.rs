@@ -37,7 +37,7 @@ pub enum RecordSyncState {
 }
 
 impl RecordSyncState {
-    fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         match value {
             "synced" => Self::Synced,
             "rejected" => Self::Rejected,
@@ -116,7 +116,7 @@ pub(crate) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_ts(value: &str) -> rusqlite::Result<DateTime<Utc>> {
+pub(crate) fn parse_ts(value: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)
         .map(|d| d.with_timezone(&Utc))
         .map_err(|e| {
@@ -180,7 +180,7 @@ pub(crate) fn enqueue(
 }
 
 /// The measured offset of the server's clock from this device's (server − device).
-fn clock_offset(conn: &Connection) -> Result<Duration> {
+pub(crate) fn clock_offset(conn: &Connection) -> Result<Duration> {
     let ms: i64 = conn
         .query_row(
             "SELECT clock_offset_ms FROM sync_state WHERE id = 1",
