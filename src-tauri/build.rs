@@ -37,6 +37,7 @@ fn main() {
             "check_server_url",
             "device_identity",
             "due_follow_ups",
+            "handoff_notes",
             "enroll_device",
             "enrollment_status",
             "facility_info",

@@ -87,7 +87,7 @@ describe("nurse PRN offline", () => {
     await api.stop();
   });
 
-  test("the nurse signs in with her badge and PIN after the first sync; nothing is due", async () => {
+  test("the nurse signs in with her badge and PIN after the first sync; nothing is due, the last shift's notes are there", async () => {
     await app.waitForText("status-last-sync", /Synced/, 60_000);
     await tapBadge(NURSE.badge);
     await enterPin(app, NURSE.pin);
@@ -95,6 +95,11 @@ describe("nurse PRN offline", () => {
     await app.waitForText("home-signed-in", nurseName);
     await app.waitFor("home-residents");
     await app.waitForText("due-soon", "Nothing due");
+    // The night shift's care notes (seed-demo: by the second nurse and the CNA), not her own.
+    const handoff = await app.waitForText("handoff-list", "Daughter called, visiting this afternoon");
+    assert.doesNotMatch(handoff, /A former colleague/, "authors come from the synced staff list");
+    assert.doesNotMatch(handoff, new RegExp(nurseName), "her own notes are not a hand-off");
+    assert.equal((await app.browser.$$('[data-testid="handoff-note"]')).length, 5);
     await expectAccessible(app, "the nurse home");
     await app.screenshot("1-home");
   });

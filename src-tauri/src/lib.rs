@@ -70,6 +70,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             login::session_state,
             login::submit_pin,
             workspace::due_follow_ups,
+            workspace::handoff_notes,
             workspace::facility_info,
             workspace::patient_timeline,
             workspace::roster,

@@ -6,7 +6,7 @@
 
 use chrono::Utc;
 use tauri::State;
-use tend_core::sync::{DueFollowUp, LocalRecord, RosterPatient, SyncStatus};
+use tend_core::sync::{DueFollowUp, HandoffNote, LocalRecord, RosterPatient, SyncStatus};
 use tend_domain::records::{RecordBody, RecordDraft};
 use tend_domain::wire::SyncedFacility;
 use tend_domain::ErrorCode;
@@ -73,6 +73,15 @@ pub async fn write_record(
 #[specta::specta]
 pub async fn due_follow_ups(state: State<'_, AppState>) -> Result<Vec<DueFollowUp>, AppError> {
     Ok(state.sync_engine()?.due_follow_ups().await?)
+}
+
+/// Care notes colleagues wrote in the facility during the last 12 h, newest
+/// first, without the signed-in user's own: the nurse home's hand-off notes.
+#[tauri::command]
+#[specta::specta]
+pub async fn handoff_notes(state: State<'_, AppState>) -> Result<Vec<HandoffNote>, AppError> {
+    let reader = state.login.signed_in_user().map(|user| user.id);
+    Ok(state.sync_engine()?.handoff_notes(reader).await?)
 }
 
 /// The device's facility as last synced (name, features); null before the

@@ -582,6 +582,8 @@ fn workspace_commands_before_setup_answer_in_words_not_crashes() {
     assert!(err["message"].as_str().unwrap().contains("set up"));
     let err = invoke(&window, "due_follow_ups", json!({})).unwrap_err();
     assert_eq!(err["code"], "UNAVAILABLE");
+    let err = invoke(&window, "handoff_notes", json!({})).unwrap_err();
+    assert_eq!(err["code"], "UNAVAILABLE");
     let err = invoke(
         &window,
         "write_record",

@@ -136,7 +136,7 @@ describe("App shell and router", () => {
   });
 
   it("has landmarks and a skip link that focuses the main content", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null, due_follow_ups: [] });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null, due_follow_ups: [], handoff_notes: [] });
     startAt("#/home");
     render(App);
 
@@ -207,7 +207,7 @@ describe("App shell and router", () => {
       app_status: ONLINE,
       ui_ready: null,
       roster: [],
-      due_follow_ups: [],
+      due_follow_ups: [], handoff_notes: [],
       session_state: { ...active, user, offline: true },
     });
     startAt("#/home");

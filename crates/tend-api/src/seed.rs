@@ -568,12 +568,83 @@ pub async fn seed_demo(pool: &PgPool, password: Option<&str>) -> anyhow::Result<
     } else {
         0
     };
+    let n_notes = seed_demo_handoff_notes(&mut tx).await?;
     tx.commit().await?;
     Ok(format!(
-        "seeded {} organizations, {n_facilities} facilities, {n_users} users, {n_patients} patients, {n_devices} devices, {n_badges} badges{}",
+        "seeded {} organizations, {n_facilities} facilities, {n_users} users, {n_patients} patients, {n_devices} devices, {n_badges} badges, {n_notes} care notes{}",
         orgs.len(),
         if password.is_some() { "" } else { " (no demo password given: demo accounts cannot log in)" }
     ))
+}
+
+/// Care notes the demo's night shift left at Sunrise North (by the second
+/// demo nurse and the CNA), so the first demo nurse's home has hand-off notes.
+const DEMO_HANDOFF_NOTES: &[(&str, i64, &str)] = &[
+    (
+        "sunrise-north.rn2",
+        40,
+        "Slept well after 2 am. Asked for extra blanket; given.",
+    ),
+    (
+        "sunrise-north.cna1",
+        95,
+        "Needed help with breakfast tray; ate about half. Encourage fluids.",
+    ),
+    (
+        "sunrise-north.rn2",
+        180,
+        "Daughter called, visiting this afternoon around 3 pm.",
+    ),
+    (
+        "sunrise-north.cna1",
+        260,
+        "Restless around 4 am, walked the hallway with staff, settled by 4:30.",
+    ),
+    (
+        "sunrise-north.rn2",
+        420,
+        "Complained of knee pain at bedtime; repositioned with pillow, relief reported.",
+    ),
+];
+
+/// Writes [`DEMO_HANDOFF_NOTES`] for the first residents of Sunrise North,
+/// minutes before now. Returns how many were written.
+async fn seed_demo_handoff_notes(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    let now = Utc::now();
+    let residents: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT p.id, p.organization_id, p.facility_id FROM patients p \
+         JOIN users u ON u.facility_id = p.facility_id AND u.username = $1 \
+         WHERE p.status = 'active' ORDER BY p.room, p.id LIMIT $2",
+    )
+    .bind(DEMO_HANDOFF_NOTES[0].0)
+    .bind(DEMO_HANDOFF_NOTES.len() as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    for ((username, minutes_ago, text), (patient, org, facility)) in
+        DEMO_HANDOFF_NOTES.iter().zip(&residents)
+    {
+        let at = now - Duration::minutes(*minutes_ago);
+        let body = serde_json::to_value(tend_domain::records::RecordBody::CareNote(
+            tend_domain::records::CareNote {
+                text: (*text).to_owned(),
+            },
+        ))?;
+        sqlx::query(
+            "INSERT INTO clinical_records (id, organization_id, facility_id, patient_id, author_user_id, \
+             kind, body, recorded_at, occurred_at, received_at) \
+             SELECT $1, $2, $3, $4, u.id, 'care_note', $5, $6, $6, $6 FROM users u WHERE u.username = $7",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(org)
+        .bind(facility)
+        .bind(patient)
+        .bind(body)
+        .bind(at)
+        .bind(username)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(residents.len().min(DEMO_HANDOFF_NOTES.len()))
 }
 
 /// Days of occupancy history each demo facility gets, so the dashboard's

@@ -11,7 +11,10 @@
 //! blocking threads (`spawn_blocking`), one transaction per page or batch.
 
 pub mod due;
+pub mod handoff;
 pub mod store;
+#[cfg(test)]
+mod testing;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -30,6 +33,7 @@ use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
 pub use due::DueFollowUp;
+pub use handoff::HandoffNote;
 pub use store::{LocalRecord, RecordSyncState, Rejection, RosterPatient};
 
 use crate::heartbeat::SyncState;
@@ -322,6 +326,13 @@ impl SyncEngine {
     /// overdue, most urgent first (see [`due`] for the window).
     pub async fn due_follow_ups(&self) -> Result<Vec<DueFollowUp>> {
         self.blocking(|c| due::due_follow_ups(c, Utc::now())).await
+    }
+
+    /// Colleagues' care notes of the last shift (see [`handoff`]); `reader`'s
+    /// own are left out.
+    pub async fn handoff_notes(&self, reader: Option<i64>) -> Result<Vec<HandoffNote>> {
+        self.blocking(move |c| handoff::handoff_notes(c, Utc::now(), reader))
+            .await
     }
 
     /// The device's facility as last pulled (`None` before the first sync).

@@ -133,6 +133,11 @@ export const commands = {
 	 */
 	dueFollowUps: () => typedError<DueFollowUp_Serialize[], AppError_Serialize>(__TAURI_INVOKE("due_follow_ups")),
 	/**
+	 *  Care notes colleagues wrote in the facility during the last 12 h, newest
+	 *  first, without the signed-in user's own: the nurse home's hand-off notes.
+	 */
+	handoffNotes: () => typedError<HandoffNote_Serialize[], AppError_Serialize>(__TAURI_INVOKE("handoff_notes")),
+	/**
 	 *  The device's facility as last synced (name, features); null before the
 	 *  first sync.
 	 */
@@ -1024,6 +1029,43 @@ export type FamilyVisit_Serialize = {
 	/**  First name and last initial ("Margaret H."). */
 	resident_name: string,
 	room: string | null,
+};
+
+/**  A care note a colleague wrote for a resident. */
+export type HandoffNote = HandoffNote_Serialize | HandoffNote_Deserialize;
+
+/**  A care note a colleague wrote for a resident. */
+export type HandoffNote_Deserialize = {
+	record_id: string,
+	patient_id: number,
+	first_name: string,
+	last_name: string,
+	room?: string | null,
+	text: string,
+	/**
+	 *  The author's name from the synced staff list (`None` for someone no
+	 *  longer on it).
+	 */
+	author_name?: string | null,
+	written_at: string,
+	sync_state: RecordSyncState,
+};
+
+/**  A care note a colleague wrote for a resident. */
+export type HandoffNote_Serialize = {
+	record_id: string,
+	patient_id: number,
+	first_name: string,
+	last_name: string,
+	room: string | null,
+	text: string,
+	/**
+	 *  The author's name from the synced staff list (`None` for someone no
+	 *  longer on it).
+	 */
+	author_name: string | null,
+	written_at: string,
+	sync_state: RecordSyncState,
 };
 
 /**  Where the `device_uuid` came from (shown to the admin at enrollment). */

@@ -9,6 +9,8 @@ export const nurseCommands = {
   roster: commands.roster,
   /** PRN doses of the facility whose effectiveness check is due within 2 h or overdue. */
   dueFollowUps: commands.dueFollowUps,
+  /** Colleagues' care notes of the last 12 h, newest first (not the signed-in user's own). */
+  handoffNotes: commands.handoffNotes,
   /** A patient's records, newest first. */
   patientTimeline: commands.patientTimeline,
   /** Writes a record locally (author and time stamped by the app); it syncs later. */

@@ -10,6 +10,7 @@ export type {
   BehaviorType,
   CareNote,
   DueFollowUp_Serialize as DueFollowUp,
+  HandoffNote_Serialize as HandoffNote,
   FacilityType,
   InitialSyncProgress,
   LocalRecord_Serialize as LocalRecord,

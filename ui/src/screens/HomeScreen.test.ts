@@ -21,7 +21,7 @@ describe("HomeScreen", () => {
       session_state: ACTIVE,
       reader_status: "connected",
       roster: [],
-      due_follow_ups: [],
+      due_follow_ups: [], handoff_notes: [],
       lock_now: { ...ACTIVE, phase: "locked" },
     });
     render(HomeScreen);
@@ -36,7 +36,7 @@ describe("HomeScreen", () => {
       session_state: ACTIVE,
       reader_status: "connected",
       roster: [],
-      due_follow_ups: [],
+      due_follow_ups: [], handoff_notes: [],
       logout: { phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000, offline: false },
     });
     render(HomeScreen);
@@ -55,7 +55,7 @@ describe("HomeScreen", () => {
       status: i === 1 ? "on_leave" : "active",
       version: 1,
     }));
-    const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster, due_follow_ups: [] });
+    const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster, due_follow_ups: [], handoff_notes: [] });
     render(HomeScreen);
     const list = await screen.findByTestId("home-residents");
     const links = list.querySelectorAll("a");
@@ -69,13 +69,13 @@ describe("HomeScreen", () => {
   });
 
   it("says when the residents can't be loaded", async () => {
-    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: reject("STORAGE_UNAVAILABLE", "EIO"), due_follow_ups: [] });
+    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: reject("STORAGE_UNAVAILABLE", "EIO"), due_follow_ups: [], handoff_notes: [] });
     render(HomeScreen);
     expect(await screen.findByTestId("home-residents-error")).toHaveTextContent("can't read or save its data");
   });
 
   it("shows what is due soon beside the residents", async () => {
-    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: [], due_follow_ups: [] });
+    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: [], due_follow_ups: [], handoff_notes: [] });
     render(HomeScreen);
     const card = await screen.findByTestId("due-soon");
     expect(await within(card).findByRole("heading", { name: "Nothing due" })).toBeInTheDocument();

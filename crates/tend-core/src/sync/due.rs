@@ -133,50 +133,15 @@ pub fn due_follow_ups(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DueFo
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use chrono::NaiveDate;
     use tend_domain::records::{
-        CareNote, ClinicalRecord, MedicationRoute, PrnAdministration, PrnEffectiveness,
-        PrnFollowUp, RecordDraft,
+        CareNote, MedicationRoute, PrnAdministration, PrnEffectiveness, PrnFollowUp, RecordDraft,
     };
-    use tend_domain::wire::{Patient, RemovedId, SyncChange, SyncPullPage, SyncPushResult};
+    use tend_domain::wire::{RemovedId, SyncChange, SyncPushResult};
     use tend_domain::PatientStatus;
 
     use super::*;
-    use crate::sync::{store, SyncEngine};
-    use crate::vault::{MemoryStore, Vault, VaultOptions};
-
-    /// An engine over a real encrypted vault in a temporary directory.
-    fn engine() -> (SyncEngine, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let (vault, _) = Vault::open(
-            dir.path(),
-            Arc::new(MemoryStore::new()),
-            VaultOptions::default(),
-        )
-        .unwrap();
-        (SyncEngine::new(Arc::new(Mutex::new(vault))).unwrap(), dir)
-    }
-
-    fn patient(id: i64, first_name: &str, room: &str, status: PatientStatus) -> SyncChange {
-        SyncChange::Patient(Patient {
-            id,
-            organization_id: 1,
-            facility_id: 1,
-            mrn: format!("MRN-{id}"),
-            first_name: first_name.into(),
-            last_name: "Resident".into(),
-            date_of_birth: NaiveDate::from_ymd_opt(1940, 2, 3).unwrap(),
-            status,
-            room: Some(room.into()),
-            admitted_at: None,
-            discharged_at: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            version: 1,
-        })
-    }
+    use crate::sync::store;
+    use crate::sync::testing::{apply, apply_at, engine, patient, pulled};
 
     fn prn(medication: &str, follow_up_minutes: u16) -> RecordBody {
         RecordBody::PrnAdministration(PrnAdministration {
@@ -193,51 +158,6 @@ mod tests {
             effectiveness: PrnEffectiveness::Effective,
             note: None,
         })
-    }
-
-    /// A record another device wrote, as the change feed delivers it.
-    fn pulled(
-        patient_id: i64,
-        at: DateTime<Utc>,
-        amends: Option<Uuid>,
-        body: RecordBody,
-    ) -> (Uuid, SyncChange) {
-        let id = Uuid::now_v7();
-        let change = SyncChange::Record(ClinicalRecord {
-            id,
-            organization_id: 1,
-            facility_id: 1,
-            patient_id,
-            author_user_id: 4,
-            device_id: Some(9),
-            recorded_at: at,
-            occurred_at: at,
-            received_at: at,
-            amends,
-            body,
-        });
-        (id, change)
-    }
-
-    fn apply(engine: &SyncEngine, changes: Vec<SyncChange>) {
-        apply_at(engine, changes, Utc::now());
-    }
-
-    /// Applies a page the server sent at `server_time` (which sets the measured clock offset).
-    fn apply_at(engine: &SyncEngine, changes: Vec<SyncChange>, server_time: DateTime<Utc>) {
-        let mut vault = engine.vault().lock().unwrap();
-        store::apply_page(
-            vault.connection_mut(),
-            &SyncPullPage {
-                server_time,
-                cursor: "1".into(),
-                has_more: false,
-                remaining: 0,
-                changes,
-                badge_key: None,
-            },
-        )
-        .unwrap();
     }
 
     fn draft(

@@ -49,6 +49,21 @@ describe("StatusBar with the background sync", () => {
     expect(screen.getByTestId("status-initial-sync")).toHaveTextContent("First sync: 4,200 received (42 %)");
   });
 
+  it("does not call an unreachable server a sync problem while the device shows offline", () => {
+    render(StatusBar, {
+      status: { ...ONLINE, connection: "offline" },
+      now: NOW,
+      sync: {
+        ...SYNCED,
+        online: false,
+        pending: 1,
+        last_error: { code: "OFFLINE", message: "connect ECONNREFUSED 10.0.0.5:443", at: "2026-11-27T14:59:00Z" },
+      },
+    });
+    expect(screen.getByTestId("status-connection")).toHaveTextContent("Offline");
+    expect(screen.queryByTestId("status-sync-problem")).not.toBeInTheDocument();
+  });
+
   it("opens sync details with the last error in plain words, and closes with Escape", async () => {
     render(StatusBar, {
       status: ONLINE,
