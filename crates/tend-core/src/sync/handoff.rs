@@ -108,7 +108,7 @@ pub fn handoff_notes(
             sync_state: RecordSyncState::parse(&state),
         });
     }
-    notes.sort_by(|a, b| (b.written_at, b.record_id).cmp(&(a.written_at, a.record_id)));
+    notes.sort_by_key(|n| std::cmp::Reverse((n.written_at, n.record_id)));
     notes.truncate(MAX_HANDOFF);
     Ok(notes)
 }
