@@ -108,6 +108,7 @@ describe("nurse PRN offline", () => {
     await app.testId("nav-patients").click();
     await waitForHash(app, "#/patients", "Residents did not open");
     const row = await app.waitFor("patient-row");
+    await app.screenshot("1b-residents");
     const id = Number(await row.getAttribute("data-patient-id"));
     assert.ok(id > 0, "the first resident row names no resident");
     await row.click();
