@@ -607,14 +607,15 @@ const DEMO_HANDOFF_NOTES: &[(&str, i64, &str)] = &[
     ),
 ];
 
-/// Writes [`DEMO_HANDOFF_NOTES`] for the first residents of Sunrise North,
-/// minutes before now. Returns how many were written.
+/// Writes [`DEMO_HANDOFF_NOTES`] for the residents of Sunrise North's last
+/// rooms (the hall's first rooms stay without documentation for a fresh
+/// start), minutes before now. Returns how many were written.
 async fn seed_demo_handoff_notes(conn: &mut PgConnection) -> anyhow::Result<usize> {
     let now = Utc::now();
     let residents: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT p.id, p.organization_id, p.facility_id FROM patients p \
          JOIN users u ON u.facility_id = p.facility_id AND u.username = $1 \
-         WHERE p.status = 'active' ORDER BY p.room, p.id LIMIT $2",
+         WHERE p.status = 'active' ORDER BY p.room DESC, p.id LIMIT $2",
     )
     .bind(DEMO_HANDOFF_NOTES[0].0)
     .bind(DEMO_HANDOFF_NOTES.len() as i64)

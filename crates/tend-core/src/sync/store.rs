@@ -325,8 +325,10 @@ pub fn record(conn: &Connection, id: Uuid) -> Result<Option<LocalRecord>> {
     .transpose()
 }
 
-/// The roster: patients of the facility by last and first name; `search`
-/// matches name, MRN or room (case-insensitive), empty means everyone.
+/// The roster: patients of the facility in room order (the way a nurse walks
+/// the hall: numeric part first, so "9" before "101" and "102A" after "102";
+/// residents without a room last), then by name; `search` matches name, MRN
+/// or room (case-insensitive), empty means everyone.
 pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
     let pattern = format!(
         "%{}%",
@@ -343,7 +345,7 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
              WHERE first_name LIKE ?1 ESCAPE '\\' OR last_name LIKE ?1 ESCAPE '\\'
                 OR (first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'
                 OR mrn LIKE ?1 ESCAPE '\\' OR coalesce(room, '') LIKE ?1 ESCAPE '\\'
-             ORDER BY last_name, first_name, server_id",
+             ORDER BY room IS NULL, CAST(room AS INTEGER), room, last_name, first_name, server_id",
         )
         .map_err(db_error)?;
     let rows = stmt

@@ -13,8 +13,8 @@ use tend_domain::wire::{
 use tend_domain::{FacilityType, PatientStatus, Role};
 use tokio::time::Instant;
 
+use super::testing::engine;
 use super::*;
-use crate::vault::{MemoryStore, VaultOptions};
 
 const REJECTED_PATIENT: i64 = 999;
 
@@ -184,17 +184,6 @@ impl SyncApi for FakeServer {
             badge_key: None,
         })
     }
-}
-
-fn engine() -> (SyncEngine, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let (vault, _) = Vault::open(
-        dir.path(),
-        Arc::new(MemoryStore::new()),
-        VaultOptions::default(),
-    )
-    .unwrap();
-    (SyncEngine::new(Arc::new(Mutex::new(vault))).unwrap(), dir)
 }
 
 fn note(patient_id: i64, text: &str) -> RecordDraft {
@@ -867,4 +856,47 @@ async fn a_position_the_server_refuses_starts_the_feed_over_instead_of_failing_f
     let pulls = server.inner.lock().unwrap().pulls.clone();
     assert_eq!(pulls.last().unwrap().1, None, "started over");
     assert_eq!(engine.patients("").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_roster_walks_the_hall_in_room_order() {
+    let (engine, _dir) = engine();
+    let rooms = [
+        (1, Some("102A"), "Baker"),
+        (2, Some("9"), "Young"),
+        (3, Some("101"), "Zeller"),
+        (4, None, "Abbot"),
+        (5, Some("102"), "Moore"),
+        (6, Some("101"), "Adams"),
+    ];
+    let changes = rooms
+        .iter()
+        .map(|(id, room, last_name)| {
+            SyncChange::Patient(Patient {
+                room: room.map(str::to_owned),
+                ..patient(*id, &format!("MRN-{id}"), last_name)
+            })
+        })
+        .collect();
+    {
+        let mut vault = engine.vault().lock().unwrap();
+        store::apply_page(vault.connection_mut(), &page("1", changes)).unwrap();
+    }
+    let order: Vec<i64> = engine
+        .patients("")
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    // 9, 101 (Adams, Zeller), 102, 102A, then the resident without a room.
+    assert_eq!(order, [2, 6, 3, 5, 1, 4]);
+    let found: Vec<i64> = engine
+        .patients("10")
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(found, [6, 3, 5, 1], "a search keeps the room order");
 }
