@@ -109,6 +109,8 @@ describe("nurse PRN offline", () => {
     await waitForHash(app, "#/patients", "Residents did not open");
     const row = await app.waitFor("patient-row");
     await app.screenshot("1b-residents");
+    await expectAccessible(app, "the residents list");
+    await expectReadableAt200Percent(app, "the residents list");
     const id = Number(await row.getAttribute("data-patient-id"));
     assert.ok(id > 0, "the first resident row names no resident");
     await row.click();
