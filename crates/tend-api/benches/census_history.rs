@@ -13,41 +13,15 @@
 //! `TEND_TEST_PG_URL=… cargo bench -p tend-api --bench census_history`
 //! (optional: `TEND_BENCH_FACILITIES`, `TEND_BENCH_REQUESTS`).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
 const APP_ROLE: &str = "tend_bench_history";
 const APP_PASSWORD: &str = "tend-bench-history-password";
-
-fn env_number(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let slash = base.rfind('/').expect("database URL has a path");
-    let mut out = format!("{}/{db}", &base[..slash]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-fn with_user(url: &str, user: &str, password: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("scheme");
-    let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    format!("{scheme}://{user}:{password}@{host}")
-}
 
 /// A user of `facility` with `role` and a ready bearer token.
 async fn user_token(owner: &PgPool, org: i64, facility: i64, role: &str) -> String {
@@ -105,41 +79,10 @@ fn main() {
 }
 
 async fn bench() {
-    let admin = std::env::var("TEND_TEST_PG_URL").expect("TEND_TEST_PG_URL (a superuser URL)");
-    let name = format!("tend_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin_pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin_pool)
-        .await
-        .unwrap();
-    let owner_url = with_database(&admin, &name);
-    let owner = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&owner_url)
-        .await
-        .unwrap();
-    tend_api::db::migrate(&owner).await.unwrap();
-    tend_api::db::ensure_app_login(&owner, APP_ROLE, APP_PASSWORD)
-        .await
-        .unwrap();
-    let url: tend_api::config::DatabaseUrl = with_user(&owner_url, APP_ROLE, APP_PASSWORD)
-        .parse()
-        .unwrap();
-    let pool = tend_api::db::connect(&url, 8).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = tend_api::app(pool, Duration::from_secs(3600));
-    tokio::spawn(async move {
-        tend_api::serve(listener, router, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let server = common::BenchApi::start(APP_ROLE, APP_PASSWORD).await;
+    let (base, owner) = (server.base.clone(), server.owner.clone());
 
-    let facilities = env_number("TEND_BENCH_FACILITIES", 500);
+    let facilities = common::env_number("TEND_BENCH_FACILITIES", 500);
     let started = Instant::now();
     let org: i64 = sqlx::query_scalar(
         "INSERT INTO organizations (name, organization_type) VALUES ('Bench Senior Living', 'ALF_OPERATOR') RETURNING id",
@@ -189,7 +132,7 @@ async fn bench() {
     let org_admin = user_token(&owner, org, own, "ORG_ADMIN").await;
 
     let client = reqwest::Client::new();
-    let requests = usize::try_from(env_number("TEND_BENCH_REQUESTS", 300)).unwrap_or(300);
+    let requests = usize::try_from(common::env_number("TEND_BENCH_REQUESTS", 300)).unwrap_or(300);
     let history = |facility: i64, days: u32| {
         format!("{base}/api/facilities/{facility}/census-history?days={days}")
     };
@@ -222,8 +165,5 @@ async fn bench() {
     )
     .await;
 
-    owner.close().await;
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin_pool)
-        .await;
+    server.finish().await;
 }

@@ -11,12 +11,13 @@
 //! `TEND_TEST_PG_URL=… cargo bench -p tend-api --bench device_sync`
 //! (optional: `TEND_BENCH_RECORDS`, `TEND_BENCH_BACKLOG`, `TEND_BENCH_PAGE`).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use sqlx::postgres::PgPoolOptions;
 use tend_core::enrollment::DeviceClient;
 use tend_core::sync::{SyncApi, SyncEngine, SyncSettings};
 use tend_core::vault::{MemoryStore, Vault, VaultOptions};
@@ -25,33 +26,6 @@ use tend_domain::wire::{DeviceToken, SyncPullPage, SyncPullQuery, SyncPush, Sync
 
 const APP_ROLE: &str = "tend_bench_sync";
 const APP_PASSWORD: &str = "tend-bench-sync-password";
-
-fn env_number(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let slash = base.rfind('/').expect("database URL has a path");
-    let mut out = format!("{}/{db}", &base[..slash]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-fn with_user(url: &str, user: &str, password: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("scheme");
-    let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    format!("{scheme}://{user}:{password}@{host}")
-}
 
 /// The sync calls with a device token (as issued by the token endpoint).
 struct TokenApi {
@@ -82,42 +56,11 @@ fn main() {
 }
 
 async fn bench() {
-    let admin = std::env::var("TEND_TEST_PG_URL").expect("TEND_TEST_PG_URL (a superuser URL)");
-    let name = format!("tend_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin_pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin_pool)
-        .await
-        .unwrap();
-    let owner_url = with_database(&admin, &name);
-    let owner = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&owner_url)
-        .await
-        .unwrap();
-    tend_api::db::migrate(&owner).await.unwrap();
-    tend_api::db::ensure_app_login(&owner, APP_ROLE, APP_PASSWORD)
-        .await
-        .unwrap();
-    let url: tend_api::config::DatabaseUrl = with_user(&owner_url, APP_ROLE, APP_PASSWORD)
-        .parse()
-        .unwrap();
-    let pool = tend_api::db::connect(&url, 8).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = tend_api::app(pool, Duration::from_secs(3600));
-    tokio::spawn(async move {
-        tend_api::serve(listener, router, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let server = common::BenchApi::start(APP_ROLE, APP_PASSWORD).await;
+    let (base, owner) = (server.base.clone(), server.owner.clone());
 
     let load = tend_api::load::SyncLoad {
-        records: env_number("TEND_BENCH_RECORDS", 100_000),
+        records: common::env_number("TEND_BENCH_RECORDS", 100_000),
         ..Default::default()
     };
     let started = Instant::now();
@@ -206,7 +149,7 @@ async fn bench() {
     );
 
     // 2. Backlog upload: written offline, then sent.
-    let backlog = env_number("TEND_BENCH_BACKLOG", 10_000);
+    let backlog = common::env_number("TEND_BENCH_BACKLOG", 10_000);
     let author: i64 = sqlx::query_scalar("SELECT min(id) FROM users WHERE facility_id = $1")
         .bind(loaded.facility_id)
         .fetch_one(&owner)
@@ -268,8 +211,5 @@ async fn bench() {
         after - before
     );
     drop(engine);
-    owner.close().await;
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&admin_pool)
-        .await;
+    server.finish().await;
 }
