@@ -53,6 +53,9 @@ pub struct AppStatus {
     pub last_sync: Option<String>,
     /// Records waiting to be uploaded.
     pub pending: u32,
+    /// The device's facility as last synced, the one fact about it the lock
+    /// screen shows; `None` before the first sync.
+    pub facility_name: Option<String>,
 }
 
 impl AppStatus {
@@ -68,6 +71,7 @@ impl AppStatus {
             server_url: config.server_url.clone(),
             last_sync: None,
             pending: 0,
+            facility_name: None,
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum ErrorCode {
     Conflict,
     /// No valid credentials were presented.
     Unauthorized,
+    /// Nobody is signed in on this device (locked screen, PIN pending, family
+    /// session): clinical data is shown only after a complete badge or password login.
+    NotSignedIn,
     /// Credentials are valid but the action is not allowed for this role.
     Forbidden,
     /// Too many attempts; retry later.
@@ -88,6 +91,7 @@ impl ErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
             Self::Unauthorized => "UNAUTHORIZED",
+            Self::NotSignedIn => "NOT_SIGNED_IN",
             Self::Forbidden => "FORBIDDEN",
             Self::RateLimited => "RATE_LIMITED",
             Self::EnrollmentCodeInvalid => "ENROLLMENT_CODE_INVALID",

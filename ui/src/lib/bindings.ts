@@ -239,6 +239,11 @@ export type AppStatus_Deserialize = {
 	last_sync?: string | null,
 	/**  Records waiting to be uploaded. */
 	pending: number,
+	/**
+	 *  The device's facility as last synced, the one fact about it the lock
+	 *  screen shows; `None` before the first sync.
+	 */
+	facility_name?: string | null,
 };
 
 /**  The status bar's data. */
@@ -249,6 +254,11 @@ export type AppStatus_Serialize = {
 	last_sync: string | null,
 	/**  Records waiting to be uploaded. */
 	pending: number,
+	/**
+	 *  The device's facility as last synced, the one fact about it the lock
+	 *  screen shows; `None` before the first sync.
+	 */
+	facility_name: string | null,
 };
 
 /**  One row of the audit log. */
@@ -814,6 +824,11 @@ export type ErrorCode =
 "CONFLICT" | 
 /**  No valid credentials were presented. */
 "UNAUTHORIZED" | 
+/**
+ *  Nobody is signed in on this device (locked screen, PIN pending, family
+ *  session): clinical data is shown only after a complete badge or password login.
+ */
+"NOT_SIGNED_IN" | 
 /**  Credentials are valid but the action is not allowed for this role. */
 "FORBIDDEN" | 
 /**  Too many attempts; retry later. */
