@@ -3,6 +3,7 @@
 //! `tend_core::admin`; the session token never crosses into the webview.
 
 use tauri::State;
+use tend_core::device::DeviceRuntime;
 use tend_core::admin::{
     AdminUser, AuditLogPage, AuditLogQuery, CensusSaved, DashboardFigures, DeviceSummary,
     EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary, NewEnrollmentCode,
@@ -12,20 +13,19 @@ use tend_domain::wire::Secret;
 use tend_domain::{DeviceType, HistoryDays};
 
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// Signs in with an administrator's username and password at the server
 /// this app is configured or enrolled with.
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_login(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     username: String,
     password: String,
 ) -> Result<AdminUser, AppError> {
     let server_url = state.status().server_url;
     Ok(state
-        .admin
+        .admin()
         .sign_in(server_url.as_deref(), &username, &Secret::new(password))
         .await?)
 }
@@ -33,27 +33,27 @@ pub async fn admin_login(
 /// Ends the administrator's session (here and on the server).
 #[tauri::command]
 #[specta::specta]
-pub async fn admin_logout(state: State<'_, AppState>) -> Result<(), AppError> {
-    state.admin.sign_out().await;
+pub async fn admin_logout(state: State<'_, DeviceRuntime>) -> Result<(), AppError> {
+    state.admin().sign_out().await;
     Ok(())
 }
 
 /// Who is signed in to the console (`null`: nobody).
 #[tauri::command]
 #[specta::specta]
-pub async fn admin_session(state: State<'_, AppState>) -> Result<Option<AdminUser>, AppError> {
-    Ok(state.admin.user().await)
+pub async fn admin_session(state: State<'_, DeviceRuntime>) -> Result<Option<AdminUser>, AppError> {
+    Ok(state.admin().user().await)
 }
 
 /// One page of the audit log; reading another facility's is itself audited.
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_audit_log(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     query: AuditLogQuery,
 ) -> Result<AuditLogPage, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.audit_log(&query).await })
         .await?)
 }
@@ -62,10 +62,10 @@ pub async fn admin_audit_log(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_facilities(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
 ) -> Result<Vec<FacilitySummary>, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.facilities().await })
         .await?)
 }
@@ -74,11 +74,11 @@ pub async fn admin_facilities(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_devices(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
 ) -> Result<Vec<DeviceSummary>, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.devices(facility_id.into()).await })
         .await?)
 }
@@ -87,13 +87,13 @@ pub async fn admin_devices(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_register_device(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     device: RegisterDevice,
 ) -> Result<DeviceSummary, AppError> {
     // Typing mistakes are reported even when the session has ended.
     device.validate()?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.register_device(&device).await })
         .await?)
 }
@@ -102,11 +102,11 @@ pub async fn admin_register_device(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_approve_device(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     device_id: u32,
 ) -> Result<DeviceSummary, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.approve_device(device_id.into()).await })
         .await?)
 }
@@ -115,11 +115,11 @@ pub async fn admin_approve_device(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_reject_device(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     device_id: u32,
 ) -> Result<DeviceSummary, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.reject_device(device_id.into()).await })
         .await?)
 }
@@ -128,11 +128,11 @@ pub async fn admin_reject_device(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_deactivate_device(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     device_id: u32,
 ) -> Result<DeviceSummary, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.deactivate_device(device_id.into()).await })
         .await?)
 }
@@ -141,11 +141,11 @@ pub async fn admin_deactivate_device(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_enrollment_codes(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
 ) -> Result<Vec<EnrollmentCodeSummary>, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.enrollment_codes(facility_id.into()).await })
         .await?)
 }
@@ -154,7 +154,7 @@ pub async fn admin_enrollment_codes(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_create_enrollment_code(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
     expires_in_hours: Option<u32>,
     max_uses: Option<u32>,
@@ -166,7 +166,7 @@ pub async fn admin_create_enrollment_code(
         device_type,
     };
     Ok(state
-        .admin
+        .admin()
         .with_session(
             |s| async move { s.create_enrollment_code(facility_id.into(), &options).await },
         )
@@ -177,12 +177,12 @@ pub async fn admin_create_enrollment_code(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_revoke_enrollment_code(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
     code_id: u32,
 ) -> Result<EnrollmentCodeSummary, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move {
             s.revoke_enrollment_code(facility_id.into(), code_id.into())
                 .await
@@ -194,11 +194,11 @@ pub async fn admin_revoke_enrollment_code(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_facility_dashboard(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
 ) -> Result<DashboardFigures, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.dashboard(facility_id.into()).await })
         .await?)
 }
@@ -207,13 +207,13 @@ pub async fn admin_facility_dashboard(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_census_history(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
     days: Option<u32>,
 ) -> Result<OccupancyHistory, AppError> {
     let days = days.map_or(Ok(HistoryDays::DEFAULT), |d| HistoryDays::new(d.into()))?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.census_history(facility_id.into(), days).await })
         .await?)
 }
@@ -222,14 +222,14 @@ pub async fn admin_census_history(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_update_census(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
     current_census: i32,
 ) -> Result<CensusSaved, AppError> {
     // A negative census is refused even when the session has ended.
     tend_core::admin::census_update(current_census.into())?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move {
             s.update_census(facility_id.into(), current_census.into())
                 .await

@@ -5,6 +5,7 @@
 //! passwords and PINs become `Secret`s at once and are never logged.
 
 use tauri::State;
+use tend_core::device::DeviceRuntime;
 use tend_core::admin_directory::{
     check_badge_uid, check_pin, BadgeSummary, FacilityDetail, FacilityForm, OrganizationDetail,
     OrganizationForm, PinChanged, StaffForm, StaffMember,
@@ -12,16 +13,15 @@ use tend_core::admin_directory::{
 use tend_domain::wire::Secret;
 
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// The organizations the administrator can see.
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_organizations(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
 ) -> Result<Vec<OrganizationDetail>, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.organizations().await })
         .await?)
 }
@@ -30,12 +30,12 @@ pub async fn admin_organizations(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_save_organization(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     organization: OrganizationForm,
 ) -> Result<OrganizationDetail, AppError> {
     organization.validate()?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.save_organization(&organization).await })
         .await?)
 }
@@ -44,11 +44,11 @@ pub async fn admin_save_organization(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_facility_detail(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
 ) -> Result<FacilityDetail, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.facility(facility_id.into()).await })
         .await?)
 }
@@ -57,12 +57,12 @@ pub async fn admin_facility_detail(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_save_facility(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility: FacilityForm,
 ) -> Result<FacilityDetail, AppError> {
     facility.validate()?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.save_facility(&facility).await })
         .await?)
 }
@@ -71,11 +71,11 @@ pub async fn admin_save_facility(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_users(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     facility_id: u32,
 ) -> Result<Vec<StaffMember>, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.staff(facility_id.into()).await })
         .await?)
 }
@@ -85,14 +85,14 @@ pub async fn admin_users(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_save_user(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     user: StaffForm,
     password: Option<String>,
 ) -> Result<StaffMember, AppError> {
     let password = password.filter(|p| !p.is_empty()).map(Secret::new);
     user.validate(password.as_ref())?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.save_staff(&user, password.as_ref()).await })
         .await?)
 }
@@ -101,12 +101,12 @@ pub async fn admin_save_user(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_set_user_active(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     user_id: u32,
     active: bool,
 ) -> Result<StaffMember, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.set_staff_active(user_id.into(), active).await })
         .await?)
 }
@@ -115,11 +115,11 @@ pub async fn admin_set_user_active(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_user_badges(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     user_id: u32,
 ) -> Result<Vec<BadgeSummary>, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.badges(user_id.into()).await })
         .await?)
 }
@@ -128,7 +128,7 @@ pub async fn admin_user_badges(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_assign_badge(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     user_id: u32,
     badge_uid: String,
     label: Option<String>,
@@ -136,7 +136,7 @@ pub async fn admin_assign_badge(
     let badge_uid = Secret::new(badge_uid);
     check_badge_uid(&badge_uid)?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move {
             s.assign_badge(user_id.into(), &badge_uid, label.as_deref())
                 .await
@@ -148,12 +148,12 @@ pub async fn admin_assign_badge(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_revoke_badge(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     user_id: u32,
     badge_id: u32,
 ) -> Result<BadgeSummary, AppError> {
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.revoke_badge(user_id.into(), badge_id.into()).await })
         .await?)
 }
@@ -162,14 +162,14 @@ pub async fn admin_revoke_badge(
 #[tauri::command]
 #[specta::specta]
 pub async fn admin_set_pin(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     user_id: u32,
     pin: String,
 ) -> Result<PinChanged, AppError> {
     let pin = Secret::new(pin);
     check_pin(&pin)?;
     Ok(state
-        .admin
+        .admin()
         .with_session(|s| async move { s.set_pin(user_id.into(), &pin).await })
         .await?)
 }

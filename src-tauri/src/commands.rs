@@ -3,24 +3,24 @@
 
 use tauri::State;
 use tend_core::app_status::{AppInfo, AppStatus};
+use tend_core::device::DeviceRuntime;
 use tend_core::enrollment::{DeviceIdentityInfo, EnrollmentState, WipeNotice};
 use tend_core::server_url::{self, ServerUrlCheck};
-use tend_domain::DeviceStatus;
 
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// Build and runtime facts for the About screen.
 #[tauri::command]
 #[specta::specta]
-pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, AppError> {
-    Ok(state.info.clone())
+pub fn app_info(state: State<'_, DeviceRuntime>) -> Result<AppInfo, AppError> {
+    Ok(state.info().clone())
 }
 
-/// Connection and sync state for the status bar.
+/// Connection and sync state for the status bar (and the facility's name,
+/// the one fact about it a locked screen shows).
 #[tauri::command]
 #[specta::specta]
-pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, AppError> {
+pub fn app_status(state: State<'_, DeviceRuntime>) -> Result<AppStatus, AppError> {
     Ok(state.status())
 }
 
@@ -36,7 +36,7 @@ pub fn check_server_url(url: String) -> Result<ServerUrlCheck, AppError> {
 /// status bar never starts stale.
 #[tauri::command]
 #[specta::specta]
-pub fn ui_ready(state: State<'_, AppState>) -> Result<AppStatus, AppError> {
+pub fn ui_ready(state: State<'_, DeviceRuntime>) -> Result<AppStatus, AppError> {
     state.mark_ui_ready();
     Ok(state.status())
 }
@@ -44,8 +44,8 @@ pub fn ui_ready(state: State<'_, AppState>) -> Result<AppStatus, AppError> {
 /// This device's hardware identity, shown to the administrator at setup.
 #[tauri::command]
 #[specta::specta]
-pub fn device_identity(state: State<'_, AppState>) -> Result<DeviceIdentityInfo, AppError> {
-    Ok(state.enrollment.identity()?)
+pub fn device_identity(state: State<'_, DeviceRuntime>) -> Result<DeviceIdentityInfo, AppError> {
+    Ok(state.identity()?)
 }
 
 /// Enrolls this device with the server and the code the administrator gave;
@@ -53,16 +53,11 @@ pub fn device_identity(state: State<'_, AppState>) -> Result<DeviceIdentityInfo,
 #[tauri::command]
 #[specta::specta]
 pub async fn enroll_device(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     server_url: String,
     code: String,
 ) -> Result<EnrollmentState, AppError> {
-    let enrolled = state.enrollment.enroll(&server_url, &code).await?;
-    state.set_server_url(&enrolled.server_url);
-    if enrolled.status == DeviceStatus::Active {
-        state.start_session();
-    }
-    Ok(enrolled)
+    Ok(state.enroll(&server_url, &code).await?)
 }
 
 /// The device's enrollment (`null` before setup); a pending device asks the
@@ -70,18 +65,14 @@ pub async fn enroll_device(
 #[tauri::command]
 #[specta::specta]
 pub async fn enrollment_status(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
 ) -> Result<Option<EnrollmentState>, AppError> {
-    let enrolled = state.enrollment.status().await?;
-    if enrolled.as_ref().map(|e| e.status) == Some(DeviceStatus::Active) {
-        state.start_session();
-    }
-    Ok(enrolled)
+    Ok(state.enrollment_status().await?)
 }
 
 /// Why this device erased itself, until it enrolls again (`null` if never).
 #[tauri::command]
 #[specta::specta]
-pub fn wipe_notice(state: State<'_, AppState>) -> Result<Option<WipeNotice>, AppError> {
-    Ok(state.enrollment.wipe_notice()?)
+pub fn wipe_notice(state: State<'_, DeviceRuntime>) -> Result<Option<WipeNotice>, AppError> {
+    Ok(state.wipe_notice()?)
 }

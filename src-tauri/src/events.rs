@@ -1,7 +1,11 @@
-//! Events pushed from Rust to the webview, typed through tauri-specta.
+//! Events pushed from Rust to the webview, typed through tauri-specta, and
+//! the device runtime's events sink that emits them to the window.
 
 use serde::Serialize;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
 use tend_core::app_status::AppStatus;
+use tend_core::device::DeviceEvents;
 use tend_core::enrollment::WipeNotice;
 use tend_core::login::{ReaderStatus, SessionState};
 use tend_core::sync::SyncStatus;
@@ -27,3 +31,34 @@ pub struct ReaderStatusChanged(pub ReaderStatus);
 /// Sync progressed or failed (status bar, sync details, initial-sync progress).
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct SyncStatusChanged(pub SyncStatus);
+
+/// The runtime's events, emitted to the window.
+pub struct WindowEvents<R: Runtime>(pub AppHandle<R>);
+
+fn deliver(what: &str, result: tauri::Result<()>) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, event = what, "event not delivered");
+    }
+}
+
+impl<R: Runtime> DeviceEvents for WindowEvents<R> {
+    fn status_changed(&self, status: &AppStatus) {
+        deliver("status", AppStatusChanged(status.clone()).emit(&self.0));
+    }
+
+    fn session_changed(&self, session: &SessionState) {
+        deliver("session", SessionChanged(session.clone()).emit(&self.0));
+    }
+
+    fn reader_status_changed(&self, status: ReaderStatus) {
+        deliver("reader", ReaderStatusChanged(status).emit(&self.0));
+    }
+
+    fn sync_status_changed(&self, status: &SyncStatus) {
+        deliver("sync", SyncStatusChanged(status.clone()).emit(&self.0));
+    }
+
+    fn device_wiped(&self, notice: &WipeNotice) {
+        deliver("wipe", DeviceWiped(notice.clone()).emit(&self.0));
+    }
+}

@@ -1,5 +1,7 @@
-//! The Tend app's Tauri adapter. `build_app` is generic over the runtime so
-//! the same command wiring runs in the real window and under
+//! The Tend app's Tauri adapter: the commands, the events sink that emits the
+//! device runtime's changes to the window, and the window. The device's life
+//! is `tend_core::device::DeviceRuntime`. `build_app` is generic over the
+//! runtime so the same command wiring runs in the real window and under
 //! `tauri::test::mock_builder()`.
 
 pub mod admin;
@@ -9,11 +11,13 @@ pub mod error;
 pub mod events;
 pub mod family;
 pub mod login;
-pub mod state;
 pub mod window;
 pub mod workspace;
 
-use tauri::{Manager, Runtime, Wry};
+use std::sync::Arc;
+
+use tauri::{Runtime, Wry};
+use tend_core::device::{BadgeFeed, DeviceRuntime};
 use tauri_specta::{collect_commands, collect_events};
 
 /// The typed IPC surface: every command and event the webview may use.
@@ -99,320 +103,125 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Wires state, commands and events into a builder of any runtime. The main
-/// window is opened in the same setup hook (Tauri keeps only one), unless
-/// `window` is `None`, as in the mock-runtime tests.
+/// Whether a command hands resident or clinical data across IPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Resident or clinical data: the command goes through
+    /// `DeviceRuntime::clinical` and answers `NOT_SIGNED_IN` unless a user
+    /// is completely signed in.
+    Clinical,
+    /// Nothing clinical (status, lock screen, setup, family kiosk with its
+    /// own session, admin console with the administrator's own session).
+    Open,
+}
+
+/// Every command of [`specta_builder`], classified. A test compares this
+/// table with the generated bindings, so a new command cannot be added
+/// without deciding whether it is clinical (and an IPC test then checks each
+/// clinical one is refused on a locked screen).
+pub const COMMAND_ACCESS: &[(&str, Access)] = &[
+    ("admin_approve_device", Access::Open),
+    ("admin_audit_log", Access::Open),
+    ("admin_census_history", Access::Open),
+    ("admin_create_enrollment_code", Access::Open),
+    ("admin_deactivate_device", Access::Open),
+    ("admin_devices", Access::Open),
+    ("admin_enrollment_codes", Access::Open),
+    ("admin_facilities", Access::Open),
+    ("admin_facility_dashboard", Access::Open),
+    ("admin_login", Access::Open),
+    ("admin_logout", Access::Open),
+    ("admin_register_device", Access::Open),
+    ("admin_reject_device", Access::Open),
+    ("admin_revoke_enrollment_code", Access::Open),
+    ("admin_session", Access::Open),
+    ("admin_update_census", Access::Open),
+    ("admin_assign_badge", Access::Open),
+    ("admin_facility_detail", Access::Open),
+    ("admin_organizations", Access::Open),
+    ("admin_revoke_badge", Access::Open),
+    ("admin_save_facility", Access::Open),
+    ("admin_save_organization", Access::Open),
+    ("admin_save_user", Access::Open),
+    ("admin_set_pin", Access::Open),
+    ("admin_set_user_active", Access::Open),
+    ("admin_user_badges", Access::Open),
+    ("admin_users", Access::Open),
+    ("app_info", Access::Open),
+    ("app_status", Access::Open),
+    ("check_server_url", Access::Open),
+    ("device_identity", Access::Open),
+    ("enroll_device", Access::Open),
+    ("enrollment_status", Access::Open),
+    ("ui_ready", Access::Open),
+    ("wipe_notice", Access::Open),
+    ("family_check_in", Access::Open),
+    ("family_end", Access::Open),
+    ("family_send_message", Access::Open),
+    ("family_settings", Access::Open),
+    ("family_summary", Access::Open),
+    ("badge_login_wedge", Access::Open),
+    ("cancel_pin", Access::Open),
+    ("lock_now", Access::Open),
+    ("logout", Access::Open),
+    ("password_login", Access::Open),
+    ("reader_status", Access::Open),
+    ("session_activity", Access::Open),
+    ("session_state", Access::Open),
+    ("submit_pin", Access::Open),
+    ("due_follow_ups", Access::Clinical),
+    ("handoff_notes", Access::Clinical),
+    ("facility_info", Access::Clinical),
+    ("patient_timeline", Access::Clinical),
+    ("roster", Access::Clinical),
+    ("sync_now", Access::Open),
+    ("sync_status", Access::Open),
+    ("write_record", Access::Clinical),
+];
+
+/// Wires the device runtime, commands and events into a builder of any
+/// runtime. The main window is opened in the same setup hook (Tauri keeps
+/// only one) and the runtime started with the window as its events sink,
+/// unless `window` is `None`, as in the mock-runtime tests (which start the
+/// runtime themselves when they need its background work).
 pub fn build_app<R: Runtime>(
     builder: tauri::Builder<R>,
-    state: state::AppState,
+    runtime: DeviceRuntime,
     window: Option<tend_core::config::Profile>,
 ) -> tauri::Builder<R> {
     let specta = specta_builder::<R>();
     builder
-        .manage(state)
+        .manage(runtime.clone())
         .invoke_handler(specta.invoke_handler())
         .setup(move |app| {
             specta.mount_events(app);
             if let Some(profile) = window {
-                // Before the window asks where the device stands.
-                let state = app.state::<state::AppState>();
-                tauri::async_runtime::block_on(async {
-                    let enroll = state.enroll_unattended();
-                    if tokio::time::timeout(std::time::Duration::from_secs(15), enroll)
-                        .await
-                        .is_err()
-                    {
-                        tracing::warn!("unattended enrollment timed out; first-run setup shows");
-                    }
+                let handle = tauri::async_runtime::block_on(async {
+                    // Before the window asks where the device stands.
+                    runtime
+                        .enroll_unattended(std::time::Duration::from_secs(15))
+                        .await;
+                    tokio::runtime::Handle::current()
                 });
                 window::create_main_window(app, profile)?;
-                watch_connection(app.handle().clone());
-                watch_badges(app.handle().clone());
-                let handle = app.handle().clone();
-                let state = app.state::<state::AppState>();
-                state.set_session_starter(Box::new(move || run_session(handle.clone())));
-                let handle = app.handle().clone();
-                state.set_status_listener(Box::new(move |status| {
-                    use tauri_specta::Event;
-                    if let Err(e) = events::AppStatusChanged(status).emit(&handle) {
-                        tracing::warn!(error = %e, "status event not delivered");
-                    }
-                }));
-                // An enrolled device resumes its session at start-up.
-                if let Ok(Some(enrolled)) = state.enrollment.saved() {
-                    if enrolled.status == tend_domain::DeviceStatus::Active {
-                        state.start_session();
-                    }
-                }
+                let events = Arc::new(events::WindowEvents(app.handle().clone()));
+                runtime.start(handle, events, pcsc_badges());
             }
             Ok(())
         })
 }
 
-/// The enrolled device's session in the background (tend-core decides; this
-/// only relays): heartbeats keep the status bar's connection state, and when
-/// the server ends the enrollment the device is wiped and the window is told
-/// to return to setup.
-fn run_session<R: Runtime>(app: tauri::AppHandle<R>) {
-    use tauri_specta::Event;
-    use tend_core::app_status::ConnectionState;
-    use tend_core::session::SessionEvent;
-
-    let (enrollment, interval, status) = {
-        let state = app.state::<state::AppState>();
-        (
-            state.enrollment.clone(),
-            state.heartbeat_interval,
-            state.status(),
-        )
-    };
-    // The window learns at once that the device is enrolled (status bar).
-    if let Err(e) = events::AppStatusChanged(status).emit(&app) {
-        tracing::warn!(error = %e, "status event not delivered");
-    }
-    tauri::async_runtime::spawn(async move {
-        let sync = start_sync(&app).await;
-        let reporting = sync.as_ref().map(|(engine, _)| engine.clone());
-        let events_app = app.clone();
-        let result = enrollment
-            .run_session_reporting(
-                interval,
-                move || {
-                    reporting
-                        .as_ref()
-                        .map(|engine| engine.heartbeat_state())
-                        .unwrap_or_default()
-                },
-                move |event| {
-                    let state = events_app.state::<state::AppState>();
-                    let connection = match event {
-                        SessionEvent::Online(ack) => {
-                            // Encryption is required and this device reports none:
-                            // nothing stays open on screen until that is fixed.
-                            if ack.lock {
-                                state.login.lock_by_policy();
-                            }
-                            ConnectionState::Online
-                        }
-                        SessionEvent::Offline => ConnectionState::Offline,
-                    };
-                    if let Some(status) = state.set_connection(connection) {
-                        if let Err(e) = events::AppStatusChanged(status).emit(&events_app) {
-                            tracing::warn!(error = %e, "status event not delivered");
-                        }
-                    }
-                },
-            )
-            .await;
-        let state = app.state::<state::AppState>();
-        // The session is over (wiped, or ended): sync stops and lets go of the vault.
-        if let Some((_, stop)) = sync {
-            let _ = stop.send(true);
-        }
-        state.set_sync_engine(None);
-        state.login.api().offline.attach(None);
-        state
-            .session_running
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-        if let Err(e) = &result {
-            tracing::error!(code = %e.code(), error = %e, "device session ended with an error");
-        }
-        // Wiped (even partly): the enrollment is gone, so back to setup.
-        if matches!(state.enrollment.saved(), Ok(None)) {
-            let status = state.forget_server();
-            if let Err(e) = events::AppStatusChanged(status).emit(&app) {
-                tracing::warn!(error = %e, "status event not delivered");
-            }
-            if let Ok(Some(notice)) = state.enrollment.wipe_notice() {
-                if let Err(e) = events::DeviceWiped(notice).emit(&app) {
-                    tracing::warn!(error = %e, "wipe event not delivered");
-                }
-            }
-        }
-    });
-}
-
-/// Opens the vault and starts the background sync loop for an active
-/// device; its status reaches the window as `SyncStatusChanged` (and the
-/// status bar's last sync and pending count). Returns the engine and the
-/// switch that stops the loop. `None` when the vault cannot be opened (the
-/// app keeps running without documentation; the log says why).
-async fn start_sync<R: Runtime>(
-    app: &tauri::AppHandle<R>,
-) -> Option<(
-    std::sync::Arc<tend_core::sync::SyncEngine>,
-    tokio::sync::watch::Sender<bool>,
-)> {
-    use std::sync::{Arc, Mutex};
-    use tauri_specta::Event;
-    use tend_core::sync::{ServerSyncApi, SyncEngine, SyncSettings};
-
-    let state = app.state::<state::AppState>();
-    let started = async {
-        let vault = state.enrollment.open_vault().await?;
-        let engine = Arc::new(SyncEngine::new(Arc::new(Mutex::new(vault)))?);
-        let api = state.enrollment.active_server_api().await?;
-        Ok::<_, tend_core::CoreError>((engine, api))
-    };
-    let (engine, api) = match started.await {
-        Ok((engine, Some(api))) => (engine, ServerSyncApi::new(api)),
-        Ok((_, None)) => return None,
-        Err(e) => {
-            tracing::error!(code = %e.code(), error = %e, "no vault: documentation and sync are off");
-            return None;
-        }
-    };
-    state.set_sync_engine(Some(engine.clone()));
-    // Badge taps can be verified offline against the vault from now on.
-    state
-        .login
-        .api()
-        .offline
-        .attach(Some(engine.vault().clone()));
-
-    let mut changes = engine.subscribe();
-    let events_app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let status = changes.borrow_and_update().clone();
-            let state = events_app.state::<state::AppState>();
-            if let Some(app_status) = state.set_sync_summary(&status) {
-                if let Err(e) = events::AppStatusChanged(app_status).emit(&events_app) {
-                    tracing::warn!(error = %e, "status event not delivered");
-                }
-            }
-            if let Err(e) = events::SyncStatusChanged(status).emit(&events_app) {
-                tracing::warn!(error = %e, "sync event not delivered");
-            }
-            if changes.changed().await.is_err() {
-                break;
-            }
-        }
-    });
-
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let loop_engine = engine.clone();
-    tauri::async_runtime::spawn(async move {
-        let end = loop_engine
-            .run(&api, &SyncSettings::default(), async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await;
-        tracing::info!(end = ?end, "sync loop ended");
-    });
-    Some((engine, stop))
-}
-
-/// Badge login's background work: session changes go to the window, PC/SC
-/// taps go to the login, reader comings and goings to the lock screen, and
-/// the idle lock is checked twice a second.
-fn watch_badges<R: Runtime>(app: tauri::AppHandle<R>) {
-    use tauri_specta::Event;
-    use tend_badge::{BadgeRead, BadgeSource};
-
-    let state = app.state::<state::AppState>();
-    let events_app = app.clone();
-    let previous = std::sync::Mutex::new(state.login.state());
-    let verifiers = state.login.api().offline.clone();
-    state.set_session_listener(Box::new(move |session| {
-        if let Err(e) = events::SessionChanged(session.clone()).emit(&events_app) {
-            tracing::warn!(error = %e, "session event not delivered");
-        }
-        // Lock, unlock and logout go to the audit log with the next sync.
-        let before = std::mem::replace(
-            &mut *previous.lock().unwrap_or_else(|p| p.into_inner()),
-            session.clone(),
-        );
-        if let Some(event) =
-            tend_core::offline_login::session_change_event(&before, session, chrono::Utc::now())
-        {
-            let verifiers = verifiers.clone();
-            tauri::async_runtime::spawn(async move {
-                if let Err(e) = verifiers.audit(event).await {
-                    tracing::warn!(code = %e.code(), "session audit event not queued");
-                }
-            });
-        }
-    }));
-
-    let login = state.login.clone();
-    tauri::async_runtime::spawn(async move { login.watch_idle().await });
-
-    let (sink, mut reads) = tend_badge::badge_channel();
+/// The PC/SC reader watcher's badge reads; `None` when the PC/SC service
+/// cannot be used (badges then come only from a keyboard wedge).
+fn pcsc_badges() -> Option<BadgeFeed> {
+    use tend_badge::BadgeSource;
+    let (sink, reads) = tend_badge::badge_channel();
     let mut watcher = tend_badge::PcscWatcher::default();
-    if let Err(e) = watcher.start(sink) {
-        tracing::warn!(error = %e, "no PC/SC badge watcher; badges only by keyboard wedge");
-        return;
-    }
-    let reader_status = state.readers_started();
-    let _ = events::ReaderStatusChanged(reader_status).emit(&app);
-    let login = state.login.clone();
-    tauri::async_runtime::spawn(async move {
-        // The watcher's thread lives as long as this task (the app).
-        let _watcher = watcher;
-        while let Some(read) = reads.recv().await {
-            let state = app.state::<state::AppState>();
-            if let Some(status) = state.update_readers(&read) {
-                tracing::info!(status = ?status, "badge reader status");
-                if let Err(e) = events::ReaderStatusChanged(status).emit(&app) {
-                    tracing::warn!(error = %e, "reader event not delivered");
-                }
-            }
-            match read {
-                BadgeRead::Present { uid, .. } => {
-                    // Read by scripts/bench-badge-login.sh; no badge data.
-                    tracing::info!(epoch_ms = epoch_ms(), "badge presented");
-                    // Not awaited here, so removals and reader events keep
-                    // flowing while the server answers.
-                    let login = login.clone();
-                    tauri::async_runtime::spawn(async move {
-                        login.tap(uid).await;
-                    });
-                }
-                BadgeRead::Unsupported { reason, .. } => {
-                    tracing::info!(reason = reason.code(), "unsupported card presented");
-                    login.unsupported_card();
-                }
-                _ => {}
-            }
-        }
-    });
-}
-
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
-
-/// Keeps the status bar's online/offline state true: probes the configured
-/// server in the background and pushes `AppStatusChanged` on every change.
-fn watch_connection<R: Runtime>(app: tauri::AppHandle<R>) {
-    use tauri_specta::Event;
-
-    let state = app.state::<state::AppState>();
-    let Some(server_url) = state.status().server_url else {
-        return;
-    };
-    let client = match tend_core::connectivity::api_client(env!("CARGO_PKG_VERSION")) {
-        Ok(client) => client,
+    match watcher.start(sink) {
+        Ok(()) => Some(BadgeFeed::new(reads, watcher)),
         Err(e) => {
-            tracing::error!(error = %e, "no HTTP client; the app stays offline");
-            return;
+            tracing::warn!(error = %e, "no PC/SC badge watcher");
+            None
         }
-    };
-    tauri::async_runtime::spawn(tend_core::connectivity::watch(
-        client,
-        server_url,
-        tend_core::connectivity::PROBE_INTERVAL,
-        move |connection| {
-            let state = app.state::<state::AppState>();
-            if let Some(status) = state.set_connection(connection) {
-                if let Err(e) = events::AppStatusChanged(status).emit(&app) {
-                    tracing::warn!(error = %e, "status event not delivered");
-                }
-            }
-        },
-    ));
+    }
 }

@@ -59,8 +59,9 @@ fn main() -> ExitCode {
         }
     }
     let profile = config.profile;
-    let state = tend_app::state::AppState::new(&config, started);
-    let result = tend_app::build_app(tauri::Builder::default(), state, Some(profile))
+    let runtime =
+        tend_core::device::DeviceRuntime::new(&config, env!("CARGO_PKG_VERSION"), started);
+    let result = tend_app::build_app(tauri::Builder::default(), runtime, Some(profile))
         .run(tauri::generate_context!());
     match result {
         Ok(()) => ExitCode::SUCCESS,

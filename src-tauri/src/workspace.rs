@@ -1,114 +1,91 @@
 //! The nurse workspace's IPC surface: the facility's residents and their
 //! documentation from the device's vault, writing new records (offline-first:
 //! the vault first, the server when the sync loop gets there), and the sync
-//! status for the status bar. The author of a record is always the signed-in
-//! user on the lock screen, never a value from the webview.
+//! status for the status bar. Every command that returns resident or clinical
+//! data goes through `DeviceRuntime::clinical`, which answers `NOT_SIGNED_IN`
+//! unless a user is completely signed in; the author of a record is always
+//! that user, never a value from the webview.
 
-use chrono::Utc;
 use tauri::State;
+use tend_core::device::DeviceRuntime;
 use tend_core::sync::{DueFollowUp, HandoffNote, LocalRecord, RosterPatient, SyncStatus};
-use tend_domain::records::{RecordBody, RecordDraft};
+use tend_domain::records::RecordBody;
 use tend_domain::wire::SyncedFacility;
-use tend_domain::ErrorCode;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::state::AppState;
-
-/// Most timeline entries one call returns.
-const MAX_TIMELINE: u32 = 500;
 
 /// The facility's residents, filtered by name, room or MRN, sorted by room.
 #[tauri::command]
 #[specta::specta]
 pub async fn roster(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     search: String,
 ) -> Result<Vec<RosterPatient>, AppError> {
-    Ok(state.sync_engine()?.patients(&search).await?)
+    Ok(state.clinical()?.roster(&search).await?)
 }
 
 /// A resident's documentation, newest first.
 #[tauri::command]
 #[specta::specta]
 pub async fn patient_timeline(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     patient_id: u32,
     limit: u32,
 ) -> Result<Vec<LocalRecord>, AppError> {
-    let engine = state.sync_engine()?;
-    Ok(engine
-        .timeline(patient_id.into(), limit.clamp(1, MAX_TIMELINE))
-        .await?)
+    Ok(state.clinical()?.timeline(patient_id.into(), limit).await?)
 }
 
 /// Writes a record for a resident as the signed-in user, now.
 #[tauri::command]
 #[specta::specta]
 pub async fn write_record(
-    state: State<'_, AppState>,
+    state: State<'_, DeviceRuntime>,
     patient_id: u32,
     amends: Option<Uuid>,
     body: RecordBody,
 ) -> Result<LocalRecord, AppError> {
-    let engine = state.sync_engine()?;
-    let author = state.login.signed_in_user().ok_or_else(|| AppError {
-        code: ErrorCode::Unauthorized,
-        message: "sign in with your badge before documenting".into(),
-        fields: Default::default(),
-    })?;
-    let draft = RecordDraft {
-        patient_id: patient_id.into(),
-        author_user_id: author.id,
-        recorded_at: Utc::now(),
-        amends,
-        body,
-    };
-    Ok(engine.write_record(draft).await?)
+    let clinical = state.clinical()?;
+    Ok(clinical.write_record(patient_id.into(), amends, body).await?)
 }
 
 /// PRN doses of the facility whose effectiveness follow-up is due within 2 h
 /// or overdue (up to a day), most urgent first: the nurse home's "Due soon".
 #[tauri::command]
 #[specta::specta]
-pub async fn due_follow_ups(state: State<'_, AppState>) -> Result<Vec<DueFollowUp>, AppError> {
-    Ok(state.sync_engine()?.due_follow_ups().await?)
+pub async fn due_follow_ups(state: State<'_, DeviceRuntime>) -> Result<Vec<DueFollowUp>, AppError> {
+    Ok(state.clinical()?.due_follow_ups().await?)
 }
 
 /// Care notes colleagues wrote in the facility during the last 12 h, newest
 /// first, without the signed-in user's own: the nurse home's hand-off notes.
 #[tauri::command]
 #[specta::specta]
-pub async fn handoff_notes(state: State<'_, AppState>) -> Result<Vec<HandoffNote>, AppError> {
-    let reader = state.login.signed_in_user().map(|user| user.id);
-    Ok(state.sync_engine()?.handoff_notes(reader).await?)
+pub async fn handoff_notes(state: State<'_, DeviceRuntime>) -> Result<Vec<HandoffNote>, AppError> {
+    Ok(state.clinical()?.handoff_notes().await?)
 }
 
 /// The device's facility as last synced (name, features); null before the
-/// first sync.
+/// first sync. Clinical: a locked screen reads the name from `app_status`.
 #[tauri::command]
 #[specta::specta]
-pub async fn facility_info(state: State<'_, AppState>) -> Result<Option<SyncedFacility>, AppError> {
-    match state.sync_engine_if_running() {
-        Some(engine) => Ok(engine.facility().await?),
-        None => Ok(None),
-    }
+pub async fn facility_info(
+    state: State<'_, DeviceRuntime>,
+) -> Result<Option<SyncedFacility>, AppError> {
+    Ok(state.clinical()?.facility().await?)
 }
 
-/// Where sync stands (the status bar and the sync details panel).
+/// Where sync stands (the status bar and the sync details panel): counts, no
+/// resident data.
 #[tauri::command]
 #[specta::specta]
-pub fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, AppError> {
-    Ok(state
-        .sync_engine_if_running()
-        .map(|engine| engine.status())
-        .unwrap_or_default())
+pub fn sync_status(state: State<'_, DeviceRuntime>) -> Result<SyncStatus, AppError> {
+    Ok(state.sync_status())
 }
 
 /// Syncs now instead of at the next tick.
 #[tauri::command]
 #[specta::specta]
-pub fn sync_now(state: State<'_, AppState>) -> Result<(), AppError> {
-    state.sync_engine()?.sync_now();
-    Ok(())
+pub fn sync_now(state: State<'_, DeviceRuntime>) -> Result<(), AppError> {
+    Ok(state.sync_now()?)
 }

@@ -11,8 +11,8 @@ use tauri::test::{
 };
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
-use tend_app::state::AppState;
 use tend_core::config::{AppConfig, CliArgs, Environment};
+use tend_core::device::DeviceRuntime;
 
 fn config(data_dir: &Path, server_url: Option<&str>) -> AppConfig {
     let mut args = vec!["--data-dir".to_owned(), data_dir.display().to_string()];
@@ -30,7 +30,8 @@ fn config(data_dir: &Path, server_url: Option<&str>) -> AppConfig {
 }
 
 fn app(config: &AppConfig) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let app = tend_app::build_app(mock_builder(), AppState::new(config, Instant::now()), None)
+    let runtime = DeviceRuntime::new(config, env!("CARGO_PKG_VERSION"), Instant::now());
+    let app = tend_app::build_app(mock_builder(), runtime, None)
         .build(mock_context(noop_assets()))
         .expect("mock app builds");
     let window = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -569,28 +570,19 @@ fn badge_pin_and_password_input_is_checked_before_any_server_call() {
 fn workspace_commands_before_setup_answer_in_words_not_crashes() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, window) = app(&config(dir.path(), None));
-    // No vault yet: no facility, an empty sync status, and documentation refused with a code.
-    assert_eq!(
-        invoke(&window, "facility_info", json!({})).unwrap(),
-        Value::Null
-    );
+    // No vault yet and nobody signed in: an empty sync status, and every
+    // clinical command refused with a code and no data.
     let status = invoke(&window, "sync_status", json!({})).unwrap();
     assert_eq!(status["pending"], 0);
     assert_eq!(status["last_sync"], Value::Null);
-    let err = invoke(&window, "roster", json!({ "search": "" })).unwrap_err();
+    let err = invoke(&window, "sync_now", json!({})).unwrap_err();
     assert_eq!(err["code"], "UNAVAILABLE");
     assert!(err["message"].as_str().unwrap().contains("set up"));
-    let err = invoke(&window, "due_follow_ups", json!({})).unwrap_err();
-    assert_eq!(err["code"], "UNAVAILABLE");
-    let err = invoke(&window, "handoff_notes", json!({})).unwrap_err();
-    assert_eq!(err["code"], "UNAVAILABLE");
-    let err = invoke(
-        &window,
-        "write_record",
-        json!({ "patientId": 1, "amends": null, "body": { "kind": "care_note", "text": "Ate well" } }),
-    )
-    .unwrap_err();
-    assert_eq!(err["code"], "UNAVAILABLE");
+    for (cmd, args) in clinical_calls() {
+        let err = invoke(&window, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "NOT_SIGNED_IN", "{cmd}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("badge"), "{cmd}: {err}");
+    }
     // A body of an unknown kind never reaches the core.
     assert!(invoke(
         &window,
@@ -598,4 +590,323 @@ fn workspace_commands_before_setup_answer_in_words_not_crashes() {
         json!({ "patientId": 1, "amends": null, "body": { "kind": "diagnosis", "text": "x" } }),
     )
     .is_err());
+}
+
+/// One well-formed call of every clinical command (see
+/// `tend_app::COMMAND_ACCESS`); `every_command_is_classified` checks this
+/// list covers exactly the clinical ones.
+fn clinical_calls() -> Vec<(&'static str, Value)> {
+    vec![
+        ("roster", json!({ "search": "" })),
+        ("patient_timeline", json!({ "patientId": 41, "limit": 50 })),
+        ("due_follow_ups", json!({})),
+        ("handoff_notes", json!({})),
+        ("facility_info", json!({})),
+        (
+            "write_record",
+            json!({ "patientId": 41, "amends": null, "body": { "kind": "care_note", "text": "Ate well" } }),
+        ),
+    ]
+}
+
+/// Every command the webview can call is classified clinical or not in
+/// `tend_app::COMMAND_ACCESS`: the names come from the generated bindings,
+/// so a new command without a decision fails here.
+#[test]
+fn every_command_is_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bindings.ts");
+    tend_app::export_bindings(&path).unwrap();
+    let bindings = std::fs::read_to_string(&path).unwrap();
+    // `__TAURI_INVOKE("name", …)` or `__TAURI_INVOKE<Type>("name")`.
+    let mut exported: Vec<String> = bindings
+        .split("__TAURI_INVOKE")
+        .skip(1)
+        .filter_map(|rest| {
+            let line = rest.lines().next()?;
+            let (before, after) = line.split_once("(\"")?;
+            (before.is_empty() || before.starts_with('<'))
+                .then(|| after.split('"').next().unwrap().to_owned())
+        })
+        .collect();
+    exported.sort();
+    assert!(exported.len() > 50, "{exported:?}");
+    let mut classified: Vec<String> = tend_app::COMMAND_ACCESS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    classified.sort();
+    assert_eq!(
+        exported, classified,
+        "classify each command in tend_app::COMMAND_ACCESS"
+    );
+    let mut clinical: Vec<&str> = tend_app::COMMAND_ACCESS
+        .iter()
+        .filter(|(_, access)| *access == tend_app::Access::Clinical)
+        .map(|(name, _)| *name)
+        .collect();
+    clinical.sort();
+    let mut tested: Vec<&str> = clinical_calls().iter().map(|(name, _)| *name).collect();
+    tested.sort();
+    assert_eq!(clinical, tested, "every clinical command is tested below");
+}
+
+/// A small stand-in for the central API, enough for one enrolled device:
+/// authentication, heartbeats, sync (one facility, one resident), badge
+/// login with a PIN, and a family check-in. Requests are answered on their
+/// own threads; the process ends it.
+mod fake_api {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    use serde_json::{json, Value};
+
+    pub const BADGE: &str = "0012345678";
+    pub const PIN: &str = "4826";
+    pub const NURSE: i64 = 7;
+    pub const PATIENT: i64 = 41;
+    pub const FACILITY: &str = "Sunrise ALF - North Campus";
+
+    pub fn start() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        url
+    }
+
+    fn serve(stream: TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (status, answer) = answer(&method, path.split('?').next().unwrap(), &body);
+        let text = answer.to_string();
+        let mut stream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+            text.len()
+        );
+    }
+
+    fn error(code: &str) -> Value {
+        json!({ "error": { "code": code, "message": code, "fields": {} } })
+    }
+
+    fn later() -> String {
+        (chrono::Utc::now() + chrono::Duration::hours(8)).to_rfc3339()
+    }
+
+    fn answer(method: &str, path: &str, body: &Value) -> (&'static str, Value) {
+        let now = chrono::Utc::now().to_rfc3339();
+        match (method, path) {
+            ("GET", "/readyz") => ("200 OK", json!({ "status": "ready" })),
+            ("POST", "/api/devices/auth/challenge") => (
+                "200 OK",
+                json!({ "nonce": "bm9uY2U", "expires_at": later() }),
+            ),
+            ("POST", "/api/devices/auth/token") => (
+                "200 OK",
+                json!({ "token": "tdev_fake", "device_id": 3, "expires_at": later() }),
+            ),
+            ("POST", p) if p.ends_with("/heartbeat") => (
+                "200 OK",
+                json!({ "server_time": now, "clock_offset_ms": 0, "lock": false }),
+            ),
+            ("POST", "/api/auth/badge-login") => match body["pin"].as_str() {
+                None => ("401 Unauthorized", error("BADGE_PIN_REQUIRED")),
+                Some(PIN) => (
+                    "200 OK",
+                    json!({
+                        "token": "tusr_fake",
+                        "token_type": "Bearer",
+                        "expires_at": later(),
+                        "user": {
+                            "id": NURSE, "organization_id": 1, "facility_id": 2,
+                            "employee_id": "E-7", "username": "rosa", "full_name": "Rosa Alvarez",
+                            "email": null, "role": "RN", "is_active": true,
+                            "created_at": now, "updated_at": now
+                        }
+                    }),
+                ),
+                Some(_) => ("401 Unauthorized", error("BADGE_PIN_WRONG")),
+            },
+            ("GET", "/api/sync/pull") => (
+                "200 OK",
+                json!({
+                    "server_time": now, "cursor": "c1", "has_more": false, "remaining": 0,
+                    "badge_key": null,
+                    "changes": [
+                        { "type": "facility", "data": {
+                            "id": 2, "organization_id": 1, "name": FACILITY,
+                            "facility_type": "ALF", "timezone": "America/Chicago",
+                            "settings": {}, "features": {}
+                        } },
+                        { "type": "patient", "data": {
+                            "id": PATIENT, "organization_id": 1, "facility_id": 2,
+                            "mrn": "MRN-41", "first_name": "Margaret", "last_name": "Hill",
+                            "date_of_birth": "1938-04-02", "status": "active", "room": "12B",
+                            "admitted_at": null, "discharged_at": null,
+                            "created_at": now, "updated_at": now, "version": 1
+                        } }
+                    ]
+                }),
+            ),
+            ("POST", "/api/sync/push") => {
+                let ids: Vec<Value> = body["operations"]
+                    .as_array()
+                    .map(|ops| ops.iter().map(|op| op["id"].clone()).collect())
+                    .unwrap_or_default();
+                (
+                    "200 OK",
+                    json!({ "server_time": now, "accepted": ids, "duplicates": [], "rejected": [] }),
+                )
+            }
+            ("POST", "/api/family/check-in") => (
+                "200 OK",
+                json!({
+                    "token": "tfam_fake", "expires_at": later(), "visitor_name": "Ana",
+                    "resident": { "display_name": "Margaret H.", "room": "12B" }
+                }),
+            ),
+            ("POST", "/api/family/end") => ("204 No Content", json!(null)),
+            _ => ("404 Not Found", error("NOT_FOUND")),
+        }
+    }
+}
+
+/// Waits up to ten seconds for `check` to hold.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let until = Instant::now() + std::time::Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The locked-screen guard through the real IPC path, on a device enrolled
+/// with a stand-in API and its runtime started: every clinical command
+/// answers `NOT_SIGNED_IN` (and no data) before any login, while a PIN is
+/// pending, while locked and during a family visit, and answers normally
+/// once a badge login is complete.
+#[test]
+fn clinical_commands_need_a_completely_signed_in_user() {
+    use tauri::Manager;
+
+    let server = fake_api::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(tend_core::enrollment::STATE_FILE),
+        json!({
+            "server_url": server, "device_id": 3,
+            "device_uuid": "4c4c4544-0042-3510-8052-b4c04f4e4d32",
+            "organization_id": 1, "facility_id": 2, "facility_name": fake_api::FACILITY,
+            "status": "ACTIVE", "checked_at": "2026-12-01T08:00:00Z"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (app, window) = app(&config(dir.path(), Some(&server)));
+    let runtime = app.state::<DeviceRuntime>().inner().clone();
+    let handle = tauri::async_runtime::block_on(async { tokio::runtime::Handle::current() });
+    runtime.start(
+        handle,
+        std::sync::Arc::new(tend_core::device::NoEvents),
+        None,
+    );
+    // The session opened the vault and the first sync brought the facility.
+    eventually("the first sync", || {
+        invoke(&window, "app_status", json!({})).unwrap()["facility_name"] == fake_api::FACILITY
+    });
+    let refused_everywhere = |when: &str| {
+        for (cmd, args) in clinical_calls() {
+            let err = invoke(&window, cmd, args).unwrap_err();
+            assert_eq!(err["code"], "NOT_SIGNED_IN", "{when}: {cmd}: {err}");
+            assert!(err.get("fields").is_none(), "{when}: {cmd}: {err}");
+        }
+    };
+
+    refused_everywhere("before any login");
+
+    let state = invoke(
+        &window,
+        "badge_login_wedge",
+        json!({ "value": fake_api::BADGE }),
+    )
+    .unwrap();
+    assert_eq!(state["phase"], "pin_required", "{state}");
+    refused_everywhere("PIN pending");
+
+    let state = invoke(&window, "submit_pin", json!({ "pin": fake_api::PIN })).unwrap();
+    assert_eq!(state["phase"], "active", "{state}");
+    let roster = invoke(&window, "roster", json!({ "search": "" })).unwrap();
+    assert_eq!(roster.as_array().unwrap().len(), 1, "{roster}");
+    let facility = invoke(&window, "facility_info", json!({})).unwrap();
+    assert_eq!(facility["name"], fake_api::FACILITY);
+    let written = invoke(&window, "write_record", clinical_calls()[5].1.clone()).unwrap();
+    assert_eq!(written["author_user_id"], fake_api::NURSE, "{written}");
+    let timeline = invoke(
+        &window,
+        "patient_timeline",
+        json!({ "patientId": fake_api::PATIENT, "limit": 10 }),
+    )
+    .unwrap();
+    assert_eq!(timeline.as_array().unwrap().len(), 1, "{timeline}");
+    assert!(invoke(&window, "due_follow_ups", json!({}))
+        .unwrap()
+        .is_array());
+    assert!(invoke(&window, "handoff_notes", json!({}))
+        .unwrap()
+        .is_array());
+
+    let state = invoke(&window, "lock_now", json!({})).unwrap();
+    assert_eq!(state["phase"], "locked");
+    refused_everywhere("locked");
+    // The lock screen still gets the facility's name (and nothing else).
+    assert_eq!(
+        invoke(&window, "app_status", json!({})).unwrap()["facility_name"],
+        fake_api::FACILITY
+    );
+
+    // Unlocked again, then a family visit starts on this device.
+    invoke(&window, "badge_login_wedge", json!({ "value": fake_api::BADGE })).unwrap();
+    let state = invoke(&window, "submit_pin", json!({ "pin": fake_api::PIN })).unwrap();
+    assert_eq!(state["phase"], "active", "{state}");
+    invoke(&window, "roster", json!({ "search": "" })).unwrap();
+    let visit = invoke(
+        &window,
+        "family_check_in",
+        json!({ "visitorCode": "4821 0937" }),
+    )
+    .unwrap();
+    assert_eq!(visit["resident_name"], "Margaret H.");
+    refused_everywhere("family visit");
+    invoke(&window, "family_end", json!({})).unwrap();
+    invoke(&window, "roster", json!({ "search": "" })).unwrap();
+
+    invoke(&window, "logout", json!({})).unwrap();
+    refused_everywhere("signed out");
 }

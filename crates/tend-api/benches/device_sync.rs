@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use tend_core::enrollment::DeviceClient;
+use tend_core::link::DeviceClient;
 use tend_core::sync::{SyncApi, SyncEngine, SyncSettings};
 use tend_core::vault::{MemoryStore, Vault, VaultOptions};
 use tend_domain::records::{CareNote, RecordBody, RecordDraft};

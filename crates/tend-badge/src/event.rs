@@ -6,7 +6,7 @@ use std::fmt;
 use crate::BadgeUid;
 
 /// One event from a badge source. Reader names are the names the PC/SC
-/// service gives (`"ACS ACR122U PICC Interface 00 00"`), or [`crate::WEDGE_READER`].
+/// service gives (`"ACS ACR122U PICC Interface 00 00"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadgeRead {
     /// A badge was presented and its value read.

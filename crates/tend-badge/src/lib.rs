@@ -1,8 +1,9 @@
 //! Badge sources for Tend: everything between a nurse's badge and the session
 //! logic that logs her in. PC/SC readers (NFC/RFID in CCID mode) are watched on a
-//! background thread ([`PcscWatcher`]); keyboard-wedge readers are recognized in the
-//! webview and their values enter through [`WedgeSource`]. Both yield the same
-//! [`BadgeRead`] events into a [`BadgeSink`].
+//! background thread ([`PcscWatcher`]) that yields [`BadgeRead`] events into a
+//! [`BadgeSink`]; keyboard-wedge readers are recognized in the webview and their
+//! values, parsed with [`BadgeUid::parse_wedge`], reach the same badge entrance in
+//! the device runtime (`tend_core::device`).
 //!
 //! Badge values are wrapped in [`BadgeUid`], which never prints its value; what is
 //! stored (on the device and on the server) is its keyed hash, [`BadgeHash`].
@@ -16,7 +17,6 @@ pub mod source;
 pub mod uid;
 #[cfg(feature = "virtual-card")]
 pub mod virtual_card;
-pub mod wedge;
 
 pub use debounce::{Debouncer, DEFAULT_DEBOUNCE};
 pub use error::{BadgeError, Result};
@@ -25,4 +25,3 @@ pub use event::{BadgeRead, UnsupportedReason};
 pub use pcsc::{PcscConfig, PcscWatcher};
 pub use source::{badge_channel, BadgeReceiver, BadgeSink, BadgeSource};
 pub use uid::{BadgeHash, BadgeKind, BadgeUid, WedgeEncoding, WedgeFormat};
-pub use wedge::{WedgeInput, WedgeSource, WEDGE_READER};

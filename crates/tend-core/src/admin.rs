@@ -533,8 +533,7 @@ impl AdminConsole {
                 message: "enter your username and password".to_owned(),
             });
         }
-        let http = crate::connectivity::api_client(&self.app_version)
-            .map_err(|e| CoreError::Config(format!("no HTTP client: {e}")))?;
+        let http = crate::connectivity::shared_client(&self.app_version)?;
         let session = AdminSession::login(http, &server.normalized, username, password).await?;
         let user = session.user().clone();
         if let Some(old) = self.session.write().await.replace(Arc::new(session)) {

@@ -245,6 +245,22 @@ impl CliArgs {
     }
 }
 
+/// How often an enrolled device sends its heartbeat, unless configured.
+pub const DEFAULT_HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long the family kiosk waits, untouched, before it returns to the
+/// welcome screen and forgets the visit, unless configured.
+pub const DEFAULT_FAMILY_IDLE_RESET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The idle time after which the screen locks, by profile (a wall kiosk is
+/// shared and walked away from; a desktop is one nurse's workstation).
+pub fn default_idle_lock(profile: Profile) -> std::time::Duration {
+    match profile {
+        Profile::Kiosk => std::time::Duration::from_secs(2 * 60),
+        Profile::Desktop => std::time::Duration::from_secs(10 * 60),
+    }
+}
+
 /// The resolved configuration the app runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppConfig {
@@ -363,12 +379,12 @@ impl AppConfig {
                     &secs.to_string(),
                     "config file `heartbeat_interval_secs`",
                 )?,
-                None => crate::heartbeat::INTERVAL,
+                None => DEFAULT_HEARTBEAT_INTERVAL,
             },
         };
         let idle_lock = match env.var("TEND_IDLE_LOCK_SECS") {
             Some(text) => parse_seconds(text, "TEND_IDLE_LOCK_SECS", 1..=86_400)?,
-            None => crate::login::default_idle_lock(profile),
+            None => default_idle_lock(profile),
         };
         let badge_debounce = match env.var("TEND_BADGE_DEBOUNCE_MS") {
             Some(text) => match text.trim().parse::<u64>() {
@@ -383,7 +399,7 @@ impl AppConfig {
         };
         let family_idle_reset = match env.var("TEND_FAMILY_IDLE_SECS") {
             Some(text) => parse_seconds(text, "TEND_FAMILY_IDLE_SECS", 1..=3_600)?,
-            None => crate::family::DEFAULT_IDLE_RESET,
+            None => DEFAULT_FAMILY_IDLE_RESET,
         };
         let identity_root = if cfg!(debug_assertions) {
             env.var("TEND_DEBUG_IDENTITY_ROOT").map(PathBuf::from)

@@ -1,7 +1,7 @@
 //! Is the central API reachable right now? A small probe (`GET /readyz`,
 //! which answers 200 only when the API and its database are up) that drives
-//! the status bar's online/offline state. Sync and heartbeat reuse the same
-//! notion of "online" later.
+//! the status bar's online/offline state; and the one HTTP client the
+//! process uses for the central API ([`shared_client`]).
 
 use std::time::Duration;
 
@@ -42,6 +42,20 @@ pub fn api_client(app_version: &str) -> reqwest::Result<reqwest::Client> {
         .connect_timeout(PROBE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
+}
+
+/// The process's HTTP client for the central API, built once by the first
+/// caller (its `app_version` names the user agent) and shared after that:
+/// the device link, enrollment, the admin console and the connectivity
+/// probe reuse one connection pool.
+pub fn shared_client(app_version: &str) -> crate::Result<reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let built = api_client(app_version)
+        .map_err(|e| crate::CoreError::Config(format!("no HTTP client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| built).clone())
 }
 
 /// Probes now and then every `interval`, calling `on_change` with each new

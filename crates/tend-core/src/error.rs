@@ -78,6 +78,11 @@ pub enum CoreError {
     /// many wrong PINs remain before the badge locks.
     #[error("{message}")]
     BadgePinWrong { message: String, attempts_left: u32 },
+    /// Resident or clinical data was asked for without a completely
+    /// signed-in user (locked, PIN pending, a family visit, nobody); the
+    /// message says what to do.
+    #[error("{0}")]
+    NotSignedIn(String),
 }
 
 impl CoreError {
@@ -98,6 +103,7 @@ impl CoreError {
             CoreError::WaitingForNetwork | CoreError::Offline(_) => ErrorCode::Offline,
             CoreError::Api { code, .. } | CoreError::ApiFields { code, .. } => *code,
             CoreError::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
+            CoreError::NotSignedIn(_) => ErrorCode::NotSignedIn,
         }
     }
 
@@ -129,4 +135,13 @@ impl CoreError {
             reason: reason.to_string(),
         }
     }
+}
+
+/// The API codes by which the server says this device's enrollment is over:
+/// the device must wipe itself and enroll again.
+pub fn ends_enrollment(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::DeviceDeactivated | ErrorCode::DeviceRejected | ErrorCode::DeviceUnknown
+    )
 }

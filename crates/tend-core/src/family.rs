@@ -7,7 +7,7 @@
 //! kiosk has been idle for its reset time (the window also returns to the
 //! welcome screen then). [`DeviceFamily`] is the real server side.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -18,13 +18,9 @@ use tend_domain::wire::{
 };
 use tend_domain::{ErrorCode, ValidationError};
 
-use crate::enrollment::Enrollment;
-use crate::session::DeviceTokens;
 use crate::{CoreError, Result};
 
-/// How long the family kiosk waits, untouched, before it returns to the
-/// welcome screen and forgets the visit.
-pub const DEFAULT_IDLE_RESET: Duration = Duration::from_secs(60);
+pub use crate::config::DEFAULT_FAMILY_IDLE_RESET as DEFAULT_IDLE_RESET;
 
 /// Who the family member is visiting, after a check-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,6 +105,31 @@ pub trait FamilyApi: Send + Sync {
     fn end(&self, family_token: &str) -> impl std::future::Future<Output = Result<()>> + Send;
 }
 
+impl<T: FamilyApi> FamilyApi for std::sync::Arc<T> {
+    fn check_in(
+        &self,
+        body: &FamilyCheckIn,
+    ) -> impl std::future::Future<Output = Result<FamilySession>> + Send {
+        (**self).check_in(body)
+    }
+    fn summary(
+        &self,
+        family_token: &str,
+    ) -> impl std::future::Future<Output = Result<FamilySummary>> + Send {
+        (**self).summary(family_token)
+    }
+    fn send_message(
+        &self,
+        family_token: &str,
+        body: &SendFamilyMessage,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        (**self).send_message(family_token, body)
+    }
+    fn end(&self, family_token: &str) -> impl std::future::Future<Output = Result<()>> + Send {
+        (**self).end(family_token)
+    }
+}
+
 /// The family session token; never printed.
 struct FamilyToken(String);
 
@@ -169,6 +190,16 @@ impl<A: FamilyApi> FamilyKiosk<A> {
     /// Whether a visit is under way (its token held and not idle too long).
     pub fn visiting(&self, now: Instant) -> bool {
         self.token(now).is_some()
+    }
+
+    /// Whether a visit is under way, without counting as a use (the idle
+    /// reset is not postponed).
+    pub fn in_visit(&self, now: Instant) -> bool {
+        self.visit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|v| now.saturating_duration_since(v.last_used) < self.idle_reset)
     }
 
     /// The current token, touched; `None` (and forgotten) after the idle reset.
@@ -267,61 +298,6 @@ impl<A: FamilyApi> FamilyKiosk<A> {
             }
             tracing::info!("family visit ended");
         }
-    }
-}
-
-/// The real server side: the device's token (renewed once when refused) for
-/// the check-in, the family token for the rest.
-pub struct DeviceFamily {
-    enrollment: Arc<Enrollment>,
-    tokens: DeviceTokens,
-}
-
-impl DeviceFamily {
-    pub fn new(enrollment: Arc<Enrollment>) -> Self {
-        Self {
-            enrollment,
-            tokens: DeviceTokens::default(),
-        }
-    }
-
-    async fn api(&self) -> Result<crate::session::ServerApi> {
-        self.enrollment.active_server_api().await?.ok_or_else(|| {
-            CoreError::Config("this device is not enrolled and active; set it up first".into())
-        })
-    }
-}
-
-impl FamilyApi for DeviceFamily {
-    async fn check_in(&self, body: &FamilyCheckIn) -> Result<FamilySession> {
-        let api = self.api().await?;
-        for attempt in 0..2 {
-            let token = self.tokens.get(&api).await?;
-            match api.client.family_check_in(&token, body).await {
-                Err(e) if e.code() == ErrorCode::Unauthorized && attempt == 0 => {
-                    self.tokens.forget().await;
-                }
-                other => return other,
-            }
-        }
-        unreachable!("the loop returns on its second attempt")
-    }
-
-    async fn summary(&self, family_token: &str) -> Result<FamilySummary> {
-        self.api().await?.client.family_summary(family_token).await
-    }
-
-    async fn send_message(&self, family_token: &str, body: &SendFamilyMessage) -> Result<()> {
-        self.api()
-            .await?
-            .client
-            .family_send_message(family_token, body)
-            .await
-            .map(drop)
-    }
-
-    async fn end(&self, family_token: &str) -> Result<()> {
-        self.api().await?.client.family_end(family_token).await
     }
 }
 

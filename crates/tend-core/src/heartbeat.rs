@@ -11,7 +11,7 @@ use tend_domain::wire::{EncryptionPosture, Heartbeat};
 use crate::vault::SecretBackend;
 
 /// The nominal interval.
-pub const INTERVAL: Duration = Duration::from_secs(60);
+pub const INTERVAL: Duration = crate::config::DEFAULT_HEARTBEAT_INTERVAL;
 /// Jitter, as a fraction of the interval either way.
 pub const JITTER: f64 = 0.10;
 

@@ -4,51 +4,21 @@
 //! which is the signal to wipe the device.
 //!
 //! The loop is written against [`DeviceApi`] so its decisions are unit-tested
-//! without a server; [`ServerApi`] is the real one over [`DeviceClient`].
+//! without a server; the app runs it over the device link
+//! ([`crate::link::ServerApi`] and the link's one token cache).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use tend_domain::wire::{DeviceToken, Heartbeat, HeartbeatAck};
-use tend_domain::{DeviceUuid, ErrorCode};
+use tend_domain::wire::{Heartbeat, HeartbeatAck};
+use tend_domain::ErrorCode;
 
-use crate::enrollment::DeviceClient;
-use crate::identity::DeviceKey;
-use crate::Result;
+use crate::enrollment::WipeNotice;
+use crate::heartbeat::SyncState;
+use crate::link::{DeviceApi, DeviceLink, DeviceTokens};
 
 /// How long to wait before trying again after the server could not be
 /// reached or answered with something unexpected.
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(15);
-
-/// The two calls a session makes.
-pub trait DeviceApi: Send + Sync {
-    /// A fresh device token (challenge, signature, token).
-    fn authenticate(&self) -> impl std::future::Future<Output = Result<DeviceToken>> + Send;
-    /// One heartbeat with `token`.
-    fn heartbeat(
-        &self,
-        token: &DeviceToken,
-        body: &Heartbeat,
-    ) -> impl std::future::Future<Output = Result<HeartbeatAck>> + Send;
-}
-
-/// The real server, for one device.
-pub struct ServerApi {
-    pub client: DeviceClient,
-    pub device_uuid: DeviceUuid,
-    pub key: Arc<DeviceKey>,
-}
-
-impl DeviceApi for ServerApi {
-    async fn authenticate(&self) -> Result<DeviceToken> {
-        self.client.authenticate(&self.device_uuid, &self.key).await
-    }
-
-    async fn heartbeat(&self, token: &DeviceToken, body: &Heartbeat) -> Result<HeartbeatAck> {
-        self.client.heartbeat(token, body).await
-    }
-}
 
 /// Timing of a session.
 #[derive(Debug, Clone, Copy)]
@@ -75,57 +45,15 @@ pub enum SessionEvent {
     Offline,
 }
 
-/// The API codes by which the server says this device's enrollment is over:
-/// the device must wipe itself and enroll again.
-pub fn ends_enrollment(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::DeviceDeactivated | ErrorCode::DeviceRejected | ErrorCode::DeviceUnknown
-    )
-}
-
-/// Whether `token` should be renewed before the next heartbeat: it would
-/// expire within one heartbeat interval plus half a minute of slack for a
-/// slow network or a clock a little off.
-pub fn needs_renewal(token: &DeviceToken, now: DateTime<Utc>, interval: Duration) -> bool {
-    let margin = chrono::Duration::from_std(interval + Duration::from_secs(30))
-        .unwrap_or(chrono::Duration::MAX);
-    token.expires_at - now <= margin
-}
-
-/// A device token kept between calls other than heartbeats (badge login):
-/// authenticates when there is none or it is about to expire, and forgets
-/// one the server refused.
-#[derive(Default)]
-pub struct DeviceTokens {
-    current: tokio::sync::Mutex<Option<DeviceToken>>,
-}
-
-impl DeviceTokens {
-    /// A token valid for at least another minute.
-    pub async fn get<A: DeviceApi>(&self, api: &A) -> Result<DeviceToken> {
-        let mut current = self.current.lock().await;
-        match current.as_ref() {
-            Some(t) if !needs_renewal(t, Utc::now(), Duration::from_secs(30)) => Ok(t.clone()),
-            _ => {
-                let fresh = api.authenticate().await?;
-                *current = Some(fresh.clone());
-                Ok(fresh)
-            }
-        }
-    }
-
-    /// Drops the token (the server refused it: revoked, or its key rotated).
-    pub async fn forget(&self) {
-        *self.current.lock().await = None;
-    }
-}
+pub use crate::error::ends_enrollment;
 
 /// Runs until the server ends the enrollment and returns the code that said
-/// so. `body` stamps each heartbeat; `on_event` hears every outcome; `sleep`
-/// waits (tokio's timer in the app, instant in tests).
+/// so. Heartbeats carry the device link's token from `tokens` (renewed once
+/// when refused); `body` stamps each heartbeat; `on_event` hears every
+/// outcome; `sleep` waits (tokio's timer in the app, instant in tests).
 pub async fn run<A, B, E, S, F>(
     api: &A,
+    tokens: &DeviceTokens,
     settings: SessionSettings,
     mut body: B,
     mut on_event: E,
@@ -138,15 +66,16 @@ where
     S: FnMut(Duration) -> F,
     F: std::future::Future<Output = ()>,
 {
-    let mut token: Option<DeviceToken> = None;
-    // A token refused twice in a row is not a revoked token but a problem
-    // that retrying at once will not fix; back off instead of spinning.
-    let mut refused_in_a_row = 0u32;
     loop {
-        let outcome = beat(api, &mut token, &mut body, settings.heartbeat_interval).await;
+        let heartbeat = body();
+        let outcome = tokens
+            .with_token(api, |token| {
+                let heartbeat = &heartbeat;
+                async move { api.heartbeat(&token, heartbeat).await }
+            })
+            .await;
         let delay = match outcome {
             Ok(ack) => {
-                refused_in_a_row = 0;
                 if ack.lock {
                     tracing::warn!("the server asks this device to lock (encryption policy)");
                 }
@@ -160,22 +89,13 @@ where
                 tracing::warn!(code = %e.code(), "the server ended this device's enrollment");
                 return e.code();
             }
-            Err(e) if e.code() == ErrorCode::Unauthorized => {
-                // Revoked or expired early: the next round authenticates
-                // again, which tells a deactivated device so at once.
-                token = None;
-                refused_in_a_row += 1;
-                tracing::info!("device token refused; authenticating again");
-                if refused_in_a_row == 1 {
-                    continue;
-                }
-                settings.retry_interval
-            }
             Err(e) if e.code() == ErrorCode::Offline => {
                 on_event(SessionEvent::Offline);
                 settings.retry_interval
             }
             Err(e) => {
+                // A token refused even after renewal is not fixed by asking
+                // again at once: back off like any other failure.
                 tracing::warn!(code = %e.code(), error = %e, "heartbeat failed; trying again later");
                 settings.retry_interval
             }
@@ -184,21 +104,36 @@ where
     }
 }
 
-async fn beat<A: DeviceApi>(
-    api: &A,
-    token: &mut Option<DeviceToken>,
-    body: &mut impl FnMut() -> Heartbeat,
-    interval: Duration,
-) -> Result<HeartbeatAck> {
-    let current = match token.take() {
-        Some(t) if !needs_renewal(&t, Utc::now(), interval) => t,
-        _ => api.authenticate().await?,
-    };
-    let result = api.heartbeat(&current, &body()).await;
-    if !matches!(&result, Err(e) if e.code() == ErrorCode::Unauthorized) {
-        *token = Some(current);
-    }
-    result
+/// Runs the enrolled device's session over its link (authentication and
+/// heartbeats reporting `sync_state()`, the sync engine's outbox and last
+/// sync) until the server ends the enrollment, then wipes the device.
+/// Returns at once with `CONFIG_INVALID` when the device is not enrolled
+/// `ACTIVE`.
+pub async fn run_enrolled(
+    link: &DeviceLink,
+    heartbeat_interval: Duration,
+    sync_state: impl Fn() -> SyncState,
+    on_event: impl FnMut(SessionEvent),
+) -> crate::Result<WipeNotice> {
+    let enrollment = link.enrollment();
+    let server = link.server().await?;
+    let store = enrollment.secret_store().await?;
+    // The vault's key store when there is a vault; before one exists the
+    // device holds no data, and its keys would go where the device key is.
+    let backend =
+        crate::vault::secret::read_backend_marker(enrollment.data_dir()).or(Some(store.backend()));
+    let app_version = enrollment.app_version().to_owned();
+    tracing::info!("device session started");
+    let reason = run(
+        server.as_ref(),
+        link.tokens(),
+        SessionSettings::new(heartbeat_interval),
+        || crate::heartbeat::heartbeat(&app_version, backend, &sync_state(), chrono::Utc::now()),
+        on_event,
+        tokio::time::sleep,
+    )
+    .await;
+    enrollment.wipe(reason).await
 }
 
 #[cfg(test)]
@@ -206,8 +141,11 @@ mod tests {
     use std::collections::VecDeque;
     use std::sync::Mutex;
 
+    use chrono::Utc;
+    use tend_domain::wire::DeviceToken;
+
     use super::*;
-    use crate::CoreError;
+    use crate::{CoreError, Result};
 
     /// Answers from scripts; records what was called.
     #[derive(Default)]
@@ -272,6 +210,7 @@ mod tests {
         let slept = Mutex::new(Vec::new());
         let code = run(
             api,
+            &DeviceTokens::renewing_within(Duration::from_secs(60)),
             SessionSettings {
                 heartbeat_interval: Duration::from_secs(60),
                 retry_interval: Duration::from_secs(15),
@@ -398,7 +337,7 @@ mod tests {
         ]);
         let (code, _, slept) = run_fake(&api).await;
         assert_eq!(code, ErrorCode::DeviceDeactivated);
-        assert_eq!(slept, [Duration::from_secs(15)]);
+        assert_eq!(slept, [Duration::from_secs(15), Duration::from_secs(15)]);
     }
 
     #[test]

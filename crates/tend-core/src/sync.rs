@@ -7,7 +7,7 @@
 //!
 //! [`SyncEngine`] owns the loop's state and is what the app holds; the loop
 //! talks to the server through [`SyncApi`] so its decisions are unit-tested
-//! with a fake, and [`ServerSyncApi`] is the real one. Vault work runs on
+//! with a fake; the real one is the device link ([`crate::link::DeviceLink`]). Vault work runs on
 //! blocking threads (`spawn_blocking`), one transaction per page or batch.
 
 pub mod due;
@@ -37,7 +37,7 @@ pub use handoff::HandoffNote;
 pub use store::{LocalRecord, RecordSyncState, Rejection, RosterPatient};
 
 use crate::heartbeat::SyncState;
-use crate::session::{ends_enrollment, DeviceTokens, ServerApi};
+use crate::error::ends_enrollment;
 use crate::vault::Vault;
 use crate::{CoreError, Result};
 
@@ -52,46 +52,13 @@ pub trait SyncApi: Send + Sync {
     fn pull(&self, query: &SyncPullQuery) -> impl Future<Output = Result<SyncPullPage>> + Send;
 }
 
-/// The real server, with the device's token (renewed when refused).
-pub struct ServerSyncApi {
-    server: ServerApi,
-    tokens: DeviceTokens,
-}
-
-impl ServerSyncApi {
-    /// See [`crate::enrollment::Enrollment::active_server_api`].
-    pub fn new(server: ServerApi) -> Self {
-        Self {
-            server,
-            tokens: DeviceTokens::default(),
-        }
-    }
-}
-
-impl SyncApi for ServerSyncApi {
-    async fn push(&self, body: &SyncPush) -> Result<SyncPushResult> {
-        // A token the server no longer accepts is renewed once.
-        let token = self.tokens.get(&self.server).await?;
-        match self.server.client.sync_push(&token, body).await {
-            Err(e) if e.code() == ErrorCode::Unauthorized => {
-                self.tokens.forget().await;
-                let token = self.tokens.get(&self.server).await?;
-                self.server.client.sync_push(&token, body).await
-            }
-            other => other,
-        }
+impl<T: SyncApi> SyncApi for Arc<T> {
+    fn push(&self, body: &SyncPush) -> impl Future<Output = Result<SyncPushResult>> + Send {
+        (**self).push(body)
     }
 
-    async fn pull(&self, query: &SyncPullQuery) -> Result<SyncPullPage> {
-        let token = self.tokens.get(&self.server).await?;
-        match self.server.client.sync_pull(&token, query).await {
-            Err(e) if e.code() == ErrorCode::Unauthorized => {
-                self.tokens.forget().await;
-                let token = self.tokens.get(&self.server).await?;
-                self.server.client.sync_pull(&token, query).await
-            }
-            other => other,
-        }
+    fn pull(&self, query: &SyncPullQuery) -> impl Future<Output = Result<SyncPullPage>> + Send {
+        (**self).pull(query)
     }
 }
 

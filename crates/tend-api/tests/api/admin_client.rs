@@ -4,7 +4,7 @@
 //! codes the admin screen shows for each failure.
 
 use tend_core::admin::{AdminConsole, EnrollmentCodeOptions, RegisterDevice};
-use tend_core::enrollment::DeviceClient;
+use tend_core::link::DeviceClient;
 use tend_core::identity::{enrollment_request, DeviceKey, HardwareIdentity, IdentitySource};
 use tend_core::vault::MemoryStore;
 use tend_domain::wire::{EnrollDevice, Secret};

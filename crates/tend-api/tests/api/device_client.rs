@@ -1,11 +1,12 @@
-//! tend-core's device client (`tend_core::enrollment`) against the real API:
+//! tend-core's device client (`tend_core::link`, `tend_core::enrollment`) against the real API:
 //! what the app does at first-run setup — enroll with a typed code, wait for
 //! approval, authenticate, send a heartbeat — and the stable codes the setup
 //! screen shows for each failure.
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tend_core::enrollment::{self, DeviceClient, EnrollmentState};
+use tend_core::enrollment::{self, EnrollmentState};
+use tend_core::link::DeviceClient;
 use tend_core::identity::{enrollment_request, DeviceKey, HardwareIdentity, IdentitySource};
 use tend_core::vault::MemoryStore;
 use tend_domain::wire::EnrollDevice;
@@ -233,6 +234,7 @@ async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself()
     use std::sync::Arc;
     use tend_core::enrollment::Enrollment;
     use tend_core::identity::IdentityProbe;
+    use tend_core::link::DeviceLink;
     use tend_core::session::SessionEvent;
     use tend_core::vault::{SecretStore, Vault, VaultOptions};
 
@@ -260,16 +262,21 @@ async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself()
 
     let state = device.enroll(&app.base, &code).await.unwrap();
     assert_eq!(state.status, DeviceStatus::Active);
+    let link = Arc::new(DeviceLink::new(device.clone()));
 
     let (beats, mut heard) = tokio::sync::mpsc::unbounded_channel();
     let session = tokio::spawn({
-        let device = device.clone();
+        let link = link.clone();
         async move {
-            device
-                .run_session(std::time::Duration::from_secs(1), move |event| {
+            tend_core::session::run_enrolled(
+                &link,
+                std::time::Duration::from_secs(1),
+                Default::default,
+                move |event| {
                     let _ = beats.send(event);
-                })
-                .await
+                },
+            )
+            .await
         }
     });
     // Two accepted heartbeats: the token is reused between them. They carry

@@ -16,9 +16,10 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
-use tend_core::enrollment::{self, DeviceClient, Enrollment};
+use tend_core::enrollment::{self, Enrollment};
+use tend_core::link::{DeviceClient, DeviceLink};
 use tend_core::identity::{enrollment_request, DeviceKey, IdentityProbe, IdentitySource};
-use tend_core::sync::{RecordSyncState, ServerSyncApi, SyncApi, SyncEnd, SyncEngine, SyncSettings};
+use tend_core::sync::{RecordSyncState, SyncApi, SyncEnd, SyncEngine, SyncSettings};
 use tend_core::vault::{KeyFileStore, MemoryStore, SecretStore, Vault, VaultOptions};
 use tend_core::Result;
 use tend_domain::records::{CareNote, RecordBody, RecordDraft, VitalSigns};
@@ -32,7 +33,7 @@ use crate::fault_proxy::{FaultProxy, FaultRates};
 use crate::helpers::{device_token_for, insert_patient, spawn_app, world, Site, TestApp, World};
 
 /// The sync calls with a device token issued directly (the enrolled path,
-/// challenge and signature, is [`ServerSyncApi`], used where enrollment is
+/// challenge and signature, is [`DeviceLink`], used where enrollment is
 /// under test).
 struct TokenApi {
     client: DeviceClient,
@@ -150,7 +151,7 @@ async fn spawn_instance(app: &TestApp) -> (String, tokio::task::JoinHandle<()>) 
 
 /// Enrolls a new device of A1 the way the app does; its sync API signs
 /// challenges with the device key.
-async fn enrolled_device(app: &TestApp, w: &World) -> (ServerSyncApi, i64, tempfile::TempDir) {
+async fn enrolled_device(app: &TestApp, w: &World) -> (DeviceLink, i64, tempfile::TempDir) {
     let r = app
         .post(
             &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
@@ -186,7 +187,7 @@ async fn enrolled_device(app: &TestApp, w: &World) -> (ServerSyncApi, i64, tempf
         .unwrap();
     let enrollment =
         Enrollment::new(dir.path(), "0.1.0").with(IdentityProbe::new(dir.path()), store);
-    let api = ServerSyncApi::new(enrollment.active_server_api().await.unwrap().unwrap());
+    let api = DeviceLink::new(Arc::new(enrollment));
     (api, state.device_id, dir)
 }
 

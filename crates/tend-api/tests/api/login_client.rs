@@ -9,7 +9,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 use tend_badge::BadgeUid;
-use tend_core::enrollment::{self, DeviceClient, Enrollment};
+use tend_core::enrollment::{self, Enrollment};
+use tend_core::link::{DeviceClient, DeviceLink};
 use tend_core::identity::{enrollment_request, DeviceKey, IdentityProbe, IdentitySource};
 use tend_core::login::{DeviceLogin, Login, LoginSettings, SessionPhase};
 use tend_core::vault::{MemoryStore, SecretStore};
@@ -60,7 +61,8 @@ async fn enrolled_login(app: &TestApp, w: &World) -> (Login<DeviceLogin>, tempfi
     let mut settings = LoginSettings::new(Duration::from_secs(600));
     // Tap-out is tested without waiting out the debounce.
     settings.debounce = Duration::ZERO;
-    let login = Login::new(DeviceLogin::new(Arc::new(enrollment)), settings, |_| {});
+    let link = Arc::new(DeviceLink::new(Arc::new(enrollment)));
+    let login = Login::new(DeviceLogin::new(link), settings, |_| {});
     (login, data_dir)
 }
 

@@ -1,0 +1,288 @@
+//! The device runtime headless, the same `tend_core::device::DeviceRuntime`
+//! the app runs, without a window: against the real API on a fresh
+//! PostgreSQL database and a badge tapped on pcscd's virtual reader. Enroll →
+//! the badge tap reaches the runtime's badge entrance → PIN → signed in →
+//! a record written → synced to the server → an administrator deactivates
+//! the device → the runtime wipes it. A recording events sink stands where
+//! the app's window would be.
+//!
+//! Needs TEND_TEST_PG_URL and pcscd with vsmartcard-vpcd
+//! (`eval "$(bash scripts/services/pcscd.sh start <dir>)"` sets
+//! TEND_TEST_PCSC); it holds the machine-wide vpcd lock while it runs.
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use tend_badge::virtual_card::{VirtualCard, VpcdLock};
+use tend_badge::{BadgeSource, PcscWatcher};
+use tend_core::app_status::{AppStatus, ConnectionState};
+use tend_core::config::{AppConfig, CliArgs, Environment};
+use tend_core::device::{BadgeFeed, DeviceEvents, DeviceRuntime};
+use tend_core::enrollment::WipeNotice;
+use tend_core::login::{ReaderStatus, SessionPhase, SessionState};
+use tend_core::sync::SyncStatus;
+use tend_domain::records::{CareNote, RecordBody};
+use tend_domain::{DeviceStatus, ErrorCode, Role};
+
+use helpers::{insert_user, spawn_app, token_for, world};
+
+const BADGE: [u8; 7] = [0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6];
+const BADGE_HEX: &str = "04A1B2C3D4E5F6";
+const PIN: &str = "73946281";
+const WAIT: Duration = Duration::from_secs(20);
+
+/// What the runtime told, in order (the window would have shown each).
+#[derive(Debug, Clone)]
+enum Told {
+    Status(AppStatus),
+    Session(SessionState),
+    Reader(ReaderStatus),
+    Sync(SyncStatus),
+    Wiped(WipeNotice),
+}
+
+#[derive(Default)]
+struct Recorder {
+    told: Mutex<Vec<Told>>,
+}
+
+impl Recorder {
+    fn push(&self, told: Told) {
+        self.told.lock().unwrap().push(told);
+    }
+
+    /// Waits until something told so far satisfies `check`.
+    async fn until<T>(&self, what: &str, check: impl Fn(&Told) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(found) = self.told.lock().unwrap().iter().find_map(&check) {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl DeviceEvents for Recorder {
+    fn status_changed(&self, status: &AppStatus) {
+        self.push(Told::Status(status.clone()));
+    }
+    fn session_changed(&self, session: &SessionState) {
+        self.push(Told::Session(session.clone()));
+    }
+    fn reader_status_changed(&self, status: ReaderStatus) {
+        self.push(Told::Reader(status));
+    }
+    fn sync_status_changed(&self, status: &SyncStatus) {
+        self.push(Told::Sync(status.clone()));
+    }
+    fn device_wiped(&self, notice: &WipeNotice) {
+        self.push(Told::Wiped(notice.clone()));
+    }
+}
+
+/// The app's configuration for a device of its own: its data directory, a
+/// machine-id below a temporary root, the test server, a 1 s heartbeat.
+fn config(data_dir: &std::path::Path, machine: &std::path::Path, server: &str) -> AppConfig {
+    let file = data_dir.join("tend.toml");
+    std::fs::write(&file, format!("server_url = \"{server}\"\n")).unwrap();
+    let args = vec![
+        "--data-dir".to_owned(),
+        data_dir.display().to_string(),
+        "--config".to_owned(),
+        file.display().to_string(),
+    ];
+    let env = Environment {
+        vars: vec![
+            ("TEND_HEARTBEAT_INTERVAL_SECS".into(), "1".into()),
+            ("TEND_BADGE_DEBOUNCE_MS".into(), "0".into()),
+        ],
+        default_data_dir: data_dir.join("default"),
+        default_config_file: data_dir.join("absent.toml"),
+    };
+    let mut config = AppConfig::resolve(&CliArgs::parse(args).unwrap(), &env).unwrap();
+    config.identity_root = Some(machine.to_path_buf());
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
+    assert_eq!(
+        std::env::var("TEND_TEST_PCSC").as_deref(),
+        Ok("1"),
+        "TEND_TEST_PCSC is not set: this test taps a badge on pcscd's virtual reader. \
+         Run `eval \"$(bash scripts/services/pcscd.sh start /tmp/tend-pcscd)\"` first."
+    );
+    let _vpcd = VpcdLock::acquire(Duration::from_secs(120)).expect("the vpcd lock");
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    // A nurse of A1 with the badge and a PIN.
+    let (nurse, _) = insert_user(&app.owner, w.a1.org, w.a1.facility, Role::Rn).await;
+    let r = app
+        .post(
+            &format!("/api/users/{nurse}/badges"),
+            w.token(Role::FacilityAdmin),
+            json!({"badge_uid": BADGE_HEX}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let r = app
+        .put(
+            &format!("/api/users/{nurse}/pin"),
+            &token_for(&app.owner, nurse).await,
+            json!({"pin": PIN}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = app
+        .post(
+            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let code = r.body["code"].as_str().unwrap().to_owned();
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    let runtime = DeviceRuntime::new(
+        &config(data_dir.path(), machine.path(), &app.base),
+        "0.1.0",
+        Instant::now(),
+    );
+
+    // Enroll, as the setup screen does; nothing clinical before a login.
+    let enrolled = runtime.enroll(&app.base, &code).await.unwrap();
+    assert_eq!(enrolled.status, DeviceStatus::Active);
+    assert_eq!(
+        runtime.clinical().unwrap_err().code(),
+        ErrorCode::NotSignedIn
+    );
+
+    // Start it as the app does, with the PC/SC watcher as its badge feed.
+    let (sink, reads) = tend_badge::badge_channel();
+    let mut watcher = PcscWatcher::default();
+    watcher.start(sink).expect("the PC/SC watcher starts");
+    let told = Arc::new(Recorder::default());
+    runtime.start(
+        tokio::runtime::Handle::current(),
+        told.clone(),
+        Some(BadgeFeed::new(reads, watcher)),
+    );
+    told.until("a connected reader", |t| {
+        matches!(t, Told::Reader(ReaderStatus::Connected)).then_some(())
+    })
+    .await;
+    // The first sync brings the facility: its name reaches the status bar.
+    let facility_name = told
+        .until("the facility's name", |t| match t {
+            Told::Status(s) => s.facility_name.clone(),
+            _ => None,
+        })
+        .await;
+    assert_eq!(Some(facility_name), enrolled.facility_name);
+
+    // The badge on the virtual reader: the policy asks for the PIN first.
+    let card = VirtualCard::with_uid(&BADGE).insert().expect("card inserted");
+    told.until("the PIN pad", |t| match t {
+        Told::Session(s) if matches!(s.phase, SessionPhase::PinRequired { .. }) => Some(()),
+        _ => None,
+    })
+    .await;
+    card.remove().unwrap();
+    assert_eq!(
+        runtime.clinical().unwrap_err().code(),
+        ErrorCode::NotSignedIn,
+        "nothing clinical while the PIN is pending"
+    );
+    let signed_in = runtime.login().submit_pin(PIN).await.unwrap();
+    assert!(
+        matches!(signed_in.phase, SessionPhase::Active { .. }),
+        "{signed_in:?}"
+    );
+    assert_eq!(signed_in.user.as_ref().unwrap().id, nurse);
+
+    // Document as her; sync takes it to the server.
+    let clinical = runtime.clinical().unwrap();
+    assert_eq!(clinical.user.id, nurse);
+    let record = clinical
+        .write_record(
+            w.a1.patient,
+            None,
+            RecordBody::CareNote(CareNote {
+                text: "Ate well, walked to the garden".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let author: Option<i64> =
+            sqlx::query_scalar("SELECT author_user_id FROM clinical_records WHERE id = $1")
+                .bind(record.id)
+                .fetch_optional(&app.owner)
+                .await
+                .unwrap();
+        if let Some(author) = author {
+            assert_eq!(author, nurse);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the record never reached the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    told.until("nothing pending", |t| match t {
+        Told::Sync(s) if s.pending == 0 && s.last_sync.is_some() => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // An administrator deactivates the device: the next heartbeat hears it
+    // and the runtime wipes the device.
+    let r = app
+        .post(
+            &format!("/api/devices/{}/deactivate", enrolled.device_id),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let notice = told
+        .until("the wipe", |t| match t {
+            Told::Wiped(n) => Some(n.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(notice.reason, ErrorCode::DeviceDeactivated);
+    assert_eq!(runtime.enrollment_saved().unwrap(), None);
+    assert_eq!(runtime.wipe_notice().unwrap(), Some(notice));
+    let status = runtime.status();
+    assert_eq!(status.connection, ConnectionState::NotConfigured);
+    assert_eq!(status.facility_name, None);
+    assert_eq!(runtime.session_state().phase, SessionPhase::SignedOut);
+    assert_eq!(
+        runtime.clinical().unwrap_err().code(),
+        ErrorCode::NotSignedIn
+    );
+    // The vault is gone from the data directory.
+    let left: Vec<String> = std::fs::read_dir(data_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("vault") || name.ends_with(".db"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -1,0 +1,175 @@
+//! Every endpoint of the central API the device calls, over one HTTP client:
+//! enrollment, the device's challenge and token, heartbeats, badge and
+//! password login, sync, and the family kiosk. Bearer tokens are passed in;
+//! which token and when to renew it is the device link's business
+//! ([`crate::link`]).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tend_domain::wire::{
+    BadgeLoginRequest, Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken,
+    DeviceTokenRequest, EnrollDevice, FamilyCheckIn, FamilySession, FamilySummary, Heartbeat,
+    HeartbeatAck, LoginRequest, LoginResponse, SendFamilyMessage, SyncPullPage, SyncPullQuery,
+    SyncPush, SyncPushResult,
+};
+use tend_domain::DeviceUuid;
+
+use crate::identity::DeviceKey;
+use crate::Result;
+
+/// The device endpoints of one server.
+#[derive(Debug, Clone)]
+pub struct DeviceClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl DeviceClient {
+    /// `server_url` is the checked address (no trailing slash needed).
+    pub fn new(http: reqwest::Client, server_url: &str) -> Self {
+        Self {
+            http,
+            base: server_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn server_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /api/devices/enroll`: `ACTIVE` with a valid code, `PENDING` for
+    /// a pre-registered device without one.
+    #[tracing::instrument(skip_all, fields(device_uuid = %body.device_uuid))]
+    pub async fn enroll(&self, body: &EnrollDevice) -> Result<Device> {
+        self.post("/api/devices/enroll", None, body).await
+    }
+
+    /// Asks for a nonce, signs it and exchanges it for a device token.
+    #[tracing::instrument(skip_all, fields(device_uuid = %device_uuid))]
+    pub async fn authenticate(
+        &self,
+        device_uuid: &DeviceUuid,
+        key: &DeviceKey,
+    ) -> Result<DeviceToken> {
+        let challenge: DeviceChallenge = self
+            .post(
+                "/api/devices/auth/challenge",
+                None,
+                &DeviceChallengeRequest {
+                    device_uuid: *device_uuid,
+                },
+            )
+            .await?;
+        let request = DeviceTokenRequest {
+            device_uuid: *device_uuid,
+            signature: key.sign_challenge(device_uuid, &challenge.nonce),
+            nonce: challenge.nonce,
+        };
+        self.post("/api/devices/auth/token", None, &request).await
+    }
+
+    /// `POST /api/devices/{id}/heartbeat` with a device token.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn heartbeat(&self, token: &DeviceToken, body: &Heartbeat) -> Result<HeartbeatAck> {
+        let path = format!("/api/devices/{}/heartbeat", token.device_id);
+        self.post(&path, Some(&token.token), body).await
+    }
+
+    /// `POST /api/auth/badge-login` with a device token: a badge tap (and
+    /// the PIN when the policy asked for it) for the user's session.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn badge_login(
+        &self,
+        token: &DeviceToken,
+        body: &BadgeLoginRequest,
+    ) -> Result<LoginResponse> {
+        self.post("/api/auth/badge-login", Some(&token.token), body)
+            .await
+    }
+
+    /// `POST /api/auth/login`: the password fallback of the lock screen.
+    #[tracing::instrument(skip_all)]
+    pub async fn password_login(&self, body: &LoginRequest) -> Result<LoginResponse> {
+        self.post("/api/auth/login", None, body).await
+    }
+
+    /// `POST /api/sync/push` with a device token: one batch of the outbox.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id, operations = body.operations.len()))]
+    pub async fn sync_push(&self, token: &DeviceToken, body: &SyncPush) -> Result<SyncPushResult> {
+        self.post("/api/sync/push", Some(&token.token), body).await
+    }
+
+    /// `GET /api/sync/pull` with a device token: one page of the facility's change feed.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id, initial = query.cursor.is_none()))]
+    pub async fn sync_pull(
+        &self,
+        token: &DeviceToken,
+        query: &SyncPullQuery,
+    ) -> Result<SyncPullPage> {
+        let request = self
+            .http
+            .get(format!("{}/api/sync/pull", self.base))
+            .bearer_auth(&token.token)
+            .query(query);
+        crate::api_call::send(request).await
+    }
+
+    /// `POST /api/family/check-in` with a device token: a visitor code for
+    /// a family session (the `tfam_` token is for the family endpoints only).
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn family_check_in(
+        &self,
+        token: &DeviceToken,
+        body: &FamilyCheckIn,
+    ) -> Result<FamilySession> {
+        self.post("/api/family/check-in", Some(&token.token), body)
+            .await
+    }
+
+    /// `GET /api/family/summary` with a family session token.
+    #[tracing::instrument(skip_all)]
+    pub async fn family_summary(
+        &self,
+        family_token: &str,
+    ) -> Result<FamilySummary> {
+        let request = self
+            .http
+            .get(format!("{}/api/family/summary", self.base))
+            .bearer_auth(family_token);
+        crate::api_call::send(request).await
+    }
+
+    /// `POST /api/family/messages` with a family session token.
+    #[tracing::instrument(skip_all)]
+    pub async fn family_send_message(
+        &self,
+        family_token: &str,
+        body: &SendFamilyMessage,
+    ) -> Result<tend_domain::wire::FamilyMessageSent> {
+        self.post("/api/family/messages", Some(family_token), body)
+            .await
+    }
+
+    /// `POST /api/family/end`: the family session ends on the server too.
+    #[tracing::instrument(skip_all)]
+    pub async fn family_end(&self, family_token: &str) -> Result<()> {
+        let request = self
+            .http
+            .post(format!("{}/api/family/end", self.base))
+            .bearer_auth(family_token);
+        crate::api_call::send_for_effect(request).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        body: &B,
+    ) -> Result<T> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        crate::api_call::send(request).await
+    }
+}

@@ -1,0 +1,268 @@
+//! The runtime's background work: the device session (heartbeats until the
+//! server ends the enrollment, then the wipe), the vault's sync loop, the
+//! badge entrance reading the reader watcher, and the connectivity watch.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::Utc;
+use tend_badge::BadgeRead;
+
+use super::{BadgeFeed, DeviceRuntime, Started};
+use crate::app_status::ConnectionState;
+use crate::login::SessionState;
+use crate::login::offline::OfflineVerifiers;
+use crate::session::SessionEvent;
+use crate::sync::{SyncEngine, SyncSettings};
+use crate::{CoreError, Result};
+
+/// What the login tells on every change: the window hears it, and lock,
+/// unlock and logout go to the audit log with the next sync.
+pub(super) fn session_listener(
+    started: Arc<OnceLock<Started>>,
+    verifiers: Arc<OfflineVerifiers>,
+) -> impl Fn(&SessionState) + Send + Sync + 'static {
+    let previous: Mutex<Option<SessionState>> = Mutex::new(None);
+    move |session| {
+        let Some(started) = started.get() else {
+            return;
+        };
+        started.events.session_changed(session);
+        let before = previous
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(session.clone());
+        let Some(before) = before else {
+            return;
+        };
+        if let Some(event) =
+            crate::login::offline::session_change_event(&before, session, Utc::now())
+        {
+            let verifiers = verifiers.clone();
+            started.handle.spawn(async move {
+                if let Err(e) = verifiers.audit(event).await {
+                    tracing::warn!(code = %e.code(), "session audit event not queued");
+                }
+            });
+        }
+    }
+}
+
+/// Reads the reader watcher: reader comings and goings reach the lock
+/// screen, taps the badge entrance.
+pub(super) async fn badge_entrance(runtime: DeviceRuntime, feed: BadgeFeed) {
+    let BadgeFeed { mut reads, source } = feed;
+    // The watcher lives as long as this task.
+    let _source = source;
+    while let Some(read) = reads.recv().await {
+        let changed = runtime.lock_readers().apply(&read);
+        if let Some(status) = changed {
+            tracing::info!(status = ?status, "badge reader status");
+            runtime.tell(|e| e.reader_status_changed(status));
+        }
+        match read {
+            BadgeRead::Present { uid, .. } => {
+                // Not awaited here, so removals and reader events keep
+                // flowing while the server answers.
+                let tapped = runtime.clone();
+                runtime.spawn(async move {
+                    tapped.badge_presented(uid).await;
+                });
+            }
+            BadgeRead::Unsupported { reason, .. } => {
+                tracing::info!(reason = reason.code(), "unsupported card presented");
+                runtime.inner.login.unsupported_card();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Probes the server and keeps the status bar's connection state true;
+/// coming back online wakes the sync loop.
+pub(super) async fn watch_connection(runtime: DeviceRuntime) {
+    let Some(server_url) = runtime.status().server_url else {
+        return;
+    };
+    let client = match crate::connectivity::shared_client(&runtime.inner.info.version) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client; the app stays offline");
+            return;
+        }
+    };
+    let on_change = move |connection| runtime.connection_changed(connection);
+    crate::connectivity::watch(
+        client,
+        server_url,
+        crate::connectivity::PROBE_INTERVAL,
+        on_change,
+    )
+    .await;
+}
+
+impl DeviceRuntime {
+    /// Records the server's reachability and tells the window.
+    fn connection_changed(&self, connection: ConnectionState) {
+        if let Some((status, back_online)) = self.inner.status.set_connection(connection) {
+            self.tell(|e| e.status_changed(&status));
+            // Back online: what was written offline goes up now, not at
+            // the end of the sync loop's back-off (up to a minute).
+            if back_online {
+                if let Some(engine) = self.sync_engine_if_running() {
+                    engine.sync_now();
+                }
+            }
+        }
+    }
+
+    /// Reads the facility's name from the vault into the status bar.
+    async fn refresh_facility_name(&self, engine: &SyncEngine) {
+        match engine.facility().await {
+            Ok(facility) => {
+                if let Some(status) = self
+                    .inner
+                    .status
+                    .set_facility_name(facility.map(|f| f.name))
+                {
+                    self.tell(|e| e.status_changed(&status));
+                }
+            }
+            Err(e) => tracing::warn!(code = %e.code(), "facility name not read from the vault"),
+        }
+    }
+}
+
+/// The enrolled device's session: sync runs beside it; heartbeats keep the
+/// connection state; when the server ends the enrollment the device is
+/// wiped and the window is told to return to setup.
+pub(super) async fn run_session(runtime: DeviceRuntime) {
+    // The window learns at once that the device is enrolled (status bar).
+    let status = runtime.status();
+    runtime.tell(|e| e.status_changed(&status));
+    let sync = start_sync(&runtime).await;
+    let reporting = sync.as_ref().map(|(engine, _)| engine.clone());
+    let result = heartbeats(&runtime, reporting).await;
+    // The session is over (wiped, or ended): sync stops and lets go of the vault.
+    if let Some((_, stop)) = sync {
+        let _ = stop.send(true);
+    }
+    runtime.set_sync_engine(None);
+    runtime.inner.login.api().offline.attach(None);
+    runtime
+        .inner
+        .session_running
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    if let Err(e) = &result {
+        tracing::error!(code = %e.code(), error = %e, "device session ended with an error");
+    }
+    // Wiped (even partly): the enrollment is gone, so back to setup.
+    if matches!(runtime.inner.enrollment.saved(), Ok(None)) {
+        runtime.inner.link.forget().await;
+        // Nobody stays signed in on a wiped device; no visit goes on.
+        runtime.inner.login.logout();
+        runtime.inner.family.end().await;
+        let status = runtime.inner.status.forget_server();
+        runtime.tell(|e| e.status_changed(&status));
+        if let Ok(Some(notice)) = runtime.inner.enrollment.wipe_notice() {
+            runtime.tell(|e| e.device_wiped(&notice));
+        }
+    }
+}
+
+/// Heartbeats until the server ends the enrollment, then the wipe.
+async fn heartbeats(
+    runtime: &DeviceRuntime,
+    sync: Option<Arc<SyncEngine>>,
+) -> Result<crate::enrollment::WipeNotice> {
+    let sync_state = || {
+        sync.as_ref()
+            .map(|engine| engine.heartbeat_state())
+            .unwrap_or_default()
+    };
+    let on_event = |event| {
+        let connection = match event {
+            SessionEvent::Online(ack) => {
+                // Encryption is required and this device reports none:
+                // nothing stays open on screen until that is fixed.
+                if ack.lock {
+                    runtime.inner.login.lock_by_policy();
+                }
+                ConnectionState::Online
+            }
+            SessionEvent::Offline => ConnectionState::Offline,
+        };
+        runtime.connection_changed(connection);
+    };
+    crate::session::run_enrolled(
+        &runtime.inner.link,
+        runtime.inner.heartbeat_interval,
+        sync_state,
+        on_event,
+    )
+    .await
+}
+
+/// Opens the vault and starts the background sync loop for an active
+/// device; its status reaches the window (and the status bar's last sync,
+/// pending count and facility name). Returns the engine and the switch that
+/// stops the loop; `None` when the vault cannot be opened (the app keeps
+/// running without documentation; the log says why).
+async fn start_sync(
+    runtime: &DeviceRuntime,
+) -> Option<(Arc<SyncEngine>, tokio::sync::watch::Sender<bool>)> {
+    let opened = async {
+        let vault = runtime.inner.enrollment.open_vault().await?;
+        Ok::<_, CoreError>(Arc::new(SyncEngine::new(Arc::new(Mutex::new(vault)))?))
+    };
+    let engine = match opened.await {
+        Ok(engine) => engine,
+        Err(e) => {
+            tracing::error!(code = %e.code(), error = %e, "no vault: documentation and sync are off");
+            return None;
+        }
+    };
+    runtime.set_sync_engine(Some(engine.clone()));
+    // Badge taps can be verified offline against the vault from now on.
+    runtime
+        .inner
+        .login
+        .api()
+        .offline
+        .attach(Some(engine.vault().clone()));
+    runtime.refresh_facility_name(&engine).await;
+
+    let mut changes = engine.subscribe();
+    let watcher = runtime.clone();
+    let watched = engine.clone();
+    runtime.spawn(async move {
+        let mut last_sync = None;
+        loop {
+            let status = changes.borrow_and_update().clone();
+            if let Some(app_status) = watcher.inner.status.set_sync_summary(&status) {
+                watcher.tell(|e| e.status_changed(&app_status));
+            }
+            watcher.tell(|e| e.sync_status_changed(&status));
+            // A round completed: the facility may have been renamed.
+            if status.last_sync != last_sync {
+                last_sync = status.last_sync;
+                watcher.refresh_facility_name(&watched).await;
+            }
+            if changes.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let link = runtime.inner.link.clone();
+    let looping = engine.clone();
+    runtime.spawn(async move {
+        let end = looping
+            .run(link.as_ref(), &SyncSettings::default(), async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await;
+        tracing::info!(end = ?end, "sync loop ended");
+    });
+    Some((engine, stop))
+}
