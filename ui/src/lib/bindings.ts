@@ -163,6 +163,9 @@ export const events = {
 	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
 };
 
+/* Constants */
+export const DOMAIN_RULES = {"vital_signs":[{"sign":"temperature_c","low":30.0,"high":45.0,"unit":"°C","whole_number":false},{"sign":"pulse_bpm","low":20.0,"high":250.0,"unit":"bpm","whole_number":true},{"sign":"respiration_rate","low":4.0,"high":60.0,"unit":"breaths/min","whole_number":true},{"sign":"systolic_mmhg","low":50.0,"high":260.0,"unit":"mmHg","whole_number":true},{"sign":"diastolic_mmhg","low":20.0,"high":160.0,"unit":"mmHg","whole_number":true},{"sign":"spo2_percent","low":50.0,"high":100.0,"unit":"%","whole_number":true},{"sign":"pain_score","low":0.0,"high":10.0,"unit":"","whole_number":true},{"sign":"blood_glucose_mg_dl","low":20.0,"high":800.0,"unit":"mg/dL","whole_number":true}],"prn_follow_up":{"min_minutes":15,"max_minutes":240,"default_minutes":60},"text_limits":{"record_text":4000,"medication":200,"dose":100,"location":200,"family_message":2000},"pin":{"min_digits":4,"max_digits":8,"max_failed_attempts":5,"lockout_minutes":15},"password":{"min_length":12,"max_length":256},"visitor_code_digits":8,"assignable_roles":[{"role":"RN","assigns":[]},{"role":"LPN","assigns":[]},{"role":"CNA","assigns":[]},{"role":"MED_TECH","assigns":[]},{"role":"THERAPIST","assigns":[]},{"role":"SOCIAL_WORKER","assigns":[]},{"role":"FACILITY_ADMIN","assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"]},{"role":"ORG_ADMIN","assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"]},{"role":"PLATFORM_ADMIN","assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"]}]} as const;
+
 /* Types */
 /**
  *  Who is signed in to the console. Ids stay far below 2^53, so a
