@@ -89,7 +89,15 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             events::SessionChanged,
             events::SyncStatusChanged
         ])
+        // The rules the UI checks as people type, from where Rust enforces
+        // them (`export const DOMAIN_RULES` in the bindings; the drift check
+        // covers it like every type).
+        .typ::<tend_domain::rules::DomainRules>()
+        .constant(DOMAIN_RULES, tend_domain::rules::DomainRules::current())
 }
+
+/// The name of the rules' constant in the generated TypeScript.
+pub const DOMAIN_RULES: &str = "DOMAIN_RULES";
 
 /// Exports the TypeScript bindings (used by the `export-bindings` binary and
 /// the drift check in CI).

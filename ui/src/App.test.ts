@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { events, type AppStatus, type EnrollmentState } from "$lib/bindings";
 import App from "./App.svelte";
-import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands } from "./test/ipc";
+import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands, reject } from "./test/ipc";
 
 const ENROLLED: EnrollmentState = {
   server_url: "https://tend.example.org",
@@ -16,6 +16,12 @@ const ENROLLED: EnrollmentState = {
   checked_at: "2026-11-27T02:00:00Z",
 };
 const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 2 };
+const NURSE = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" } as const;
+const ACTIVE = { phase: "active", idle_warning: false, failure: null, idle_lock_ms: 120_000, offline: false, user: NURSE } as const;
+const PIN_PENDING = { phase: "pin_required", attempts_left: null, failure: null, idle_lock_ms: 120_000, offline: false, user: null } as const;
+/** Commands that return resident data; none may be called before a complete sign-in. */
+const CLINICAL_COMMANDS = ["roster", "patient_timeline", "facility_info", "due_follow_ups", "handoff_notes"];
+const AGNES = { id: 12, mrn: "MRN12", first_name: "Agnes", last_name: "Moore", date_of_birth: "1941-03-02", room: "104", status: "active" };
 
 function startAt(hash: string): void {
   window.history.replaceState(null, "", hash ? `/${hash}` : "/");
@@ -70,10 +76,11 @@ describe("App shell and router", () => {
     startAt("#/lock");
     render(App);
 
-    for (const id of ["setup", "lock", "home", "admin", "family", "about"]) {
-      if (id === "family") continue; // the family kiosk hides the nav; covered below
+    // Home and Residents need a signed-in user; covered below.
+    for (const id of ["setup", "lock", "admin", "family", "about"]) {
       expect(screen.getByTestId(`nav-${id}`)).toHaveAttribute("href", `#/${id}`);
     }
+    expect(screen.queryByTestId("nav-home")).not.toBeInTheDocument();
     expect(screen.getByTestId("nav-lock")).toHaveAttribute("aria-current", "page");
 
     await userEvent.click(screen.getByTestId("nav-admin"));
@@ -154,6 +161,7 @@ describe("App shell and router", () => {
       app_info: DESKTOP_INFO,
       app_status: ONLINE,
       ui_ready: null,
+      session_state: ACTIVE,
       roster: [{ id: 12, mrn: "MRN12", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104", status: "active" }],
       facility_info: null,
       patient_timeline: [],
@@ -197,6 +205,125 @@ describe("App shell and router", () => {
     await waitFor(() => expect(screen.getByTestId("nav-patients")).toBeInTheDocument());
     expect(screen.getByTestId("nav-home")).toBeInTheDocument();
     expect(screen.queryByTestId("nav-lock")).not.toBeInTheDocument();
+  });
+
+  it("offers no residents' screens while a PIN is pending, and refuses their addresses", async () => {
+    const calls = mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      reader_status: "connected",
+      enrollment_status: ENROLLED,
+      session_state: PIN_PENDING,
+      roster: [AGNES],
+      patient_timeline: [],
+      facility_info: null,
+      due_follow_ups: [],
+      handoff_notes: [],
+    });
+    startAt("#/lock");
+    render(App);
+    expect(await screen.findByTestId("pin-pad")).toBeInTheDocument();
+    expect(screen.queryByTestId("nav-home")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("nav-patients")).not.toBeInTheDocument();
+    expect(screen.getByTestId("nav-lock")).toBeInTheDocument();
+
+    for (const address of ["#/home", "#/patients", "#/patients/12"]) {
+      window.location.hash = address;
+      await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+      expect(await screen.findByTestId("sign-in-notice")).toHaveTextContent("Nobody is signed in");
+      expect(screen.getByTestId("pin-pad")).toBeInTheDocument();
+    }
+    expect(document.body.textContent).not.toMatch(/Agnes|Moore|MRN12|1941/);
+    expect(calls.filter((cmd) => CLINICAL_COMMANDS.includes(cmd))).toEqual([]);
+  });
+
+  it("does not mount a resident's screen before the session is known", async () => {
+    const calls = mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      session_state: () => new Promise(() => undefined),
+      roster: [AGNES],
+      patient_timeline: [],
+      facility_info: null,
+    });
+    startAt("#/patients/12");
+    render(App);
+
+    expect(await screen.findByTestId("clinical-refused")).toHaveTextContent("Sign in to see residents");
+    expect(window.location.hash).toBe("#/patients/12");
+    expect(calls.filter((cmd) => CLINICAL_COMMANDS.includes(cmd))).toEqual([]);
+  });
+
+  it("refuses residents' screens on a signed-out family kiosk too", async () => {
+    const calls = mockCommands({
+      app_info: { ...DESKTOP_INFO, profile: "kiosk" },
+      app_status: ONLINE,
+      ui_ready: null,
+      family_settings: { idle_reset_ms: 60_000 },
+      session_state: { phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000, offline: false },
+      roster: [AGNES],
+    });
+    startAt("#/family");
+    render(App);
+    expect(await screen.findByRole("heading", { level: 1, name: "Welcome" })).toBeInTheDocument();
+
+    window.location.hash = "#/patients";
+    await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+    expect(calls).not.toContain("roster");
+  });
+
+  it("returns to the lock screen with the reason when Rust answers NOT_SIGNED_IN", async () => {
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      reader_status: "connected",
+      enrollment_status: ENROLLED,
+      session_state: ACTIVE,
+      roster: reject("NOT_SIGNED_IN", "nobody is signed in on this device"),
+    });
+    startAt("#/patients");
+    render(App);
+
+    await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+    expect(await screen.findByTestId("sign-in-notice")).toHaveTextContent(
+      "Nobody is signed in on this device. Tap your badge (and enter your PIN) to see residents.",
+    );
+    // Rust is the truth: the window's "active" copy no longer opens residents' screens.
+    expect(screen.queryByTestId("nav-patients")).not.toBeInTheDocument();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(window.location.hash).toBe("#/lock");
+
+    // A new sign-in (the phase changes) opens them again.
+    await events.sessionChanged.emit({ phase: "signed_out", user: null, failure: null, idle_lock_ms: 120_000, offline: false });
+    await events.sessionChanged.emit(ACTIVE as never);
+    await waitFor(() => expect(window.location.hash).toBe("#/home"));
+  });
+
+  it("shows residents once the PIN completes the sign-in", async () => {
+    let state: Record<string, unknown> = { ...PIN_PENDING };
+    const calls = mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: ONLINE,
+      ui_ready: null,
+      reader_status: "connected",
+      enrollment_status: ENROLLED,
+      session_state: () => state,
+      roster: [AGNES],
+    });
+    startAt("#/patients");
+    render(App);
+    await waitFor(() => expect(window.location.hash).toBe("#/lock"));
+    expect(calls).not.toContain("roster");
+
+    state = { ...ACTIVE };
+    await events.sessionChanged.emit(state as never);
+    await waitFor(() => expect(screen.getByTestId("nav-patients")).toBeInTheDocument());
+    expect(screen.queryByTestId("sign-in-notice")).not.toBeInTheDocument();
+    await userEvent.click(screen.getByTestId("nav-patients"));
+    expect(await screen.findByText(/Agnes Moore|Moore, Agnes/)).toBeInTheDocument();
   });
 
   it("keeps an offline banner up while the session was opened offline", async () => {

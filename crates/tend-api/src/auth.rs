@@ -9,10 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD_LEN: usize = 12;
-/// Longest password accepted (bounds hashing cost).
-pub const MAX_PASSWORD_LEN: usize = 256;
+pub use tend_domain::credentials::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
@@ -40,16 +37,10 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not-a-real-password-0000").unwrap_or_default())
 }
 
-/// Checks the password rules; returns the message for the `password` field.
+/// Checks the password rules (the domain's, shared with the device and the
+/// UI); returns the message for the `password` field.
 pub fn check_password_rules(password: &str) -> Result<(), String> {
-    let len = password.chars().count();
-    if len < MIN_PASSWORD_LEN {
-        return Err(format!("must be at least {MIN_PASSWORD_LEN} characters"));
-    }
-    if len > MAX_PASSWORD_LEN {
-        return Err(format!("must be at most {MAX_PASSWORD_LEN} characters"));
-    }
-    Ok(())
+    tend_domain::credentials::check_password(password).map_err(|e| e.message)
 }
 
 /// A new random token (`tend_` + 43 base64url characters) and its hash.

@@ -168,8 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CreateAdmin(args) => {
             let password = read_secret("TEND_ADMIN_PASSWORD", true)?
                 .context("give the password on stdin or in TEND_ADMIN_PASSWORD")?;
-            crate::auth::check_password_rules(&password)
-                .map_err(|m| anyhow::anyhow!("password {m}"))?;
+            crate::auth::check_password_rules(&password).map_err(|m| anyhow::anyhow!("{m}"))?;
             let pool = db::connect(&args.database_url, 2)
                 .await
                 .context("connecting as owner")?;

@@ -53,12 +53,7 @@ impl Principal {
 
     /// Whether this principal may create or change a user holding `target`.
     pub fn can_manage_role(&self, target: Role) -> bool {
-        match self.role {
-            Role::PlatformAdmin => true,
-            Role::OrgAdmin => target != Role::PlatformAdmin,
-            Role::FacilityAdmin => !matches!(target, Role::OrgAdmin | Role::PlatformAdmin),
-            _ => false,
-        }
+        self.role.may_assign(target)
     }
 }
 

@@ -305,7 +305,7 @@ async fn seed_demo_badges(conn: &mut PgConnection) -> anyhow::Result<usize> {
         };
         let uid = tend_badge::BadgeUid::parse(demo.uid)
             .map_err(|e| anyhow::anyhow!("demo badge of {}: {e}", demo.username))?;
-        tend_domain::badge_login::check_pin(demo.pin)
+        tend_domain::Pin::parse_new(demo.pin)
             .map_err(|e| anyhow::anyhow!("demo PIN of {}: {e}", demo.username))?;
         let key = crate::store::badges::key_or_create(&mut *conn, organization_id).await?;
         let hash = uid.keyed_hash(&key);
@@ -788,7 +788,7 @@ mod tests {
                 demo.uid
             );
             assert!(
-                tend_domain::badge_login::check_pin(demo.pin).is_ok(),
+                tend_domain::Pin::parse_new(demo.pin).is_ok(),
                 "{}",
                 demo.username
             );

@@ -23,9 +23,6 @@ use crate::admin::AdminSession;
 use crate::api_call::send;
 use crate::{CoreError, Result};
 
-/// The API's shortest accepted password (`tend-api` `check_password_rules`).
-pub const MIN_PASSWORD_LEN: usize = 12;
-
 /// Field errors collected while checking a form.
 #[derive(Default)]
 struct Problems(BTreeMap<String, Vec<String>>);
@@ -398,11 +395,8 @@ impl StaffForm {
     }
 
     fn check_password(p: &mut Problems, password: &Secret) {
-        if password.expose().chars().count() < MIN_PASSWORD_LEN {
-            p.add(
-                "password",
-                format!("a password is at least {MIN_PASSWORD_LEN} characters"),
-            );
+        if let Err(e) = tend_domain::credentials::check_password(password.expose()) {
+            p.add(e.field, e.message);
         }
     }
 
@@ -500,12 +494,12 @@ pub fn check_badge_uid(badge_uid: &Secret) -> Result<()> {
     p.finish()
 }
 
-/// A PIN checked against the rules the server applies (4–8 digits, not one
-/// repeated digit, not a run).
+/// A new PIN checked with the domain's one PIN check (`Pin::parse_new`, the
+/// same the server applies), its problem named on the `pin` field.
 pub fn check_pin(pin: &Secret) -> Result<()> {
     let mut p = Problems::default();
-    if let Err(e) = tend_domain::badge_login::check_pin(pin.expose()) {
-        p.add("pin", e.message);
+    if let Err(e) = tend_domain::Pin::parse_new(pin.expose()) {
+        p.add(e.field, e.message);
     }
     p.finish()
 }

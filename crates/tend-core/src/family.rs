@@ -148,7 +148,9 @@ struct Visit {
 /// The eight digits of a typed visitor code, or the field error to show.
 pub fn parse_visitor_code(typed: &str) -> Result<String, ValidationError> {
     let digits: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if digits.len() == tend_domain::wire::VISITOR_CODE_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
         Ok(digits)
     } else {
         Err(ValidationError::new(

@@ -172,6 +172,18 @@ impl Role {
             Role::FacilityAdmin | Role::OrgAdmin | Role::PlatformAdmin
         )
     }
+
+    /// Whether a user holding this role may create or change a user holding
+    /// `target`: nobody grants a role above their own, and a facility
+    /// administrator manages facility staff and other facility administrators.
+    pub fn may_assign(self, target: Role) -> bool {
+        match self {
+            Role::PlatformAdmin => true,
+            Role::OrgAdmin => target != Role::PlatformAdmin,
+            Role::FacilityAdmin => !matches!(target, Role::OrgAdmin | Role::PlatformAdmin),
+            _ => false,
+        }
+    }
 }
 
 impl FacilityType {
@@ -235,6 +247,12 @@ mod tests {
         assert!(Role::OrgAdmin.is_admin() && !Role::OrgAdmin.is_clinical());
         assert!(!FacilityType::HomeHealth.has_beds());
         assert!(FacilityType::MemoryCare.has_beds());
+        assert!(Role::PlatformAdmin.may_assign(Role::PlatformAdmin));
+        assert!(Role::OrgAdmin.may_assign(Role::OrgAdmin));
+        assert!(!Role::OrgAdmin.may_assign(Role::PlatformAdmin));
+        assert!(Role::FacilityAdmin.may_assign(Role::FacilityAdmin));
+        assert!(!Role::FacilityAdmin.may_assign(Role::OrgAdmin));
+        assert!(Role::ALL.iter().all(|r| !Role::Rn.may_assign(*r)));
     }
 
     proptest! {

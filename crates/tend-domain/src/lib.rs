@@ -4,13 +4,16 @@
 
 pub mod badge_login;
 pub mod capacity;
+pub mod credentials;
 pub mod error;
 pub mod identifiers;
 pub mod kinds;
 pub mod records;
+pub mod rules;
 pub mod status;
 
 pub use capacity::{available_beds, occupancy_rate, HistoryDays};
+pub use credentials::Pin;
 pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
 pub use kinds::{DeviceStatus, DeviceType, FacilityType, OrganizationType, PatientStatus, Role};

@@ -14,9 +14,89 @@ use crate::ValidationError;
 
 /// Longest free text in a record (a care note, an antecedent…).
 pub const MAX_RECORD_TEXT: usize = 4000;
+/// Longest medication name of a PRN administration.
+pub const MAX_MEDICATION_TEXT: usize = 200;
+/// Longest dose of a PRN administration ("500 mg", "2 puffs").
+pub const MAX_DOSE_TEXT: usize = 100;
+/// Longest location of a wandering alert ("east exit").
+pub const MAX_LOCATION_TEXT: usize = 200;
 
 /// How long after a PRN administration its effectiveness is due by default.
 pub const DEFAULT_PRN_FOLLOW_UP_MINUTES: u16 = 60;
+/// Earliest and latest the effectiveness follow-up may be due, in minutes.
+pub const PRN_FOLLOW_UP_MINUTES: std::ops::RangeInclusive<u16> = 15..=240;
+
+wire_enum! {
+    /// One value of [`VitalSigns`], named as its field.
+    VitalSign, field = "vital_sign" {
+        TemperatureC => "temperature_c",
+        PulseBpm => "pulse_bpm",
+        RespirationRate => "respiration_rate",
+        SystolicMmhg => "systolic_mmhg",
+        DiastolicMmhg => "diastolic_mmhg",
+        Spo2Percent => "spo2_percent",
+        PainScore => "pain_score",
+        BloodGlucoseMgDl => "blood_glucose_mg_dl",
+    }
+}
+
+impl VitalSign {
+    /// The field a validation error names: `body.<name>`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::TemperatureC => "body.temperature_c",
+            Self::PulseBpm => "body.pulse_bpm",
+            Self::RespirationRate => "body.respiration_rate",
+            Self::SystolicMmhg => "body.systolic_mmhg",
+            Self::DiastolicMmhg => "body.diastolic_mmhg",
+            Self::Spo2Percent => "body.spo2_percent",
+            Self::PainScore => "body.pain_score",
+            Self::BloodGlucoseMgDl => "body.blood_glucose_mg_dl",
+        }
+    }
+}
+
+/// The plausible range of one vital sign: what validation accepts, and what
+/// the UI checks as the nurse types (it gets this table through the bindings).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct VitalSignRange {
+    pub sign: VitalSign,
+    pub low: f64,
+    pub high: f64,
+    /// Shown after the value; empty for the pain score.
+    pub unit: &'static str,
+    /// Whole numbers only (the field is an integer on the wire).
+    pub whole_number: bool,
+}
+
+const fn vital(
+    sign: VitalSign,
+    low: f64,
+    high: f64,
+    unit: &'static str,
+    whole_number: bool,
+) -> VitalSignRange {
+    VitalSignRange {
+        sign,
+        low,
+        high,
+        unit,
+        whole_number,
+    }
+}
+
+/// Every vital sign's plausible range, in the order of the form.
+pub const VITAL_SIGN_RANGES: [VitalSignRange; 8] = [
+    vital(VitalSign::TemperatureC, 30.0, 45.0, "°C", false),
+    vital(VitalSign::PulseBpm, 20.0, 250.0, "bpm", true),
+    vital(VitalSign::RespirationRate, 4.0, 60.0, "breaths/min", true),
+    vital(VitalSign::SystolicMmhg, 50.0, 260.0, "mmHg", true),
+    vital(VitalSign::DiastolicMmhg, 20.0, 160.0, "mmHg", true),
+    vital(VitalSign::Spo2Percent, 50.0, 100.0, "%", true),
+    vital(VitalSign::PainScore, 0.0, 10.0, "", true),
+    vital(VitalSign::BloodGlucoseMgDl, 20.0, 800.0, "mg/dL", true),
+];
 
 wire_enum! {
     /// What a record is; also the `kind` tag of [`RecordBody`].
@@ -129,6 +209,22 @@ pub struct VitalSigns {
     /// 20–800 mg/dL.
     #[serde(default)]
     pub blood_glucose_mg_dl: Option<u16>,
+}
+
+impl VitalSigns {
+    /// One value as a number (`None` when not taken).
+    pub fn value(&self, sign: VitalSign) -> Option<f64> {
+        match sign {
+            VitalSign::TemperatureC => self.temperature_c,
+            VitalSign::PulseBpm => self.pulse_bpm.map(f64::from),
+            VitalSign::RespirationRate => self.respiration_rate.map(f64::from),
+            VitalSign::SystolicMmhg => self.systolic_mmhg.map(f64::from),
+            VitalSign::DiastolicMmhg => self.diastolic_mmhg.map(f64::from),
+            VitalSign::Spo2Percent => self.spo2_percent.map(f64::from),
+            VitalSign::PainScore => self.pain_score.map(f64::from),
+            VitalSign::BloodGlucoseMgDl => self.blood_glucose_mg_dl.map(f64::from),
+        }
+    }
 }
 
 /// A behavior event (memory care): what happened before, what staff did, how it ended.
@@ -260,19 +356,28 @@ impl RecordBody {
                 optional_text(&mut errors, "body.note", b.note.as_deref());
             }
             Self::PrnAdministration(p) => {
-                text(&mut errors, "body.medication", &p.medication, 200);
-                text(&mut errors, "body.dose", &p.dose, 100);
+                text(
+                    &mut errors,
+                    "body.medication",
+                    &p.medication,
+                    MAX_MEDICATION_TEXT,
+                );
+                text(&mut errors, "body.dose", &p.dose, MAX_DOSE_TEXT);
                 text(&mut errors, "body.reason", &p.reason, MAX_RECORD_TEXT);
-                if !(15..=240).contains(&p.follow_up_minutes) {
+                if !PRN_FOLLOW_UP_MINUTES.contains(&p.follow_up_minutes) {
                     errors.push(ValidationError::new(
                         "body.follow_up_minutes",
-                        "the effectiveness follow-up is due 15 to 240 minutes after the dose",
+                        format!(
+                            "the effectiveness follow-up is due {} to {} minutes after the dose",
+                            PRN_FOLLOW_UP_MINUTES.start(),
+                            PRN_FOLLOW_UP_MINUTES.end()
+                        ),
                     ));
                 }
             }
             Self::PrnFollowUp(f) => optional_text(&mut errors, "body.note", f.note.as_deref()),
             Self::WanderingAlert(w) => {
-                text(&mut errors, "body.location", &w.location, 200);
+                text(&mut errors, "body.location", &w.location, MAX_LOCATION_TEXT);
                 optional_text(&mut errors, "body.note", w.note.as_deref());
             }
         }
@@ -301,24 +406,6 @@ fn optional_text(errors: &mut Vec<ValidationError>, field: &'static str, value: 
     }
 }
 
-fn range<T: PartialOrd + Copy + std::fmt::Display>(
-    errors: &mut Vec<ValidationError>,
-    field: &'static str,
-    value: Option<T>,
-    low: T,
-    high: T,
-    unit: &str,
-) {
-    if let Some(v) = value {
-        if !(v >= low && v <= high) {
-            errors.push(ValidationError::new(
-                field,
-                format!("{v} {unit} is not plausible; expected {low}–{high} {unit}"),
-            ));
-        }
-    }
-}
-
 fn validate_vitals(errors: &mut Vec<ValidationError>, v: &VitalSigns) {
     if *v == VitalSigns::default() {
         errors.push(ValidationError::new(
@@ -332,49 +419,18 @@ fn validate_vitals(errors: &mut Vec<ValidationError>, v: &VitalSigns) {
             errors.push(ValidationError::new("body.temperature_c", "not a number"));
         }
     }
-    range(
-        errors,
-        "body.temperature_c",
-        v.temperature_c,
-        30.0,
-        45.0,
-        "°C",
-    );
-    range(errors, "body.pulse_bpm", v.pulse_bpm, 20, 250, "bpm");
-    range(
-        errors,
-        "body.respiration_rate",
-        v.respiration_rate,
-        4,
-        60,
-        "breaths/min",
-    );
-    range(
-        errors,
-        "body.systolic_mmhg",
-        v.systolic_mmhg,
-        50,
-        260,
-        "mmHg",
-    );
-    range(
-        errors,
-        "body.diastolic_mmhg",
-        v.diastolic_mmhg,
-        20,
-        160,
-        "mmHg",
-    );
-    range(errors, "body.spo2_percent", v.spo2_percent, 50, 100, "%");
-    range(errors, "body.pain_score", v.pain_score, 0, 10, "");
-    range(
-        errors,
-        "body.blood_glucose_mg_dl",
-        v.blood_glucose_mg_dl,
-        20,
-        800,
-        "mg/dL",
-    );
+    for range in &VITAL_SIGN_RANGES {
+        let Some(value) = v.value(range.sign) else {
+            continue;
+        };
+        if !(value >= range.low && value <= range.high) {
+            let (low, high, unit) = (range.low, range.high, range.unit);
+            errors.push(ValidationError::new(
+                range.sign.field(),
+                format!("{value} {unit} is not plausible; expected {low}–{high} {unit}"),
+            ));
+        }
+    }
     match (v.systolic_mmhg, v.diastolic_mmhg) {
         (Some(s), Some(d)) if s <= d => errors.push(ValidationError::new(
             "body.diastolic_mmhg",

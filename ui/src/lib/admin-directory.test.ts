@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AdminUser, BadgeSummary_Serialize, StaffMember_Serialize } from "./bindings";
+import { DOMAIN_RULES, type AdminUser, type BadgeSummary_Serialize, type StaffMember_Serialize } from "./bindings";
 import {
   assignableRoles,
   badgeStatus,
@@ -9,6 +9,7 @@ import {
   facilityTypeLabel,
   FEATURES,
   filterStaff,
+  PASSWORD_RULE,
   PIN_RULES,
   roleLabel,
 } from "./admin-directory";
@@ -47,6 +48,14 @@ describe("admin directory wording and rules", () => {
     expect(assignableRoles("ORG_ADMIN")).not.toContain("PLATFORM_ADMIN");
     expect(assignableRoles("PLATFORM_ADMIN")).toContain("PLATFORM_ADMIN");
     expect(assignableRoles("RN")).toEqual([]);
+  });
+
+  it("offers exactly the roles Rust's DOMAIN_RULES lets each role assign", () => {
+    for (const grant of DOMAIN_RULES.assignable_roles) {
+      expect([...assignableRoles(grant.role)].sort()).toEqual([...grant.assigns].sort());
+    }
+    expect(PIN_RULES).toContain(`${DOMAIN_RULES.pin.min_digits} to ${DOMAIN_RULES.pin.max_digits} digits`);
+    expect(PASSWORD_RULE).toBe(`At least ${DOMAIN_RULES.password.min_length} characters.`);
   });
 
   it("lets only the roles the server allows manage facilities and organizations", () => {

@@ -2,7 +2,7 @@
 // staff, badges), kept out of the components so each can be tested alone. Field rules
 // themselves live in Rust; nothing here decides whether a value is valid.
 
-import type { AdminUser, BadgeSummary, FacilityType, OrganizationType, Role, StaffMember } from "./bindings";
+import { DOMAIN_RULES, type AdminUser, type BadgeSummary, type FacilityType, type OrganizationType, type Role, type StaffMember } from "./bindings";
 
 export const FACILITY_TYPES: readonly { code: FacilityType; name: string }[] = [
   { code: "ALF", name: "Assisted living (ALF)" },
@@ -46,20 +46,13 @@ export function roleLabel(role: Role): string {
 }
 
 /**
- * The roles `admin` may give (the server's rule: nobody grants a role above their own;
- * a facility administrator manages facility staff and other facility administrators).
+ * The roles `admin` may give, in the order of `ROLES` (tend-domain `Role::may_assign`,
+ * the rule the server applies, via the bindings' DOMAIN_RULES).
  */
 export function assignableRoles(admin: Role): Role[] {
-  switch (admin) {
-    case "PLATFORM_ADMIN":
-      return ROLES.map((r) => r.code);
-    case "ORG_ADMIN":
-      return ROLES.map((r) => r.code).filter((r) => r !== "PLATFORM_ADMIN");
-    case "FACILITY_ADMIN":
-      return ROLES.map((r) => r.code).filter((r) => r !== "PLATFORM_ADMIN" && r !== "ORG_ADMIN");
-    default:
-      return [];
-  }
+  const grant = DOMAIN_RULES.assignable_roles.find((g) => g.role === admin);
+  const allowed = new Set<Role>(grant?.assigns ?? []);
+  return ROLES.map((r) => r.code).filter((code) => allowed.has(code));
 }
 
 /** Organization and platform administrators create and edit facilities. */
@@ -146,10 +139,14 @@ export function badgeStatus(badge: BadgeSummary, now: Date = new Date()): string
   return "Active";
 }
 
-/** The PIN rules in words (the same rules Rust applies). */
+/** The PIN rules in words (the lengths from Rust's one PIN check, via DOMAIN_RULES). */
 export const PIN_RULES =
-  "4 to 8 digits. Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +
+  `${DOMAIN_RULES.pin.min_digits} to ${DOMAIN_RULES.pin.max_digits} digits. ` +
+  "Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +
   "The person's next badge sign-in asks for this PIN.";
+
+/** The password rule in words (tend-domain `MIN_PASSWORD_LEN`, via DOMAIN_RULES). */
+export const PASSWORD_RULE = `At least ${DOMAIN_RULES.password.min_length} characters.`;
 
 /** A typed value becomes the form's text (`null` shows as empty). */
 export function text(value: string | number | null | undefined): string {

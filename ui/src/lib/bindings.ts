@@ -163,6 +163,9 @@ export const events = {
 	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
 };
 
+/* Constants */
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+
 /* Types */
 /**
  *  Who is signed in to the console. Ids stay far below 2^53, so a
@@ -678,6 +681,20 @@ export type DeviceType = "RASPBERRY_PI" | "TABLET" | "LAPTOP" | "WORKSTATION" | 
  *  data; the UI returns to setup and says why.
  */
 export type DeviceWiped = WipeNotice;
+
+/**  Everything the UI needs to check a form the way Rust will. */
+export type DomainRules = {
+	/**  Plausible vital signs, in the order of the form. */
+	vital_signs: VitalSignRange[],
+	prn_follow_up: PrnFollowUpRule,
+	text_limits: TextLimits,
+	pin: PinRules,
+	password: PasswordRules,
+	/**  Digits of a visitor code typed on the family kiosk. */
+	visitor_code_digits: number,
+	/**  For each role, the roles its holder may give (empty for clinical roles). */
+	assignable_roles: RoleGrant[],
+};
 
 /**  A PRN dose whose effectiveness is still to be documented. */
 export type DueFollowUp = DueFollowUp_Serialize | DueFollowUp_Deserialize;
@@ -1265,6 +1282,12 @@ export type OrganizationType =
 /**  Multi-site healthcare system. */
 "MULTI_SITE_SYSTEM";
 
+/**  A password's length, in characters. */
+export type PasswordRules = {
+	min_length: number,
+	max_length: number,
+};
+
 /**  Where a patient is in their stay. */
 export type PatientStatus = "active" | "on_leave" | "discharged" | "deceased";
 
@@ -1272,6 +1295,16 @@ export type PatientStatus = "active" | "on_leave" | "discharged" | "deceased";
 export type PinChanged = {
 	user_id: number,
 	pin_set_at: string,
+};
+
+/**  What a PIN looks like and what wrong ones cost. */
+export type PinRules = {
+	min_digits: number,
+	max_digits: number,
+	/**  Wrong PINs in a row that lock the badge. */
+	max_failed_attempts: number,
+	/**  How long the badge stays locked then. */
+	lockout_minutes: number,
 };
 
 /**
@@ -1320,6 +1353,13 @@ export type PrnEffectiveness = "effective" | "partially_effective" | "not_effect
  *  is the administration's id).
  */
 export type PrnFollowUp = PrnFollowUp_Serialize | PrnFollowUp_Deserialize;
+
+/**  When a PRN dose's effectiveness follow-up may be due, in minutes after it. */
+export type PrnFollowUpRule = {
+	min_minutes: number,
+	max_minutes: number,
+	default_minutes: number,
+};
 
 /**
  *  The effectiveness follow-up of a PRN administration (the record's `amends`
@@ -1463,6 +1503,12 @@ export type Role =
 "ORG_ADMIN" | 
 /**  Creates organizations; every access inside one is audited. */
 "PLATFORM_ADMIN";
+
+/**  The roles a holder of `role` may assign to a user. */
+export type RoleGrant = {
+	role: Role,
+	assigns: Role[],
+};
 
 /**  A patient of the facility as the roster shows them. */
 export type RosterPatient = RosterPatient_Serialize | RosterPatient_Deserialize;
@@ -1693,6 +1739,35 @@ export type SyncedFacility = {
 	/**  IANA time zone name. */
 	timezone: string,
 	features: { [key in string]: boolean },
+};
+
+/**  Longest texts, in characters. */
+export type TextLimits = {
+	/**  A care note, an antecedent, an intervention, a reason, a note. */
+	record_text: number,
+	medication: number,
+	dose: number,
+	/**  A wandering alert's location. */
+	location: number,
+	/**  A family member's message to the care team. */
+	family_message: number,
+};
+
+/**  One value of [`VitalSigns`], named as its field. */
+export type VitalSign = "temperature_c" | "pulse_bpm" | "respiration_rate" | "systolic_mmhg" | "diastolic_mmhg" | "spo2_percent" | "pain_score" | "blood_glucose_mg_dl";
+
+/**
+ *  The plausible range of one vital sign: what validation accepts, and what
+ *  the UI checks as the nurse types (it gets this table through the bindings).
+ */
+export type VitalSignRange = {
+	sign: VitalSign,
+	low: number | null,
+	high: number | null,
+	/**  Shown after the value; empty for the pain score. */
+	unit: string,
+	/**  Whole numbers only (the field is an integer on the wire). */
+	whole_number: boolean,
 };
 
 /**  One set of vital signs; at least one value. Units are in the field names. */

@@ -1,7 +1,7 @@
 // Turns the `{code, message}` errors that cross IPC into words a nurse can act on.
 // The UI branches on `code` only; `message` is shown, never parsed.
 
-import type { AppError, ErrorCode } from "./bindings";
+import { DOMAIN_RULES, type AppError, type ErrorCode } from "./bindings";
 
 interface ErrorCopy {
   /** What a person reads when the code's own explanation is enough. */
@@ -24,6 +24,7 @@ const COPY: Record<ErrorCode, ErrorCopy> = {
   NOT_FOUND: { text: "We couldn't find that. It may have been removed or moved.", preferMessage: false, retryable: false },
   CONFLICT: { text: "Someone else changed this at the same time. Reload and try again.", preferMessage: true, retryable: false },
   UNAUTHORIZED: { text: "Your sign-in has ended. Tap your badge to sign in again.", preferMessage: false, retryable: false },
+  NOT_SIGNED_IN: { text: "Nobody is signed in on this device. Tap your badge (and enter your PIN) to see residents.", preferMessage: false, retryable: false },
   FORBIDDEN: { text: "You don't have permission to do that. Ask your administrator if you need access.", preferMessage: false, retryable: false },
   RATE_LIMITED: { text: "Too many attempts in a short time. Wait a minute, then try again.", preferMessage: false, retryable: true },
   ENROLLMENT_CODE_INVALID: { text: "That enrollment code doesn't exist. Check it for typos, or ask your administrator for a new one.", preferMessage: false, retryable: false },
@@ -41,7 +42,7 @@ const COPY: Record<ErrorCode, ErrorCopy> = {
   BADGE_PIN_REQUIRED: { text: "Enter your PIN to finish signing in.", preferMessage: true, retryable: false },
   BADGE_PIN_NOT_SET: { text: "Your badge needs a PIN, but you haven't set one yet. Sign in with your password and set a PIN.", preferMessage: false, retryable: false },
   BADGE_PIN_WRONG: { text: "That PIN isn't right. Check it and try again.", preferMessage: true, retryable: false },
-  BADGE_LOCKED: { text: "This badge is locked for 15 minutes after too many wrong PINs. Use your password instead.", preferMessage: false, retryable: true },
+  BADGE_LOCKED: { text: `This badge is locked for ${DOMAIN_RULES.pin.lockout_minutes} minutes after too many wrong PINs. Use your password instead.`, preferMessage: false, retryable: true },
   BADGE_DEVICE_NOT_ALLOWED: { text: "This device belongs to another facility and can't sign you in. Use a device in your own facility.", preferMessage: false, retryable: false },
   VISITOR_CODE_INVALID: { text: "That code didn't work. Check it with the staff.", preferMessage: false, retryable: false },
   UNSUPPORTED_VERSION: { text: "This app version is too old for the server. Ask your administrator to update this device.", preferMessage: false, retryable: false },

@@ -2,7 +2,12 @@
 // terms: the people reading them are visitors, often in a hurry or upset. A missing
 // translation is a type error, so the two languages cannot drift apart.
 
+import { DOMAIN_RULES } from "./bindings";
+
 export type FamilyLanguage = "en" | "es";
+
+/** Digits of a visitor code (tend-domain `VISITOR_CODE_DIGITS`, via the bindings). */
+export const VISITOR_CODE_DIGITS = DOMAIN_RULES.visitor_code_digits;
 
 export interface FamilyStrings {
   /** The language toggle: the name of the *other* language, in that language. */
@@ -60,7 +65,7 @@ export const FAMILY_STRINGS: Record<FamilyLanguage, FamilyStrings> = {
     welcomeLead: "Visiting someone? Use the code the staff gave you.",
     visit: "Visit someone",
     codeTitle: "Enter your visitor code",
-    codeLead: "The code has 8 numbers. The staff can give you one.",
+    codeLead: `The code has ${VISITOR_CODE_DIGITS} numbers. The staff can give you one.`,
     codeLabel: "Visitor code",
     keypadLabel: "Number keys",
     deleteDigit: "Delete",
@@ -106,7 +111,7 @@ export const FAMILY_STRINGS: Record<FamilyLanguage, FamilyStrings> = {
     welcomeLead: "¿Viene de visita? Use el código que le dio el personal.",
     visit: "Visitar a alguien",
     codeTitle: "Escriba su código de visita",
-    codeLead: "El código tiene 8 números. El personal le puede dar uno.",
+    codeLead: `El código tiene ${VISITOR_CODE_DIGITS} números. El personal le puede dar uno.`,
     codeLabel: "Código de visita",
     keypadLabel: "Teclas de números",
     deleteDigit: "Borrar",
@@ -148,5 +153,5 @@ export const FAMILY_STRINGS: Record<FamilyLanguage, FamilyStrings> = {
   },
 };
 
-/** Longest message the team accepts (the API's limit). */
-export const FAMILY_MESSAGE_MAX = 2000;
+/** Longest message the team accepts (tend-domain `FAMILY_TEXT_MAX`, via the bindings). */
+export const FAMILY_MESSAGE_MAX = DOMAIN_RULES.text_limits.family_message;

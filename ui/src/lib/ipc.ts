@@ -9,6 +9,34 @@ import { toAppError } from "./errors";
  */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
 
+type NotSignedInListener = (error: AppError) => void;
+const notSignedInListeners = new Set<NotSignedInListener>();
+
+/**
+ * Hears every `NOT_SIGNED_IN` answer of any command (Rust refuses resident data unless a
+ * user is completely signed in); the app shell returns to the lock screen. Returns the
+ * function that stops listening.
+ */
+export function onNotSignedIn(listener: NotSignedInListener): () => void {
+  notSignedInListeners.add(listener);
+  return () => {
+    notSignedInListeners.delete(listener);
+  };
+}
+
+function failed(error: AppError): { status: "error"; error: AppError } {
+  if (error.code === "NOT_SIGNED_IN") {
+    for (const listener of notSignedInListeners) {
+      try {
+        listener(error);
+      } catch {
+        // A listener's own failure must not change the command's result.
+      }
+    }
+  }
+  return { status: "error", error };
+}
+
 /**
  * Runs a generated command and folds thrown JavaScript errors (no backend, a bug in a
  * binding) into the same `{status: "error"}` branch as errors returned by Rust.
@@ -16,10 +44,10 @@ export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error:
 export async function call<T>(command: () => Promise<Result<T, AppError>>): Promise<Result<T, AppError>> {
   try {
     const result = await command();
-    if (result.status === "error") return { status: "error", error: toAppError(result.error) };
+    if (result.status === "error") return failed(toAppError(result.error));
     return result;
   } catch (thrown) {
-    return { status: "error", error: toAppError(thrown) };
+    return failed(toAppError(thrown));
   }
 }
 

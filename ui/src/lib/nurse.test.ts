@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { ageFrom, checkVitals, emptyVitalInputs, openFollowUps, quickMatch, summarize, vitalRangeError } from "./nurse";
+import { DOMAIN_RULES } from "./bindings";
+import {
+  ageFrom,
+  checkVitals,
+  emptyVitalInputs,
+  followUpProblem,
+  openFollowUps,
+  quickMatch,
+  summarize,
+  textProblem,
+  TEXT_LIMITS,
+  VITAL_RULES,
+  vitalRangeError,
+} from "./nurse";
 import type { LocalRecord } from "./nurse-types";
 
 describe("ageFrom", () => {
@@ -29,6 +42,14 @@ describe("vital signs", () => {
     expect(vitalRangeError("temperature_c", "37,5")).toBeNull();
   });
 
+  it("takes every range from Rust's DOMAIN_RULES, in form order, and covers every field", () => {
+    expect(VITAL_RULES.map((rule) => [rule.field, rule.low, rule.high, rule.unit, rule.integer])).toEqual(
+      DOMAIN_RULES.vital_signs.map((range) => [range.sign, range.low, range.high, range.unit, range.whole_number]),
+    );
+    expect(VITAL_RULES.map((rule) => rule.field).sort()).toEqual(Object.keys(emptyVitalInputs()).sort());
+    expect(VITAL_RULES.every((rule) => rule.label.length > 0)).toBe(true);
+  });
+
   it("needs at least one value and both blood pressure numbers, systolic higher", () => {
     expect(checkVitals(emptyVitalInputs()).errors).toEqual({ body: "Enter at least one vital sign" });
     expect(checkVitals({ ...emptyVitalInputs(), diastolic_mmhg: "80" }).errors).toEqual({
@@ -40,6 +61,28 @@ describe("vital signs", () => {
     const ok = checkVitals({ ...emptyVitalInputs(), systolic_mmhg: "120", diastolic_mmhg: "80", temperature_c: "37,5" });
     expect(ok.errors).toEqual({});
     expect(ok.vitals).toMatchObject({ systolic_mmhg: 120, diastolic_mmhg: 80, temperature_c: 37.5, pulse_bpm: null });
+  });
+});
+
+describe("text limits and the follow-up window", () => {
+  it("checks text the way Rust counts it, with Rust's limits", () => {
+    expect(textProblem("  ", TEXT_LIMITS.record_text)).toBe("Required");
+    expect(textProblem("", TEXT_LIMITS.record_text, true)).toBeUndefined();
+    expect(textProblem("a".repeat(TEXT_LIMITS.record_text), TEXT_LIMITS.record_text)).toBeUndefined();
+    expect(textProblem("a".repeat(TEXT_LIMITS.record_text + 1), TEXT_LIMITS.record_text)).toBe(
+      `At most ${TEXT_LIMITS.record_text} characters (now ${TEXT_LIMITS.record_text + 1})`,
+    );
+    // One character to Rust, two UTF-16 units to JavaScript.
+    expect(textProblem("💊".repeat(TEXT_LIMITS.dose), TEXT_LIMITS.dose)).toBeUndefined();
+    expect(TEXT_LIMITS).toEqual(DOMAIN_RULES.text_limits);
+  });
+
+  it("accepts whole minutes inside Rust's PRN follow-up window only", () => {
+    const { min_minutes: low, max_minutes: high, default_minutes: usual } = DOMAIN_RULES.prn_follow_up;
+    for (const ok of [low, usual, high]) expect(followUpProblem(String(ok))).toBeUndefined();
+    for (const bad of [String(low - 1), String(high + 1), "45.5", "", "soon"]) {
+      expect(followUpProblem(bad)).toBe(`Between ${low} and ${high} minutes`);
+    }
   });
 });
 

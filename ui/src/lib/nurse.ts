@@ -1,7 +1,9 @@
-// The nurse workspace's rules and wording, kept out of components so they can be tested
-// alone: names and ages, status words, the plausible vital-sign ranges (the same as
-// tend-domain `records.rs`), record summaries and PRN follow-up due times.
+// The nurse workspace's wording and checks, kept out of components so they can be tested
+// alone: names and ages, status words, the vital-sign checks (their ranges come from
+// tend-domain through the bindings' DOMAIN_RULES), record summaries and PRN follow-up
+// due times.
 
+import { DOMAIN_RULES } from "./bindings";
 import type {
   BehaviorOutcome,
   BehaviorType,
@@ -78,17 +80,28 @@ interface VitalRule {
   readonly step: string;
 }
 
-/** In form order; ranges from tend-domain `validate_vitals`. */
-export const VITAL_RULES: readonly VitalRule[] = [
-  { field: "temperature_c", label: "Temperature", unit: "°C", low: 30, high: 45, integer: false, step: "0.1" },
-  { field: "pulse_bpm", label: "Pulse", unit: "bpm", low: 20, high: 250, integer: true, step: "1" },
-  { field: "respiration_rate", label: "Respiration", unit: "breaths/min", low: 4, high: 60, integer: true, step: "1" },
-  { field: "systolic_mmhg", label: "Blood pressure, systolic", unit: "mmHg", low: 50, high: 260, integer: true, step: "1" },
-  { field: "diastolic_mmhg", label: "Blood pressure, diastolic", unit: "mmHg", low: 20, high: 160, integer: true, step: "1" },
-  { field: "spo2_percent", label: "Oxygen saturation (SpO₂)", unit: "%", low: 50, high: 100, integer: true, step: "1" },
-  { field: "pain_score", label: "Pain score", unit: "", low: 0, high: 10, integer: true, step: "1" },
-  { field: "blood_glucose_mg_dl", label: "Blood glucose", unit: "mg/dL", low: 20, high: 800, integer: true, step: "1" },
-];
+/** What each vital sign is called on the form; the rules themselves come from Rust. */
+const VITAL_LABELS: Record<VitalField, string> = {
+  temperature_c: "Temperature",
+  pulse_bpm: "Pulse",
+  respiration_rate: "Respiration",
+  systolic_mmhg: "Blood pressure, systolic",
+  diastolic_mmhg: "Blood pressure, diastolic",
+  spo2_percent: "Oxygen saturation (SpO₂)",
+  pain_score: "Pain score",
+  blood_glucose_mg_dl: "Blood glucose",
+};
+
+/** In form order; ranges, units and whole-number rules from tend-domain `VITAL_SIGN_RANGES` (via the bindings). */
+export const VITAL_RULES: readonly VitalRule[] = DOMAIN_RULES.vital_signs.map((range) => ({
+  field: range.sign,
+  label: VITAL_LABELS[range.sign],
+  unit: range.unit,
+  low: range.low,
+  high: range.high,
+  integer: range.whole_number,
+  step: range.whole_number ? "1" : "0.1",
+}));
 
 export type VitalInputs = Record<VitalField, string>;
 
@@ -158,6 +171,33 @@ export function checkVitals(inputs: VitalInputs): { errors: Record<string, strin
   const entered = VITAL_RULES.some((rule) => inputs[rule.field].trim() !== "");
   if (!entered) errors["body"] = "Enter at least one vital sign";
   return { errors, vitals: Object.keys(errors).length === 0 ? vitals : null };
+}
+
+// ---- Text and the PRN follow-up window ------------------------------------------------
+
+/** Longest texts of a record, in characters (tend-domain `records.rs`, via the bindings). */
+export const TEXT_LIMITS = DOMAIN_RULES.text_limits;
+
+/** When a PRN dose's effectiveness check may be due, in minutes after it (tend-domain). */
+export const PRN_FOLLOW_UP = DOMAIN_RULES.prn_follow_up;
+
+/**
+ * A typed text checked the way Rust will: "Required" when blank (unless optional), too
+ * long past `max` characters (counted as Rust counts them, by code point); else undefined.
+ */
+export function textProblem(value: string, max: number, optional = false): string | undefined {
+  if (value.trim() === "") return optional ? undefined : "Required";
+  const length = [...value].length;
+  return length > max ? `At most ${max} characters (now ${length})` : undefined;
+}
+
+/** The follow-up delay typed in minutes, checked against Rust's window. */
+export function followUpProblem(raw: string): string | undefined {
+  const minutes = Number(raw);
+  const { min_minutes: low, max_minutes: high } = PRN_FOLLOW_UP;
+  return raw.trim() !== "" && Number.isInteger(minutes) && minutes >= low && minutes <= high
+    ? undefined
+    : `Between ${low} and ${high} minutes`;
 }
 
 // ---- Record wording -----------------------------------------------------------------

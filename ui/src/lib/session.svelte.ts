@@ -39,6 +39,13 @@ export class SessionWatcher {
     for (const stop of this.#stops.splice(0)) stop();
   }
 
+  /** Asks Rust for the session again (the copy here may be stale, e.g. after a NOT_SIGNED_IN). */
+  refresh(): void {
+    void call(() => commands.sessionState()).then((r) => {
+      if (r.status === "ok") this.state = r.data;
+    });
+  }
+
   async #apply(command: () => Promise<Result<SessionState, AppError>>): Promise<void> {
     this.error = null;
     const result = await call(command);

@@ -2,7 +2,7 @@ import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { emit } from "@tauri-apps/api/event";
 import { describe, expect, it } from "vitest";
-import type { SessionState } from "$lib/bindings";
+import { DOMAIN_RULES, type SessionState } from "$lib/bindings";
 import { DESKTOP_INFO, mockCommands, reject } from "../test/ipc";
 import LockScreen from "./LockScreen.svelte";
 
@@ -41,6 +41,33 @@ describe("LockScreen", () => {
     });
     render(LockScreen);
     expect(await screen.findByTestId("facility-name")).toHaveTextContent("Sunrise ALF - North Campus");
+  });
+
+  it("takes the facility's name from the app status, and asks for nothing clinical", async () => {
+    const calls = mockCommands({
+      session_state: state("signed_out"),
+      reader_status: "connected",
+      app_status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0, facility_name: "Sunrise ALF - South" },
+      enrollment_status: null,
+    });
+    render(LockScreen);
+    expect(await screen.findByTestId("facility-name")).toHaveTextContent("Sunrise ALF - South");
+    for (const clinical of ["facility_info", "roster", "patient_timeline", "due_follow_ups", "handoff_notes"]) {
+      expect(calls).not.toContain(clinical);
+    }
+  });
+
+  it("sizes the PIN pad by Rust's PIN rules", async () => {
+    mockCommands({ session_state: state("pin_required"), reader_status: "connected" });
+    render(LockScreen);
+    const input = await screen.findByTestId("pin-input");
+    expect(input).toHaveAttribute("maxlength", String(DOMAIN_RULES.pin.max_digits));
+    for (let i = 0; i < DOMAIN_RULES.pin.min_digits - 1; i++) await userEvent.click(screen.getByTestId("pin-key-5"));
+    expect(screen.getByTestId("pin-submit")).toBeDisabled();
+    await userEvent.click(screen.getByTestId("pin-key-2"));
+    expect(screen.getByTestId("pin-submit")).toBeEnabled();
+    for (let i = 0; i < DOMAIN_RULES.pin.max_digits; i++) await userEvent.click(screen.getByTestId("pin-key-1"));
+    expect(input).toHaveValue(`${"5".repeat(DOMAIN_RULES.pin.min_digits - 1)}2${"1".repeat(DOMAIN_RULES.pin.max_digits - DOMAIN_RULES.pin.min_digits)}`);
   });
 
   it("shows no facility line when the name is not known", async () => {

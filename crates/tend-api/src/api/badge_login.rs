@@ -141,11 +141,11 @@ pub async fn badge_login(
     }
     let mut v = Validator::new();
     let uid = parse_badge_uid(&mut v, "badge_uid", body.badge_uid.expose());
-    // Only the format: a PIN set before a rule change must still be accepted.
+    // Only the format (`Pin::parse`, not `parse_new`): a PIN set before a
+    // rule change must still be accepted.
     if let Some(pin) = &body.pin {
-        let p = pin.expose();
-        if !(4..=8).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_digit()) {
-            v.add("pin", "a PIN is 4 to 8 digits");
+        if let Err(e) = tend_domain::Pin::parse(pin.expose()) {
+            v.add(e.field, e.message);
         }
     }
     v.finish()?;

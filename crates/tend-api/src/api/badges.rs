@@ -206,7 +206,7 @@ pub async fn set_pin(
     if user_id != ctx.principal.user_id {
         ctx = require_manager(ctx, &user).await?;
     }
-    tend_domain::badge_login::check_pin(body.pin.expose())?;
+    tend_domain::Pin::parse_new(body.pin.expose())?;
     let pin = body.pin;
     // argon2 is deliberately slow: keep it off the async workers.
     let hash = tokio::task::spawn_blocking(move || hash_password(pin.expose()))

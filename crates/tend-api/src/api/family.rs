@@ -20,7 +20,7 @@ use tend_domain::wire::{
     CreateFamilyUpdate, CreateVisitorCode, ErrorBody, FamilyCheckIn, FamilyMessageList,
     FamilyMessageSent, FamilySession, FamilySummary, FamilyUpdate, FamilyUpdateList,
     IssuedVisitorCode, SendFamilyMessage, VisitorCode, VisitorCodeList, FAMILY_SUMMARY_DAYS,
-    FAMILY_TEXT_MAX, VISITOR_CODE_DAYS, VISITOR_CODE_DEFAULT_DAYS,
+    FAMILY_TEXT_MAX, VISITOR_CODE_DAYS, VISITOR_CODE_DEFAULT_DAYS, VISITOR_CODE_DIGITS,
 };
 use tend_domain::ErrorCode;
 
@@ -41,12 +41,12 @@ const FEATURE: &str = "family portal";
 /// that fits in a u32 are discarded).
 fn new_visitor_code() -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
-    const SPACE: u32 = 100_000_000;
+    const SPACE: u32 = 10u32.pow(VISITOR_CODE_DIGITS as u32);
     const LIMIT: u32 = SPACE * (u32::MAX / SPACE);
     loop {
         let n = OsRng.next_u32();
         if n < LIMIT {
-            return format!("{:08}", n % SPACE);
+            return format!("{:0width$}", n % SPACE, width = VISITOR_CODE_DIGITS);
         }
     }
 }
@@ -62,7 +62,8 @@ fn normalize_code(input: &str) -> Option<String> {
         return None;
     }
     let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    (digits.len() == 8 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+    (digits.len() == VISITOR_CODE_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
 }
 
 /// Bound to the facility, so a code is valid only where it was issued.

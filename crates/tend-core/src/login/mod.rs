@@ -102,14 +102,12 @@ impl<A: LoginApi> Login<A> {
         self.changed()
     }
 
-    /// The PIN for the pending badge: 4 to 8 digits (checked here so a typo
-    /// does not cost one of the five attempts).
+    /// The PIN for the pending badge, in the PIN's format (checked here so a
+    /// typo does not cost one of the five attempts).
     pub async fn submit_pin(&self, pin: &str) -> Result<SessionState> {
-        if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::new("pin", "a PIN is 4 to 8 digits").into());
-        }
+        let pin = tend_domain::Pin::parse(pin)?;
         Ok(
-            match self.with_machine(|m| m.submit_pin(Secret::new(pin))) {
+            match self.with_machine(|m| m.submit_pin(pin.into_secret())) {
                 Some(credentials) => self.ask(credentials).await,
                 None => self.state(),
             },

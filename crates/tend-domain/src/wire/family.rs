@@ -10,6 +10,8 @@ use super::Secret;
 
 /// Shortest and longest life of a visitor code, in days.
 pub const VISITOR_CODE_DAYS: std::ops::RangeInclusive<i32> = 1..=90;
+/// Digits in a visitor code (shown and typed as two groups of four).
+pub const VISITOR_CODE_DIGITS: usize = 8;
 /// How long a visitor code lives when the request does not say.
 pub const VISITOR_CODE_DEFAULT_DAYS: i32 = 30;
 /// Longest family update or message, in characters.
