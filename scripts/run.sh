@@ -9,11 +9,25 @@
 # kept between runs; delete that folder to start over. Without a display the
 # app runs inside Xvfb and a screenshot is saved, so the command also works
 # on a headless server. Ctrl-C (or closing the window) stops everything.
+#
+# What the demo needs and a bare machine lacks is started here, and stopped
+# again when the app closes:
+# - pcscd with vsmartcard-vpcd's virtual reader (scripts/services/pcscd.sh),
+#   only when no pcscd is running; a running one is used as it is. The
+#   virtual reader listens on all interfaces: this is the demo command, never
+#   run it on a production device.
+# - a Secret Service (scripts/services/keyring.sh: a private D-Bus session
+#   with gnome-keyring), only when the session has none, so the vault's key
+#   goes to the keyring and not to the weaker key file. Its keyring lives in
+#   the state folder, so the key is there again on the next run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tend/target}"
+# Absolute, so the printed tap command works from any folder.
+mkdir -p "$CARGO_TARGET_DIR"
+CARGO_TARGET_DIR="$(cd "$CARGO_TARGET_DIR" && pwd)"
 dev="${TEND_DEV_DIR:-$HOME/.local/share/tend-dev}"
 api_port="${TEND_DEV_API_PORT:-8080}"
 mkdir -p "$dev"
@@ -33,8 +47,17 @@ cargo build -p tend-app
 # Taps the demo badges on the virtual reader (printed below).
 cargo build -p tend-badge --features virtual-card --bin virtual-badge
 
+# shellcheck source=scripts/lib/api-stack.sh
 . scripts/lib/api-stack.sh
-trap api_stack_stop EXIT INT TERM
+# shellcheck source=scripts/lib/demo-services.sh
+. scripts/lib/demo-services.sh
+stop_all() {
+  demo_services_stop
+  api_stack_stop
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 api_stack_pg_start "$pg_state"
 # Generated once and kept (0600) so the demo logins stay the same across runs.
 secrets="$dev/secrets.env"
@@ -47,16 +70,21 @@ if [ ! -f "$secrets" ]; then
     echo "TEND_DEMO_PASSWORD=demo-$(head -c 9 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
   } >"$secrets")
 fi
+set -a
 # shellcheck disable=SC1090
-set -a; . "$secrets"; set +a
+. "$secrets"
+set +a
 
 api="$CARGO_TARGET_DIR/debug/tend-api"
+# shellcheck disable=SC2034 # read by api_stack_db (not exported: the app must not see it)
 API_APP_PASSWORD="$TEND_APP_PASSWORD"
 api_stack_db tend tend_api
 api_stack_migrate "$api"
 TEND_MIGRATE_DATABASE_URL="$API_OWNER_URL" "$api" seed-demo
 API_PORT="$api_port" api_stack_serve "$api" "$dev/api.log" ||
   { echo "run: the API did not become ready; see $dev/api.log" >&2; exit 1; }
+
+demo_services_start "$dev"
 
 # A new code each run: codes expire after a day and are shown only once.
 enrollment_code="$(API_BASE="$API_BASE" python3 scripts/lib/demo-enrollment-code.py)" ||
@@ -74,9 +102,9 @@ cat <<EOF
                    04D3A1B2C3D401  PIN 4826   sunrise-north.rn1
                    04D3A1B2C3D402  PIN 5937   sunrise-north.rn2
                    04D3A1B2C3D403  PIN 6048   sunrise-north.cna1
-                   Tap one on the virtual reader (pcscd with vsmartcard-vpcd, see
-                   scripts/services/pcscd.sh):
+                   Tap one on the virtual reader ($DEMO_READER_NOTE):
                    $CARGO_TARGET_DIR/debug/virtual-badge tap 04D3A1B2C3D401 --until-read
+  Vault key        $DEMO_KEYRING_NOTE
 
 EOF
 
@@ -88,9 +116,17 @@ export TEND_ENROLLMENT_CODE="${enrollment_code%% *}"  # the code, without its de
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   "${app[@]}"
 else
-  echo "run: no display; running the app inside Xvfb (screenshot in $dev/screenshot.png after 5 s)"
+  echo "run: no display; running the app inside Xvfb (screenshot in $dev/screenshot.png after 5 s, then every 5 s)"
+  # The screenshot is refreshed while the app runs, so a tap on the virtual
+  # reader shows up in it (written aside, then renamed: never half a file).
+  # shellcheck disable=SC2016 # expanded by the inner bash
   xvfb-run -a -s "-screen 0 1280x800x24" bash -c '
+    shot=$1/screenshot.png; shift
     "$@" & app=$!
-    sleep 5 && import -window root "'"$dev"'/screenshot.png" && echo "run: screenshot saved"
-    wait $app' _ "${app[@]}"
+    sleep 5 && import -window root "$shot.tmp.png" && mv "$shot.tmp.png" "$shot" && echo "run: screenshot saved"
+    while kill -0 $app 2>/dev/null; do
+      sleep 5
+      import -window root "$shot.tmp.png" 2>/dev/null && mv "$shot.tmp.png" "$shot"
+    done
+    wait $app' _ "$dev" "${app[@]}"
 fi

@@ -43,6 +43,9 @@ trap cleanup EXIT
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "docs: every relative link stays inside the repository"
+python3 scripts/check-doc-links.py
+
 step "UI: npm ci, typecheck, component tests, build"
 # The app embeds ui/dist at compile time, so the UI is built before Rust.
 (cd ui && npm ci --no-audit --no-fund && npm run verify)
