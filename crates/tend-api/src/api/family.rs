@@ -24,9 +24,10 @@ use tend_domain::wire::{
 };
 use tend_domain::ErrorCode;
 
-use crate::context::{client_address, insert_audit, Audit, Ctx};
+use crate::context::{begin_scoped, client_address, insert_audit, set_scope, Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, Id};
+use crate::identity::limits::Bucket;
 use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::store::family::{Resident, SessionRow};
@@ -353,26 +354,10 @@ pub async fn family_check_in(
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<FamilyCheckIn>,
 ) -> Result<Json<FamilySession>> {
-    let limiter_key = device.device_id.to_be_bytes();
-    if state
-        .identity
-        .family_wrong_codes_by_device
-        .exhausted(&limiter_key)
-    {
-        return Err(ApiError::RateLimited);
-    }
     let digits = normalize_code(body.visitor_code.expose())
         .ok_or_else(|| ApiError::field("visitor_code", "a visitor code is eight digits"))?;
 
-    let mut tx = state.pool.begin().await?;
-    sqlx::query(
-        "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
-         set_config('tend.facility_id', $2, true)",
-    )
-    .bind(device.organization_id.to_string())
-    .bind(device.facility_id.to_string())
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = begin_scoped(&state.pool, device.scope(), None).await?;
     let standing: DeviceStanding = sqlx::query_as(
         "SELECT d.status, d.is_active, coalesce((f.features ->> 'family_portal')::boolean, false) AS family_portal \
          FROM devices d JOIN facilities f ON f.id = d.facility_id WHERE d.id = $1",
@@ -406,6 +391,17 @@ pub async fn family_check_in(
         tx.commit().await?;
         return Err(ApiError::FeatureDisabled(FEATURE));
     }
+    // Only wrong codes count, but the token is taken before the code is looked
+    // up and given back on success: concurrent guesses cannot all be tried
+    // before the first wrong one is counted.
+    let limiter_key = device.device_id.to_be_bytes();
+    let limits = &state.identity.limits;
+    if !limits
+        .take(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
+        .await?
+    {
+        return Err(ApiError::RateLimited);
+    }
     let hash = code_hash(device.facility_id, &digits);
     drop(digits);
     let candidate = store::family::lookup_code(&mut tx, device.facility_id, &hash).await?;
@@ -419,10 +415,6 @@ pub async fn family_check_in(
         Some(_) => None,
     };
     if let Some(reason) = refusal {
-        state
-            .identity
-            .family_wrong_codes_by_device
-            .allow(&limiter_key);
         insert_audit(
             &mut tx,
             None,
@@ -468,6 +460,9 @@ pub async fn family_check_in(
     )
     .await?;
     tx.commit().await?;
+    limits
+        .refund(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
+        .await?;
     tracing::info!(
         device_id = device.device_id,
         visitor_code_id = code.visitor_code_id,
@@ -518,14 +513,11 @@ impl FromRequestParts<AppState> for FamilyAuth {
         let session = store::family::lookup_session(&mut tx, &hash)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        sqlx::query(
-            "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
-             set_config('tend.facility_id', $2, true)",
-        )
-        .bind(session.organization_id.to_string())
-        .bind(session.facility_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let scope = Scope::Facility {
+            organization_id: session.organization_id,
+            facility_id: session.facility_id,
+        };
+        set_scope(&mut tx, scope, None).await?;
         Ok(FamilyAuth {
             session,
             tx,
