@@ -215,8 +215,9 @@ pub async fn enroll_device(
     let identity_source = v.opt_text("identity_source", body.identity_source.as_deref(), 64);
     v.finish()?;
     let device_uuid = body.device_uuid.as_uuid();
-    let mut tx = state.pool.begin().await?;
-    let code = match &body.enrollment_code {
+    // The per-code limit is taken before the transaction opens: it needs a
+    // connection of its own (and commits whatever this request does).
+    let code_hash = match &body.enrollment_code {
         Some(secret) => {
             let code = tend_domain::EnrollmentCode::parse(secret.expose())
                 .map_err(|_| ApiError::Enrollment(ErrorCode::EnrollmentCodeInvalid))?;
@@ -224,7 +225,14 @@ pub async fn enroll_device(
             if !limits.take(&state.pool, Bucket::EnrollCode, &hash).await? {
                 return Err(ApiError::RateLimited);
             }
-            let code = store::enrollment::lookup_code(&mut tx, &hash)
+            Some(hash)
+        }
+        None => None,
+    };
+    let mut tx = state.pool.begin().await?;
+    let code = match &code_hash {
+        Some(hash) => {
+            let code = store::enrollment::lookup_code(&mut tx, hash)
                 .await?
                 .ok_or(ApiError::Enrollment(ErrorCode::EnrollmentCodeInvalid))?;
             if code.revoked_at.is_some() {

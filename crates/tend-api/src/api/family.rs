@@ -28,6 +28,7 @@ use crate::context::{begin_scoped, client_address, insert_audit, set_scope, Audi
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, Id};
 use crate::identity::limits::Bucket;
+use crate::identity::tokens::DevicePrincipal;
 use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::store::family::{Resident, SessionRow};
@@ -356,7 +357,34 @@ pub async fn family_check_in(
 ) -> Result<Json<FamilySession>> {
     let digits = normalize_code(body.visitor_code.expose())
         .ok_or_else(|| ApiError::field("visitor_code", "a visitor code is eight digits"))?;
+    // Only wrong codes count, but the token is taken before the code is looked
+    // up (and before the transaction, which would otherwise hold a connection
+    // while this waits for another) and given back for any other outcome:
+    // concurrent guesses cannot all be tried before the first wrong one counts.
+    let limiter_key = device.device_id.to_be_bytes();
+    let limits = &state.identity.limits;
+    if !limits
+        .take(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
+        .await?
+    {
+        return Err(ApiError::RateLimited);
+    }
+    let outcome = check_in_with(&state, device, address, digits).await;
+    if !matches!(outcome, Err(ApiError::VisitorCodeInvalid)) {
+        limits
+            .refund(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
+            .await?;
+    }
+    outcome
+}
 
+/// The check-in itself, once the attempt is allowed.
+async fn check_in_with(
+    state: &AppState,
+    device: DevicePrincipal,
+    address: Option<String>,
+    digits: String,
+) -> Result<Json<FamilySession>> {
     let mut tx = begin_scoped(&state.pool, device.scope(), None).await?;
     let standing: DeviceStanding = sqlx::query_as(
         "SELECT d.status, d.is_active, coalesce((f.features ->> 'family_portal')::boolean, false) AS family_portal \
@@ -390,17 +418,6 @@ pub async fn family_check_in(
         .await?;
         tx.commit().await?;
         return Err(ApiError::FeatureDisabled(FEATURE));
-    }
-    // Only wrong codes count, but the token is taken before the code is looked
-    // up and given back on success: concurrent guesses cannot all be tried
-    // before the first wrong one is counted.
-    let limiter_key = device.device_id.to_be_bytes();
-    let limits = &state.identity.limits;
-    if !limits
-        .take(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
-        .await?
-    {
-        return Err(ApiError::RateLimited);
     }
     let hash = code_hash(device.facility_id, &digits);
     drop(digits);
@@ -460,9 +477,6 @@ pub async fn family_check_in(
     )
     .await?;
     tx.commit().await?;
-    limits
-        .refund(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
-        .await?;
     tracing::info!(
         device_id = device.device_id,
         visitor_code_id = code.visitor_code_id,
