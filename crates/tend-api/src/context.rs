@@ -2,17 +2,19 @@
 //! database transaction carrying the caller's scope for row-level security,
 //! the role rules, and audit writing.
 //!
-//! Authentication and scoping are a single round trip: the token lookup
-//! (a SECURITY DEFINER function) and the `set_config(..., true)` calls
-//! run in the same statement, inside the request's transaction. Besides the
-//! scope, `tend.user_id` names the caller for rows triggers write (census history).
+//! One function sets the scope ([`scope_statement`] → the SQL function
+//! `tend_set_scope`). A request whose token this instance has seen opens its
+//! transaction, checks the token and sets the scope in one round trip
+//! ([`authenticate`]); a first-seen token costs two (BEGIN, then the lookup
+//! with the scope in the same statement). Besides the scope, `tend.user_id`
+//! names the caller for rows triggers write (census history).
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Transaction};
 use tend_domain::Role;
 
 use crate::auth::token_hash;
@@ -51,18 +53,28 @@ impl Principal {
         }
     }
 
+    /// Whether this principal may set the password or PIN of, or assign a
+    /// badge to, user `target_id` holding `target`: their own, or a user of a
+    /// strictly lower role — a facility admin may not take over another
+    /// facility admin's sign-in, nor an organization admin another's. A
+    /// platform admin has nobody above, so it may act on anyone.
+    pub fn may_set_credentials_of(&self, target_id: i64, target: Role) -> bool {
+        fn rank(role: Role) -> u8 {
+            match role {
+                Role::PlatformAdmin => 3,
+                Role::OrgAdmin => 2,
+                Role::FacilityAdmin => 1,
+                _ => 0,
+            }
+        }
+        target_id == self.user_id
+            || self.role == Role::PlatformAdmin
+            || (self.role.is_admin() && rank(self.role) > rank(target))
+    }
+
     /// Whether this principal may create or change a user holding `target`.
     pub fn can_manage_role(&self, target: Role) -> bool {
         self.role.may_assign(target)
-    }
-}
-
-/// Name of a scope for `tend.scope`.
-pub fn scope_setting(role: Role) -> &'static str {
-    match role {
-        Role::PlatformAdmin => "platform",
-        Role::OrgAdmin => "organization",
-        _ => "facility",
     }
 }
 
@@ -167,23 +179,68 @@ pub async fn insert_audit(
     Ok(())
 }
 
-/// Starts a transaction and applies `principal`'s scope to it.
-pub async fn begin_scoped(
-    state: &AppState,
-    principal: &Principal,
-) -> Result<Transaction<'static, Postgres>> {
-    let mut tx = state.pool.begin().await?;
-    sqlx::query(
-        "SELECT set_config('tend.scope', $1, true), set_config('tend.organization_id', $2, true), \
-         set_config('tend.facility_id', $3, true), set_config('tend.user_id', $4, true)",
+/// The statement that sets the row-level-security scope — the only way the
+/// API sets it. `tend_set_scope` (migration 0007) writes the transaction-local
+/// settings the policies read; `tend.user_id` names the caller for rows
+/// triggers write. Plain text on purpose: the values are integers and a fixed
+/// scope name, so it can share one simple-query message (one round trip) with
+/// `BEGIN` and whatever else starts the transaction.
+pub fn scope_statement(scope: Scope, user_id: Option<i64>) -> String {
+    let (name, organization_id, facility_id) = scope_parts(scope);
+    let literal = |v: Option<i64>| v.map_or_else(|| "NULL".to_owned(), |v| v.to_string());
+    format!(
+        "SELECT tend_set_scope('{name}', {}, {}, {})",
+        literal(organization_id),
+        literal(facility_id),
+        literal(user_id)
     )
-    .bind(scope_setting(principal.role))
-    .bind(principal.organization_id.to_string())
-    .bind(principal.facility_id.to_string())
-    .bind(principal.user_id.to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(tx)
+}
+
+/// The `tend.scope` name and the organization and facility a scope names.
+fn scope_parts(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
+    match scope {
+        Scope::Platform => ("platform", None, None),
+        Scope::Organization(o) => ("organization", Some(o), None),
+        Scope::Facility {
+            organization_id,
+            facility_id,
+        } => ("facility", Some(organization_id), Some(facility_id)),
+    }
+}
+
+/// Applies (or replaces) the scope of `conn`'s open transaction: the same
+/// function as [`scope_statement`], with bound values (a prepared statement).
+pub async fn set_scope(conn: &mut PgConnection, scope: Scope, user_id: Option<i64>) -> Result<()> {
+    let (name, organization_id, facility_id) = scope_parts(scope);
+    sqlx::query("SELECT tend_set_scope($1, $2, $3, $4)")
+        .bind(name)
+        .bind(organization_id)
+        .bind(facility_id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Starts a transaction with `scope` applied, in one round trip.
+pub async fn begin_scoped(
+    pool: &PgPool,
+    scope: Scope,
+    user_id: Option<i64>,
+) -> Result<Transaction<'static, Postgres>> {
+    begin_scoped_with(pool, "BEGIN", scope, user_id).await
+}
+
+/// [`begin_scoped`] with another opening (`begin` is a fixed statement such as
+/// `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL …`).
+pub async fn begin_scoped_with(
+    pool: &PgPool,
+    begin: &'static str,
+    scope: Scope,
+    user_id: Option<i64>,
+) -> Result<Transaction<'static, Postgres>> {
+    let statement = format!("{begin}; {}", scope_statement(scope, user_id));
+    Ok(pool.begin_with(statement).await?)
 }
 
 /// An authenticated request: the caller, its scoped transaction, and where
@@ -231,6 +288,100 @@ struct TokenRow {
     facility_id: i64,
 }
 
+/// SQLSTATE `tend_expect_token` raises when a token no longer belongs to the
+/// principal the cache remembers.
+const TOKEN_MISMATCH: &str = "TD401";
+
+/// Checks the bearer token in PostgreSQL and opens the request's scoped
+/// transaction. With the token's principal in [`PrincipalCache`] this is one
+/// round trip: `SELECT tend_expect_token(…); BEGIN; SELECT tend_set_scope(…)`
+/// in one simple-query message. The check runs before `BEGIN`, in the
+/// message's implicit transaction, so a revoked or changed token aborts only
+/// that (nothing is left open on the connection) and the request falls back to
+/// the lookup — the database stays the judge on every request; the cache only
+/// saves the second round trip.
+async fn authenticate(
+    state: &AppState,
+    hash: &[u8],
+) -> Result<(Principal, Transaction<'static, Postgres>)> {
+    let cache = &state.identity.principals;
+    if let Some(p) = cache.get(hash) {
+        let statement = format!(
+            "SELECT tend_expect_token('\\x{}'::bytea, {}, '{}', {}, {}); BEGIN; {}",
+            hex(hash),
+            p.user_id,
+            p.role.as_str(),
+            p.organization_id,
+            p.facility_id,
+            scope_statement(p.scope(), Some(p.user_id)),
+        );
+        match state.pool.begin_with(statement).await {
+            Ok(tx) => return Ok((p, tx)),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(TOKEN_MISMATCH) => {
+                cache.forget(hash);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut tx = state.pool.begin().await?;
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT t.user_id, t.role, t.organization_id, t.facility_id \
+         FROM tend_token_lookup($1) t \
+         CROSS JOIN LATERAL tend_set_scope(CASE t.role WHEN 'PLATFORM_ADMIN' THEN 'platform' \
+             WHEN 'ORG_ADMIN' THEN 'organization' ELSE 'facility' END, t.organization_id, \
+             CASE WHEN t.role IN ('PLATFORM_ADMIN', 'ORG_ADMIN') THEN NULL ELSE t.facility_id END, \
+             t.user_id) AS s",
+    )
+    .bind(hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = row.ok_or(ApiError::Unauthorized)?;
+    let role = Role::parse(&row.role).map_err(ApiError::internal)?;
+    let principal = Principal {
+        user_id: row.user_id,
+        role,
+        organization_id: row.organization_id,
+        facility_id: row.facility_id,
+    };
+    cache.insert(hash, principal);
+    Ok((principal, tx))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Who each recently seen bearer token belongs to, so the next request can
+/// check the token and open its scoped transaction in one round trip. Never
+/// trusted on its own (see [`authenticate`]); bounded, cleared when full.
+#[derive(Debug, Default)]
+pub struct PrincipalCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Principal>>,
+}
+
+/// Most tokens remembered by one instance.
+const MAX_CACHED_PRINCIPALS: usize = 50_000;
+
+impl PrincipalCache {
+    pub fn get(&self, hash: &[u8]) -> Option<Principal> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(hash).copied()
+    }
+
+    pub fn insert(&self, hash: &[u8], principal: Principal) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_CACHED_PRINCIPALS {
+            entries.clear();
+        }
+        entries.insert(hash.to_vec(), principal);
+    }
+
+    pub fn forget(&self, hash: &[u8]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(hash);
+    }
+}
+
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
@@ -249,27 +400,7 @@ impl FromRequestParts<AppState> for Ctx {
                 .unwrap_or("-")
         );
         let hash = token_hash(token);
-        let mut tx = state.pool.begin().await?;
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT t.user_id, t.role, t.organization_id, t.facility_id, \
-               set_config('tend.scope', CASE t.role WHEN 'PLATFORM_ADMIN' THEN 'platform' \
-                 WHEN 'ORG_ADMIN' THEN 'organization' ELSE 'facility' END, true) AS s, \
-               set_config('tend.organization_id', t.organization_id::text, true) AS o, \
-               set_config('tend.facility_id', t.facility_id::text, true) AS f, \
-               set_config('tend.user_id', t.user_id::text, true) AS u \
-             FROM tend_token_lookup($1) t",
-        )
-        .bind(&hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = row.ok_or(ApiError::Unauthorized)?;
-        let role = Role::parse(&row.role).map_err(ApiError::internal)?;
-        let principal = Principal {
-            user_id: row.user_id,
-            role,
-            organization_id: row.organization_id,
-            facility_id: row.facility_id,
-        };
+        let (principal, tx) = authenticate(state, &hash).await?;
         tracing::Span::current().record("user_id", principal.user_id);
         Ok(Ctx {
             principal,
@@ -304,7 +435,16 @@ impl Ctx {
 
     /// Records a refused action (outcome `denied`) and answers 403. Handlers
     /// refuse before they write, so this row is all the transaction commits.
-    pub async fn deny(mut self) -> ApiError {
+    pub async fn deny(self) -> ApiError {
+        self.refuse(ApiError::Forbidden).await
+    }
+
+    /// [`Ctx::deny`] with a sentence saying why (403 FORBIDDEN, audited alike).
+    pub async fn deny_because(self, message: &'static str) -> ApiError {
+        self.refuse(ApiError::ForbiddenBecause(message)).await
+    }
+
+    async fn refuse(mut self, answer: ApiError) -> ApiError {
         let p = self.principal;
         let route = std::mem::take(&mut self.route);
         let audit = Audit::new("access.denied", "route")
@@ -326,7 +466,7 @@ impl Ctx {
             return e.into();
         }
         tracing::info!(user_id = p.user_id, route = %route, "refused");
-        ApiError::Forbidden
+        answer
     }
 
     fn cross_facility(&self, facility_id: Option<i64>) -> bool {
@@ -459,6 +599,21 @@ mod tests {
         );
         assert_eq!(p(Role::OrgAdmin).scope(), Scope::Organization(2));
         assert_eq!(p(Role::PlatformAdmin).scope(), Scope::Platform);
+    }
+
+    #[test]
+    fn only_a_higher_role_sets_someone_elses_credentials() {
+        let fa = p(Role::FacilityAdmin);
+        assert!(fa.may_set_credentials_of(1, Role::FacilityAdmin), "own");
+        assert!(fa.may_set_credentials_of(9, Role::Rn));
+        assert!(!fa.may_set_credentials_of(9, Role::FacilityAdmin));
+        assert!(!fa.may_set_credentials_of(9, Role::OrgAdmin));
+        let oa = p(Role::OrgAdmin);
+        assert!(oa.may_set_credentials_of(9, Role::FacilityAdmin));
+        assert!(!oa.may_set_credentials_of(9, Role::OrgAdmin));
+        assert!(p(Role::PlatformAdmin).may_set_credentials_of(9, Role::PlatformAdmin));
+        assert!(!p(Role::Rn).may_set_credentials_of(9, Role::Cna));
+        assert!(p(Role::Rn).may_set_credentials_of(1, Role::Rn));
     }
 
     #[test]

@@ -94,9 +94,16 @@ pub enum ApiError {
     /// Too many attempts (429).
     #[error("too many attempts; wait a few seconds and try again")]
     RateLimited,
+    /// Password login refused for a while for this account: too many failed
+    /// attempts (429 RATE_LIMITED, with `Retry-After`).
+    #[error("too many failed sign-ins for this account; try again in {} minute(s)", .retry_after_secs.div_ceil(60).max(1))]
+    LoginThrottled { retry_after_secs: u64 },
     /// In scope, but the role may not do this (403).
     #[error("your role may not do this")]
     Forbidden,
+    /// In scope, but the role may not do this, for the reason given (403 FORBIDDEN).
+    #[error("{0}")]
+    ForbiddenBecause(&'static str),
     /// The database is unreachable or not migrated (503).
     #[error("service unavailable")]
     Unavailable(String),
@@ -118,13 +125,15 @@ impl ApiError {
             Self::NotFound | Self::NoRoute => ErrorCode::NotFound,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::Unauthorized | Self::BadCredentials => ErrorCode::Unauthorized,
-            Self::Forbidden | Self::FeatureDisabled(_) => ErrorCode::Forbidden,
+            Self::Forbidden | Self::ForbiddenBecause(_) | Self::FeatureDisabled(_) => {
+                ErrorCode::Forbidden
+            }
             Self::VisitorCodeInvalid => ErrorCode::VisitorCodeInvalid,
             Self::Device(code) | Self::Enrollment(code) | Self::Badge(code) => *code,
             Self::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
             Self::BadgePinRequired(_) => ErrorCode::BadgePinRequired,
             Self::CloneConflict => ErrorCode::DeviceCloneConflict,
-            Self::RateLimited => ErrorCode::RateLimited,
+            Self::RateLimited | Self::LoginThrottled { .. } => ErrorCode::RateLimited,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -143,9 +152,10 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unauthorized | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::Enrollment(_) | Self::FeatureDisabled(_) => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::ForbiddenBecause(_)
+            | Self::Enrollment(_)
+            | Self::FeatureDisabled(_) => StatusCode::FORBIDDEN,
             Self::VisitorCodeInvalid => StatusCode::UNAUTHORIZED,
             Self::Device(_) | Self::BadgePinWrong { .. } | Self::BadgePinRequired(_) => {
                 StatusCode::UNAUTHORIZED
@@ -155,7 +165,7 @@ impl ApiError {
             }
             Self::Badge(_) => StatusCode::UNAUTHORIZED,
             Self::CloneConflict => StatusCode::CONFLICT,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -366,7 +376,14 @@ impl IntoResponse for ApiError {
             Self::Unavailable(why) => tracing::warn!(reason = %why, "unavailable"),
             _ => {}
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let Self::LoginThrottled { retry_after_secs } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from((*retry_after_secs).max(1)),
+            );
+        }
+        response
     }
 }
 
@@ -400,6 +417,14 @@ mod tests {
             ),
             (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
+            (
+                ApiError::LoginThrottled {
+                    retry_after_secs: 90,
+                },
+                429,
+                "RATE_LIMITED",
+            ),
+            (ApiError::ForbiddenBecause("no"), 403, "FORBIDDEN"),
             (ApiError::VisitorCodeInvalid, 401, "VISITOR_CODE_INVALID"),
             (ApiError::FeatureDisabled("family portal"), 403, "FORBIDDEN"),
             (ApiError::UnsupportedVersion, 426, "UNSUPPORTED_VERSION"),

@@ -5,6 +5,7 @@
 pub mod badge_login;
 pub mod capacity;
 pub mod credentials;
+pub mod enrollment_code;
 pub mod error;
 pub mod identifiers;
 pub mod kinds;
@@ -14,6 +15,7 @@ pub mod status;
 
 pub use capacity::{available_beds, occupancy_rate, HistoryDays};
 pub use credentials::Pin;
+pub use enrollment_code::EnrollmentCode;
 pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
 pub use kinds::{DeviceStatus, DeviceType, FacilityType, OrganizationType, PatientStatus, Role};

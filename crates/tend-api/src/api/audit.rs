@@ -6,8 +6,8 @@ use serde::Deserialize;
 use tend_domain::wire::{AuditEventPage, ErrorBody};
 use utoipa::IntoParams;
 
-use super::facilities::facility_in_scope;
-use crate::context::{admin, Audit, Ctx, Scope};
+use super::facilities::list_audit;
+use crate::context::{admin, Ctx};
 use crate::error::Result;
 use crate::extract::ApiQuery;
 use crate::store;
@@ -46,13 +46,7 @@ pub async fn list_audit_events(
     mut ctx: Ctx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditEventPage>> {
-    let mut audit = Audit::new("audit_event.list", "audit_event");
-    if let Some(f) = q.facility_id {
-        let org = facility_in_scope(&mut ctx, f).await?;
-        audit = audit.facility(org, f);
-    } else if let Scope::Organization(org) = ctx.scope() {
-        audit = audit.org(org).reason("organization-wide list");
-    }
+    let audit = list_audit(&mut ctx, "audit_event.list", "audit_event", q.facility_id).await?;
     ctx = ctx.require(admin).await?;
     let before = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;

@@ -9,42 +9,23 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 use tend_domain::badge_login::{BadgeLoginPolicy, MAX_FAILED_PIN_ATTEMPTS, PIN_LOCKOUT};
 use tend_domain::wire::{BadgeLoginRequest, ErrorBody, LoginResponse};
 use tend_domain::{ErrorCode, Role};
 
 use super::badges::parse_badge_uid;
 use crate::auth::{new_token, verify_password};
-use crate::context::{insert_audit, scope_setting, Audit};
+use crate::context::{begin_scoped, insert_audit, set_scope, Audit, Principal};
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
+use crate::identity::limits::Bucket;
 use crate::identity::tokens::DevicePrincipal;
 use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::store::badges::LoginCandidate;
 use crate::validate::Validator;
 use crate::AppState;
-
-/// Applies a scope to the request's transaction (transaction-local settings;
-/// a later call replaces an earlier one).
-async fn set_scope(
-    conn: &mut PgConnection,
-    scope: &str,
-    organization_id: i64,
-    facility_id: i64,
-) -> Result<()> {
-    sqlx::query(
-        "SELECT set_config('tend.scope', $1, true), set_config('tend.organization_id', $2, true), \
-         set_config('tend.facility_id', $3, true)",
-    )
-    .bind(scope)
-    .bind(organization_id.to_string())
-    .bind(facility_id.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
 /// The request's transaction and what every audit row of it shares.
 struct Attempt {
@@ -134,8 +115,13 @@ pub async fn badge_login(
 ) -> Result<Json<LoginResponse>> {
     if !state
         .identity
-        .badge_logins_by_device
-        .allow(&device.device_id.to_be_bytes())
+        .limits
+        .take(
+            &state.pool,
+            Bucket::BadgeLoginDevice,
+            &device.device_id.to_be_bytes(),
+        )
+        .await?
     {
         return Err(ApiError::RateLimited);
     }
@@ -151,14 +137,7 @@ pub async fn badge_login(
     v.finish()?;
     let uid = uid.ok_or_else(|| ApiError::internal(anyhow::anyhow!("validated above")))?;
 
-    let mut tx = state.pool.begin().await?;
-    set_scope(
-        &mut tx,
-        "facility",
-        device.organization_id,
-        device.facility_id,
-    )
-    .await?;
+    let mut tx = begin_scoped(&state.pool, device.scope(), None).await?;
     // The token cache is dropped on deactivation, but the row is the truth.
     let context = store::badges::device_context(&mut tx, device.device_id)
         .await?
@@ -239,13 +218,29 @@ pub async fn badge_login(
     // login) as well as the device's facility (audit): the user's scope
     // covers both, since a cross-facility user is an organization admin.
     let mut attempt = attempt;
-    set_scope(
-        &mut attempt.tx,
-        scope_setting(role),
-        device.organization_id,
-        user.facility_id,
-    )
-    .await?;
+    let user_scope = Principal {
+        user_id: user.user_id,
+        role,
+        organization_id: device.organization_id,
+        facility_id: user.facility_id,
+    }
+    .scope();
+    set_scope(&mut attempt.tx, user_scope, Some(user.user_id)).await?;
+    // The lookup read the lock state without locking. Lock the badge row for
+    // the rest of the attempt: concurrent attempts on one badge (from any
+    // instance) queue here and each sees the failures counted before it, so
+    // no more PINs are tried than the lockout allows.
+    let locked_until = store::badges::lock_for_login(&mut attempt.tx, user.badge_id).await?;
+    if locked_until.is_some_and(|t| t > now) {
+        return Err(attempt
+            .refuse(
+                Some(&user),
+                badge,
+                "badge locked",
+                ApiError::Badge(ErrorCode::BadgeLocked),
+            )
+            .await);
+    }
 
     let (last_pin_login, with_pin) = match body.pin {
         Some(pin) => {
@@ -259,10 +254,10 @@ pub async fn badge_login(
                     )
                     .await);
             };
-            let verified =
-                tokio::task::spawn_blocking(move || verify_password(pin.expose(), &pin_hash))
-                    .await
-                    .map_err(ApiError::internal)?;
+            let verified = state
+                .identity
+                .hash_work(move || verify_password(pin.expose(), &pin_hash))
+                .await?;
             if !verified {
                 return Err(wrong_pin(attempt, &user).await);
             }

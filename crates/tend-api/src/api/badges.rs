@@ -2,12 +2,13 @@
 //! audit event); a user sets their own PIN, or an admin sets it for them.
 //! Badge values arrive as read by a reader and are kept only as keyed hashes.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use tend_badge::BadgeUid;
 use tend_domain::wire::{AssignBadge, Badge, BadgePage, ErrorBody, PinSet, SetPin, User};
 
+use super::users::CREDENTIALS_OF_PEER;
 use super::PageQuery;
 use crate::auth::hash_password;
 use crate::context::{admin, Audit, Ctx};
@@ -15,6 +16,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
 use crate::validate::{cursor, Validator};
+use crate::AppState;
 
 /// The user, if visible to the caller (404 otherwise, as for any foreign id).
 async fn user_in_scope(ctx: &mut Ctx, user_id: i64) -> Result<User> {
@@ -30,6 +32,17 @@ async fn require_manager(ctx: Ctx, user: &User) -> Result<Ctx> {
         Ok(ctx)
     } else {
         Err(ctx.deny().await)
+    }
+}
+
+/// [`require_manager`] for what signs a user in (their PIN, their badges):
+/// only the user or a strictly higher role; a peer admin is refused (audited).
+async fn require_credential_setter(ctx: Ctx, user: &User) -> Result<Ctx> {
+    let ctx = require_manager(ctx, user).await?;
+    if ctx.principal.may_set_credentials_of(user.id, user.role) {
+        Ok(ctx)
+    } else {
+        Err(ctx.deny_because(CREDENTIALS_OF_PEER).await)
     }
 }
 
@@ -97,7 +110,7 @@ pub async fn list_badges(
         (status = 201, description = "Assigned", body = Badge),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Role may not manage this user's badges", body = ErrorBody),
+        (status = 403, description = "Role may not manage this user's badges (only a higher role may assign a badge to an administrator)", body = ErrorBody),
         (status = 404, description = "User not found in your scope", body = ErrorBody),
         (status = 409, description = "The badge is active for someone else in the organization", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
@@ -110,7 +123,7 @@ pub async fn assign_badge(
     ApiJson(body): ApiJson<AssignBadge>,
 ) -> Result<(StatusCode, Json<Badge>)> {
     let user = user_in_scope(&mut ctx, user_id).await?;
-    ctx = require_manager(ctx, &user).await?;
+    ctx = require_credential_setter(ctx, &user).await?;
     let mut v = Validator::new();
     let uid = parse_badge_uid(&mut v, "badge_uid", body.badge_uid.expose());
     let label = v.opt_text("label", body.label.as_deref(), 100);
@@ -191,27 +204,29 @@ pub async fn revoke_badge(mut ctx: Ctx, Path(ids): Path<(String, String)>) -> Re
         (status = 200, description = "PIN set", body = PinSet),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Role may not set this user's PIN", body = ErrorBody),
+        (status = 403, description = "Role may not set this user's PIN (only the user or a higher role)", body = ErrorBody),
         (status = 404, description = "User not found in your scope", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid PIN", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn set_pin(
+    State(state): State<AppState>,
     mut ctx: Ctx,
     Id(user_id): Id,
     ApiJson(body): ApiJson<SetPin>,
 ) -> Result<Json<PinSet>> {
     let user = user_in_scope(&mut ctx, user_id).await?;
     if user_id != ctx.principal.user_id {
-        ctx = require_manager(ctx, &user).await?;
+        ctx = require_credential_setter(ctx, &user).await?;
     }
     tend_domain::Pin::parse_new(body.pin.expose())?;
     let pin = body.pin;
-    // argon2 is deliberately slow: keep it off the async workers.
-    let hash = tokio::task::spawn_blocking(move || hash_password(pin.expose()))
-        .await
-        .map_err(ApiError::internal)??;
+    // argon2 is deliberately slow: off the async workers, and bounded.
+    let hash = state
+        .identity
+        .hash_work(move || hash_password(pin.expose()))
+        .await??;
     let pin_set_at = store::badges::set_pin(&mut ctx.tx, user_id, &hash).await?;
     ctx.audit_write(
         Audit::new("user.pin_set", "user")

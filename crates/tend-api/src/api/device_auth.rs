@@ -16,13 +16,15 @@ use tend_domain::ErrorCode;
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, Id};
 use crate::identity::heartbeat::PendingHeartbeat;
-use crate::identity::tokens::{new_device_token, DevicePrincipal};
+use crate::identity::limits::Bucket;
+use crate::identity::tokens::{issue_nonce, new_device_token, take_nonce, DevicePrincipal};
 use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::validate::Validator;
 use crate::AppState;
 
-/// A nonce for the device to sign (single use, valid about a minute).
+/// A nonce for the device to sign (single use, valid about a minute, answerable
+/// at any API instance).
 #[utoipa::path(post, path = "/api/devices/auth/challenge", tag = "device-auth",
     request_body = DeviceChallengeRequest,
     responses(
@@ -37,17 +39,22 @@ pub async fn challenge(
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<DeviceChallengeRequest>,
 ) -> Result<Json<DeviceChallenge>> {
-    // Nonces are kept in memory: bound how fast one address can ask for them.
+    // Every challenge is a row: bound how fast one address can ask for them.
+    let address_key = address.as_deref().unwrap_or("-");
     if !state
         .identity
-        .challenges_by_address
-        .allow(address.as_deref().unwrap_or("-").as_bytes())
+        .limits
+        .take(
+            &state.pool,
+            Bucket::ChallengeAddress,
+            address_key.as_bytes(),
+        )
+        .await?
     {
         return Err(ApiError::RateLimited);
     }
     let ttl = state.identity.config.nonce_ttl;
-    let nonce = state.identity.nonces.issue(body.device_uuid.as_uuid(), ttl);
-    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).map_err(ApiError::internal)?;
+    let (nonce, expires_at) = issue_nonce(&state.pool, body.device_uuid.as_uuid(), ttl).await?;
     Ok(Json(DeviceChallenge { nonce, expires_at }))
 }
 
@@ -86,7 +93,7 @@ pub async fn token(
 ) -> Result<Json<DeviceToken>> {
     let uuid = body.device_uuid.as_uuid();
     // The nonce is spent whatever happens next: a signature is tried once.
-    if !state.identity.nonces.take(&body.nonce, uuid) {
+    if !take_nonce(&state.pool, &body.nonce, uuid).await? {
         return Err(ApiError::Unauthorized);
     }
     let mut tx = state.pool.begin().await?;

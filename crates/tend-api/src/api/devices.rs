@@ -9,8 +9,8 @@ use tend_domain::wire::{CreateDevice, Device, DevicePage, ErrorBody, UpdateDevic
 use tend_domain::{DeviceStatus, DeviceType};
 use utoipa::IntoParams;
 
-use super::facilities::facility_in_scope;
-use crate::context::{admin, Audit, Ctx, Scope};
+use super::facilities::{facility_in_scope, list_audit};
+use crate::context::{admin, Audit, Ctx};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
@@ -44,13 +44,7 @@ pub async fn list_devices(
     mut ctx: Ctx,
     ApiQuery(q): ApiQuery<DeviceQuery>,
 ) -> Result<Json<DevicePage>> {
-    let mut audit = Audit::new("device.list", "device");
-    if let Some(f) = q.facility_id {
-        let org = facility_in_scope(&mut ctx, f).await?;
-        audit = audit.facility(org, f);
-    } else if let Scope::Organization(org) = ctx.scope() {
-        audit = audit.org(org).reason("organization-wide list");
-    }
+    let audit = list_audit(&mut ctx, "device.list", "device", q.facility_id).await?;
     ctx = ctx.require(admin).await?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;

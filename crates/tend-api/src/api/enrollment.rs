@@ -16,9 +16,10 @@ use tend_domain::{DeviceStatus, ErrorCode};
 
 use super::facilities::facility_in_scope;
 use super::PageQuery;
-use crate::context::{admin, Audit, Ctx};
+use crate::context::{admin, set_scope, Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
+use crate::identity::limits::Bucket;
 use crate::identity::{codes, refusal_for_status, ClientAddress};
 use crate::store;
 use crate::store::enrollment::{DeviceAudit, Enrollment};
@@ -64,7 +65,7 @@ pub async fn create_enrollment_code(
     }
     v.finish()?;
     let (code, hash) = codes::new_code();
-    let hint = codes::hint(&code);
+    let hint = code.hint().to_owned();
     let created = store::enrollment::insert(
         &mut ctx.tx,
         &store::enrollment::NewCode {
@@ -89,7 +90,7 @@ pub async fn create_enrollment_code(
     Ok((
         StatusCode::CREATED,
         Json(CreatedEnrollmentCode {
-            code,
+            code: code.display(),
             enrollment_code: created,
         }),
     ))
@@ -198,10 +199,11 @@ pub async fn enroll_device(
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<EnrollDevice>,
 ) -> Result<(StatusCode, Json<Device>)> {
-    let limits = &state.identity;
+    let limits = &state.identity.limits;
+    let address_key = address.as_deref().unwrap_or("-");
     if !limits
-        .enroll_by_address
-        .allow(address.as_deref().unwrap_or("-").as_bytes())
+        .take(&state.pool, Bucket::EnrollAddress, address_key.as_bytes())
+        .await?
     {
         return Err(ApiError::RateLimited);
     }
@@ -213,16 +215,24 @@ pub async fn enroll_device(
     let identity_source = v.opt_text("identity_source", body.identity_source.as_deref(), 64);
     v.finish()?;
     let device_uuid = body.device_uuid.as_uuid();
-    let mut tx = state.pool.begin().await?;
-    let code = match &body.enrollment_code {
+    // The per-code limit is taken before the transaction opens: it needs a
+    // connection of its own (and commits whatever this request does).
+    let code_hash = match &body.enrollment_code {
         Some(secret) => {
-            let normalized = codes::normalize(secret.expose())
-                .ok_or(ApiError::Enrollment(ErrorCode::EnrollmentCodeInvalid))?;
-            let hash = codes::code_hash(&normalized);
-            if !limits.enroll_by_code.allow(&hash) {
+            let code = tend_domain::EnrollmentCode::parse(secret.expose())
+                .map_err(|_| ApiError::Enrollment(ErrorCode::EnrollmentCodeInvalid))?;
+            let hash = codes::code_hash(&code);
+            if !limits.take(&state.pool, Bucket::EnrollCode, &hash).await? {
                 return Err(ApiError::RateLimited);
             }
-            let code = store::enrollment::lookup_code(&mut tx, &hash)
+            Some(hash)
+        }
+        None => None,
+    };
+    let mut tx = state.pool.begin().await?;
+    let code = match &code_hash {
+        Some(hash) => {
+            let code = store::enrollment::lookup_code(&mut tx, hash)
                 .await?
                 .ok_or(ApiError::Enrollment(ErrorCode::EnrollmentCodeInvalid))?;
             if code.revoked_at.is_some() {
@@ -275,7 +285,12 @@ pub async fn enroll_device(
                 && d.identity_public_key.as_deref() != Some(public_key.as_str())
                 && matches!(d.status.as_str(), "ACTIVE" | "PENDING") =>
         {
-            store::enrollment::scope_to_facility(&mut tx, d.organization_id, d.facility_id).await?;
+            set_scope(
+                &mut tx,
+                facility_scope(d.organization_id, d.facility_id),
+                None,
+            )
+            .await?;
             store::enrollment::flag_clone(&mut tx, d.id).await?;
             store::enrollment::audit_device(
                 &mut tx,
@@ -299,8 +314,12 @@ pub async fn enroll_device(
         }
         // With a code: the code decides the tenant.
         (existing, Some(code)) => {
-            store::enrollment::scope_to_facility(&mut tx, code.organization_id, code.facility_id)
-                .await?;
+            set_scope(
+                &mut tx,
+                facility_scope(code.organization_id, code.facility_id),
+                None,
+            )
+            .await?;
             let e = enrollment(code.facility_id, "ACTIVE", Some(code.id));
             let id = match existing {
                 None => {
@@ -325,12 +344,12 @@ pub async fn enroll_device(
                 Some(d) => {
                     // Pre-registered, deactivated or rejected: moving it into the
                     // code's facility needs the old facility in scope too.
-                    store::enrollment::scope_to_organization(&mut tx, code.organization_id).await?;
+                    set_scope(&mut tx, Scope::Organization(code.organization_id), None).await?;
                     store::enrollment::update_enrolled(&mut tx, d.id, &e).await?;
-                    store::enrollment::scope_to_facility(
+                    set_scope(
                         &mut tx,
-                        code.organization_id,
-                        code.facility_id,
+                        facility_scope(code.organization_id, code.facility_id),
+                        None,
                     )
                     .await?;
                     d.id
@@ -343,7 +362,12 @@ pub async fn enroll_device(
         }
         // No code: only a pre-registered device, which then waits for approval.
         (Some(d), None) if d.identity_public_key.is_none() && d.status == "ACTIVE" => {
-            store::enrollment::scope_to_facility(&mut tx, d.organization_id, d.facility_id).await?;
+            set_scope(
+                &mut tx,
+                facility_scope(d.organization_id, d.facility_id),
+                None,
+            )
+            .await?;
             let e = enrollment(d.facility_id, "PENDING", None);
             store::enrollment::update_enrolled(&mut tx, d.id, &e).await?;
             (d.id, d.organization_id, d.facility_id, true)
@@ -352,7 +376,7 @@ pub async fn enroll_device(
         (_, None) => return Err(ApiError::Enrollment(ErrorCode::EnrollmentCodeRequired)),
     };
     if !created {
-        store::enrollment::scope_to_facility(&mut tx, org, facility).await?;
+        set_scope(&mut tx, facility_scope(org, facility), None).await?;
     }
     let scope = crate::context::Scope::Facility {
         organization_id: org,
@@ -463,4 +487,11 @@ pub async fn approve_device(ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
     security(("bearer" = [])))]
 pub async fn reject_device(ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
     decide(ctx, id, false).await
+}
+
+fn facility_scope(organization_id: i64, facility_id: i64) -> Scope {
+    Scope::Facility {
+        organization_id,
+        facility_id,
+    }
 }

@@ -41,6 +41,35 @@ pub(crate) async fn facility_in_scope(ctx: &mut Ctx, id: i64) -> Result<i64> {
         .ok_or(ApiError::NotFound)
 }
 
+/// The audit event of a list read, for [`Ctx::audit_read`] after the query:
+/// with `facility_id`, that facility (404 unless it is in the caller's scope);
+/// without, the caller's own facility, or for an organization admin the whole
+/// organization ("organization-wide list", always audited). The one place
+/// that decides how a list is audited.
+pub(crate) async fn list_audit(
+    ctx: &mut Ctx,
+    action: &'static str,
+    resource_type: &'static str,
+    facility_id: Option<i64>,
+) -> Result<Audit<'static>> {
+    let audit = Audit::new(action, resource_type);
+    Ok(match (facility_id, ctx.scope()) {
+        (Some(f), _) => {
+            let org = facility_in_scope(ctx, f).await?;
+            audit.facility(org, f)
+        }
+        (None, Scope::Organization(org)) => audit.org(org).reason("organization-wide list"),
+        (
+            None,
+            Scope::Facility {
+                organization_id,
+                facility_id,
+            },
+        ) => audit.facility(organization_id, facility_id),
+        (None, Scope::Platform) => audit,
+    })
+}
+
 /// Capacity rules shared by create, update and census.
 fn check_capacity(v: &mut Validator, facility_type: FacilityType, beds: Option<i32>, census: i32) {
     if let Some(b) = beds {

@@ -24,9 +24,11 @@ use tend_domain::wire::{
 };
 use tend_domain::ErrorCode;
 
-use crate::context::{client_address, insert_audit, Audit, Ctx};
+use crate::context::{begin_scoped, client_address, insert_audit, set_scope, Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, Id};
+use crate::identity::limits::Bucket;
+use crate::identity::tokens::DevicePrincipal;
 use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::store::family::{Resident, SessionRow};
@@ -354,26 +356,37 @@ pub async fn family_check_in(
     ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<FamilyCheckIn>,
 ) -> Result<Json<FamilySession>> {
+    let digits = normalize_code(body.visitor_code.expose())
+        .ok_or_else(|| ApiError::field("visitor_code", "a visitor code is eight digits"))?;
+    // Only wrong codes count, but the token is taken before the code is looked
+    // up (and before the transaction, which would otherwise hold a connection
+    // while this waits for another) and given back for any other outcome:
+    // concurrent guesses cannot all be tried before the first wrong one counts.
     let limiter_key = device.device_id.to_be_bytes();
-    if state
-        .identity
-        .family_wrong_codes_by_device
-        .exhausted(&limiter_key)
+    let limits = &state.identity.limits;
+    if !limits
+        .take(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
+        .await?
     {
         return Err(ApiError::RateLimited);
     }
-    let digits = normalize_code(body.visitor_code.expose())
-        .ok_or_else(|| ApiError::field("visitor_code", "a visitor code is eight digits"))?;
+    let outcome = check_in_with(&state, device, address, digits).await;
+    if !matches!(outcome, Err(ApiError::VisitorCodeInvalid)) {
+        limits
+            .refund(&state.pool, Bucket::VisitorCodeDevice, &limiter_key)
+            .await?;
+    }
+    outcome
+}
 
-    let mut tx = state.pool.begin().await?;
-    sqlx::query(
-        "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
-         set_config('tend.facility_id', $2, true)",
-    )
-    .bind(device.organization_id.to_string())
-    .bind(device.facility_id.to_string())
-    .execute(&mut *tx)
-    .await?;
+/// The check-in itself, once the attempt is allowed.
+async fn check_in_with(
+    state: &AppState,
+    device: DevicePrincipal,
+    address: Option<String>,
+    digits: String,
+) -> Result<Json<FamilySession>> {
+    let mut tx = begin_scoped(&state.pool, device.scope(), None).await?;
     let standing: DeviceStanding = sqlx::query_as(
         "SELECT d.status, d.is_active, coalesce((f.features ->> 'family_portal')::boolean, false) AS family_portal \
          FROM devices d JOIN facilities f ON f.id = d.facility_id WHERE d.id = $1",
@@ -420,10 +433,6 @@ pub async fn family_check_in(
         Some(_) => None,
     };
     if let Some(reason) = refusal {
-        state
-            .identity
-            .family_wrong_codes_by_device
-            .allow(&limiter_key);
         insert_audit(
             &mut tx,
             None,
@@ -519,14 +528,11 @@ impl FromRequestParts<AppState> for FamilyAuth {
         let session = store::family::lookup_session(&mut tx, &hash)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        sqlx::query(
-            "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
-             set_config('tend.facility_id', $2, true)",
-        )
-        .bind(session.organization_id.to_string())
-        .bind(session.facility_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let scope = Scope::Facility {
+            organization_id: session.organization_id,
+            facility_id: session.facility_id,
+        };
+        set_scope(&mut tx, scope, None).await?;
         Ok(FamilyAuth {
             session,
             tx,

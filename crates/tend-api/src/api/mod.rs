@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(auth::sign_out_everywhere))
         .routes(routes!(badge_login::badge_login))
         .routes(routes!(
             organizations::list_organizations,
@@ -73,6 +74,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(device_auth::heartbeat))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::sign_out_user_everywhere))
         .routes(routes!(badges::list_badges, badges::assign_badge))
         .routes(routes!(badges::revoke_badge))
         .routes(routes!(badges::set_pin))

@@ -14,8 +14,8 @@ use tend_domain::PatientStatus;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::facilities::facility_in_scope;
-use crate::context::{Audit, Ctx, Scope};
+use super::facilities::{facility_in_scope, list_audit};
+use crate::context::{Audit, Ctx};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
@@ -48,19 +48,7 @@ pub async fn list_patients(
     mut ctx: Ctx,
     ApiQuery(q): ApiQuery<PatientQuery>,
 ) -> Result<Json<PatientPage>> {
-    let mut audit = Audit::new("patient.list", "patient");
-    if let Some(f) = q.facility_id {
-        let org = facility_in_scope(&mut ctx, f).await?;
-        audit = audit.facility(org, f);
-    } else if let Scope::Organization(org) = ctx.scope() {
-        audit = audit.org(org).reason("organization-wide list");
-    } else if let Scope::Facility {
-        organization_id,
-        facility_id,
-    } = ctx.scope()
-    {
-        audit = audit.facility(organization_id, facility_id);
-    }
+    let audit = list_audit(&mut ctx, "patient.list", "patient", q.facility_id).await?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
     let name = q.name.as_deref().map(str::trim).filter(|n| !n.is_empty());

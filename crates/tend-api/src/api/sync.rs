@@ -20,7 +20,7 @@ use tend_domain::wire::{
 use tend_domain::{ErrorCode, Role, ValidationError};
 use uuid::Uuid;
 
-use crate::context::{insert_audit, Audit};
+use crate::context::{begin_scoped_with, insert_audit, Audit};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::identity::tokens::DevicePrincipal;
@@ -52,29 +52,18 @@ async fn begin_device(
     device: &DevicePrincipal,
     snapshot: bool,
 ) -> Result<Transaction<'static, Postgres>> {
-    let mut tx = state.pool.begin().await?;
-    if snapshot {
-        // The feed reads each table in position order. Row-level security's
-        // predicate makes the planner believe few rows match, so it would
-        // rather sort a whole facility's records than walk the feed index and
-        // stop at the page size; without sorts (and for these small, ordered
-        // reads, without parallel workers) it walks the index.
-        for setting in [
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-            "SET LOCAL enable_sort = off",
-            "SET LOCAL max_parallel_workers_per_gather = 0",
-        ] {
-            sqlx::query(setting).execute(&mut *tx).await?;
-        }
-    }
-    sqlx::query(
-        "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
-         set_config('tend.facility_id', $2, true)",
-    )
-    .bind(device.organization_id.to_string())
-    .bind(device.facility_id.to_string())
-    .execute(&mut *tx)
-    .await?;
+    // The feed reads each table in position order. Row-level security's
+    // predicate makes the planner believe few rows match, so it would rather
+    // sort a whole facility's records than walk the feed index and stop at the
+    // page size; without sorts (and for these small, ordered reads, without
+    // parallel workers) it walks the index.
+    let begin = if snapshot {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET LOCAL enable_sort = off; \
+         SET LOCAL max_parallel_workers_per_gather = 0"
+    } else {
+        "BEGIN"
+    };
+    let tx = begin_scoped_with(&state.pool, begin, device.scope(), None).await?;
     Ok(tx)
 }
 

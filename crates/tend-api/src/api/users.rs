@@ -1,6 +1,7 @@
 //! Staff accounts (admins). A facility admin manages its facility's staff;
 //! nobody grants a role above their own.
 
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -8,19 +9,39 @@ use tend_domain::wire::{CreateUser, ErrorBody, UpdateUser, User, UserPage};
 use tend_domain::Role;
 use utoipa::IntoParams;
 
-use super::facilities::facility_in_scope;
+use super::facilities::{facility_in_scope, list_audit};
 use crate::auth::{check_password_rules, hash_password};
-use crate::context::{admin, Audit, Ctx, Scope};
+use crate::context::{admin, Audit, Ctx};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
 use crate::store::users::{Fields, Filter};
 use crate::validate::{cursor, Validator};
+use crate::AppState;
 
-async fn hash_off_thread(password: tend_domain::wire::Secret) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(password.expose()))
-        .await
-        .map_err(ApiError::internal)?
+async fn hash_off_thread(state: &AppState, password: tend_domain::wire::Secret) -> Result<String> {
+    state
+        .identity
+        .hash_work(move || hash_password(password.expose()))
+        .await?
+}
+
+/// The refusal when someone tries to take over a peer's or superior's sign-in.
+pub(crate) const CREDENTIALS_OF_PEER: &str =
+    "only a higher role may set another administrator's password or PIN, or assign them a badge";
+
+/// Revokes every session token of `user_id` except `keep` (the caller's own);
+/// how many were revoked.
+pub(crate) async fn revoke_sessions(
+    ctx: &mut Ctx,
+    user_id: i64,
+    keep: Option<&[u8]>,
+) -> Result<i32> {
+    Ok(sqlx::query_scalar("SELECT tend_user_tokens_revoke($1, $2)")
+        .bind(user_id)
+        .bind(keep)
+        .fetch_one(&mut *ctx.tx)
+        .await?)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -45,13 +66,7 @@ pub struct UserQuery {
         (status = 422, description = "Bad query parameter", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Result<Json<UserPage>> {
-    let mut audit = Audit::new("user.list", "user");
-    if let Some(f) = q.facility_id {
-        let org = facility_in_scope(&mut ctx, f).await?;
-        audit = audit.facility(org, f);
-    } else if let Scope::Organization(org) = ctx.scope() {
-        audit = audit.org(org).reason("organization-wide list");
-    }
+    let audit = list_audit(&mut ctx, "user.list", "user", q.facility_id).await?;
     ctx = ctx.require(admin).await?;
     let after = cursor::decode(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
@@ -82,6 +97,7 @@ pub async fn list_users(mut ctx: Ctx, ApiQuery(q): ApiQuery<UserQuery>) -> Resul
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_user(
+    State(state): State<AppState>,
     mut ctx: Ctx,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>)> {
@@ -105,7 +121,7 @@ pub async fn create_user(
         v.add("password", msg);
     }
     v.finish()?;
-    let hash = hash_off_thread(body.password).await?;
+    let hash = hash_off_thread(&state, body.password).await?;
     let user = store::users::insert(&mut ctx.tx, &fields, &hash).await?;
     ctx.audit_write(
         Audit::new("user.create", "user")
@@ -150,7 +166,7 @@ pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
         (status = 200, description = "Updated", body = User),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Role may not change this user", body = ErrorBody),
+        (status = 403, description = "Role may not change this user (a password: only the user or a higher role)", body = ErrorBody),
         (status = 404, description = "User or target facility not found in your scope", body = ErrorBody),
         (status = 409, description = "employee_id taken", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
@@ -158,6 +174,7 @@ pub async fn get_user(mut ctx: Ctx, Id(id): Id) -> Result<Json<User>> {
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_user(
+    State(state): State<AppState>,
     mut ctx: Ctx,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateUser>,
@@ -169,6 +186,9 @@ pub async fn update_user(
     let role = body.role.unwrap_or(current.role);
     if !ctx.principal.can_manage_role(current.role) || !ctx.principal.can_manage_role(role) {
         return Err(ctx.deny().await);
+    }
+    if body.password.is_some() && !ctx.principal.may_set_credentials_of(id, current.role) {
+        return Err(ctx.deny_because(CREDENTIALS_OF_PEER).await);
     }
     let mut v = Validator::new();
     let facility_id = match body.facility_id {
@@ -207,7 +227,7 @@ pub async fn update_user(
     }
     v.finish()?;
     let hash = match body.password {
-        Some(p) => Some(hash_off_thread(p).await?),
+        Some(p) => Some(hash_off_thread(&state, p).await?),
         None => None,
     };
     let user = store::users::update(&mut ctx.tx, id, &fields, hash.as_deref()).await?;
@@ -217,6 +237,53 @@ pub async fn update_user(
             .facility(user.organization_id, user.facility_id),
     )
     .await?;
+    if hash.is_some() {
+        // A new password ends the sessions the old one opened (the caller's own stays).
+        let keep = (id == ctx.principal.user_id).then(|| ctx.token_hash.clone());
+        let revoked = revoke_sessions(&mut ctx, id, keep.as_deref()).await?;
+        if revoked > 0 {
+            let reason = format!("password changed; {revoked} other session(s) ended");
+            ctx.audit_write(
+                Audit::new("user.sessions_revoked", "user")
+                    .resource(id)
+                    .facility(user.organization_id, user.facility_id)
+                    .reason(&reason),
+            )
+            .await?;
+        }
+    }
     ctx.commit().await?;
     Ok(Json(user))
+}
+
+/// End every session of a user (admins who may manage the user): all their
+/// login tokens are revoked at once, on every API instance.
+#[utoipa::path(post, path = "/api/users/{id}/sign-out-everywhere", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Every session of the user ended"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not manage this user", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn sign_out_user_everywhere(mut ctx: Ctx, Id(id): Id) -> Result<StatusCode> {
+    let user = store::users::get(&mut ctx.tx, ctx.principal.scope(), id, false)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx = ctx.require(admin).await?;
+    if !ctx.principal.can_manage_role(user.role) {
+        return Err(ctx.deny().await);
+    }
+    let revoked = revoke_sessions(&mut ctx, id, None).await?;
+    let reason = format!("{revoked} session(s) ended");
+    ctx.audit_write(
+        Audit::new("user.sign_out_everywhere", "user")
+            .resource(id)
+            .facility(user.organization_id, user.facility_id)
+            .reason(&reason),
+    )
+    .await?;
+    ctx.commit().await?;
+    tracing::info!(user_id = id, revoked, "signed out everywhere by an admin");
+    Ok(StatusCode::NO_CONTENT)
 }

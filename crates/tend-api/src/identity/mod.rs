@@ -1,6 +1,8 @@
 //! Device identity on the server: enrollment codes, rate limits, challenge
-//! nonces, device tokens (and the extractor that checks them), and the
-//! heartbeat buffer. Shared by every request through [`IdentityState`].
+//! nonces, device tokens (and the extractor that checks them), the heartbeat
+//! buffer, and the password-login throttle. Shared by every request through
+//! [`IdentityState`]. Whatever must hold across API instances (nonces, rate
+//! limits, lockouts) lives in PostgreSQL; the process keeps caches only.
 
 pub mod codes;
 pub mod heartbeat;
@@ -18,9 +20,9 @@ use chrono::{DateTime, Utc};
 use crate::error::{ApiError, Result};
 use crate::AppState;
 use heartbeat::HeartbeatBuffer;
-use limits::{Rate, RateLimiter};
+use limits::{Bucket, Limits, Rate};
 use tend_domain::ErrorCode;
-use tokens::{DevicePrincipal, Nonces, TokenCache};
+use tokens::{DevicePrincipal, TokenCache};
 
 /// Tunables (tests shorten them).
 #[derive(Debug, Clone)]
@@ -40,6 +42,20 @@ pub struct IdentityConfig {
     pub family_wrong_codes_per_device: Rate,
     /// How long a family session lives.
     pub family_session_ttl: Duration,
+    /// Password logins from one client address.
+    pub login_per_address: Rate,
+    /// Failed password logins for one account before each further one waits
+    /// (`login_backoff`, then twice that, …).
+    pub login_free_failures: u32,
+    /// The first wait after the free failures.
+    pub login_backoff: Duration,
+    /// Failed password logins for one account that lock it.
+    pub login_max_failures: u32,
+    /// How long a locked account stays locked.
+    pub login_lockout: Duration,
+    /// Password and PIN hashes (argon2) computed at once; the rest wait, so a
+    /// login flood cannot take every core from heartbeats and sync.
+    pub password_hash_concurrency: usize,
 }
 
 impl Default for IdentityConfig {
@@ -72,6 +88,18 @@ impl Default for IdentityConfig {
                 per_second: 1.0 / 60.0,
             },
             family_session_ttl: Duration::from_secs(15 * 60),
+            // A shift change behind one NAT address; a script sees far more.
+            login_per_address: Rate {
+                burst: 60.0,
+                per_second: 1.0,
+            },
+            login_free_failures: 5,
+            login_backoff: Duration::from_secs(1),
+            login_max_failures: 10,
+            login_lockout: Duration::from_secs(15 * 60),
+            // Half the cores (at least one) for argon2.
+            password_hash_concurrency: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
         }
     }
 }
@@ -79,29 +107,53 @@ impl Default for IdentityConfig {
 #[derive(Debug)]
 pub struct IdentityState {
     pub config: IdentityConfig,
-    pub enroll_by_address: RateLimiter,
-    pub enroll_by_code: RateLimiter,
-    pub challenges_by_address: RateLimiter,
-    pub badge_logins_by_device: RateLimiter,
-    pub family_wrong_codes_by_device: RateLimiter,
-    pub nonces: Nonces,
+    /// Rate limits (shared through PostgreSQL).
+    pub limits: Limits,
     pub tokens: TokenCache,
+    /// Who recent user tokens belong to (saves a round trip; never trusted alone).
+    pub principals: crate::context::PrincipalCache,
     pub heartbeats: Arc<HeartbeatBuffer>,
+    /// Bounds concurrent argon2 work (see `password_hash_concurrency`).
+    pub password_work: tokio::sync::Semaphore,
 }
 
 impl IdentityState {
     pub fn new(config: IdentityConfig) -> Self {
         Self {
-            enroll_by_address: RateLimiter::new(config.enroll_per_address),
-            enroll_by_code: RateLimiter::new(config.enroll_per_code),
-            challenges_by_address: RateLimiter::new(config.challenges_per_address),
-            badge_logins_by_device: RateLimiter::new(config.badge_logins_per_device),
-            family_wrong_codes_by_device: RateLimiter::new(config.family_wrong_codes_per_device),
-            nonces: Nonces::default(),
+            limits: Limits::new([
+                (Bucket::EnrollAddress, config.enroll_per_address),
+                (Bucket::EnrollCode, config.enroll_per_code),
+                (Bucket::ChallengeAddress, config.challenges_per_address),
+                (Bucket::BadgeLoginDevice, config.badge_logins_per_device),
+                (
+                    Bucket::VisitorCodeDevice,
+                    config.family_wrong_codes_per_device,
+                ),
+                (Bucket::LoginAddress, config.login_per_address),
+            ]),
             tokens: TokenCache::default(),
+            principals: crate::context::PrincipalCache::default(),
             heartbeats: Arc::new(HeartbeatBuffer::default()),
+            password_work: tokio::sync::Semaphore::new(config.password_hash_concurrency.max(1)),
             config,
         }
+    }
+
+    /// Runs argon2 work (`f`) on the blocking pool once a permit is free;
+    /// waits at most a few seconds (then 429: the server is busy hashing).
+    pub async fn hash_work<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let permit = tokio::time::timeout(Duration::from_secs(5), self.password_work.acquire())
+            .await
+            .map_err(|_| ApiError::RateLimited)?
+            .map_err(ApiError::internal)?;
+        let out = tokio::task::spawn_blocking(f)
+            .await
+            .map_err(ApiError::internal)?;
+        drop(permit);
+        Ok(out)
     }
 }
 

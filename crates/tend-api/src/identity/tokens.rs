@@ -1,12 +1,14 @@
-//! Device authentication state kept in memory: single-use challenge nonces,
-//! and a cache of valid device tokens so a heartbeat needs no database round
+//! Device authentication state: single-use challenge nonces (in PostgreSQL,
+//! shared by every instance), and an in-memory cache of valid device tokens so a heartbeat needs no database round
 //! trip. Deactivation drops a device's cached tokens in the same request that
 //! revokes them in the database, and other instances drop theirs when the
 //! `NOTIFY` of that transaction arrives (see `listen_for_revocations`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use sqlx::PgPool;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,39 +16,36 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// Most outstanding nonces kept (oldest expired ones are pruned first).
-const MAX_NONCES: usize = 200_000;
-
-#[derive(Debug, Default)]
-pub struct Nonces {
-    issued: Mutex<HashMap<String, (Uuid, Instant)>>,
+/// A fresh challenge nonce for `device_uuid`, valid for `ttl`, stored in
+/// PostgreSQL so any instance can take it; returns it with its expiry.
+pub async fn issue_nonce(
+    pool: &PgPool,
+    device_uuid: Uuid,
+    ttl: Duration,
+) -> crate::Result<(String, DateTime<Utc>)> {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let nonce = URL_SAFE_NO_PAD.encode(bytes);
+    let expires_at: DateTime<Utc> = sqlx::query_scalar("SELECT tend_challenge_issue($1, $2, $3)")
+        .bind(&nonce)
+        .bind(device_uuid)
+        .bind(ttl.as_secs_f64())
+        .fetch_one(pool)
+        .await?;
+    Ok((nonce, expires_at))
 }
 
-impl Nonces {
-    /// A fresh nonce for `device_uuid`, valid for `ttl`.
-    pub fn issue(&self, device_uuid: Uuid, ttl: Duration) -> String {
-        let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
-        let nonce = URL_SAFE_NO_PAD.encode(bytes);
-        let now = Instant::now();
-        let mut map = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_NONCES {
-            map.retain(|_, (_, exp)| *exp > now);
-        }
-        if map.len() < MAX_NONCES {
-            map.insert(nonce.clone(), (device_uuid, now + ttl));
-        }
-        nonce
+/// Consumes `nonce` on whichever instance issued it: true once, for the
+/// device it was issued to, before expiry (one atomic `DELETE … RETURNING`).
+pub async fn take_nonce(pool: &PgPool, nonce: &str, device_uuid: Uuid) -> crate::Result<bool> {
+    if nonce.len() > 128 {
+        return Ok(false);
     }
-
-    /// Consumes `nonce`: true once, for the device it was issued to, before expiry.
-    pub fn take(&self, nonce: &str, device_uuid: Uuid) -> bool {
-        let mut map = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-        match map.remove(nonce) {
-            Some((uuid, exp)) => uuid == device_uuid && exp > Instant::now(),
-            None => false,
-        }
-    }
+    Ok(sqlx::query_scalar("SELECT tend_challenge_take($1, $2)")
+        .bind(nonce)
+        .bind(device_uuid)
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Who a valid device token belongs to.
@@ -57,6 +56,16 @@ pub struct DevicePrincipal {
     pub facility_id: i64,
     pub encryption_required: bool,
     pub expires_at: DateTime<Utc>,
+}
+
+impl DevicePrincipal {
+    /// A device sees its own facility.
+    pub fn scope(&self) -> crate::context::Scope {
+        crate::context::Scope::Facility {
+            organization_id: self.organization_id,
+            facility_id: self.facility_id,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -105,19 +114,6 @@ pub fn new_device_token() -> (String, Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nonces_are_single_use_and_bound_to_the_device() {
-        let n = Nonces::default();
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let x = n.issue(a, Duration::from_secs(60));
-        assert!(!n.take(&x, b), "another device");
-        let y = n.issue(a, Duration::from_secs(60));
-        assert!(n.take(&y, a));
-        assert!(!n.take(&y, a), "replayed");
-        let z = n.issue(a, Duration::ZERO);
-        assert!(!n.take(&z, a), "expired");
-    }
 
     #[test]
     fn revoking_a_device_forgets_its_tokens() {

@@ -236,6 +236,21 @@ pub async fn login_lookup(
     )
 }
 
+/// Locks a badge's row until the transaction ends and returns its lock
+/// state as it is now (serializes concurrent login attempts on one badge).
+pub async fn lock_for_login(
+    conn: &mut PgConnection,
+    badge_id: i64,
+) -> Result<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
+        "SELECT locked_until FROM badges WHERE id = $1 FOR UPDATE",
+    )
+    .bind(badge_id)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}
+
 /// Counts a wrong PIN; at `max_attempts` the badge locks for `lockout` and
 /// the counter starts again. Returns the attempts counted so far (0 after a
 /// lock) and whether this attempt locked the badge; `None` when a concurrent

@@ -176,23 +176,6 @@ pub async fn lookup_device(
     )
 }
 
-/// Sets the transaction's scope to one facility (enrollment, device requests).
-pub async fn scope_to_facility(
-    conn: &mut PgConnection,
-    organization_id: i64,
-    facility_id: i64,
-) -> Result<()> {
-    sqlx::query(
-        "SELECT set_config('tend.scope', 'facility', true), set_config('tend.organization_id', $1, true), \
-         set_config('tend.facility_id', $2, true)",
-    )
-    .bind(organization_id.to_string())
-    .bind(facility_id.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// What enrollment writes onto a device row.
 pub struct Enrollment<'a> {
     pub facility_id: i64,
@@ -343,15 +326,4 @@ pub async fn revoke_tokens(conn: &mut PgConnection, device_id: i64) -> Result<i6
             .fetch_one(conn)
             .await?,
     )
-}
-
-/// Organization-wide scope (moving a device between facilities of one organization).
-pub async fn scope_to_organization(conn: &mut PgConnection, organization_id: i64) -> Result<()> {
-    sqlx::query(
-        "SELECT set_config('tend.scope', 'organization', true), set_config('tend.organization_id', $1, true)",
-    )
-    .bind(organization_id.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -847,3 +847,127 @@ async fn no_badge_value_or_pin_is_stored_or_logged() {
         }
     }
 }
+
+fn many_taps() -> tend_api::identity::IdentityConfig {
+    tend_api::identity::IdentityConfig {
+        badge_logins_per_device: tend_api::identity::limits::Rate {
+            burst: 1000.0,
+            per_second: 100.0,
+        },
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn concurrent_wrong_pins_never_exceed_the_lockout() {
+    let app = spawn_app_with(many_taps()).await;
+    let w = world(&app).await;
+    let n = nurse(&app, &w).await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let client = app.client.clone();
+        let url = format!("{}/api/auth/badge-login", app.base);
+        let device = n.device.clone();
+        attempts.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(device)
+                .json(&json!({"badge_uid": BADGE, "pin": "1357"}))
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = res.json().await.unwrap();
+            body["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
+    }
+    let codes: Vec<String> = attempts.join_all().await;
+    let wrong = codes.iter().filter(|c| *c == "BADGE_PIN_WRONG").count();
+    let locked = codes.iter().filter(|c| *c == "BADGE_LOCKED").count();
+    assert_eq!((wrong, locked), (4, 8), "{codes:?}");
+    // Exactly five PINs were tried: four counted wrong, the fifth locked.
+    let tried = count(
+        &app,
+        "SELECT count(*) FROM audit_events WHERE action = 'auth.badge_login' AND reason = 'wrong PIN' AND actor_user_id = $1",
+        &[n.id],
+    )
+    .await;
+    assert_eq!(tried, 5);
+    let locks = count(
+        &app,
+        "SELECT count(*) FROM audit_events WHERE action = 'badge.locked' AND actor_user_id = $1",
+        &[n.id],
+    )
+    .await;
+    assert_eq!(locks, 1);
+    assert_eq!(
+        badge_login(&app, &n.device, BADGE, Some(PIN)).await.code(),
+        "BADGE_LOCKED"
+    );
+}
+
+#[tokio::test]
+async fn a_pin_attempt_racing_a_lockout_is_refused() {
+    let app = spawn_app_with(many_taps()).await;
+    let w = world(&app).await;
+    let n = nurse(&app, &w).await;
+    let badge_id: i64 = sqlx::query_scalar("SELECT id FROM badges WHERE user_id = $1")
+        .bind(n.id)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    // Another attempt holds the badge row while the right PIN arrives …
+    let mut holder = app.owner.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM badges WHERE id = $1 FOR UPDATE")
+        .bind(badge_id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let client = app.client.clone();
+    let url = format!("{}/api/auth/badge-login", app.base);
+    let device = n.device.clone();
+    let racing = tokio::spawn(async move {
+        let res = client
+            .post(url)
+            .bearer_auth(device)
+            .json(&json!({"badge_uid": BADGE, "pin": PIN}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json::<serde_json::Value>().await.unwrap())
+    });
+    // … and is waiting on it …
+    let db: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind(&db)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // … when that other attempt locks the badge.
+    sqlx::query("UPDATE badges SET failed_pin_attempts = 0, locked_until = now() + interval '15 minutes' WHERE id = $1")
+        .bind(badge_id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder.commit().await.unwrap();
+    let (status, body) = racing.await.unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("BADGE_LOCKED")),
+        "the lock taken meanwhile holds: {body}"
+    );
+}

@@ -435,6 +435,60 @@ async fn wrong_codes_are_limited_per_device() {
 }
 
 #[tokio::test]
+async fn concurrent_wrong_codes_are_not_all_tried() {
+    let app = spawn_app_with(tend_api::identity::IdentityConfig {
+        family_wrong_codes_per_device: tend_api::identity::limits::Rate {
+            burst: 3.0,
+            per_second: 0.0001,
+        },
+        ..Default::default()
+    })
+    .await;
+    let w = world(&app).await;
+    let (_, code) = issue_code(&app, &w.a1, w.token(Role::Rn)).await;
+    let device = device_token_for(&app.owner, w.a1.device).await;
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    let wrong = if digits == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let client = app.client.clone();
+        let url = format!("{}/api/family/check-in", app.base);
+        let device = device.clone();
+        guesses.spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(device)
+                .json(&json!({"visitor_code": wrong}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let tried = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((tried, limited), (3, 9), "{statuses:?}");
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'family.check_in' AND outcome = 'denied'",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .unwrap();
+    assert_eq!(refusals, 3, "only three codes were looked up");
+}
+
+#[tokio::test]
 async fn messages_go_both_ways() {
     let app = spawn_app().await;
     let w = world(&app).await;

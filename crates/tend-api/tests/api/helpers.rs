@@ -137,11 +137,20 @@ impl TestApp {
     /// A second API instance on the same database (its own caches and
     /// buffers, as another process would have); returns its base URL.
     pub async fn second_instance(&self) -> (String, tokio::task::JoinHandle<()>) {
+        self.second_instance_with(tend_api::identity::IdentityConfig::default())
+            .await
+    }
+
+    /// [`TestApp::second_instance`] with device-identity settings (limits).
+    pub async fn second_instance_with(
+        &self,
+        config: tend_api::identity::IdentityConfig,
+    ) -> (String, tokio::task::JoinHandle<()>) {
         let url: tend_api::config::DatabaseUrl = self.app_url.parse().unwrap();
         let pool = tend_api::db::connect(&url, 4).await.expect("connect");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = tend_api::app(pool, Duration::from_secs(3600));
+        let app = tend_api::app_with(pool, Duration::from_secs(3600), config);
         let server = tokio::spawn(async move {
             tend_api::serve(listener, app, std::future::pending())
                 .await

@@ -859,3 +859,166 @@ async fn deactivation_reaches_every_api_instance() {
     assert_eq!(last.1["error"]["code"], "DEVICE_DEACTIVATED");
     server_b.abort();
 }
+
+#[tokio::test]
+async fn a_challenge_issued_by_one_instance_is_answered_at_another_once() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (base_b, server_b) = app.second_instance().await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let dev = Dev::new();
+    assert_eq!(
+        enroll(&app, &dev, Some(&code)).await.status,
+        StatusCode::CREATED
+    );
+    let post = |base: String, path: &'static str, body: Value| {
+        let client = app.client.clone();
+        async move {
+            let res = client
+                .post(format!("{base}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                res.status(),
+                res.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    // Issued by A …
+    let (status, c) = post(
+        app.base.clone(),
+        "/api/devices/auth/challenge",
+        json!({"device_uuid": dev.uuid.to_string()}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let nonce = c["nonce"].as_str().unwrap().to_owned();
+    let signature = dev.key.sign_challenge(&dev.uuid, &nonce);
+    let answer =
+        json!({"device_uuid": dev.uuid.to_string(), "nonce": nonce, "signature": signature});
+    // … answered at B.
+    let (status, t) = post(base_b.clone(), "/api/devices/auth/token", answer.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert!(t["token"].as_str().unwrap().starts_with("tdev_"));
+    // Single use across instances: a replay fails at either.
+    for base in [base_b.clone(), app.base.clone()] {
+        let (status, r) = post(base, "/api/devices/auth/token", answer.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{r}");
+    }
+    // Bound to the device it was issued to: another device's answer spends
+    // it, and the rightful device cannot use it afterwards.
+    let (_, c) = post(
+        base_b.clone(),
+        "/api/devices/auth/challenge",
+        json!({"device_uuid": dev.uuid.to_string()}),
+    )
+    .await;
+    let nonce = c["nonce"].as_str().unwrap().to_owned();
+    let other = Dev::new();
+    let stolen = json!({"device_uuid": other.uuid.to_string(), "nonce": nonce,
+        "signature": other.key.sign_challenge(&other.uuid, &nonce)});
+    let (status, _) = post(app.base.clone(), "/api/devices/auth/token", stolen).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let rightful = json!({"device_uuid": dev.uuid.to_string(), "nonce": nonce,
+        "signature": dev.key.sign_challenge(&dev.uuid, &nonce)});
+    let (status, _) = post(app.base.clone(), "/api/devices/auth/token", rightful).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The nonces are gone from the shared table; nothing else is left behind.
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM device_challenges")
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    server_b.abort();
+}
+
+#[tokio::test]
+async fn expired_challenges_are_refused_and_swept() {
+    let config = tend_api::identity::IdentityConfig {
+        nonce_ttl: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let app = spawn_app_with(config).await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let dev = Dev::new();
+    assert_eq!(
+        enroll(&app, &dev, Some(&code)).await.status,
+        StatusCode::CREATED
+    );
+    let challenge = || {
+        app.call(
+            Method::POST,
+            "/api/devices/auth/challenge",
+            None,
+            Some(json!({"device_uuid": dev.uuid.to_string()})),
+        )
+    };
+    let stale = challenge().await.body["nonce"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let signature = dev.key.sign_challenge(&dev.uuid, &stale);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/devices/auth/token",
+            None,
+            Some(json!({"device_uuid": dev.uuid.to_string(), "nonce": stale, "signature": signature})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+    // An expired, never answered challenge is swept when the next is issued.
+    let _unanswered = challenge().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let fresh = challenge().await.body["nonce"].as_str().unwrap().to_owned();
+    let rows: Vec<String> = sqlx::query_scalar("SELECT nonce FROM device_challenges")
+        .fetch_all(&app.owner)
+        .await
+        .unwrap();
+    assert_eq!(rows, [fresh]);
+}
+
+#[tokio::test]
+async fn an_enrollment_limit_of_n_allows_n_across_two_instances() {
+    const N: usize = 5;
+    let config = || tend_api::identity::IdentityConfig {
+        enroll_per_address: tend_api::identity::limits::Rate {
+            burst: N as f64,
+            per_second: 0.0001,
+        },
+        ..Default::default()
+    };
+    let app = spawn_app_with(config()).await;
+    let (base_b, server_b) = app.second_instance_with(config()).await;
+    let mut allowed = 0;
+    for i in 0..(3 * N) {
+        let base = if i % 2 == 0 { &app.base } else { &base_b };
+        let res = app
+            .client
+            .post(format!("{base}/api/devices/enroll"))
+            .json(&Dev::new().enrollment(None))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        if status != StatusCode::TOO_MANY_REQUESTS {
+            // Counted, then refused for want of a code.
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            allowed += 1;
+        }
+    }
+    assert_eq!(
+        allowed, N,
+        "two instances allow the configured burst once, not twice"
+    );
+    // The bucket's key is a hash, not the address.
+    let keys: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT key FROM rate_limits WHERE bucket = 'enroll_address'")
+            .fetch_all(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(!keys[0].windows(9).any(|w| w == b"127.0.0.1"));
+    server_b.abort();
+}

@@ -336,6 +336,15 @@ fn endpoints() -> Vec<Endpoint> {
             },
         ),
         e(
+            "sign a user out everywhere",
+            "/api/users/{id}/sign-out-everywhere",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| (format!("/api/users/{}/sign-out-everywhere", s.staff), None),
+        ),
+        e(
             "list badges",
             "/api/users/{id}/badges",
             Method::GET,
@@ -549,6 +558,8 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("post", "/api/auth/badge-login"),
     ("post", "/api/auth/logout"),
     ("get", "/api/auth/me"),
+    // The caller's own sessions; `login_abuse` tests it.
+    ("post", "/api/auth/sign-out-everywhere"),
     ("get", "/api/organizations"),
     ("post", "/api/organizations"),
     ("get", "/api/facilities"),
@@ -661,6 +672,8 @@ async fn every_endpoint_every_role_every_foreign_target() {
                     StatusCode::NOT_FOUND
                 } else if !endpoint.allowed.permits(*role) {
                     StatusCode::FORBIDDEN
+                } else if path.ends_with("/sign-out-everywhere") {
+                    StatusCode::NO_CONTENT
                 } else if endpoint.method == Method::POST
                     && !["/deactivate", "/revoke", "/approve", "/reject"]
                         .iter()

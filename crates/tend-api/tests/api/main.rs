@@ -20,6 +20,7 @@ mod fault_proxy;
 mod helpers;
 mod identity;
 mod isolation;
+mod login_abuse;
 mod login_client;
 mod openapi;
 mod resources;
