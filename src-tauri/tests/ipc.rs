@@ -195,7 +195,11 @@ fn enroll_device_reports_stable_codes() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        assert_eq!(enroll(&url, "abcd efgh"), "OFFLINE");
+        assert_eq!(enroll(&url, "abcd efgh"), "ENROLLMENT_CODE_INVALID");
+        assert_eq!(
+            enroll(&url, "7k2m oooo 1111 2222 3333 4444 abcd"),
+            "OFFLINE"
+        );
     }
     assert!(!dir.path().join("enrollment.json").exists());
 }

@@ -8,7 +8,6 @@
 //! server address, the device's id, tenant and status. The private key stays
 //! in the vault's secret store ([`DeviceKey`]); tokens live only in memory.
 
-pub mod code;
 pub mod state;
 pub mod wipe;
 
@@ -18,7 +17,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::Serialize;
 use tend_domain::wire::EnrollDevice;
-use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode};
+use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, EnrollmentCode, ErrorCode};
 
 use crate::identity::{enrollment_request, DeviceKey, IdentityProbe, IdentitySource};
 use crate::client::DeviceClient;
@@ -26,7 +25,6 @@ use crate::server_url::check_server_url;
 use crate::vault::{select_secret_store, SecretStore, SecretStoreConfig};
 use crate::{CoreError, Result};
 
-pub use code::normalize_code;
 pub use state::{clear_state, load_state, save_state, EnrollmentState, STATE_FILE};
 pub use wipe::{WipeNotice, WIPE_NOTICE_FILE};
 
@@ -229,14 +227,13 @@ impl Enrollment {
         let code = if code.trim().is_empty() {
             None
         } else {
-            Some(normalize_code(code).ok_or_else(|| {
-                CoreError::Api {
-                    code: ErrorCode::EnrollmentCodeInvalid,
-                    message: "this is not an enrollment code: codes use only digits and the \
-                          letters A–Z without U, in groups of four"
-                        .to_owned(),
-                }
-            })?)
+            // The same rule the server reads codes by, so a typo is caught
+            // before the round trip (and before it counts against the limit).
+            let code = EnrollmentCode::parse(code).map_err(|invalid| CoreError::Api {
+                code: ErrorCode::EnrollmentCodeInvalid,
+                message: format!("this is not an enrollment code: {}", invalid.message),
+            })?;
+            Some(code.display())
         };
         let identity = self.probe.detect()?;
         let key = self.key().await?;
@@ -323,7 +320,13 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
+        // A short code is refused here, before the round trip.
         let err = e.enroll(&url, "abcd efgh").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::EnrollmentCodeInvalid);
+        let err = e
+            .enroll(&url, "7k2m oooo 1111 2222 3333 4444 abcd")
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), ErrorCode::Offline);
         assert_eq!(e.saved().unwrap(), None);
     }
