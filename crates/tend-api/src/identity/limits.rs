@@ -1,5 +1,5 @@
-//! In-memory token buckets for enrollment attempts (keyed by client address
-//! and by code) and badge logins (keyed by device). One process: behind several API instances each keeps its own.
+//! In-memory token buckets for enrollment attempts (keyed by client address,
+//! the real client's behind a trusted proxy, see `net`, and by code) and badge logins (keyed by device). One process: behind several API instances each keeps its own.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -24,5 +24,6 @@ mod login_client;
 mod openapi;
 mod resources;
 mod rls;
+mod serving;
 mod sync;
 mod validation;
