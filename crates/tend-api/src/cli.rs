@@ -88,7 +88,11 @@ pub struct ServeArgs {
     pub allow_plain_http: bool,
     /// A proxy (CIDR or address) whose X-Forwarded-For names the client;
     /// repeat it, or comma-separate in the environment variable.
-    #[arg(long = "trusted-proxy", env = "TEND_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "TEND_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<crate::net::TrustedProxy>,
     /// A handler's deadline once its body is in, in seconds (then 503).
     #[arg(long, env = "TEND_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -346,18 +350,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn reload_on_hangup(tls: Arc<crate::serve::TlsFiles>) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        let mut hangup =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGHUP; certificates reload only on restart");
-                    return;
-                }
-            };
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; certificates reload only on restart");
+                return;
+            }
+        };
         while hangup.recv().await.is_some() {
             match tls.reload() {
                 Ok(()) => tracing::info!("TLS certificate reloaded"),
-                Err(e) => tracing::warn!(error = %e, "TLS reload failed; keeping the current certificate"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "TLS reload failed; keeping the current certificate")
+                }
             }
         }
     });

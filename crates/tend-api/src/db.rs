@@ -38,7 +38,10 @@ pub struct PoolSettings {
     pub statement_timeout: Option<Duration>,
 }
 
-pub async fn connect_with(url: &DatabaseUrl, settings: PoolSettings) -> Result<PgPool, sqlx::Error> {
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    settings: PoolSettings,
+) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.expose().parse()?;
     let statement_timeout = settings.statement_timeout.map(|t| t.as_millis());
     PgPoolOptions::new()

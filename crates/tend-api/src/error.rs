@@ -120,9 +120,7 @@ impl ApiError {
             Self::Malformed(_)
             | Self::UnsupportedMediaType
             | Self::MethodNotAllowed
-            | Self::BodyTimeout => {
-                ErrorCode::MalformedRequest
-            }
+            | Self::BodyTimeout => ErrorCode::MalformedRequest,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound | Self::NoRoute => ErrorCode::NotFound,
             Self::Conflict { .. } => ErrorCode::Conflict,

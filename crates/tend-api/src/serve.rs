@@ -180,24 +180,24 @@ pub async fn run(
         tokio::spawn(async move {
             match acceptor {
                 None => {
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
                 Some(acceptor) => {
-                    let stream = match tokio::time::timeout(
-                        TLS_HANDSHAKE_TIMEOUT,
-                        acceptor.accept(stream),
-                    )
-                    .await
-                    {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let stream =
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => return,
+                        };
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }
             }
