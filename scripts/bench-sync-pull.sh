@@ -4,7 +4,8 @@
 # issue's 120 residents, 200 staff with badges, 100,000 records), then the
 # whole change feed pulled page by page over loopback HTTP by one client that
 # only reads the bytes and the cursor (no device vault: the device core
-# measures end to end). Prints rows, bytes, pages and seconds. Then uploads
+# measures end to end). Prints rows, bytes on the wire, pages and seconds,
+# once uncompressed and once each with gzip and zstd. Then uploads
 # a 10,000-record backlog in batches of 500 and times that too.
 #   usage: scripts/bench-sync-pull.sh [records] [page size, default 5000]
 set -euo pipefail
@@ -42,35 +43,53 @@ author_id="$(psql "$API_OWNER_URL" -qAt -c "SELECT min(id) FROM users WHERE faci
 api_stack_serve "$bin" - TEND_LOG=warn
 
 python3 - "$API_BASE" "$token" "$page" "$patient_id" "$author_id" <<'PY'
-import datetime, http.client, json, os, sys, time, urllib.parse, uuid
+import datetime, http.client, json, os, subprocess, sys, time, urllib.parse, uuid, zlib
 base, token, page = sys.argv[1], sys.argv[2], int(sys.argv[3])
 patient_id, author_id = int(sys.argv[4]), int(sys.argv[5])
 host = urllib.parse.urlparse(base).netloc
 conn = http.client.HTTPConnection(host)
-cursor, rows, size, pages, server_s = None, 0, 0, 0, 0.0
-started = time.perf_counter()
-while True:
-    query = {"protocol_version": 1, "schema_version": 3, "limit": page}
-    if cursor:
-        query["cursor"] = cursor
-    sent = time.perf_counter()
-    conn.request("GET", "/api/sync/pull?" + urllib.parse.urlencode(query),
-                 headers={"Authorization": "Bearer " + token})
-    resp = conn.getresponse()
-    body = resp.read()
-    server_s += time.perf_counter() - sent
-    if resp.status != 200:
-        sys.exit(f"pull answered {resp.status}: {body[:300]!r}")
-    answer = json.loads(body)
-    rows += len(answer["changes"])
-    size += len(body)
-    pages += 1
-    cursor = answer["cursor"]
-    if not answer["has_more"]:
-        break
-total = time.perf_counter() - started
-print(f"initial pull: {rows} changes in {pages} pages of up to {page}, {size / 1e6:.1f} MB, "
-      f"{total:.2f} s wall ({server_s:.2f} s waiting for responses, {rows / server_s:,.0f} changes/s)")
+
+def decode(body, encoding):
+    if encoding == "gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if encoding == "zstd":
+        return subprocess.run(["zstd", "-dcq"], input=body, capture_output=True, check=True).stdout
+    return body
+
+# The whole feed once per encoding: what a device on the wire receives
+# without compression (before), then with gzip and zstd (the device client
+# accepts both). End to end includes decompressing and parsing every page.
+for encoding in ("identity", "gzip", "zstd"):
+    cursor, rows, wire, size, pages, server_s = None, 0, 0, 0, 0, 0.0
+    started = time.perf_counter()
+    while True:
+        query = {"protocol_version": 1, "schema_version": 3, "limit": page}
+        if cursor:
+            query["cursor"] = cursor
+        sent = time.perf_counter()
+        conn.request("GET", "/api/sync/pull?" + urllib.parse.urlencode(query),
+                     headers={"Authorization": "Bearer " + token, "Accept-Encoding": encoding})
+        resp = conn.getresponse()
+        body = resp.read()
+        server_s += time.perf_counter() - sent
+        if resp.status != 200:
+            sys.exit(f"pull answered {resp.status}: {body[:300]!r}")
+        got = resp.getheader("Content-Encoding") or "identity"
+        if got != encoding:
+            sys.exit(f"asked for {encoding}, got {got}")
+        wire += len(body)
+        body = decode(body, got)
+        answer = json.loads(body)
+        rows += len(answer["changes"])
+        size += len(body)
+        pages += 1
+        cursor = answer["cursor"]
+        if not answer["has_more"]:
+            break
+    total = time.perf_counter() - started
+    print(f"initial pull ({encoding}): {rows} changes in {pages} pages of up to {page}, "
+          f"{wire / 1e6:.1f} MB on the wire ({size / 1e6:.1f} MB of JSON), "
+          f"{total:.2f} s end to end ({server_s:.2f} s waiting for responses, {rows / server_s:,.0f} changes/s)")
 
 def uuid7():
     ms = time.time_ns() // 1_000_000

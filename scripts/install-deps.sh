@@ -12,8 +12,9 @@ APT_PACKAGES=(
   # xwininfo/xprop: the E2E kiosk journeys read the window's X11 state;
   # openbox: a real window manager, to prove the kiosk window goes fullscreen
   x11-utils openbox
-  # central API database
-  postgresql postgresql-client
+  # central API database; promtool (package prometheus) checks /metrics;
+  # zstd decompresses in the sync benchmark
+  postgresql postgresql-client prometheus zstd
   # badge readers: PC/SC stack with the virtual reader
   pcscd libpcsclite-dev vsmartcard-vpcd
   # Secret Service (OS keyring) in a headless D-Bus session

@@ -5,6 +5,8 @@
 
 use std::io::BufRead;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -73,7 +75,50 @@ pub struct ServeArgs {
     /// Device enrollment attempts allowed per enrollment code per minute (bursts of half).
     #[arg(long, env = "TEND_ENROLL_PER_CODE_PER_MINUTE", default_value_t = 12)]
     pub enroll_per_code_per_minute: u32,
+    /// Serve HTTPS with this certificate chain (PEM, server certificate first);
+    /// re-read on SIGHUP.
+    #[arg(long, env = "TEND_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); re-read on SIGHUP.
+    #[arg(long, env = "TEND_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a proxy that
+    /// terminates TLS on a network you trust).
+    #[arg(long, env = "TEND_ALLOW_PLAIN_HTTP")]
+    pub allow_plain_http: bool,
+    /// A proxy (CIDR or address) whose X-Forwarded-For names the client;
+    /// repeat it, or comma-separate in the environment variable.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TEND_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<crate::net::TrustedProxy>,
+    /// A handler's deadline once its body is in, in seconds (then 503).
+    #[arg(long, env = "TEND_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// A request body must arrive whole within this many seconds (then 408).
+    #[arg(long, env = "TEND_BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_read_timeout_secs: u64,
+    /// PostgreSQL statement_timeout for the API's connections, in
+    /// milliseconds; 0 leaves the role's or server's setting.
+    #[arg(long, env = "TEND_STATEMENT_TIMEOUT_MS", default_value_t = 15_000)]
+    pub statement_timeout_ms: u64,
+    /// How long a request waits for a free database connection before it is
+    /// answered 503 with Retry-After, in milliseconds.
+    #[arg(long, env = "TEND_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
+    pub db_acquire_timeout_ms: u64,
+    /// Serve GET /metrics (Prometheus text format) on this separate address,
+    /// plain HTTP; off when not given.
+    #[arg(long, env = "TEND_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
+
+/// A setting that cannot work; the process exits with status 2 and the
+/// message names the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 fn per_minute(n: u32) -> crate::identity::limits::Rate {
     crate::identity::limits::Rate {
@@ -218,11 +263,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The TLS files, or `None` for plain HTTP where that is allowed.
+fn tls_setting(args: &ServeArgs) -> Result<Option<Arc<crate::serve::TlsFiles>>, UsageError> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => crate::serve::TlsFiles::load(cert, key)
+            .map(|files| Some(Arc::new(files)))
+            .map_err(|e| UsageError(e.to_string())),
+        _ if args.bind.ip().is_loopback() || args.allow_plain_http => Ok(None),
+        _ => Err(UsageError(format!(
+            "refusing plain HTTP on {}: devices send tokens and resident data. Give --tls-cert \
+             and --tls-key, or bind a loopback address behind a local TLS proxy, or add \
+             --allow-plain-http when a proxy on a trusted network terminates TLS",
+            args.bind
+        ))),
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    tracing::info!(database = %args.database_url, bind = %args.bind, "starting");
-    let pool = db::connect(&args.database_url, args.max_connections)
-        .await
-        .context("connecting to the database")?;
+    // Settings first: a bad certificate is reported before anything starts.
+    let tls = tls_setting(&args)?;
+    tracing::info!(database = %args.database_url, bind = %args.bind, tls = tls.is_some(), "starting");
+    let pool = db::connect_with(
+        &args.database_url,
+        db::PoolSettings {
+            max_connections: args.max_connections,
+            acquire_timeout: Duration::from_millis(args.db_acquire_timeout_ms.max(1)),
+            statement_timeout: (args.statement_timeout_ms > 0)
+                .then(|| Duration::from_millis(args.statement_timeout_ms)),
+        },
+    )
+    .await
+    .context("connecting to the database")?;
     db::check_app_role(&pool).await?;
     if !db::migrations_current(&pool).await.unwrap_or(false) {
         tracing::warn!(
@@ -233,7 +304,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let (app, identity) = crate::app_and_identity(
+    if let Some(addr) = args.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding --metrics-listen {addr}"))?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
+        let router = crate::metrics::router(pool.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::serve(metrics, router, std::future::pending()).await {
+                tracing::warn!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
+    let (app, identity) = crate::build(
         pool.clone(),
         Duration::from_secs(args.token_ttl_hours.max(1) * 3600),
         crate::identity::IdentityConfig {
@@ -241,13 +324,50 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             enroll_per_code: per_minute(args.enroll_per_code_per_minute),
             ..Default::default()
         },
+        crate::http::HttpSettings {
+            trusted_proxies: args.trusted_proxies.iter().map(|p| p.0).collect(),
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
+        },
     );
-    crate::serve(listener, app, shutdown_signal()).await?;
+    match tls {
+        Some(tls) => {
+            reload_on_hangup(tls.clone());
+            crate::serve_tls(listener, app, tls, shutdown_signal()).await?;
+        }
+        None => crate::serve(listener, app, shutdown_signal()).await?,
+    }
     // Heartbeats that arrived since the last flush.
     if let Err(e) = identity.heartbeats.flush(&pool).await {
         tracing::warn!(error = %e, "final heartbeat flush failed");
     }
     Ok(())
+}
+
+/// SIGHUP re-reads the certificate and key: new handshakes use them, open
+/// connections keep theirs. A failed reload keeps the current certificate.
+fn reload_on_hangup(tls: Arc<crate::serve::TlsFiles>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; certificates reload only on restart");
+                return;
+            }
+        };
+        while hangup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "TLS reload failed; keeping the current certificate")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = tls;
 }
 
 /// Ctrl-C or SIGTERM (what container runtimes and systemd send) ends serving

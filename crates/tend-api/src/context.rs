@@ -176,6 +176,7 @@ pub async fn insert_audit(
     .bind(audit.device_id)
     .execute(conn)
     .await?;
+    crate::metrics::metrics().audit_rows.inc();
     Ok(())
 }
 
@@ -264,11 +265,16 @@ impl std::fmt::Debug for Ctx {
     }
 }
 
+/// The client's address: what `net::client_address_layer` decided (the TCP
+/// peer, or the client behind a trusted proxy), else the TCP peer.
 pub fn client_address(parts: &Parts) -> Option<String> {
+    if let Some(crate::net::ClientIp(ip)) = parts.extensions.get::<crate::net::ClientIp>() {
+        return Some(ip.to_string());
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
+        .map(|ci| ci.0.ip().to_canonical().to_string())
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {

@@ -15,10 +15,50 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/server");
 pub const APP_GROUP_ROLE: &str = "tend_app";
 
 pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    connect_with(
+        url,
+        PoolSettings {
+            max_connections,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: None,
+        },
+    )
+    .await
+}
+
+/// How the serving pool behaves under load.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before it is answered
+    /// 503 with `Retry-After` (short: a queue of waiters only grows).
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` for every connection; `None` leaves the
+    /// role's or server's setting.
+    pub statement_timeout: Option<Duration>,
+}
+
+pub async fn connect_with(
+    url: &DatabaseUrl,
+    settings: PoolSettings,
+) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.expose().parse()?;
+    let statement_timeout = settings.statement_timeout.map(|t| t.as_millis());
     PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                // A plain SET on each new connection (not a startup option:
+                // PgBouncer refuses unknown startup parameters).
+                if let Some(ms) = statement_timeout {
+                    sqlx::query(&format!("SET statement_timeout = {ms}"))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(options.application_name("tend-api"))
         .await
 }

@@ -15,6 +15,11 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
+/// Seconds a 503 asks the client to wait (`Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 2;
+/// Seconds a 429 from a rate-limit bucket asks the client to wait.
+pub const RATE_LIMITED_RETRY_AFTER: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// One or more fields failed validation (422).
@@ -104,7 +109,10 @@ pub enum ApiError {
     /// In scope, but the role may not do this, for the reason given (403 FORBIDDEN).
     #[error("{0}")]
     ForbiddenBecause(&'static str),
-    /// The database is unreachable or not migrated (503).
+    /// The request body did not arrive in time (408).
+    #[error("the request body did not arrive in time; send it again")]
+    BodyTimeout,
+    /// The database is unreachable, busy or not migrated (503, with Retry-After).
     #[error("service unavailable")]
     Unavailable(String),
     /// Anything unexpected (500); the cause is logged.
@@ -118,9 +126,10 @@ impl ApiError {
             Self::Validation(_) | Self::InvalidParameter(_) => ErrorCode::ValidationFailed,
             Self::StaleVersion(_) => ErrorCode::Conflict,
             Self::UnsupportedVersion => ErrorCode::UnsupportedVersion,
-            Self::Malformed(_) | Self::UnsupportedMediaType | Self::MethodNotAllowed => {
-                ErrorCode::MalformedRequest
-            }
+            Self::Malformed(_)
+            | Self::UnsupportedMediaType
+            | Self::MethodNotAllowed
+            | Self::BodyTimeout => ErrorCode::MalformedRequest,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound | Self::NoRoute => ErrorCode::NotFound,
             Self::Conflict { .. } => ErrorCode::Conflict,
@@ -146,6 +155,7 @@ impl ApiError {
             Self::StaleVersion(_) => StatusCode::CONFLICT,
             Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
@@ -223,6 +233,15 @@ impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => Self::NotFound,
+            // Every connection busy for the whole acquire timeout: answer
+            // quickly and let the client come back, rather than queue.
+            sqlx::Error::PoolTimedOut => {
+                crate::metrics::metrics().pool_acquire_timeouts.inc();
+                Self::Unavailable("no database connection free".to_owned())
+            }
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(format!("database connection: {err}"))
+            }
             sqlx::Error::Database(db) => match db.code().as_deref() {
                 Some("23505") => unique_violation(db.constraint()),
                 // A write whose row falls outside the caller's scope
@@ -249,9 +268,6 @@ impl From<sqlx::Error> for ApiError {
                 }
                 _ => Self::Internal(err.into()),
             },
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable(err.to_string())
-            }
             _ => Self::Internal(err.into()),
         }
     }
@@ -371,16 +387,28 @@ fn loggable(err: &anyhow::Error) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let m = crate::metrics::metrics();
         match &self {
             Self::Internal(err) => tracing::error!(error = %loggable(err), "internal error"),
             Self::Unavailable(why) => tracing::warn!(reason = %why, "unavailable"),
+            Self::RateLimited => m.rate_limit_refusals.inc(),
+            Self::BadCredentials => m.login_failures.with_label_values(&["password"]).inc(),
+            Self::Badge(_) => m.login_failures.with_label_values(&["badge"]).inc(),
+            Self::BadgePinWrong { .. } => m.login_failures.with_label_values(&["pin"]).inc(),
+            Self::VisitorCodeInvalid => m.login_failures.with_label_values(&["visitor_code"]).inc(),
             _ => {}
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let Self::LoginThrottled { retry_after_secs } = &self {
+        let retry_after = match self {
+            Self::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            Self::RateLimited => Some(RATE_LIMITED_RETRY_AFTER),
+            Self::LoginThrottled { retry_after_secs } => Some(retry_after_secs.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from((*retry_after_secs).max(1)),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

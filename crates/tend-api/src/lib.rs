@@ -10,16 +10,19 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod identity;
 pub mod load;
+pub mod metrics;
+pub mod net;
 pub mod openapi;
 pub mod seed;
+pub mod serve;
 pub mod store;
 pub mod validate;
 
 pub use error::{ApiError, Result};
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +40,10 @@ pub struct AppState {
     pub openapi_json: Arc<String>,
     /// Enrollment limits, nonces, device tokens, the heartbeat buffer.
     pub identity: Arc<identity::IdentityState>,
+    /// `/readyz`'s last answer, reused for a moment.
+    pub readiness: Arc<api::health::ReadyCache>,
+    /// Trusted proxies and timeouts.
+    pub http: http::HttpSettings,
 }
 
 impl std::fmt::Debug for AppState {
@@ -70,6 +77,16 @@ pub fn app_and_identity(
     token_ttl: Duration,
     config: identity::IdentityConfig,
 ) -> (Router, Arc<identity::IdentityState>) {
+    build(pool, token_ttl, config, http::HttpSettings::default())
+}
+
+/// [`app_and_identity`] with explicit HTTP settings (trusted proxies, timeouts).
+pub fn build(
+    pool: PgPool,
+    token_ttl: Duration,
+    config: identity::IdentityConfig,
+    http: http::HttpSettings,
+) -> (Router, Arc<identity::IdentityState>) {
     let (router, doc) = api::router().split_for_parts();
     let openapi_json = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let flush = config.heartbeat_flush;
@@ -84,20 +101,27 @@ pub fn app_and_identity(
         token_ttl,
         openapi_json,
         identity: identity.clone(),
+        readiness: Arc::default(),
+        http,
     };
     (api::finish(router, state), identity)
 }
 
-/// Serves on an already-bound listener until `shutdown` resolves.
+/// Serves plain HTTP on an already-bound listener until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve::run(listener, app, None, shutdown).await
+}
+
+/// Serves HTTPS with `tls` (reloadable) until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    tls: Arc<serve::TlsFiles>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve::run(listener, app, Some(tls), shutdown).await
 }

@@ -11,7 +11,12 @@ async fn main() -> std::process::ExitCode {
         Err(err) => {
             tracing::error!("{err:#}");
             eprintln!("tend-api: {err:#}");
-            std::process::ExitCode::FAILURE
+            // A setting that cannot work exits 2, like a bad flag.
+            if err.downcast_ref::<tend_api::cli::UsageError>().is_some() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

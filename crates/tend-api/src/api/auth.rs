@@ -42,7 +42,8 @@ struct LoginRow {
     is_active: bool,
 }
 
-/// Client address, taken from the connection (not from headers a client controls).
+/// Client address: the connection's peer, or the client named by a trusted
+/// proxy (never a header from anyone else; see `net`).
 pub struct ClientAddress(Option<String>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {

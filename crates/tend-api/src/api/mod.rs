@@ -17,8 +17,10 @@ pub mod sync;
 pub mod users;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::Router;
+use axum::{middleware, Router};
 use serde::Deserialize;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::{IntoParams, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -105,17 +107,39 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(family::end_family_session))
 }
 
-/// Adds what every route shares and binds the state.
+/// Adds what every route shares and binds the state. Layers run after
+/// routing (so the route template is known), outermost last: request id,
+/// compression, tracing span, metrics, client address, then the body is read
+/// whole before the handler and its extractors run under a deadline.
 pub fn finish(router: Router<AppState>, state: AppState) -> Router {
+    let settings = state.http.clone();
     router
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            settings.clone(),
+            crate::http::body_first_with_deadline,
+        ))
+        .layer(middleware::from_fn_with_state(
+            settings.trusted_proxies.clone(),
+            crate::net::client_address_layer,
+        ))
+        .layer(middleware::from_fn(crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route, never the raw URI: query strings can carry names.
             let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-            tracing::info_span!("request", method = %req.method(), route = route.as_deref().unwrap_or("-"), user_id = tracing::field::Empty)
+            let request_id = req
+                .headers()
+                .get(crate::http::REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id = %request_id, method = %req.method(), route = route.as_deref().unwrap_or("-"), user_id = tracing::field::Empty)
         }))
+        .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(crate::http::sanitize_request_id))
         .with_state(state)
 }
 

@@ -157,6 +157,10 @@ pub async fn push(
     )
     .await?;
     tx.commit().await?;
+    crate::metrics::metrics()
+        .sync_rows
+        .with_label_values(&["pushed"])
+        .inc_by(result.accepted.len() as u64);
     tracing::info!(
         device_id = device.device_id,
         accepted = result.accepted.len(),
@@ -659,6 +663,10 @@ pub async fn pull(
     // Read-only: ending it by rollback costs nothing.
     drop(tx);
     let changes: Vec<SyncChange> = changes.into_iter().map(|(_, c)| c).collect();
+    crate::metrics::metrics()
+        .sync_rows
+        .with_label_values(&["pulled"])
+        .inc_by(delivered);
     Ok(Json(SyncPullPage {
         server_time: Utc::now(),
         cursor: encode_cursor(FeedCursor {

@@ -54,6 +54,7 @@ impl HeartbeatBuffer {
             return Ok(0);
         }
         let n = batch.len();
+        let started = std::time::Instant::now();
         let mut ids = Vec::with_capacity(n);
         let mut seen = Vec::with_capacity(n);
         let mut versions = Vec::with_capacity(n);
@@ -88,7 +89,13 @@ impl HeartbeatBuffer {
                 .fetch_one(pool)
                 .await;
         match result {
-            Ok(updated) => Ok(updated.max(0) as u64),
+            Ok(updated) => {
+                let m = crate::metrics::metrics();
+                m.heartbeat_flush_devices.observe(n as f64);
+                m.heartbeat_flush_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                Ok(updated.max(0) as u64)
+            }
             Err(e) => {
                 // Put the batch back unless newer heartbeats replaced it.
                 let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());

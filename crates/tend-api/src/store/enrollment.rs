@@ -297,6 +297,7 @@ pub async fn audit_device(conn: &mut PgConnection, a: &DeviceAudit<'_>) -> Resul
     .bind(a.client_address)
     .execute(conn)
     .await?;
+    crate::metrics::metrics().audit_rows.inc();
     Ok(())
 }
 

@@ -552,5 +552,6 @@ pub async fn insert_device_audit(
     .bind(event.reason.as_deref())
     .execute(conn)
     .await?;
+    crate::metrics::metrics().audit_rows.inc();
     Ok(())
 }

@@ -50,6 +50,8 @@ pub struct TestApp {
     pub owner: PgPool,
     /// URL of the API's own role on this database.
     pub app_url: String,
+    /// The pool the server itself uses (to hold its connections in a test).
+    pub app_pool: PgPool,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -105,9 +107,28 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with device-identity settings (short token lifetimes, limits).
 pub async fn spawn_app_with(config: tend_api::identity::IdentityConfig) -> TestApp {
+    spawn_app_custom(
+        config,
+        tend_api::db::PoolSettings {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: None,
+        },
+        tend_api::http::HttpSettings::default(),
+    )
+    .await
+}
+
+/// [`spawn_app`] with every setting: device identity, the serving pool
+/// (size, acquire and statement timeouts) and HTTP (trusted proxies, timeouts).
+pub async fn spawn_app_custom(
+    config: tend_api::identity::IdentityConfig,
+    pool_settings: tend_api::db::PoolSettings,
+    http: tend_api::http::HttpSettings,
+) -> TestApp {
     let (owner, _owner_url, app_url) = fresh_database().await;
     let url: tend_api::config::DatabaseUrl = app_url.parse().unwrap();
-    let pool = tend_api::db::connect(&url, 8)
+    let pool = tend_api::db::connect_with(&url, pool_settings)
         .await
         .expect("connect as app role");
     tend_api::db::check_app_role(&pool)
@@ -115,7 +136,8 @@ pub async fn spawn_app_with(config: tend_api::identity::IdentityConfig) -> TestA
         .expect("app role is unprivileged");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = tend_api::app_with(pool, Duration::from_secs(3600), config);
+    let app_pool = pool.clone();
+    let (app, _) = tend_api::build(pool, Duration::from_secs(3600), config, http);
     let server = tokio::spawn(async move {
         tend_api::serve(listener, app, std::future::pending())
             .await
@@ -129,6 +151,7 @@ pub async fn spawn_app_with(config: tend_api::identity::IdentityConfig) -> TestA
             .unwrap(),
         owner,
         app_url,
+        app_pool,
         server,
     }
 }

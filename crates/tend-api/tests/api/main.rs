@@ -25,5 +25,6 @@ mod login_client;
 mod openapi;
 mod resources;
 mod rls;
+mod serving;
 mod sync;
 mod validation;

@@ -241,6 +241,9 @@ async fn health_endpoints() {
         .execute(&app.owner)
         .await
         .unwrap();
+    // Readiness is reused for a moment (devices probe it every 15 s).
+    tokio::time::sleep(tend_api::api::health::READY_CACHE + std::time::Duration::from_millis(100))
+        .await;
     let r = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "UNAVAILABLE");
