@@ -40,6 +40,10 @@ pub struct IdentityConfig {
     pub family_wrong_codes_per_device: Rate,
     /// How long a family session lives.
     pub family_session_ttl: Duration,
+    /// Where the revocation listener connects: PostgreSQL itself when the
+    /// pool goes through PgBouncer in transaction mode, which cannot carry
+    /// LISTEN. `None`: a connection like the pool's.
+    pub revocation_listener_url: Option<crate::config::DatabaseUrl>,
 }
 
 impl Default for IdentityConfig {
@@ -72,6 +76,7 @@ impl Default for IdentityConfig {
                 per_second: 1.0 / 60.0,
             },
             family_session_ttl: Duration::from_secs(15 * 60),
+            revocation_listener_url: None,
         }
     }
 }
@@ -115,7 +120,11 @@ pub const REVOCATION_CHANNEL: &str = "tend_device_revoked";
 /// again, one round trip each).
 pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPool) {
     loop {
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+        let connected = match &state.config.revocation_listener_url {
+            Some(url) => sqlx::postgres::PgListener::connect(url.expose()).await,
+            None => sqlx::postgres::PgListener::connect_with(&pool).await,
+        };
+        let mut listener = match connected {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "revocation listener cannot connect; retrying");
