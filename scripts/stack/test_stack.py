@@ -2,7 +2,8 @@
 """Checks the multi-instance stack (scripts/services/stack.sh) from outside,
 as a device and an admin would: HTTPS through HAProxy trusting only the test
 CA, round robin over every instance, password login, an enrollment code, a
-device enrolling with it, and the device's challenge → token → heartbeat.
+device enrolling with it, and the device's challenge → token → heartbeat, and its deactivation reaching every
+instance's token cache.
 
 Standard library only; Ed25519 signing goes through the openssl CLI.
 Reads TEND_STACK_URL, TEND_STACK_CA, TEND_STACK_INSTANCES and
@@ -165,6 +166,18 @@ def main():
                   f"heartbeat with the device token answers 200 ({status}{'' if status == 200 else ack})")
             seen.add(headers.get("X-Tend-Instance"))
         check(len(seen) == len(INSTANCES), f"the device token is honoured by all {len(INSTANCES)} instances ({sorted(seen)})")
+
+        # Deactivation on one instance reaches every instance's token cache
+        # through NOTIFY, which each instance LISTENs for on its direct
+        # connection (PgBouncer in transaction mode would lose it).
+        status, _, _ = call("POST", f"/api/devices/{device['id']}/deactivate", {}, token=token)
+        check(status == 200, f"admin deactivates the device through HAProxy ({status})")
+        for url in INSTANCES:
+            status, _, refusal = call("POST", f"/api/devices/{device['id']}/heartbeat", {
+                "encryption_posture": "keyring", "device_time": now}, token=device_token, base=url)
+            code = (refusal or {}).get("error", {}).get("code")
+            check(status == 401 and code == "DEVICE_DEACTIVATED",
+                  f"instance {url} refuses the deactivated device's cached token ({status} {code})")
 
     print(f"stack test: {checks} checks passed")
 
