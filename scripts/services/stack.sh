@@ -101,6 +101,10 @@ case "$cmd" in
     psql -qAt "$TEND_TEST_PG_URL" \
       -c "SELECT '\"' || rolname || '\" \"' || rolpassword || '\"' FROM pg_authid WHERE rolname = 'tend_api_stack'" \
       >"$pgb/userlist.txt"
+    # STACK_PGBOUNCER_PREPARED=0 turns the tracking off (to show sqlx failing
+    # without it); =omit leaves the line out (PgBouncer < 1.21 refuses it).
+    prepared="max_prepared_statements = ${STACK_PGBOUNCER_PREPARED:-200}"
+    [ "${STACK_PGBOUNCER_PREPARED:-}" = omit ] && prepared=""
     cat >"$pgb/pgbouncer.ini" <<EOF
 [databases]
 tend_stack = host=127.0.0.1 port=$pg_port dbname=tend_stack
@@ -117,7 +121,7 @@ pool_mode = transaction
 ; sqlx prepares named statements (sqlx_s_N) and caches them per connection;
 ; PgBouncer >= 1.21 tracks them per client and re-prepares on whichever
 ; server connection a transaction lands on.
-max_prepared_statements = 200
+$prepared
 ; sqlx sends extra_float_digits at startup; PgBouncer does not track it.
 ignore_startup_parameters = extra_float_digits
 default_pool_size = 20
