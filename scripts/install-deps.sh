@@ -24,6 +24,12 @@ APT_PACKAGES=(
   # kiosk deployment: the generated systemd unit is verified against the real
   # cage compositor, and deploy/kiosk/setup-kiosk.sh is linted
   cage systemd shellcheck
+  # central API packaging: the .deb is built with dpkg-deb (dpkg-dev's
+  # dpkg-shlibdeps for Depends) and checked with lintian
+  dpkg-dev lintian
+  # multi-instance stack: HAProxy terminating TLS with a test CA made by
+  # openssl, PgBouncer in transaction mode (>= 1.21, see below)
+  haproxy openssl pgbouncer
   # Node.js for the UI build (Debian's, used only when none is installed)
   python3 python3-venv
 )
@@ -41,6 +47,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
 fi
+
+# Debian 12's pgbouncer 1.18 cannot carry sqlx's named prepared statements in
+# transaction mode (1.21 added max_prepared_statements); rebuild Debian's
+# trixie package for bookworm when the installed one is older (no-op otherwise).
+bash "$(dirname "$0")/services/pgbouncer-backport.sh"
 
 # Never let pcscd/postgres started by the package's postinst linger here; the
 # test scripts start their own instances with known settings.

@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// URL of the API's own role (a member of tend_app: not the owner, no BYPASSRLS).
     #[arg(long, env = "TEND_DATABASE_URL")]
     pub database_url: DatabaseUrl,
+    /// A direct PostgreSQL URL for the token-revocation listener (LISTEN), when
+    /// --database-url goes through PgBouncer in transaction mode.
+    #[arg(long, env = "TEND_LISTEN_DATABASE_URL")]
+    pub listen_database_url: Option<DatabaseUrl>,
     #[arg(long, env = "TEND_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     #[arg(long, env = "TEND_DB_MAX_CONNECTIONS", default_value_t = 16)]
@@ -322,6 +326,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         crate::identity::IdentityConfig {
             enroll_per_address: per_minute(args.enroll_per_address_per_minute),
             enroll_per_code: per_minute(args.enroll_per_code_per_minute),
+            revocation_listener_url: args.listen_database_url.clone(),
             ..Default::default()
         },
         crate::http::HttpSettings {

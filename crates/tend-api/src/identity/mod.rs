@@ -56,6 +56,10 @@ pub struct IdentityConfig {
     /// Password and PIN hashes (argon2) computed at once; the rest wait, so a
     /// login flood cannot take every core from heartbeats and sync.
     pub password_hash_concurrency: usize,
+    /// Where the revocation listener connects: PostgreSQL itself when the
+    /// pool goes through PgBouncer in transaction mode, which cannot carry
+    /// LISTEN. `None`: a connection like the pool's.
+    pub revocation_listener_url: Option<crate::config::DatabaseUrl>,
 }
 
 impl Default for IdentityConfig {
@@ -100,6 +104,7 @@ impl Default for IdentityConfig {
             // Half the cores (at least one) for argon2.
             password_hash_concurrency: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
+            revocation_listener_url: None,
         }
     }
 }
@@ -167,7 +172,11 @@ pub const REVOCATION_CHANNEL: &str = "tend_device_revoked";
 /// again, one round trip each).
 pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPool) {
     loop {
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+        let connected = match &state.config.revocation_listener_url {
+            Some(url) => sqlx::postgres::PgListener::connect(url.expose()).await,
+            None => sqlx::postgres::PgListener::connect_with(&pool).await,
+        };
+        let mut listener = match connected {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "revocation listener cannot connect; retrying");
