@@ -3,12 +3,12 @@
 //! `tend_core::admin`; the session token never crosses into the webview.
 
 use tauri::State;
-use tend_core::device::DeviceRuntime;
 use tend_core::admin::{
     AdminUser, AuditLogPage, AuditLogQuery, CensusSaved, DashboardFigures, DeviceSummary,
     EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary, NewEnrollmentCode,
     OccupancyHistory, RegisterDevice,
 };
+use tend_core::device::DeviceRuntime;
 use tend_domain::wire::Secret;
 use tend_domain::{DeviceType, HistoryDays};
 

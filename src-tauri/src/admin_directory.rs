@@ -5,11 +5,11 @@
 //! passwords and PINs become `Secret`s at once and are never logged.
 
 use tauri::State;
-use tend_core::device::DeviceRuntime;
 use tend_core::admin_directory::{
     check_badge_uid, check_pin, BadgeSummary, FacilityDetail, FacilityForm, OrganizationDetail,
     OrganizationForm, PinChanged, StaffForm, StaffMember,
 };
+use tend_core::device::DeviceRuntime;
 use tend_domain::wire::Secret;
 
 use crate::error::AppError;

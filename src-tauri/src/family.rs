@@ -36,7 +36,10 @@ pub async fn family_summary(state: State<'_, DeviceRuntime>) -> Result<FamilyDay
 /// A message for the care team.
 #[tauri::command]
 #[specta::specta]
-pub async fn family_send_message(state: State<'_, DeviceRuntime>, body: String) -> Result<(), AppError> {
+pub async fn family_send_message(
+    state: State<'_, DeviceRuntime>,
+    body: String,
+) -> Result<(), AppError> {
     Ok(state.family().send_message(&body).await?)
 }
 

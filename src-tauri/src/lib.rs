@@ -17,8 +17,8 @@ pub mod workspace;
 use std::sync::Arc;
 
 use tauri::{Runtime, Wry};
-use tend_core::device::{BadgeFeed, DeviceRuntime};
 use tauri_specta::{collect_commands, collect_events};
+use tend_core::device::{BadgeFeed, DeviceRuntime};
 
 /// The typed IPC surface: every command and event the webview may use.
 pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {

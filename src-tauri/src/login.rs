@@ -40,7 +40,10 @@ pub async fn badge_login_wedge(
 /// The PIN the policy asked for.
 #[tauri::command]
 #[specta::specta]
-pub async fn submit_pin(state: State<'_, DeviceRuntime>, pin: String) -> Result<SessionState, AppError> {
+pub async fn submit_pin(
+    state: State<'_, DeviceRuntime>,
+    pin: String,
+) -> Result<SessionState, AppError> {
     Ok(state.login().submit_pin(&pin).await?)
 }
 

@@ -46,7 +46,9 @@ pub async fn write_record(
     body: RecordBody,
 ) -> Result<LocalRecord, AppError> {
     let clinical = state.clinical()?;
-    Ok(clinical.write_record(patient_id.into(), amends, body).await?)
+    Ok(clinical
+        .write_record(patient_id.into(), amends, body)
+        .await?)
 }
 
 /// PRN doses of the facility whose effectiveness follow-up is due within 2 h

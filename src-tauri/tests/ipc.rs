@@ -585,7 +585,10 @@ fn workspace_commands_before_setup_answer_in_words_not_crashes() {
     for (cmd, args) in clinical_calls() {
         let err = invoke(&window, cmd, args).unwrap_err();
         assert_eq!(err["code"], "NOT_SIGNED_IN", "{cmd}: {err}");
-        assert!(err["message"].as_str().unwrap().contains("badge"), "{cmd}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("badge"),
+            "{cmd}: {err}"
+        );
     }
     // A body of an unknown kind never reaches the core.
     assert!(invoke(
@@ -896,7 +899,12 @@ fn clinical_commands_need_a_completely_signed_in_user() {
     );
 
     // Unlocked again, then a family visit starts on this device.
-    invoke(&window, "badge_login_wedge", json!({ "value": fake_api::BADGE })).unwrap();
+    invoke(
+        &window,
+        "badge_login_wedge",
+        json!({ "value": fake_api::BADGE }),
+    )
+    .unwrap();
     let state = invoke(&window, "submit_pin", json!({ "pin": fake_api::PIN })).unwrap();
     assert_eq!(state["phase"], "active", "{state}");
     invoke(&window, "roster", json!({ "search": "" })).unwrap();

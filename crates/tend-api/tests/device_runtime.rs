@@ -198,7 +198,9 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
     assert_eq!(Some(facility_name), enrolled.facility_name);
 
     // The badge on the virtual reader: the policy asks for the PIN first.
-    let card = VirtualCard::with_uid(&BADGE).insert().expect("card inserted");
+    let card = VirtualCard::with_uid(&BADGE)
+        .insert()
+        .expect("card inserted");
     told.until("the PIN pad", |t| match t {
         Told::Session(s) if matches!(s.phase, SessionPhase::PinRequired { .. }) => Some(()),
         _ => None,
@@ -242,7 +244,10 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
             assert_eq!(author, nurse);
             break;
         }
-        assert!(Instant::now() < deadline, "the record never reached the server");
+        assert!(
+            Instant::now() < deadline,
+            "the record never reached the server"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     told.until("nothing pending", |t| match t {

@@ -128,10 +128,7 @@ impl DeviceClient {
 
     /// `GET /api/family/summary` with a family session token.
     #[tracing::instrument(skip_all)]
-    pub async fn family_summary(
-        &self,
-        family_token: &str,
-    ) -> Result<FamilySummary> {
+    pub async fn family_summary(&self, family_token: &str) -> Result<FamilySummary> {
         let request = self
             .http
             .get(format!("{}/api/family/summary", self.base))

@@ -266,10 +266,7 @@ impl DeviceRuntime {
     }
 
     fn lock_readers(&self) -> std::sync::MutexGuard<'_, Readers> {
-        self.inner
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.readers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn reader_status(&self) -> ReaderStatus {

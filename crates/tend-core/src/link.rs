@@ -239,8 +239,10 @@ impl DeviceLink {
 
     /// `POST /api/auth/badge-login` with the device's token.
     pub async fn badge_login(&self, body: &BadgeLoginRequest) -> Result<LoginResponse> {
-        self.with_token(|server, token| async move { server.client.badge_login(&token, body).await })
-            .await
+        self.with_token(
+            |server, token| async move { server.client.badge_login(&token, body).await },
+        )
+        .await
     }
 
     /// `POST /api/auth/login`: the password fallback (no device token).
@@ -270,7 +272,11 @@ impl crate::family::FamilyApi for DeviceLink {
     }
 
     async fn summary(&self, family_token: &str) -> Result<FamilySummary> {
-        self.server().await?.client.family_summary(family_token).await
+        self.server()
+            .await?
+            .client
+            .family_summary(family_token)
+            .await
     }
 
     async fn send_message(&self, family_token: &str, body: &SendFamilyMessage) -> Result<()> {

@@ -36,8 +36,8 @@ pub use due::DueFollowUp;
 pub use handoff::HandoffNote;
 pub use store::{LocalRecord, RecordSyncState, Rejection, RosterPatient};
 
-use crate::heartbeat::SyncState;
 use crate::error::ends_enrollment;
+use crate::heartbeat::SyncState;
 use crate::vault::Vault;
 use crate::{CoreError, Result};
 

@@ -4,8 +4,8 @@
 //! codes the admin screen shows for each failure.
 
 use tend_core::admin::{AdminConsole, EnrollmentCodeOptions, RegisterDevice};
-use tend_core::link::DeviceClient;
 use tend_core::identity::{enrollment_request, DeviceKey, HardwareIdentity, IdentitySource};
+use tend_core::link::DeviceClient;
 use tend_core::vault::MemoryStore;
 use tend_domain::wire::{EnrollDevice, Secret};
 use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode, Role};

@@ -6,8 +6,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use tend_core::enrollment::{self, EnrollmentState};
-use tend_core::link::DeviceClient;
 use tend_core::identity::{enrollment_request, DeviceKey, HardwareIdentity, IdentitySource};
+use tend_core::link::DeviceClient;
 use tend_core::vault::MemoryStore;
 use tend_domain::wire::EnrollDevice;
 use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, ErrorCode, Role};

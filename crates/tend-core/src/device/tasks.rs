@@ -9,8 +9,8 @@ use tend_badge::BadgeRead;
 
 use super::{BadgeFeed, DeviceRuntime, Started};
 use crate::app_status::ConnectionState;
-use crate::login::SessionState;
 use crate::login::offline::OfflineVerifiers;
+use crate::login::SessionState;
 use crate::session::SessionEvent;
 use crate::sync::{SyncEngine, SyncSettings};
 use crate::{CoreError, Result};

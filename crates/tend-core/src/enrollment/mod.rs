@@ -19,8 +19,8 @@ use serde::Serialize;
 use tend_domain::wire::EnrollDevice;
 use tend_domain::{DeviceStatus, DeviceType, DeviceUuid, EnrollmentCode, ErrorCode};
 
-use crate::identity::{enrollment_request, DeviceKey, IdentityProbe, IdentitySource};
 use crate::client::DeviceClient;
+use crate::identity::{enrollment_request, DeviceKey, IdentityProbe, IdentitySource};
 use crate::server_url::check_server_url;
 use crate::vault::{select_secret_store, SecretStore, SecretStoreConfig};
 use crate::{CoreError, Result};
@@ -375,4 +375,3 @@ mod tests {
         assert_ne!(e.key().await.unwrap().public_key_base64(), old_key);
     }
 }
-

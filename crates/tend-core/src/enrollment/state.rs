@@ -103,7 +103,6 @@ pub fn clear_state(data_dir: &Path) -> Result<()> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

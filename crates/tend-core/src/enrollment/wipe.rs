@@ -48,7 +48,6 @@ pub(super) fn clear_wipe_notice(data_dir: &Path) -> Result<()> {
     }
 }
 
-
 impl Enrollment {
     /// Why this device was last wiped, until it enrolls again.
     pub fn wipe_notice(&self) -> Result<Option<WipeNotice>> {
@@ -110,5 +109,4 @@ impl Enrollment {
             Some(e) => Err(e),
         }
     }
-
 }

@@ -357,4 +357,3 @@ impl LoginMachine {
             .map(|s| Secret::new(s.token.0.clone()))
     }
 }
-

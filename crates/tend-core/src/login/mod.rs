@@ -209,6 +209,5 @@ impl<A: LoginApi> Login<A> {
     }
 }
 
-
 #[cfg(test)]
 mod tests;

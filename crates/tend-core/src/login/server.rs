@@ -91,4 +91,3 @@ impl LoginApi for DeviceLogin {
             .await
     }
 }
-

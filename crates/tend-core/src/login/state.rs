@@ -57,4 +57,3 @@ pub struct SessionState {
     /// server could not be reached): the UI keeps an "offline" banner up.
     pub offline: bool,
 }
-
