@@ -69,7 +69,10 @@ export const commands = {
 	adminUsers: (facilityId: number) => typedError<StaffMember_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_users", { facilityId })),
 	/**  Build and runtime facts for the About screen. */
 	appInfo: () => typedError<AppInfo, AppError_Serialize>(__TAURI_INVOKE("app_info")),
-	/**  Connection and sync state for the status bar. */
+	/**
+	 *  Connection and sync state for the status bar (and the facility's name,
+	 *  the one fact about it a locked screen shows).
+	 */
 	appStatus: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("app_status")),
 	/**  Validates a server address typed during first-run setup. */
 	checkServerUrl: (url: string) => typedError<ServerUrlCheck, AppError_Serialize>(__TAURI_INVOKE("check_server_url", { url })),
@@ -105,7 +108,8 @@ export const commands = {
 	familySummary: () => typedError<FamilyDay_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_summary")),
 	/**
 	 *  A value a keyboard-wedge reader typed on the lock screen (prefix and
-	 *  suffix already stripped by the window), checked against the configured format.
+	 *  suffix already stripped by the window), checked against the configured
+	 *  format; the same badge entrance as the PC/SC readers.
 	 */
 	badgeLoginWedge: (value: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("badge_login_wedge", { value })),
 	/**  Leaves the PIN pad. */
@@ -139,7 +143,7 @@ export const commands = {
 	handoffNotes: () => typedError<HandoffNote_Serialize[], AppError_Serialize>(__TAURI_INVOKE("handoff_notes")),
 	/**
 	 *  The device's facility as last synced (name, features); null before the
-	 *  first sync.
+	 *  first sync. Clinical: a locked screen reads the name from `app_status`.
 	 */
 	facilityInfo: () => typedError<SyncedFacility | null, AppError_Serialize>(__TAURI_INVOKE("facility_info")),
 	/**  A resident's documentation, newest first. */
@@ -148,7 +152,10 @@ export const commands = {
 	roster: (search: string) => typedError<RosterPatient_Serialize[], AppError_Serialize>(__TAURI_INVOKE("roster", { search })),
 	/**  Syncs now instead of at the next tick. */
 	syncNow: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("sync_now")),
-	/**  Where sync stands (the status bar and the sync details panel). */
+	/**
+	 *  Where sync stands (the status bar and the sync details panel): counts, no
+	 *  resident data.
+	 */
 	syncStatus: () => typedError<DeviceSyncStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("sync_status")),
 	/**  Writes a record for a resident as the signed-in user, now. */
 	writeRecord: (patientId: number, amends: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, body })),
