@@ -557,7 +557,7 @@ def soak_with_a_killed_instance(device, patient_id, author_id):
     stack("kill-instance", "2")
     soak.resume.set()
     check(soak.join() and not soak.problems,
-          f"soak with api2 killed (kill -9) finished; every batch stored {soak.problems or ''}")
+          f"soak with api2 killed (kill -9) finished: every batch stored {soak.problems or ''}".strip())
     note(f"failed pushes retried: {soak.failures or 'none'}")
     stored_exactly_once(device, batches, "instance killed mid-soak")
     stack("start-instance", "2")
@@ -570,8 +570,9 @@ def soak_with_postgres_restarted(device, patient_id, author_id, admin_token):
     # request is answered — 503 with Retry-After, not left hanging — and
     # afterwards the same instances serve again (their pools reconnect
     # through PgBouncer) and the device's retries store everything.
+    # Six workers: more pushes in flight when PostgreSQL goes away.
     batches = [device.records(15, patient_id, author_id, "stack soak pg") for _ in range(30)]
-    soak = Soak(device, batches, pause_at=len(batches) // 2)
+    soak = Soak(device, batches, workers=6, pause_at=len(batches) // 2)
     soak.start()
     done = soak.wait_done(len(batches) // 4)
     check(not soak.problems and done < len(batches),
@@ -594,7 +595,8 @@ def soak_with_postgres_restarted(device, patient_id, author_id, admin_token):
             check(False, f"{what} while PostgreSQL is down is answered within {CLIENT_TIMEOUT} s ({e})")
         check(status == 503 and headers.get("Retry-After") and error_code(body) == "UNAVAILABLE",
               f"{what} while PostgreSQL is down: 503 UNAVAILABLE with Retry-After "
-              f"({status} {error_code(body)} Retry-After {headers.get('Retry-After')})")
+              f"({status} {error_code(body)} Retry-After {headers.get('Retry-After')}, "
+              f"from {headers.get('X-Tend-Instance') or ('HAProxy itself: no instance ready' if base == BASE else 'the instance')})")
     stack("start-pg")
     recovered = None
     for _ in range(60):
@@ -605,7 +607,7 @@ def soak_with_postgres_restarted(device, patient_id, author_id, admin_token):
         time.sleep(float(headers.get("Retry-After") or 0.5))
     check(recovered, f"after PostgreSQL is back, requests succeed again (first by {recovered}), no instance restarted")
     check(soak.join() and not soak.problems,
-          f"soak across the PostgreSQL restart finished; every batch stored {soak.problems or ''}")
+          f"soak across the PostgreSQL restart finished: every batch stored {soak.problems or ''}".strip())
     # A push cut off by the shutdown is the outage too (503), never an
     # internal error (500) that would page someone for a routine restart.
     odd = {k: n for k, n in soak.failures.items() if k != 503 and not str(k).startswith("connection")}
