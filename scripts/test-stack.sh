@@ -2,8 +2,12 @@
 # The multi-instance stack end to end: HAProxy (TLS, test CA) → three tend-api
 # instances → PgBouncer (transaction mode) → PostgreSQL, all started here from
 # Debian packages (scripts/services/stack.sh), demo data seeded, then
-# scripts/stack/test_stack.py checks TLS, round robin, login, enrollment and
-# the device's challenge → token → heartbeats through it. Stops everything.
+# scripts/stack/test_stack.py checks through it what several instances must
+# get right: TLS, round robin, login, the real client address behind the
+# proxy, enrollment, a challenge answered at another instance, sync, badge
+# login, a login lockout counted across instances, deactivation everywhere,
+# and soaks with an instance killed and PostgreSQL restarted (0 lost, 0
+# duplicated). Stops everything.
 #   usage: scripts/test-stack.sh            (debug build of tend-api)
 #   TEND_API_BIN=… uses another binary; STACK_INSTANCES=… another count.
 set -euo pipefail

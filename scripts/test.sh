@@ -75,6 +75,9 @@ cargo test --workspace --locked --doc
 step "API fuzzed against its OpenAPI document (schemathesis, $SCHEMATHESIS_EXAMPLES examples per operation)"
 TEND_API_BIN="$CARGO_TARGET_DIR/debug/tend-api" bash scripts/schemathesis-api.sh "$SCHEMATHESIS_EXAMPLES"
 
+step "multi-instance stack: HAProxy (TLS) → 3 × tend-api → PgBouncer → PostgreSQL, with an instance killed and PostgreSQL restarted"
+TEND_API_BIN="$CARGO_TARGET_DIR/debug/tend-api" bash scripts/test-stack.sh
+
 step "end-to-end: the real app window under Xvfb, driven by WebDriver"
 # The debug `tend` that nextest just built embeds the ui/dist built above;
 # reusing it saves a second build of the app with other features.

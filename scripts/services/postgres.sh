@@ -3,7 +3,7 @@
 #   eval "$(bash scripts/services/postgres.sh start DIR)"   # exports TEND_TEST_PG_URL
 #   bash scripts/services/postgres.sh stop DIR
 # The cluster lives entirely in DIR (data, log, socket lock), listens on
-# 127.0.0.1 on a free port, and has a superuser `tend_admin` with a random
+# 127.0.0.1 on a free port (PG_PORT=… to start it again on the port it had), and has a superuser `tend_admin` with a random
 # password; TEND_TEST_PG_URL is that superuser's URL (tests create one database
 # each, migrate as owner and connect the API as a separate non-owner role).
 set -euo pipefail
@@ -48,7 +48,7 @@ case "$cmd" in
       printf '%s' "$password" >"$dir/admin.password"
       chmod 600 "$dir/admin.password"
     fi
-    port="$(free_port)"
+    port="${PG_PORT:-$(free_port)}"
     echo "$port" >"$dir/port"
     # Tests open many short-lived databases: allow enough connections, and
     # trade durability for speed (this cluster is disposable).

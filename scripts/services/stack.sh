@@ -8,17 +8,26 @@
 #
 #   eval "$(bash scripts/services/stack.sh start DIR [TEND_API_BIN])"
 #   bash scripts/services/stack.sh stop DIR
+#   bash scripts/services/stack.sh kill-instance|start-instance DIR N   (N: 1…)
+#   bash scripts/services/stack.sh stop-pg|start-pg DIR
+#
+# kill-instance is `kill -9` (a crash); start-instance starts it again on its
+# port with its settings, and HAProxy takes it back at its next health check.
+# stop-pg/start-pg stop and start PostgreSQL on the same port behind PgBouncer
+# (the instances keep running and must recover on their own).
 #
 # start prints exports: TEND_STACK_URL (https://127.0.0.1:PORT through
 # HAProxy), TEND_STACK_CA (the test CA's PEM), TEND_STACK_HOST (the name in the
 # certificate), TEND_STACK_OWNER_URL (schema owner, direct), TEND_STACK_APP_URL
 # (API role through PgBouncer), TEND_STACK_INSTANCES (the instances' own
-# http:// URLs, space-separated), TEND_STACK_HAPROXY_STATS (admin socket) and
-# TEND_TEST_PG_URL. STACK_INSTANCES (default 3) sets the number of instances;
-# TEND_API_BIN (or the argument) the binary, default the debug build. Extra
-# settings for every instance: STACK_API_ENV="VAR=value …". STACK_STICKY_AUTH=0:
-# device challenge/token round robin like everything else (default: by
-# client address, while nonces are per instance).
+# http:// URLs, space-separated, api1 first), TEND_STACK_HAPROXY_STATS (admin
+# socket), TEND_STACK_DIR (DIR) and TEND_TEST_PG_URL. STACK_INSTANCES
+# (default 3) sets the number of instances; TEND_API_BIN (or the argument)
+# the binary, default the debug build. Extra settings for every instance: STACK_API_ENV="VAR=value …". HAProxy balances
+# every request round robin: what the instances must share (challenge nonces,
+# rate limits, login lockouts) lives in PostgreSQL. HAProxy connects to the
+# instances from 127.0.0.2, the one address they trust for X-Forwarded-For
+# (--trusted-proxy), so the test client on 127.0.0.1 is an ordinary client.
 # Everything lives in DIR (logs: DIR/*.log). Needs haproxy, openssl and
 # pgbouncer ≥ 1.21 (scripts/services/pgbouncer-backport.sh builds it for
 # Debian 12, whose 1.18 cannot carry sqlx in transaction mode: see docs/deploy.md;
@@ -28,7 +37,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cmd="${1:-}"
 dir="${2:-}"
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-  echo "usage: $0 start|stop DIR [TEND_API_BIN]" >&2
+  echo "usage: $0 start|stop|kill-instance|start-instance|stop-pg|start-pg DIR [TEND_API_BIN|N]" >&2
   exit 2
 fi
 
@@ -59,6 +68,32 @@ wait_for() { # what, seconds, command…
 }
 
 PGBOUNCER="${PGBOUNCER_BIN:-pgbouncer}"
+# The address HAProxy connects to the instances from: the only one they trust
+# to name the client in X-Forwarded-For.
+PROXY_SOURCE=127.0.0.2
+
+# Starts instance $1 on its port (DIR/api$1.port) with the settings in
+# DIR/api.env, and waits until it is ready.
+start_instance() {
+  local i="$1" port
+  port="$(cat "$dir/api$i.port")"
+  # shellcheck source=/dev/null # written by `start`
+  . "$dir/api.env"
+  # shellcheck disable=SC2086 # STACK_API_ENV is a list of VAR=value words
+  env TEND_DATABASE_URL="$STACK_APP_VIA_PGB" TEND_LISTEN_DATABASE_URL="$STACK_LISTEN_URL" \
+    TEND_LOG="$STACK_TEND_LOG" $STACK_API_ENV \
+    "$STACK_BIN" serve --bind "127.0.0.1:$port" --trusted-proxy "$PROXY_SOURCE/32" \
+    >>"$dir/api$i.log" 2>&1 &
+  echo $! >"$dir/api$i.pid"
+  wait_for "tend-api #$i" 30 curl -fs "http://127.0.0.1:$port/readyz"
+}
+
+instance_number() {
+  case "${1:-}" in
+    '' | *[!0-9]*) echo "stack.sh: give the instance number (1…)" >&2; exit 2 ;;
+  esac
+  [ -f "$dir/api$1.port" ] || { echo "stack.sh: no instance $1 in $dir" >&2; exit 2; }
+}
 
 pgbouncer_version_ok() {
   local v
@@ -127,6 +162,12 @@ ignore_startup_parameters = extra_float_digits
 default_pool_size = 20
 max_client_conn = 1000
 server_lifetime = 3600
+; While PostgreSQL is down (restart, failover) a query waits at most this
+; long for a server connection, then fails (08P01) and the API answers 503
+; with Retry-After; the default (120 s) would leave every request hanging.
+query_wait_timeout = 5
+; Try PostgreSQL again this soon after a failed connection (default 15 s).
+server_login_retry = 2
 log_connections = 0
 log_disconnections = 0
 EOF
@@ -138,18 +179,25 @@ EOF
     app_via_pgb="postgres://tend_api_stack:$API_APP_PASSWORD@127.0.0.1:$pgb_port/tend_stack"
 
     # tend-api instances on loopback ports: the pool through PgBouncer, the
-    # revocation listener straight to PostgreSQL.
+    # revocation listener straight to PostgreSQL. Their settings are kept
+    # (owner-only: they hold the role's password) so one can be restarted.
+    (
+      umask 077
+      {
+        printf 'STACK_BIN=%q\n' "$bin"
+        printf 'STACK_APP_VIA_PGB=%q\n' "$app_via_pgb"
+        printf 'STACK_LISTEN_URL=%q\n' "$API_APP_URL"
+        printf 'STACK_TEND_LOG=%q\n' "${TEND_LOG:-warn}"
+        printf 'STACK_API_ENV=%q\n' "${STACK_API_ENV:-}"
+      } >"$dir/api.env"
+    )
     servers=""
     urls=""
-    : >"$dir/api.pids"
     for i in $(seq 1 "$instances"); do
       port="$(free_port)"
-      # shellcheck disable=SC2086 # STACK_API_ENV is a list of VAR=value words
-      env TEND_DATABASE_URL="$app_via_pgb" TEND_LISTEN_DATABASE_URL="$API_APP_URL" \
-        TEND_LOG="${TEND_LOG:-warn}" ${STACK_API_ENV:-} \
-        "$bin" serve --bind "127.0.0.1:$port" >"$dir/api$i.log" 2>&1 &
-      echo $! >>"$dir/api.pids"
-      wait_for "tend-api #$i" 30 curl -fs "http://127.0.0.1:$port/readyz"
+      echo "$port" >"$dir/api$i.port"
+      : >"$dir/api$i.log"
+      start_instance "$i"
       servers="${servers}    server api$i 127.0.0.1:$port check inter 2s fall 2 rise 1
 "
       urls="$urls http://127.0.0.1:$port"
@@ -170,17 +218,13 @@ EOF
 
     # HAProxy terminates TLS, adds X-Forwarded-For, balances round robin over
     # the instances that answer /readyz, and names the instance that answered
-    # in X-Tend-Instance (for the tests).
+    # in X-Tend-Instance (for the tests). When none answers (PostgreSQL down)
+    # its own 503 says what the instances' would: UNAVAILABLE, Retry-After.
     https_port="$(free_port)"
-    # Challenge nonces live in one instance's memory until they move to
-    # PostgreSQL (issue 16, item 2): until then a device's challenge and token
-    # must reach the same instance. STACK_STICKY_AUTH=0 turns that off to
-    # exercise a challenge answered on another instance.
-    auth_rule=""
-    if [ "${STACK_STICKY_AUTH:-1}" != 0 ]; then
-      auth_rule="    use_backend tend_api_auth if { path_beg /api/devices/auth/ }
-"
-    fi
+    printf '%s\r\n' 'HTTP/1.1 503 Service Unavailable' 'Content-Type: application/json' \
+      'Retry-After: 2' 'Cache-Control: no-store' 'Connection: close' '' \
+      '{"error":{"code":"UNAVAILABLE","message":"no API instance is ready; try again shortly"}}' \
+      >"$dir/haproxy-503.http"
     cat >"$dir/haproxy.cfg" <<EOF
 global
     maxconn 4000
@@ -198,22 +242,16 @@ defaults
     timeout server 60s
     timeout http-request 10s
     log global
+    errorfile 503 $dir/haproxy-503.http
 
 frontend tend_https
     bind 127.0.0.1:$https_port ssl crt $tls/haproxy.pem alpn h2,http/1.1
     http-request set-header X-Forwarded-Proto https
-$auth_rule    default_backend tend_api
+    default_backend tend_api
 
 backend tend_api
     balance roundrobin
-    option httpchk GET /readyz
-    http-check expect status 200
-    http-response set-header X-Tend-Instance %s
-$servers
-# Device challenge and token by client address (same instance for both).
-backend tend_api_auth
-    balance source
-    hash-type consistent
+    source $PROXY_SOURCE
     option httpchk GET /readyz
     http-check expect status 200
     http-response set-header X-Tend-Instance %s
@@ -231,24 +269,44 @@ EOF
     echo "export TEND_STACK_APP_URL=$app_via_pgb"
     echo "export TEND_STACK_INSTANCES='${urls# }'"
     echo "export TEND_STACK_HAPROXY_STATS=$dir/haproxy.sock"
+    echo "export TEND_STACK_DIR=$dir"
     ;;
   stop)
     [ -d "$dir" ] || exit 0
     stop_pidfile "$dir/haproxy.pid"
-    if [ -f "$dir/api.pids" ]; then
-      while read -r pid; do
-        kill "$pid" 2>/dev/null || true
-      done <"$dir/api.pids"
-      while read -r pid; do
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      done <"$dir/api.pids"
-      rm -f "$dir/api.pids"
-    fi
+    for f in "$dir"/api*.pid; do
+      [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }
+    done
+    for f in "$dir"/api*.pid; do
+      stop_pidfile "$f"
+    done
     stop_pidfile "$dir/pgbouncer/pgbouncer.pid"
     bash "$root/scripts/services/postgres.sh" stop "$dir/pg" >/dev/null 2>&1 || true
     ;;
+  kill-instance)
+    instance_number "${3:-}"
+    pid="$(cat "$dir/api$3.pid")"
+    kill -KILL "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$dir/api$3.pid"
+    ;;
+  start-instance)
+    instance_number "${3:-}"
+    if [ -f "$dir/api$3.pid" ] && kill -0 "$(cat "$dir/api$3.pid")" 2>/dev/null; then
+      echo "stack.sh: instance $3 is running" >&2
+      exit 1
+    fi
+    start_instance "$3"
+    ;;
+  stop-pg)
+    bash "$root/scripts/services/postgres.sh" stop "$dir/pg"
+    ;;
+  start-pg)
+    # The same port: PgBouncer and the listeners' URLs name it.
+    PG_PORT="$(cat "$dir/pg/port")" bash "$root/scripts/services/postgres.sh" start "$dir/pg" >/dev/null
+    ;;
   *)
-    echo "usage: $0 start|stop DIR [TEND_API_BIN]" >&2
+    echo "usage: $0 start|stop|kill-instance|start-instance|stop-pg|start-pg DIR [TEND_API_BIN|N]" >&2
     exit 2
     ;;
 esac

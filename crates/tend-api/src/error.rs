@@ -243,6 +243,9 @@ impl From<sqlx::Error> for ApiError {
                 Self::Unavailable(format!("database connection: {err}"))
             }
             sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some(code) if unavailable_sqlstate(code) => {
+                    Self::Unavailable(format!("database ({code}): {}", db.message()))
+                }
                 Some("23505") => unique_violation(db.constraint()),
                 // A write whose row falls outside the caller's scope
                 // (RLS WITH CHECK) looks like a missing row, not a refusal.
@@ -271,6 +274,15 @@ impl From<sqlx::Error> for ApiError {
             _ => Self::Internal(err.into()),
         }
     }
+}
+
+/// SQLSTATEs that say the database cannot serve right now, not that the
+/// request is wrong: the connection failed or was cut (class 08, which is
+/// also how PgBouncer reports that it cannot reach PostgreSQL:
+/// `08P01 query_wait_timeout`), PostgreSQL is shutting down or starting
+/// (57P01–57P03), or has no connection slot free (53300). Worth a retry (503).
+fn unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 /// Sentences for the identity refusals (the app shows them to an administrator).
@@ -483,6 +495,7 @@ mod tests {
                 500,
                 "INTERNAL",
             ),
+            (ApiError::Unavailable("x".into()), 503, "UNAVAILABLE"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status().as_u16(), status);
@@ -490,6 +503,21 @@ mod tests {
             assert_eq!(body["error"]["code"], code);
             assert!(body["error"]["fields"].is_object());
             assert!(!body.to_string().contains("secret detail"));
+        }
+    }
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_unavailable_not_internal() {
+        for code in [
+            "08000", "08006", "08P01", "57P01", "57P02", "57P03", "53300",
+        ] {
+            assert!(unavailable_sqlstate(code), "{code}");
+        }
+        // The request's own fault, or a bug: not a reason to retry.
+        for code in [
+            "23505", "42501", "22001", "57014", "40001", "XX000", "TD401",
+        ] {
+            assert!(!unavailable_sqlstate(code), "{code}");
         }
     }
 }
