@@ -91,7 +91,8 @@ fn check_display() -> Result<(), String> {
 }
 
 /// WebKitGTK's DMA-BUF renderer shows blank windows on many GPUs and VMs;
-/// disable it unless the user already chose, or opted out in config.
+/// disable it unless the user already chose, or opted out in config. And
+/// JavaScriptCore's JIT off unless configured on (`webkit_jit`).
 fn apply_webkit_workaround(config: &AppConfig) {
     #[cfg(target_os = "linux")]
     if config.webkit_dmabuf_workaround
@@ -99,6 +100,13 @@ fn apply_webkit_workaround(config: &AppConfig) {
     {
         // SAFETY-free: `set_var` is called before any thread is spawned.
         std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
+    // JavaScriptCore reads its options from `JSC_*` in each web process,
+    // which inherits this environment. Interpreted, the UI stays quick (it is
+    // small) and the web process maps no writable-and-executable memory.
+    #[cfg(target_os = "linux")]
+    if !config.webkit_jit && std::env::var_os("JSC_useJIT").is_none() {
+        std::env::set_var("JSC_useJIT", "0");
     }
     #[cfg(not(target_os = "linux"))]
     let _ = config;
