@@ -34,7 +34,7 @@ bin="${bin:-$target_dir/$profile/tend}"
 command -v Xvfb >/dev/null || { echo "bench-startup: Xvfb missing; run scripts/install-deps.sh" >&2; exit 1; }
 
 TARGET_START_MS=1500
-TARGET_PSS_MB=220
+TARGET_PSS_MB=200
 work=$(mktemp -d /tmp/tend-bench-startup.XXXXXX)
 xvfb_pid=""
 app_pid=""

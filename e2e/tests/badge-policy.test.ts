@@ -66,7 +66,7 @@ function loginOutcomes(app: App): string[] {
   return app
     .log()
     .split("\n")
-    .filter((line) => /tend_core::login: (signed in|login refused|session unlocked)/.test(line));
+    .filter((line) => /tend_core::login(::\w+)*: (signed in|login refused|session unlocked)/.test(line));
 }
 
 async function pastDebounce(): Promise<void> {

@@ -113,12 +113,23 @@ describe("nothing clinical while a PIN is pending", () => {
     assert.ok(!ids.includes("nav-home") && !ids.includes("nav-patients"), `the top bar offers ${ids.join(", ")}`);
     assert.ok(ids.includes("nav-lock"), "the top bar lost its way back to sign-in");
 
+    // Every address the window passes through is recorded: an enrolled device's setup
+    // screen sends it straight back to the lock screen, so "#/setup" may last a moment.
+    await app.browser.execute(() => {
+      const w = window as unknown as { hashesSeen: string[] };
+      w.hashesSeen = [];
+      window.addEventListener("hashchange", () => w.hashesSeen.push(window.location.hash));
+    });
+    const visited = async (href: string): Promise<boolean> =>
+      (await hash(app)) === href ||
+      (await app.browser.execute(() => (window as unknown as { hashesSeen: string[] }).hashesSeen)).includes(href);
     for (const item of offered) {
+      await app.browser.execute(() => ((window as unknown as { hashesSeen: string[] }).hashesSeen = []));
       // The family kiosk has no top bar; its own link leads back to staff sign-in.
       const link = app.testId(item.id);
       if (await link.isExisting()) await link.click();
       else await app.browser.execute((h: string) => (window.location.hash = h), item.href);
-      await waitForHash(app, item.href, `${item.id} did not open ${item.href}`);
+      await app.browser.waitUntil(() => visited(item.href), { timeout: 15_000, timeoutMsg: `${item.id} did not open ${item.href}` });
       await settle();
       await assertNoResidentData(item.href);
     }
