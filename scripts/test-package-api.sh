@@ -4,7 +4,8 @@
 # permissions and the units (systemd-analyze verify + security, offline: no
 # systemd as PID 1 is needed), then run the installed binary the way the
 # units would (as tend-api, settings from /etc/default) against a throwaway
-# PostgreSQL with separate owner and API roles, until /readyz answers;
+# PostgreSQL with separate owner and API roles, until /readyz answers (plain
+# HTTP on loopback, then over TLS with a test CA's certificate);
 # reinstall (maintainer scripts idempotent, an edited conffile kept), purge,
 # and check that nothing is left.
 #   usage: sudo scripts/test-package-api.sh [tend-api_….deb]
@@ -123,6 +124,39 @@ wait "$api_pid" && rc=0 || rc=$?
 api_pid=""
 [ "$rc" = 0 ] || { cat "$state/serve.log" >&2; fail "serve exited $rc on SIGTERM"; }
 ok "SIGTERM (systemd's stop): serve exits 0"
+
+# --- TLS: the same unit with a certificate (TEND_TLS_CERT/KEY in its settings)
+# A test CA and a certificate for localhost, readable by the service's group
+# only, as docs/deploy.md asks of a real certificate.
+tls="$state/tls"
+mkdir -p "$tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=Tend package test CA" \
+  -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" -keyout "$tls/key.pem" -out "$tls/req.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$tls/san.ext"
+openssl x509 -req -in "$tls/req.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+  -extfile "$tls/san.ext" -out "$tls/cert.pem" 2>/dev/null
+chown root:tend-api "$tls" "$tls/cert.pem" "$tls/key.pem"
+chmod 750 "$tls"
+chmod 640 "$tls/cert.pem" "$tls/key.pem"
+printf 'TEND_TLS_CERT=%s\nTEND_TLS_KEY=%s\n' "$tls/cert.pem" "$tls/key.pem" >>/etc/default/tend-api
+as_unit /etc/default/tend-api /usr/bin/tend-api serve >"$state/serve-tls.log" 2>&1 &
+api_pid=$!
+ready=""
+for _ in $(seq 1 100); do
+  if ready="$(curl -fsS --cacert "$tls/ca.pem" "https://localhost:$api_port/readyz" 2>/dev/null)"; then break; fi
+  kill -0 "$api_pid" 2>/dev/null || { cat "$state/serve-tls.log" >&2; fail "tend-api serve with TLS exited"; }
+  sleep 0.1
+done
+[ -n "$ready" ] || { cat "$state/serve-tls.log" >&2; fail "/readyz did not answer over TLS"; }
+ok "with TEND_TLS_CERT/KEY in /etc/default/tend-api: GET https://localhost/readyz → $ready"
+curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null 2>&1 && fail "plain HTTP still answers with TLS on"
+ok "with TLS on, plain HTTP on the same port gets no answer"
+kill -TERM "$api_pid"
+wait "$api_pid" && rc=0 || rc=$?
+api_pid=""
+[ "$rc" = 0 ] || { cat "$state/serve-tls.log" >&2; fail "serve with TLS exited $rc on SIGTERM"; }
+sed -i '/^TEND_TLS_/d' /etc/default/tend-api
 
 # --- reinstall: maintainer scripts are idempotent; edits are kept -----------
 apt_get install --reinstall "$deb" >/dev/null

@@ -7,6 +7,7 @@
 # WebDriver under Xvfb. This is the README's test command; .ci/run calls it.
 #
 #   bash scripts/test.sh
+#   TEND_TEST_PACKAGE=1 bash scripts/test.sh   # also the tend-api .deb (release build)
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/tend/target, outside the
 # clone) so a machine that ran it before rebuilds only what changed.
@@ -82,5 +83,12 @@ step "end-to-end: the real app window under Xvfb, driven by WebDriver"
 # The debug `tend` that nextest just built embeds the ui/dist built above;
 # reusing it saves a second build of the app with other features.
 bash scripts/e2e.sh
+
+# A release build of tend-api (about 8 minutes more on 2 cores), so behind a
+# switch; its last result is recorded in docs/deploy.md ("Tested").
+if [ "${TEND_TEST_PACKAGE:-0}" = 1 ]; then
+  step "tend-api Debian package: build, install, run as its unit (plain and TLS), reinstall, purge"
+  bash scripts/test-package-api.sh
+fi
 
 step "all tests passed"
