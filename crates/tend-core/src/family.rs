@@ -16,7 +16,7 @@ use tend_domain::wire::{
     FamilyCheckIn, FamilyItem, FamilySession, FamilySummary, Secret, SendFamilyMessage,
     FAMILY_TEXT_MAX,
 };
-use tend_domain::{ErrorCode, ValidationError};
+use tend_domain::{parse_visitor_code, ErrorCode, ValidationError};
 
 use crate::{CoreError, Result};
 
@@ -143,21 +143,6 @@ impl std::fmt::Debug for FamilyToken {
 struct Visit {
     token: FamilyToken,
     last_used: Instant,
-}
-
-/// The eight digits of a typed visitor code, or the field error to show.
-pub fn parse_visitor_code(typed: &str) -> Result<String, ValidationError> {
-    let digits: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if digits.len() == tend_domain::wire::VISITOR_CODE_DIGITS
-        && digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        Ok(digits)
-    } else {
-        Err(ValidationError::new(
-            "visitor_code",
-            "a visitor code is eight digits",
-        ))
-    }
 }
 
 fn visit_over() -> CoreError {

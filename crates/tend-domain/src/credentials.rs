@@ -1,5 +1,6 @@
-//! What a PIN and a password must look like: the one check used by the API, the
-//! device core and (through the exported rules) the UI. A [`Pin`] can only be
+//! What a PIN, a password and a typed visitor code must look like: the one
+//! check used by the API, the device core and (through the exported rules)
+//! the UI. A [`Pin`] can only be
 //! built through `parse()`, so a value of the type is always well-formed.
 
 use crate::wire::Secret;
@@ -100,6 +101,26 @@ pub fn check_password(password: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// The digits of a visitor code as a family member types it: spaces and
+/// dashes forgiven, nothing else; exactly
+/// [`VISITOR_CODE_DIGITS`](crate::wire::VISITOR_CODE_DIGITS) digits. The kiosk
+/// checks it before sending, the API before looking it up.
+pub fn parse_visitor_code(typed: &str) -> Result<String, ValidationError> {
+    let invalid = || ValidationError::new("visitor_code", "a visitor code is eight digits");
+    // A pasted paragraph is not a code (and is not scanned).
+    if typed.len() > 64 {
+        return Err(invalid());
+    }
+    let digits: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if digits.len() == crate::wire::VISITOR_CODE_DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        Ok(digits)
+    } else {
+        Err(invalid())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +195,17 @@ mod tests {
                 prop_assert!(Pin::parse(&pin).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn typed_visitor_codes_forgive_spaces_and_dashes_only() {
+        assert_eq!(parse_visitor_code("4821-0937").unwrap(), "48210937");
+        assert_eq!(parse_visitor_code(" 4821 0937 ").unwrap(), "48210937");
+        for wrong in ["4821093", "482109370", "4821O937", "4821\t0937", ""] {
+            let err = parse_visitor_code(wrong).unwrap_err();
+            assert_eq!(err.field, "visitor_code", "{wrong:?}");
+        }
+        assert!(parse_visitor_code(&"1".repeat(100)).is_err());
+        assert!(parse_visitor_code(&format!("4821{}0937", " ".repeat(80))).is_err());
     }
 }

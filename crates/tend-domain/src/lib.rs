@@ -14,7 +14,7 @@ pub mod rules;
 pub mod status;
 
 pub use capacity::{available_beds, occupancy_rate, HistoryDays};
-pub use credentials::Pin;
+pub use credentials::{parse_visitor_code, Pin};
 pub use enrollment_code::EnrollmentCode;
 pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
