@@ -22,7 +22,10 @@ trap cleanup EXIT
 (cd "$root" && cargo build --release -p tend-api)
 bin="$CARGO_TARGET_DIR/release/tend-api"
 
-api_stack_pg_start "$state"
+# Each inserted facility and patient row takes its facility's sync-feed lock
+# until commit (tend_feed_position): 70,000 facilities in one statement need a
+# lock table larger than the default 64 per connection.
+PG_EXTRA_OPTIONS="-c max_locks_per_transaction=256" api_stack_pg_start "$state"
 api_stack_db tend_bench tend_api_bench
 api_stack_migrate "$bin"
 owner_url="$API_OWNER_URL"

@@ -51,10 +51,11 @@ case "$cmd" in
     port="${PG_PORT:-$(free_port)}"
     echo "$port" >"$dir/port"
     # Tests open many short-lived databases: allow enough connections, and
-    # trade durability for speed (this cluster is disposable).
+    # trade durability for speed (this cluster is disposable). PG_EXTRA_OPTIONS
+    # adds server settings ("-c name=value …"), e.g. for a benchmark's bulk load.
     as_pg "'$PG_BIN/pg_ctl' -D '$dir/data' -l '$dir/data/server.log' -w -t 60 start \
       -o \"-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-      -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB\"" >&2
+      -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB ${PG_EXTRA_OPTIONS:-}\"" >&2
     password="$(cat "$dir/admin.password")"
     echo "export TEND_TEST_PG_URL=postgres://tend_admin:${password}@127.0.0.1:${port}/postgres"
     ;;
