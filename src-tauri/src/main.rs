@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Ok(lock) => lock,
         Err(e) => return fail(&e.to_string()),
     };
-    apply_webkit_workaround(&config);
+    apply_webkit_settings(&config);
     let _log = match tend_core::logging::init(&config.log_dir, &config.log_level) {
         Ok(guard) => guard,
         Err(e) => return fail(&e.to_string()),
@@ -93,7 +93,7 @@ fn check_display() -> Result<(), String> {
 /// WebKitGTK's DMA-BUF renderer shows blank windows on many GPUs and VMs;
 /// disable it unless the user already chose, or opted out in config. And
 /// JavaScriptCore's JIT off unless configured on (`webkit_jit`).
-fn apply_webkit_workaround(config: &AppConfig) {
+fn apply_webkit_settings(config: &AppConfig) {
     #[cfg(target_os = "linux")]
     if config.webkit_dmabuf_workaround
         && std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none()

@@ -54,7 +54,14 @@ pub fn metrics() -> &'static Metrics {
     METRICS.get_or_init(Metrics::new)
 }
 
-fn register<C: prometheus::core::Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
+/// Registers a metric built from constant names and help texts: a failure is
+/// a programming error that every test run would show, so it panics here,
+/// once, at start-up.
+fn register<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    built: prometheus::Result<C>,
+) -> C {
+    let c = built.expect("metric names and labels are valid");
     registry
         .register(Box::new(c.clone()))
         .expect("metric names are unique");
@@ -76,8 +83,7 @@ impl Metrics {
                         "HTTP requests answered, by method, route template and status.",
                     ),
                     &["method", "route", "status"],
-                )
-                .expect("valid metric"),
+                ),
             ),
             http_duration: register(
                 &r,
@@ -88,16 +94,14 @@ impl Metrics {
                     )
                     .buckets(latency.clone()),
                     &["method", "route"],
-                )
-                .expect("valid metric"),
+                ),
             ),
             http_in_flight: register(
                 &r,
                 IntGauge::new(
                     "tend_http_requests_in_flight",
                     "HTTP requests being handled.",
-                )
-                .expect("valid metric"),
+                ),
             ),
             pool_connections: register(
                 &r,
@@ -107,24 +111,21 @@ impl Metrics {
                         "Database connections of the pool, by state (in_use, idle).",
                     ),
                     &["state"],
-                )
-                .expect("valid metric"),
+                ),
             ),
             pool_max: register(
                 &r,
                 IntGauge::new(
                     "tend_db_pool_max_connections",
                     "The database pool's size limit.",
-                )
-                .expect("valid metric"),
+                ),
             ),
             pool_acquire_timeouts: register(
                 &r,
                 IntCounter::new(
                     "tend_db_pool_acquire_timeouts_total",
                     "Requests that waited too long for a database connection (answered 503).",
-                )
-                .expect("valid metric"),
+                ),
             ),
             heartbeat_flush_devices: register(
                 &r,
@@ -136,8 +137,7 @@ impl Metrics {
                     .buckets(vec![
                         1.0, 10.0, 100.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0,
                     ]),
-                )
-                .expect("valid metric"),
+                ),
             ),
             heartbeat_flush_seconds: register(
                 &r,
@@ -147,8 +147,7 @@ impl Metrics {
                         "Duration of heartbeat flushes.",
                     )
                     .buckets(latency),
-                )
-                .expect("valid metric"),
+                ),
             ),
             sync_rows: register(
                 &r,
@@ -158,16 +157,14 @@ impl Metrics {
                         "Sync rows: operations accepted from devices (pushed), changes served (pulled).",
                     ),
                     &["direction"],
-                )
-                .expect("valid metric"),
+                ),
             ),
             rate_limit_refusals: register(
                 &r,
                 IntCounter::new(
                     "tend_rate_limit_refusals_total",
                     "Requests refused by a rate limit (429).",
-                )
-                .expect("valid metric"),
+                ),
             ),
             login_failures: register(
                 &r,
@@ -177,13 +174,11 @@ impl Metrics {
                         "Failed sign-ins, by kind (password, badge, pin, visitor_code).",
                     ),
                     &["kind"],
-                )
-                .expect("valid metric"),
+                ),
             ),
             audit_rows: register(
                 &r,
-                IntCounter::new("tend_audit_rows_total", "Audit rows appended.")
-                    .expect("valid metric"),
+                IntCounter::new("tend_audit_rows_total", "Audit rows appended."),
             ),
             registry: r,
         }
