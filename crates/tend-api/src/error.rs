@@ -59,6 +59,11 @@ pub enum ApiError {
     /// to do (enroll, wait for approval, or wipe).
     #[error("{}", refusal_message(*.0))]
     Device(ErrorCode),
+    /// The device's enrollment was ended by an administrator (401
+    /// `DEVICE_DEACTIVATED` / `DEVICE_REJECTED`), with the signed order the
+    /// device may act on (wipe).
+    #[error("{}", refusal_message(order_code(order.kind)))]
+    DeviceOrdered { order: Box<tend_domain::wire::DeviceOrder> },
     /// An enrollment was refused (403); the code names the problem.
     #[error("{}", refusal_message(*.0))]
     Enrollment(ErrorCode),
@@ -139,6 +144,7 @@ impl ApiError {
             }
             Self::VisitorCodeInvalid => ErrorCode::VisitorCodeInvalid,
             Self::Device(code) | Self::Enrollment(code) | Self::Badge(code) => *code,
+            Self::DeviceOrdered { order } => order_code(order.kind),
             Self::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
             Self::BadgePinRequired(_) => ErrorCode::BadgePinRequired,
             Self::CloneConflict => ErrorCode::DeviceCloneConflict,
@@ -167,7 +173,10 @@ impl ApiError {
             | Self::Enrollment(_)
             | Self::FeatureDisabled(_) => StatusCode::FORBIDDEN,
             Self::VisitorCodeInvalid => StatusCode::UNAUTHORIZED,
-            Self::Device(_) | Self::BadgePinWrong { .. } | Self::BadgePinRequired(_) => {
+            Self::Device(_)
+            | Self::DeviceOrdered { .. }
+            | Self::BadgePinWrong { .. }
+            | Self::BadgePinRequired(_) => {
                 StatusCode::UNAUTHORIZED
             }
             Self::Badge(ErrorCode::BadgeLocked | ErrorCode::BadgeDeviceNotAllowed) => {
@@ -216,6 +225,10 @@ impl ApiError {
                 },
                 current: match self {
                     Self::StaleVersion(patient) => Some(patient.clone()),
+                    _ => None,
+                },
+                order: match self {
+                    Self::DeviceOrdered { order } => Some(order.clone()),
                     _ => None,
                 },
             },
@@ -283,6 +296,14 @@ impl From<sqlx::Error> for ApiError {
 /// (57P01–57P03), or has no connection slot free (53300). Worth a retry (503).
 fn unavailable_sqlstate(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// The refusal code a signed order is sent with.
+fn order_code(kind: tend_domain::wire::DeviceOrderKind) -> ErrorCode {
+    match kind {
+        tend_domain::wire::DeviceOrderKind::Deactivate => ErrorCode::DeviceDeactivated,
+        tend_domain::wire::DeviceOrderKind::Reject => ErrorCode::DeviceRejected,
+    }
 }
 
 /// Sentences for the identity refusals (the app shows them to an administrator).

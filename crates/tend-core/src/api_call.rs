@@ -67,6 +67,13 @@ pub(crate) fn api_error(status: reqwest::StatusCode, body: &[u8]) -> CoreError {
                 attempts_left,
             };
         }
+        if let Some(order) = error.order {
+            return CoreError::DeviceOrdered {
+                code: error.code,
+                message: error.message,
+                order,
+            };
+        }
         if !error.fields.is_empty() {
             return CoreError::ApiFields {
                 code: error.code,

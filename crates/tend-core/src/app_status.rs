@@ -56,6 +56,9 @@ pub struct AppStatus {
     /// The device's facility as last synced, the one fact about it the lock
     /// screen shows; `None` before the first sync.
     pub facility_name: Option<String>,
+    /// The server said this device's enrollment is over without a signed
+    /// order: locked, nothing deleted, waiting to be re-adopted.
+    pub held: Option<crate::session::HeldNotice>,
 }
 
 impl AppStatus {
@@ -72,6 +75,7 @@ impl AppStatus {
             last_sync: None,
             pending: 0,
             facility_name: None,
+            held: None,
         }
     }
 }

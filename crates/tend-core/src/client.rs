@@ -65,7 +65,16 @@ impl DeviceClient {
             signature: key.sign_challenge(device_uuid, &challenge.nonce),
             nonce: challenge.nonce,
         };
-        self.post("/api/devices/auth/token", None, &request).await
+        self.post("/api/devices/auth/token", None, &request)
+            .await
+            .map_err(|e| crate::enrollment::orders::bound_to_nonce(e, &request.nonce))
+    }
+
+    /// `GET /api/server-key`: the key the server signs device orders with
+    /// (pinned at enrollment).
+    #[tracing::instrument(skip_all)]
+    pub async fn server_key(&self) -> Result<tend_domain::wire::ServerSigningKey> {
+        crate::api_call::send(self.http.get(format!("{}/api/server-key", self.base))).await
     }
 
     /// `POST /api/devices/{id}/heartbeat` with a device token.

@@ -74,6 +74,16 @@ pub enum CoreError {
         message: String,
         fields: BTreeMap<String, Vec<String>>,
     },
+    /// The server ended this device's enrollment (`DEVICE_DEACTIVATED`,
+    /// `DEVICE_REJECTED`) with a signed order; the device wipes itself only
+    /// once the order verifies against the key it pinned (see
+    /// [`crate::enrollment::orders`]).
+    #[error("{message}")]
+    DeviceOrdered {
+        code: ErrorCode,
+        message: String,
+        order: Box<tend_domain::wire::DeviceOrder>,
+    },
     /// The API refused a badge login's PIN (`BADGE_PIN_WRONG`) and said how
     /// many wrong PINs remain before the badge locks.
     #[error("{message}")]
@@ -101,7 +111,9 @@ impl CoreError {
             CoreError::SchemaTooNew { .. } => ErrorCode::UnsupportedVersion,
             CoreError::SecretStore { .. } => ErrorCode::Unavailable,
             CoreError::WaitingForNetwork | CoreError::Offline(_) => ErrorCode::Offline,
-            CoreError::Api { code, .. } | CoreError::ApiFields { code, .. } => *code,
+            CoreError::Api { code, .. }
+            | CoreError::ApiFields { code, .. }
+            | CoreError::DeviceOrdered { code, .. } => *code,
             CoreError::BadgePinWrong { .. } => ErrorCode::BadgePinWrong,
             CoreError::NotSignedIn(_) => ErrorCode::NotSignedIn,
         }
@@ -126,6 +138,14 @@ impl CoreError {
         CoreError::Invalid {
             message: format!("{field}: {message}"),
             fields: BTreeMap::from([(field.to_owned(), vec![message.to_owned()])]),
+        }
+    }
+
+    /// The signed order that came with this refusal, if any.
+    pub fn device_order(&self) -> Option<&tend_domain::wire::DeviceOrder> {
+        match self {
+            CoreError::DeviceOrdered { order, .. } => Some(order),
+            _ => None,
         }
     }
 

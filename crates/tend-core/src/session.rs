@@ -47,8 +47,24 @@ pub enum SessionEvent {
 
 pub use crate::error::ends_enrollment;
 
-/// Runs until the server ends the enrollment and returns the code that said
-/// so. Heartbeats carry the device link's token from `tokens` (renewed once
+/// How the server ended the enrollment: its code, and the signed order that
+/// came with it (checked by [`run_enrolled`] before anything is deleted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    pub code: ErrorCode,
+    pub order: Option<tend_domain::wire::DeviceOrder>,
+}
+
+impl Ending {
+    fn from_error(e: &crate::CoreError) -> Self {
+        Self {
+            code: e.code(),
+            order: e.device_order().cloned(),
+        }
+    }
+}
+
+/// Runs until the server ends the enrollment and returns how it said so. Heartbeats carry the device link's token from `tokens` (renewed once
 /// when refused); `body` stamps each heartbeat; `on_event` hears every
 /// outcome; `sleep` waits (tokio's timer in the app, instant in tests).
 pub async fn run<A, B, E, S, F>(
@@ -58,7 +74,7 @@ pub async fn run<A, B, E, S, F>(
     mut body: B,
     mut on_event: E,
     mut sleep: S,
-) -> ErrorCode
+) -> Ending
 where
     A: DeviceApi,
     B: FnMut() -> Heartbeat,
@@ -87,7 +103,17 @@ where
             }
             Err(e) if ends_enrollment(e.code()) => {
                 tracing::warn!(code = %e.code(), "the server ended this device's enrollment");
-                return e.code();
+                if e.device_order().is_some() || e.code() == ErrorCode::DeviceUnknown {
+                    return Ending::from_error(&e);
+                }
+                // A token refusal carries no order: authenticate once more,
+                // so the server can answer the challenge with a signed one.
+                // (`DEVICE_UNKNOWN` is never signed: there is nobody to ask.)
+                tokens.forget().await;
+                return match api.authenticate().await {
+                    Err(signed) if signed.device_order().is_some() => Ending::from_error(&signed),
+                    _ => Ending::from_error(&e),
+                };
             }
             Err(e) if e.code() == ErrorCode::Offline => {
                 on_event(SessionEvent::Offline);
@@ -104,17 +130,75 @@ where
     }
 }
 
+/// What became of a session the server ended.
+#[derive(Debug, Clone)]
+pub enum SessionOutcome {
+    /// A verified order: the device was wiped.
+    Wiped(WipeNotice),
+    /// The end was not signed (or did not verify): the device keeps its
+    /// data and locks until the server knows it again.
+    Held(HeldNotice),
+}
+
+/// Why a device is locked without having been wiped (the status bar and the
+/// lock screen say it; the administrator can re-adopt the device).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HeldNotice {
+    /// The server's code (`DEVICE_UNKNOWN`, `DEVICE_DEACTIVATED`, …).
+    pub code: ErrorCode,
+    /// Why that answer was not obeyed with a wipe.
+    pub reason: crate::enrollment::orders::UnverifiedOrder,
+    /// The device's hardware identity, for the administrator to re-adopt it.
+    pub device_uuid: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// Decides what an ending of the enrollment does to the device: only an
+/// order verified against the pinned key wipes it.
+pub async fn conclude(link: &DeviceLink, ending: Ending) -> crate::Result<SessionOutcome> {
+    let enrollment = link.enrollment();
+    let saved = enrollment.saved()?.ok_or_else(|| {
+        crate::CoreError::Config("the enrollment record is gone; nothing to conclude".into())
+    })?;
+    let device_uuid = tend_domain::DeviceUuid::parse(&saved.device_uuid)?;
+    match crate::enrollment::orders::verify(
+        ending.code,
+        ending.order.as_ref(),
+        saved.server_key.as_ref(),
+        &device_uuid,
+    ) {
+        Ok(kind) => {
+            tracing::warn!(order = kind.as_str(), "a signed order ended this enrollment; wiping");
+            Ok(SessionOutcome::Wiped(enrollment.wipe(ending.code).await?))
+        }
+        Err(reason) => {
+            tracing::error!(
+                code = %ending.code,
+                reason = reason.describe(),
+                "the server says this enrollment is over, unsigned: locked, nothing deleted"
+            );
+            Ok(SessionOutcome::Held(HeldNotice {
+                code: ending.code,
+                reason,
+                device_uuid: saved.device_uuid,
+                since: chrono::Utc::now(),
+            }))
+        }
+    }
+}
+
 /// Runs the enrolled device's session over its link (authentication and
 /// heartbeats reporting `sync_state()`, the sync engine's outbox and last
-/// sync) until the server ends the enrollment, then wipes the device.
-/// Returns at once with `CONFIG_INVALID` when the device is not enrolled
-/// `ACTIVE`.
+/// sync) until the server ends the enrollment, then acts on how it ended
+/// ([`conclude`]). Returns at once with `CONFIG_INVALID` when the device is
+/// not enrolled `ACTIVE`.
 pub async fn run_enrolled(
     link: &DeviceLink,
     heartbeat_interval: Duration,
     sync_state: impl Fn() -> SyncState,
     on_event: impl FnMut(SessionEvent),
-) -> crate::Result<WipeNotice> {
+) -> crate::Result<SessionOutcome> {
     let enrollment = link.enrollment();
     let server = link.server().await?;
     let store = enrollment.secret_store().await?;
@@ -123,8 +207,9 @@ pub async fn run_enrolled(
     let backend =
         crate::vault::secret::read_backend_marker(enrollment.data_dir()).or(Some(store.backend()));
     let app_version = enrollment.app_version().to_owned();
+    enrollment.pin_server_key_if_missing().await;
     tracing::info!("device session started");
-    let reason = run(
+    let ending = run(
         server.as_ref(),
         link.tokens(),
         SessionSettings::new(heartbeat_interval),
@@ -133,7 +218,7 @@ pub async fn run_enrolled(
         tokio::time::sleep,
     )
     .await;
-    enrollment.wipe(reason).await
+    conclude(link, ending).await
 }
 
 #[cfg(test)]
@@ -223,7 +308,7 @@ mod tests {
             },
         )
         .await;
-        (code, events, slept.into_inner().unwrap())
+        (code.code, events, slept.into_inner().unwrap())
     }
 
     fn calls(api: &FakeApi) -> Vec<String> {
@@ -252,7 +337,9 @@ mod tests {
                 "heartbeat:a",
                 "heartbeat:a",
                 "heartbeat:a",
-                "heartbeat:a"
+                "heartbeat:a",
+                // The refusal was unsigned: the server is asked for an order.
+                "authenticate"
             ]
         );
         assert_eq!(code, ErrorCode::DeviceDeactivated);
@@ -278,7 +365,8 @@ mod tests {
                 "heartbeat:short",
                 "authenticate",
                 "heartbeat:long",
-                "heartbeat:long"
+                "heartbeat:long",
+                "authenticate"
             ]
         );
         assert_eq!(code, ErrorCode::DeviceDeactivated);
@@ -298,7 +386,14 @@ mod tests {
         let (code, events, slept) = run_fake(&api).await;
         assert_eq!(
             calls(&api),
-            ["authenticate", "heartbeat:a", "heartbeat:a", "authenticate"]
+            // The rejection was unsigned: asked once more for an order.
+            [
+                "authenticate",
+                "heartbeat:a",
+                "heartbeat:a",
+                "authenticate",
+                "authenticate"
+            ]
         );
         assert_eq!(code, ErrorCode::DeviceRejected);
         assert_eq!(events.len(), 1);

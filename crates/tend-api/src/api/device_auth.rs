@@ -8,7 +8,7 @@ use base64::Engine;
 use chrono::Utc;
 use ed25519_dalek::{Signature, VerifyingKey};
 use tend_domain::wire::{
-    device_auth_message, DeviceChallenge, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest,
+    device_auth_message, DeviceChallenge, DeviceOrderKind, ServerSigningKey, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest,
     EncryptionPosture, ErrorBody, Heartbeat, HeartbeatAck,
 };
 use tend_domain::ErrorCode;
@@ -74,6 +74,17 @@ fn verify(public_key: &str, message: &[u8], signature: &str) -> bool {
     }
 }
 
+/// The server's order-signing key (Ed25519). A device pins it when it
+/// enrolls and wipes itself only on a deactivation or rejection signed with
+/// it (the `order` of a `DEVICE_DEACTIVATED` / `DEVICE_REJECTED` refusal).
+#[utoipa::path(get, path = "/api/server-key", tag = "device-auth",
+    responses(
+        (status = 200, description = "The public key device orders are signed with", body = ServerSigningKey),
+        (status = 503, description = "The database is unavailable", body = ErrorBody)))]
+pub async fn server_key(State(state): State<AppState>) -> Result<Json<ServerSigningKey>> {
+    Ok(Json(state.identity.orders.public_key(&state.pool).await?))
+}
+
 /// Exchange a signed nonce for a device token.
 ///
 /// `signature` is the Ed25519 signature over
@@ -83,7 +94,7 @@ fn verify(public_key: &str, message: &[u8], signature: &str) -> bool {
     responses(
         (status = 200, description = "A short-lived device token", body = DeviceToken),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Bad, expired or replayed nonce or signature (UNAUTHORIZED); DEVICE_UNKNOWN, DEVICE_PENDING, DEVICE_REJECTED, DEVICE_DEACTIVATED (wipe)", body = ErrorBody),
+        (status = 401, description = "Bad, expired or replayed nonce or signature (UNAUTHORIZED); DEVICE_UNKNOWN, DEVICE_PENDING; DEVICE_REJECTED and DEVICE_DEACTIVATED carry the signed `order` a device verifies before it wipes itself", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)))]
@@ -112,6 +123,23 @@ pub async fn token(
         return Err(ApiError::Unauthorized);
     }
     if device.status != "ACTIVE" || !device.is_active {
+        // An administrator ended this enrollment: say so in an order the
+        // device can verify (and only then wipe itself), bound to this nonce.
+        let kind = match device.status.as_str() {
+            "DEACTIVATED" => Some(DeviceOrderKind::Deactivate),
+            "REJECTED" => Some(DeviceOrderKind::Reject),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            let order = state
+                .identity
+                .orders
+                .order(&state.pool, kind, body.device_uuid, &body.nonce)
+                .await?;
+            return Err(ApiError::DeviceOrdered {
+                order: Box::new(order),
+            });
+        }
         return Err(refusal_for_status(&device.status));
     }
     let ttl = state.identity.config.device_token_ttl;
@@ -144,7 +172,7 @@ pub async fn token(
     responses(
         (status = 200, description = "Recorded", body = HeartbeatAck),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "No valid device token, or the device is no longer active (DEVICE_DEACTIVATED: wipe)", body = ErrorBody),
+        (status = 401, description = "No valid device token, or the device is no longer active (DEVICE_DEACTIVATED: authenticate again for the signed order)", body = ErrorBody),
         (status = 403, description = "Another device's id", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),

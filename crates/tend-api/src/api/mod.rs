@@ -71,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enrollment::enroll_device))
         .routes(routes!(enrollment::approve_device))
         .routes(routes!(enrollment::reject_device))
+        .routes(routes!(device_auth::server_key))
         .routes(routes!(device_auth::challenge))
         .routes(routes!(device_auth::token))
         .routes(routes!(device_auth::heartbeat))

@@ -7,6 +7,7 @@
 pub mod codes;
 pub mod heartbeat;
 pub mod limits;
+pub mod orders;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -120,6 +121,8 @@ pub struct IdentityState {
     pub heartbeats: Arc<HeartbeatBuffer>,
     /// Bounds concurrent argon2 work (see `password_hash_concurrency`).
     pub password_work: tokio::sync::Semaphore,
+    /// The key device orders (deactivation, rejection) are signed with.
+    pub orders: orders::OrderSigner,
 }
 
 impl IdentityState {
@@ -140,6 +143,7 @@ impl IdentityState {
             principals: crate::context::PrincipalCache::default(),
             heartbeats: Arc::new(HeartbeatBuffer::default()),
             password_work: tokio::sync::Semaphore::new(config.password_hash_concurrency.max(1)),
+            orders: orders::OrderSigner::default(),
             config,
         }
     }

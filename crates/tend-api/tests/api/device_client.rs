@@ -235,7 +235,7 @@ async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself()
     use tend_core::enrollment::Enrollment;
     use tend_core::identity::IdentityProbe;
     use tend_core::link::DeviceLink;
-    use tend_core::session::SessionEvent;
+    use tend_core::session::{SessionEvent, SessionOutcome};
     use tend_core::vault::{SecretStore, Vault, VaultOptions};
 
     let app = spawn_app().await;
@@ -298,7 +298,12 @@ async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
 
-    let notice = session.await.unwrap().unwrap();
+    // The server's refusal carried an order signed with the key the device
+    // pinned at enrollment: verified, so the device wipes itself.
+    let notice = match session.await.unwrap().unwrap() {
+        SessionOutcome::Wiped(notice) => notice,
+        other => panic!("a signed deactivation must wipe, got {other:?}"),
+    };
     assert_eq!(notice.reason, ErrorCode::DeviceDeactivated);
     assert_eq!(device.saved().unwrap(), None);
     assert_eq!(device.wipe_notice().unwrap(), Some(notice));
@@ -308,4 +313,323 @@ async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself()
         .get(tend_core::identity::DEVICE_KEY_SECRET)
         .unwrap()
         .is_none());
+}
+
+/// A kiosk enrolled through `Enrollment` with a vault beside it, as the app
+/// has it: for the tests of what an end of the enrollment does.
+struct Kiosk {
+    _machine: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
+    store: std::sync::Arc<dyn tend_core::vault::SecretStore>,
+    enrollment: std::sync::Arc<tend_core::enrollment::Enrollment>,
+    database: std::path::PathBuf,
+    state: EnrollmentState,
+}
+
+impl Kiosk {
+    async fn enrolled(app: &TestApp, code: &str) -> Self {
+        use std::sync::Arc;
+        use tend_core::enrollment::Enrollment;
+        use tend_core::identity::IdentityProbe;
+        use tend_core::vault::{SecretStore, Vault, VaultOptions};
+
+        let machine = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+        std::fs::write(
+            machine.path().join("etc/machine-id"),
+            format!("{}\n", uuid::Uuid::new_v4().simple()),
+        )
+        .unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
+        let (vault, _) =
+            Vault::open(data_dir.path(), store.clone(), VaultOptions::default()).unwrap();
+        let database = vault.path().to_path_buf();
+        drop(vault);
+        let enrollment = Arc::new(
+            Enrollment::new(data_dir.path(), "0.1.0")
+                .with(IdentityProbe::new(machine.path()), store.clone()),
+        );
+        let state = enrollment.enroll(&app.base, code).await.unwrap();
+        assert_eq!(state.status, DeviceStatus::Active);
+        assert!(state.server_key.is_some(), "the server key is pinned at enrollment");
+        Self {
+            _machine: machine,
+            data_dir,
+            store,
+            enrollment,
+            database,
+            state,
+        }
+    }
+
+    /// Runs the session until the server ends it.
+    async fn session(&self) -> tend_core::session::SessionOutcome {
+        let link = tend_core::link::DeviceLink::new(self.enrollment.clone());
+        tend_core::session::run_enrolled(
+            &link,
+            std::time::Duration::from_millis(200),
+            Default::default,
+            |_| {},
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Nothing of the device is gone: enrollment record, vault, keys.
+    fn assert_intact(&self) {
+        assert!(self.enrollment.saved().unwrap().is_some(), "enrollment kept");
+        assert!(self.database.exists(), "vault kept");
+        assert!(self
+            .store
+            .get(tend_core::vault::DB_KEY_NAME)
+            .unwrap()
+            .is_some());
+        assert!(self
+            .store
+            .get(tend_core::identity::DEVICE_KEY_SECRET)
+            .unwrap()
+            .is_some());
+        assert_eq!(self.enrollment.wipe_notice().unwrap(), None);
+        let _ = self.data_dir.path();
+    }
+}
+
+/// The server database is restored from a backup older than the device's
+/// enrollment: the server no longer knows the device. Before, one
+/// `DEVICE_UNKNOWN` wiped it with its unsynced notes; now the device locks,
+/// keeps everything, and an administrator re-adopts it.
+#[tokio::test]
+async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
+    use tend_core::enrollment::orders::UnverifiedOrder;
+    use tend_core::session::SessionOutcome;
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let kiosk = Kiosk::enrolled(&app, &code).await;
+    let device_uuid = kiosk.state.device_uuid.clone();
+
+    // What the restored database lacks: the device and everything of it
+    // (the audit log is append-only, so triggers are off as for a restore).
+    let mut tx = app.owner.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for sql in [
+        "DELETE FROM device_tokens WHERE device_id = $1",
+        "DELETE FROM audit_events WHERE actor_device_id = $1",
+        "DELETE FROM devices WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(kiosk.state.device_id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let held = match kiosk.session().await {
+        SessionOutcome::Held(held) => held,
+        other => panic!("an unsigned DEVICE_UNKNOWN must not wipe, got {other:?}"),
+    };
+    assert_eq!(held.code, ErrorCode::DeviceUnknown);
+    assert_eq!(held.reason, UnverifiedOrder::Unsigned);
+    assert_eq!(held.device_uuid, device_uuid);
+    kiosk.assert_intact();
+
+    // Asking to be re-adopted before an administrator said yes changes nothing.
+    let e = kiosk.enrollment.request_readoption().await.unwrap_err();
+    assert_eq!(e.code(), ErrorCode::EnrollmentCodeRequired);
+    kiosk.assert_intact();
+
+    // The administrator pre-registers the UUID the lock screen shows …
+    let admin = w.token(Role::FacilityAdmin);
+    let r = app
+        .post(
+            "/api/devices",
+            admin,
+            json!({"facility_id": w.a1.facility, "device_name": "Hall kiosk (re-adopted)",
+                   "device_type": "WORKSTATION", "device_uuid": device_uuid}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let state = kiosk.enrollment.request_readoption().await.unwrap();
+    assert_eq!(state.status, DeviceStatus::Pending);
+    // … and approves it: the device is active again with its vault and key.
+    let r = app
+        .post(&format!("/api/devices/{}/approve", state.device_id), admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let state = kiosk.enrollment.request_readoption().await.unwrap();
+    assert_eq!(state.status, DeviceStatus::Active);
+    assert_eq!(state.server_key, kiosk.state.server_key, "the pinned key is kept");
+    kiosk.assert_intact();
+    let key = kiosk.enrollment.device_key().await.unwrap();
+    let uuid = DeviceUuid::parse(&device_uuid).unwrap();
+    client(&app).authenticate(&uuid, &key).await.unwrap();
+}
+
+/// A machine posing as the server (DNS, a captive portal) answers the
+/// device's challenge with a deactivation: unsigned, or signed with a key
+/// that is not the one the device pinned. Neither wipes anything.
+#[tokio::test]
+async fn a_forged_deactivation_locks_the_device_and_deletes_nothing() {
+    use axum::routing::post;
+    use axum::Json;
+    use base64::Engine;
+    use ed25519_dalek::{Signer, SigningKey};
+    use tend_core::enrollment::orders::UnverifiedOrder;
+    use tend_core::session::SessionOutcome;
+    use tend_domain::wire::{DeviceOrder, DeviceOrderKind, DeviceTokenRequest};
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    for signed in [false, true] {
+        let (code, _) = new_code(&app, &w, json!({})).await;
+        let kiosk = Kiosk::enrolled(&app, &code).await;
+        let impostor = SigningKey::from_bytes(&[9u8; 32]);
+        let key_id = kiosk.state.server_key.as_ref().unwrap().key_id.clone();
+        let fake = axum::Router::new()
+            .route(
+                "/api/devices/auth/challenge",
+                post(|| async {
+                    Json(json!({"nonce": "fake-nonce", "expires_at": chrono::Utc::now()}))
+                }),
+            )
+            .route(
+                "/api/devices/auth/token",
+                post(move |Json(req): Json<DeviceTokenRequest>| async move {
+                    let mut error = json!({"code": "DEVICE_DEACTIVATED",
+                        "message": "this device was deactivated"});
+                    if signed {
+                        let mut order = DeviceOrder {
+                            kind: DeviceOrderKind::Deactivate,
+                            device_uuid: req.device_uuid,
+                            nonce: req.nonce,
+                            issued_at: chrono::Utc::now(),
+                            // It even claims the real server's key id.
+                            key_id: key_id.clone(),
+                            signature: String::new(),
+                        };
+                        order.signature = base64::engine::general_purpose::STANDARD
+                            .encode(impostor.sign(&order.message()).to_bytes());
+                        error["order"] = serde_json::to_value(order).unwrap();
+                    }
+                    (axum::http::StatusCode::UNAUTHORIZED, Json(json!({"error": error})))
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake_url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, fake).await });
+        // The device now reaches the impostor where its server should be.
+        let mut state = kiosk.state.clone();
+        state.server_url = fake_url;
+        enrollment::save_state(kiosk.data_dir.path(), &state).unwrap();
+
+        let held = match kiosk.session().await {
+            SessionOutcome::Held(held) => held,
+            other => panic!("a forged deactivation must not wipe, got {other:?}"),
+        };
+        assert_eq!(held.code, ErrorCode::DeviceDeactivated);
+        let expected = if signed {
+            UnverifiedOrder::BadSignature
+        } else {
+            UnverifiedOrder::Unsigned
+        };
+        assert_eq!(held.reason, expected);
+        kiosk.assert_intact();
+        server.abort();
+    }
+}
+
+/// The order in the refusal verifies against the key `GET /api/server-key`
+/// publishes — the same key at every instance — names the device, and is
+/// bound to the challenge it answers.
+#[tokio::test]
+async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
+    use tend_core::enrollment::orders::{self, PinnedServerKey};
+    use tend_domain::wire::{DeviceOrderKind, ServerSigningKey};
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let admin = w.token(Role::FacilityAdmin);
+    let published: ServerSigningKey = serde_json::from_value(
+        app.call(reqwest::Method::GET, "/api/server-key", None, None)
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(published.algorithm, "Ed25519");
+    let (base_b, server_b) = app.second_instance().await;
+    let at_b: ServerSigningKey = app
+        .client
+        .get(format!("{base_b}/api/server-key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at_b, published, "every instance signs with the same key");
+    let pinned = PinnedServerKey::from_published(&published).unwrap();
+    let client = client(&app);
+
+    // Deactivated.
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let dev = Device::new();
+    let state = enrollment::enroll(&client, &dev.request(Some(&code)), dev.data_dir.path())
+        .await
+        .unwrap();
+    assert_eq!(state.server_key.as_ref(), Some(&pinned));
+    let r = app
+        .post(&format!("/api/devices/{}/deactivate", state.device_id), admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let e = client
+        .authenticate(&dev.identity.device_uuid, &dev.key)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DeviceDeactivated);
+    let order = e.device_order().expect("a signed order").clone();
+    assert_eq!(
+        orders::verify(e.code(), Some(&order), Some(&pinned), &dev.identity.device_uuid),
+        Ok(DeviceOrderKind::Deactivate)
+    );
+    // Not an order for any other device.
+    let other = Device::new();
+    assert_eq!(
+        orders::verify(e.code(), Some(&order), Some(&pinned), &other.identity.device_uuid),
+        Err(orders::UnverifiedOrder::OtherDevice)
+    );
+
+    // Rejected (pre-registered, then refused by the administrator).
+    let dev = Device::new();
+    let r = app
+        .post(
+            "/api/devices",
+            admin,
+            json!({"facility_id": w.a1.facility, "device_name": "Desk", "device_type": "WORKSTATION",
+                   "device_uuid": dev.identity.device_uuid.to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let state = enrollment::enroll(&client, &dev.request(None), dev.data_dir.path())
+        .await
+        .unwrap();
+    let r = app
+        .post(&format!("/api/devices/{}/reject", state.device_id), admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let e = client
+        .authenticate(&dev.identity.device_uuid, &dev.key)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DeviceRejected);
+    assert_eq!(
+        orders::verify(e.code(), e.device_order(), Some(&pinned), &dev.identity.device_uuid),
+        Ok(DeviceOrderKind::Reject)
+    );
+    server_b.abort();
 }

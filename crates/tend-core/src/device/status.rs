@@ -66,6 +66,17 @@ impl StatusBoard {
         status.clone()
     }
 
+    /// The server ended the enrollment unsigned (`Some`), or knows the
+    /// device again (`None`).
+    pub(super) fn set_held(&self, held: Option<crate::session::HeldNotice>) -> Option<AppStatus> {
+        let mut status = self.lock();
+        if status.held == held {
+            return None;
+        }
+        status.held = held;
+        Some(status.clone())
+    }
+
     /// The device was wiped: back to first-run setup, nothing of the old
     /// facility kept.
     pub(super) fn forget_server(&self) -> AppStatus {
@@ -75,6 +86,7 @@ impl StatusBoard {
         status.facility_name = None;
         status.last_sync = None;
         status.pending = 0;
+        status.held = None;
         status.clone()
     }
 }
@@ -90,6 +102,7 @@ mod tests {
             last_sync: None,
             pending: 0,
             facility_name: None,
+            held: None,
         })
     }
 

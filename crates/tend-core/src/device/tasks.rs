@@ -14,6 +14,7 @@ use crate::login::SessionState;
 use crate::session::SessionEvent;
 use crate::sync::{SyncEngine, SyncSettings};
 use crate::{CoreError, Result};
+use tend_domain::ErrorCode;
 
 /// What the login tells on every change: the window hears it, and lock,
 /// unlock and logout go to the audit log with the next sync.
@@ -133,28 +134,41 @@ impl DeviceRuntime {
 }
 
 /// The enrolled device's session: sync runs beside it; heartbeats keep the
-/// connection state; when the server ends the enrollment the device is
-/// wiped and the window is told to return to setup.
+/// connection state. When the server ends the enrollment with a verified
+/// order the device is wiped and the window is told to return to setup; an
+/// unsigned end locks the device, keeps everything and waits to be known
+/// again (then the session starts over and the outbox goes up).
 pub(super) async fn run_session(runtime: DeviceRuntime) {
-    // The window learns at once that the device is enrolled (status bar).
-    let status = runtime.status();
-    runtime.tell(|e| e.status_changed(&status));
-    let sync = start_sync(&runtime).await;
-    let reporting = sync.as_ref().map(|(engine, _)| engine.clone());
-    let result = heartbeats(&runtime, reporting).await;
-    // The session is over (wiped, or ended): sync stops and lets go of the vault.
-    if let Some((_, stop)) = sync {
-        let _ = stop.send(true);
+    loop {
+        // The window learns at once that the device is enrolled (status bar).
+        let status = runtime.status();
+        runtime.tell(|e| e.status_changed(&status));
+        let sync = start_sync(&runtime).await;
+        let reporting = sync.as_ref().map(|(engine, _)| engine.clone());
+        let result = heartbeats(&runtime, reporting).await;
+        // The session is over (wiped, held, or ended): sync stops and lets go of the vault.
+        if let Some((_, stop)) = sync {
+            let _ = stop.send(true);
+        }
+        runtime.set_sync_engine(None);
+        runtime.inner.login.api().offline.attach(None);
+        let resume = match result {
+            Ok(crate::session::SessionOutcome::Held(notice)) => hold(&runtime, notice).await,
+            Ok(crate::session::SessionOutcome::Wiped(_)) => false,
+            Err(e) => {
+                tracing::error!(code = %e.code(), error = %e, "device session ended with an error");
+                false
+            }
+        };
+        if !resume {
+            break;
+        }
+        tracing::info!("the server knows this device again; the session starts over");
     }
-    runtime.set_sync_engine(None);
-    runtime.inner.login.api().offline.attach(None);
     runtime
         .inner
         .session_running
         .store(false, std::sync::atomic::Ordering::SeqCst);
-    if let Err(e) = &result {
-        tracing::error!(code = %e.code(), error = %e, "device session ended with an error");
-    }
     // Wiped (even partly): the enrollment is gone, so back to setup.
     if matches!(runtime.inner.enrollment.saved(), Ok(None)) {
         runtime.inner.link.forget().await;
@@ -169,11 +183,79 @@ pub(super) async fn run_session(runtime: DeviceRuntime) {
     }
 }
 
-/// Heartbeats until the server ends the enrollment, then the wipe.
+/// An unsigned end of the enrollment: nobody stays signed in, the window
+/// shows why, nothing is deleted. Every interval the device asks again:
+/// known and active → `true` (resume); a verified order → wiped, `false`;
+/// unknown → it asks to be re-adopted (an administrator pre-registers its
+/// UUID and approves it).
+async fn hold(runtime: &DeviceRuntime, notice: crate::session::HeldNotice) -> bool {
+    runtime.inner.login.logout();
+    runtime.inner.family.end().await;
+    if let Some(status) = runtime.inner.status.set_held(Some(notice)) {
+        runtime.tell(|e| e.status_changed(&status));
+    }
+    let link = &runtime.inner.link;
+    let enrollment = &runtime.inner.enrollment;
+    loop {
+        tokio::time::sleep(runtime.inner.heartbeat_interval).await;
+        link.forget().await;
+        let server = match link.server().await {
+            Ok(server) => server,
+            Err(e) => {
+                tracing::warn!(code = %e.code(), "held device has no server link");
+                continue;
+            }
+        };
+        let answer = {
+            use crate::link::DeviceApi;
+            server.authenticate().await
+        };
+        let ended = match answer {
+            Ok(_) => true,
+            Err(e) if crate::error::ends_enrollment(e.code()) => {
+                let ending = crate::session::Ending {
+                    code: e.code(),
+                    order: e.device_order().cloned(),
+                };
+                match crate::session::conclude(link, ending).await {
+                    Ok(crate::session::SessionOutcome::Wiped(_)) => return false,
+                    Ok(crate::session::SessionOutcome::Held(_)) if e.code() == ErrorCode::DeviceUnknown => {
+                        match enrollment.request_readoption().await {
+                            Ok(state) => state.status == tend_domain::DeviceStatus::Active,
+                            Err(e) => {
+                                tracing::info!(code = %e.code(), "re-adoption not granted yet");
+                                false
+                            }
+                        }
+                    }
+                    Ok(_) => false,
+                    Err(e) => {
+                        tracing::warn!(code = %e.code(), "held device could not conclude");
+                        false
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(code = %e.code(), "held device: server not answering yet");
+                false
+            }
+        };
+        if ended {
+            link.forget().await;
+            if let Some(status) = runtime.inner.status.set_held(None) {
+                runtime.tell(|e| e.status_changed(&status));
+            }
+            return true;
+        }
+    }
+}
+
+/// Heartbeats until the server ends the enrollment, then what that end
+/// means for the device (see [`crate::session::conclude`]).
 async fn heartbeats(
     runtime: &DeviceRuntime,
     sync: Option<Arc<SyncEngine>>,
-) -> Result<crate::enrollment::WipeNotice> {
+) -> Result<crate::session::SessionOutcome> {
     let sync_state = || {
         sync.as_ref()
             .map(|engine| engine.heartbeat_state())

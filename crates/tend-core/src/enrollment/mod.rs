@@ -8,6 +8,7 @@
 //! server address, the device's id, tenant and status. The private key stays
 //! in the vault's secret store ([`DeviceKey`]); tokens live only in memory.
 
+pub mod orders;
 pub mod state;
 pub mod wipe;
 
@@ -36,8 +37,12 @@ pub async fn enroll(
     body: &EnrollDevice,
     data_dir: &Path,
 ) -> Result<EnrollmentState> {
+    // Pinned before enrolling, so a device never holds an enrollment it
+    // could not check a wipe order of.
+    let server_key = orders::PinnedServerKey::from_published(&client.server_key().await?)?;
     let device = client.enroll(body).await?;
-    let state = EnrollmentState::from_device(client.server_url(), &device);
+    let mut state = EnrollmentState::from_device(client.server_url(), &device);
+    state.server_key = Some(server_key);
     save_state(data_dir, &state)?;
     tracing::info!(
         device_id = state.device_id,
@@ -59,13 +64,12 @@ pub async fn refresh_status(
     let device_uuid = DeviceUuid::parse(&state.device_uuid)?;
     let status = match client.authenticate(&device_uuid, key).await {
         Ok(_) => DeviceStatus::Active,
-        Err(CoreError::Api { code, message }) => match code {
+        Err(e) => match e.code() {
             ErrorCode::DevicePending => DeviceStatus::Pending,
             ErrorCode::DeviceRejected => DeviceStatus::Rejected,
             ErrorCode::DeviceDeactivated => DeviceStatus::Deactivated,
-            _ => return Err(CoreError::Api { code, message }),
+            _ => return Err(e),
         },
-        Err(e) => return Err(e),
     };
     if status != state.status {
         tracing::info!(
@@ -219,6 +223,78 @@ impl Enrollment {
         &self.data_dir
     }
 
+    /// Pins the server's order-signing key for an enrollment saved before
+    /// keys were pinned (trust on first use, over the TLS connection the
+    /// device already trusts). Best effort: an unreachable server is asked
+    /// again next session; until then no wipe order can verify.
+    pub async fn pin_server_key_if_missing(&self) {
+        let Ok(Some(mut saved)) = self.saved() else {
+            return;
+        };
+        if saved.server_key.is_some() {
+            return;
+        }
+        let pinned = match self.client(&saved.server_url) {
+            Ok(client) => client
+                .server_key()
+                .await
+                .and_then(|k| orders::PinnedServerKey::from_published(&k)),
+            Err(e) => Err(e),
+        };
+        match pinned {
+            Ok(key) => {
+                tracing::info!(key_id = %key.key_id, "server order-signing key pinned");
+                saved.server_key = Some(key);
+                if let Err(e) = save_state(&self.data_dir, &saved) {
+                    tracing::warn!(code = %e.code(), "pinned server key not saved");
+                }
+            }
+            Err(e) => tracing::warn!(code = %e.code(), "server order-signing key not pinned yet"),
+        }
+    }
+
+    /// Asks the server to take this device back after it forgot it (a
+    /// database restored from an older backup): the same identity and key,
+    /// no code, so it lands `PENDING` once an administrator pre-registers
+    /// its UUID, and `ACTIVE` when they approve it. The vault, its outbox and
+    /// the pinned server key stay as they are.
+    pub async fn request_readoption(&self) -> Result<EnrollmentState> {
+        let saved = self.saved()?.ok_or_else(|| {
+            CoreError::Config("this device has no enrollment to be re-adopted".into())
+        })?;
+        let identity = self.probe.detect()?;
+        let key = self.key().await?;
+        let device_type = match identity.source {
+            IdentitySource::RaspberryPiSerial => DeviceType::RaspberryPi,
+            _ => DeviceType::Workstation,
+        };
+        let body = enrollment_request(
+            &identity,
+            &key,
+            None,
+            &default_device_name(),
+            device_type,
+            &self.probe.os_name(),
+            &self.app_version,
+        );
+        let client = self.client(&saved.server_url)?;
+        let device = match client.enroll(&body).await {
+            Ok(device) => device,
+            // Still pre-registered and waiting: say where it stands.
+            Err(e) if e.code() == ErrorCode::DevicePending => return Ok(saved),
+            Err(e) => return Err(e),
+        };
+        let mut state = EnrollmentState::from_device(client.server_url(), &device);
+        state.server_key = saved.server_key;
+        save_state(&self.data_dir, &state)?;
+        tracing::info!(
+            device_id = state.device_id,
+            status = state.status.as_str(),
+            "device re-adopted by its server"
+        );
+        Ok(state)
+    }
+
     /// Enrolls this device with `server_url` (checked here again) and the
     /// code as typed; records and returns the outcome (`ACTIVE`, or
     /// `PENDING` for a pre-registered device without a code).
@@ -355,6 +431,7 @@ mod tests {
                 facility_name: None,
                 status: DeviceStatus::Active,
                 checked_at: Utc::now(),
+                server_key: None,
             },
         )
         .unwrap();

@@ -36,6 +36,10 @@ pub struct EnrollmentState {
     pub status: DeviceStatus,
     /// When the status was last confirmed by the server.
     pub checked_at: DateTime<Utc>,
+    /// The server's order-signing key, pinned at enrollment (`None` for an
+    /// enrollment saved before keys were pinned: pinned at the next session).
+    #[serde(default)]
+    pub server_key: Option<super::orders::PinnedServerKey>,
 }
 
 impl EnrollmentState {
@@ -50,6 +54,7 @@ impl EnrollmentState {
             facility_name: device.facility_name.clone(),
             status: device.status,
             checked_at: Utc::now(),
+            server_key: None,
         }
     }
 }
@@ -120,6 +125,7 @@ mod tests {
             facility_name: Some("Sunrise ALF - North Campus".into()),
             status: DeviceStatus::Pending,
             checked_at: Utc::now(),
+            server_key: None,
         };
         save_state(dir.path(), &state).unwrap();
         assert_eq!(load_state(dir.path()).unwrap(), Some(state.clone()));

@@ -32,6 +32,11 @@ pub struct ErrorDetail {
     /// as the server has it now, so the app can show both values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Box<super::Patient>>,
+    /// For `DEVICE_DEACTIVATED` / `DEVICE_REJECTED` from the device-token
+    /// endpoint: the server's signed order. A device wipes itself only on a
+    /// verified one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Box<super::DeviceOrder>>,
 }
 
 /// Liveness and readiness answers.

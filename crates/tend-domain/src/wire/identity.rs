@@ -30,6 +30,89 @@ pub fn device_auth_message(device_uuid: &DeviceUuid, nonce: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Domain separator of a device order (see [`device_order_message`]).
+pub const DEVICE_ORDER_CONTEXT: &str = "tend-device-order-v1";
+
+/// What a signed device order tells the device to do: both end its
+/// enrollment, and only a verified order makes it wipe itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum DeviceOrderKind {
+    /// An administrator deactivated the device (`DEVICE_DEACTIVATED`).
+    Deactivate,
+    /// An administrator rejected the device's enrollment (`DEVICE_REJECTED`).
+    Reject,
+}
+
+impl DeviceOrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deactivate => "deactivate",
+            Self::Reject => "reject",
+        }
+    }
+}
+
+/// The exact bytes the server signs (Ed25519, its signing key) for a device
+/// order: `tend-device-order-v1\n<kind>\n<device_uuid>\n<nonce>\n<issued_at>`,
+/// `issued_at` in RFC 3339 UTC with seconds (`2026-12-04T10:00:00Z`). The
+/// nonce is the challenge the device is answering, so an order cannot be
+/// replayed to another device or at another time.
+pub fn device_order_message(
+    kind: DeviceOrderKind,
+    device_uuid: &DeviceUuid,
+    nonce: &str,
+    issued_at: DateTime<Utc>,
+) -> Vec<u8> {
+    format!(
+        "{DEVICE_ORDER_CONTEXT}\n{}\n{}\n{nonce}\n{}",
+        kind.as_str(),
+        device_uuid.as_uuid().hyphenated(),
+        issued_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+    .into_bytes()
+}
+
+/// A signed order ending a device's enrollment, carried in the `order`
+/// field of a `DEVICE_DEACTIVATED` / `DEVICE_REJECTED` refusal of
+/// `POST /api/devices/auth/token`. `signature` is standard base64 of the
+/// Ed25519 signature over [`device_order_message`], by the key
+/// `GET /api/server-key` publishes (`key_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceOrder {
+    pub kind: DeviceOrderKind,
+    pub device_uuid: DeviceUuid,
+    pub nonce: String,
+    pub issued_at: DateTime<Utc>,
+    pub key_id: String,
+    pub signature: String,
+}
+
+impl DeviceOrder {
+    /// The bytes its signature covers.
+    pub fn message(&self) -> Vec<u8> {
+        device_order_message(self.kind, &self.device_uuid, &self.nonce, self.issued_at)
+    }
+}
+
+/// The server's order-signing key, which a device pins when it enrolls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServerSigningKey {
+    /// Always `Ed25519`.
+    pub algorithm: String,
+    /// Names the key (the first 16 hex digits of SHA-256 of the public key).
+    pub key_id: String,
+    /// Standard base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+}
+
 /// Create an enrollment code for a facility (admins).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +310,19 @@ mod tests {
         assert_eq!(
             device_auth_message(&uuid, "n0nce"),
             b"tend-device-auth-v1\n4c4c4544-0042-3510-8052-b4c04f4e4d32\nn0nce".to_vec()
+        );
+    }
+
+    #[test]
+    fn order_message_names_the_order_the_device_the_nonce_and_the_second() {
+        let uuid = DeviceUuid::parse("4C4C4544-0042-3510-8052-B4C04F4E4D32").unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-04T10:00:00.123+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            device_order_message(DeviceOrderKind::Deactivate, &uuid, "n0nce", at),
+            b"tend-device-order-v1\ndeactivate\n4c4c4544-0042-3510-8052-b4c04f4e4d32\nn0nce\n2026-12-04T09:00:00Z"
+                .to_vec()
         );
     }
 }
