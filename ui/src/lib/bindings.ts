@@ -254,6 +254,11 @@ export type AppStatus_Deserialize = {
 	 *  screen shows; `None` before the first sync.
 	 */
 	facility_name?: string | null,
+	/**
+	 *  The server said this device's enrollment is over without a signed
+	 *  order: locked, nothing deleted, waiting to be re-adopted.
+	 */
+	held?: HeldNotice | null,
 };
 
 /**  The status bar's data. */
@@ -269,6 +274,11 @@ export type AppStatus_Serialize = {
 	 *  screen shows; `None` before the first sync.
 	 */
 	facility_name: string | null,
+	/**
+	 *  The server said this device's enrollment is over without a signed
+	 *  order: locked, nothing deleted, waiting to be re-adopted.
+	 */
+	held: HeldNotice | null,
 };
 
 /**  One row of the audit log. */
@@ -807,6 +817,11 @@ export type EnrollmentState_Deserialize = {
 	status: DeviceStatus,
 	/**  When the status was last confirmed by the server. */
 	checked_at: string,
+	/**
+	 *  The server's order-signing key, pinned at enrollment (`None` for an
+	 *  enrollment saved before keys were pinned: pinned at the next session).
+	 */
+	server_key?: PinnedServerKey | null,
 };
 
 /**  What the device remembers about its enrollment (no secrets). */
@@ -829,6 +844,11 @@ export type EnrollmentState_Serialize = {
 	status: DeviceStatus,
 	/**  When the status was last confirmed by the server. */
 	checked_at: string,
+	/**
+	 *  The server's order-signing key, pinned at enrollment (`None` for an
+	 *  enrollment saved before keys were pinned: pinned at the next session).
+	 */
+	server_key: PinnedServerKey | null,
 };
 
 /**
@@ -1107,6 +1127,20 @@ export type HandoffNote_Serialize = {
 	sync_state: RecordSyncState,
 };
 
+/**
+ *  Why a device is locked without having been wiped (the status bar and the
+ *  lock screen say it; the administrator can re-adopt the device).
+ */
+export type HeldNotice = {
+	/**  The server's code (`DEVICE_UNKNOWN`, `DEVICE_DEACTIVATED`, …). */
+	code: ErrorCode,
+	/**  Why that answer was not obeyed with a wipe. */
+	reason: UnverifiedOrder,
+	/**  The device's hardware identity, for the administrator to re-adopt it. */
+	device_uuid: string,
+	since: string,
+};
+
 /**  Where the `device_uuid` came from (shown to the admin at enrollment). */
 export type IdentitySource = 
 /**  Linux DMI/SMBIOS system UUID (`/sys/class/dmi/id/product_uuid`). */
@@ -1312,6 +1346,13 @@ export type PinRules = {
 	max_failed_attempts: number,
 	/**  How long the badge stays locked then. */
 	lockout_minutes: number,
+};
+
+/**  The server's order-signing key as the device pinned it at enrollment. */
+export type PinnedServerKey = {
+	key_id: string,
+	/**  Standard base64 of the 32-byte Ed25519 public key. */
+	public_key: string,
 };
 
 /**
@@ -1759,6 +1800,21 @@ export type TextLimits = {
 	/**  A family member's message to the care team. */
 	family_message: number,
 };
+
+/**  Why an ending of the enrollment was not acted on with a wipe. */
+export type UnverifiedOrder = 
+/**  The answer carried no signed order (`DEVICE_UNKNOWN` never does). */
+"unsigned" | 
+/**  This device pinned no key when it enrolled (an older enrollment). */
+"no_pinned_key" | 
+/**  Signed by another key than the one this device pinned. */
+"other_key" | 
+/**  The signature does not verify. */
+"bad_signature" | 
+/**  The order names another device. */
+"other_device" | 
+/**  The order says something else than the refusal it came with. */
+"mismatch";
 
 /**  One value of [`VitalSigns`], named as its field. */
 export type VitalSign = "temperature_c" | "pulse_bpm" | "respiration_rate" | "systolic_mmhg" | "diastolic_mmhg" | "spo2_percent" | "pain_score" | "blood_glucose_mg_dl";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionLabel, formatLastSync, formatPending, serverHost } from "./format";
+import { connectionLabel, formatLastSync, formatPending, heldMessage, serverHost } from "./format";
 
 const NOW = new Date("2026-11-26T15:00:00Z");
 
@@ -44,5 +44,21 @@ describe("connection wording", () => {
     expect(serverHost("https://tend.example.org:8443/api")).toBe("tend.example.org:8443");
     expect(serverHost("not a url")).toBe("not a url");
     expect(serverHost(null)).toBeNull();
+  });
+});
+
+describe("heldMessage", () => {
+  const uuid = "4c4c4544-0042-3510-8052-b4c04f4e4d32";
+
+  it("tells a forgotten device's staff that nothing was deleted and how to get it back", () => {
+    const m = heldMessage({ code: "DEVICE_UNKNOWN", reason: "unsigned", device_uuid: uuid, since: "2026-12-04T00:00:00Z" });
+    expect(m.title).toBe("Device locked — nothing was deleted");
+    expect(m.detail).toContain("no longer recognises this device");
+    expect(m.detail).toContain(`re-adopt device ${uuid}`);
+  });
+
+  it("names a deactivation that did not come from the device's server", () => {
+    const m = heldMessage({ code: "DEVICE_DEACTIVATED", reason: "bad_signature", device_uuid: uuid, since: "2026-12-04T00:00:00Z" });
+    expect(m.detail).toContain("deactivated, without a signed order (the order did not come from this device's server)");
   });
 });

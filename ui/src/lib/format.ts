@@ -1,6 +1,6 @@
 // Wording for sync and connection state, kept out of components so it can be tested alone.
 
-import type { ConnectionState } from "./bindings";
+import type { ConnectionState, HeldNotice } from "./bindings";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -50,4 +50,28 @@ export function serverHost(url: string | null): string | null {
 
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * What the status bar says when the server ended this device's enrollment without a
+ * signed order: the device is locked, nothing was deleted, and an administrator can
+ * take it back (re-adopt it) by its hardware ID.
+ */
+export function heldMessage(held: HeldNotice): { title: string; detail: string } {
+  const what =
+    held.code === "DEVICE_UNKNOWN"
+      ? "The server no longer recognises this device"
+      : held.code === "DEVICE_REJECTED"
+        ? "The server answered that this device was rejected, without a signed order"
+        : "The server answered that this device was deactivated, without a signed order";
+  const why =
+    held.reason === "unsigned" || held.code === "DEVICE_UNKNOWN"
+      ? ""
+      : held.reason === "no_pinned_key"
+        ? " (this device has no server key to check it with)"
+        : " (the order did not come from this device's server)";
+  return {
+    title: "Device locked — nothing was deleted",
+    detail: `${what}${why}. Notes not yet synced are kept on this device. Ask an administrator to re-adopt device ${held.device_uuid}.`,
+  };
 }

@@ -5,6 +5,30 @@ import StatusBar from "./StatusBar.svelte";
 const NOW = new Date("2026-11-26T15:00:00Z");
 
 describe("StatusBar", () => {
+  it("alerts that a device the server forgot is locked with nothing deleted, and says how to get it back", () => {
+    render(StatusBar, {
+      status: {
+        connection: "online",
+        server_url: "https://tend.example.org",
+        last_sync: null,
+        pending: 4,
+        facility_name: null,
+        held: { code: "DEVICE_UNKNOWN", reason: "unsigned", device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32", since: "2026-12-04T00:00:00Z" },
+      },
+      now: NOW,
+    });
+    const alert = screen.getByRole("alert");
+    expect(alert).toHaveAttribute("data-code", "DEVICE_UNKNOWN");
+    expect(alert).toHaveTextContent("Device locked — nothing was deleted");
+    expect(alert).toHaveTextContent("re-adopt device 4c4c4544-0042-3510-8052-b4c04f4e4d32");
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("4");
+  });
+
+  it("shows no alert for a device the server knows", () => {
+    render(StatusBar, { status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 } });
+    expect(screen.queryByTestId("status-held")).not.toBeInTheDocument();
+  });
+
   it("says it is checking before the first status arrives", () => {
     render(StatusBar, { status: null });
     const connection = screen.getByTestId("status-connection");
