@@ -63,7 +63,9 @@ pub enum ApiError {
     /// `DEVICE_DEACTIVATED` / `DEVICE_REJECTED`), with the signed order the
     /// device may act on (wipe).
     #[error("{}", refusal_message(order_code(order.kind)))]
-    DeviceOrdered { order: Box<tend_domain::wire::DeviceOrder> },
+    DeviceOrdered {
+        order: Box<tend_domain::wire::DeviceOrder>,
+    },
     /// An enrollment was refused (403); the code names the problem.
     #[error("{}", refusal_message(*.0))]
     Enrollment(ErrorCode),
@@ -176,9 +178,7 @@ impl ApiError {
             Self::Device(_)
             | Self::DeviceOrdered { .. }
             | Self::BadgePinWrong { .. }
-            | Self::BadgePinRequired(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            | Self::BadgePinRequired(_) => StatusCode::UNAUTHORIZED,
             Self::Badge(ErrorCode::BadgeLocked | ErrorCode::BadgeDeviceNotAllowed) => {
                 StatusCode::FORBIDDEN
             }

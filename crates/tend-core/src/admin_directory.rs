@@ -249,6 +249,11 @@ pub struct FacilityForm {
     pub timezone: String,
     /// The whole map: features not shown in the form are sent back unchanged.
     pub features: BTreeMap<String, bool>,
+    /// The least protection a device of the facility may keep its vault
+    /// key with (absent: the server's default, `encrypted`, on create; kept
+    /// on update).
+    #[serde(default)]
+    pub device_protection_minimum: Option<tend_domain::wire::DeviceProtectionMinimum>,
     /// Absent on create (new facilities are active).
     pub is_active: Option<bool>,
 }
@@ -311,6 +316,7 @@ impl FacilityForm {
             timezone: optional(&self.timezone),
             settings: None,
             features: Some(self.features.clone()),
+            device_protection_minimum: self.device_protection_minimum,
         })
     }
 
@@ -331,6 +337,7 @@ impl FacilityForm {
             timezone: Some(self.timezone.trim().to_owned()),
             settings: None,
             features: Some(self.features.clone()),
+            device_protection_minimum: self.device_protection_minimum,
             is_active: self.is_active,
         })
     }
@@ -708,6 +715,7 @@ mod tests {
             address: "".to_owned(),
             timezone: "America/Chicago".to_owned(),
             features: BTreeMap::from([("family_portal".to_owned(), true)]),
+            device_protection_minimum: None,
             is_active: None,
         }
     }

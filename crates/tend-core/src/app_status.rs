@@ -59,6 +59,10 @@ pub struct AppStatus {
     /// The server said this device's enrollment is over without a signed
     /// order: locked, nothing deleted, waiting to be re-adopted.
     pub held: Option<crate::session::HeldNotice>,
+    /// The vault's state when it is not simply open: a kiosk whose key is
+    /// bound to the server waits for the network after a reboot
+    /// (`waiting_for_network`). `None` before the first attempt.
+    pub vault: Option<crate::vault::UnlockState>,
 }
 
 impl AppStatus {
@@ -76,6 +80,7 @@ impl AppStatus {
             pending: 0,
             facility_name: None,
             held: None,
+            vault: None,
         }
     }
 }

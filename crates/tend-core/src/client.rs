@@ -84,6 +84,48 @@ impl DeviceClient {
         self.post(&path, Some(&token.token), body).await
     }
 
+    /// `GET /api/devices/{id}/vault-secret`: the server's part of this
+    /// device's server-bound vault key.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn vault_secret(
+        &self,
+        token: &DeviceToken,
+    ) -> Result<tend_domain::wire::DeviceVaultSecret> {
+        let request = self
+            .http
+            .get(format!(
+                "{}/api/devices/{}/vault-secret",
+                self.base, token.device_id
+            ))
+            .bearer_auth(&token.token);
+        crate::api_call::send(request).await
+    }
+
+    /// `POST /api/devices/{id}/vault-secret/rotate`: a new server part.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn rotate_vault_secret(
+        &self,
+        token: &DeviceToken,
+    ) -> Result<tend_domain::wire::DeviceVaultSecret> {
+        let path = format!("/api/devices/{}/vault-secret/rotate", token.device_id);
+        self.post(&path, Some(&token.token), &serde_json::json!({}))
+            .await
+    }
+
+    /// `DELETE /api/devices/{id}/vault-secret/previous`: re-keyed, the old
+    /// server part may go.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn forget_previous_vault_secret(&self, token: &DeviceToken) -> Result<()> {
+        let request = self
+            .http
+            .delete(format!(
+                "{}/api/devices/{}/vault-secret/previous",
+                self.base, token.device_id
+            ))
+            .bearer_auth(&token.token);
+        crate::api_call::send_for_effect(request).await
+    }
+
     /// `POST /api/auth/badge-login` with a device token: a badge tap (and
     /// the PIN when the policy asked for it) for the user's session.
     #[tracing::instrument(skip_all, fields(device_id = token.device_id))]

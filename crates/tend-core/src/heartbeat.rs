@@ -63,13 +63,13 @@ pub struct SyncState {
 /// The heartbeat body, stamped with the device's clock `now`.
 pub fn heartbeat(
     app_version: &str,
-    backend: Option<SecretBackend>,
+    encryption_posture: EncryptionPosture,
     sync: &SyncState,
     now: DateTime<Utc>,
 ) -> Heartbeat {
     Heartbeat {
         app_version: Some(app_version.to_owned()),
-        encryption_posture: posture(backend),
+        encryption_posture,
         pending_outbox: sync.pending_outbox,
         oldest_pending_since: sync.oldest_pending_since,
         last_sync: sync.last_sync,
@@ -115,7 +115,7 @@ mod tests {
         let now = Utc::now();
         let body = heartbeat(
             "0.1.0",
-            Some(SecretBackend::Keyring),
+            posture(Some(SecretBackend::Keyring)),
             &SyncState {
                 pending_outbox: 2,
                 ..Default::default()

@@ -19,6 +19,7 @@ pub mod instance;
 pub mod link;
 pub mod logging;
 pub mod login;
+pub mod server_bound;
 pub mod server_url;
 pub mod session;
 pub mod sync;

@@ -169,7 +169,10 @@ pub async fn conclude(link: &DeviceLink, ending: Ending) -> crate::Result<Sessio
         &device_uuid,
     ) {
         Ok(kind) => {
-            tracing::warn!(order = kind.as_str(), "a signed order ended this enrollment; wiping");
+            tracing::warn!(
+                order = kind.as_str(),
+                "a signed order ended this enrollment; wiping"
+            );
             Ok(SessionOutcome::Wiped(enrollment.wipe(ending.code).await?))
         }
         Err(reason) => {
@@ -207,13 +210,23 @@ pub async fn run_enrolled(
     let backend =
         crate::vault::secret::read_backend_marker(enrollment.data_dir()).or(Some(store.backend()));
     let app_version = enrollment.app_version().to_owned();
+    // A key file holding only the local half of a server-bound key is not
+    // a key on the disk: the vault needs the server to open.
+    let posture = match crate::heartbeat::posture(backend) {
+        tend_domain::wire::EncryptionPosture::KeyFile
+            if crate::vault::Vault::is_bound_to_server(store.as_ref()).unwrap_or(false) =>
+        {
+            tend_domain::wire::EncryptionPosture::ServerBound
+        }
+        other => other,
+    };
     enrollment.pin_server_key_if_missing().await;
     tracing::info!("device session started");
     let ending = run(
         server.as_ref(),
         link.tokens(),
         SessionSettings::new(heartbeat_interval),
-        || crate::heartbeat::heartbeat(&app_version, backend, &sync_state(), chrono::Utc::now()),
+        || crate::heartbeat::heartbeat(&app_version, posture, &sync_state(), chrono::Utc::now()),
         on_event,
         tokio::time::sleep,
     )
@@ -287,7 +300,12 @@ mod tests {
     }
 
     fn body() -> Heartbeat {
-        crate::heartbeat::heartbeat("0.1.0", None, &Default::default(), Utc::now())
+        crate::heartbeat::heartbeat(
+            "0.1.0",
+            tend_domain::wire::EncryptionPosture::None,
+            &Default::default(),
+            Utc::now(),
+        )
     }
 
     async fn run_fake(api: &FakeApi) -> (ErrorCode, Vec<SessionEvent>, Vec<Duration>) {

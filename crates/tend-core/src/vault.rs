@@ -466,6 +466,30 @@ impl Vault {
         Ok(())
     }
 
+    /// Re-keys a server-bound vault under a new server part (after the
+    /// server rotated it): a new local secret too, the same crash-safe way.
+    pub fn rebind_to_server(&mut self, device: &str, server_secret: &SecretBytes) -> Result<()> {
+        if !self.key_mode.is_server_bound() {
+            return Err(CoreError::Database(
+                "the device database is not bound to the server".into(),
+            ));
+        }
+        let mode = KeyMode::ServerBound {
+            device: device.to_owned(),
+            server_secret: Some(server_secret.clone()),
+        };
+        self.rekey_into(&mode, &[])?;
+        self.key_mode = mode;
+        tracing::info!("device vault re-keyed under the server's new part");
+        Ok(())
+    }
+
+    /// Whether the vault in `store` is bound to the server: its local secret
+    /// is there and no local-only key is.
+    pub fn is_bound_to_server(store: &dyn SecretStore) -> Result<bool> {
+        Ok(store.get(LOCAL_SECRET.0)?.is_some() && store.get(DB_KEY.0)?.is_none())
+    }
+
     /// Stages the next secret of `mode`, rekeys the file, promotes the
     /// secret, then deletes `obsolete` secrets; a marker file tells the next
     /// open to finish or undo a cut-off run.

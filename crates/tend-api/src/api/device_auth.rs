@@ -8,8 +8,9 @@ use base64::Engine;
 use chrono::Utc;
 use ed25519_dalek::{Signature, VerifyingKey};
 use tend_domain::wire::{
-    device_auth_message, DeviceChallenge, DeviceOrderKind, ServerSigningKey, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest,
-    EncryptionPosture, ErrorBody, Heartbeat, HeartbeatAck,
+    device_auth_message, DeviceChallenge, DeviceChallengeRequest, DeviceOrderKind, DeviceToken,
+    DeviceTokenRequest, DeviceVaultSecret, EncryptionPosture, ErrorBody, Heartbeat, HeartbeatAck,
+    ServerSigningKey,
 };
 use tend_domain::ErrorCode;
 
@@ -217,9 +218,92 @@ pub async fn heartbeat(
             clock_offset_ms,
         },
     );
+    // Below the facility's minimum protection (or unencrypted where this
+    // device must encrypt): nothing stays open on its screen.
+    let minimum = state
+        .identity
+        .protection
+        .get(&state.pool, device.facility_id)
+        .await?;
+    let lock = !minimum.allows(body.encryption_posture)
+        || (device.encryption_required && body.encryption_posture == EncryptionPosture::None);
     Ok(Json(HeartbeatAck {
         server_time: now,
         clock_offset_ms,
-        lock: device.encryption_required && body.encryption_posture == EncryptionPosture::None,
+        lock,
     }))
+}
+
+/// The server's part of this device's server-bound vault key (its own
+/// device token only; created on first use). A deactivated device has no
+/// token, and its secret was destroyed when it was deactivated.
+#[utoipa::path(get, path = "/api/devices/{id}/vault-secret", tag = "device-auth",
+    params(("id" = i64, Path, description = "Device id (the token's own)")),
+    responses(
+        (status = 200, description = "The secret (and the one before a rotation, until the device re-keyed); `Cache-Control: no-store`", body = DeviceVaultSecret),
+        (status = 401, description = "No valid device token, or the device is no longer active", body = ErrorBody),
+        (status = 403, description = "Another device's id", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn vault_secret(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Id(id): Id,
+) -> Result<impl axum::response::IntoResponse> {
+    if id != device.device_id {
+        return Err(ApiError::Forbidden);
+    }
+    let secrets = store::vault_secrets::get_or_create(&state.pool, id).await?;
+    Ok(no_store(secrets))
+}
+
+/// A new server part for this device's vault key. The current one stays
+/// `previous` until the device re-keyed its vault and confirms with
+/// `DELETE /api/devices/{id}/vault-secret/previous`.
+#[utoipa::path(post, path = "/api/devices/{id}/vault-secret/rotate", tag = "device-auth",
+    params(("id" = i64, Path, description = "Device id (the token's own)")),
+    responses(
+        (status = 200, description = "The new secret and the previous one; `Cache-Control: no-store`", body = DeviceVaultSecret),
+        (status = 401, description = "No valid device token, or the device is no longer active", body = ErrorBody),
+        (status = 403, description = "Another device's id", body = ErrorBody),
+        (status = 409, description = "A rotation is already waiting for the device to re-key", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn rotate_vault_secret(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Id(id): Id,
+) -> Result<impl axum::response::IntoResponse> {
+    if id != device.device_id {
+        return Err(ApiError::Forbidden);
+    }
+    let secrets = store::vault_secrets::rotate(&state.pool, id).await?;
+    tracing::info!(device_id = id, "vault secret rotated");
+    Ok(no_store(secrets))
+}
+
+/// The device re-keyed its vault: the secret before the rotation is gone.
+#[utoipa::path(delete, path = "/api/devices/{id}/vault-secret/previous", tag = "device-auth",
+    params(("id" = i64, Path, description = "Device id (the token's own)")),
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 401, description = "No valid device token, or the device is no longer active", body = ErrorBody),
+        (status = 403, description = "Another device's id", body = ErrorBody)),
+    security(("device" = [])))]
+pub async fn forget_previous_vault_secret(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Id(id): Id,
+) -> Result<axum::http::StatusCode> {
+    if id != device.device_id {
+        return Err(ApiError::Forbidden);
+    }
+    store::vault_secrets::forget_previous(&state.pool, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Secrets are never cached by a proxy or client.
+fn no_store(secrets: DeviceVaultSecret) -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(secrets),
+    )
 }

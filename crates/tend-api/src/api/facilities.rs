@@ -198,6 +198,7 @@ pub async fn create_facility(
         ),
         settings: body.settings.unwrap_or_default(),
         features: body.features.unwrap_or_default(),
+        device_protection_minimum: body.device_protection_minimum.unwrap_or_default(),
         is_active: true,
     };
     v.finish()?;
@@ -314,6 +315,9 @@ pub async fn update_facility(
         },
         settings: body.settings.unwrap_or(current.settings),
         features: body.features.unwrap_or(current.features),
+        device_protection_minimum: body
+            .device_protection_minimum
+            .unwrap_or(current.device_protection_minimum),
         is_active: body.is_active.unwrap_or(current.is_active),
     };
     v.finish()?;
@@ -375,6 +379,7 @@ pub async fn update_census(
         timezone: current.timezone,
         settings: current.settings,
         features: current.features,
+        device_protection_minimum: current.device_protection_minimum,
         is_active: current.is_active,
     };
     let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod heartbeat;
 pub mod limits;
 pub mod orders;
+pub mod protection;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -123,6 +124,8 @@ pub struct IdentityState {
     pub password_work: tokio::sync::Semaphore,
     /// The key device orders (deactivation, rejection) are signed with.
     pub orders: orders::OrderSigner,
+    /// Facilities' minimum device protection (heartbeat lock decisions).
+    pub protection: protection::ProtectionMinimums,
 }
 
 impl IdentityState {
@@ -144,6 +147,7 @@ impl IdentityState {
             heartbeats: Arc::new(HeartbeatBuffer::default()),
             password_work: tokio::sync::Semaphore::new(config.password_hash_concurrency.max(1)),
             orders: orders::OrderSigner::default(),
+            protection: protection::ProtectionMinimums::default(),
             config,
         }
     }

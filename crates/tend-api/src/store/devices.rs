@@ -99,6 +99,7 @@ impl Row {
             encryption_posture: match self.encryption_posture.as_deref() {
                 Some("keyring") => Some(EncryptionPosture::Keyring),
                 Some("key_file") => Some(EncryptionPosture::KeyFile),
+                Some("server_bound") => Some(EncryptionPosture::ServerBound),
                 Some("none") => Some(EncryptionPosture::None),
                 _ => None,
             },

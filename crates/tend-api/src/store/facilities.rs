@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, QueryBuilder};
-use tend_domain::wire::{Facility, JsonObject};
+use tend_domain::wire::{DeviceProtectionMinimum, Facility, JsonObject};
 use tend_domain::{available_beds, occupancy_rate, FacilityType};
 
 use super::decode;
@@ -14,7 +14,7 @@ use crate::error::Result;
 
 const COLUMNS: &str = "id, organization_id, name, facility_type, medicaid_provider_number, medicare_provider_number, \
                        state_license_number, licensed_beds, current_census, address, timezone, settings, features, \
-                       is_active, created_at, updated_at";
+                       device_protection_minimum, is_active, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -31,6 +31,7 @@ struct Row {
     timezone: String,
     settings: Json<JsonObject>,
     features: Json<BTreeMap<String, bool>>,
+    device_protection_minimum: String,
     is_active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -54,6 +55,14 @@ impl Row {
             timezone: self.timezone,
             settings: self.settings.0,
             features: self.features.0,
+            device_protection_minimum: DeviceProtectionMinimum::parse(
+                &self.device_protection_minimum,
+            )
+            .ok_or_else(|| {
+                crate::error::ApiError::internal(anyhow::anyhow!(
+                    "unknown device_protection_minimum in the database"
+                ))
+            })?,
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -135,6 +144,7 @@ pub struct Fields {
     pub timezone: String,
     pub settings: JsonObject,
     pub features: BTreeMap<String, bool>,
+    pub device_protection_minimum: DeviceProtectionMinimum,
     pub is_active: bool,
 }
 
@@ -142,7 +152,8 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields) -> Result<Facility> {
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO facilities (organization_id, name, facility_type, medicaid_provider_number, \
          medicare_provider_number, state_license_number, licensed_beds, current_census, address, timezone, \
-         settings, features, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         settings, features, is_active, device_protection_minimum) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          RETURNING {COLUMNS}"
     ))
     .bind(f.organization_id)
@@ -158,6 +169,7 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields) -> Result<Facility> {
     .bind(Json(&f.settings))
     .bind(Json(&f.features))
     .bind(f.is_active)
+    .bind(f.device_protection_minimum.as_str())
     .fetch_one(conn)
     .await?;
     row.into_wire()
@@ -168,7 +180,8 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Faci
     let row: Row = sqlx::query_as(&format!(
         "UPDATE facilities SET name = $2, facility_type = $3, medicaid_provider_number = $4, \
          medicare_provider_number = $5, state_license_number = $6, licensed_beds = $7, current_census = $8, \
-         address = $9, timezone = $10, settings = $11, features = $12, is_active = $13, updated_at = now() \
+         address = $9, timezone = $10, settings = $11, features = $12, is_active = $13, \
+         device_protection_minimum = $14, updated_at = now() \
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -184,6 +197,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Faci
     .bind(Json(&f.settings))
     .bind(Json(&f.features))
     .bind(f.is_active)
+    .bind(f.device_protection_minimum.as_str())
     .fetch_one(conn)
     .await?;
     row.into_wire()
@@ -197,4 +211,20 @@ pub async fn staff_counts(conn: &mut PgConnection, facility_id: i64) -> Result<(
     .bind(facility_id)
     .fetch_one(conn)
     .await?)
+}
+
+/// A facility's minimum device protection, for the heartbeat's lock
+/// decision (no scope: the device token already proved the tenancy).
+pub async fn device_protection_minimum(
+    pool: &sqlx::PgPool,
+    facility_id: i64,
+) -> Result<DeviceProtectionMinimum> {
+    let value: Option<String> = sqlx::query_scalar("SELECT tend_facility_device_protection($1)")
+        .bind(facility_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(value
+        .as_deref()
+        .and_then(DeviceProtectionMinimum::parse)
+        .unwrap_or_default())
 }

@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod patients;
 pub mod sync;
 pub mod users;
+pub mod vault_secrets;
 
 use crate::error::ApiError;
 

@@ -47,6 +47,7 @@ fn facility_form(name: &str, timezone: &str) -> FacilityForm {
             ("wandering_alerts".to_owned(), true),
             ("family_portal".to_owned(), false),
         ]),
+        device_protection_minimum: None,
         is_active: None,
     }
 }

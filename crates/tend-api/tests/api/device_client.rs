@@ -110,7 +110,7 @@ async fn enrolls_with_a_typed_code_then_authenticates_and_heartbeats() {
     assert_eq!(token.device_id, state.device_id);
     let body = tend_core::heartbeat::heartbeat(
         "0.1.0",
-        Some(tend_core::vault::SecretBackend::KeyFile),
+        tend_core::heartbeat::posture(Some(tend_core::vault::SecretBackend::KeyFile)),
         &Default::default(),
         chrono::Utc::now(),
     );
@@ -352,7 +352,10 @@ impl Kiosk {
         );
         let state = enrollment.enroll(&app.base, code).await.unwrap();
         assert_eq!(state.status, DeviceStatus::Active);
-        assert!(state.server_key.is_some(), "the server key is pinned at enrollment");
+        assert!(
+            state.server_key.is_some(),
+            "the server key is pinned at enrollment"
+        );
         Self {
             _machine: machine,
             data_dir,
@@ -378,7 +381,10 @@ impl Kiosk {
 
     /// Nothing of the device is gone: enrollment record, vault, keys.
     fn assert_intact(&self) {
-        assert!(self.enrollment.saved().unwrap().is_some(), "enrollment kept");
+        assert!(
+            self.enrollment.saved().unwrap().is_some(),
+            "enrollment kept"
+        );
         assert!(self.database.exists(), "vault kept");
         assert!(self
             .store
@@ -459,12 +465,19 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
     assert_eq!(state.status, DeviceStatus::Pending);
     // … and approves it: the device is active again with its vault and key.
     let r = app
-        .post(&format!("/api/devices/{}/approve", state.device_id), admin, json!({}))
+        .post(
+            &format!("/api/devices/{}/approve", state.device_id),
+            admin,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let state = kiosk.enrollment.request_readoption().await.unwrap();
     assert_eq!(state.status, DeviceStatus::Active);
-    assert_eq!(state.server_key, kiosk.state.server_key, "the pinned key is kept");
+    assert_eq!(
+        state.server_key, kiosk.state.server_key,
+        "the pinned key is kept"
+    );
     kiosk.assert_intact();
     let key = kiosk.enrollment.device_key().await.unwrap();
     let uuid = DeviceUuid::parse(&device_uuid).unwrap();
@@ -517,7 +530,10 @@ async fn a_forged_deactivation_locks_the_device_and_deletes_nothing() {
                             .encode(impostor.sign(&order.message()).to_bytes());
                         error["order"] = serde_json::to_value(order).unwrap();
                     }
-                    (axum::http::StatusCode::UNAUTHORIZED, Json(json!({"error": error})))
+                    (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        Json(json!({"error": error})),
+                    )
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -584,7 +600,11 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
         .unwrap();
     assert_eq!(state.server_key.as_ref(), Some(&pinned));
     let r = app
-        .post(&format!("/api/devices/{}/deactivate", state.device_id), admin, json!({}))
+        .post(
+            &format!("/api/devices/{}/deactivate", state.device_id),
+            admin,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let e = client
@@ -594,13 +614,23 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
     assert_eq!(e.code(), ErrorCode::DeviceDeactivated);
     let order = e.device_order().expect("a signed order").clone();
     assert_eq!(
-        orders::verify(e.code(), Some(&order), Some(&pinned), &dev.identity.device_uuid),
+        orders::verify(
+            e.code(),
+            Some(&order),
+            Some(&pinned),
+            &dev.identity.device_uuid
+        ),
         Ok(DeviceOrderKind::Deactivate)
     );
     // Not an order for any other device.
     let other = Device::new();
     assert_eq!(
-        orders::verify(e.code(), Some(&order), Some(&pinned), &other.identity.device_uuid),
+        orders::verify(
+            e.code(),
+            Some(&order),
+            Some(&pinned),
+            &other.identity.device_uuid
+        ),
         Err(orders::UnverifiedOrder::OtherDevice)
     );
 
@@ -619,7 +649,11 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
         .await
         .unwrap();
     let r = app
-        .post(&format!("/api/devices/{}/reject", state.device_id), admin, json!({}))
+        .post(
+            &format!("/api/devices/{}/reject", state.device_id),
+            admin,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let e = client
@@ -628,8 +662,267 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::DeviceRejected);
     assert_eq!(
-        orders::verify(e.code(), e.device_order(), Some(&pinned), &dev.identity.device_uuid),
+        orders::verify(
+            e.code(),
+            e.device_order(),
+            Some(&pinned),
+            &dev.identity.device_uuid
+        ),
         Ok(DeviceOrderKind::Reject)
     );
     server_b.abort();
+}
+
+/// A kiosk without an OS keyring: its secrets are in a key file inside the
+/// data directory, and `machine` is its machine-id.
+struct KeyFileKiosk {
+    machine: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
+    enrollment: std::sync::Arc<tend_core::enrollment::Enrollment>,
+    link: tend_core::link::DeviceLink,
+    state: EnrollmentState,
+}
+
+fn machine_tree() -> tempfile::TempDir {
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    machine
+}
+
+fn key_file_enrollment(
+    data_dir: &std::path::Path,
+    machine: &std::path::Path,
+) -> std::sync::Arc<tend_core::enrollment::Enrollment> {
+    use tend_core::vault::{KeyFileStore, SecretStore};
+    let store: std::sync::Arc<dyn SecretStore> =
+        std::sync::Arc::new(KeyFileStore::new(data_dir.join("keys")).unwrap());
+    std::sync::Arc::new(
+        tend_core::enrollment::Enrollment::new(data_dir, "0.1.0")
+            .with(tend_core::identity::IdentityProbe::new(machine), store),
+    )
+}
+
+impl KeyFileKiosk {
+    /// Enrolled, with a vault on its local key (as every kiosk had before
+    /// server-bound keys) holding one row.
+    async fn enrolled(app: &TestApp, code: &str) -> Self {
+        let machine = machine_tree();
+        let data_dir = tempfile::tempdir().unwrap();
+        let enrollment = key_file_enrollment(data_dir.path(), machine.path());
+        let state = enrollment.enroll(&app.base, code).await.unwrap();
+        let vault = enrollment.open_vault().await.unwrap();
+        assert!(!vault.posture().server_bound);
+        vault
+            .connection()
+            .execute_batch(
+                "CREATE TABLE kept (note TEXT); INSERT INTO kept VALUES ('unsynced note');",
+            )
+            .unwrap();
+        drop(vault);
+        let link = tend_core::link::DeviceLink::new(enrollment.clone());
+        Self {
+            machine,
+            data_dir,
+            enrollment,
+            link,
+            state,
+        }
+    }
+
+    async fn open(&self) -> tend_core::Result<tend_core::vault::Vault> {
+        tend_core::server_bound::fetch_and_open(&self.enrollment, &self.link).await
+    }
+}
+
+fn kept_note(vault: &tend_core::vault::Vault) -> String {
+    vault
+        .connection()
+        .query_row("SELECT note FROM kept", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The kiosk's vault key leaves the SD card: bound to the server on first
+/// open, it opens again only with the server's part; a copy of the data
+/// directory on another machine does not open; a deactivated device gets
+/// no part at all (the server destroyed it).
+#[tokio::test]
+async fn a_kiosk_without_a_keyring_binds_its_vault_to_the_server() {
+    use tend_core::vault::{KeyFileStore, Vault, VaultOptions};
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let kiosk = KeyFileKiosk::enrolled(&app, &code).await;
+
+    let vault = kiosk.open().await.unwrap();
+    assert!(vault.posture().server_bound, "bound on first open");
+    assert_eq!(kept_note(&vault), "unsynced note");
+    drop(vault);
+    let store = KeyFileStore::new(kiosk.data_dir.path().join("keys")).unwrap();
+    assert!(Vault::is_bound_to_server(&store).unwrap());
+    // The disk alone no longer opens it: the local-only key is gone.
+    let alone = Vault::open(
+        kiosk.data_dir.path(),
+        std::sync::Arc::new(store),
+        VaultOptions::default(),
+    );
+    assert!(alone.is_err(), "opened from the disk alone");
+    // With the server's part again: the same data.
+    let vault = kiosk.open().await.unwrap();
+    assert_eq!(kept_note(&vault), "unsynced note");
+    drop(vault);
+
+    // The whole data directory copied to another machine (another
+    // machine-id): the device key authenticates, the server hands out its
+    // part, and still the key derived there does not open the vault.
+    let copy = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", kiosk.data_dir.path().display()))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let thief_machine = machine_tree();
+    let thief = key_file_enrollment(copy.path(), thief_machine.path());
+    let thief_link = tend_core::link::DeviceLink::new(thief.clone());
+    let e = tend_core::server_bound::fetch_and_open(&thief, &thief_link)
+        .await
+        .err()
+        .expect("a copy on another machine must not open");
+    assert_eq!(e.code(), ErrorCode::StorageUnavailable, "{e}");
+    assert!(
+        copy.path().join(tend_core::vault::DATABASE_FILE).exists(),
+        "nothing shredded in the copy"
+    );
+    // The original still opens (nothing was shredded over a wrong key).
+    assert_eq!(kept_note(&kiosk.open().await.unwrap()), "unsynced note");
+    let _ = kiosk.machine.path();
+
+    // Deactivated: no token, no part; the server's part is destroyed.
+    let r = app
+        .post(
+            &format!("/api/devices/{}/deactivate", kiosk.state.device_id),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM device_vault_secrets WHERE device_id = $1")
+            .bind(kiosk.state.device_id)
+            .fetch_one(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(left, 0, "deactivation destroys the server's part");
+    let e = kiosk
+        .open()
+        .await
+        .err()
+        .expect("a deactivated device must not open");
+    assert_eq!(e.code(), ErrorCode::DeviceDeactivated);
+}
+
+/// The server's part is rotated: the vault is re-keyed under the new part
+/// and the server forgets the old one. A rotation the device did not finish
+/// (the server has the new part, the vault still the old) is finished at
+/// the next open.
+#[tokio::test]
+async fn the_servers_part_rotates_and_a_cut_off_rotation_finishes_at_the_next_open() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let kiosk = KeyFileKiosk::enrolled(&app, &code).await;
+    let previous = |app: &TestApp, id: i64| {
+        let owner = app.owner.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT previous IS NOT NULL FROM device_vault_secrets WHERE device_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&owner)
+            .await
+            .unwrap()
+        }
+    };
+
+    let mut vault = kiosk.open().await.unwrap();
+    tend_core::server_bound::rotate(&kiosk.enrollment, &kiosk.link, &mut vault)
+        .await
+        .unwrap();
+    assert!(
+        !previous(&app, kiosk.state.device_id).await,
+        "old part forgotten"
+    );
+    drop(vault);
+    assert_eq!(kept_note(&kiosk.open().await.unwrap()), "unsynced note");
+
+    // Cut off: the server rotated, the device never re-keyed.
+    let token = kiosk
+        .link
+        .with_token(|_, token| async move { Ok(token) })
+        .await
+        .unwrap();
+    let r = app
+        .client
+        .post(format!(
+            "{}/api/devices/{}/vault-secret/rotate",
+            app.base, kiosk.state.device_id
+        ))
+        .bearer_auth(&token.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // A second rotation before the device re-keyed would lose its key: refused.
+    let again = app
+        .client
+        .post(format!(
+            "{}/api/devices/{}/vault-secret/rotate",
+            app.base, kiosk.state.device_id
+        ))
+        .bearer_auth(&token.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(previous(&app, kiosk.state.device_id).await);
+    let vault = kiosk.open().await.unwrap();
+    assert_eq!(kept_note(&vault), "unsynced note");
+    assert!(
+        !previous(&app, kiosk.state.device_id).await,
+        "finished and forgotten"
+    );
+    drop(vault);
+    assert_eq!(kept_note(&kiosk.open().await.unwrap()), "unsynced note");
+
+    // Another device's part is not this device's to read.
+    let other = app
+        .client
+        .get(format!(
+            "{}/api/devices/{}/vault-secret",
+            app.base,
+            kiosk.state.device_id + 1
+        ))
+        .bearer_auth(&token.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+    let anonymous = app
+        .client
+        .get(format!(
+            "{}/api/devices/{}/vault-secret",
+            app.base, kiosk.state.device_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }

@@ -1022,3 +1022,52 @@ async fn an_enrollment_limit_of_n_allows_n_across_two_instances() {
     assert!(!keys[0].windows(9).any(|w| w == b"127.0.0.1"));
     server_b.abort();
 }
+
+/// A facility may require that nothing on a device's disk alone opens its
+/// vault (`off_disk`): a device reporting a key file is told to lock; a
+/// keyring or a server-bound key is enough. The default (`encrypted`)
+/// accepts a key file. An unknown value is refused naming the field.
+#[tokio::test]
+async fn a_facilitys_minimum_protection_locks_devices_below_it() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (code, _) = new_code(&app, &w, json!({})).await;
+    let dev = Dev::new();
+    let id = enroll(&app, &dev, Some(&code)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let admin = w.token(Role::OrgAdmin);
+    let facility = format!("/api/facilities/{}", w.a1.facility);
+
+    let r = app.call(Method::GET, &facility, Some(admin), None).await;
+    assert_eq!(r.body["device_protection_minimum"], "encrypted");
+    let r = app
+        .put(
+            &facility,
+            admin,
+            json!({"device_protection_minimum": "strong"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    let r = app
+        .put(
+            &facility,
+            admin,
+            json!({"device_protection_minimum": "off_disk"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["device_protection_minimum"], "off_disk");
+
+    let (tok, _) = token(&app, &dev).await;
+    for (posture, lock) in [
+        ("key_file", true),
+        ("none", true),
+        ("server_bound", false),
+        ("keyring", false),
+    ] {
+        let r = heartbeat(&app, &tok, id, posture).await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        assert_eq!(r.body["lock"], lock, "{posture}");
+    }
+}

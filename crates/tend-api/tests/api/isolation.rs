@@ -570,6 +570,13 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
     ("post", "/api/devices/{id}/heartbeat"),
+    // The vault secret: the device's own token and id only (403 for another
+    // id, 401 without a token; `device_client` tests both).
+    ("get", "/api/devices/{id}/vault-secret"),
+    ("post", "/api/devices/{id}/vault-secret/rotate"),
+    ("delete", "/api/devices/{id}/vault-secret/previous"),
+    // The server's public order-signing key: the same for everyone.
+    ("get", "/api/server-key"),
     // Family check-in is device-authenticated (the device's facility) and
     // the family endpoints are bound to one resident by the family session;
     // `family` tests them, and `a_family_token_opens_nothing_else` below.

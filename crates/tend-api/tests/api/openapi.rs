@@ -57,6 +57,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
     ("post", "/api/devices/{id}/heartbeat"),
+    ("get", "/api/devices/{id}/vault-secret"),
+    ("post", "/api/devices/{id}/vault-secret/rotate"),
+    ("delete", "/api/devices/{id}/vault-secret/previous"),
+    ("get", "/api/server-key"),
     ("get", "/api/users/{id}/badges"),
     ("post", "/api/users/{id}/badges"),
     ("post", "/api/users/{id}/badges/{badge_id}/revoke"),
@@ -191,6 +195,7 @@ async fn document_is_valid_and_covers_every_route() {
         ("ErrorCode", "VISITOR_CODE_INVALID"),
         ("FamilyUpdateKind", "day_summary"),
         ("EncryptionPosture", "key_file"),
+        ("EncryptionPosture", "server_bound"),
     ] {
         let values = doc["components"]["schemas"][schema]["enum"]
             .as_array()

@@ -77,6 +77,16 @@ impl StatusBoard {
         Some(status.clone())
     }
 
+    /// The vault's state (see [`AppStatus::vault`]).
+    pub(super) fn set_vault(&self, vault: crate::vault::UnlockState) -> Option<AppStatus> {
+        let mut status = self.lock();
+        if status.vault == Some(vault) {
+            return None;
+        }
+        status.vault = Some(vault);
+        Some(status.clone())
+    }
+
     /// The device was wiped: back to first-run setup, nothing of the old
     /// facility kept.
     pub(super) fn forget_server(&self) -> AppStatus {
@@ -87,6 +97,7 @@ impl StatusBoard {
         status.last_sync = None;
         status.pending = 0;
         status.held = None;
+        status.vault = None;
         status.clone()
     }
 }
@@ -103,6 +114,7 @@ mod tests {
             pending: 0,
             facility_name: None,
             held: None,
+            vault: None,
         })
     }
 

@@ -116,6 +116,13 @@ impl DeviceRuntime {
         }
     }
 
+    /// The vault's state reaches the status bar and the lock screen.
+    fn vault_state_changed(&self, vault: crate::vault::UnlockState) {
+        if let Some(status) = self.inner.status.set_vault(vault) {
+            self.tell(|e| e.status_changed(&status));
+        }
+    }
+
     /// Reads the facility's name from the vault into the status bar.
     async fn refresh_facility_name(&self, engine: &SyncEngine) {
         match engine.facility().await {
@@ -219,7 +226,9 @@ async fn hold(runtime: &DeviceRuntime, notice: crate::session::HeldNotice) -> bo
                 };
                 match crate::session::conclude(link, ending).await {
                     Ok(crate::session::SessionOutcome::Wiped(_)) => return false,
-                    Ok(crate::session::SessionOutcome::Held(_)) if e.code() == ErrorCode::DeviceUnknown => {
+                    Ok(crate::session::SessionOutcome::Held(_))
+                        if e.code() == ErrorCode::DeviceUnknown =>
+                    {
                         match enrollment.request_readoption().await {
                             Ok(state) => state.status == tend_domain::DeviceStatus::Active,
                             Err(e) => {
@@ -284,6 +293,39 @@ async fn heartbeats(
     .await
 }
 
+/// Opens the device's vault: with its local key where the secrets are in an
+/// OS keyring; bound to the server where they would lie on the disk (a
+/// kiosk), waiting — locked, and saying so — until the server's part
+/// arrives (see [`crate::server_bound`]).
+async fn open_vault(runtime: &DeviceRuntime) -> Result<crate::vault::Vault> {
+    let enrollment = &runtime.inner.enrollment;
+    let store = enrollment.secret_store().await?;
+    if !crate::server_bound::binds_to_server(store.backend()) {
+        return enrollment.open_vault().await;
+    }
+    let link = &runtime.inner.link;
+    loop {
+        match crate::server_bound::fetch_and_open(enrollment, link).await {
+            Ok(mut vault) => {
+                runtime.vault_state_changed(crate::vault::UnlockState::Unlocked);
+                crate::server_bound::rotate_if_due(enrollment, link, &mut vault).await;
+                return Ok(vault);
+            }
+            Err(CoreError::WaitingForNetwork) => {
+                runtime.vault_state_changed(crate::vault::UnlockState::WaitingForNetwork);
+                tokio::time::sleep(VAULT_UNLOCK_RETRY).await;
+            }
+            Err(e) => {
+                runtime.vault_state_changed(crate::vault::UnlockState::from_error(&e));
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// How often a kiosk waiting for the server's part of its key asks again.
+const VAULT_UNLOCK_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the vault and starts the background sync loop for an active
 /// device; its status reaches the window (and the status bar's last sync,
 /// pending count and facility name). Returns the engine and the switch that
@@ -293,7 +335,7 @@ async fn start_sync(
     runtime: &DeviceRuntime,
 ) -> Option<(Arc<SyncEngine>, tokio::sync::watch::Sender<bool>)> {
     let opened = async {
-        let vault = runtime.inner.enrollment.open_vault().await?;
+        let vault = open_vault(runtime).await?;
         Ok::<_, CoreError>(Arc::new(SyncEngine::new(Arc::new(Mutex::new(vault)))?))
     };
     let engine = match opened.await {

@@ -33,6 +33,10 @@ pub struct Facility {
     pub settings: JsonObject,
     /// Feature flags, e.g. `behavior_tracking`, `wandering_alerts`, `family_portal`.
     pub features: BTreeMap<String, bool>,
+    /// The least protection a device of this facility may keep its vault key
+    /// with; a device below it is told to lock.
+    #[serde(default)]
+    pub device_protection_minimum: super::DeviceProtectionMinimum,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -73,6 +77,9 @@ pub struct CreateFacility {
     pub settings: Option<JsonObject>,
     #[serde(default)]
     pub features: Option<BTreeMap<String, bool>>,
+    /// Default `encrypted`.
+    #[serde(default)]
+    pub device_protection_minimum: Option<super::DeviceProtectionMinimum>,
 }
 
 /// Partial update. `organization_id` may be sent but must not change.
@@ -109,6 +116,8 @@ pub struct UpdateFacility {
     pub settings: Option<JsonObject>,
     #[serde(default)]
     pub features: Option<BTreeMap<String, bool>>,
+    #[serde(default)]
+    pub device_protection_minimum: Option<super::DeviceProtectionMinimum>,
     #[serde(default)]
     pub is_active: Option<bool>,
 }

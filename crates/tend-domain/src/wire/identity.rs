@@ -249,8 +249,15 @@ impl std::fmt::Debug for DeviceToken {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EncryptionPosture {
+    /// The vault key is in the OS keyring (a laptop's login keyring).
     Keyring,
+    /// The vault key is derived from a local secret and a secret the server
+    /// releases only to this device, authenticated and active (kiosks
+    /// without a keyring): the disk alone does not open the vault.
+    ServerBound,
+    /// The vault key is in a 0600 file beside the vault.
     KeyFile,
+    /// No encryption at rest.
     None,
 }
 
@@ -258,9 +265,81 @@ impl EncryptionPosture {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyring => "keyring",
+            Self::ServerBound => "server_bound",
             Self::KeyFile => "key_file",
             Self::None => "none",
         }
+    }
+}
+
+/// A facility's minimum protection of its devices' vault keys. A device
+/// whose heartbeat reports less is told to lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum DeviceProtectionMinimum {
+    /// Any device, even one without encryption at rest.
+    Any,
+    /// Encrypted at rest, wherever the key lives (a key file counts).
+    #[default]
+    Encrypted,
+    /// Nothing on the disk alone opens the vault: the key is in an OS
+    /// keyring, or bound to the server.
+    OffDisk,
+}
+
+impl DeviceProtectionMinimum {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Encrypted => "encrypted",
+            Self::OffDisk => "off_disk",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "any" => Some(Self::Any),
+            "encrypted" => Some(Self::Encrypted),
+            "off_disk" => Some(Self::OffDisk),
+            _ => None,
+        }
+    }
+
+    /// Whether a device reporting `posture` meets this minimum.
+    pub fn allows(self, posture: EncryptionPosture) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Encrypted => posture != EncryptionPosture::None,
+            Self::OffDisk => matches!(
+                posture,
+                EncryptionPosture::Keyring | EncryptionPosture::ServerBound
+            ),
+        }
+    }
+}
+
+/// The server's part of a server-bound vault key
+/// (`GET /api/devices/{id}/vault-secret`, the device's own token only).
+/// Never logged, never stored on the device's disk.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceVaultSecret {
+    /// Standard base64 of 32 bytes.
+    pub secret: String,
+    /// The secret before the last rotation, until the device has re-keyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+}
+
+impl std::fmt::Debug for DeviceVaultSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceVaultSecret")
+            .field("secret", &"<redacted>")
+            .field("previous", &self.previous.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -303,6 +382,31 @@ pub struct HeartbeatAck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_facilitys_minimum_decides_which_postures_lock() {
+        use EncryptionPosture::*;
+        let allowed = |m: DeviceProtectionMinimum| {
+            [Keyring, ServerBound, KeyFile, None]
+                .into_iter()
+                .filter(|p| m.allows(*p))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(DeviceProtectionMinimum::Any).len(), 4);
+        assert_eq!(
+            allowed(DeviceProtectionMinimum::Encrypted),
+            [Keyring, ServerBound, KeyFile]
+        );
+        assert_eq!(
+            allowed(DeviceProtectionMinimum::OffDisk),
+            [Keyring, ServerBound]
+        );
+        assert_eq!(
+            DeviceProtectionMinimum::parse("off_disk"),
+            Some(DeviceProtectionMinimum::OffDisk)
+        );
+        assert_eq!(DeviceProtectionMinimum::parse("strong"), Option::None);
+    }
 
     #[test]
     fn auth_message_is_fixed() {
