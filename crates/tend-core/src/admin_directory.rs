@@ -203,6 +203,7 @@ pub struct FacilityDetail {
     pub address: Option<String>,
     pub timezone: String,
     pub features: BTreeMap<String, bool>,
+    pub device_protection_minimum: tend_domain::wire::DeviceProtectionMinimum,
     pub is_active: bool,
 }
 
@@ -223,6 +224,7 @@ impl From<Facility> for FacilityDetail {
             address: f.address,
             timezone: f.timezone,
             features: f.features,
+            device_protection_minimum: f.device_protection_minimum,
             is_active: f.is_active,
         }
     }

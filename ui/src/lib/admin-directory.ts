@@ -2,7 +2,7 @@
 // staff, badges), kept out of the components so each can be tested alone. Field rules
 // themselves live in Rust; nothing here decides whether a value is valid.
 
-import { DOMAIN_RULES, type AdminUser, type BadgeSummary, type FacilityType, type OrganizationType, type Role, type StaffMember } from "./bindings";
+import { DOMAIN_RULES, type AdminUser, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type Role, type StaffMember } from "./bindings";
 
 export const FACILITY_TYPES: readonly { code: FacilityType; name: string }[] = [
   { code: "ALF", name: "Assisted living (ALF)" },
@@ -69,6 +69,26 @@ export function canManageOrganizations(admin: AdminUser): boolean {
 export function canEditOwnOrganization(admin: AdminUser): boolean {
   return admin.role === "ORG_ADMIN" || admin.role === "PLATFORM_ADMIN";
 }
+
+/** A facility's minimum device protection, in words an administrator decides by. */
+export const PROTECTION_MINIMUMS: readonly { value: DeviceProtectionMinimum; name: string; explanation: string }[] = [
+  {
+    value: "encrypted",
+    name: "Encrypted (default)",
+    explanation: "Every device encrypts its records; a kiosk without a keyring may keep the key in a protected file.",
+  },
+  {
+    value: "off_disk",
+    name: "Key never on the device's disk alone",
+    explanation:
+      "Laptops keep the key in their keyring; kiosks need the server to unlock, so a stolen SD card opens nothing.",
+  },
+  {
+    value: "any",
+    name: "No requirement",
+    explanation: "Devices without encryption may be used. Not recommended for resident data.",
+  },
+];
 
 /** Facility features an administrator can switch, with what each one turns on. */
 export const FEATURES: readonly { key: string; name: string; explanation: string }[] = [

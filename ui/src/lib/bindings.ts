@@ -259,6 +259,12 @@ export type AppStatus_Deserialize = {
 	 *  order: locked, nothing deleted, waiting to be re-adopted.
 	 */
 	held?: HeldNotice | null,
+	/**
+	 *  The vault's state when it is not simply open: a kiosk whose key is
+	 *  bound to the server waits for the network after a reboot
+	 *  (`waiting_for_network`). `None` before the first attempt.
+	 */
+	vault?: UnlockState | null,
 };
 
 /**  The status bar's data. */
@@ -279,6 +285,12 @@ export type AppStatus_Serialize = {
 	 *  order: locked, nothing deleted, waiting to be re-adopted.
 	 */
 	held: HeldNotice | null,
+	/**
+	 *  The vault's state when it is not simply open: a kiosk whose key is
+	 *  bound to the server waits for the network after a reboot
+	 *  (`waiting_for_network`). `None` before the first attempt.
+	 */
+	vault: UnlockState | null,
 };
 
 /**  One row of the audit log. */
@@ -566,6 +578,21 @@ export type DeviceIdentityInfo_Serialize = {
 	device_name: string,
 };
 
+/**
+ *  A facility's minimum protection of its devices' vault keys. A device
+ *  whose heartbeat reports less is told to lock.
+ */
+export type DeviceProtectionMinimum = 
+/**  Any device, even one without encryption at rest. */
+"any" | 
+/**  Encrypted at rest, wherever the key lives (a key file counts). */
+"encrypted" | 
+/**
+ *  Nothing on the disk alone opens the vault: the key is in an OS
+ *  keyring, or bound to the server.
+ */
+"off_disk";
+
 /**  Enrollment lifecycle of a device. */
 export type DeviceStatus = 
 /**  Registered without a code; waiting for an administrator. */
@@ -757,7 +784,19 @@ export type DueFollowUp_Serialize = {
 };
 
 /**  Where the device keeps its vault key (its encryption posture). */
-export type EncryptionPosture = "keyring" | "key_file" | "none";
+export type EncryptionPosture = 
+/**  The vault key is in the OS keyring (a laptop's login keyring). */
+"keyring" | 
+/**
+ *  The vault key is derived from a local secret and a secret the server
+ *  releases only to this device, authenticated and active (kiosks
+ *  without a keyring): the disk alone does not open the vault.
+ */
+"server_bound" | 
+/**  The vault key is in a 0600 file beside the vault. */
+"key_file" | 
+/**  No encryption at rest. */
+"none";
 
 /**  An enrollment code as listed later: never the code itself. */
 export type EnrollmentCodeSummary = EnrollmentCodeSummary_Serialize | EnrollmentCodeSummary_Deserialize;
@@ -951,6 +990,7 @@ export type FacilityDetail_Deserialize = {
 	address?: string | null,
 	timezone: string,
 	features: { [key in string]: boolean },
+	device_protection_minimum: DeviceProtectionMinimum,
 	is_active: boolean,
 };
 
@@ -970,6 +1010,7 @@ export type FacilityDetail_Serialize = {
 	address: string | null,
 	timezone: string,
 	features: { [key in string]: boolean },
+	device_protection_minimum: DeviceProtectionMinimum,
 	is_active: boolean,
 };
 
@@ -998,6 +1039,12 @@ export type FacilityForm_Deserialize = {
 	timezone: string,
 	/**  The whole map: features not shown in the form are sent back unchanged. */
 	features: { [key in string]: boolean },
+	/**
+	 *  The least protection a device of the facility may keep its vault
+	 *  key with (absent: the server's default, `encrypted`, on create; kept
+	 *  on update).
+	 */
+	device_protection_minimum?: DeviceProtectionMinimum | null,
 	/**  Absent on create (new facilities are active). */
 	is_active?: boolean | null,
 };
@@ -1021,6 +1068,12 @@ export type FacilityForm_Serialize = {
 	timezone: string,
 	/**  The whole map: features not shown in the form are sent back unchanged. */
 	features: { [key in string]: boolean },
+	/**
+	 *  The least protection a device of the facility may keep its vault
+	 *  key with (absent: the server's default, `encrypted`, on create; kept
+	 *  on update).
+	 */
+	device_protection_minimum: DeviceProtectionMinimum | null,
 	/**  Absent on create (new facilities are active). */
 	is_active: boolean | null,
 };
@@ -1800,6 +1853,20 @@ export type TextLimits = {
 	/**  A family member's message to the care team. */
 	family_message: number,
 };
+
+/**  What the lock screen shows about the vault. */
+export type UnlockState = 
+/**  The database is open. */
+"unlocked" | 
+/**
+ *  Server-bound key and the server's part is not in memory yet: "waiting
+ *  for network to unlock". The app retries when the network returns.
+ */
+"waiting_for_network" | 
+/**  The secret store (keyring) cannot be reached; the key is there. */
+"key_store_unavailable" | 
+/**  The database cannot be used (newer schema, disk error). */
+"unavailable";
 
 /**  Why an ending of the enrollment was not acted on with a wipe. */
 export type UnverifiedOrder = 

@@ -24,6 +24,14 @@ describe("StatusBar", () => {
     expect(screen.getByTestId("status-pending")).toHaveTextContent("4");
   });
 
+  it("says a kiosk whose key the server holds waits for the network, and unlocks by itself", () => {
+    render(StatusBar, {
+      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 0, vault: "waiting_for_network" },
+      now: NOW,
+    });
+    expect(screen.getByTestId("status-vault-waiting")).toHaveTextContent("Locked until the server can be reached");
+  });
+
   it("shows no alert for a device the server knows", () => {
     render(StatusBar, { status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 } });
     expect(screen.queryByTestId("status-held")).not.toBeInTheDocument();

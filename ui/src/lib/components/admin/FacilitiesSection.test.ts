@@ -55,6 +55,7 @@ const NORTH: FacilityDetail_Serialize = {
   address: "1200 County Road E",
   timezone: "America/Chicago",
   features: { family_portal: true, med_room_workflow: true },
+  device_protection_minimum: "encrypted",
   is_active: true,
 };
 
@@ -141,6 +142,8 @@ describe("FacilitiesSection", () => {
     expect(name).toHaveValue("Sunrise ALF - North Campus");
     expect(screen.getByLabelText(/Licensed beds/)).toHaveValue("32");
     expect(screen.getByLabelText("Family portal")).toBeChecked();
+    expect(screen.getByLabelText("Encrypted (default)")).toBeChecked();
+    await user.click(screen.getByLabelText("Key never on the device's disk alone"));
     await user.clear(name);
     await user.type(name, "North Campus");
     await user.clear(screen.getByLabelText(/Medicare/));
@@ -154,6 +157,7 @@ describe("FacilitiesSection", () => {
       licensed_beds: "32",
       is_active: false,
       features: { family_portal: true, med_room_workflow: true },
+      device_protection_minimum: "off_disk",
     });
   });
 
