@@ -26,6 +26,9 @@ examples=(
   "family-family-4-day:family-day"
   "family-family-5-day-spanish:family-day-spanish"
   "setup-enroll-1-enrollment-step:setup"
+  "kiosk-800x480-lock:kiosk-800x480-lock"
+  "kiosk-800x480-pin:kiosk-800x480-pin-pad"
+  "kiosk-800x480-family-code:kiosk-800x480-family-code"
 )
 
 mkdir -p docs/screenshots

@@ -92,6 +92,21 @@ describe("App shell and router", () => {
     expect(screen.getByTestId("status-connection")).toHaveTextContent("Online");
   });
 
+  it("offers no Setup once the device is enrolled, and no Admin on a kiosk", async () => {
+    mockCommands({
+      app_info: { ...DESKTOP_INFO, profile: "kiosk" },
+      app_status: ONLINE,
+      ui_ready: null,
+      enrollment_status: ENROLLED,
+    });
+    startAt("#/lock");
+    render(App);
+
+    await waitFor(() => expect(screen.queryByTestId("nav-setup")).not.toBeInTheDocument());
+    await waitFor(() => expect(screen.queryByTestId("nav-admin")).not.toBeInTheDocument());
+    for (const id of ["lock", "family", "about"]) expect(screen.getByTestId(`nav-${id}`)).toBeInTheDocument();
+  });
+
   it("hides the navigation on the family kiosk but keeps a way out for staff", async () => {
     mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
     startAt("#/lock");
