@@ -375,7 +375,8 @@ pub struct HeartbeatAck {
     pub server_time: DateTime<Utc>,
     /// device_time − server_time, in milliseconds.
     pub clock_offset_ms: i64,
-    /// Lock the app: encryption is required and the device reports none.
+    /// Lock the app: the device reports less protection than its facility's
+    /// `device_protection_minimum` (or none where encryption is required).
     pub lock: bool,
 }
 
