@@ -206,6 +206,22 @@ async fn hold(runtime: &DeviceRuntime, notice: crate::session::HeldNotice) -> bo
     loop {
         tokio::time::sleep(runtime.inner.heartbeat_interval).await;
         link.forget().await;
+        // Re-adoption asked for and pending an administrator's approval:
+        // ask again where it stands (the link only serves an active device).
+        if matches!(enrollment.saved(), Ok(Some(s)) if s.status == tend_domain::DeviceStatus::Pending)
+        {
+            match enrollment.request_readoption().await {
+                Ok(state) if state.status == tend_domain::DeviceStatus::Active => {
+                    if let Some(status) = runtime.inner.status.set_held(None) {
+                        runtime.tell(|e| e.status_changed(&status));
+                    }
+                    return true;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::info!(code = %e.code(), "re-adoption not granted yet"),
+            }
+            continue;
+        }
         let server = match link.server().await {
             Ok(server) => server,
             Err(e) => {
