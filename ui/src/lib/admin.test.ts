@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   codeGroups,
   codeStatus,
+  compareVersions,
+  newestVersion,
   deviceStatusLabel,
   formatExpiry,
   formatRelative,
@@ -54,5 +56,19 @@ describe("admin wording", () => {
 
   it("splits a code into its groups", () => {
     expect(codeGroups("ABCD-EFGH-JKMN")).toEqual(["ABCD", "EFGH", "JKMN"]);
+  });
+});
+
+describe("app versions", () => {
+  it("orders versions by their numbers, not as text", () => {
+    expect(compareVersions("0.10.0", "0.9.3")).toBeGreaterThan(0);
+    expect(compareVersions("0.2.0", "0.2.0")).toBe(0);
+    expect(compareVersions("0.2", "0.2.1")).toBeLessThan(0);
+    expect(compareVersions("1.0.0-rc1", "1.0.0")).toBe(0);
+  });
+
+  it("finds the newest version a fleet runs, ignoring devices that never reported", () => {
+    expect(newestVersion(["0.1.0", null, "0.10.1", "0.9.0", undefined])).toBe("0.10.1");
+    expect(newestVersion([null, undefined])).toBeNull();
   });
 });

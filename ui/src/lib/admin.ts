@@ -51,6 +51,8 @@ export function postureLabel(posture: EncryptionPosture | null | undefined, encr
   switch (posture) {
     case "keyring":
       return "Encrypted (key in the system keyring)";
+    case "server_bound":
+      return "Encrypted (key held with the server)";
     case "key_file":
       return "Encrypted (key in a protected file)";
     case "none":
@@ -63,6 +65,33 @@ export function postureLabel(posture: EncryptionPosture | null | undefined, encr
 /** True when the posture needs the administrator's attention. */
 export function postureIsUnsafe(posture: EncryptionPosture | null | undefined, encryptionRequired: boolean): boolean {
   return posture === "none" && encryptionRequired;
+}
+
+/** A version's numbers ("0.2.10" → [0, 2, 10]); anything after `-` or `+` is ignored. */
+function versionParts(version: string): number[] {
+  return (version.split(/[-+]/)[0] ?? "")
+    .split(".")
+    .map((part) => Number.parseInt(part, 10))
+    .map((n) => (Number.isFinite(n) ? n : 0));
+}
+
+/** Orders versions by their numbers: negative when `a` is older than `b`. */
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [versionParts(a), versionParts(b)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The newest app version any of these devices runs (the release the others should reach). */
+export function newestVersion(versions: readonly (string | null | undefined)[]): string | null {
+  let newest: string | null = null;
+  for (const v of versions) {
+    if (v && (newest === null || compareVersions(v, newest) > 0)) newest = v;
+  }
+  return newest;
 }
 
 /** "just now", "5 minutes ago", "3 hours ago", "2 days ago"; "never" without a time. */
