@@ -416,6 +416,34 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
     let kiosk = Kiosk::enrolled(&app, &code).await;
     let device_uuid = kiosk.state.device_uuid.clone();
 
+    // The kiosk syncs its facility, then a note is written and not yet sent.
+    let link = tend_core::link::DeviceLink::new(kiosk.enrollment.clone());
+    let engine = {
+        use tend_core::vault::{Vault, VaultOptions};
+        let (vault, _) = Vault::open(
+            kiosk.data_dir.path(),
+            kiosk.store.clone(),
+            VaultOptions::default(),
+        )
+        .unwrap();
+        tend_core::sync::SyncEngine::new(std::sync::Arc::new(std::sync::Mutex::new(vault))).unwrap()
+    };
+    let settings = tend_core::sync::SyncSettings::default();
+    engine.sync_once(&link, &settings).await.unwrap();
+    let note = engine
+        .write_record(tend_domain::records::RecordDraft {
+            patient_id: w.a1.patient,
+            author_user_id: w.a1.staff,
+            recorded_at: chrono::Utc::now(),
+            amends: None,
+            body: tend_domain::records::RecordBody::CareNote(tend_domain::records::CareNote {
+                text: "Refused breakfast; offered again at 9".into(),
+            }),
+        })
+        .await
+        .unwrap();
+    drop(engine);
+
     // What the restored database lacks: the device and everything of it
     // (the audit log is append-only, so triggers are off as for a restore).
     let mut tx = app.owner.begin().await.unwrap();
@@ -482,6 +510,30 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
     let key = kiosk.enrollment.device_key().await.unwrap();
     let uuid = DeviceUuid::parse(&device_uuid).unwrap();
     client(&app).authenticate(&uuid, &key).await.unwrap();
+
+    // The note written before the restore reaches the server, once.
+    let engine = {
+        use tend_core::vault::{Vault, VaultOptions};
+        let (vault, _) = Vault::open(
+            kiosk.data_dir.path(),
+            kiosk.store.clone(),
+            VaultOptions::default(),
+        )
+        .unwrap();
+        tend_core::sync::SyncEngine::new(std::sync::Arc::new(std::sync::Mutex::new(vault))).unwrap()
+    };
+    let link = tend_core::link::DeviceLink::new(kiosk.enrollment.clone());
+    engine.sync_once(&link, &settings).await.unwrap();
+    engine.sync_once(&link, &settings).await.unwrap();
+    let copies: i64 = sqlx::query_scalar("SELECT count(*) FROM clinical_records WHERE id = $1")
+        .bind(note.id)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert_eq!(
+        copies, 1,
+        "the note written before the restore arrives exactly once"
+    );
 }
 
 /// A machine posing as the server (DNS, a captive portal) answers the
