@@ -843,10 +843,9 @@ async fn a_kiosk_without_a_keyring_binds_its_vault_to_the_server() {
     let thief_machine = machine_tree();
     let thief = key_file_enrollment(copy.path(), thief_machine.path());
     let thief_link = tend_core::link::DeviceLink::new(thief.clone());
-    let e = tend_core::server_bound::fetch_and_open(&thief, &thief_link)
-        .await
-        .err()
-        .expect("a copy on another machine must not open");
+    let Err(e) = tend_core::server_bound::fetch_and_open(&thief, &thief_link).await else {
+        panic!("a copy on another machine must not open");
+    };
     assert_eq!(e.code(), ErrorCode::StorageUnavailable, "{e}");
     assert!(
         copy.path().join(tend_core::vault::DATABASE_FILE).exists(),
@@ -872,11 +871,9 @@ async fn a_kiosk_without_a_keyring_binds_its_vault_to_the_server() {
             .await
             .unwrap();
     assert_eq!(left, 0, "deactivation destroys the server's part");
-    let e = kiosk
-        .open()
-        .await
-        .err()
-        .expect("a deactivated device must not open");
+    let Err(e) = kiosk.open().await else {
+        panic!("a deactivated device must not open");
+    };
     assert_eq!(e.code(), ErrorCode::DeviceDeactivated);
 }
 
