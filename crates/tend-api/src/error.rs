@@ -63,7 +63,9 @@ pub enum ApiError {
     /// `DEVICE_DEACTIVATED` / `DEVICE_REJECTED`), with the signed order the
     /// device may act on (wipe).
     #[error("{}", refusal_message(order_code(order.kind)))]
-    DeviceOrdered { order: Box<tend_domain::wire::DeviceOrder> },
+    DeviceOrdered {
+        order: Box<tend_domain::wire::DeviceOrder>,
+    },
     /// An enrollment was refused (403); the code names the problem.
     #[error("{}", refusal_message(*.0))]
     Enrollment(ErrorCode),
@@ -173,12 +175,13 @@ impl ApiError {
             | Self::Enrollment(_)
             | Self::FeatureDisabled(_) => StatusCode::FORBIDDEN,
             Self::VisitorCodeInvalid => StatusCode::UNAUTHORIZED,
+            Self::Device(ErrorCode::FacilityClosed | ErrorCode::OrganizationClosed) => {
+                StatusCode::FORBIDDEN
+            }
             Self::Device(_)
             | Self::DeviceOrdered { .. }
             | Self::BadgePinWrong { .. }
-            | Self::BadgePinRequired(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            | Self::BadgePinRequired(_) => StatusCode::UNAUTHORIZED,
             Self::Badge(ErrorCode::BadgeLocked | ErrorCode::BadgeDeviceNotAllowed) => {
                 StatusCode::FORBIDDEN
             }
@@ -334,6 +337,12 @@ fn refusal_message(code: ErrorCode) -> &'static str {
             "this device was deactivated: lock and wipe local data, then enroll again"
         }
         ErrorCode::DeviceUnknown => "this device is not enrolled; enroll it first",
+        ErrorCode::FacilityClosed => {
+            "this facility is closed in Tend; ask an administrator (nothing on the device was deleted)"
+        }
+        ErrorCode::OrganizationClosed => {
+            "this organization is closed in Tend; ask an administrator (nothing on the device was deleted)"
+        }
         _ => "refused",
     }
 }
@@ -477,6 +486,16 @@ mod tests {
                 "ENROLLMENT_CODE_EXPIRED",
             ),
             (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
+            (
+                ApiError::Device(ErrorCode::FacilityClosed),
+                403,
+                "FACILITY_CLOSED",
+            ),
+            (
+                ApiError::Device(ErrorCode::OrganizationClosed),
+                403,
+                "ORGANIZATION_CLOSED",
+            ),
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
             (
                 ApiError::LoginThrottled {

@@ -313,6 +313,8 @@ mod tests {
                 token: format!("t{issued}"),
                 device_id: 7,
                 expires_at: Utc::now() + chrono::Duration::hours(1),
+                facility_id: None,
+                facility_name: None,
             })
         }
 
@@ -394,6 +396,8 @@ mod tests {
             token: "t".into(),
             device_id: 1,
             expires_at: now + chrono::Duration::seconds(secs),
+            facility_id: None,
+            facility_name: None,
         };
         assert!(needs_renewal(&token(80), now, Duration::from_secs(60)));
         assert!(!needs_renewal(&token(100), now, Duration::from_secs(60)));

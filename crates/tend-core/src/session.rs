@@ -169,7 +169,10 @@ pub async fn conclude(link: &DeviceLink, ending: Ending) -> crate::Result<Sessio
         &device_uuid,
     ) {
         Ok(kind) => {
-            tracing::warn!(order = kind.as_str(), "a signed order ended this enrollment; wiping");
+            tracing::warn!(
+                order = kind.as_str(),
+                "a signed order ended this enrollment; wiping"
+            );
             Ok(SessionOutcome::Wiped(enrollment.wipe(ending.code).await?))
         }
         Err(reason) => {
@@ -245,6 +248,8 @@ mod tests {
             token: name.to_owned(),
             device_id: 7,
             expires_at: Utc::now() + expires_in,
+            facility_id: None,
+            facility_name: None,
         })
     }
 

@@ -380,6 +380,7 @@ impl SyncEngine {
                 schema_version: settings.schema_version,
                 device_time,
                 operations,
+                facility_id: None,
             };
             let result = api.push(&body).await?;
             self.status.send_modify(|s| s.online = Some(true));

@@ -8,11 +8,11 @@
 //! instance signs with the same key: the first instance that needs it
 //! stores the key it generated, the others read that one.
 
+use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{SubsecRound, Utc};
 use ed25519_dalek::{Signer, SigningKey};
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tend_domain::wire::{DeviceOrder, DeviceOrderKind, ServerSigningKey};

@@ -352,7 +352,10 @@ impl Kiosk {
         );
         let state = enrollment.enroll(&app.base, code).await.unwrap();
         assert_eq!(state.status, DeviceStatus::Active);
-        assert!(state.server_key.is_some(), "the server key is pinned at enrollment");
+        assert!(
+            state.server_key.is_some(),
+            "the server key is pinned at enrollment"
+        );
         Self {
             _machine: machine,
             data_dir,
@@ -378,7 +381,10 @@ impl Kiosk {
 
     /// Nothing of the device is gone: enrollment record, vault, keys.
     fn assert_intact(&self) {
-        assert!(self.enrollment.saved().unwrap().is_some(), "enrollment kept");
+        assert!(
+            self.enrollment.saved().unwrap().is_some(),
+            "enrollment kept"
+        );
         assert!(self.database.exists(), "vault kept");
         assert!(self
             .store
@@ -459,12 +465,19 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
     assert_eq!(state.status, DeviceStatus::Pending);
     // … and approves it: the device is active again with its vault and key.
     let r = app
-        .post(&format!("/api/devices/{}/approve", state.device_id), admin, json!({}))
+        .post(
+            &format!("/api/devices/{}/approve", state.device_id),
+            admin,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let state = kiosk.enrollment.request_readoption().await.unwrap();
     assert_eq!(state.status, DeviceStatus::Active);
-    assert_eq!(state.server_key, kiosk.state.server_key, "the pinned key is kept");
+    assert_eq!(
+        state.server_key, kiosk.state.server_key,
+        "the pinned key is kept"
+    );
     kiosk.assert_intact();
     let key = kiosk.enrollment.device_key().await.unwrap();
     let uuid = DeviceUuid::parse(&device_uuid).unwrap();
@@ -517,7 +530,10 @@ async fn a_forged_deactivation_locks_the_device_and_deletes_nothing() {
                             .encode(impostor.sign(&order.message()).to_bytes());
                         error["order"] = serde_json::to_value(order).unwrap();
                     }
-                    (axum::http::StatusCode::UNAUTHORIZED, Json(json!({"error": error})))
+                    (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        Json(json!({"error": error})),
+                    )
                 }),
             );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -584,7 +600,11 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
         .unwrap();
     assert_eq!(state.server_key.as_ref(), Some(&pinned));
     let r = app
-        .post(&format!("/api/devices/{}/deactivate", state.device_id), admin, json!({}))
+        .post(
+            &format!("/api/devices/{}/deactivate", state.device_id),
+            admin,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let e = client
@@ -594,13 +614,23 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
     assert_eq!(e.code(), ErrorCode::DeviceDeactivated);
     let order = e.device_order().expect("a signed order").clone();
     assert_eq!(
-        orders::verify(e.code(), Some(&order), Some(&pinned), &dev.identity.device_uuid),
+        orders::verify(
+            e.code(),
+            Some(&order),
+            Some(&pinned),
+            &dev.identity.device_uuid
+        ),
         Ok(DeviceOrderKind::Deactivate)
     );
     // Not an order for any other device.
     let other = Device::new();
     assert_eq!(
-        orders::verify(e.code(), Some(&order), Some(&pinned), &other.identity.device_uuid),
+        orders::verify(
+            e.code(),
+            Some(&order),
+            Some(&pinned),
+            &other.identity.device_uuid
+        ),
         Err(orders::UnverifiedOrder::OtherDevice)
     );
 
@@ -619,7 +649,11 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
         .await
         .unwrap();
     let r = app
-        .post(&format!("/api/devices/{}/reject", state.device_id), admin, json!({}))
+        .post(
+            &format!("/api/devices/{}/reject", state.device_id),
+            admin,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
     let e = client
@@ -628,7 +662,12 @@ async fn deactivation_and_rejection_are_signed_orders_bound_to_the_challenge() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::DeviceRejected);
     assert_eq!(
-        orders::verify(e.code(), e.device_order(), Some(&pinned), &dev.identity.device_uuid),
+        orders::verify(
+            e.code(),
+            e.device_order(),
+            Some(&pinned),
+            &dev.identity.device_uuid
+        ),
         Ok(DeviceOrderKind::Reject)
     );
     server_b.abort();

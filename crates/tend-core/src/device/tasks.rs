@@ -219,7 +219,9 @@ async fn hold(runtime: &DeviceRuntime, notice: crate::session::HeldNotice) -> bo
                 };
                 match crate::session::conclude(link, ending).await {
                     Ok(crate::session::SessionOutcome::Wiped(_)) => return false,
-                    Ok(crate::session::SessionOutcome::Held(_)) if e.code() == ErrorCode::DeviceUnknown => {
+                    Ok(crate::session::SessionOutcome::Held(_))
+                        if e.code() == ErrorCode::DeviceUnknown =>
+                    {
                         match enrollment.request_readoption().await {
                             Ok(state) => state.status == tend_domain::DeviceStatus::Active,
                             Err(e) => {

@@ -30,7 +30,9 @@ impl PinnedServerKey {
         if key.algorithm != "Ed25519" || verifying_key(&key.public_key).is_none() {
             return Err(CoreError::Api {
                 code: ErrorCode::ConfigInvalid,
-                message: "the server did not publish a usable order-signing key (GET /api/server-key)".into(),
+                message:
+                    "the server did not publish a usable order-signing key (GET /api/server-key)"
+                        .into(),
             });
         }
         Ok(Self {
@@ -194,7 +196,12 @@ mod tests {
     fn an_unknown_device_answer_is_never_an_order() {
         let server = Server::new(1);
         assert_eq!(
-            verify(ErrorCode::DeviceUnknown, None, Some(&server.pinned()), &device()),
+            verify(
+                ErrorCode::DeviceUnknown,
+                None,
+                Some(&server.pinned()),
+                &device()
+            ),
             Err(UnverifiedOrder::Unsigned)
         );
     }
@@ -205,7 +212,12 @@ mod tests {
         let impostor = Server::new(2);
         let forged = impostor.order(DeviceOrderKind::Deactivate, &device(), "n1");
         assert_eq!(
-            verify(ErrorCode::DeviceDeactivated, Some(&forged), Some(&real.pinned()), &device()),
+            verify(
+                ErrorCode::DeviceDeactivated,
+                Some(&forged),
+                Some(&real.pinned()),
+                &device()
+            ),
             Err(UnverifiedOrder::BadSignature)
         );
     }
@@ -216,7 +228,12 @@ mod tests {
         let mut order = server.order(DeviceOrderKind::Reject, &device(), "n1");
         order.kind = DeviceOrderKind::Deactivate;
         assert_eq!(
-            verify(ErrorCode::DeviceDeactivated, Some(&order), Some(&server.pinned()), &device()),
+            verify(
+                ErrorCode::DeviceDeactivated,
+                Some(&order),
+                Some(&server.pinned()),
+                &device()
+            ),
             Err(UnverifiedOrder::BadSignature)
         );
     }
@@ -227,7 +244,12 @@ mod tests {
         let other = DeviceUuid::parse("00000000-0000-4000-8000-000000000001").unwrap();
         let order = server.order(DeviceOrderKind::Deactivate, &other, "n1");
         assert_eq!(
-            verify(ErrorCode::DeviceDeactivated, Some(&order), Some(&server.pinned()), &device()),
+            verify(
+                ErrorCode::DeviceDeactivated,
+                Some(&order),
+                Some(&server.pinned()),
+                &device()
+            ),
             Err(UnverifiedOrder::OtherDevice)
         );
     }
