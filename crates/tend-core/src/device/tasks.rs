@@ -8,11 +8,11 @@ use chrono::Utc;
 use tend_badge::BadgeRead;
 
 use super::{BadgeFeed, DeviceRuntime, Started};
-use crate::app_status::ConnectionState;
+use crate::app_status::{ClosedNotice, ConnectionState};
 use crate::login::offline::OfflineVerifiers;
 use crate::login::SessionState;
 use crate::session::SessionEvent;
-use crate::sync::{SyncEngine, SyncSettings};
+use crate::sync::{Placement, Relocation, SyncEngine, SyncSettings};
 use crate::{CoreError, Result};
 use tend_domain::ErrorCode;
 
@@ -113,6 +113,14 @@ impl DeviceRuntime {
                     engine.sync_now();
                 }
             }
+        }
+    }
+
+    /// Records whether the server refuses the device for a closed facility
+    /// or organization, and tells the window.
+    fn closed_changed(&self, closed: Option<ClosedNotice>) {
+        if let Some(status) = self.inner.status.set_closed(closed) {
+            self.tell(|e| e.status_changed(&status));
         }
     }
 
@@ -271,9 +279,15 @@ async fn heartbeats(
                 if ack.lock {
                     runtime.inner.login.lock_by_policy();
                 }
+                runtime.closed_changed(None);
                 ConnectionState::Online
             }
             SessionEvent::Offline => ConnectionState::Offline,
+            SessionEvent::Closed(code) => {
+                runtime.closed_changed(ClosedNotice::for_code(code, Utc::now()));
+                // The server answered: it is reachable, it only refuses.
+                ConnectionState::Online
+            }
         };
         runtime.connection_changed(connection);
     };
@@ -286,6 +300,39 @@ async fn heartbeats(
     .await
 }
 
+/// The runtime's side of a move to another facility (see
+/// [`crate::sync::relocation`]): the enrollment record, the status bar's
+/// facility name, and whoever is signed in.
+struct FollowMoves(DeviceRuntime);
+
+impl Relocation for FollowMoves {
+    fn enrolled_facility(&self) -> Result<Option<i64>> {
+        Ok(self.0.inner.enrollment.saved()?.map(|s| s.facility_id))
+    }
+
+    fn save_facility(&self, placement: &Placement) -> Result<()> {
+        self.0
+            .inner
+            .enrollment
+            .moved_to(placement.facility_id, placement.facility_name.clone())?;
+        if let Some(status) = self
+            .0
+            .inner
+            .status
+            .set_facility_name(placement.facility_name.clone())
+        {
+            self.0.tell(|e| e.status_changed(&status));
+        }
+        Ok(())
+    }
+
+    fn sign_out_everyone(&self) {
+        self.0.inner.login.logout();
+        let family = self.0.clone();
+        self.0.spawn(async move { family.inner.family.end().await });
+    }
+}
+
 /// Opens the vault and starts the background sync loop for an active
 /// device; its status reaches the window (and the status bar's last sync,
 /// pending count and facility name). Returns the engine and the switch that
@@ -296,7 +343,9 @@ async fn start_sync(
 ) -> Option<(Arc<SyncEngine>, tokio::sync::watch::Sender<bool>)> {
     let opened = async {
         let vault = runtime.inner.enrollment.open_vault().await?;
-        Ok::<_, CoreError>(Arc::new(SyncEngine::new(Arc::new(Mutex::new(vault)))?))
+        let engine = SyncEngine::new(Arc::new(Mutex::new(vault)))?
+            .following_moves(Arc::new(FollowMoves(runtime.clone())));
+        Ok::<_, CoreError>(Arc::new(engine))
     };
     let engine = match opened.await {
         Ok(engine) => engine,
