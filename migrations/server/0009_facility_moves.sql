@@ -9,6 +9,9 @@ ALTER TABLE devices
     ADD COLUMN moved_at               timestamptz,
     ADD FOREIGN KEY (moved_from_facility_id, organization_id) REFERENCES facilities (id, organization_id),
     ADD CHECK ((moved_from_facility_id IS NULL) = (moved_at IS NULL));
+-- Few devices ever move: the foreign key's index holds only those.
+CREATE INDEX devices_moved_from_facility_idx ON devices (moved_from_facility_id)
+    WHERE moved_from_facility_id IS NOT NULL;
 
 -- Authentication now also needs the facility's name (the token carries it,
 -- so a moved device learns where it is) and whether the facility and the
