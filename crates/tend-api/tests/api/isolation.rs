@@ -569,6 +569,8 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("post", "/api/devices/enroll"),
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
+    // The server's public order-signing key: the same for every tenant.
+    ("get", "/api/server-key"),
     ("post", "/api/devices/{id}/heartbeat"),
     // Family check-in is device-authenticated (the device's facility) and
     // the family endpoints are bound to one resident by the family session;
