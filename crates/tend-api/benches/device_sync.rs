@@ -88,6 +88,8 @@ async fn bench() {
             token,
             device_id: loaded.device_id,
             expires_at: Utc::now() + chrono::Duration::hours(1),
+            facility_id: None,
+            facility_name: None,
         },
     };
     let settings = SyncSettings {

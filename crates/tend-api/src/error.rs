@@ -175,6 +175,9 @@ impl ApiError {
             | Self::Enrollment(_)
             | Self::FeatureDisabled(_) => StatusCode::FORBIDDEN,
             Self::VisitorCodeInvalid => StatusCode::UNAUTHORIZED,
+            Self::Device(ErrorCode::FacilityClosed | ErrorCode::OrganizationClosed) => {
+                StatusCode::FORBIDDEN
+            }
             Self::Device(_)
             | Self::DeviceOrdered { .. }
             | Self::BadgePinWrong { .. }
@@ -334,6 +337,12 @@ fn refusal_message(code: ErrorCode) -> &'static str {
             "this device was deactivated: lock and wipe local data, then enroll again"
         }
         ErrorCode::DeviceUnknown => "this device is not enrolled; enroll it first",
+        ErrorCode::FacilityClosed => {
+            "this facility is closed in Tend; ask an administrator (nothing on the device was deleted)"
+        }
+        ErrorCode::OrganizationClosed => {
+            "this organization is closed in Tend; ask an administrator (nothing on the device was deleted)"
+        }
         _ => "refused",
     }
 }
@@ -477,6 +486,16 @@ mod tests {
                 "ENROLLMENT_CODE_EXPIRED",
             ),
             (ApiError::CloneConflict, 409, "DEVICE_CLONE_CONFLICT"),
+            (
+                ApiError::Device(ErrorCode::FacilityClosed),
+                403,
+                "FACILITY_CLOSED",
+            ),
+            (
+                ApiError::Device(ErrorCode::OrganizationClosed),
+                403,
+                "ORGANIZATION_CLOSED",
+            ),
             (ApiError::RateLimited, 429, "RATE_LIMITED"),
             (
                 ApiError::LoginThrottled {

@@ -1,7 +1,9 @@
 //! What the app reports about itself to its own UI: build and runtime facts
 //! (`AppInfo`) and the connection/sync state shown in the status bar.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tend_domain::ErrorCode;
 
 use crate::config::{AppConfig, Profile, WedgeSettings};
 
@@ -63,6 +65,39 @@ pub struct AppStatus {
     /// bound to the server waits for the network after a reboot
     /// (`waiting_for_network`). `None` before the first attempt.
     pub vault: Option<crate::vault::UnlockState>,
+    /// The server refuses this device because its facility or organization
+    /// is closed in Tend: nothing deleted, the device asks again.
+    pub closed: Option<ClosedNotice>,
+}
+
+/// Why the server refuses this device for now: its facility or its
+/// organization is closed in Tend (`FACILITY_CLOSED`, `ORGANIZATION_CLOSED`).
+/// Not an end of the enrollment: nothing is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ClosedNotice {
+    pub code: ErrorCode,
+    /// What the status bar and the lock screen say.
+    pub message: String,
+    pub since: DateTime<Utc>,
+}
+
+impl ClosedNotice {
+    /// The notice for a refusal `code`; `None` for any other code.
+    pub fn for_code(code: ErrorCode, since: DateTime<Utc>) -> Option<Self> {
+        let message = match code {
+            ErrorCode::FacilityClosed => "This facility is closed in Tend; ask an administrator",
+            ErrorCode::OrganizationClosed => {
+                "This organization is closed in Tend; ask an administrator"
+            }
+            _ => return None,
+        };
+        Some(Self {
+            code,
+            message: message.to_owned(),
+            since,
+        })
+    }
 }
 
 impl AppStatus {
@@ -81,6 +116,7 @@ impl AppStatus {
             facility_name: None,
             held: None,
             vault: None,
+            closed: None,
         }
     }
 }

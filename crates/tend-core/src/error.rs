@@ -157,6 +157,16 @@ impl CoreError {
     }
 }
 
+/// The API codes by which the server refuses the device because its facility
+/// or organization is closed in Tend: not an end of the enrollment (nothing
+/// is wiped); the device waits and says so.
+pub fn closes_facility(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::FacilityClosed | ErrorCode::OrganizationClosed
+    )
+}
+
 /// The API codes by which the server says this device's enrollment is over:
 /// the device must wipe itself and enroll again.
 pub fn ends_enrollment(code: ErrorCode) -> bool {

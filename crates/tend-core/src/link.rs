@@ -258,8 +258,34 @@ impl crate::sync::SyncApi for DeviceLink {
     }
 
     async fn pull(&self, query: &SyncPullQuery) -> Result<SyncPullPage> {
-        self.with_token(|server, token| async move { server.client.sync_pull(&token, query).await })
-            .await
+        let enrolled = self.enrollment.saved()?.map(|s| s.facility_id);
+        self.with_token(|server, token| async move {
+            // A token renewed during this round may already name the
+            // facility an administrator moved the device to: its feed must
+            // not land beside the old facility's data. The next round
+            // follows the move first (see `sync::relocation`).
+            if let (Some(now), Some(enrolled)) = (token.facility_id, enrolled) {
+                if now != enrolled {
+                    return Err(CoreError::Api {
+                        code: ErrorCode::Conflict,
+                        message: "this device was just moved to another facility; \
+                                  it follows the move at the next sync"
+                            .into(),
+                    });
+                }
+            }
+            server.client.sync_pull(&token, query).await
+        })
+        .await
+    }
+
+    async fn placement(&self) -> Result<Option<crate::sync::Placement>> {
+        let server = self.server().await?;
+        let token = self.tokens.get(server.as_ref()).await?;
+        Ok(token.facility_id.map(|facility_id| crate::sync::Placement {
+            facility_id,
+            facility_name: token.facility_name.clone(),
+        }))
     }
 }
 
@@ -313,6 +339,8 @@ mod tests {
                 token: format!("t{issued}"),
                 device_id: 7,
                 expires_at: Utc::now() + chrono::Duration::hours(1),
+                facility_id: None,
+                facility_name: None,
             })
         }
 
@@ -394,6 +422,8 @@ mod tests {
             token: "t".into(),
             device_id: 1,
             expires_at: now + chrono::Duration::seconds(secs),
+            facility_id: None,
+            facility_name: None,
         };
         assert!(needs_renewal(&token(80), now, Duration::from_secs(60)));
         assert!(!needs_renewal(&token(100), now, Duration::from_secs(60)));

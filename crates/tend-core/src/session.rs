@@ -43,6 +43,10 @@ pub enum SessionEvent {
     Online(HeartbeatAck),
     /// The server could not be reached; the session keeps trying.
     Offline,
+    /// The server refuses the device because its facility or organization
+    /// is closed (`FACILITY_CLOSED`, `ORGANIZATION_CLOSED`); the session
+    /// keeps its data and asks again every heartbeat interval.
+    Closed(ErrorCode),
 }
 
 pub use crate::error::ends_enrollment;
@@ -118,6 +122,14 @@ where
             Err(e) if e.code() == ErrorCode::Offline => {
                 on_event(SessionEvent::Offline);
                 settings.retry_interval
+            }
+            Err(e) if crate::error::closes_facility(e.code()) => {
+                tracing::warn!(code = %e.code(), "the server refuses this device: its facility or organization is closed; nothing is deleted");
+                on_event(SessionEvent::Closed(e.code()));
+                crate::heartbeat::jittered(
+                    settings.heartbeat_interval,
+                    crate::heartbeat::random_unit(),
+                )
             }
             Err(e) => {
                 // A token refused even after renewal is not fixed by asking
@@ -258,6 +270,8 @@ mod tests {
             token: name.to_owned(),
             device_id: 7,
             expires_at: Utc::now() + expires_in,
+            facility_id: None,
+            facility_name: None,
         })
     }
 
@@ -438,6 +452,32 @@ mod tests {
         assert!(matches!(events[1], SessionEvent::Online(_)));
         assert_eq!(slept[0], Duration::from_secs(15));
         assert_eq!(slept[1], Duration::from_secs(15));
+    }
+
+    #[tokio::test]
+    async fn a_closed_facility_is_reported_and_asked_again_never_a_reason_to_wipe() {
+        let api = FakeApi::default();
+        api.tokens.lock().unwrap().extend([
+            Err(api_err(ErrorCode::FacilityClosed)),
+            Err(api_err(ErrorCode::OrganizationClosed)),
+            token("a", chrono::Duration::hours(1)),
+        ]);
+        api.heartbeats.lock().unwrap().extend([ack()]);
+        let (code, events, slept) = run_fake(&api).await;
+        assert_eq!(events[0], SessionEvent::Closed(ErrorCode::FacilityClosed));
+        assert_eq!(
+            events[1],
+            SessionEvent::Closed(ErrorCode::OrganizationClosed)
+        );
+        assert!(matches!(events[2], SessionEvent::Online(_)), "reopened");
+        // Asked again at the heartbeat's pace, not the quick retry's.
+        assert!(slept[..2]
+            .iter()
+            .all(|d| *d >= Duration::from_secs(54) && *d <= Duration::from_secs(66)));
+        // Only the scripted deactivation at the end ended the session.
+        assert_eq!(code, ErrorCode::DeviceDeactivated);
+        assert!(!ends_enrollment(ErrorCode::FacilityClosed));
+        assert!(!ends_enrollment(ErrorCode::OrganizationClosed));
     }
 
     #[tokio::test]

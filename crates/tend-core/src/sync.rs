@@ -12,6 +12,7 @@
 
 pub mod due;
 pub mod handoff;
+pub mod relocation;
 pub mod store;
 #[cfg(test)]
 mod testing;
@@ -34,6 +35,7 @@ use uuid::Uuid;
 
 pub use due::DueFollowUp;
 pub use handoff::HandoffNote;
+pub use relocation::{MoveReport, Placement, Relocation};
 pub use store::{LocalRecord, RecordSyncState, Rejection, RosterPatient};
 
 use crate::error::ends_enrollment;
@@ -50,6 +52,11 @@ pub trait SyncApi: Send + Sync {
     fn push(&self, body: &SyncPush) -> impl Future<Output = Result<SyncPushResult>> + Send;
     /// One page of the facility's change feed.
     fn pull(&self, query: &SyncPullQuery) -> impl Future<Output = Result<SyncPullPage>> + Send;
+    /// Where the server places the device now (the facility its current
+    /// token is for); `None` when the server does not say.
+    fn placement(&self) -> impl Future<Output = Result<Option<Placement>>> + Send {
+        async { Ok(None) }
+    }
 }
 
 impl<T: SyncApi> SyncApi for Arc<T> {
@@ -59,6 +66,10 @@ impl<T: SyncApi> SyncApi for Arc<T> {
 
     fn pull(&self, query: &SyncPullQuery) -> impl Future<Output = Result<SyncPullPage>> + Send {
         (**self).pull(query)
+    }
+
+    fn placement(&self) -> impl Future<Output = Result<Option<Placement>>> + Send {
+        (**self).placement()
     }
 }
 
@@ -187,6 +198,8 @@ pub struct RoundReport {
     pub pulled: usize,
     /// Pages pulled.
     pub pages: usize,
+    /// The device followed a move to another facility in this round.
+    pub moved: Option<MoveReport>,
 }
 
 /// Why [`SyncEngine::run`] returned.
@@ -208,6 +221,9 @@ pub struct SyncEngine {
     /// Reconnected, or someone asked to sync now (not debounced).
     wake: Notify,
     status: watch::Sender<SyncStatus>,
+    /// Follows the device when an administrator moves it (see [`relocation`]);
+    /// `None`: the server's placement is not looked at.
+    relocation: Option<Arc<dyn Relocation>>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -233,7 +249,15 @@ impl SyncEngine {
             local_write: Notify::new(),
             wake: Notify::new(),
             status: watch::Sender::new(status),
+            relocation: None,
         })
+    }
+
+    /// Follows the device to another facility when the server says it was
+    /// moved, with `host` for the enrollment record and the sign-out.
+    pub fn following_moves(mut self, host: Arc<dyn Relocation>) -> Self {
+        self.relocation = Some(host);
+        self
     }
 
     /// The vault this engine works on.
@@ -364,7 +388,87 @@ impl SyncEngine {
     }
 
     async fn round<A: SyncApi>(&self, api: &A, settings: &SyncSettings) -> Result<RoundReport> {
-        let mut report = RoundReport::default();
+        let mut report = RoundReport {
+            moved: self.follow_move(api, settings).await?,
+            ..RoundReport::default()
+        };
+        // Every push names the facility its operations were written for, so
+        // a move the server made since this round began cannot file them in
+        // the new facility (or have them refused there).
+        let written_for = match &self.relocation {
+            Some(host) => host.enrolled_facility()?,
+            None => None,
+        };
+        let (pushed, rejected) = self.push_outbox(api, settings, written_for).await?;
+        report.pushed += pushed;
+        report.rejected += rejected;
+        self.pull_feed(api, settings, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Follows a move (see [`relocation`]) when the server places the device
+    /// in another facility than its enrollment names: signs everyone out,
+    /// uploads the outbox for the old facility, erases it, forgets the feed's
+    /// position and saves the new facility; the round's pull then receives
+    /// the new facility from scratch.
+    async fn follow_move<A: SyncApi>(
+        &self,
+        api: &A,
+        settings: &SyncSettings,
+    ) -> Result<Option<MoveReport>> {
+        let Some(host) = self.relocation.clone() else {
+            return Ok(None);
+        };
+        let placement = api.placement().await?;
+        let Some(relocation::Move { from, to }) =
+            relocation::detect(host.enrolled_facility()?, placement)
+        else {
+            return Ok(None);
+        };
+        tracing::warn!(
+            from,
+            to = to.facility_id,
+            "an administrator moved this device to another facility; following"
+        );
+        host.sign_out_everyone();
+        let (uploaded, rejected) = self.push_outbox(api, settings, Some(from)).await?;
+        let erased = self.blocking(store::erase_facility).await?;
+        if erased.refused > 0 {
+            tracing::warn!(
+                count = erased.refused,
+                "operations the server had refused were erased with the facility this device left"
+            );
+        }
+        self.refresh().await?;
+        host.save_facility(&to)?;
+        tracing::info!(
+            from,
+            to = to.facility_id,
+            uploaded,
+            residents_erased = erased.residents,
+            "moved: the old facility is erased; pulling the new one"
+        );
+        Ok(Some(MoveReport {
+            from,
+            to: to.facility_id,
+            uploaded,
+            rejected,
+            residents_erased: erased.residents,
+            refused_erased: erased.refused,
+        }))
+    }
+
+    /// Pushes the whole outbox in batches; `facility` names the facility
+    /// the operations were written for (the server files operations of the
+    /// facility a moved device left there). Returns how many the server has and how many it
+    /// refused for good.
+    async fn push_outbox<A: SyncApi>(
+        &self,
+        api: &A,
+        settings: &SyncSettings,
+        facility: Option<i64>,
+    ) -> Result<(usize, usize)> {
+        let (mut pushed, mut refused) = (0, 0);
         let batch_size = settings.batch_size.clamp(1, MAX_PUSH_OPERATIONS);
         loop {
             let operations = self
@@ -380,14 +484,15 @@ impl SyncEngine {
                 schema_version: settings.schema_version,
                 device_time,
                 operations,
+                facility_id: facility,
             };
             let result = api.push(&body).await?;
             self.status.send_modify(|s| s.online = Some(true));
             let applied = self
                 .blocking(move |c| store::apply_push_result(c, &sent, device_time, &result))
                 .await?;
-            report.pushed += applied.synced;
-            report.rejected += applied.rejected;
+            pushed += applied.synced;
+            refused += applied.rejected;
             self.refresh().await?;
             if applied.synced + applied.rejected == 0 {
                 // Without progress the same batch would be sent forever.
@@ -397,7 +502,16 @@ impl SyncEngine {
                 });
             }
         }
+        Ok((pushed, refused))
+    }
 
+    /// Pulls every page of the change feed from where it stopped.
+    async fn pull_feed<A: SyncApi>(
+        &self,
+        api: &A,
+        settings: &SyncSettings,
+        report: &mut RoundReport,
+    ) -> Result<()> {
         let query = |cursor: Option<String>| SyncPullQuery {
             protocol_version: settings.protocol_version,
             schema_version: settings.schema_version,
@@ -443,7 +557,7 @@ impl SyncEngine {
             applied?;
             page = fetched?;
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Syncs until `shutdown` resolves or the server ends the enrollment:

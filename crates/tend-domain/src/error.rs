@@ -49,6 +49,12 @@ pub enum ErrorCode {
     DeviceRejected,
     /// The device was deactivated: lock and crypto-shred the local vault (remote wipe).
     DeviceDeactivated,
+    /// The device's facility is closed in Tend (`is_active` false): the
+    /// device is refused, keeps its data and waits; an administrator reopens
+    /// the facility or moves the device to another one.
+    FacilityClosed,
+    /// The device's organization is closed in Tend: as [`ErrorCode::FacilityClosed`].
+    OrganizationClosed,
     /// No active badge with this value in the device's organization.
     BadgeUnknown,
     /// The badge was revoked (lost or replaced); use another badge or the password.
@@ -104,6 +110,8 @@ impl ErrorCode {
             Self::DevicePending => "DEVICE_PENDING",
             Self::DeviceRejected => "DEVICE_REJECTED",
             Self::DeviceDeactivated => "DEVICE_DEACTIVATED",
+            Self::FacilityClosed => "FACILITY_CLOSED",
+            Self::OrganizationClosed => "ORGANIZATION_CLOSED",
             Self::BadgeUnknown => "BADGE_UNKNOWN",
             Self::BadgeRevoked => "BADGE_REVOKED",
             Self::BadgePinRequired => "BADGE_PIN_REQUIRED",
@@ -161,6 +169,8 @@ mod tests {
             ErrorCode::EnrollmentCodeExhausted,
             ErrorCode::DeviceCloneConflict,
             ErrorCode::DeviceDeactivated,
+            ErrorCode::FacilityClosed,
+            ErrorCode::OrganizationClosed,
             ErrorCode::BadgePinRequired,
             ErrorCode::BadgeDeviceNotAllowed,
             ErrorCode::VisitorCodeInvalid,

@@ -265,6 +265,11 @@ export type AppStatus_Deserialize = {
 	 *  (`waiting_for_network`). `None` before the first attempt.
 	 */
 	vault?: UnlockState | null,
+	/**
+	 *  The server refuses this device because its facility or organization
+	 *  is closed in Tend: nothing deleted, the device asks again.
+	 */
+	closed?: ClosedNotice | null,
 };
 
 /**  The status bar's data. */
@@ -291,6 +296,11 @@ export type AppStatus_Serialize = {
 	 *  (`waiting_for_network`). `None` before the first attempt.
 	 */
 	vault: UnlockState | null,
+	/**
+	 *  The server refuses this device because its facility or organization
+	 *  is closed in Tend: nothing deleted, the device asks again.
+	 */
+	closed: ClosedNotice | null,
 };
 
 /**  One row of the audit log. */
@@ -507,6 +517,18 @@ export type CensusSaved_Serialize = {
 	licensed_beds: number | null,
 	occupancy_rate: number | null,
 	available_beds: number | null,
+};
+
+/**
+ *  Why the server refuses this device for now: its facility or its
+ *  organization is closed in Tend (`FACILITY_CLOSED`, `ORGANIZATION_CLOSED`).
+ *  Not an end of the enrollment: nothing is deleted.
+ */
+export type ClosedNotice = {
+	code: ErrorCode,
+	/**  What the status bar and the lock screen say. */
+	message: string,
+	since: string,
 };
 
 export type ConnectionState = 
@@ -936,6 +958,14 @@ export type ErrorCode =
 "DEVICE_REJECTED" | 
 /**  The device was deactivated: lock and crypto-shred the local vault (remote wipe). */
 "DEVICE_DEACTIVATED" | 
+/**
+ *  The device's facility is closed in Tend (`is_active` false): the
+ *  device is refused, keeps its data and waits; an administrator reopens
+ *  the facility or moves the device to another one.
+ */
+"FACILITY_CLOSED" | 
+/**  The device's organization is closed in Tend: as [`ErrorCode::FacilityClosed`]. */
+"ORGANIZATION_CLOSED" | 
 /**  No active badge with this value in the device's organization. */
 "BADGE_UNKNOWN" | 
 /**  The badge was revoked (lost or replaced); use another badge or the password. */

@@ -37,6 +37,8 @@ const COPY: Record<ErrorCode, ErrorCopy> = {
   DEVICE_PENDING: { text: "This device is waiting for an administrator's approval.", preferMessage: false, retryable: true },
   DEVICE_REJECTED: { text: "An administrator declined this device. Ask your administrator what to do next.", preferMessage: false, retryable: false },
   DEVICE_DEACTIVATED: { text: "This device was deactivated by an administrator, and its local data has been locked.", preferMessage: false, retryable: false },
+  FACILITY_CLOSED: { text: "This facility is closed in Tend; ask an administrator. Nothing on this device was deleted.", preferMessage: false, retryable: true },
+  ORGANIZATION_CLOSED: { text: "This organization is closed in Tend; ask an administrator. Nothing on this device was deleted.", preferMessage: false, retryable: true },
   BADGE_UNKNOWN: { text: "This badge isn't assigned to anyone. Use your password, or ask your administrator to assign it.", preferMessage: false, retryable: false },
   BADGE_REVOKED: { text: "This badge has been cancelled. Use your password, or ask your administrator for a new badge.", preferMessage: false, retryable: false },
   BADGE_PIN_REQUIRED: { text: "Enter your PIN to finish signing in.", preferMessage: true, retryable: false },

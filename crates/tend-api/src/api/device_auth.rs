@@ -19,7 +19,7 @@ use crate::extract::{ApiJson, Id};
 use crate::identity::heartbeat::PendingHeartbeat;
 use crate::identity::limits::Bucket;
 use crate::identity::tokens::{issue_nonce, new_device_token, take_nonce, DevicePrincipal};
-use crate::identity::{refusal_for_status, ClientAddress, DeviceAuth};
+use crate::identity::{refusal_for_closure, refusal_for_status, ClientAddress, DeviceAuth};
 use crate::store;
 use crate::validate::Validator;
 use crate::AppState;
@@ -96,6 +96,7 @@ pub async fn server_key(State(state): State<AppState>) -> Result<Json<ServerSign
         (status = 200, description = "A short-lived device token", body = DeviceToken),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Bad, expired or replayed nonce or signature (UNAUTHORIZED); DEVICE_UNKNOWN, DEVICE_PENDING; DEVICE_REJECTED and DEVICE_DEACTIVATED carry the signed `order` a device verifies before it wipes itself", body = ErrorBody),
+        (status = 403, description = "FACILITY_CLOSED or ORGANIZATION_CLOSED: the device's facility or organization is closed in Tend; the device keeps its enrollment and data and asks again later", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)))]
@@ -143,6 +144,11 @@ pub async fn token(
         }
         return Err(refusal_for_status(&device.status));
     }
+    // A closed facility or organization refuses its devices without ending
+    // their enrollment: nothing to wipe, only to wait for.
+    if let Some(refusal) = refusal_for_closure(device.facility_active, device.organization_active) {
+        return Err(refusal);
+    }
     let ttl = state.identity.config.device_token_ttl;
     let (token, hash) = new_device_token();
     let expires_at = store::enrollment::issue_token(&mut tx, &hash, device.id, ttl).await?;
@@ -162,6 +168,8 @@ pub async fn token(
         token,
         device_id: device.id,
         expires_at,
+        facility_id: Some(device.facility_id),
+        facility_name: Some(device.facility_name),
     }))
 }
 
@@ -174,7 +182,7 @@ pub async fn token(
         (status = 200, description = "Recorded", body = HeartbeatAck),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid device token, or the device is no longer active (DEVICE_DEACTIVATED: authenticate again for the signed order)", body = ErrorBody),
-        (status = 403, description = "Another device's id", body = ErrorBody),
+        (status = 403, description = "Another device's id (FORBIDDEN), or the device's facility or organization is closed (FACILITY_CLOSED, ORGANIZATION_CLOSED)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody)),

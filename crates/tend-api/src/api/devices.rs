@@ -10,7 +10,7 @@ use tend_domain::{DeviceStatus, DeviceType};
 use utoipa::IntoParams;
 
 use super::facilities::{facility_in_scope, list_audit};
-use crate::context::{admin, Audit, Ctx};
+use crate::context::{admin, Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
@@ -132,20 +132,25 @@ pub async fn get_device(mut ctx: Ctx, Id(id): Id) -> Result<Json<Device>> {
     Ok(Json(device))
 }
 
-/// Update a device (admins). It may move to another facility of its organization.
+/// Update a device (admins). An organization or platform administrator may
+/// move it to another facility of its organization (`facility_id`): its
+/// tokens are revoked at once, the move is audited in both facilities, and
+/// the device follows (it uploads what it wrote for the old facility, which
+/// is filed there, erases that facility's data and pulls the new one).
 #[utoipa::path(put, path = "/api/devices/{id}", tag = "devices", request_body = UpdateDevice,
     params(("id" = i64, Path, description = "Device id")),
     responses(
         (status = 200, description = "Updated", body = Device),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Role may not manage devices", body = ErrorBody),
-        (status = 404, description = "Device or target facility not found in your scope", body = ErrorBody),
+        (status = 403, description = "Role may not manage devices, or a facility administrator tried to move one to another facility", body = ErrorBody),
+        (status = 404, description = "Device not found in your scope", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ErrorBody)),
+        (status = 422, description = "Invalid fields; `facility_id` names a facility outside your scope or of another organization", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_device(
+    State(state): State<AppState>,
     mut ctx: Ctx,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateDevice>,
@@ -157,17 +162,30 @@ pub async fn update_device(
     let mut v = Validator::new();
     let facility_id = match body.facility_id {
         Some(f) if f != current.facility_id => {
-            let org = facility_in_scope(&mut ctx, f).await?;
-            if org != current.organization_id {
-                v.add(
+            // A move needs a scope that covers both facilities: an
+            // organization (or platform) administrator's.
+            if matches!(ctx.scope(), Scope::Facility { .. }) {
+                return Err(ctx
+                    .deny_because(
+                        "a facility administrator cannot move a device to another facility; \
+                         ask an organization administrator",
+                    )
+                    .await);
+            }
+            match facility_in_scope(&mut ctx, f).await {
+                Ok(org) if org != current.organization_id => v.add(
                     "facility_id",
                     "a device cannot move to another organization",
-                );
+                ),
+                Ok(_) => {}
+                Err(ApiError::NotFound) => v.add("facility_id", "no such facility in your scope"),
+                Err(e) => return Err(e),
             }
             f
         }
         _ => current.facility_id,
     };
+    let moved_from = (facility_id != current.facility_id).then_some(current.facility_id);
     let device_uuid = uuid::Uuid::parse_str(&current.device_uuid).map_err(ApiError::internal)?;
     let fields = Fields {
         organization_id: current.organization_id,
@@ -198,13 +216,49 @@ pub async fn update_device(
     };
     v.finish()?;
     let device = store::devices::update(&mut ctx.tx, id, &fields).await?;
+    let Some(from) = moved_from else {
+        ctx.audit_write(
+            Audit::new("device.update", "device")
+                .resource(id)
+                .facility(device.organization_id, device.facility_id),
+        )
+        .await?;
+        ctx.commit().await?;
+        return Ok(Json(device));
+    };
+    // A move: the device's tokens (which name the old facility) die with
+    // this transaction, so its next request authenticates anew and learns
+    // where it is now (see docs/kiosk.md). The facility it left is kept for
+    // the documentation still in its outbox.
+    store::devices::record_move(&mut ctx.tx, id, from).await?;
+    let revoked = state.identity.revoke_device(&mut ctx.tx, id).await?;
+    let reason = format!(
+        "moved from facility {from} to facility {}",
+        device.facility_id
+    );
+    // One row per facility, so each facility's audit trail shows it.
     ctx.audit_write(
-        Audit::new("device.update", "device")
+        Audit::new("device.move", "device")
             .resource(id)
-            .facility(device.organization_id, device.facility_id),
+            .facility(device.organization_id, from)
+            .reason(&reason),
+    )
+    .await?;
+    ctx.audit_write(
+        Audit::new("device.move", "device")
+            .resource(id)
+            .facility(device.organization_id, device.facility_id)
+            .reason(&reason),
     )
     .await?;
     ctx.commit().await?;
+    revoked.committed();
+    tracing::info!(
+        device_id = id,
+        from,
+        to = device.facility_id,
+        "device moved"
+    );
     Ok(Json(device))
 }
 
@@ -241,12 +295,8 @@ pub async fn deactivate_device(
         last_security_audit: current.last_security_audit,
     };
     let device = store::devices::update(&mut ctx.tx, id, &fields).await?;
-    // Every device token dies with this transaction; the in-memory cache is
-    // cleared before and after the commit, so no request after this one
-    // (nor one racing it into the cache) authenticates.
-    store::enrollment::revoke_tokens(&mut ctx.tx, id).await?;
-    state.identity.tokens.revoke_device(id);
-    state.identity.heartbeats.forget(id);
+    // Every device token dies with this transaction.
+    let revoked = state.identity.revoke_device(&mut ctx.tx, id).await?;
     ctx.audit_write(
         Audit::new("device.deactivate", "device")
             .resource(id)
@@ -254,6 +304,6 @@ pub async fn deactivate_device(
     )
     .await?;
     ctx.commit().await?;
-    state.identity.tokens.revoke_device(id);
+    revoked.committed();
     Ok(Json(device))
 }

@@ -1,5 +1,6 @@
 //! Facilities, census, the facility's devices and its dashboard.
 
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -18,6 +19,7 @@ use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
 use crate::store::facilities::{Fields, Filter};
 use crate::validate::{cursor, Validator};
+use crate::AppState;
 
 /// Most beds a single facility may license.
 const MAX_BEDS: i32 = 10_000;
@@ -249,6 +251,7 @@ pub async fn get_facility(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
         (status = 422, description = "Invalid fields, or a move to another organization", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_facility(
+    State(state): State<AppState>,
     mut ctx: Ctx,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateFacility>,
@@ -321,7 +324,18 @@ pub async fn update_facility(
         is_active: body.is_active.unwrap_or(current.is_active),
     };
     v.finish()?;
+    let closing = current.is_active && !fields.is_active;
     let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;
+    // Closing the facility refuses its devices at once (FACILITY_CLOSED at
+    // their next authentication); they keep their data.
+    let mut revoked = Vec::new();
+    if closing {
+        for device in
+            store::devices::active_ids(&mut ctx.tx, facility.organization_id, Some(id)).await?
+        {
+            revoked.push(state.identity.revoke_device(&mut ctx.tx, device).await?);
+        }
+    }
     ctx.audit_write(
         Audit::new("facility.update", "facility")
             .resource(id)
@@ -329,6 +343,7 @@ pub async fn update_facility(
     )
     .await?;
     ctx.commit().await?;
+    revoked.into_iter().for_each(|r| r.committed());
     Ok(Json(facility))
 }
 

@@ -1,6 +1,7 @@
 //! Organizations: everyone sees their own; PLATFORM_ADMIN creates them and
 //! updates any; ORG_ADMIN updates the details of their own.
 
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use tend_domain::wire::{
@@ -13,6 +14,7 @@ use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store::organizations::{self as store, Fields};
 use crate::validate::{cursor, Validator};
+use crate::AppState;
 
 /// Organizations visible to the caller (all of them for a platform admin).
 #[utoipa::path(get, path = "/api/organizations", tag = "organizations", params(PageQuery),
@@ -123,6 +125,7 @@ pub async fn get_organization(mut ctx: Ctx, Id(id): Id) -> Result<Json<Organizat
         (status = 422, description = "Invalid fields", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_organization(
+    State(state): State<AppState>,
     mut ctx: Ctx,
     Id(id): Id,
     ApiJson(body): ApiJson<UpdateOrganization>,
@@ -165,7 +168,16 @@ pub async fn update_organization(
         is_active: body.is_active.unwrap_or(current.is_active),
     };
     v.finish()?;
+    let closing = current.is_active && !fields.is_active;
     let org = store::update(&mut ctx.tx, id, &fields).await?;
+    // Closing the organization refuses all of its devices at once
+    // (ORGANIZATION_CLOSED at their next authentication); they keep their data.
+    let mut revoked = Vec::new();
+    if closing {
+        for device in crate::store::devices::active_ids(&mut ctx.tx, id, None).await? {
+            revoked.push(state.identity.revoke_device(&mut ctx.tx, device).await?);
+        }
+    }
     ctx.audit_write(
         Audit::new("organization.update", "organization")
             .resource(id)
@@ -173,5 +185,6 @@ pub async fn update_organization(
     )
     .await?;
     ctx.commit().await?;
+    revoked.into_iter().for_each(|r| r.committed());
     Ok(Json(org))
 }

@@ -20,7 +20,7 @@ use tend_domain::wire::{
 use tend_domain::{ErrorCode, Role, ValidationError};
 use uuid::Uuid;
 
-use crate::context::{begin_scoped_with, insert_audit, Audit};
+use crate::context::{begin_scoped_with, insert_audit, scope_statement, Audit};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::identity::tokens::DevicePrincipal;
@@ -119,6 +119,7 @@ fn audit_action(action: DeviceAuditAction) -> &'static str {
         (status = 200, description = "Applied; every operation is in accepted, duplicates or rejected", body = SyncPushResult),
         (status = 400, description = "Malformed JSON, or not 1–500 operations (VALIDATION_FAILED naming operations)", body = ErrorBody),
         (status = 401, description = "No valid device token (UNAUTHORIZED, DEVICE_*)", body = ErrorBody),
+        (status = 403, description = "`facility_id` names a facility this device did not leave at its latest move (FORBIDDEN; nothing applied), or the device's facility or organization is closed (FACILITY_CLOSED, ORGANIZATION_CLOSED)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields (an implausible device_time)", body = ErrorBody),
@@ -147,6 +148,11 @@ pub async fn push(
     // How far the device clock is ahead of ours; records shift by it.
     let offset = server_time.signed_duration_since(body.device_time);
     let mut tx = begin_device(&state, &device, false).await?;
+    let current_facility = device.facility_id;
+    let device = match body.facility_id {
+        Some(left) if left != device.facility_id => moved_outbox(&mut tx, &device, left).await?,
+        _ => device,
+    };
     let result = apply(
         &mut tx,
         &device,
@@ -156,6 +162,16 @@ pub async fn push(
         offset,
     )
     .await?;
+    if device.facility_id != current_facility && !result.accepted.is_empty() {
+        let reason =
+            format!("documentation written before the device moved to facility {current_facility}");
+        let audit = Audit::new("sync.push_after_move", "device")
+            .resource(device.device_id)
+            .facility(device.organization_id, device.facility_id)
+            .device(device.device_id)
+            .reason(&reason);
+        insert_audit(&mut tx, None, &audit, "success", false, address.as_deref()).await?;
+    }
     tx.commit().await?;
     crate::metrics::metrics()
         .sync_rows
@@ -169,6 +185,33 @@ pub async fn push(
         "sync push"
     );
     Ok(Json(result))
+}
+
+/// A push of operations written for facility `left` by a device that now
+/// belongs to another one. Accepted only for the facility the device left at
+/// its latest move: the push then runs under that facility's scope, so each
+/// record is checked against, and filed in, the facility where its resident
+/// lives (nothing written before a move is lost). Any other facility is
+/// refused (403); the device keeps its outbox.
+async fn moved_outbox(
+    tx: &mut PgConnection,
+    device: &DevicePrincipal,
+    left: i64,
+) -> Result<DevicePrincipal> {
+    if store::devices::moved_from(tx, device.device_id).await? != Some(left) {
+        return Err(ApiError::ForbiddenBecause(
+            "this device did not leave that facility at its latest move; \
+             its documentation cannot be filed there (it stays on the device)",
+        ));
+    }
+    let moved = DevicePrincipal {
+        facility_id: left,
+        ..*device
+    };
+    sqlx::query(&scope_statement(moved.scope(), None))
+        .execute(&mut *tx)
+        .await?;
+    Ok(moved)
 }
 
 /// What a push decided for one operation before anything is written.

@@ -152,6 +152,26 @@ impl IdentityState {
         }
     }
 
+    /// Revokes every token of `device_id` inside the caller's transaction
+    /// (the revocation `NOTIFY` tells the other API instances at commit) and
+    /// drops them from this instance's cache. Call
+    /// [`Revocation::committed`] after the commit: a request racing this one
+    /// may have cached a token meanwhile. Deactivation and a move to another
+    /// facility both end a device's tokens this way.
+    pub async fn revoke_device<'a>(
+        &'a self,
+        conn: &mut sqlx::PgConnection,
+        device_id: i64,
+    ) -> Result<Revocation<'a>> {
+        crate::store::enrollment::revoke_tokens(conn, device_id).await?;
+        self.tokens.revoke_device(device_id);
+        self.heartbeats.forget(device_id);
+        Ok(Revocation {
+            identity: self,
+            device_id,
+        })
+    }
+
     /// Runs argon2 work (`f`) on the blocking pool once a permit is free;
     /// waits at most a few seconds (then 429: the server is busy hashing).
     pub async fn hash_work<T: Send + 'static>(
@@ -167,6 +187,21 @@ impl IdentityState {
             .map_err(ApiError::internal)?;
         drop(permit);
         Ok(out)
+    }
+}
+
+/// A device's tokens revoked in a transaction not yet committed.
+#[must_use = "call committed() after the transaction commits"]
+pub struct Revocation<'a> {
+    identity: &'a IdentityState,
+    device_id: i64,
+}
+
+impl Revocation<'_> {
+    /// The revoking transaction committed: no request after this one (nor
+    /// one that raced it into the cache) authenticates with those tokens.
+    pub fn committed(self) {
+        self.identity.tokens.revoke_device(self.device_id);
     }
 }
 
@@ -221,6 +256,18 @@ pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPoo
     }
 }
 
+/// A device of a closed facility or organization is refused (403), not
+/// ended: it keeps its enrollment and its data, and the app says why.
+pub fn refusal_for_closure(facility_active: bool, organization_active: bool) -> Option<ApiError> {
+    if !organization_active {
+        Some(ApiError::Device(ErrorCode::OrganizationClosed))
+    } else if !facility_active {
+        Some(ApiError::Device(ErrorCode::FacilityClosed))
+    } else {
+        None
+    }
+}
+
 /// A device's standing as the API tells it: 401 with a code the app acts on.
 pub fn refusal_for_status(status: &str) -> ApiError {
     match status {
@@ -241,6 +288,8 @@ struct TokenRow {
     encryption_required: bool,
     expires_at: DateTime<Utc>,
     revoked: bool,
+    facility_active: bool,
+    organization_active: bool,
 }
 
 /// A request authenticated with a device token.
@@ -274,6 +323,9 @@ impl FromRequestParts<AppState> for DeviceAuth {
         }
         if row.revoked || row.expires_at <= Utc::now() {
             return Err(ApiError::Unauthorized);
+        }
+        if let Some(refusal) = refusal_for_closure(row.facility_active, row.organization_active) {
+            return Err(refusal);
         }
         let principal = DevicePrincipal {
             device_id: row.device_id,

@@ -241,6 +241,45 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Devi
     row.into_wire(Utc::now())
 }
 
+/// Remembers the facility the device just left (its outbox may still hold
+/// documentation written there; see `api::sync::push`).
+pub async fn record_move(conn: &mut PgConnection, id: i64, from_facility_id: i64) -> Result<()> {
+    sqlx::query("UPDATE devices SET moved_from_facility_id = $2, moved_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(from_facility_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The facility the device left at its latest move, if any.
+pub async fn moved_from(conn: &mut PgConnection, id: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT moved_from_facility_id FROM devices WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .flatten(),
+    )
+}
+
+/// The devices of a facility (`facility_id`) or of a whole organization
+/// (`None`) that may hold tokens: what a closure revokes.
+pub async fn active_ids(
+    conn: &mut PgConnection,
+    organization_id: i64,
+    facility_id: Option<i64>,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM devices WHERE organization_id = $1 AND ($2::bigint IS NULL OR facility_id = $2) \
+         AND status = 'ACTIVE'",
+    )
+    .bind(organization_id)
+    .bind(facility_id)
+    .fetch_all(conn)
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

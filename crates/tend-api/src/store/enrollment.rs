@@ -162,6 +162,9 @@ pub struct DeviceLookup {
     pub is_active: bool,
     pub encryption_required: bool,
     pub identity_public_key: Option<String>,
+    pub facility_name: String,
+    pub facility_active: bool,
+    pub organization_active: bool,
 }
 
 pub async fn lookup_device(

@@ -48,6 +48,8 @@ impl TokenApi {
                 token: device_token_for(&app.owner, device).await,
                 device_id: device,
                 expires_at: Utc::now() + chrono::Duration::hours(1),
+                facility_id: None,
+                facility_name: None,
             },
         }
     }
@@ -442,6 +444,8 @@ fn device_process_helper() {
         token: std::env::var("TEND_SYNC_TOKEN").unwrap(),
         device_id: std::env::var("TEND_SYNC_DEVICE").unwrap().parse().unwrap(),
         expires_at: Utc::now() + chrono::Duration::hours(1),
+        facility_id: None,
+        facility_name: None,
     };
     let patient: i64 = std::env::var("TEND_SYNC_PATIENT").unwrap().parse().unwrap();
     let author: i64 = std::env::var("TEND_SYNC_AUTHOR").unwrap().parse().unwrap();

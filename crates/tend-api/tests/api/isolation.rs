@@ -569,6 +569,8 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("post", "/api/devices/enroll"),
     ("post", "/api/devices/auth/challenge"),
     ("post", "/api/devices/auth/token"),
+    // The server's public order-signing key: the same for every tenant.
+    ("get", "/api/server-key"),
     ("post", "/api/devices/{id}/heartbeat"),
     // The vault secret: the device's own token and id only (403 for another
     // id, 401 without a token; `device_client` tests both).

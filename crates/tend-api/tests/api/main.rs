@@ -15,6 +15,7 @@ mod census_history;
 mod cli;
 mod device_client;
 mod device_sync;
+mod facility_move;
 mod family;
 mod fault_proxy;
 mod helpers;

@@ -55,6 +55,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/devices/{id}/approve"),
     ("post", "/api/devices/{id}/reject"),
     ("post", "/api/devices/auth/challenge"),
+    ("get", "/api/server-key"),
     ("post", "/api/devices/auth/token"),
     ("post", "/api/devices/{id}/heartbeat"),
     ("get", "/api/devices/{id}/vault-secret"),

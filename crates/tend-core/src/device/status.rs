@@ -87,6 +87,26 @@ impl StatusBoard {
         Some(status.clone())
     }
 
+    /// The server refuses the device because its facility or organization
+    /// is closed (`Some`), or accepts it again (`None`). A notice already
+    /// shown keeps its time.
+    pub(super) fn set_closed(
+        &self,
+        closed: Option<crate::app_status::ClosedNotice>,
+    ) -> Option<AppStatus> {
+        let mut status = self.lock();
+        let same = match (&status.closed, &closed) {
+            (Some(shown), Some(new)) => shown.code == new.code,
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return None;
+        }
+        status.closed = closed;
+        Some(status.clone())
+    }
+
     /// The device was wiped: back to first-run setup, nothing of the old
     /// facility kept.
     pub(super) fn forget_server(&self) -> AppStatus {
@@ -98,6 +118,7 @@ impl StatusBoard {
         status.pending = 0;
         status.held = None;
         status.vault = None;
+        status.closed = None;
         status.clone()
     }
 }
@@ -115,6 +136,7 @@ mod tests {
             facility_name: None,
             held: None,
             vault: None,
+            closed: None,
         })
     }
 
@@ -133,6 +155,35 @@ mod tests {
             Some("North")
         );
         assert!(b.set_facility_name(Some("North".into())).is_none());
+    }
+
+    #[test]
+    fn a_closed_facility_is_shown_once_and_cleared_when_the_server_accepts_the_device() {
+        let b = board();
+        let since = chrono::Utc::now();
+        let closed = crate::app_status::ClosedNotice::for_code(
+            tend_domain::ErrorCode::FacilityClosed,
+            since,
+        );
+        let status = b.set_closed(closed).unwrap();
+        let notice = status.closed.unwrap();
+        assert_eq!(
+            notice.message,
+            "This facility is closed in Tend; ask an administrator"
+        );
+        // Asked again a minute later: the same notice, nothing to tell.
+        let later = crate::app_status::ClosedNotice::for_code(
+            tend_domain::ErrorCode::FacilityClosed,
+            since + chrono::Duration::minutes(1),
+        );
+        assert!(b.set_closed(later).is_none());
+        assert_eq!(b.get().closed.unwrap().since, since);
+        assert!(b.set_closed(None).unwrap().closed.is_none());
+        assert!(crate::app_status::ClosedNotice::for_code(
+            tend_domain::ErrorCode::Unauthorized,
+            since
+        )
+        .is_none());
     }
 
     #[test]

@@ -8,11 +8,11 @@ use chrono::Utc;
 use tend_badge::BadgeRead;
 
 use super::{BadgeFeed, DeviceRuntime, Started};
-use crate::app_status::ConnectionState;
+use crate::app_status::{ClosedNotice, ConnectionState};
 use crate::login::offline::OfflineVerifiers;
 use crate::login::SessionState;
 use crate::session::SessionEvent;
-use crate::sync::{SyncEngine, SyncSettings};
+use crate::sync::{Placement, Relocation, SyncEngine, SyncSettings};
 use crate::{CoreError, Result};
 use tend_domain::ErrorCode;
 
@@ -119,6 +119,14 @@ impl DeviceRuntime {
     /// The vault's state reaches the status bar and the lock screen.
     fn vault_state_changed(&self, vault: crate::vault::UnlockState) {
         if let Some(status) = self.inner.status.set_vault(vault) {
+            self.tell(|e| e.status_changed(&status));
+        }
+    }
+
+    /// Records whether the server refuses the device for a closed facility
+    /// or organization, and tells the window.
+    fn closed_changed(&self, closed: Option<ClosedNotice>) {
+        if let Some(status) = self.inner.status.set_closed(closed) {
             self.tell(|e| e.status_changed(&status));
         }
     }
@@ -294,9 +302,15 @@ async fn heartbeats(
                 if ack.lock {
                     runtime.inner.login.lock_by_policy();
                 }
+                runtime.closed_changed(None);
                 ConnectionState::Online
             }
             SessionEvent::Offline => ConnectionState::Offline,
+            SessionEvent::Closed(code) => {
+                runtime.closed_changed(ClosedNotice::for_code(code, Utc::now()));
+                // The server answered: it is reachable, it only refuses.
+                ConnectionState::Online
+            }
         };
         runtime.connection_changed(connection);
     };
@@ -331,6 +345,13 @@ async fn open_vault(runtime: &DeviceRuntime) -> Result<crate::vault::Vault> {
                 runtime.vault_state_changed(crate::vault::UnlockState::WaitingForNetwork);
                 tokio::time::sleep(VAULT_UNLOCK_RETRY).await;
             }
+            // A closed facility keeps the server's part until it reopens:
+            // say so, and ask again now and then (nothing is deleted).
+            Err(e) if ClosedNotice::for_code(e.code(), Utc::now()).is_some() => {
+                runtime.closed_changed(ClosedNotice::for_code(e.code(), Utc::now()));
+                runtime.vault_state_changed(crate::vault::UnlockState::Unavailable);
+                tokio::time::sleep(VAULT_UNLOCK_RETRY * 12).await;
+            }
             Err(e) => {
                 runtime.vault_state_changed(crate::vault::UnlockState::from_error(&e));
                 return Err(e);
@@ -342,6 +363,39 @@ async fn open_vault(runtime: &DeviceRuntime) -> Result<crate::vault::Vault> {
 /// How often a kiosk waiting for the server's part of its key asks again.
 const VAULT_UNLOCK_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The runtime's side of a move to another facility (see
+/// [`crate::sync::relocation`]): the enrollment record, the status bar's
+/// facility name, and whoever is signed in.
+struct FollowMoves(DeviceRuntime);
+
+impl Relocation for FollowMoves {
+    fn enrolled_facility(&self) -> Result<Option<i64>> {
+        Ok(self.0.inner.enrollment.saved()?.map(|s| s.facility_id))
+    }
+
+    fn save_facility(&self, placement: &Placement) -> Result<()> {
+        self.0
+            .inner
+            .enrollment
+            .moved_to(placement.facility_id, placement.facility_name.clone())?;
+        if let Some(status) = self
+            .0
+            .inner
+            .status
+            .set_facility_name(placement.facility_name.clone())
+        {
+            self.0.tell(|e| e.status_changed(&status));
+        }
+        Ok(())
+    }
+
+    fn sign_out_everyone(&self) {
+        self.0.inner.login.logout();
+        let family = self.0.clone();
+        self.0.spawn(async move { family.inner.family.end().await });
+    }
+}
+
 /// Opens the vault and starts the background sync loop for an active
 /// device; its status reaches the window (and the status bar's last sync,
 /// pending count and facility name). Returns the engine and the switch that
@@ -352,7 +406,9 @@ async fn start_sync(
 ) -> Option<(Arc<SyncEngine>, tokio::sync::watch::Sender<bool>)> {
     let opened = async {
         let vault = open_vault(runtime).await?;
-        Ok::<_, CoreError>(Arc::new(SyncEngine::new(Arc::new(Mutex::new(vault)))?))
+        let engine = SyncEngine::new(Arc::new(Mutex::new(vault)))?
+            .following_moves(Arc::new(FollowMoves(runtime.clone())));
+        Ok::<_, CoreError>(Arc::new(engine))
     };
     let engine = match opened.await {
         Ok(engine) => engine,

@@ -166,6 +166,20 @@ impl Enrollment {
         load_state(&self.data_dir)
     }
 
+    /// Saves that an administrator moved the device to `facility_id`
+    /// (called once the old facility's data is gone; see `sync::relocation`).
+    pub fn moved_to(&self, facility_id: i64, facility_name: Option<String>) -> Result<()> {
+        let Some(mut saved) = self.saved()? else {
+            return Err(CoreError::Config(
+                "the enrollment record is gone; nothing to move".into(),
+            ));
+        };
+        saved.facility_id = facility_id;
+        saved.facility_name = facility_name;
+        saved.checked_at = chrono::Utc::now();
+        save_state(&self.data_dir, &saved)
+    }
+
     /// The device's signing key (created on first use).
     pub async fn device_key(&self) -> Result<Arc<DeviceKey>> {
         self.key().await

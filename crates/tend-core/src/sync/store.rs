@@ -736,6 +736,78 @@ fn apply_change(
     Ok(())
 }
 
+/// What [`erase_facility`] erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub residents: usize,
+    /// Operations the server had refused for good (their records go too).
+    pub refused: usize,
+}
+
+/// Erases everything of the device's facility, in one transaction, after a
+/// move to another one: residents, records (so hand-off notes and due
+/// follow-ups), staff, badges, offline badge verifiers, the facility itself,
+/// the outbox's history and the change feed's position (the next pull is an
+/// initial sync). Refuses, changing nothing, while any operation still waits
+/// to be uploaded: nothing written here is erased before the server has it.
+pub fn erase_facility(conn: &mut Connection) -> Result<Erased> {
+    let tx = immediate(conn)?;
+    let pending: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_error)?;
+    if pending > 0 {
+        return Err(CoreError::Api {
+            code: ErrorCode::Conflict,
+            message: format!(
+                "{pending} note(s) of the facility this device left still wait to be uploaded; \
+                 they are kept, and the move finishes once the server has them"
+            ),
+        });
+    }
+    let refused: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_error)?;
+    let residents = tx
+        .execute("DELETE FROM roster_patients", [])
+        .map_err(db_error)?;
+    for table in [
+        "records",
+        "outbox",
+        "staff",
+        "badges",
+        "badge_verifiers",
+        "facility",
+    ] {
+        tx.execute(&format!("DELETE FROM {table}"), [])
+            .map_err(db_error)?;
+    }
+    tx.execute(
+        "DELETE FROM sync_cursors WHERE stream = ?1",
+        [FACILITY_STREAM],
+    )
+    .map_err(db_error)?;
+    // The new facility has not been synced yet.
+    tx.execute(
+        "UPDATE sync_state SET last_sync = NULL, last_error_code = NULL, last_error_message = NULL,
+             last_error_at = NULL WHERE id = 1",
+        [],
+    )
+    .map_err(db_error)?;
+    tx.commit().map_err(db_error)?;
+    Ok(Erased {
+        residents,
+        refused: usize::try_from(refused).unwrap_or(usize::MAX),
+    })
+}
+
 /// Forgets where the change feed stopped: the next pull is an initial sync.
 pub fn forget_cursor(conn: &mut Connection) -> Result<()> {
     conn.execute(

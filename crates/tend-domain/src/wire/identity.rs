@@ -231,6 +231,14 @@ pub struct DeviceToken {
     pub token: String,
     pub device_id: i64,
     pub expires_at: DateTime<Utc>,
+    /// The facility the token is for: the device's facility now. A device
+    /// whose enrollment names another one was moved by an administrator
+    /// and follows the move (`None` from a server that does not send it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_id: Option<i64>,
+    /// That facility's name, for the lock screen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_name: Option<String>,
 }
 
 impl std::fmt::Debug for DeviceToken {
@@ -239,6 +247,7 @@ impl std::fmt::Debug for DeviceToken {
             .field("token", &"<redacted>")
             .field("device_id", &self.device_id)
             .field("expires_at", &self.expires_at)
+            .field("facility_id", &self.facility_id)
             .finish()
     }
 }

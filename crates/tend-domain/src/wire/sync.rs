@@ -62,6 +62,13 @@ pub struct SyncPush {
     pub device_time: DateTime<Utc>,
     /// 1–500 operations, in the device's sequence order.
     pub operations: Vec<SyncOperation>,
+    /// The facility these operations were written for, when it is not the
+    /// device's facility now: after an administrator moved the device, its
+    /// outbox still holds documentation of the facility it left, which the
+    /// server files there (only for the facility the device left at its
+    /// latest move). Absent: the device's current facility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_id: Option<i64>,
 }
 
 /// One operation of the outbox.

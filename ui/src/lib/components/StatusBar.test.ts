@@ -32,9 +32,32 @@ describe("StatusBar", () => {
     expect(screen.getByTestId("status-vault-waiting")).toHaveTextContent("Locked until the server can be reached");
   });
 
+  it("says the facility is closed in Tend, in the core's words, and that nothing was deleted", () => {
+    render(StatusBar, {
+      status: {
+        connection: "online",
+        server_url: "https://tend.example.org",
+        last_sync: null,
+        pending: 2,
+        facility_name: "Maple House",
+        held: null,
+        closed: { code: "FACILITY_CLOSED", message: "This facility is closed in Tend; ask an administrator", since: "2026-12-04T00:00:00Z" },
+      },
+      now: NOW,
+    });
+    const alert = screen.getByTestId("status-closed");
+    expect(alert).toHaveAttribute("role", "alert");
+    expect(alert).toHaveAttribute("data-code", "FACILITY_CLOSED");
+    expect(alert).toHaveTextContent("This facility is closed in Tend; ask an administrator.");
+    expect(alert).toHaveTextContent("Nothing on this device was deleted");
+    expect(screen.queryByTestId("status-held")).not.toBeInTheDocument();
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("2");
+  });
+
   it("shows no alert for a device the server knows", () => {
     render(StatusBar, { status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 } });
     expect(screen.queryByTestId("status-held")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("status-closed")).not.toBeInTheDocument();
   });
 
   it("says it is checking before the first status arrives", () => {
