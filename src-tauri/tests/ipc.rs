@@ -739,6 +739,11 @@ mod fake_api {
                 "200 OK",
                 json!({ "token": "tdev_fake", "device_id": 3, "expires_at": later() }),
             ),
+            // A device without a keyring binds its vault to the server's part.
+            ("GET", p) if p.ends_with("/vault-secret") => (
+                "200 OK",
+                json!({ "secret": "dGVuZC1pcGMtdGVzdC1zZXJ2ZXItcGFydC0zMmJ5dGU=" }),
+            ),
             ("POST", p) if p.ends_with("/heartbeat") => (
                 "200 OK",
                 json!({ "server_time": now, "clock_offset_ms": 0, "lock": false }),
