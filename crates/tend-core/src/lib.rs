@@ -22,6 +22,7 @@ pub mod login;
 pub mod server_url;
 pub mod session;
 pub mod sync;
+pub mod update;
 pub mod vault;
 
 pub use error::{CoreError, Result};
