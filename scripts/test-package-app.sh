@@ -258,8 +258,27 @@ sleep 1
 import -window root "$state/update-notice.png"
 cp "$state/update-notice.png" "$root/artifacts/package-app/update-notice.png"
 ok "the running desktop instance noticed it too, keeps running and offers 'Restart to update' (artifacts/package-app/update-notice.png)"
-kill "$desktop_pid"
-wait "$desktop_pid" 2>/dev/null || true
+# "Restart to update": the notice's first button, at the bottom right of
+# the 1280x800 window (see the screenshot). The app starts the installed
+# version with its own arguments and exits 0; the new one waits for the data
+# directory's lock.
+xdotool mousemove --sync 989 689 click 1
+for _ in $(seq 1 100); do kill -0 "$desktop_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$desktop_pid" 2>/dev/null && fail "'Restart to update' did not close the old version (is the button still at 989,689? see update-notice.png)"
+wait "$desktop_pid" && rc=0 || rc=$?
+[ "$rc" = 0 ] || fail "the desktop instance exited $rc after 'Restart to update'"
+restarted=""
+for _ in $(seq 1 150); do
+  restarted="$(pgrep -f -- "--data-dir $state/desktop2-data" | head -1 || true)"
+  [ -n "$restarted" ] && [ "$(cat "$state"/desktop2-data/logs/* | grep -c "ui ready")" -ge 2 ] && break
+  sleep 0.1
+done
+[ -n "$restarted" ] || fail "no new instance after 'Restart to update'"
+[ "$(cat "$state"/desktop2-data/logs/* | grep -c "ui ready")" -ge 2 ] || fail "the restarted instance's UI never became ready"
+pids+=("$restarted")
+[ "$(readlink "/proc/$restarted/exe")" = /usr/bin/tend ] || fail "the restarted instance runs $(readlink "/proc/$restarted/exe")"
+ok "'Restart to update': the old instance exited 0, the new one (pid $restarted) runs the installed /usr/bin/tend on the same data"
+kill "$restarted"
 phase upgrade
 
 # --- negative: another key --------------------------------------------------------
