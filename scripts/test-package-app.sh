@@ -79,6 +79,9 @@ if [ "${TEND_TEST_ARM64:-0}" = 1 ]; then
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-package-app: installing ${need[*]}"
+  # Installed for this test only: it must not start upgrading the machine
+  # daily (its default answer writes APT::Periodic::Unattended-Upgrade "1").
+  echo "unattended-upgrades unattended-upgrades/enable_auto_updates boolean false" | debconf-set-selections
   apt-get -o DPkg::Lock::Timeout=600 update -qq
   apt_get install --no-install-recommends "${need[@]}" >/dev/null
 fi
