@@ -13,7 +13,8 @@
 # sysroot made with mmdebstrap to build and link against (Debian 12's
 # libwebkit2gtk-4.1-dev:arm64 cannot be installed through multiarch), and the
 # arm64 runtime libraries through multiarch for dpkg-shlibdeps (and for
-# running the binary under qemu-aarch64-static). It installs what it needs.
+# running the binary under qemu-aarch64-static). It installs what it needs
+# and keeps it for the next build (docs/kiosk.md says how to remove it).
 # Prints the path of the .deb on its last line.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -173,7 +173,9 @@ fn a_repository_is_added_signed_by_its_key_and_updates_only_tend_unattended() {
     let unattended =
         std::fs::read_to_string(root.join("etc/apt/apt.conf.d/51tend-unattended-upgrades"))
             .unwrap();
-    assert!(unattended.contains(r#"Unattended-Upgrade::Origins-Pattern:: "origin=Tend,label=Tend";"#));
+    assert!(
+        unattended.contains(r#"Unattended-Upgrade::Origins-Pattern:: "origin=Tend,label=Tend";"#)
+    );
     // The unit restarts the app when it exits to run an installed update.
     let unit = std::fs::read_to_string(root.join("etc/systemd/system/tend-kiosk.service")).unwrap();
     assert!(unit.contains("RestartForceExitStatus=75"), "{unit}");
