@@ -34,15 +34,19 @@ pub trait SignedIn {
 
 impl SignedIn for DeviceRuntime {
     /// An open session, or a badge or PIN being checked, counts as signed
-    /// in; a locked screen does not (the nurse taps again after a restart,
-    /// as after any lock), nor does an empty one.
+    /// in, and so does a family visit under way; a locked screen does not
+    /// (the nurse taps again after a restart, as after any lock), nor does
+    /// an empty one. The admin console's own session is not counted: it
+    /// runs on administrators' laptops, whose desktop profile never
+    /// restarts by itself.
     fn someone_signed_in(&self) -> bool {
-        match self.session_state().phase {
+        let nurse = match self.session_state().phase {
             SessionPhase::Active { .. }
             | SessionPhase::Verifying
             | SessionPhase::PinRequired { .. } => true,
             SessionPhase::SignedOut | SessionPhase::Locked => false,
-        }
+        };
+        nurse || self.family().in_visit(std::time::Instant::now())
     }
 }
 
