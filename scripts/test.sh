@@ -7,7 +7,8 @@
 # WebDriver under Xvfb. This is the README's test command; .ci/run calls it.
 #
 #   bash scripts/test.sh
-#   TEND_TEST_PACKAGE=1 bash scripts/test.sh   # also the tend-api .deb (release build)
+#   TEND_TEST_PACKAGE=1 bash scripts/test.sh   # also the tend-api and tend .debs (release builds)
+#   TEND_TEST_PACKAGE=1 TEND_TEST_ARM64=1 bash scripts/test.sh   # and the arm64 cross build
 #
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/tend/target, outside the
 # clone) so a machine that ran it before rebuilds only what changed.
@@ -89,6 +90,11 @@ bash scripts/e2e.sh
 if [ "${TEND_TEST_PACKAGE:-0}" = 1 ]; then
   step "tend-api Debian package: build, install, run as its unit (plain and TLS), reinstall, purge"
   bash scripts/test-package-api.sh
+  # The app's .deb through a signed APT repository (docs/kiosk.md, "Tested
+  # here"); it installs reprepro, unattended-upgrades and, with
+  # TEND_TEST_ARM64=1, the arm64 cross toolchain itself.
+  step "tend Debian package: signed repository, install, first run, unattended upgrade under running apps, refused key and package, purge"
+  bash scripts/test-package-app.sh
 fi
 
 step "all tests passed"

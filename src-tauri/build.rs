@@ -51,6 +51,7 @@ fn main() {
             "password_login",
             "patient_timeline",
             "reader_status",
+            "restart_to_update",
             "roster",
             "session_activity",
             "session_state",

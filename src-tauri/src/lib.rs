@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod family;
 pub mod login;
+pub mod update;
 pub mod window;
 pub mod workspace;
 
@@ -73,6 +74,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             login::session_activity,
             login::session_state,
             login::submit_pin,
+            update::restart_to_update,
             workspace::due_follow_ups,
             workspace::handoff_notes,
             workspace::facility_info,
@@ -87,7 +89,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             events::DeviceWiped,
             events::ReaderStatusChanged,
             events::SessionChanged,
-            events::SyncStatusChanged
+            events::SyncStatusChanged,
+            update::UpdateInstalled
         ])
         // The rules the UI checks as people type, from where Rust enforces
         // them (`export const DOMAIN_RULES` in the bindings; the drift check
@@ -177,6 +180,7 @@ pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("session_activity", Access::Open),
     ("session_state", Access::Open),
     ("submit_pin", Access::Open),
+    ("restart_to_update", Access::Open),
     ("due_follow_ups", Access::Clinical),
     ("handoff_notes", Access::Clinical),
     ("facility_info", Access::Clinical),

@@ -35,12 +35,15 @@ fn main() -> ExitCode {
     if let Err(e) = config.prepare_dirs() {
         return fail(&e.to_string());
     }
-    let _instance = match InstanceLock::acquire(&config.data_dir) {
+    // A "Restart to update" starts this process before the old one exits.
+    let restarted = std::env::var_os(tend_app::update::RESTARTED_FOR_UPDATE).is_some();
+    let wait = std::time::Duration::from_secs(if restarted { 10 } else { 0 });
+    let _instance = match InstanceLock::acquire_within(&config.data_dir, wait) {
         Ok(lock) => lock,
         Err(e) => return fail(&e.to_string()),
     };
     apply_webkit_settings(&config);
-    let _log = match tend_core::logging::init(&config.log_dir, &config.log_level) {
+    let log = match tend_core::logging::init(&config.log_dir, &config.log_level) {
         Ok(guard) => guard,
         Err(e) => return fail(&e.to_string()),
     };
@@ -61,10 +64,27 @@ fn main() -> ExitCode {
     let profile = config.profile;
     let runtime =
         tend_core::device::DeviceRuntime::new(&config, env!("CARGO_PKG_VERSION"), started);
-    let result = tend_app::build_app(tauri::Builder::default(), runtime, Some(profile))
-        .run(tauri::generate_context!());
+    let result = tend_app::build_app(tauri::Builder::default(), runtime.clone(), Some(profile))
+        .build(tauri::generate_context!());
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(app) => {
+            // An update installed by apt takes effect when nobody is signed in.
+            tend_app::update::watch(
+                app.handle().clone(),
+                runtime,
+                profile,
+                config.update_check_interval,
+            );
+            // `run` ends with `process::exit` (with the code given to
+            // `exit`), which runs no destructors: flush the log files first.
+            let mut log = Some(log);
+            app.run(move |_, event| {
+                if let tauri::RunEvent::Exit = event {
+                    drop(log.take());
+                }
+            });
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!(error = %e, "the window could not start");
             fail(&format!(

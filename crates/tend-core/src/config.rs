@@ -208,6 +208,7 @@ Environment:
   TEND_IDLE_LOCK_SECS              Idle seconds before the screen locks (default kiosk 120, desktop 600)
   TEND_ENROLLMENT_CODE             Enroll with this code at start when never enrolled (needs server_url)
   TEND_BADGE_DEBOUNCE_MS           Same-badge taps closer than this count once (default 3000)
+  TEND_UPDATE_CHECK_SECS           Seconds between looks for an installed update (default 60)
 ";
 
 impl CliArgs {
@@ -303,6 +304,9 @@ pub struct AppConfig {
     /// device that was never enrolled enrolls itself at start. Environment
     /// only, never the config file, and never printed.
     pub enrollment_code: Option<tend_domain::wire::Secret>,
+    /// How often the app looks whether an update replaced its executable
+    /// (default 60 s; `TEND_UPDATE_CHECK_SECS`, e.g. for the package test).
+    pub update_check_interval: std::time::Duration,
 }
 
 /// Where the process looks for its defaults; injected so tests never touch
@@ -414,6 +418,10 @@ impl AppConfig {
             Some(text) => parse_seconds(text, "TEND_FAMILY_IDLE_SECS", 1..=3_600)?,
             None => DEFAULT_FAMILY_IDLE_RESET,
         };
+        let update_check_interval = match env.var("TEND_UPDATE_CHECK_SECS") {
+            Some(text) => parse_seconds(text, "TEND_UPDATE_CHECK_SECS", 1..=86_400)?,
+            None => crate::update::DEFAULT_UPDATE_CHECK_INTERVAL,
+        };
         let identity_root = if cfg!(debug_assertions) {
             env.var("TEND_DEBUG_IDENTITY_ROOT").map(PathBuf::from)
         } else {
@@ -449,6 +457,7 @@ impl AppConfig {
             enrollment_code: env
                 .var("TEND_ENROLLMENT_CODE")
                 .map(|code| tend_domain::wire::Secret::new(code.trim())),
+            update_check_interval,
         })
     }
 

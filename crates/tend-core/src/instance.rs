@@ -16,6 +16,21 @@ pub struct InstanceLock {
 }
 
 impl InstanceLock {
+    /// Like [`InstanceLock::acquire`], but waits up to `patience` for another
+    /// instance to exit (a restart into an update starts before the old
+    /// process has gone).
+    pub fn acquire_within(data_dir: &Path, patience: std::time::Duration) -> Result<Self> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::acquire(data_dir) {
+                Err(CoreError::AlreadyRunning { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                result => return result,
+            }
+        }
+    }
+
     pub fn acquire(data_dir: &Path) -> Result<Self> {
         let path = data_dir.join("tend.lock");
         let mut file = OpenOptions::new()
@@ -57,5 +72,18 @@ mod tests {
         assert!(err.to_string().contains("already running"));
         drop(first);
         InstanceLock::acquire(tmp.path()).unwrap();
+    }
+
+    #[test]
+    fn a_restart_waits_for_the_old_instance_to_let_go() {
+        let tmp = tempfile::tempdir().unwrap();
+        let old = InstanceLock::acquire(tmp.path()).unwrap();
+        let dir = tmp.path().to_owned();
+        let new = std::thread::spawn(move || {
+            InstanceLock::acquire_within(&dir, std::time::Duration::from_secs(5))
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(old);
+        new.join().unwrap().unwrap();
     }
 }

@@ -23,6 +23,7 @@ pub mod server_bound;
 pub mod server_url;
 pub mod session;
 pub mod sync;
+pub mod update;
 pub mod vault;
 
 pub use error::{CoreError, Result};

@@ -135,6 +135,66 @@ fn dry_run_writes_a_config_the_app_accepts_and_a_unit_systemd_verifies() {
 }
 
 #[test]
+fn a_repository_is_added_signed_by_its_key_and_updates_only_tend_unattended() {
+    let (dir, root, _binary) = scratch();
+    let key = dir.path().join("tend-archive-keyring.gpg");
+    std::fs::write(&key, b"a public key").unwrap();
+    let out = setup(&[
+        "--server",
+        "https://tend.example.org",
+        "--repo",
+        "https://apt.tend.example.org",
+        "--repo-key",
+        key.to_str().unwrap(),
+        "--auto-update",
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sources =
+        std::fs::read_to_string(root.join("etc/apt/sources.list.d/tend.sources")).unwrap();
+    for line in [
+        "Types: deb",
+        "URIs: https://apt.tend.example.org",
+        "Suites: stable",
+        "Components: main",
+        "Signed-By: /usr/share/keyrings/tend-archive-keyring.gpg",
+    ] {
+        assert!(sources.lines().any(|l| l == line), "{line} in {sources}");
+    }
+    assert_eq!(
+        std::fs::read(root.join("usr/share/keyrings/tend-archive-keyring.gpg")).unwrap(),
+        b"a public key"
+    );
+    let unattended =
+        std::fs::read_to_string(root.join("etc/apt/apt.conf.d/51tend-unattended-upgrades"))
+            .unwrap();
+    assert!(
+        unattended.contains(r#"Unattended-Upgrade::Origins-Pattern:: "origin=Tend,label=Tend";"#)
+    );
+    // The unit restarts the app when it exits to run an installed update.
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/tend-kiosk.service")).unwrap();
+    assert!(unit.contains("RestartForceExitStatus=75"), "{unit}");
+    assert!(unit.contains("ExecStart=/usr/bin/cage -d -- /usr/bin/tend --kiosk"));
+
+    // A key over plain http is trusted only with its fingerprint.
+    let refused = setup(&[
+        "--server",
+        "https://tend.example.org",
+        "--repo",
+        "http://apt.tend.example.org",
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--repo-fingerprint"));
+}
+
+#[test]
 fn software_rendering_is_an_opt_in_fallback() {
     let (_dir, root, binary) = scratch();
     let out = setup(&[

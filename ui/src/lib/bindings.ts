@@ -132,6 +132,11 @@ export const commands = {
 	/**  The PIN the policy asked for. */
 	submitPin: (pin: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("submit_pin", { pin })),
 	/**
+	 *  "Restart to update", when the user chose to: starts the installed
+	 *  executable with this process's arguments, then closes this one.
+	 */
+	restartToUpdate: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("restart_to_update")),
+	/**
 	 *  PRN doses of the facility whose effectiveness follow-up is due within 2 h
 	 *  or overdue (up to a day), most urgent first: the nurse home's "Due soon".
 	 */
@@ -168,6 +173,7 @@ export const events = {
 	readerStatusChanged: makeEvent<ReaderStatusChanged, ReaderStatusChanged>("reader-status-changed"),
 	sessionChanged: makeEvent<SessionChanged_Serialize, SessionChanged_Deserialize>("session-changed"),
 	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
+	updateInstalled: makeEvent<UpdateInstalled, UpdateInstalled>("update-installed"),
 };
 
 /* Constants */
@@ -1912,6 +1918,9 @@ export type UnverifiedOrder =
 "other_device" | 
 /**  The order says something else than the refusal it came with. */
 "mismatch";
+
+/**  An update replaced the app's executable; the window offers a restart. */
+export type UpdateInstalled = null;
 
 /**  One value of [`VitalSigns`], named as its field. */
 export type VitalSign = "temperature_c" | "pulse_bpm" | "respiration_rate" | "systolic_mmhg" | "diastolic_mmhg" | "spo2_percent" | "pain_score" | "blood_glucose_mg_dl";
