@@ -2,6 +2,7 @@ import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import type { AdminUser, AuditEntry_Serialize as AuditEntry, AuditLogQuery_Serialize as AuditLogQuery, DeviceSummary, EnrollmentCodeSummary, FacilitySummary } from "$lib/bindings";
+import { deviceSummary } from "../test/fixtures";
 import { mockCommands, reject } from "../test/ipc";
 import AdminScreen from "./AdminScreen.svelte";
 
@@ -24,27 +25,7 @@ const FACILITIES: FacilitySummary[] = [
 const recent = new Date(Date.now() - 2 * 60_000).toISOString();
 
 function device(overrides: Partial<DeviceSummary>): DeviceSummary {
-  return {
-    id: 1,
-    facility_id: 10,
-    device_name: "Nurse Station 1",
-    device_type: "WORKSTATION",
-    device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
-    mac_address: null,
-    status: "ACTIVE",
-    is_online: true,
-    sync_status: "SYNCED",
-    last_seen: recent,
-    last_sync: recent,
-    app_version: "0.1.0",
-    encryption_enabled: true,
-    encryption_required: true,
-    encryption_posture: "keyring",
-    os: "Debian GNU/Linux 12",
-    has_identity_key: true,
-    clone_suspected_at: null,
-    ...overrides,
-  };
+  return deviceSummary({ last_seen: recent, last_sync: recent, ...overrides });
 }
 
 const ACTIVE = device({});

@@ -243,13 +243,7 @@ async fn the_session_heartbeats_until_deactivated_then_the_device_wipes_itself()
     let (code, _) = new_code(&app, &w, json!({})).await;
 
     // Its own machine: a machine-id below a temporary root.
-    let machine = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-    std::fs::write(
-        machine.path().join("etc/machine-id"),
-        format!("{}\n", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap();
+    let machine = crate::helpers::machine_with_id();
     let data_dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
     let (vault, _) = Vault::open(data_dir.path(), store.clone(), VaultOptions::default()).unwrap();
@@ -333,13 +327,7 @@ impl Kiosk {
         use tend_core::identity::IdentityProbe;
         use tend_core::vault::{SecretStore, Vault, VaultOptions};
 
-        let machine = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-        std::fs::write(
-            machine.path().join("etc/machine-id"),
-            format!("{}\n", uuid::Uuid::new_v4().simple()),
-        )
-        .unwrap();
+        let machine = crate::helpers::machine_with_id();
         let data_dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
         let (vault, _) =
@@ -735,17 +723,6 @@ struct KeyFileKiosk {
     state: EnrollmentState,
 }
 
-fn machine_tree() -> tempfile::TempDir {
-    let machine = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-    std::fs::write(
-        machine.path().join("etc/machine-id"),
-        format!("{}\n", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap();
-    machine
-}
-
 fn key_file_enrollment(
     data_dir: &std::path::Path,
     machine: &std::path::Path,
@@ -763,7 +740,7 @@ impl KeyFileKiosk {
     /// Enrolled, with a vault on its local key (as every kiosk had before
     /// server-bound keys) holding one row.
     async fn enrolled(app: &TestApp, code: &str) -> Self {
-        let machine = machine_tree();
+        let machine = crate::helpers::machine_with_id();
         let data_dir = tempfile::tempdir().unwrap();
         let enrollment = key_file_enrollment(data_dir.path(), machine.path());
         let state = enrollment.enroll(&app.base, code).await.unwrap();
@@ -840,7 +817,7 @@ async fn a_kiosk_without_a_keyring_binds_its_vault_to_the_server() {
         .status()
         .unwrap();
     assert!(status.success());
-    let thief_machine = machine_tree();
+    let thief_machine = crate::helpers::machine_with_id();
     let thief = key_file_enrollment(copy.path(), thief_machine.path());
     let thief_link = tend_core::link::DeviceLink::new(thief.clone());
     let Err(e) = tend_core::server_bound::fetch_and_open(&thief, &thief_link).await else {

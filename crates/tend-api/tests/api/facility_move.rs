@@ -67,13 +67,7 @@ impl Kiosk {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
         let code = r.body["code"].as_str().unwrap().to_owned();
-        let machine = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-        std::fs::write(
-            machine.path().join("etc/machine-id"),
-            format!("{}\n", uuid::Uuid::new_v4().simple()),
-        )
-        .unwrap();
+        let machine = crate::helpers::machine_with_id();
         let data_dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::new());
         let (vault, _) =

@@ -582,3 +582,16 @@ impl std::io::Write for Capture {
         Ok(())
     }
 }
+
+/// A machine of its own for a simulated device: a fresh `/etc/machine-id`
+/// below a temporary root (what `IdentityProbe::new(root)` reads).
+pub fn machine_with_id() -> tempfile::TempDir {
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    machine
+}

@@ -1,32 +1,13 @@
 import { render, screen } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import type { DeviceSummary } from "$lib/bindings";
+import { deviceSummary } from "../../../test/fixtures";
 import DeviceTable from "./DeviceTable.svelte";
 
 const NOW = new Date("2026-12-04T12:00:00Z");
 
 function device(overrides: Partial<DeviceSummary>): DeviceSummary {
-  return {
-    id: 1,
-    facility_id: 10,
-    device_name: "Nurse Station 1",
-    device_type: "WORKSTATION",
-    device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
-    mac_address: null,
-    status: "ACTIVE",
-    is_online: true,
-    sync_status: "SYNCED",
-    last_seen: "2026-12-04T11:58:00Z",
-    last_sync: "2026-12-04T11:58:00Z",
-    app_version: "0.1.0",
-    encryption_enabled: true,
-    encryption_required: true,
-    encryption_posture: "keyring",
-    os: "Debian GNU/Linux 12",
-    has_identity_key: true,
-    clone_suspected_at: null,
-    ...overrides,
-  };
+  return deviceSummary({ last_seen: "2026-12-04T11:58:00Z", last_sync: "2026-12-04T11:58:00Z", ...overrides });
 }
 
 const noop = () => {};

@@ -1,0 +1,28 @@
+// Wire values the component tests share.
+
+import type { DeviceSummary } from "$lib/bindings";
+
+/** An active, online, synced nurse workstation with a keyring; `overrides` change what a test is about. */
+export function deviceSummary(overrides: Partial<DeviceSummary> = {}): DeviceSummary {
+  return {
+    id: 1,
+    facility_id: 10,
+    device_name: "Nurse Station 1",
+    device_type: "WORKSTATION",
+    device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32",
+    mac_address: null,
+    status: "ACTIVE",
+    is_online: true,
+    sync_status: "SYNCED",
+    last_seen: null,
+    last_sync: null,
+    app_version: "0.1.0",
+    encryption_enabled: true,
+    encryption_required: true,
+    encryption_posture: "keyring",
+    os: "Debian GNU/Linux 12",
+    has_identity_key: true,
+    clone_suspected_at: null,
+    ...overrides,
+  };
+}
