@@ -19,7 +19,8 @@ request = function()
   local user = username
   if mode == "spread" then
     user = "flood" .. n
-    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", (n >> 16) & 255, (n >> 8) & 255, n & 255)
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+      math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
   end
   local body = string.format('{"username":"%s","password":"wrong-password-%d"}', user, n)
   return wrk.format("POST", "/api/auth/login", headers, body)
