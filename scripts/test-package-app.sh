@@ -9,7 +9,7 @@
 #   source with signed-by, written by a dry run of the script) and
 #   `apt-get install tend` (dependencies from Debian); run /usr/bin/tend under
 #   Xvfb (the first-run setup screen: window, screenshot, the WebDriver journey
-#   of e2e/ when tauri-driver is there); publish v2 and let
+#   of e2e/, which needs tauri-driver from scripts/install-deps.sh); publish v2 and let
 #   unattended-upgrade (Tend's origin only) install it while a kiosk and a
 #   desktop instance run: the kiosk, nobody signed in, exits 75 to restart
 #   into it, the desktop keeps running and offers "Restart to update";
@@ -217,15 +217,13 @@ wait "$desktop_pid" 2>/dev/null || true
 
 # The WebDriver journey of e2e/ against the installed binary: the first-run
 # setup screen checks server addresses in Rust.
-if command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ]; then
-  (cd "$root/e2e" && { [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null; } \
-    && TEND_BIN=/usr/bin/tend PATH="$PATH:$HOME/.cargo/bin" node --import tsx --test --test-concurrency=1 \
-      --test-name-pattern='^desktop: About' tests/foundation.test.ts) >"$state/e2e.log" 2>&1 \
-    || { cat "$state/e2e.log" >&2; fail "the e2e journey against /usr/bin/tend"; }
-  ok "e2e (WebDriver) against /usr/bin/tend: About shows the version, first-run setup checks server addresses"
-else
-  echo "skip: tauri-driver not installed; the WebDriver journey did not run"
-fi
+command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] \
+  || fail "tauri-driver missing; run scripts/install-deps.sh (the WebDriver journey needs it)"
+(cd "$root/e2e" && { [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null; } \
+  && TEND_BIN=/usr/bin/tend PATH="$PATH:$HOME/.cargo/bin" node --import tsx --test --test-concurrency=1 \
+    --test-name-pattern='^desktop: About' tests/foundation.test.ts) >"$state/e2e.log" 2>&1 \
+  || { cat "$state/e2e.log" >&2; fail "the e2e journey against /usr/bin/tend"; }
+ok "e2e (WebDriver) against /usr/bin/tend: About shows the version, first-run setup checks server addresses"
 phase first_run
 
 # --- an update through unattended-upgrades, under running apps ------------------
