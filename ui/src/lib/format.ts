@@ -1,6 +1,6 @@
 // Wording for sync and connection state, kept out of components so it can be tested alone.
 
-import type { ConnectionState, HeldNotice } from "./bindings";
+import type { AppStatus, ConnectionState, ErrorCode, HeldNotice } from "./bindings";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -74,4 +74,41 @@ export function heldMessage(held: HeldNotice): { title: string; detail: string }
     title: "Device locked — nothing was deleted",
     detail: `${what}${why}. Notes not yet synced are kept on this device. Ask an administrator to re-adopt device ${held.device_uuid}.`,
   };
+}
+
+/** A device-level alert the status bar shows above everything else. */
+export interface DeviceAlert {
+  testid: string;
+  code: ErrorCode | null;
+  title: string;
+  detail: string;
+}
+
+/**
+ * What stops this device from working normally, in the order the status bar shows it:
+ * a vault waiting for the server's part of its key, an enrollment the server ended
+ * without a signed order, a closed facility (its words come from the core).
+ */
+export function deviceAlerts(status: AppStatus | null): DeviceAlert[] {
+  const alerts: DeviceAlert[] = [];
+  if (status?.vault === "waiting_for_network") {
+    alerts.push({
+      testid: "status-vault-waiting",
+      code: null,
+      title: "Locked until the server can be reached",
+      detail: "This device's records are protected by a key the server holds; it unlocks by itself when the network is back.",
+    });
+  }
+  if (status?.held) {
+    alerts.push({ testid: "status-held", code: status.held.code, ...heldMessage(status.held) });
+  }
+  if (status?.closed) {
+    alerts.push({
+      testid: "status-closed",
+      code: status.closed.code,
+      title: status.closed.message,
+      detail: "Nothing on this device was deleted.",
+    });
+  }
+  return alerts;
 }

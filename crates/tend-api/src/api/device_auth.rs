@@ -189,13 +189,11 @@ pub async fn token(
     security(("device" = [])))]
 pub async fn heartbeat(
     State(state): State<AppState>,
-    DeviceAuth(device): DeviceAuth,
+    auth: DeviceAuth,
     Id(id): Id,
     ApiJson(body): ApiJson<Heartbeat>,
 ) -> Result<Json<HeartbeatAck>> {
-    if id != device.device_id {
-        return Err(ApiError::Forbidden);
-    }
+    let device = auth.own(id)?;
     let mut v = Validator::new();
     let app_version = v.opt_text("app_version", body.app_version.as_deref(), 64);
     v.finish()?;
@@ -254,12 +252,10 @@ pub async fn heartbeat(
     security(("device" = [])))]
 pub async fn vault_secret(
     State(state): State<AppState>,
-    DeviceAuth(device): DeviceAuth,
+    auth: DeviceAuth,
     Id(id): Id,
 ) -> Result<impl axum::response::IntoResponse> {
-    if id != device.device_id {
-        return Err(ApiError::Forbidden);
-    }
+    auth.own(id)?;
     let secrets = store::vault_secrets::get_or_create(&state.pool, id).await?;
     Ok(no_store(secrets))
 }
@@ -277,12 +273,10 @@ pub async fn vault_secret(
     security(("device" = [])))]
 pub async fn rotate_vault_secret(
     State(state): State<AppState>,
-    DeviceAuth(device): DeviceAuth,
+    auth: DeviceAuth,
     Id(id): Id,
 ) -> Result<impl axum::response::IntoResponse> {
-    if id != device.device_id {
-        return Err(ApiError::Forbidden);
-    }
+    auth.own(id)?;
     let secrets = store::vault_secrets::rotate(&state.pool, id).await?;
     tracing::info!(device_id = id, "vault secret rotated");
     Ok(no_store(secrets))
@@ -298,12 +292,10 @@ pub async fn rotate_vault_secret(
     security(("device" = [])))]
 pub async fn forget_previous_vault_secret(
     State(state): State<AppState>,
-    DeviceAuth(device): DeviceAuth,
+    auth: DeviceAuth,
     Id(id): Id,
 ) -> Result<axum::http::StatusCode> {
-    if id != device.device_id {
-        return Err(ApiError::Forbidden);
-    }
+    auth.own(id)?;
     store::vault_secrets::forget_previous(&state.pool, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -296,6 +296,18 @@ struct TokenRow {
 #[derive(Debug, Clone, Copy)]
 pub struct DeviceAuth(pub DevicePrincipal);
 
+impl DeviceAuth {
+    /// The device, when `id` in the path is its own (a device acts on
+    /// itself only): 403 otherwise.
+    pub fn own(self, id: i64) -> crate::error::Result<DevicePrincipal> {
+        if id == self.0.device_id {
+            Ok(self.0)
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = ApiError;
 

@@ -209,76 +209,83 @@ async fn hold(runtime: &DeviceRuntime, notice: crate::session::HeldNotice) -> bo
     if let Some(status) = runtime.inner.status.set_held(Some(notice)) {
         runtime.tell(|e| e.status_changed(&status));
     }
-    let link = &runtime.inner.link;
-    let enrollment = &runtime.inner.enrollment;
     loop {
         tokio::time::sleep(runtime.inner.heartbeat_interval).await;
-        link.forget().await;
-        // Re-adoption asked for and pending an administrator's approval:
-        // ask again where it stands (the link only serves an active device).
-        if matches!(enrollment.saved(), Ok(Some(s)) if s.status == tend_domain::DeviceStatus::Pending)
-        {
-            match enrollment.request_readoption().await {
-                Ok(state) if state.status == tend_domain::DeviceStatus::Active => {
-                    if let Some(status) = runtime.inner.status.set_held(None) {
-                        runtime.tell(|e| e.status_changed(&status));
-                    }
-                    return true;
+        runtime.inner.link.forget().await;
+        match ask_again(runtime).await {
+            Held::Waiting => continue,
+            Held::Wiped => return false,
+            Held::KnownAgain => {
+                runtime.inner.link.forget().await;
+                if let Some(status) = runtime.inner.status.set_held(None) {
+                    runtime.tell(|e| e.status_changed(&status));
                 }
-                Ok(_) => {}
-                Err(e) => tracing::info!(code = %e.code(), "re-adoption not granted yet"),
+                return true;
             }
-            continue;
         }
-        let server = match link.server().await {
-            Ok(server) => server,
-            Err(e) => {
-                tracing::warn!(code = %e.code(), "held device has no server link");
-                continue;
-            }
-        };
-        let answer = {
-            use crate::link::DeviceApi;
-            server.authenticate().await
-        };
-        let ended = match answer {
-            Ok(_) => true,
-            Err(e) if crate::error::ends_enrollment(e.code()) => {
-                let ending = crate::session::Ending {
-                    code: e.code(),
-                    order: e.device_order().cloned(),
-                };
-                match crate::session::conclude(link, ending).await {
-                    Ok(crate::session::SessionOutcome::Wiped(_)) => return false,
-                    Ok(crate::session::SessionOutcome::Held(_))
-                        if e.code() == ErrorCode::DeviceUnknown =>
-                    {
-                        match enrollment.request_readoption().await {
-                            Ok(state) => state.status == tend_domain::DeviceStatus::Active,
-                            Err(e) => {
-                                tracing::info!(code = %e.code(), "re-adoption not granted yet");
-                                false
-                            }
-                        }
-                    }
-                    Ok(_) => false,
-                    Err(e) => {
-                        tracing::warn!(code = %e.code(), "held device could not conclude");
-                        false
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::debug!(code = %e.code(), "held device: server not answering yet");
-                false
-            }
-        };
-        if ended {
-            link.forget().await;
-            if let Some(status) = runtime.inner.status.set_held(None) {
-                runtime.tell(|e| e.status_changed(&status));
-            }
-            return true;
+    }
+}
+
+/// Where a held device stands after asking its server once more.
+enum Held {
+    /// Not yet known again: keep waiting.
+    Waiting,
+    /// A verified order arrived: the device was wiped.
+    Wiped,
+    /// Active again (reactivated, or re-adopted and approved).
+    KnownAgain,
+}
+
+async fn ask_again(runtime: &DeviceRuntime) -> Held {
+    let link = &runtime.inner.link;
+    // Re-adoption asked for and pending an administrator's approval: ask
+    // again where it stands (the link only serves an active device).
+    if matches!(runtime.inner.enrollment.saved(), Ok(Some(s)) if s.status == tend_domain::DeviceStatus::Pending)
+    {
+        return readopted(runtime).await;
+    }
+    let server = match link.server().await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::warn!(code = %e.code(), "held device has no server link");
+            return Held::Waiting;
+        }
+    };
+    let answer = {
+        use crate::link::DeviceApi;
+        server.authenticate().await
+    };
+    let e = match answer {
+        Ok(_) => return Held::KnownAgain,
+        Err(e) if crate::error::ends_enrollment(e.code()) => e,
+        Err(e) => {
+            tracing::debug!(code = %e.code(), "held device: server not answering yet");
+            return Held::Waiting;
+        }
+    };
+    let ending = crate::session::Ending {
+        code: e.code(),
+        order: e.device_order().cloned(),
+    };
+    match crate::session::conclude(link, ending).await {
+        Ok(crate::session::SessionOutcome::Wiped(_)) => Held::Wiped,
+        Ok(_) if e.code() == ErrorCode::DeviceUnknown => readopted(runtime).await,
+        Ok(_) => Held::Waiting,
+        Err(e) => {
+            tracing::warn!(code = %e.code(), "held device could not conclude");
+            Held::Waiting
+        }
+    }
+}
+
+/// Asks to be re-adopted (see [`crate::enrollment::Enrollment::request_readoption`]).
+async fn readopted(runtime: &DeviceRuntime) -> Held {
+    match runtime.inner.enrollment.request_readoption().await {
+        Ok(state) if state.status == tend_domain::DeviceStatus::Active => Held::KnownAgain,
+        Ok(_) => Held::Waiting,
+        Err(e) => {
+            tracing::info!(code = %e.code(), "re-adoption not granted yet");
+            Held::Waiting
         }
     }
 }

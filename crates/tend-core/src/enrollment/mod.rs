@@ -237,6 +237,26 @@ impl Enrollment {
         &self.data_dir
     }
 
+    /// This machine's enrollment request: its identity as probed now, its
+    /// key, its name and OS, and `code` when an administrator gave one.
+    async fn request(&self, code: Option<&str>) -> Result<EnrollDevice> {
+        let identity = self.probe.detect()?;
+        let key = self.key().await?;
+        let device_type = match identity.source {
+            IdentitySource::RaspberryPiSerial => DeviceType::RaspberryPi,
+            _ => DeviceType::Workstation,
+        };
+        Ok(enrollment_request(
+            &identity,
+            &key,
+            code,
+            &default_device_name(),
+            device_type,
+            &self.probe.os_name(),
+            &self.app_version,
+        ))
+    }
+
     /// Pins the server's order-signing key for an enrollment saved before
     /// keys were pinned (trust on first use, over the TLS connection the
     /// device already trusts). Best effort: an unreachable server is asked
@@ -276,21 +296,7 @@ impl Enrollment {
         let saved = self.saved()?.ok_or_else(|| {
             CoreError::Config("this device has no enrollment to be re-adopted".into())
         })?;
-        let identity = self.probe.detect()?;
-        let key = self.key().await?;
-        let device_type = match identity.source {
-            IdentitySource::RaspberryPiSerial => DeviceType::RaspberryPi,
-            _ => DeviceType::Workstation,
-        };
-        let body = enrollment_request(
-            &identity,
-            &key,
-            None,
-            &default_device_name(),
-            device_type,
-            &self.probe.os_name(),
-            &self.app_version,
-        );
+        let body = self.request(None).await?;
         let client = self.client(&saved.server_url)?;
         let device = match client.enroll(&body).await {
             Ok(device) => device,
@@ -325,21 +331,7 @@ impl Enrollment {
             })?;
             Some(code.display())
         };
-        let identity = self.probe.detect()?;
-        let key = self.key().await?;
-        let device_type = match identity.source {
-            IdentitySource::RaspberryPiSerial => DeviceType::RaspberryPi,
-            _ => DeviceType::Workstation,
-        };
-        let body = enrollment_request(
-            &identity,
-            &key,
-            code.as_deref(),
-            &default_device_name(),
-            device_type,
-            &self.probe.os_name(),
-            &self.app_version,
-        );
+        let body = self.request(code.as_deref()).await?;
         let state = enroll(&self.client(&server.normalized)?, &body, &self.data_dir).await?;
         wipe::clear_wipe_notice(&self.data_dir)?;
         Ok(state)
