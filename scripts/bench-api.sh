@@ -19,8 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --release -p tend-api)
-bin="$CARGO_TARGET_DIR/release/tend-api"
+(cd "$root" && cargo build --profile server -p tend-api)
+bin="$CARGO_TARGET_DIR/server/tend-api"
 
 # Each inserted facility and patient row takes its facility's sync-feed lock
 # until commit (tend_feed_position): 70,000 facilities in one statement need a

@@ -26,8 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --release -p tend-api)
-bin="$CARGO_TARGET_DIR/release/tend-api"
+(cd "$root" && cargo build --profile server -p tend-api)
+bin="$CARGO_TARGET_DIR/server/tend-api"
 
 api_stack_pg_start "$state"
 api_stack_db tend_bench tend_api_bench

@@ -27,8 +27,8 @@ command -v wrk >/dev/null || { echo "bench-login-flood: wrk missing; run scripts
 
 bin="${TEND_API_BIN:-}"
 if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --release -p tend-api)
-  bin="$CARGO_TARGET_DIR/release/tend-api"
+  (cd "$root" && cargo build --profile server -p tend-api)
+  bin="$CARGO_TARGET_DIR/server/tend-api"
 fi
 api_stack_pg_start "$state"
 api_stack_db tend_bench tend_api_bench

@@ -21,8 +21,8 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${TEND_API_BIN:-}" ]; then
-  (cd "$root" && cargo build --release -p tend-api)
-  export TEND_API_BIN="$CARGO_TARGET_DIR/release/tend-api"
+  (cd "$root" && cargo build --profile server -p tend-api)
+  export TEND_API_BIN="$CARGO_TARGET_DIR/server/tend-api"
 fi
 export STACK_INSTANCES="${STACK_INSTANCES:-2}"
 export STACK_API_ENV="TEND_DB_MAX_CONNECTIONS=16"

@@ -24,8 +24,8 @@ trap cleanup EXIT
 # TEND_API_BIN: an already built release tend-api instead of building one here.
 bin="${TEND_API_BIN:-}"
 if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --release -p tend-api)
-  bin="$CARGO_TARGET_DIR/release/tend-api"
+  (cd "$root" && cargo build --profile server -p tend-api)
+  bin="$CARGO_TARGET_DIR/server/tend-api"
 fi
 api_stack_pg_start "$state"
 api_stack_db tend_bench tend_api_bench

@@ -17,9 +17,9 @@ for tool in dpkg-deb dpkg-shlibdeps lintian; do
 done
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  (cd "$root" && cargo build --release --locked -p tend-api)
+  (cd "$root" && cargo build --profile server --locked -p tend-api)
 fi
-bin="$CARGO_TARGET_DIR/release/tend-api"
+bin="$CARGO_TARGET_DIR/server/tend-api"
 [ -x "$bin" ] || { echo "package-api: $bin not built" >&2; exit 1; }
 
 upstream="$(cd "$root" && cargo metadata --no-deps --format-version 1 --locked \

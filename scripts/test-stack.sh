@@ -24,6 +24,14 @@ if [ -z "${TEND_API_BIN:-}" ]; then
   (cd "$root" && cargo build -p tend-api)
   export TEND_API_BIN="$CARGO_TARGET_DIR/debug/tend-api"
 fi
+# The app's own device client (tend_core), driven through the stack by
+# test_stack.py.
+if [ -z "${STACK_DEVICE_BIN:-}" ]; then
+  # --workspace: the same feature set as the workspace's test build, so
+  # after `cargo nextest run --workspace` nothing is compiled twice.
+  (cd "$root" && cargo build --workspace --examples)
+  export STACK_DEVICE_BIN="$CARGO_TARGET_DIR/debug/examples/stack_device"
+fi
 started=$(date +%s)
 # Captured first so a failed start stops this script.
 exports="$(bash "$root/scripts/services/stack.sh" start "$state")"

@@ -247,6 +247,13 @@ defaults
 frontend tend_https
     bind 127.0.0.1:$https_port ssl crt $tls/haproxy.pem alpn h2,http/1.1
     http-request set-header X-Forwarded-Proto https
+    # Password login, per client address: beyond 30 attempts in 10 s HAProxy
+    # answers 429 itself, so a flood of guesses costs the instances nothing
+    # (the API's own per-account and per-address limits stay the authority).
+    stick-table type ip size 100k expire 60s store http_req_rate(10s)
+    acl password_login path /api/auth/login
+    http-request track-sc0 src if METH_POST password_login
+    http-request return status 429 content-type application/json hdr Retry-After 10 hdr Cache-Control no-store string '{"error":{"code":"RATE_LIMITED","message":"too many sign-in attempts from this address; try again shortly"}}' if METH_POST password_login { sc_http_req_rate(0) gt 30 }
     default_backend tend_api
 
 backend tend_api

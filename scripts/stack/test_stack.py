@@ -14,7 +14,14 @@ own URLs:
     replayed at a third is refused;
   - sync push and pull with the device token, a replayed push, and a badge
     login (tap, PIN) through the device;
+  - the app's own Rust client (tend_core, run as the stack_device example)
+    over TLS through the system trust store: enrollment, tokens, heartbeats,
+    the initial sync, a badge login, records pushed once and received by a
+    second device exactly once;
   - a password-login lockout that counts failures across all instances;
+  - HAProxy's own per-address limit on password logins: a flood from one
+    address is answered by HAProxy (429, the API's error shape) before it
+    reaches the instances, while another address still signs in;
   - a deactivation reaching every instance's token cache;
   - soaks: a sync-push soak while one instance is killed (kill -9), and
     another while PostgreSQL is stopped and started: the API answers 503 with
@@ -34,6 +41,7 @@ Exits non-zero with the failed check's message.
 
 import base64
 import datetime
+import http.client
 import json
 import os
 import queue
@@ -370,6 +378,34 @@ def badge_login(device, admin_token, staff):
     check(len(seen) == len(INSTANCES), f"the badge session is honoured by all {len(INSTANCES)} instances ({sorted(seen)})")
 
 
+def app_client_path(admin_token, facility_id, staff):
+    """The device path again, driven by the app's own Rust client."""
+    binary = os.environ["STACK_DEVICE_BIN"]
+    codes = []
+    for _ in range(2):
+        status, _, created = call("POST", f"/api/facilities/{facility_id}/enrollment-codes",
+                                  {"max_uses": 1, "expires_in_hours": 1}, token=admin_token)
+        check(status == 201, f"enrollment code for the app's client created ({status})")
+        codes.append(created["code"])
+    member = next(s for s in staff if s["role"] in ("RN", "LPN"))
+    badge = "04" + os.urandom(6).hex().upper()
+    pin = "58203917"
+    status, _, assigned = call("POST", f"/api/users/{member['id']}/badges", {"badge_uid": badge}, token=admin_token)
+    check(status == 201, f"admin assigns a badge for the app's client ({status} {error_code(assigned)})")
+    status, _, body = call("PUT", f"/api/users/{member['id']}/pin", {"pin": pin}, token=admin_token)
+    check(status == 200, f"admin sets that nurse's PIN ({status} {error_code(body)})")
+    env = dict(os.environ, SSL_CERT_FILE=CA, STACK_DEVICE_CODE=codes[0], STACK_DEVICE_CODE2=codes[1],
+               STACK_DEVICE_BADGE=badge, STACK_DEVICE_PIN=pin, STACK_DEVICE_STAFF_ID=str(member["id"]),
+               TEND_LOG="warn")
+    run = subprocess.run([binary], env=env, capture_output=True, text=True, timeout=300)
+    lines = run.stdout.splitlines()
+    for line in lines:
+        print(f"  app client: {line}", flush=True)
+    check(run.returncode == 0 and lines and all(line.startswith("ok") for line in lines),
+          f"the app's Rust client completes the device path through HAProxy "
+          f"({len(lines)} steps, exit {run.returncode}{': ' + run.stderr.strip()[-300:] if run.returncode else ''})")
+
+
 def lockout_across_instances(admin_token, facility_id):
     """Failed passwords for one account, round robin over the instances,
     lock it after LOGIN_MAX_FAILURES in all — not that many per instance."""
@@ -408,6 +444,38 @@ def lockout_across_instances(admin_token, facility_id):
     locked = newest_audit(admin_token, action="auth.account_locked", resource_id=user["id"])
     check(len(locked) == 1 and locked[0]["outcome"] == "denied",
           f"the lock is in the audit log once ({len(locked)} rows)")
+
+
+def login_from(source_ip, body):
+    """POST /api/auth/login through HAProxy from another loopback address."""
+    parsed = urllib.parse.urlsplit(BASE)
+    conn = http.client.HTTPSConnection(parsed.hostname, parsed.port, context=TRUSTING,
+                                       timeout=CLIENT_TIMEOUT, source_address=(source_ip, 0))
+    try:
+        conn.request("POST", "/api/auth/login", json.dumps(body), {"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        raw = resp.read()
+        return resp.status, resp.headers, (json.loads(raw) if raw.strip() else None)
+    finally:
+        conn.close()
+
+
+def proxy_login_limit():
+    """A password-guess flood from one address stops at HAProxy."""
+    flooder = "127.0.0.9"
+    reached, at_proxy = 0, []
+    for i in range(45):
+        status, headers, body = login_from(flooder, {"username": f"flood-{i}", "password": "not the password"})
+        if headers.get("X-Tend-Instance"):
+            reached += 1
+        else:
+            at_proxy.append((status, headers.get("Retry-After"), error_code(body)))
+    check(reached <= 31 and at_proxy and all(a == (429, "10", "RATE_LIMITED") for a in at_proxy),
+          f"a flood of 45 password logins from one address: {reached} reached the instances, "
+          f"{len(at_proxy)} answered by HAProxy with 429 RATE_LIMITED and Retry-After")
+    status, headers, body = call("POST", "/api/auth/login", {"username": USER, "password": PASSWORD})
+    check(status == 200 and headers.get("X-Tend-Instance"),
+          f"meanwhile another address signs in through HAProxy ({status})")
 
 
 def deactivation_everywhere(device, admin_token):
@@ -645,8 +713,10 @@ def main():
         heartbeats_everywhere(device)
         patient_id, author, staff = sync_through_haproxy(device)
         badge_login(device, admin_token, staff)
+        app_client_path(admin_token, facility_id, staff)
         lockout_across_instances(admin_token, facility_id)
         deactivation_everywhere(device, admin_token)
+        proxy_login_limit()
 
         # The soaks last: they kill an instance and stop PostgreSQL.
         soaker, _, _ = enroll(admin_token, facility_id, workdir, "Stack soak tablet")

@@ -166,18 +166,6 @@ pub struct SeedArgs {
     pub password_stdin: bool,
 }
 
-pub fn init_tracing(filter: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
-}
-
 /// A password from an environment variable, or the first line of stdin.
 pub fn read_secret(env_var: &str, from_stdin: bool) -> anyhow::Result<Option<String>> {
     if let Ok(v) = std::env::var(env_var) {

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod seed;
 pub mod serve;
 pub mod store;
+pub mod telemetry;
 pub mod validate;
 
 pub use error::{ApiError, Result};

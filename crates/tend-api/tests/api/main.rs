@@ -28,4 +28,5 @@ mod resources;
 mod rls;
 mod serving;
 mod sync;
+mod telemetry;
 mod validation;
