@@ -1,4 +1,4 @@
-//! `tend-api`: serve, migrate, create-admin, seed-demo.
+//! `tend-api`: serve, migrate, create-admin, seed-demo, audit verify.
 
 use clap::Parser;
 
@@ -14,6 +14,9 @@ async fn main() -> std::process::ExitCode {
             // A setting that cannot work exits 2, like a bad flag.
             if err.downcast_ref::<tend_api::cli::UsageError>().is_some() {
                 std::process::ExitCode::from(2)
+            } else if err.downcast_ref::<tend_api::cli::ChainBroken>().is_some() {
+                // `audit verify` found tampering: distinct from "could not run".
+                std::process::ExitCode::from(3)
             } else {
                 std::process::ExitCode::FAILURE
             }
