@@ -157,6 +157,7 @@ CREATE TABLE audit_checkpoints (
     signature       bytea NOT NULL CHECK (octet_length(signature) = 64),
     UNIQUE (chain_key, seq)
 );
+CREATE INDEX audit_checkpoints_organization_idx ON audit_checkpoints (organization_id);
 CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE OR DELETE ON audit_checkpoints
     FOR EACH ROW EXECUTE FUNCTION audit_events_immutable();
 CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
@@ -217,6 +218,8 @@ CREATE TABLE audit_verifications (
     run_by_user_id      bigint REFERENCES users (id)
 );
 CREATE INDEX audit_verifications_chain_idx ON audit_verifications (chain_key, id);
+CREATE INDEX audit_verifications_organization_idx ON audit_verifications (organization_id, id);
+CREATE INDEX audit_verifications_run_by_idx ON audit_verifications (run_by_user_id);
 
 ALTER TABLE audit_checkpoints ENABLE ROW LEVEL SECURITY;
 CREATE POLICY audit_checkpoints_scope ON audit_checkpoints
