@@ -8,7 +8,8 @@
 # 0001–0010 (before), one with 0001–0011 (after). pgbench inserts single
 # audit rows, one per transaction, as the API writes them: 1 client; 8
 # clients in one organization (one chain: they take turns on its head);
-# 8 clients spread over 8 organizations (8 chains). Then, on the "after"
+# 8 clients spread over 8 organizations (8 chains); and the server's own
+# time per insert (EXPLAIN ANALYZE). Then, on the "after"
 # database, `tend-api audit verify` walks the rows written (TEND_API_BIN, or
 # the debug build in CARGO_TARGET_DIR).
 set -euo pipefail
@@ -45,15 +46,29 @@ SQL
 
 run() { # db clients script
     pgbench -n -T "$seconds" -c "$2" -j "$2" -f "$work/$3" "$base/$1" 2>/dev/null |
-        awk -v label="$1 $2 clients $3" '/^tps/ {printf "%-40s %8.0f inserts/s\n", label, $3} /latency average/ {printf "%-40s %8s ms average\n", "", $4}'
+        awk -v label="${1#bench_audit_}, $2 clients, $3" '/latency average/ {lat = $4} /^tps/ {printf "%-36s %6.0f inserts/s, %s ms average\n", label, $3, lat}'
 }
 
 make_db bench_audit_before 10
 make_db bench_audit_after 11
+# Before and after side by side, twice: the machine's load moves between runs.
+for round in 1 2; do
+    for scenario in "1 one_org.sql" "8 one_org.sql" "8 many_orgs.sql"; do
+        set -- $scenario
+        run bench_audit_before "$1" "$2"
+        run bench_audit_after "$1" "$2"
+    done
+done
+# Server time per insert, without the client and its scheduling: EXPLAIN
+# ANALYZE of 300 single-row inserts, each its own transaction.
+for i in $(seq 1 300); do
+    echo "EXPLAIN (ANALYZE, COSTS OFF) INSERT INTO audit_events (organization_id, facility_id, action, resource_type, resource_id, outcome, client_address) VALUES (2, 2, 'patient.read', 'patient', $i, 'success', '10.0.0.1');"
+done >"$work/explain.sql"
 for db in bench_audit_before bench_audit_after; do
-    run $db 1 one_org.sql
-    run $db 8 one_org.sql
-    run $db 8 many_orgs.sql
+    psql -q "$base/$db" -f "$work/explain.sql" | awk -v db="${db#bench_audit_}" '
+        /Trigger audit_events_chain/ { split($0, a, "time="); split(a[2], b, " "); t += b[1]; n++ }
+        /Execution Time/ { e += $3; m++ }
+        END { printf "%-36s %.3f ms per insert on the server (trigger %.3f ms), mean of %d\n", db ", server time", e / m, n ? t / n : 0, m }'
 done
 rows=$(psql -tA "$base/bench_audit_after" -c "SELECT count(*) FROM audit_events")
 echo "after: $rows rows in $(psql -tA "$base/bench_audit_after" -c "SELECT count(DISTINCT chain_key) FROM audit_events") chains"

@@ -32,7 +32,8 @@ use crate::{CoreError, Result};
 
 mod audit;
 pub use audit::{
-    AuditChainLine, AuditChainSummary, AuditEntry, AuditExportSaved, AuditLogPage, AuditLogQuery,
+    downloads_dir, AuditChainLine, AuditChainSummary, AuditEntry, AuditExportSaved, AuditLogPage,
+    AuditLogQuery,
 };
 
 /// Page size asked of the API's lists (its maximum).

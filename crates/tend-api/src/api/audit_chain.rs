@@ -1,9 +1,9 @@
 //! The audit chain's verifications (admins): the latest run per chain in
 //! the caller's scope, for the console's "last verified" line, and a run on
 //! request for an organization admin (their organization's chain) or a
-//! platform admin (every chain). A run reads each event of the chain once,
-//! a few hundred thousand a second (docs/benchmarks.md); `tend-api audit
-//! verify` does the same from the command line.
+//! platform admin (every chain). A run reads each event of the chain once, in pages (its
+//! speed: docs/benchmarks.md); `tend-api audit verify` does the same from the
+//! command line.
 
 use axum::extract::State;
 use axum::Json;

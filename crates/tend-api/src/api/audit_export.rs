@@ -249,8 +249,11 @@ pub fn csv(rows: &[ExportRow]) -> String {
             (e.cross_facility.to_string(), false),
             (e.reason.clone().unwrap_or_default(), true),
             (e.client_address.clone().unwrap_or_default(), true),
-            (r.chain_seq.to_string(), false),
-            (crate::audit_chain::hex(&r.hash), false),
+            (num(r.chain_seq), false),
+            (
+                r.hash.as_deref().map(crate::audit_chain::hex).unwrap_or_default(),
+                false,
+            ),
         ];
         for (i, (value, text)) in cells.iter().enumerate() {
             if i > 0 {
@@ -358,10 +361,12 @@ pub fn audit_event(r: &ExportRow) -> Value {
         }),
     };
     // The event's place in its audit chain: check it against the checkpoints.
-    entity["detail"] = json!([
-        {"type": "tend-chain-seq", "valueString": r.chain_seq.to_string()},
-        {"type": "tend-hash", "valueBase64Binary": STANDARD.encode(&r.hash)},
-    ]);
+    if let (Some(seq), Some(hash)) = (r.chain_seq, &r.hash) {
+        entity["detail"] = json!([
+            {"type": "tend-chain-seq", "valueString": seq.to_string()},
+            {"type": "tend-hash", "valueBase64Binary": STANDARD.encode(hash)},
+        ]);
+    }
     let mut resource = json!({
         "resourceType": "AuditEvent",
         "id": e.id.to_string(),
@@ -420,8 +425,8 @@ mod tests {
                 actor_name: name.map(str::to_owned),
                 facility_name: Some("North".to_owned()),
             },
-            chain_seq: 4,
-            hash: vec![0xab; 32],
+            chain_seq: Some(4),
+            hash: Some(vec![0xab; 32]),
         }
     }
 
@@ -449,6 +454,7 @@ mod tests {
         assert_eq!(r["entity"][0]["what"]["reference"], "Patient/9");
         assert_eq!(r["source"]["site"], "North");
         assert_eq!(r["subtype"][0]["code"], "patient.read");
+        assert_eq!(r["entity"][0]["detail"][0]["valueString"], "4");
         assert_eq!(fhir_action("badge.revoke"), "D");
         assert_eq!(fhir_action("auth.login"), "E");
     }

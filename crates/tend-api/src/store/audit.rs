@@ -140,16 +140,18 @@ pub struct ExportFilter {
 #[derive(Debug, Clone)]
 pub struct ExportRow {
     pub event: AuditEvent,
-    pub chain_seq: i64,
-    pub hash: Vec<u8>,
+    /// Optional although NOT NULL in the schema: an export of a tampered
+    /// table still answers (`audit verify` names the damage).
+    pub chain_seq: Option<i64>,
+    pub hash: Option<Vec<u8>>,
 }
 
 #[derive(sqlx::FromRow)]
 struct ExportDbRow {
     #[sqlx(flatten)]
     row: Row,
-    chain_seq: i64,
-    hash: Vec<u8>,
+    chain_seq: Option<i64>,
+    hash: Option<Vec<u8>>,
 }
 
 /// Oldest first, at most `limit + 1` rows (the extra one says "more").

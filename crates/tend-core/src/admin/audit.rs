@@ -263,6 +263,31 @@ impl AdminSession {
     }
 }
 
+/// Where a download goes: `XDG_DOWNLOAD_DIR` when set (absolute), else
+/// `~/Downloads` when it exists, else the home folder.
+pub fn downloads_dir() -> std::path::PathBuf {
+    downloads_dir_from(
+        std::env::var_os("XDG_DOWNLOAD_DIR").map(Into::into),
+        std::env::var_os("HOME").map(Into::into),
+    )
+}
+
+fn downloads_dir_from(
+    xdg: Option<std::path::PathBuf>,
+    home: Option<std::path::PathBuf>,
+) -> std::path::PathBuf {
+    if let Some(dir) = xdg.filter(|d| d.is_absolute()) {
+        return dir;
+    }
+    let home = home.unwrap_or_else(std::env::temp_dir);
+    let downloads = home.join("Downloads");
+    if downloads.is_dir() {
+        downloads
+    } else {
+        home
+    }
+}
+
 /// Writes `bytes` to a file that must not exist yet, mode 0600 on Unix.
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -302,6 +327,23 @@ mod tests {
             .to_export_query()
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn downloads_go_to_the_xdg_folder_or_downloads_or_home() {
+        let home = tempfile::tempdir().unwrap();
+        let h = Some(home.path().to_path_buf());
+        assert_eq!(downloads_dir_from(None, h.clone()), home.path());
+        std::fs::create_dir(home.path().join("Downloads")).unwrap();
+        assert_eq!(downloads_dir_from(None, h.clone()), home.path().join("Downloads"));
+        assert_eq!(
+            downloads_dir_from(Some("/srv/dl".into()), h.clone()),
+            std::path::PathBuf::from("/srv/dl")
+        );
+        assert_eq!(
+            downloads_dir_from(Some("relative".into()), h),
+            home.path().join("Downloads")
+        );
     }
 
     #[test]
