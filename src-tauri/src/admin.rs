@@ -4,9 +4,9 @@
 
 use tauri::State;
 use tend_core::admin::{
-    AdminUser, AuditLogPage, AuditLogQuery, CensusSaved, DashboardFigures, DeviceSummary,
-    EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary, NewEnrollmentCode,
-    OccupancyHistory, RegisterDevice,
+    AdminUser, AuditChainSummary, AuditExportSaved, AuditLogPage, AuditLogQuery, CensusSaved,
+    DashboardFigures, DeviceSummary, EnrollmentCodeOptions, EnrollmentCodeSummary, FacilitySummary,
+    NewEnrollmentCode, OccupancyHistory, RegisterDevice,
 };
 use tend_core::device::DeviceRuntime;
 use tend_domain::wire::Secret;
@@ -55,6 +55,47 @@ pub async fn admin_audit_log(
     Ok(state
         .admin()
         .with_session(|s| async move { s.audit_log(&query).await })
+        .await?)
+}
+
+/// The audit chain's latest verification per chain the administrator may see.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_audit_chain(
+    state: State<'_, DeviceRuntime>,
+) -> Result<AuditChainSummary, AppError> {
+    Ok(state
+        .admin()
+        .with_session(|s| async move { s.audit_chain().await })
+        .await?)
+}
+
+/// Verifies the audit chain now (organization and platform administrators).
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_verify_audit_chain(
+    state: State<'_, DeviceRuntime>,
+) -> Result<AuditChainSummary, AppError> {
+    Ok(state
+        .admin()
+        .with_session(|s| async move { s.verify_audit_chain().await })
+        .await?)
+}
+
+/// Saves the audit log, with the page's filters, as a CSV file in the
+/// user's Downloads folder (the server records the export).
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_export_audit_csv(
+    state: State<'_, DeviceRuntime>,
+    query: AuditLogQuery,
+) -> Result<AuditExportSaved, AppError> {
+    let dir = tend_core::admin::downloads_dir();
+    Ok(state
+        .admin()
+        .with_session(|s| async move {
+            s.export_audit_csv(&query, &dir, chrono::Utc::now()).await
+        })
         .await?)
 }
 

@@ -26,7 +26,10 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new()
         .commands(collect_commands![
             admin::admin_approve_device,
+            admin::admin_audit_chain,
             admin::admin_audit_log,
+            admin::admin_export_audit_csv,
+            admin::admin_verify_audit_chain,
             admin::admin_census_history,
             admin::admin_create_enrollment_code,
             admin::admin_deactivate_device,
@@ -132,7 +135,10 @@ pub enum Access {
 /// clinical one is refused on a locked screen).
 pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("admin_approve_device", Access::Open),
+    ("admin_audit_chain", Access::Open),
     ("admin_audit_log", Access::Open),
+    ("admin_export_audit_csv", Access::Open),
+    ("admin_verify_audit_chain", Access::Open),
     ("admin_census_history", Access::Open),
     ("admin_create_enrollment_code", Access::Open),
     ("admin_deactivate_device", Access::Open),

@@ -1,5 +1,5 @@
 //! Command line: `serve`, `migrate`, `create-admin`, `seed-demo`,
-//! `seed-sync-load`. Every
+//! `seed-sync-load`, `audit verify`, `audit checkpoint`. Every
 //! setting comes from a flag or its environment variable; passwords never
 //! come from flags (they would show in `ps`), only from stdin or the environment.
 
@@ -40,7 +40,47 @@ pub enum Command {
     SeedDemo(SeedArgs),
     /// Fill a new facility with synthetic sync load (benchmarks, soak tests).
     SeedSyncLoad(SyncLoadArgs),
+    /// The tamper-evident audit log: verify the chains, sign checkpoints.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the audit chains against the signed checkpoints; exits 3 and
+    /// names the first broken event when a chain is not intact.
+    Verify(VerifyArgs),
+    /// Sign a checkpoint of every chain that moved since its last one now
+    /// (`serve` does this at its --audit-checkpoint-interval-secs).
+    Checkpoint(OwnerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// URL of the schema owner (it reads every chain, past row-level security).
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    /// Only this organization's chain (default: every chain, the platform's too).
+    #[arg(long)]
+    pub organization: Option<i64>,
+    /// Verify checkpoints against this Ed25519 public key (base64, as
+    /// `GET /api/server-key` gives it) kept outside the database, rather than
+    /// the key stored in it.
+    #[arg(long, env = "TEND_AUDIT_PUBLIC_KEY")]
+    pub public_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OwnerArgs {
+    /// URL of the schema owner.
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+}
+
+/// An audit chain is not intact (exit status 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ChainBroken(pub String);
 
 #[derive(Debug, Args)]
 pub struct SyncLoadArgs {
@@ -116,6 +156,14 @@ pub struct ServeArgs {
     /// plain HTTP; off when not given.
     #[arg(long, env = "TEND_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Sign a checkpoint of each audit chain that moved, this often (in
+    /// seconds); 0 turns it off. Several instances may run it at once.
+    #[arg(
+        long,
+        env = "TEND_AUDIT_CHECKPOINT_INTERVAL_SECS",
+        default_value_t = 300
+    )]
+    pub audit_checkpoint_interval_secs: u64,
 }
 
 /// A setting that cannot work; the process exits with status 2 and the
@@ -229,6 +277,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
+        Command::Audit(AuditCommand::Checkpoint(args)) => {
+            let pool = db::connect(&args.database_url, 2)
+                .await
+                .context("connecting as owner")?;
+            let signer = crate::identity::orders::OrderSigner::default();
+            let stored = crate::audit_chain::checkpoint_round(&pool, &signer)
+                .await
+                .map_err(|e| anyhow::anyhow!("signing checkpoints: {e}"))?;
+            println!("audit checkpoints signed: {stored}");
+            Ok(())
+        }
         Command::SeedSyncLoad(args) => {
             let pool = db::connect(&args.database_url, 2)
                 .await
@@ -252,6 +312,84 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// `audit verify`: walks the chains in one snapshot, prints a line per chain
+/// and a summary, records the run per chain, and fails with [`ChainBroken`]
+/// when any chain is not intact.
+async fn audit_verify(args: VerifyArgs) -> anyhow::Result<()> {
+    use crate::audit_chain;
+    let key = match &args.public_key {
+        Some(k) => Some(
+            audit_chain::TrustedKey::parse(k)
+                .map_err(|m| UsageError(format!("--public-key: {m}")))?,
+        ),
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let pool = db::connect(&args.database_url, 2)
+        .await
+        .context("connecting as owner")?;
+    let fail = |e: crate::ApiError| anyhow::anyhow!("verifying the audit chain: {e}");
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    // The chain heads are read through a function that asks for a scope.
+    crate::context::set_scope(&mut tx, crate::context::Scope::Platform, None)
+        .await
+        .map_err(fail)?;
+    let key = match key {
+        Some(k) => Some(k),
+        None => audit_chain::stored_key(&mut tx).await.map_err(fail)?,
+    };
+    let chains = match args.organization {
+        Some(id) => {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if !exists {
+                return Err(UsageError(format!("--organization: no organization {id}")).into());
+            }
+            vec![id]
+        }
+        None => audit_chain::chains(&mut tx).await.map_err(fail)?,
+    };
+    let mut reports = Vec::with_capacity(chains.len());
+    for chain in chains {
+        reports.push(
+            audit_chain::verify_chain(&mut tx, chain, key.as_ref())
+                .await
+                .map_err(fail)?,
+        );
+    }
+    tx.commit().await?;
+    let mut record = pool.begin().await?;
+    for report in &reports {
+        println!("{}", report.summary());
+        audit_chain::record(&mut record, report, None)
+            .await
+            .map_err(fail)?;
+    }
+    record.commit().await?;
+    let events: i64 = reports.iter().map(|r| r.events_checked).sum();
+    let checkpoints: i64 = reports.iter().map(|r| r.checkpoints_checked).sum();
+    let broken: Vec<&audit_chain::ChainReport> = reports.iter().filter(|r| !r.intact()).collect();
+    println!(
+        "audit verify: {} chains, {events} events, {checkpoints} checkpoints checked in {:.2} s: {}",
+        reports.len(),
+        started.elapsed().as_secs_f64(),
+        if broken.is_empty() {
+            "intact".to_owned()
+        } else {
+            format!("{} broken", broken.len())
+        }
+    );
+    match broken.first() {
+        None => Ok(()),
+        Some(first) => Err(ChainBroken(format!("audit chain broken: {}", first.summary())).into()),
     }
 }
 
@@ -315,6 +453,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             enroll_per_address: per_minute(args.enroll_per_address_per_minute),
             enroll_per_code: per_minute(args.enroll_per_code_per_minute),
             revocation_listener_url: args.listen_database_url.clone(),
+            audit_checkpoint_every: Duration::from_secs(args.audit_checkpoint_interval_secs),
             ..Default::default()
         },
         crate::http::HttpSettings {

@@ -297,8 +297,12 @@ impl From<sqlx::Error> for ApiError {
 /// also how PgBouncer reports that it cannot reach PostgreSQL:
 /// `08P01 query_wait_timeout`), PostgreSQL is shutting down or starting
 /// (57P01–57P03), or has no connection slot free (53300). Worth a retry (503).
+///
+/// A deadlock victim (40P01) is retried too: writers of two audit chains in
+/// one transaction lock the chains' heads (migration 0011) in whatever order
+/// they write, so two such transactions can, rarely, wait on each other.
 fn unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "40P01")
 }
 
 /// The refusal code a signed order is sent with.

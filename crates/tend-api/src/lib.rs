@@ -3,6 +3,7 @@
 //! them, by row-level security driven from per-request transaction settings.
 
 pub mod api;
+pub mod audit_chain;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -96,6 +97,11 @@ pub fn build(
     tokio::spawn(identity::listen_for_revocations(
         identity.clone(),
         pool.clone(),
+    ));
+    tokio::spawn(audit_chain::run_checkpoints(
+        pool.clone(),
+        identity.clone(),
+        identity.config.audit_checkpoint_every,
     ));
     let state = AppState {
         pool,

@@ -1,5 +1,5 @@
-//! `tend-api`: serve, migrate, create-admin, seed-demo; logs and optional
-//! trace export set up first ([`tend_api::telemetry`]).
+//! `tend-api`: serve, migrate, create-admin, seed-demo, audit verify; logs
+//! and optional trace export set up first ([`tend_api::telemetry`]).
 
 use clap::Parser;
 
@@ -30,6 +30,9 @@ async fn main() -> std::process::ExitCode {
             // A setting that cannot work exits 2, like a bad flag.
             if err.downcast_ref::<tend_api::cli::UsageError>().is_some() {
                 std::process::ExitCode::from(2)
+            } else if err.downcast_ref::<tend_api::cli::ChainBroken>().is_some() {
+                // `audit verify` found tampering: distinct from "could not run".
+                std::process::ExitCode::from(3)
             } else {
                 std::process::ExitCode::FAILURE
             }

@@ -31,7 +31,10 @@ use crate::server_url::check_server_url;
 use crate::{CoreError, Result};
 
 mod audit;
-pub use audit::{AuditEntry, AuditLogPage, AuditLogQuery};
+pub use audit::{
+    downloads_dir, AuditChainLine, AuditChainSummary, AuditEntry, AuditExportSaved, AuditLogPage,
+    AuditLogQuery,
+};
 
 /// Page size asked of the API's lists (its maximum).
 const PAGE_LIMIT: usize = 200;

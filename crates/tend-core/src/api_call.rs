@@ -33,6 +33,13 @@ pub(crate) async fn send_for_effect(request: reqwest::RequestBuilder) -> Result<
 
 /// The body of a 2xx answer; any other answer is the API's error.
 async fn fetch(request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
+    fetch_with_headers(request).await.map(|(_, body)| body)
+}
+
+/// [`fetch`] with the answer's headers (a download's continuation header).
+pub(crate) async fn fetch_with_headers(
+    request: reqwest::RequestBuilder,
+) -> Result<(reqwest::header::HeaderMap, Vec<u8>)> {
     let response = request.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| {
         tracing::debug!(
             timeout = e.is_timeout(),
@@ -46,12 +53,13 @@ async fn fetch(request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
         })
     })?;
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response
         .bytes()
         .await
         .map_err(|_| CoreError::Offline("the server's answer was cut off".to_owned()))?;
     if status.is_success() {
-        return Ok(bytes.to_vec());
+        return Ok((headers, bytes.to_vec()));
     }
     Err(api_error(status, &bytes))
 }

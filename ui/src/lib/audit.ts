@@ -20,12 +20,15 @@ export const ACTION_FAMILIES: readonly ActionFamily[] = [
   { prefix: "family", label: "Family portal (codes, updates, messages)" },
   { prefix: "visitor_code.", label: "Visitor codes" },
   { prefix: "sync.", label: "Device sync" },
-  { prefix: "audit_event.", label: "Audit log viewed" },
+  { prefix: "audit_", label: "Audit log viewed, exported or verified" },
   { prefix: "access.", label: "Refused access" },
 ];
 
 const ACTIONS: Record<string, string> = {
   "access.denied": "Was refused access",
+  "audit_chain.read": "Viewed the audit chain's verification",
+  "audit_chain.verify": "Verified the audit chain",
+  "audit_event.export": "Exported the audit log",
   "audit_event.list": "Viewed the audit log",
   "auth.badge_login": "Signed in with a badge",
   "auth.login": "Signed in with a password",
@@ -109,4 +112,24 @@ export function formatWhen(at: string): string {
   const date = new Date(at);
   if (Number.isNaN(date.getTime())) return at;
   return date.toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+}
+
+export interface ChainVerdict {
+  intact: boolean;
+  events_checked: number;
+  last_event_id: number | null;
+  broken_event_id: number | null;
+  broken_seq: number | null;
+  problem: string | null;
+}
+
+/** One chain's verdict in words: "intact, 1,204 events" or where it broke and why. */
+export function chainVerdict(v: ChainVerdict): string {
+  if (v.intact) {
+    const events = `${v.events_checked.toLocaleString("en-US")} event${v.events_checked === 1 ? "" : "s"}`;
+    return `intact, ${events} checked${v.last_event_id !== null ? ` through event #${v.last_event_id}` : ""}`;
+  }
+  const where =
+    v.broken_event_id !== null ? `event #${v.broken_event_id}` : `a missing event (position ${v.broken_seq ?? "?"})`;
+  return `broken at ${where}${v.problem ? `: ${v.problem}` : ""}`;
 }

@@ -9,8 +9,17 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	/**  Approves a device waiting for approval. */
 	adminApproveDevice: (deviceId: number) => typedError<DeviceSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_approve_device", { deviceId })),
+	/**  The audit chain's latest verification per chain the administrator may see. */
+	adminAuditChain: () => typedError<AuditChainSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_audit_chain")),
 	/**  One page of the audit log; reading another facility's is itself audited. */
 	adminAuditLog: (query: AuditLogQuery_Deserialize) => typedError<AuditLogPage_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_audit_log", { query })),
+	/**
+	 *  Saves the audit log, with the page's filters, as a CSV file in the
+	 *  user's Downloads folder (the server records the export).
+	 */
+	adminExportAuditCsv: (query: AuditLogQuery_Deserialize) => typedError<AuditExportSaved, AppError_Serialize>(__TAURI_INVOKE("admin_export_audit_csv", { query })),
+	/**  Verifies the audit chain now (organization and platform administrators). */
+	adminVerifyAuditChain: () => typedError<AuditChainSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_verify_audit_chain")),
 	/**  Occupancy over the last `days` days (1–365, default 30), one point a day. */
 	adminCensusHistory: (facilityId: number, days: number | null) => typedError<OccupancyHistory_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_census_history", { facilityId, days })),
 	/**  Issues an enrollment code; the answer is the only time it is shown. */
@@ -309,6 +318,70 @@ export type AppStatus_Serialize = {
 	closed: ClosedNotice | null,
 };
 
+/**  The latest verification of one audit chain, as the console shows it. */
+export type AuditChainLine = AuditChainLine_Serialize | AuditChainLine_Deserialize;
+
+/**  The latest verification of one audit chain, as the console shows it. */
+export type AuditChainLine_Deserialize = {
+	/**  The organization whose chain this is; `None`: the platform's. */
+	organization_id?: number | null,
+	verified_at: string,
+	intact: boolean,
+	events_checked: number,
+	/**  The last event found intact. */
+	last_event_id?: number | null,
+	/**  The first broken event (none when it was deleted) and its place. */
+	broken_event_id?: number | null,
+	broken_seq?: number | null,
+	problem?: string | null,
+	/**  Run from the console (otherwise by `tend-api audit verify`). */
+	from_console: boolean,
+};
+
+/**  The latest verification of one audit chain, as the console shows it. */
+export type AuditChainLine_Serialize = {
+	/**  The organization whose chain this is; `None`: the platform's. */
+	organization_id: number | null,
+	verified_at: string,
+	intact: boolean,
+	events_checked: number,
+	/**  The last event found intact. */
+	last_event_id: number | null,
+	/**  The first broken event (none when it was deleted) and its place. */
+	broken_event_id: number | null,
+	broken_seq: number | null,
+	problem: string | null,
+	/**  Run from the console (otherwise by `tend-api audit verify`). */
+	from_console: boolean,
+};
+
+/**
+ *  The audit chains the administrator may see, each with its latest
+ *  verification (a chain never verified is absent), and whether they may
+ *  start a verification (the API's rule: organization and platform admins).
+ */
+export type AuditChainSummary = AuditChainSummary_Serialize | AuditChainSummary_Deserialize;
+
+/**
+ *  The audit chains the administrator may see, each with its latest
+ *  verification (a chain never verified is absent), and whether they may
+ *  start a verification (the API's rule: organization and platform admins).
+ */
+export type AuditChainSummary_Deserialize = {
+	chains: AuditChainLine_Deserialize[],
+	can_verify: boolean,
+};
+
+/**
+ *  The audit chains the administrator may see, each with its latest
+ *  verification (a chain never verified is absent), and whether they may
+ *  start a verification (the API's rule: organization and platform admins).
+ */
+export type AuditChainSummary_Serialize = {
+	chains: AuditChainLine_Serialize[],
+	can_verify: boolean,
+};
+
 /**  One row of the audit log. */
 export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
 
@@ -346,6 +419,13 @@ export type AuditEntry_Serialize = {
 	denied: boolean,
 	cross_facility: boolean,
 	reason: string | null,
+};
+
+/**  Where an export was saved. */
+export type AuditExportSaved = {
+	path: string,
+	/**  The server's limit cut the export: narrow the filters for the rest. */
+	truncated: boolean,
 };
 
 /**  A page of the audit log, newest first. */

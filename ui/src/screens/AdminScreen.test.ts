@@ -85,6 +85,7 @@ function signedIn(extra: Record<string, unknown> = {}, devices: DeviceSummary[] 
     ...DASHBOARD,
     admin_users: [],
     admin_organizations: [],
+    admin_audit_chain: { chains: [], can_verify: false },
     ...extra,
   });
 }

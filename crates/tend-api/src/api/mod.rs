@@ -2,6 +2,8 @@
 //! the router and the document cannot drift), fallbacks, body limit, tracing.
 
 pub mod audit;
+pub mod audit_chain;
+pub mod audit_export;
 pub mod auth;
 pub mod badge_login;
 pub mod badges;
@@ -95,6 +97,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         )
         .routes(routes!(sync::pull))
         .routes(routes!(audit::list_audit_events))
+        .routes(routes!(audit_export::export_csv))
+        .routes(routes!(audit_export::export_fhir))
+        .routes(routes!(audit_chain::audit_chain_status))
+        .routes(routes!(audit_chain::verify_audit_chain))
         .routes(routes!(
             family::list_visitor_codes,
             family::issue_visitor_code

@@ -62,6 +62,9 @@ pub struct IdentityConfig {
     /// pool goes through PgBouncer in transaction mode, which cannot carry
     /// LISTEN. `None`: a connection like the pool's.
     pub revocation_listener_url: Option<crate::config::DatabaseUrl>,
+    /// How often the audit chains' heads are signed as checkpoints (with the
+    /// same key as device orders); zero turns it off.
+    pub audit_checkpoint_every: Duration,
 }
 
 impl Default for IdentityConfig {
@@ -107,6 +110,7 @@ impl Default for IdentityConfig {
             password_hash_concurrency: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
             revocation_listener_url: None,
+            audit_checkpoint_every: Duration::from_secs(5 * 60),
         }
     }
 }

@@ -88,6 +88,16 @@ impl OrderSigner {
         Ok(self.loaded(pool).await?.public.clone())
     }
 
+    /// Signs `message` with the server's key (audit checkpoints); returns the
+    /// key's id and the 64-byte signature.
+    pub async fn sign(&self, pool: &PgPool, message: &[u8]) -> Result<(String, [u8; 64])> {
+        let key = self.loaded(pool).await?;
+        Ok((
+            key.public.key_id.clone(),
+            key.signing.sign(message).to_bytes(),
+        ))
+    }
+
     /// Signs `kind` for `device_uuid`, bound to the challenge `nonce` the
     /// device is answering.
     pub async fn order(

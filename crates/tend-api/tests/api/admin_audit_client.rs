@@ -119,3 +119,70 @@ async fn the_audit_log_marks_cross_facility_views_and_filters() {
         "{err:?}"
     );
 }
+
+/// The console's tamper check and CSV export through tend-core: an
+/// organization administrator may check now and sees the verdict; a facility
+/// administrator sees it but may not start one; the export lands as a new
+/// file holding the filtered events only.
+#[tokio::test]
+async fn the_console_checks_the_chain_and_saves_the_filtered_log_as_csv() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (_, org_admin) = insert_user(&app.owner, w.a1.org, w.a1.facility, Role::OrgAdmin).await;
+    let (_, facility_admin) =
+        insert_user(&app.owner, w.a1.org, w.a1.facility, Role::FacilityAdmin).await;
+    let console = AdminConsole::new("test");
+    console
+        .sign_in(Some(&app.base), &org_admin, &Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    let session = console.session().await.unwrap();
+    session.devices(w.a2.facility).await.unwrap();
+
+    let before = session.audit_chain().await.unwrap();
+    assert!(before.can_verify);
+    assert!(before.chains.is_empty(), "never checked yet");
+    let checked = session.verify_audit_chain().await.unwrap();
+    assert_eq!(checked.chains.len(), 1);
+    let line = &checked.chains[0];
+    assert_eq!(line.organization_id, Some(w.a1.org));
+    assert!(line.intact && line.from_console && line.events_checked >= 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now();
+    let query = AuditLogQuery {
+        facility_id: Some(w.a2.facility as u32),
+        action_prefix: Some("device.".into()),
+        ..Default::default()
+    };
+    let saved = session
+        .export_audit_csv(&query, dir.path(), now)
+        .await
+        .unwrap();
+    assert!(!saved.truncated);
+    let csv = std::fs::read_to_string(&saved.path).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("id,recorded_at,"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells[3], w.a2.facility.to_string(), "{row}");
+        assert!(cells[8].starts_with("device."), "{row}");
+    }
+    // The same second again: a new name is refused rather than overwritten.
+    let again = session.export_audit_csv(&query, dir.path(), now).await;
+    assert!(again.is_err());
+
+    console.sign_out().await;
+    console
+        .sign_in(Some(&app.base), &facility_admin, &Secret::new(PASSWORD))
+        .await
+        .unwrap();
+    let session = console.session().await.unwrap();
+    let seen = session.audit_chain().await.unwrap();
+    assert!(!seen.can_verify);
+    assert_eq!(seen.chains.len(), 1, "the organization's verdict");
+    let refused = session.verify_audit_chain().await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Forbidden);
+}

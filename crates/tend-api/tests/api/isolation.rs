@@ -542,6 +542,38 @@ fn endpoints() -> Vec<Endpoint> {
                 )
             },
         ),
+        // Exports are always audited (written), whoever asks.
+        e(
+            "audit export as CSV by facility",
+            "/api/audit-events/export/csv",
+            Method::GET,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!("/api/audit-events/export/csv?facility_id={}", s.facility),
+                    None,
+                )
+            },
+        ),
+        e(
+            "audit export as FHIR by resident",
+            "/api/audit-events/export/fhir",
+            Method::GET,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!(
+                        "/api/audit-events/export/fhir?facility_id={}&patient_id={}",
+                        s.facility, s.patient
+                    ),
+                    None,
+                )
+            },
+        ),
     ]
 }
 
@@ -591,6 +623,10 @@ const TENANT_FREE: &[(&str, &str)] = &[
     // a copied or forged cursor.
     ("post", "/api/sync/push"),
     ("get", "/api/sync/pull"),
+    // The audit chain of the caller's own organization (every chain for a
+    // platform admin): no tenant id is taken; `audit_chain` tests the scope.
+    ("get", "/api/audit-chain"),
+    ("post", "/api/audit-chain/verify"),
 ];
 
 /// Every documented operation is either in the matrix or has no tenant id

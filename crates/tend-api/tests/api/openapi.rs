@@ -45,6 +45,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/patients/{id}"),
     ("put", "/api/patients/{id}"),
     ("get", "/api/audit-events"),
+    ("get", "/api/audit-events/export/csv"),
+    ("get", "/api/audit-events/export/fhir"),
+    ("get", "/api/audit-chain"),
+    ("post", "/api/audit-chain/verify"),
     ("get", "/api/facilities/{id}/enrollment-codes"),
     ("post", "/api/facilities/{id}/enrollment-codes"),
     (
