@@ -174,6 +174,7 @@ pub struct RejectedOperation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SyncPullQuery {
     pub protocol_version: u32,
     pub schema_version: u32,
