@@ -10,6 +10,7 @@ mod admin_client;
 mod admin_dashboard_client;
 mod admin_directory_client;
 mod auth;
+mod authorship;
 mod badges;
 mod census_history;
 mod cli;
