@@ -388,7 +388,9 @@ mod record_body_schema {
         match schema {
             RefOr::T(Schema::Object(mut object)) => {
                 let fields = std::mem::take(&mut object.properties);
-                object.properties.insert("kind".to_owned(), tag.build().into());
+                object
+                    .properties
+                    .insert("kind".to_owned(), tag.build().into());
                 object.properties.extend(fields);
                 object.required.insert(0, "kind".to_owned());
                 RefOr::T(Schema::Object(object))

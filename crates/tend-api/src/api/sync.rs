@@ -434,7 +434,9 @@ async fn apply(
                         offset,
                     );
                     match v {
-                        Verdict::Record(r) if !authorship.covers(r.author_user_id, r.occurred_at) => {
+                        Verdict::Record(r)
+                            if !authorship.covers(r.author_user_id, r.occurred_at) =>
+                        {
                             forgeries.push((op.id, r.author_user_id, r.patient_id));
                             Verdict::Rejected(forged(op.id))
                         }

@@ -12,8 +12,8 @@ use tend_domain::Role;
 use uuid::Uuid;
 
 use crate::helpers::{
-    badge_in_on_device, device_token_for, insert_device, insert_user, sign_in_on_device,
-    spawn_app, token_for, world, Resp, TestApp, PASSWORD,
+    badge_in_on_device, device_token_for, insert_device, insert_user, sign_in_on_device, spawn_app,
+    token_for, world, Resp, TestApp, PASSWORD,
 };
 
 fn note_by(patient: i64, author: i64, recorded_at: DateTime<Utc>) -> Value {
@@ -71,8 +71,15 @@ fn rejections(r: &Resp) -> Vec<(String, String, Vec<String>)> {
 }
 
 fn forged(op: &Value) -> (String, String, Vec<String>) {
-    (id(op), "FORGED_AUTHOR".into(), vec!["author_user_id".into()])
+    (
+        id(op),
+        "FORGED_AUTHOR".into(),
+        vec!["author_user_id".into()],
+    )
 }
+
+/// An audit row: actor user, actor device, resource, outcome, reason.
+type AuditRow = (Option<i64>, Option<i64>, Option<i64>, String, String);
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.owner).await.unwrap()
@@ -104,10 +111,7 @@ async fn records_by_users_signed_in_on_the_device_are_accepted() {
     // Password login through the device (its token as the bearer).
     let typed = insert_user(&app.owner, org, facility, Role::Lpn).await.0;
     sign_in_on_device(&app, &device, typed).await;
-    assert_eq!(
-        session_methods(&app, w.a1.device, badged).await,
-        ["badge"]
-    );
+    assert_eq!(session_methods(&app, w.a1.device, badged).await, ["badge"]);
     assert_eq!(
         session_methods(&app, w.a1.device, typed).await,
         ["password"]
@@ -243,7 +247,7 @@ async fn records_whose_author_had_no_session_there_then_are_refused_as_forged_an
 
     // Each refusal is audited: denied, against the user it claims, through
     // this device; the reason names the operation, never the record's text.
-    let audited: Vec<(Option<i64>, Option<i64>, Option<i64>, String, String)> = sqlx::query_as(
+    let audited: Vec<AuditRow> = sqlx::query_as(
         "SELECT actor_user_id, actor_device_id, resource_id, outcome, reason FROM audit_events \
          WHERE action = 'sync.record_forged' AND resource_type = 'user' ORDER BY id",
     )
@@ -329,11 +333,13 @@ async fn a_password_login_binds_to_the_device_only_when_the_device_may_serve_the
         .0;
     let r = login(Some(device.clone()), username(a2_nurse).await).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
-    assert_eq!(
-        count(&app, "SELECT count(*) FROM device_sessions").await,
-        0
-    );
-    let r = push(&app, &device, &[note_by(w.a1.patient, a2_nurse, Utc::now())]).await;
+    assert_eq!(count(&app, "SELECT count(*) FROM device_sessions").await, 0);
+    let r = push(
+        &app,
+        &device,
+        &[note_by(w.a1.patient, a2_nurse, Utc::now())],
+    )
+    .await;
     assert_eq!(r.body["rejected"][0]["code"], "NOT_FOUND", "{r:?}");
     // The facility's own staff member: a session, and the login's audit
     // row names the device.

@@ -531,7 +531,11 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
         }
     };
     assert_eq!(copies(note.id).await, 0);
-    let kept = engine.record(note.id).await.unwrap().expect("kept on the device");
+    let kept = engine
+        .record(note.id)
+        .await
+        .unwrap()
+        .expect("kept on the device");
     assert_eq!(kept.sync_state, tend_core::sync::RecordSyncState::Rejected);
     assert_eq!(kept.rejection.unwrap().code, ErrorCode::ForgedAuthor);
     crate::helpers::sign_in_through_link(&app, &link, w.a1.staff).await;

@@ -323,8 +323,15 @@ async fn clients_can_follow_query_parameters_and_record_kinds() {
         assert_eq!(mapping[tag], reference.as_str());
         assert!(one_of.contains(&reference.as_str()), "{one_of:?}");
         let variant = &schemas[name];
-        assert_eq!(variant["properties"]["kind"]["enum"], json!([tag]), "{variant}");
-        assert!(variant["properties"][field].is_object(), "{name}: {variant}");
+        assert_eq!(
+            variant["properties"]["kind"]["enum"],
+            json!([tag]),
+            "{variant}"
+        );
+        assert!(
+            variant["properties"][field].is_object(),
+            "{name}: {variant}"
+        );
         let required: Vec<&str> = variant["required"]
             .as_array()
             .unwrap()

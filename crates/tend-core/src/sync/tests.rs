@@ -131,8 +131,7 @@ impl SyncApi for FakeServer {
                 result.rejected.push(RejectedOperation {
                     id: op.id,
                     code: ErrorCode::ForgedAuthor,
-                    message: "the author had no session on this device at the record's time"
-                        .into(),
+                    message: "the author had no session on this device at the record's time".into(),
                     fields: [(
                         "author_user_id".to_owned(),
                         vec!["not signed in on this device at the record's time".to_owned()],
@@ -413,7 +412,11 @@ async fn a_record_refused_as_forged_is_kept_with_its_code_and_never_resent() {
     let rejection = record.rejection.unwrap();
     assert_eq!(rejection.code, ErrorCode::ForgedAuthor);
     assert!(rejection.message.contains("no session on this device"));
-    assert!(rejection.message.contains("author_user_id"), "{}", rejection.message);
+    assert!(
+        rejection.message.contains("author_user_id"),
+        "{}",
+        rejection.message
+    );
     let status = engine.status();
     assert_eq!((status.pending, status.rejected), (0, 1));
     // Later rounds push what is written later, never the refused record.
