@@ -122,6 +122,9 @@ fn audit_action(action: DeviceAuditAction) -> &'static str {
 /// All operations apply in one transaction. Each is answered in exactly one
 /// list: `accepted` (applied now), `duplicates` (applied by an earlier push;
 /// nothing changed) or `rejected` (never applicable as sent: do not resend).
+/// A record whose author had no session on this device at its time (an
+/// online badge or password login through it, or an offline login it
+/// reported) is rejected as `FORGED_AUTHOR`, and the attempt is audited.
 #[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = SyncPush,
     responses(
         (status = 200, description = "Applied; every operation is in accepted, duplicates or rejected", body = SyncPushResult),
