@@ -77,6 +77,9 @@ cargo test --workspace --locked --doc
 step "API fuzzed against its OpenAPI document (schemathesis, $SCHEMATHESIS_EXAMPLES examples per operation)"
 TEND_API_BIN="$CARGO_TARGET_DIR/debug/tend-api" bash scripts/schemathesis-api.sh "$SCHEMATHESIS_EXAMPLES"
 
+step "OpenAPI document with standard tools: openapi-spec-validator, a client from openapi-python-client used against the API"
+TEND_API_BIN="$CARGO_TARGET_DIR/debug/tend-api" bash scripts/test-openapi-clients.sh
+
 step "multi-instance stack: HAProxy (TLS) → 3 × tend-api → PgBouncer → PostgreSQL, with an instance killed and PostgreSQL restarted"
 TEND_API_BIN="$CARGO_TARGET_DIR/debug/tend-api" bash scripts/test-stack.sh
 

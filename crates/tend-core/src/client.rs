@@ -138,10 +138,16 @@ impl DeviceClient {
             .await
     }
 
-    /// `POST /api/auth/login`: the password fallback of the lock screen.
+    /// `POST /api/auth/login`: the password fallback of the lock screen. On
+    /// a device, its token rides along so the session is bound to it.
     #[tracing::instrument(skip_all)]
-    pub async fn password_login(&self, body: &LoginRequest) -> Result<LoginResponse> {
-        self.post("/api/auth/login", None, body).await
+    pub async fn password_login(
+        &self,
+        device: Option<&DeviceToken>,
+        body: &LoginRequest,
+    ) -> Result<LoginResponse> {
+        self.post("/api/auth/login", device.map(|t| t.token.as_str()), body)
+            .await
     }
 
     /// `POST /api/sync/push` with a device token: one batch of the outbox.

@@ -245,9 +245,14 @@ impl DeviceLink {
         .await
     }
 
-    /// `POST /api/auth/login`: the password fallback (no device token).
+    /// `POST /api/auth/login`: the password fallback, with the device's
+    /// token as the bearer so the session counts as one on this device (the
+    /// server accepts records written in it only then). Not retried with a
+    /// renewed token: a wrong password is `UNAUTHORIZED` too.
     pub async fn password_login(&self, body: &LoginRequest) -> Result<LoginResponse> {
-        self.server().await?.client.password_login(body).await
+        let server = self.server().await?;
+        let token = self.tokens.get(server.as_ref()).await?;
+        server.client.password_login(Some(&token), body).await
     }
 }
 

@@ -73,6 +73,10 @@ pub enum ErrorCode {
     /// The visitor code is not valid at this facility (mistyped, expired or
     /// revoked); the family member should check it with the staff.
     VisitorCodeInvalid,
+    /// A pushed record names an author who had no session on the pushing
+    /// device at the record's time (no online badge or password login there,
+    /// no offline login it reported): refused as forged, for good.
+    ForgedAuthor,
     /// The client's protocol or schema version cannot be served; update the app.
     UnsupportedVersion,
     /// The central API cannot be reached.
@@ -120,6 +124,7 @@ impl ErrorCode {
             Self::BadgeLocked => "BADGE_LOCKED",
             Self::BadgeDeviceNotAllowed => "BADGE_DEVICE_NOT_ALLOWED",
             Self::VisitorCodeInvalid => "VISITOR_CODE_INVALID",
+            Self::ForgedAuthor => "FORGED_AUTHOR",
             Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
             Self::Offline => "OFFLINE",
             Self::ConfigInvalid => "CONFIG_INVALID",
@@ -174,6 +179,7 @@ mod tests {
             ErrorCode::BadgePinRequired,
             ErrorCode::BadgeDeviceNotAllowed,
             ErrorCode::VisitorCodeInvalid,
+            ErrorCode::ForgedAuthor,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -299,10 +299,11 @@ pub struct WanderingAlert {
 }
 
 /// What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`).
+/// Its OpenAPI schema is written by hand (below) so that generated clients
+/// can follow the tag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RecordBody {
     CareNote(CareNote),
     VitalSigns(VitalSigns),
@@ -310,6 +311,125 @@ pub enum RecordBody {
     PrnAdministration(PrnAdministration),
     PrnFollowUp(PrnFollowUp),
     WanderingAlert(WanderingAlert),
+}
+
+/// The OpenAPI schema of [`RecordBody`]: a `oneOf` of one named schema per
+/// kind, each the variant's fields plus the required `kind` tag, with a
+/// `discriminator` on `kind` mapping every tag to its schema. utoipa's derive
+/// would inline each variant as `allOf` of the variant and an anonymous tag
+/// object, which generated clients cannot follow (and its discriminator
+/// support is for untagged enums only); the JSON on the wire is the same.
+#[cfg(feature = "openapi")]
+mod record_body_schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::*;
+
+    /// Each kind: its tag, its schema's name, the variant's own schema, and
+    /// the schemas that one refers to.
+    type Variant = (
+        RecordKind,
+        &'static str,
+        fn() -> RefOr<Schema>,
+        fn(&mut Vec<(String, RefOr<Schema>)>),
+    );
+
+    fn variants() -> [Variant; 6] {
+        [
+            (
+                RecordKind::CareNote,
+                "CareNoteBody",
+                CareNote::schema,
+                CareNote::schemas,
+            ),
+            (
+                RecordKind::VitalSigns,
+                "VitalSignsBody",
+                VitalSigns::schema,
+                VitalSigns::schemas,
+            ),
+            (
+                RecordKind::BehaviorEvent,
+                "BehaviorEventBody",
+                BehaviorEvent::schema,
+                BehaviorEvent::schemas,
+            ),
+            (
+                RecordKind::PrnAdministration,
+                "PrnAdministrationBody",
+                PrnAdministration::schema,
+                PrnAdministration::schemas,
+            ),
+            (
+                RecordKind::PrnFollowUp,
+                "PrnFollowUpBody",
+                PrnFollowUp::schema,
+                PrnFollowUp::schemas,
+            ),
+            (
+                RecordKind::WanderingAlert,
+                "WanderingAlertBody",
+                WanderingAlert::schema,
+                WanderingAlert::schemas,
+            ),
+        ]
+    }
+
+    /// The variant's object with `kind` (this one tag only) added and required.
+    fn tagged(kind: RecordKind, schema: RefOr<Schema>) -> RefOr<Schema> {
+        let tag = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([kind.as_str()]))
+            .description(Some("The record's kind (the tag)."));
+        match schema {
+            RefOr::T(Schema::Object(mut object)) => {
+                let fields = std::mem::take(&mut object.properties);
+                object
+                    .properties
+                    .insert("kind".to_owned(), tag.build().into());
+                object.properties.extend(fields);
+                object.required.insert(0, "kind".to_owned());
+                RefOr::T(Schema::Object(object))
+            }
+            // Every variant is a plain struct, so this is not reached; the
+            // API's OpenAPI test checks each one.
+            other => other,
+        }
+    }
+
+    impl PartialSchema for RecordBody {
+        fn schema() -> RefOr<Schema> {
+            let mut one_of = OneOfBuilder::new();
+            let mut mapping = Vec::new();
+            for (kind, name, _, _) in variants() {
+                one_of = one_of.item(Ref::from_schema_name(name));
+                mapping.push((kind.as_str(), format!("#/components/schemas/{name}")));
+            }
+            one_of
+                .description(Some(
+                    "What a record says, tagged by `kind` (one schema per kind).",
+                ))
+                .discriminator(Some(Discriminator::with_mapping("kind", mapping)))
+                .into()
+        }
+    }
+
+    impl ToSchema for RecordBody {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("RecordBody")
+        }
+
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            for (kind, name, schema, dependencies) in variants() {
+                schemas.push((name.to_owned(), tagged(kind, schema())));
+                dependencies(schemas);
+            }
+        }
+    }
 }
 
 impl RecordBody {

@@ -5,6 +5,7 @@ describe("audit wording", () => {
   it("words known actions and keeps unknown ones readable", () => {
     expect(actionLabel("facility.census.update")).toBe("Updated the census");
     expect(actionLabel("device.offline_login")).toBe("Signed in on a device while offline");
+    expect(actionLabel("sync.record_forged")).toContain("wasn't signed in on that device");
     expect(actionLabel("something.new")).toBe("something.new");
   });
 

@@ -78,6 +78,7 @@ const ACTIONS: Record<string, string> = {
   "patient.update": "Changed a resident's details",
   "record.create": "Documented care",
   "sync.pull": "A device downloaded changes",
+  "sync.record_forged": "Refused a device's record: its author wasn't signed in on that device then",
   "user.create": "Created a staff account",
   "user.list": "Viewed staff",
   "user.pin_set": "Set a PIN",

@@ -1074,6 +1074,12 @@ export type ErrorCode =
  *  revoked); the family member should check it with the staff.
  */
 "VISITOR_CODE_INVALID" | 
+/**
+ *  A pushed record names an author who had no session on the pushing
+ *  device at the record's time (no online badge or password login there,
+ *  no offline login it reported): refused as forged, for good.
+ */
+"FORGED_AUTHOR" | 
 /**  The client's protocol or schema version cannot be served; update the app. */
 "UNSUPPORTED_VERSION" | 
 /**  The central API cannot be reached. */

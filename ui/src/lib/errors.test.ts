@@ -4,7 +4,7 @@ import { ERROR_CODES, errorMessage, fieldError, isErrorCode, isRetryable, toAppE
 
 describe("errorMessage", () => {
   it("has readable copy for every code in the contract", () => {
-    expect(ERROR_CODES).toHaveLength(35);
+    expect(ERROR_CODES).toHaveLength(36);
     for (const code of ERROR_CODES) {
       const text = errorMessage({ code, message: "" });
       expect(text.length, code).toBeGreaterThan(20);

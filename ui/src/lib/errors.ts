@@ -47,6 +47,7 @@ const COPY: Record<ErrorCode, ErrorCopy> = {
   BADGE_LOCKED: { text: `This badge is locked for ${DOMAIN_RULES.pin.lockout_minutes} minutes after too many wrong PINs. Use your password instead.`, preferMessage: false, retryable: true },
   BADGE_DEVICE_NOT_ALLOWED: { text: "This device belongs to another facility and can't sign you in. Use a device in your own facility.", preferMessage: false, retryable: false },
   VISITOR_CODE_INVALID: { text: "That code didn't work. Check it with the staff.", preferMessage: false, retryable: false },
+  FORGED_AUTHOR: { text: "The server refused this entry: it names someone who wasn't signed in on this device at the time. It stays on this device; show it to your administrator.", preferMessage: false, retryable: false },
   UNSUPPORTED_VERSION: { text: "This app version is too old for the server. Ask your administrator to update this device.", preferMessage: false, retryable: false },
   OFFLINE: { text: "This device is offline. Your work is saved here and will sync when the connection returns.", preferMessage: false, retryable: true },
   CONFIG_INVALID: { text: "This device's settings are invalid. Ask your administrator to set it up again.", preferMessage: true, retryable: false },

@@ -13,6 +13,7 @@ use crate::context::{begin_scoped, client_address, insert_audit, Audit, Ctx, Pri
 use crate::error::{ApiError, Result};
 use crate::extract::ApiJson;
 use crate::identity::limits::Bucket;
+use crate::identity::MaybeDevice;
 use crate::{store, AppState};
 
 /// The password-login throttle's answer for one attempt (`tend_login_attempt`).
@@ -54,11 +55,16 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
 }
 
 /// Exchange a username and password for a bearer token.
+///
+/// A device signing someone in sends its device token as the bearer: the
+/// session then counts as one on that device, which the records it pushes in
+/// this user's name need (`FORGED_AUTHOR` otherwise). Any other bearer is ignored.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 401, description = "Wrong username or password, or a device token that is not valid (UNAUTHORIZED, DEVICE_*)", body = ErrorBody),
+        (status = 403, description = "The device token's facility or organization is closed (FACILITY_CLOSED, ORGANIZATION_CLOSED)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
@@ -66,6 +72,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(addr): ClientAddress,
+    MaybeDevice(device): MaybeDevice,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>> {
     let username = body.username.trim().to_ascii_lowercase();
@@ -188,6 +195,32 @@ pub async fn login(
             .bind(ttl_secs as f64)
             .fetch_one(&mut *tx)
             .await?;
+    // A device this user may work on (their facility's, or any of the
+    // organization's for an organization admin, as with badges) gets the
+    // session; on any other device the login is the user's alone.
+    let on_device = device.filter(|d| {
+        d.organization_id == row.organization_id
+            && (d.facility_id == row.facility_id || role == Role::OrgAdmin)
+    });
+    if let Some(d) = on_device {
+        store::device_sessions::insert(
+            &mut tx,
+            &store::device_sessions::NewSession {
+                organization_id: d.organization_id,
+                facility_id: d.facility_id,
+                device_id: d.device_id,
+                user_id: row.user_id,
+                method: store::device_sessions::SessionMethod::Password,
+                started_at: chrono::Utc::now(),
+                ends_at: expires_at,
+            },
+        )
+        .await?;
+    }
+    let audit = match on_device {
+        Some(d) => audit.device(d.device_id),
+        None => audit,
+    };
     let user = store::users::get(&mut tx, principal.scope(), row.user_id, false)
         .await?
         .ok_or(ApiError::NotFound)?;

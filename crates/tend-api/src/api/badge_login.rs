@@ -304,6 +304,21 @@ pub async fn badge_login(
             .bind(ttl_secs)
             .fetch_one(&mut *attempt.tx)
             .await?;
+    // The session on this device: what vouches for the records it pushes
+    // in this user's name (see `api::sync`).
+    store::device_sessions::insert(
+        &mut attempt.tx,
+        &store::device_sessions::NewSession {
+            organization_id: device.organization_id,
+            facility_id: device.facility_id,
+            device_id: device.device_id,
+            user_id: user.user_id,
+            method: store::device_sessions::SessionMethod::Badge,
+            started_at: now,
+            ends_at: expires_at,
+        },
+    )
+    .await?;
     let principal = crate::context::Principal {
         user_id: user.user_id,
         role,

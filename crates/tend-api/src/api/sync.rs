@@ -35,6 +35,14 @@ pub const MIN_DEVICE_SCHEMA_VERSION: u32 = 3;
 /// Documentation window when the facility sets none (`documentation_window_days`).
 pub const DEFAULT_DOCUMENTATION_WINDOW_DAYS: i64 = 30;
 
+/// How far outside a session a record's time may fall and still count as
+/// written in it. A record's time is the device's clock corrected by the
+/// offset measured at upload; a device that drifted or had its clock set
+/// between writing and uploading is off by that much, and an online login's
+/// start is the server's clock. Five minutes covers ordinary drift over days
+/// offline and a clock set by NTP, and is far shorter than any session.
+pub const AUTHORSHIP_CLOCK_TOLERANCE_SECS: i64 = 300;
+
 /// Refuses versions this server cannot serve, before anything is read or written.
 fn check_versions(protocol_version: u32, schema_version: u32) -> Result<()> {
     let schema_ok = (MIN_DEVICE_SCHEMA_VERSION..=DEVICE_SCHEMA_VERSION).contains(&schema_version);
@@ -114,6 +122,9 @@ fn audit_action(action: DeviceAuditAction) -> &'static str {
 /// All operations apply in one transaction. Each is answered in exactly one
 /// list: `accepted` (applied now), `duplicates` (applied by an earlier push;
 /// nothing changed) or `rejected` (never applicable as sent: do not resend).
+/// A record whose author had no session on this device at its time (an
+/// online badge or password login through it, or an offline login it
+/// reported) is rejected as `FORGED_AUTHOR`, and the attempt is audited.
 #[utoipa::path(post, path = "/api/sync/push", tag = "sync", request_body = SyncPush,
     responses(
         (status = 200, description = "Applied; every operation is in accepted, duplicates or rejected", body = SyncPushResult),
@@ -153,13 +164,18 @@ pub async fn push(
         Some(left) if left != device.facility_id => moved_outbox(&mut tx, &device, left).await?,
         _ => device,
     };
+    // An offline login's session lasts as long as an online one would.
+    let session_lifetime = Duration::from_std(state.token_ttl).unwrap_or(Duration::hours(12));
     let result = apply(
         &mut tx,
         &device,
         address.as_deref(),
         &body,
-        server_time,
-        offset,
+        Clock {
+            server_time,
+            offset,
+            session_lifetime,
+        },
     )
     .await?;
     if device.facility_id != current_facility && !result.accepted.is_empty() {
@@ -214,6 +230,126 @@ async fn moved_outbox(
     Ok(moved)
 }
 
+/// The push's times: the server's now, how far the device's clock is
+/// behind it, and how long an offline login's session lasts.
+#[derive(Clone, Copy)]
+struct Clock {
+    server_time: DateTime<Utc>,
+    offset: Duration,
+    session_lifetime: Duration,
+}
+
+/// Who had a session on the pushing device, and when: the sessions stored
+/// for the batch's authors around the batch's times, plus the offline logins
+/// reported earlier in the same batch (an offline session's records usually
+/// travel with its login).
+struct Authorship {
+    sessions: Vec<store::device_sessions::SessionSpan>,
+    /// Users whose badge this device verified online, and since when: only
+    /// they can log in offline here (the device keeps an offline verifier
+    /// only after an online badge login), so an offline login reported for
+    /// anyone else opens no session.
+    badge_since: HashMap<i64, DateTime<Utc>>,
+    tolerance: Duration,
+}
+
+impl Authorship {
+    async fn load(
+        conn: &mut PgConnection,
+        device_id: i64,
+        body: &SyncPush,
+        clock: Clock,
+    ) -> Result<Self> {
+        let tolerance = Duration::seconds(AUTHORSHIP_CLOCK_TOLERANCE_SECS);
+        let mut authors = Vec::new();
+        let mut times = Vec::new();
+        let mut offline = Vec::new();
+        for op in &body.operations {
+            match &op.payload {
+                OperationPayload::Record(r) => {
+                    authors.push(r.author_user_id);
+                    // Implausible times are refused before authorship is asked.
+                    times.extend(
+                        r.recorded_at
+                            .checked_add_signed(clock.offset)
+                            .filter(|t| plausible(*t) && plausible(r.recorded_at))
+                            .map(|t| t.min(clock.server_time)),
+                    );
+                }
+                OperationPayload::Audit(a) if a.action == DeviceAuditAction::OfflineLogin => {
+                    offline.extend(a.user_id);
+                }
+                OperationPayload::Audit(_) => {}
+            }
+        }
+        let sessions = match (times.iter().min(), times.iter().max()) {
+            (Some(from), Some(to)) => {
+                store::device_sessions::overlapping(
+                    conn,
+                    device_id,
+                    &authors,
+                    from.checked_sub_signed(tolerance).unwrap_or(*from),
+                    to.checked_add_signed(tolerance).unwrap_or(*to),
+                )
+                .await?
+            }
+            _ => Vec::new(),
+        };
+        let badge_since = if offline.is_empty() {
+            HashMap::new()
+        } else {
+            store::device_sessions::first_badge_logins(conn, device_id, &offline)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok(Self {
+            sessions,
+            badge_since,
+            tolerance,
+        })
+    }
+
+    /// Whether `user` had a session on the device covering `at`.
+    fn covers(&self, user: i64, at: DateTime<Utc>) -> bool {
+        self.sessions.iter().any(|s| {
+            s.user_id == user
+                && s.started_at - self.tolerance <= at
+                && at <= s.ends_at + self.tolerance
+        })
+    }
+
+    /// An offline login reported in this batch: the session it opens, if the
+    /// device could have verified this user's badge offline at that time.
+    fn offline_login(&mut self, user: i64, at: DateTime<Utc>, lifetime: Duration) -> bool {
+        let known = self
+            .badge_since
+            .get(&user)
+            .is_some_and(|since| *since - self.tolerance <= at);
+        if known {
+            self.sessions.push(store::device_sessions::SessionSpan {
+                user_id: user,
+                started_at: at,
+                ends_at: at + lifetime,
+            });
+        }
+        known
+    }
+}
+
+fn forged(id: Uuid) -> RejectedOperation {
+    let mut r = rejected(
+        id,
+        ErrorCode::ForgedAuthor,
+        "the author had no session on this device at the record's time",
+    );
+    r.fields.insert(
+        "author_user_id".into(),
+        vec!["not signed in on this device at the record's time".into()],
+    );
+    r
+}
+
 /// What a push decided for one operation before anything is written.
 enum Verdict {
     Duplicate,
@@ -227,9 +363,13 @@ async fn apply(
     device: &DevicePrincipal,
     address: Option<&str>,
     body: &SyncPush,
-    server_time: DateTime<Utc>,
-    offset: Duration,
+    clock: Clock,
 ) -> Result<SyncPushResult> {
+    let Clock {
+        server_time,
+        offset,
+        session_lifetime,
+    } = clock;
     let facility = store::sync::facility(conn, device.facility_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
@@ -270,6 +410,12 @@ async fn apply(
         .into_iter()
         .collect();
 
+    let mut authorship = Authorship::load(conn, device.device_id, body, clock).await?;
+    // Offline logins of this batch that open a session, by operation id.
+    let mut offline_sessions: HashMap<Uuid, store::device_sessions::NewSession> = HashMap::new();
+    // Records refused as forged: (operation, claimed author, patient).
+    let mut forgeries: Vec<(Uuid, i64, i64)> = Vec::new();
+
     let mut seen = HashSet::new();
     let mut verdicts = Vec::with_capacity(body.operations.len());
     for op in &body.operations {
@@ -290,13 +436,41 @@ async fn apply(
                         server_time,
                         offset,
                     );
-                    if let Verdict::Record(r) = &v {
-                        record_patient.insert(r.id, r.patient_id);
+                    match v {
+                        Verdict::Record(r)
+                            if !authorship.covers(r.author_user_id, r.occurred_at) =>
+                        {
+                            forgeries.push((op.id, r.author_user_id, r.patient_id));
+                            Verdict::Rejected(forged(op.id))
+                        }
+                        Verdict::Record(r) => {
+                            record_patient.insert(r.id, r.patient_id);
+                            Verdict::Record(r)
+                        }
+                        other => other,
                     }
-                    v
                 }
                 OperationPayload::Audit(event) => {
-                    check_audit(op.id, event, device, &users, server_time, offset)
+                    let v = check_audit(op.id, event, device, &users, server_time, offset);
+                    if let (Verdict::Audit(row), Some(user)) = (&v, event.user_id) {
+                        let opens = event.action == DeviceAuditAction::OfflineLogin
+                            && event.outcome == tend_domain::wire::AuditOutcome::Success;
+                        if opens && authorship.offline_login(user, row.at, session_lifetime) {
+                            offline_sessions.insert(
+                                op.id,
+                                store::device_sessions::NewSession {
+                                    organization_id: facility.organization_id,
+                                    facility_id: facility.id,
+                                    device_id: device.device_id,
+                                    user_id: user,
+                                    method: store::device_sessions::SessionMethod::Offline,
+                                    started_at: row.at,
+                                    ends_at: row.at + session_lifetime,
+                                },
+                            );
+                        }
+                    }
+                    v
                 }
             }
         };
@@ -366,8 +540,29 @@ async fn apply(
                     &event,
                 )
                 .await?;
+                if let Some(session) = offline_sessions.get(&op.id) {
+                    store::device_sessions::insert(conn, session).await?;
+                }
             }
         }
+    }
+    // A forged record is refused, and the attempt is audited against the
+    // user it claims (never its content).
+    for (id, author, patient) in &forgeries {
+        let reason = format!(
+            "operation {id} for patient {patient} names an author without a session on this device at its time"
+        );
+        let audit = Audit::new("sync.record_forged", "user")
+            .resource(*author)
+            .facility(facility.organization_id, facility.id)
+            .device(device.device_id)
+            .reason(&reason);
+        insert_audit(conn, None, &audit, "denied", false, address).await?;
+        tracing::warn!(
+            device_id = device.device_id,
+            author_user_id = author,
+            "sync push: record refused, its author had no session on this device"
+        );
     }
     // Records by an organization admin of another facility are allowed, and
     // audited as cross-facility writes.

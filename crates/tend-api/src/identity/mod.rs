@@ -355,6 +355,32 @@ impl FromRequestParts<AppState> for DeviceAuth {
     }
 }
 
+/// The device a request comes through, when it carries a device token
+/// (`tdev_…`) as its bearer: a password login on a device names the device so
+/// the session counts as one on that device. Any other bearer (or none) is
+/// no device; a device token that is not valid is refused like anywhere else.
+pub struct MaybeDevice(pub Option<DevicePrincipal>);
+
+impl FromRequestParts<AppState> for MaybeDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let device_bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .is_some_and(|(scheme, t)| {
+                scheme.eq_ignore_ascii_case("bearer") && t.trim().starts_with("tdev_")
+            });
+        if !device_bearer {
+            return Ok(MaybeDevice(None));
+        }
+        let DeviceAuth(device) = DeviceAuth::from_request_parts(parts, state).await?;
+        Ok(MaybeDevice(Some(device)))
+    }
+}
+
 /// The caller's IP address, when the server knows it.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub Option<String>);

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod badges;
 pub mod census_history;
+pub mod device_sessions;
 pub mod devices;
 pub mod enrollment;
 pub mod facilities;

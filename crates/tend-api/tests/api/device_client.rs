@@ -418,6 +418,7 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
     };
     let settings = tend_core::sync::SyncSettings::default();
     engine.sync_once(&link, &settings).await.unwrap();
+    crate::helpers::sign_in_through_link(&app, &link, w.a1.staff).await;
     let note = engine
         .write_record(tend_domain::records::RecordDraft {
             patient_id: w.a1.patient,
@@ -441,6 +442,7 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
         .unwrap();
     for sql in [
         "DELETE FROM device_tokens WHERE device_id = $1",
+        "DELETE FROM device_sessions WHERE device_id = $1",
         "DELETE FROM audit_events WHERE actor_device_id = $1",
         "DELETE FROM devices WHERE id = $1",
     ] {
@@ -511,17 +513,47 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
         tend_core::sync::SyncEngine::new(std::sync::Arc::new(std::sync::Mutex::new(vault))).unwrap()
     };
     let link = tend_core::link::DeviceLink::new(kiosk.enrollment.clone());
+    // The note written before the restore is not lost, but the restored
+    // server no longer knows the session it was written in: it refuses the
+    // note as forged (the device keeps it, marked refused, for an
+    // administrator to see) and it is not resent. Written after the
+    // re-adoption, in a new session, a note goes up.
     engine.sync_once(&link, &settings).await.unwrap();
     engine.sync_once(&link, &settings).await.unwrap();
-    let copies: i64 = sqlx::query_scalar("SELECT count(*) FROM clinical_records WHERE id = $1")
-        .bind(note.id)
-        .fetch_one(&app.owner)
+    let copies = |id: uuid::Uuid| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM clinical_records WHERE id = $1")
+                .bind(id)
+                .fetch_one(&app.owner)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(copies(note.id).await, 0);
+    let kept = engine
+        .record(note.id)
+        .await
+        .unwrap()
+        .expect("kept on the device");
+    assert_eq!(kept.sync_state, tend_core::sync::RecordSyncState::Rejected);
+    assert_eq!(kept.rejection.unwrap().code, ErrorCode::ForgedAuthor);
+    crate::helpers::sign_in_through_link(&app, &link, w.a1.staff).await;
+    let after = engine
+        .write_record(tend_domain::records::RecordDraft {
+            patient_id: w.a1.patient,
+            author_user_id: w.a1.staff,
+            recorded_at: chrono::Utc::now(),
+            amends: None,
+            body: tend_domain::records::RecordBody::CareNote(tend_domain::records::CareNote {
+                text: "Breakfast eaten at 9".into(),
+            }),
+        })
         .await
         .unwrap();
-    assert_eq!(
-        copies, 1,
-        "the note written before the restore arrives exactly once"
-    );
+    let report = engine.sync_once(&link, &settings).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0));
+    assert_eq!(copies(after.id).await, 1);
 }
 
 /// A machine posing as the server (DNS, a captive portal) answers the

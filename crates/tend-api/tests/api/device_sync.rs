@@ -30,7 +30,10 @@ use tend_domain::{DeviceType, DeviceUuid, ErrorCode, Role};
 use uuid::Uuid;
 
 use crate::fault_proxy::{FaultProxy, FaultRates};
-use crate::helpers::{device_token_for, insert_patient, spawn_app, world, Site, TestApp, World};
+use crate::helpers::{
+    device_token_for, insert_patient, sign_in_on_device, sign_in_through_link, spawn_app, world,
+    Site, TestApp, World,
+};
 
 /// The sync calls with a device token issued directly (the enrolled path,
 /// challenge and signature, is [`DeviceLink`], used where enrollment is
@@ -52,6 +55,15 @@ impl TokenApi {
                 facility_name: None,
             },
         }
+    }
+}
+
+impl TokenApi {
+    /// `user` signs in on this device (password login with its token): the
+    /// records the device pushes in their name need that session.
+    async fn sign_in(&self, app: &TestApp, user: i64) -> &Self {
+        sign_in_on_device(app, &self.token.token, user).await;
+        self
     }
 }
 
@@ -200,6 +212,9 @@ async fn an_enrolled_device_syncs_its_facility_then_only_what_changed() {
     let (api, device, dir) = enrolled_device(&app, &w).await;
     let engine = open_engine(dir.path());
     let settings = SyncSettings::default();
+    // The staff member signs in on the device (its lock screen's password
+    // fallback, through the device link).
+    sign_in_through_link(&app, &api, w.a1.staff).await;
 
     // Initial sync: A1's facility, patients, staff; nothing of A2 or B1.
     let report = engine.sync_once(&api, &settings).await.unwrap();
@@ -307,6 +322,7 @@ async fn a_replayed_batch_changes_nothing_on_the_server() {
     let w = world(&app).await;
     let proxy = FaultProxy::start(&app.base, 7).await;
     let api = TokenApi::new(&app, &proxy.url, w.a1.device).await;
+    api.sign_in(&app, w.a1.staff).await;
     let dir = tempfile::tempdir().unwrap();
     let engine = open_engine(dir.path());
     for i in 0..20 {
@@ -342,6 +358,7 @@ async fn a_refused_protocol_version_keeps_the_outbox_until_the_app_is_updated() 
     let app = spawn_app().await;
     let w = world(&app).await;
     let api = TokenApi::new(&app, &app.base, w.a1.device).await;
+    api.sign_in(&app, w.a1.staff).await;
     let dir = tempfile::tempdir().unwrap();
     let engine = open_engine(dir.path());
     engine
@@ -385,6 +402,7 @@ async fn a_server_restarted_in_the_middle_of_a_batch_loses_and_doubles_nothing()
     let (first, first_server) = spawn_instance(&app).await;
     let proxy = FaultProxy::start(&first, 11).await;
     let api = Arc::new(TokenApi::new(&app, &proxy.url, w.a1.device).await);
+    api.sign_in(&app, w.a1.staff).await;
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(open_engine(dir.path()));
     for i in 0..300 {
@@ -582,6 +600,7 @@ async fn a_device_killed_between_the_servers_answer_and_its_vault_update_resends
     let app = spawn_app().await;
     let w = world(&app).await;
     let token = device_token_for(&app.owner, w.a1.device).await;
+    sign_in_on_device(&app, &token, w.a1.staff).await;
     let dir = tempfile::tempdir().unwrap();
     let wrote = Arc::new(Mutex::new(BTreeSet::new()));
     let (mut child, rx) = spawn_device("hang_after_push", dir.path(), &app.base, &token, &w.a1);
@@ -618,6 +637,7 @@ async fn a_device_killed_again_and_again_while_writing_and_syncing_loses_and_dou
     let app = spawn_app().await;
     let w = world(&app).await;
     let token = device_token_for(&app.owner, w.a1.device).await;
+    sign_in_on_device(&app, &token, w.a1.staff).await;
     let dir = tempfile::tempdir().unwrap();
     let wrote = Arc::new(Mutex::new(BTreeSet::new()));
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
@@ -655,6 +675,7 @@ async fn a_soak_of_hundreds_of_network_faults_loses_and_doubles_nothing() {
         .unwrap_or_else(|| Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64);
     let proxy = FaultProxy::start(&app.base, seed).await;
     let api = TokenApi::new(&app, &proxy.url, w.a1.device).await;
+    api.sign_in(&app, w.a1.staff).await;
     let dir = tempfile::tempdir().unwrap();
     let engine = open_engine(dir.path());
     let settings = SyncSettings {
@@ -722,6 +743,7 @@ async fn a_device_never_receives_another_facilitys_data_even_with_a_forged_curso
     let app = spawn_app().await;
     let w = world(&app).await;
     let api_a = TokenApi::new(&app, &app.base, w.a1.device).await;
+    api_a.sign_in(&app, w.a1.staff).await;
     let dir_a = tempfile::tempdir().unwrap();
     let engine_a = open_engine(dir_a.path());
     engine_a

@@ -165,7 +165,9 @@ async fn a_moved_device_files_its_outbox_in_the_old_facility_forgets_it_and_pull
     kiosk.sync().await;
     let in_a = format!("SELECT count(*) FROM roster_patients WHERE facility_id = {a}");
     assert_eq!(kiosk.count(&in_a), 2);
-    // Written offline: waits in the outbox.
+    // The staff member signs in on the kiosk, then writes while it is
+    // offline: the note waits in the outbox.
+    crate::helpers::sign_in_through_link(&app, &kiosk.link, w.a1.staff).await;
     let note = kiosk
         .engine
         .write_record(RecordDraft {

@@ -595,3 +595,78 @@ pub fn machine_with_id() -> tempfile::TempDir {
     .unwrap();
     machine
 }
+
+/// Signs `user` in on the device whose token is `device_token`, as the lock
+/// screen's password fallback does (the device's token as the bearer): the
+/// session that records the device pushes in the user's name need.
+pub async fn sign_in_on_device(app: &TestApp, device_token: &str, user: i64) -> Resp {
+    let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            Some(device_token),
+            Some(serde_json::json!({"username": username, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    r
+}
+
+/// Gives `user` a badge (`uid`) and a PIN through the API and logs them in
+/// with both on the device of `device_token`, as a tap at its reader does.
+pub async fn badge_in_on_device(
+    app: &TestApp,
+    admin_token: &str,
+    device_token: &str,
+    user: i64,
+    uid: &str,
+) -> Resp {
+    const PIN: &str = "73946281";
+    let r = app
+        .post(
+            &format!("/api/users/{user}/badges"),
+            admin_token,
+            serde_json::json!({"badge_uid": uid}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let r = app
+        .put(
+            &format!("/api/users/{user}/pin"),
+            admin_token,
+            serde_json::json!({"pin": PIN}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/badge-login",
+            Some(device_token),
+            Some(serde_json::json!({"badge_uid": uid, "pin": PIN})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    r
+}
+
+/// Signs `user` in on an enrolled device the way its lock screen's password
+/// fallback does: through the device's link, which sends the device token.
+pub async fn sign_in_through_link(app: &TestApp, link: &tend_core::link::DeviceLink, user: i64) {
+    let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(user)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    link.password_login(&tend_domain::wire::LoginRequest {
+        username,
+        password: tend_domain::wire::Secret::new(PASSWORD),
+    })
+    .await
+    .expect("password login through the device link");
+}

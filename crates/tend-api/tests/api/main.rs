@@ -11,6 +11,7 @@ mod admin_dashboard_client;
 mod admin_directory_client;
 mod audit_chain;
 mod auth;
+mod authorship;
 mod badges;
 mod census_history;
 mod cli;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
 
@@ -257,4 +257,99 @@ async fn health_endpoints() {
     let r = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "UNAVAILABLE");
+}
+
+/// What generated clients need: query parameters documented as `in: query`
+/// (a client would otherwise put `cursor` into the path), and the record
+/// kinds as a `oneOf` with a discriminator on the serde tag `kind`, each kind
+/// a named schema requiring its one tag value.
+#[tokio::test]
+async fn clients_can_follow_query_parameters_and_record_kinds() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .body;
+    let params = doc["paths"]["/api/sync/pull"]["get"]["parameters"]
+        .as_array()
+        .expect("sync pull has parameters");
+    let placed: BTreeSet<(String, String)> = params
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["in"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> =
+        ["protocol_version", "schema_version", "cursor", "limit"]
+            .iter()
+            .map(|n| ((*n).to_owned(), "query".to_owned()))
+            .collect();
+    assert_eq!(placed, expected);
+    // No path parameter anywhere that is not in its path template.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "path" {
+                    let name = p["name"].as_str().unwrap();
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: path parameter {name} is not in the path"
+                    );
+                }
+            }
+        }
+    }
+
+    let schemas = &doc["components"]["schemas"];
+    let body = &schemas["RecordBody"];
+    assert_eq!(body["discriminator"]["propertyName"], "kind", "{body}");
+    let mapping = body["discriminator"]["mapping"].as_object().unwrap();
+    let one_of: Vec<&str> = body["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["$ref"].as_str().unwrap())
+        .collect();
+    let kinds = [
+        ("care_note", "CareNoteBody", "text"),
+        ("vital_signs", "VitalSignsBody", "pulse_bpm"),
+        ("behavior_event", "BehaviorEventBody", "antecedent"),
+        ("prn_administration", "PrnAdministrationBody", "medication"),
+        ("prn_follow_up", "PrnFollowUpBody", "effectiveness"),
+        ("wandering_alert", "WanderingAlertBody", "location"),
+    ];
+    assert_eq!(mapping.len(), kinds.len());
+    for (tag, name, field) in kinds {
+        let reference = format!("#/components/schemas/{name}");
+        assert_eq!(mapping[tag], reference.as_str());
+        assert!(one_of.contains(&reference.as_str()), "{one_of:?}");
+        let variant = &schemas[name];
+        assert_eq!(
+            variant["properties"]["kind"]["enum"],
+            json!([tag]),
+            "{variant}"
+        );
+        assert!(
+            variant["properties"][field].is_object(),
+            "{name}: {variant}"
+        );
+        let required: Vec<&str> = variant["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(required.contains(&"kind"), "{name}: {required:?}");
+    }
+    // The wire is unchanged: the tag sits beside the kind's fields.
+    let wire = serde_json::to_value(tend_domain::records::RecordBody::CareNote(
+        tend_domain::records::CareNote {
+            text: "Slept well".into(),
+        },
+    ))
+    .unwrap();
+    assert_eq!(wire, json!({"kind": "care_note", "text": "Slept well"}));
 }

@@ -12,8 +12,8 @@ use tend_domain::Role;
 use uuid::Uuid;
 
 use crate::helpers::{
-    device_token_for, insert_patient, insert_user, spawn_app, token_for, world, Resp, TestApp,
-    World,
+    device_token_for, insert_patient, insert_user, sign_in_on_device, spawn_app, token_for, world,
+    Resp, TestApp, World,
 };
 
 fn record(patient: i64, author: i64, body: Value) -> Value {
@@ -111,6 +111,8 @@ async fn setup() -> Setup {
     let w = world(&app).await;
     let device = device_token_for(&app.owner, w.a1.device).await;
     let nurse = w.user(Role::Rn);
+    // The nurse signs in on the device: its records need her session there.
+    sign_in_on_device(&app, &device, nurse).await;
     Setup {
         app,
         w,
@@ -323,6 +325,7 @@ async fn a_mixed_batch_applies_the_valid_operations_and_rejects_the_rest() {
         .execute(&app.owner)
         .await
         .unwrap();
+    sign_in_on_device(&app, &device, org_admin).await;
     let r = push(
         &app,
         &device,
@@ -589,6 +592,9 @@ async fn a_device_never_receives_another_facilitys_rows() {
         (&b_device, w.b1.patient, b_nurse),
         (&a2_device, w.a2.patient, a2_nurse),
     ] {
+        if author != nurse {
+            sign_in_on_device(&app, dev, author).await;
+        }
         let r = push(&app, dev, &[record(patient, author, note("Shift note"))]).await;
         assert_eq!(r.body["accepted"].as_array().unwrap().len(), 1, "{r:?}");
     }
@@ -738,6 +744,11 @@ async fn a_device_clock_hours_off_changes_no_ordering() {
         device,
         nurse,
     } = setup().await;
+    // The nurse's shift began an hour ago (her session on the device).
+    sqlx::query("UPDATE device_sessions SET started_at = started_at - interval '1 hour'")
+        .execute(&app.owner)
+        .await
+        .unwrap();
     let now = Utc::now();
     // The device's clock runs three hours ahead; the note was written ten
     // minutes before the upload, by that clock.

@@ -17,6 +17,8 @@ use super::testing::engine;
 use super::*;
 
 const REJECTED_PATIENT: i64 = 999;
+/// A user the fake server says had no session on this device.
+const FORGED_AUTHOR: i64 = 666;
 
 enum Failure {
     /// Answer with this code, changing nothing.
@@ -125,6 +127,17 @@ impl SyncApi for FakeServer {
             };
             if inner.known.contains(&op.id) {
                 result.duplicates.push(op.id);
+            } else if draft.author_user_id == FORGED_AUTHOR {
+                result.rejected.push(RejectedOperation {
+                    id: op.id,
+                    code: ErrorCode::ForgedAuthor,
+                    message: "the author had no session on this device at the record's time".into(),
+                    fields: [(
+                        "author_user_id".to_owned(),
+                        vec!["not signed in on this device at the record's time".to_owned()],
+                    )]
+                    .into(),
+                });
             } else if draft.patient_id == REJECTED_PATIENT {
                 result.rejected.push(RejectedOperation {
                     id: op.id,
@@ -377,6 +390,44 @@ async fn a_rejected_operation_is_kept_with_its_reason_and_never_blocks_the_rest(
     assert_eq!(pushes.len(), 4);
     assert!(!pushes[3].1.contains(&bad.id));
     assert_eq!(server.applied().len(), 5);
+}
+
+#[tokio::test]
+async fn a_record_refused_as_forged_is_kept_with_its_code_and_never_resent() {
+    let (engine, _dir) = engine();
+    let server = FakeServer::default();
+    let forged = engine
+        .write_record(RecordDraft {
+            author_user_id: FORGED_AUTHOR,
+            ..note(3, "claims someone who was not signed in")
+        })
+        .await
+        .unwrap();
+    let genuine = engine.write_record(note(3, "genuine")).await.unwrap();
+    let report = engine.sync_once(&server, &settings()).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 1));
+    assert_eq!(server.applied(), [genuine.id]);
+    let record = engine.record(forged.id).await.unwrap().unwrap();
+    assert_eq!(record.sync_state, RecordSyncState::Rejected);
+    let rejection = record.rejection.unwrap();
+    assert_eq!(rejection.code, ErrorCode::ForgedAuthor);
+    assert!(rejection.message.contains("no session on this device"));
+    assert!(
+        rejection.message.contains("author_user_id"),
+        "{}",
+        rejection.message
+    );
+    let status = engine.status();
+    assert_eq!((status.pending, status.rejected), (0, 1));
+    // Later rounds push what is written later, never the refused record.
+    engine.write_record(note(3, "later")).await.unwrap();
+    engine.sync_once(&server, &settings()).await.unwrap();
+    engine.sync_once(&server, &settings()).await.unwrap();
+    let pushes = server.pushes();
+    assert_eq!(pushes.len(), 2, "an empty outbox pushes nothing");
+    assert!(!pushes[1].1.contains(&forged.id));
+    assert_eq!(server.applied().len(), 2);
+    assert_eq!(engine.status().rejected, 1);
 }
 
 #[test]

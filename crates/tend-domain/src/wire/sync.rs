@@ -7,7 +7,9 @@
 //! replayed batch (the response was lost, the device retried) changes nothing:
 //! the answer lists which ids were new (`accepted`), which were already there
 //! (`duplicates`) and which can never be applied (`rejected`, with the reason —
-//! the device keeps those for people to see and does not resend them).
+//! the device keeps those for people to see and does not resend them). A
+//! record is applied only if its author had a session on the pushing device
+//! at its time (`FORGED_AUTHOR` otherwise; see the API's `api::sync`).
 //!
 //! **Pull** (`GET /api/sync/pull?cursor=…`, device token): a change feed of the
 //! device's own facility (from the token, never from the request) in order of
@@ -162,7 +164,8 @@ pub struct SyncPushResult {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedOperation {
     pub id: Uuid,
-    /// `VALIDATION_FAILED`, `NOT_FOUND` (patient or amended record not in the facility), `FORBIDDEN` (feature off).
+    /// `VALIDATION_FAILED`, `NOT_FOUND` (patient or amended record not in the facility), `FORBIDDEN` (feature off),
+    /// `FORGED_AUTHOR` (the author had no session on this device at the record's time).
     pub code: ErrorCode,
     pub message: String,
     /// Per-field messages for `VALIDATION_FAILED`.
@@ -174,6 +177,7 @@ pub struct RejectedOperation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SyncPullQuery {
     pub protocol_version: u32,
     pub schema_version: u32,
