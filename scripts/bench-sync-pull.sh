@@ -40,6 +40,12 @@ psql "$API_OWNER_URL" -qAt -v ON_ERROR_STOP=1 \
   -c "VACUUM ANALYZE"
 patient_id="$(psql "$API_OWNER_URL" -qAt -c "SELECT min(id) FROM patients WHERE facility_id = (SELECT facility_id FROM devices WHERE id = $device_id)")"
 author_id="$(psql "$API_OWNER_URL" -qAt -c "SELECT min(id) FROM users WHERE facility_id = (SELECT facility_id FROM devices WHERE id = $device_id)")"
+# The author's session on the device, as their badge login through it would
+# record it: the server accepts only records whose author had one.
+psql "$API_OWNER_URL" -qAt -v ON_ERROR_STOP=1 -c "INSERT INTO device_sessions
+  (organization_id, facility_id, device_id, user_id, method, started_at, ends_at)
+  SELECT f.organization_id, d.facility_id, d.id, $author_id, 'badge', now() - interval '1 minute', now() + interval '1 hour'
+  FROM devices d JOIN facilities f ON f.id = d.facility_id WHERE d.id = $device_id"
 api_stack_serve "$bin" - TEND_LOG=warn
 
 python3 - "$API_BASE" "$token" "$page" "$patient_id" "$author_id" <<'PY'

@@ -4,7 +4,10 @@ fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
             "admin_approve_device",
+            "admin_audit_chain",
             "admin_audit_log",
+            "admin_export_audit_csv",
+            "admin_verify_audit_chain",
             "admin_census_history",
             "admin_create_enrollment_code",
             "admin_deactivate_device",

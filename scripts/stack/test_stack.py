@@ -327,9 +327,30 @@ def heartbeats_everywhere(device):
     check(len(seen) == len(INSTANCES), f"the device token is honoured by all {len(INSTANCES)} instances ({sorted(seen)})")
 
 
-def sync_through_haproxy(device):
+def give_badge(admin_token, member, pin):
+    """An admin gives a staff member a new badge and sets their PIN; returns the badge."""
+    badge = "04" + os.urandom(6).hex().upper()
+    status, _, assigned = call("POST", f"/api/users/{member['id']}/badges", {"badge_uid": badge}, token=admin_token)
+    check(status == 201, f"admin assigns a new badge to a staff member through HAProxy ({status} {error_code(assigned)})")
+    status, _, body = call("PUT", f"/api/users/{member['id']}/pin", {"pin": pin}, token=admin_token)
+    check(status == 200, f"admin sets the staff member's PIN ({status} {error_code(body)})")
+    return badge
+
+
+def sign_in_on(device, badge, pin, member):
+    """Badge + PIN on the device: the author's session there, which the
+    server requires of every record the device pushes in their name."""
+    status, _, session = call("POST", "/api/auth/badge-login", {"badge_uid": badge, "pin": pin},
+                              token=device.token)
+    check(status == 200 and session["user"]["id"] == member["id"],
+          f"the author signs in on the device with badge + PIN ({status} {error_code(session)})")
+
+
+def sync_through_haproxy(device, admin_token):
     """Initial pull, a push, an incremental pull that returns it, a replayed
-    push. Returns (an active resident's id, an RN, the facility's staff)."""
+    push, a record whose author never signed in on the device refused.
+    Returns (an active resident's id, an RN with their badge and PIN, the
+    facility's staff)."""
     changes, cursor, seen = device.pull()
     patients = [c["data"] for c in changes if c["type"] == "patient" and c["data"]["status"] == "active"]
     staff = [c["data"] for c in changes if c["type"] == "staff"]
@@ -338,6 +359,14 @@ def sync_through_haproxy(device):
           f"{len(staff)} staff ({len(changes)} changes)")
     patient_id = patients[0]["id"]
     author = next(s for s in staff if s["role"] == "RN")
+    stranger = next(s for s in staff if s["role"] == "RN" and s["id"] != author["id"])
+    forged = device.records(1, patient_id, stranger["id"], "stack forged")
+    status, _, result = device.push(forged)
+    check(status == 200 and [r["code"] for r in result["rejected"]] == ["FORGED_AUTHOR"] and not result["accepted"],
+          f"a record by someone who never signed in on the device is refused as FORGED_AUTHOR "
+          f"({status} {result.get('rejected') if isinstance(result, dict) else error_code(result)})")
+    author["badge"], author["pin"] = give_badge(admin_token, author, "61829374"), "61829374"
+    sign_in_on(device, author["badge"], author["pin"], author)
 
     ops = device.records(3, patient_id, author["id"], "stack sync")
     status, headers, result = device.push(ops)
@@ -357,12 +386,8 @@ def sync_through_haproxy(device):
 def badge_login(device, admin_token, staff):
     """An admin gives a staff member a badge and a PIN; the device logs them in."""
     member = next(s for s in reversed(staff) if s["role"] == "CNA")
-    badge = "04" + os.urandom(6).hex().upper()
     pin = "73946281"
-    status, _, assigned = call("POST", f"/api/users/{member['id']}/badges", {"badge_uid": badge}, token=admin_token)
-    check(status == 201, f"admin assigns a new badge to a staff member through HAProxy ({status} {error_code(assigned)})")
-    status, _, body = call("PUT", f"/api/users/{member['id']}/pin", {"pin": pin}, token=admin_token)
-    check(status == 200, f"admin sets the staff member's PIN ({status} {error_code(body)})")
+    badge = give_badge(admin_token, member, pin)
     status, _, tap = call("POST", "/api/auth/badge-login", {"badge_uid": badge}, token=device.token)
     check(status == 401 and error_code(tap) == "BADGE_PIN_REQUIRED",
           f"badge tap alone on the device asks for the PIN first ({status} {error_code(tap)})")
@@ -378,7 +403,7 @@ def badge_login(device, admin_token, staff):
     check(len(seen) == len(INSTANCES), f"the badge session is honoured by all {len(INSTANCES)} instances ({sorted(seen)})")
 
 
-def app_client_path(admin_token, facility_id, staff):
+def app_client_path(admin_token, facility_id, staff, author):
     """The device path again, driven by the app's own Rust client."""
     binary = os.environ["STACK_DEVICE_BIN"]
     codes = []
@@ -387,13 +412,9 @@ def app_client_path(admin_token, facility_id, staff):
                                   {"max_uses": 1, "expires_in_hours": 1}, token=admin_token)
         check(status == 201, f"enrollment code for the app's client created ({status})")
         codes.append(created["code"])
-    member = next(s for s in staff if s["role"] in ("RN", "LPN"))
-    badge = "04" + os.urandom(6).hex().upper()
+    member = next(s for s in staff if s["role"] in ("RN", "LPN") and s["id"] != author["id"])
     pin = "58203917"
-    status, _, assigned = call("POST", f"/api/users/{member['id']}/badges", {"badge_uid": badge}, token=admin_token)
-    check(status == 201, f"admin assigns a badge for the app's client ({status} {error_code(assigned)})")
-    status, _, body = call("PUT", f"/api/users/{member['id']}/pin", {"pin": pin}, token=admin_token)
-    check(status == 200, f"admin sets that nurse's PIN ({status} {error_code(body)})")
+    badge = give_badge(admin_token, member, pin)
     env = dict(os.environ, SSL_CERT_FILE=CA, STACK_DEVICE_CODE=codes[0], STACK_DEVICE_CODE2=codes[1],
                STACK_DEVICE_BADGE=badge, STACK_DEVICE_PIN=pin, STACK_DEVICE_STAFF_ID=str(member["id"]),
                TEND_LOG="warn")
@@ -711,9 +732,9 @@ def main():
 
         challenge_across_instances(device)
         heartbeats_everywhere(device)
-        patient_id, author, staff = sync_through_haproxy(device)
+        patient_id, author, staff = sync_through_haproxy(device, admin_token)
         badge_login(device, admin_token, staff)
-        app_client_path(admin_token, facility_id, staff)
+        app_client_path(admin_token, facility_id, staff, author)
         lockout_across_instances(admin_token, facility_id)
         deactivation_everywhere(device, admin_token)
         proxy_login_limit()
@@ -721,6 +742,7 @@ def main():
         # The soaks last: they kill an instance and stop PostgreSQL.
         soaker, _, _ = enroll(admin_token, facility_id, workdir, "Stack soak tablet")
         soaker.authenticate()
+        sign_in_on(soaker, author["badge"], author["pin"], author)
         soak_with_a_killed_instance(soaker, patient_id, author["id"])
         soak_with_postgres_restarted(soaker, patient_id, author["id"], admin_token)
 

@@ -93,9 +93,7 @@ pub async fn admin_export_audit_csv(
     let dir = tend_core::admin::downloads_dir();
     Ok(state
         .admin()
-        .with_session(|s| async move {
-            s.export_audit_csv(&query, &dir, chrono::Utc::now()).await
-        })
+        .with_session(|s| async move { s.export_audit_csv(&query, &dir, chrono::Utc::now()).await })
         .await?)
 }
 

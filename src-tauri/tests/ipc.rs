@@ -241,6 +241,12 @@ fn admin_commands_need_a_signed_in_administrator() {
             "admin_audit_log",
             json!({"query": {"facility_id": null, "actor_user_id": null, "action_prefix": null, "cross_facility_only": false, "cursor": null}}),
         ),
+        ("admin_audit_chain", json!({})),
+        ("admin_verify_audit_chain", json!({})),
+        (
+            "admin_export_audit_csv",
+            json!({"query": {"facility_id": null, "actor_user_id": null, "action_prefix": null, "cross_facility_only": false, "cursor": null}}),
+        ),
         ("admin_approve_device", json!({"deviceId": 1})),
         ("admin_reject_device", json!({"deviceId": 1})),
         ("admin_deactivate_device", json!({"deviceId": 1})),

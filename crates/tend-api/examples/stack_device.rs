@@ -114,7 +114,8 @@ async fn enroll(url: &str, code: &str, name: &str) -> Result<AppDevice, String> 
         state.status == DeviceStatus::Active && state.server_key.is_some(),
         format!("'{name}' enrolled ACTIVE over TLS, server key pinned"),
     )?;
-    let enrollment = Enrollment::new(dir.path(), APP_VERSION).with(IdentityProbe::new(dir.path()), store);
+    let enrollment =
+        Enrollment::new(dir.path(), APP_VERSION).with(IdentityProbe::new(dir.path()), store);
     let link = DeviceLink::new(Arc::new(enrollment));
     let engine = open_engine(dir.path())?;
     Ok(AppDevice {
@@ -147,12 +148,13 @@ async fn run(config: Config) -> Result<(), String> {
     // Without the CA in its trust store the app's client refuses the server:
     // no fallback to an unchecked connection.
     if std::env::var_os("SSL_CERT_FILE").is_some() {
-        let untrusting = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-            .arg("--probe-only")
-            .env_remove("SSL_CERT_FILE")
-            .env("SSL_CERT_DIR", "/nonexistent")
-            .output()
-            .map_err(|e| e.to_string())?;
+        let untrusting =
+            std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+                .arg("--probe-only")
+                .env_remove("SSL_CERT_FILE")
+                .env("SSL_CERT_DIR", "/nonexistent")
+                .output()
+                .map_err(|e| e.to_string())?;
         check(
             untrusting.status.code() == Some(3),
             "without the test CA the app's client refuses the server's certificate",
@@ -202,7 +204,11 @@ async fn run(config: Config) -> Result<(), String> {
         .sync_once(&tablet.link, &settings)
         .await
         .map_err(|e| format!("initial sync: {e}"))?;
-    let roster = tablet.engine.patients("").await.map_err(|e| e.to_string())?;
+    let roster = tablet
+        .engine
+        .patients("")
+        .await
+        .map_err(|e| e.to_string())?;
     check(
         report.pulled > 0 && !roster.is_empty(),
         format!(
@@ -272,8 +278,14 @@ async fn run(config: Config) -> Result<(), String> {
         report.pushed == RECORDS && tablet.engine.status().pending == 0,
         format!("{} records pushed, none pending", report.pushed),
     )?;
-    let written = vault_ids(&tablet.engine, "SELECT id FROM records WHERE written_here = 1");
-    check(written.len() == RECORDS, "the tablet's vault holds its records")?;
+    let written = vault_ids(
+        &tablet.engine,
+        "SELECT id FROM records WHERE written_here = 1",
+    );
+    check(
+        written.len() == RECORDS,
+        "the tablet's vault holds its records",
+    )?;
 
     // Another device of the facility receives them, each exactly once.
     let cart = enroll(&config.url, &config.second_code, "Stack app med cart").await?;

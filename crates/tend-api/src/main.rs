@@ -14,7 +14,9 @@ async fn main() -> std::process::ExitCode {
     // Traces are exported only when the standard OTEL_* variables name a
     // collector; a setting that cannot work stops the start like a bad flag.
     let telemetry = tend_api::telemetry::TraceExport::from_env(|name| std::env::var(name).ok())
-        .and_then(|export| tend_api::telemetry::init(&cli.log_level, cli.log_json, export.as_ref()));
+        .and_then(|export| {
+            tend_api::telemetry::init(&cli.log_level, cli.log_json, export.as_ref())
+        });
     let _telemetry = match telemetry {
         Ok(telemetry) => telemetry,
         Err(err) => {

@@ -58,9 +58,7 @@ impl TraceExport {
     /// disabled); an error for a setting this server cannot honour, so a
     /// misconfigured export fails at start instead of silently sending
     /// nothing.
-    pub fn from_env(
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, TelemetryError> {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, TelemetryError> {
         let set = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         if set("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
             return Ok(None);
@@ -258,8 +256,14 @@ mod tests {
 
     #[test]
     fn disabled_sdk_or_no_trace_exporter_turns_export_off() {
-        for off in [("OTEL_SDK_DISABLED", "true"), ("OTEL_TRACES_EXPORTER", "none")] {
-            let pairs = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"), off];
+        for off in [
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ] {
+            let pairs = [
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                off,
+            ];
             assert_eq!(TraceExport::from_env(env(&pairs)).unwrap(), None, "{off:?}");
         }
     }

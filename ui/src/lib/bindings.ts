@@ -1623,10 +1623,18 @@ export type ReaderStatus =
 /**  A badge reader was connected or removed, or the PC/SC service came or went. */
 export type ReaderStatusChanged = ReaderStatus;
 
-/**  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`). */
+/**
+ *  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`).
+ *  Its OpenAPI schema is written by hand (below) so that generated clients
+ *  can follow the tag.
+ */
 export type RecordBody = RecordBody_Serialize | RecordBody_Deserialize;
 
-/**  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`). */
+/**
+ *  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`).
+ *  Its OpenAPI schema is written by hand (below) so that generated clients
+ *  can follow the tag.
+ */
 export type RecordBody_Deserialize = {
 	kind: "care_note",
 } & CareNote | {
@@ -1641,7 +1649,11 @@ export type RecordBody_Deserialize = {
 	kind: "wandering_alert",
 } & WanderingAlert_Deserialize;
 
-/**  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`). */
+/**
+ *  What a record says; `kind` tags it on the wire (`{"kind":"care_note","text":…}`).
+ *  Its OpenAPI schema is written by hand (below) so that generated clients
+ *  can follow the tag.
+ */
 export type RecordBody_Serialize = {
 	kind: "care_note",
 } & CareNote | {

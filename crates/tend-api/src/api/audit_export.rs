@@ -251,7 +251,10 @@ pub fn csv(rows: &[ExportRow]) -> String {
             (e.client_address.clone().unwrap_or_default(), true),
             (num(r.chain_seq), false),
             (
-                r.hash.as_deref().map(crate::audit_chain::hex).unwrap_or_default(),
+                r.hash
+                    .as_deref()
+                    .map(crate::audit_chain::hex)
+                    .unwrap_or_default(),
                 false,
             ),
         ];

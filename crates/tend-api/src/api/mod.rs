@@ -136,43 +136,53 @@ pub fn finish(router: Router<AppState>, state: AppState) -> Router {
             crate::net::client_address_layer,
         ))
         .layer(middleware::from_fn(crate::metrics::track))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The matched route, never the raw URI: query strings can carry names.
-            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-            let request_id = req
-                .headers()
-                .get(crate::http::REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            let route = route.as_deref().unwrap_or("-");
-            // `otel.*` and `http.*` follow OpenTelemetry's conventions so an
-            // exported span reads as an HTTP server span ("GET /api/patients").
-            let span = tracing::info_span!(
-                "request",
-                request_id = %request_id,
-                http.request.method = %req.method(),
-                http.route = route,
-                otel.name = %format_args!("{} {route}", req.method()),
-                otel.kind = "server",
-                http.response.status_code = tracing::field::Empty,
-                otel.status_code = tracing::field::Empty,
-                user_id = tracing::field::Empty,
-            );
-            crate::telemetry::join_callers_trace(&span, req.headers());
-            span
-        })
-        .on_response(|res: &axum::response::Response, latency: std::time::Duration, span: &tracing::Span| {
-            span.record("http.response.status_code", res.status().as_u16());
-            if res.status().is_server_error() {
-                span.record("otel.status_code", "ERROR");
-            }
-            tower_http::trace::OnResponse::on_response(
-                tower_http::trace::DefaultOnResponse::default(),
-                res,
-                latency,
-                span,
-            );
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The matched route, never the raw URI: query strings can carry names.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|p| p.as_str().to_owned());
+                    let request_id = req
+                        .headers()
+                        .get(crate::http::REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    let route = route.as_deref().unwrap_or("-");
+                    // `otel.*` and `http.*` follow OpenTelemetry's conventions so an
+                    // exported span reads as an HTTP server span ("GET /api/patients").
+                    let span = tracing::info_span!(
+                        "request",
+                        request_id = %request_id,
+                        http.request.method = %req.method(),
+                        http.route = route,
+                        otel.name = %format_args!("{} {route}", req.method()),
+                        otel.kind = "server",
+                        http.response.status_code = tracing::field::Empty,
+                        otel.status_code = tracing::field::Empty,
+                        user_id = tracing::field::Empty,
+                    );
+                    crate::telemetry::join_callers_trace(&span, req.headers());
+                    span
+                })
+                .on_response(
+                    |res: &axum::response::Response,
+                     latency: std::time::Duration,
+                     span: &tracing::Span| {
+                        span.record("http.response.status_code", res.status().as_u16());
+                        if res.status().is_server_error() {
+                            span.record("otel.status_code", "ERROR");
+                        }
+                        tower_http::trace::OnResponse::on_response(
+                            tower_http::trace::DefaultOnResponse::default(),
+                            res,
+                            latency,
+                            span,
+                        );
+                    },
+                ),
+        )
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

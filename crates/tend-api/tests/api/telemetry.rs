@@ -33,14 +33,13 @@ struct Received {
 }
 
 fn text(attributes: &[KeyValue], key: &str) -> Option<String> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
             Value::StringValue(s) => Some(s.clone()),
             Value::IntValue(i) => Some(i.to_string()),
             other => Some(format!("{other:?}")),
-        })
+        }
+    })
 }
 
 /// An OTLP/HTTP receiver on a free port: `POST /v1/traces` with protobuf.
@@ -74,7 +73,10 @@ async fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
                     }
                 }
                 // An empty ExportTraceServiceResponse: everything accepted.
-                ([("content-type", "application/x-protobuf")], Vec::<u8>::new())
+                (
+                    [("content-type", "application/x-protobuf")],
+                    Vec::<u8>::new(),
+                )
             }
         }),
     );
@@ -161,10 +163,20 @@ async fn request_spans_reach_an_otlp_collector_joined_to_the_callers_trace() {
         .find(|s| s.name == "GET /api/patients")
         .unwrap();
     assert_eq!(list.kind, SpanKind::Server as i32);
-    assert_eq!(hex(&list.trace_id), trace_id, "joined to the caller's trace");
+    assert_eq!(
+        hex(&list.trace_id),
+        trace_id,
+        "joined to the caller's trace"
+    );
     assert_eq!(hex(&list.parent_span_id), caller_span);
-    assert_eq!(text(&list.attributes, "http.route").as_deref(), Some("/api/patients"));
-    assert_eq!(text(&list.attributes, "http.request.method").as_deref(), Some("GET"));
+    assert_eq!(
+        text(&list.attributes, "http.route").as_deref(),
+        Some("/api/patients")
+    );
+    assert_eq!(
+        text(&list.attributes, "http.request.method").as_deref(),
+        Some("GET")
+    );
     assert_eq!(
         text(&list.attributes, "http.response.status_code").as_deref(),
         Some("200")
@@ -180,7 +192,11 @@ async fn request_spans_reach_an_otlp_collector_joined_to_the_callers_trace() {
         .iter()
         .find(|s| s.name == "GET /api/patients/{id}")
         .unwrap();
-    assert_ne!(hex(&not_found.trace_id), trace_id, "a new trace without traceparent");
+    assert_ne!(
+        hex(&not_found.trace_id),
+        trace_id,
+        "a new trace without traceparent"
+    );
     assert_eq!(
         text(&not_found.attributes, "http.response.status_code").as_deref(),
         Some("404")
@@ -193,7 +209,10 @@ async fn request_spans_reach_an_otlp_collector_joined_to_the_callers_trace() {
     let everything = format!("{spans:?}");
     assert!(!everything.contains("Whitfield"), "query string exported");
     assert!(!everything.contains(&token), "token exported");
-    assert!(!everything.to_lowercase().contains("select "), "SQL exported");
+    assert!(
+        !everything.to_lowercase().contains("select "),
+        "SQL exported"
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

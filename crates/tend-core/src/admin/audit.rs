@@ -335,7 +335,10 @@ mod tests {
         let h = Some(home.path().to_path_buf());
         assert_eq!(downloads_dir_from(None, h.clone()), home.path());
         std::fs::create_dir(home.path().join("Downloads")).unwrap();
-        assert_eq!(downloads_dir_from(None, h.clone()), home.path().join("Downloads"));
+        assert_eq!(
+            downloads_dir_from(None, h.clone()),
+            home.path().join("Downloads")
+        );
         assert_eq!(
             downloads_dir_from(Some("/srv/dl".into()), h.clone()),
             std::path::PathBuf::from("/srv/dl")
