@@ -224,7 +224,13 @@ pub struct SyncEngine {
     /// Follows the device when an administrator moves it (see [`relocation`]);
     /// `None`: the server's placement is not looked at.
     relocation: Option<Arc<dyn Relocation>>,
+    /// When each (reader, resident) read was last queued for the audit log.
+    recent_reads: Mutex<std::collections::HashMap<(i64, i64), DateTime<Utc>>>,
 }
+
+/// Opening the same resident again within this long is the same look: one
+/// audit event, not one per reload of the page.
+pub const READ_AUDIT_WINDOW: chrono::Duration = chrono::Duration::seconds(60);
 
 impl std::fmt::Debug for SyncEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -250,6 +256,7 @@ impl SyncEngine {
             wake: Notify::new(),
             status: watch::Sender::new(status),
             relocation: None,
+            recent_reads: Default::default(),
         })
     }
 
@@ -294,6 +301,43 @@ impl SyncEngine {
         self.refresh().await?;
         self.local_write.notify_one();
         Ok(record)
+    }
+
+    /// A resident's timeline as `reader` opens their record, newest first.
+    /// The read goes to the outbox for the server's audit log (who, whom,
+    /// when, from this device), offline too; a reload within
+    /// [`READ_AUDIT_WINDOW`] is not queued again. A resident the vault does
+    /// not hold is not a read.
+    pub async fn open_timeline(
+        &self,
+        patient_id: i64,
+        limit: u32,
+        reader: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LocalRecord>> {
+        let due = {
+            let recent = self.recent_reads.lock().unwrap_or_else(|p| p.into_inner());
+            recent
+                .get(&(reader, patient_id))
+                .is_none_or(|at| now - *at >= READ_AUDIT_WINDOW || now < *at)
+        };
+        let (records, queued) = self
+            .blocking(move |c| {
+                let records = store::timeline(c, patient_id, limit)?;
+                let queued = due && store::queue_read(c, reader, patient_id, now)?;
+                Ok((records, queued))
+            })
+            .await?;
+        if queued {
+            {
+                let mut recent = self.recent_reads.lock().unwrap_or_else(|p| p.into_inner());
+                recent.retain(|_, at| now - *at < READ_AUDIT_WINDOW);
+                recent.insert((reader, patient_id), now);
+            }
+            self.refresh().await?;
+            self.local_write.notify_one();
+        }
+        Ok(records)
     }
 
     /// A patient's timeline, newest first.

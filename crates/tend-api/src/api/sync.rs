@@ -114,6 +114,9 @@ fn audit_action(action: DeviceAuditAction) -> &'static str {
         DeviceAuditAction::Lock => "device.lock",
         DeviceAuditAction::Unlock => "device.unlock",
         DeviceAuditAction::Logout => "device.logout",
+        // The same action as a read through the API: one query answers who
+        // looked at a resident's record, on a device or in the console.
+        DeviceAuditAction::ResidentViewed => "patient.read",
     }
 }
 
@@ -390,7 +393,10 @@ async fn apply(
                 user_ids.push(r.author_user_id);
                 amended.extend(r.amends);
             }
-            OperationPayload::Audit(a) => user_ids.extend(a.user_id),
+            OperationPayload::Audit(a) => {
+                user_ids.extend(a.user_id);
+                patient_ids.extend(a.patient_id);
+            }
         }
     }
     let patients: HashSet<i64> = store::sync::facility_patients(conn, facility.id, &patient_ids)
@@ -451,7 +457,15 @@ async fn apply(
                     }
                 }
                 OperationPayload::Audit(event) => {
-                    let v = check_audit(op.id, event, device, &users, server_time, offset);
+                    let v = check_audit(
+                        op.id,
+                        event,
+                        device,
+                        &users,
+                        &patients,
+                        server_time,
+                        offset,
+                    );
                     if let (Verdict::Audit(row), Some(user)) = (&v, event.user_id) {
                         let opens = event.action == DeviceAuditAction::OfflineLogin
                             && event.outcome == tend_domain::wire::AuditOutcome::Success;
@@ -713,9 +727,33 @@ fn check_audit(
     event: &tend_domain::wire::DeviceAuditEvent,
     device: &DevicePrincipal,
     users: &HashMap<i64, store::sync::Author>,
+    patients: &HashSet<i64>,
     server_time: DateTime<Utc>,
     offset: Duration,
 ) -> Verdict {
+    // A resident opened names who and whom; session events name no resident.
+    let reads = event.action == DeviceAuditAction::ResidentViewed;
+    let mut missing = Vec::new();
+    if reads && event.user_id.is_none() {
+        missing.push(ValidationError::new("user_id", "required for resident_viewed"));
+    }
+    if reads && event.patient_id.is_none() {
+        missing.push(ValidationError::new("patient_id", "required for resident_viewed"));
+    }
+    if !reads && event.patient_id.is_some() {
+        missing.push(ValidationError::new(
+            "patient_id",
+            "only resident_viewed names a resident",
+        ));
+    }
+    if !missing.is_empty() {
+        return Verdict::Rejected(invalid(id, missing));
+    }
+    if let Some(patient) = event.patient_id.filter(|p| !patients.contains(p)) {
+        let mut r = rejected(id, ErrorCode::NotFound, "no such resident in this facility");
+        r.fields.insert("patient_id".into(), vec![format!("{patient} not found")]);
+        return Verdict::Rejected(r);
+    }
     let at = event
         .occurred_at
         .checked_add_signed(offset)
@@ -763,6 +801,7 @@ fn check_audit(
         },
         reason: reason.map(str::to_owned),
         cross_facility,
+        patient_id: event.patient_id,
     })
 }
 

@@ -520,7 +520,8 @@ pub async fn insert_records(
     Ok(())
 }
 
-/// A session event a device recorded, for the audit log.
+/// An event a device recorded, for the audit log: a session event, or a
+/// resident's record opened (`patient_id`).
 pub struct DeviceAuditRow {
     pub action: &'static str,
     pub user_id: Option<i64>,
@@ -528,6 +529,7 @@ pub struct DeviceAuditRow {
     pub outcome: &'static str,
     pub reason: Option<String>,
     pub cross_facility: bool,
+    pub patient_id: Option<i64>,
 }
 
 pub async fn insert_device_audit(
@@ -539,7 +541,8 @@ pub async fn insert_device_audit(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (at, actor_user_id, actor_device_id, organization_id, facility_id, action, \
-         resource_type, outcome, cross_facility, reason) VALUES ($1, $2, $3, $4, $5, $6, 'session', $7, $8, $9)",
+         resource_type, resource_id, outcome, cross_facility, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $10::bigint IS NULL THEN 'session' ELSE 'patient' END, $10, $7, $8, $9)",
     )
     .bind(event.at)
     .bind(event.user_id)
@@ -550,6 +553,7 @@ pub async fn insert_device_audit(
     .bind(event.outcome)
     .bind(event.cross_facility)
     .bind(event.reason.as_deref())
+    .bind(event.patient_id)
     .execute(conn)
     .await?;
     crate::metrics::metrics().audit_rows.inc();

@@ -446,6 +446,60 @@ async fn a_server_restarted_in_the_middle_of_a_batch_loses_and_doubles_nothing()
     assert_same_records(&app, w.a1.device, &engine, 301).await;
 }
 
+#[tokio::test]
+async fn a_resident_opened_online_and_offline_shows_as_two_reads_in_the_servers_audit_log() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (first, first_server) = spawn_instance(&app).await;
+    let proxy = FaultProxy::start(&first, 5).await;
+    let api = TokenApi::new(&app, &proxy.url, w.a1.device).await;
+    api.sign_in(&app, w.a1.staff).await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open_engine(dir.path());
+    let settings = SyncSettings::default();
+    engine.sync_once(&api, &settings).await.unwrap();
+
+    // Online: the nurse opens the resident; the next round uploads the read.
+    let online_at = Utc::now() - chrono::Duration::minutes(10);
+    let timeline = engine
+        .open_timeline(w.a1.patient, 20, w.a1.staff, online_at)
+        .await
+        .unwrap();
+    assert!(timeline.is_empty());
+    assert_eq!(engine.sync_once(&api, &settings).await.unwrap().pushed, 1);
+
+    // The server goes away; she opens the resident again, offline.
+    first_server.abort();
+    proxy.cut_all();
+    let offline_at = Utc::now();
+    engine
+        .open_timeline(w.a1.patient, 20, w.a1.staff, offline_at)
+        .await
+        .unwrap();
+    let err = engine.sync_once(&api, &settings).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Offline);
+    assert_eq!(engine.status().pending, 1, "the offline read waits in the outbox");
+
+    // Back online: the read goes up, and the server answers "who looked at
+    // this resident's record, when, from which device".
+    let (second, _second_server) = spawn_instance(&app).await;
+    proxy.set_upstream(&second);
+    assert_eq!(engine.sync_once(&api, &settings).await.unwrap().pushed, 1);
+    let reads: Vec<(Option<i64>, Option<i64>, chrono::DateTime<Utc>)> = sqlx::query_as(
+        "SELECT actor_user_id, actor_device_id, at FROM audit_events
+         WHERE action = 'patient.read' AND resource_type = 'patient' AND resource_id = $1 ORDER BY at",
+    )
+    .bind(w.a1.patient)
+    .fetch_all(&app.owner)
+    .await
+    .unwrap();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    for (read, when) in reads.iter().zip([online_at, offline_at]) {
+        assert_eq!((read.0, read.1), (Some(w.a1.staff), Some(w.a1.device)));
+        assert!((read.2 - when).num_seconds().abs() <= 2, "{read:?} vs {when}");
+    }
+}
+
 const HELPER_ENV: &str = "TEND_SYNC_DEVICE_HELPER";
 
 /// The device process of the kill tests. Does nothing unless started by

@@ -921,3 +921,90 @@ async fn the_load_generator_fills_a_facility_the_feed_serves_in_full() {
         "about 7 of 30 days: {records}"
     );
 }
+
+fn resident_viewed(user: Option<i64>, patient: Option<i64>, at: DateTime<Utc>) -> Value {
+    let mut data = json!({"action": "resident_viewed", "occurred_at": at, "outcome": "success"});
+    if let Some(u) = user {
+        data["user_id"] = json!(u);
+    }
+    if let Some(p) = patient {
+        data["patient_id"] = json!(p);
+    }
+    json!({"id": Uuid::now_v7(), "seq": 1, "payload": {"type": "audit", "data": data}})
+}
+
+#[tokio::test]
+async fn residents_opened_on_a_device_are_reads_in_the_audit_log_with_user_and_device() {
+    let Setup {
+        app,
+        w,
+        device,
+        nurse,
+    } = setup().await;
+    // One look made while the device was offline an hour ago, one just now.
+    let offline_at = Utc::now() - Duration::hours(1);
+    let ops = [
+        resident_viewed(Some(nurse), Some(w.a1.patient), offline_at),
+        resident_viewed(Some(nurse), Some(w.a1.patient), Utc::now()),
+    ];
+    let r = push(&app, &device, &ops).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["accepted"].as_array().unwrap().len(), 2, "{r:?}");
+
+    // "Who looked at this resident's record, when, from which device?"
+    let admin = w.token(Role::FacilityAdmin);
+    let log = app
+        .get(
+            &format!(
+                "/api/audit-events?resource_type=patient&resource_id={}&action=patient.read",
+                w.a1.patient
+            ),
+            admin,
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{log:?}");
+    let reads: Vec<&Value> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_device_id"] == json!(w.a1.device))
+        .collect();
+    assert_eq!(reads.len(), 2, "{log:?}");
+    for e in &reads {
+        assert_eq!(e["actor_user_id"], json!(nurse));
+        assert_eq!(e["resource_id"], json!(w.a1.patient));
+        assert_eq!(e["facility_id"], json!(w.a1.facility));
+        assert_eq!(e["cross_facility"], json!(false));
+    }
+    let times: Vec<DateTime<Utc>> = reads
+        .iter()
+        .map(|e| e["at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        times.iter().any(|t| (*t - offline_at).num_seconds().abs() < 5),
+        "the offline look keeps its time: {times:?}"
+    );
+
+    // A look at a resident of another facility, or one that names nobody, is refused.
+    let before = count(&app, "SELECT count(*) FROM audit_events WHERE action = 'patient.read'").await;
+    let bad = [
+        resident_viewed(Some(nurse), Some(w.b1.patient), Utc::now()),
+        resident_viewed(Some(nurse), None, Utc::now()),
+        resident_viewed(None, Some(w.a1.patient), Utc::now()),
+    ];
+    let r = push(&app, &device, &bad).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let rejected = r.body["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 3, "{r:?}");
+    assert_eq!(rejected[0]["code"], "NOT_FOUND");
+    assert!(rejected[0]["fields"]["patient_id"].is_array(), "{r:?}");
+    assert_eq!(rejected[1]["code"], "VALIDATION_FAILED");
+    assert!(rejected[1]["fields"]["patient_id"].is_array(), "{r:?}");
+    assert_eq!(rejected[2]["code"], "VALIDATION_FAILED");
+    assert!(rejected[2]["fields"]["user_id"].is_array(), "{r:?}");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM audit_events WHERE action = 'patient.read'").await,
+        before,
+        "nothing half-written"
+    );
+}

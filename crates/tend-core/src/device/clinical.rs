@@ -65,10 +65,16 @@ impl ClinicalAccess {
         self.engine.patients(search).await
     }
 
-    /// A resident's documentation, newest first (at most [`MAX_TIMELINE`]).
+    /// A resident's documentation, newest first (at most [`MAX_TIMELINE`]);
+    /// the user's look at it is queued for the audit log.
     pub async fn timeline(&self, patient_id: i64, limit: u32) -> Result<Vec<LocalRecord>> {
         self.engine
-            .timeline(patient_id, limit.clamp(1, MAX_TIMELINE))
+            .open_timeline(
+                patient_id,
+                limit.clamp(1, MAX_TIMELINE),
+                self.user.id,
+                Utc::now(),
+            )
             .await
     }
 

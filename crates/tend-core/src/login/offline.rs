@@ -149,6 +149,7 @@ impl OfflineVerifiers {
                             occurred_at: now,
                             outcome: result,
                             reason,
+                            patient_id: None,
                         },
                     )?;
                 }
@@ -196,6 +197,7 @@ pub fn session_change_event(
         occurred_at: now,
         outcome: AuditOutcome::Success,
         reason: None,
+        patient_id: None,
     };
     let signed_in = |s: &crate::login::SessionState| {
         matches!(s.phase, SessionPhase::Active { .. } | SessionPhase::Locked)

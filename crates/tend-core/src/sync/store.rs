@@ -10,7 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use serde::Serialize;
 use tend_domain::records::{RecordBody, RecordDraft};
 use tend_domain::wire::{
-    OperationPayload, SyncChange, SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
+    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, OperationPayload, SyncChange,
+    SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
 };
 use tend_domain::{ErrorCode, PatientStatus};
 use uuid::Uuid;
@@ -310,6 +311,48 @@ pub fn timeline(conn: &Connection, patient_id: i64, limit: u32) -> Result<Vec<Lo
         .query_map(params![patient_id, limit], record_row)
         .map_err(db_error)?;
     rows.map(|r| finish_record(r.map_err(db_error)?)).collect()
+}
+
+/// Queues "`reader` opened resident `patient_id`'s record" for the audit
+/// log, if the vault holds that resident; says whether it did.
+pub fn queue_read(
+    conn: &mut Connection,
+    reader: i64,
+    patient_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let known: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM roster_patients WHERE server_id = ?1)",
+            [patient_id],
+            |r| r.get(0),
+        )
+        .map_err(db_error)?;
+    if !known {
+        return Ok(false);
+    }
+    let event = DeviceAuditEvent {
+        action: DeviceAuditAction::ResidentViewed,
+        user_id: Some(reader),
+        occurred_at: now,
+        outcome: AuditOutcome::Success,
+        reason: None,
+        patient_id: Some(patient_id),
+    };
+    let payload = serde_json::to_string(&OperationPayload::Audit(event))
+        .map_err(|e| CoreError::Database(e.to_string()))?;
+    let tx = immediate(conn)?;
+    enqueue(
+        &tx,
+        Uuid::now_v7(),
+        "audit",
+        Some(patient_id),
+        Some(reader),
+        &payload,
+        now,
+    )?;
+    tx.commit().map_err(db_error)?;
+    Ok(true)
 }
 
 /// One record by id.

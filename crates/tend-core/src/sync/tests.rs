@@ -951,3 +951,74 @@ async fn the_roster_walks_the_hall_in_room_order() {
         .collect();
     assert_eq!(found, [6, 3, 5, 1], "a search keeps the room order");
 }
+
+/// The audit events in the outbox, as (user, resident) pairs in order.
+fn queued_reads(engine: &SyncEngine) -> Vec<(i64, i64)> {
+    let vault = engine.vault().lock().unwrap();
+    let mut stmt = vault
+        .connection()
+        .prepare("SELECT payload FROM outbox WHERE kind = 'audit' ORDER BY seq")
+        .unwrap();
+    let payloads: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    payloads
+        .iter()
+        .map(
+            |p| match serde_json::from_str::<OperationPayload>(p).unwrap() {
+                OperationPayload::Audit(e) => {
+                    assert_eq!(e.action, tend_domain::wire::DeviceAuditAction::ResidentViewed);
+                    (e.user_id.unwrap(), e.patient_id.unwrap())
+                }
+                other => panic!("not an audit event: {other:?}"),
+            },
+        )
+        .collect()
+}
+
+#[tokio::test]
+async fn opening_a_residents_record_queues_one_read_per_look_for_the_audit_log() {
+    let (engine, _dir) = engine();
+    let server = FakeServer::default();
+    server.add(SyncChange::Patient(patient(3, "MRN-3", "Lovelace")));
+    server.add(SyncChange::Patient(patient(5, "MRN-5", "Hopper")));
+    engine.sync_once(&server, &settings()).await.unwrap();
+    let nurse = 4;
+    let aide = 8;
+    let t0 = Utc::now();
+
+    // Offline or not, the look is written to the outbox with the page.
+    engine.open_timeline(3, 20, nurse, t0).await.unwrap();
+    assert_eq!(queued_reads(&engine), [(nurse, 3)]);
+    assert_eq!(engine.status().pending, 1, "the read waits to be uploaded");
+
+    // Reloading the page a few seconds later is the same look.
+    engine
+        .open_timeline(3, 50, nurse, t0 + chrono::Duration::seconds(20))
+        .await
+        .unwrap();
+    assert_eq!(queued_reads(&engine).len(), 1);
+
+    // Another resident, another person, or the same one a while later: new looks.
+    engine.open_timeline(5, 20, nurse, t0 + chrono::Duration::seconds(30)).await.unwrap();
+    engine.open_timeline(3, 20, aide, t0 + chrono::Duration::seconds(40)).await.unwrap();
+    engine
+        .open_timeline(3, 20, nurse, t0 + READ_AUDIT_WINDOW + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        queued_reads(&engine),
+        [(nurse, 3), (nurse, 5), (aide, 3), (nurse, 3)]
+    );
+
+    // A resident this device does not hold is nobody's record: nothing queued.
+    assert!(engine.open_timeline(77, 20, nurse, t0).await.unwrap().is_empty());
+    assert_eq!(queued_reads(&engine).len(), 4);
+
+    // The next round uploads them like any other operation.
+    let report = engine.sync_once(&server, &settings()).await.unwrap();
+    assert_eq!(report.pushed, 4);
+    assert_eq!(engine.status().pending, 0);
+}

@@ -98,7 +98,8 @@ pub enum OperationPayload {
     Audit(DeviceAuditEvent),
 }
 
-/// Session events a device records for the audit log, also while offline.
+/// Events a device records for the audit log, also while offline: session
+/// events, and residents' records opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -114,6 +115,11 @@ pub enum DeviceAuditAction {
     Unlock,
     /// The user logged out (or was logged out by another user's tap).
     Logout,
+    /// The user opened a resident's record (their page: details and
+    /// documentation) on the device, online or offline; names `patient_id`.
+    /// The server's audit log keeps it as `patient.read` by that user from
+    /// that device (HIPAA §164.312(b)).
+    ResidentViewed,
 }
 
 /// A device-side audit event.
@@ -133,6 +139,10 @@ pub struct DeviceAuditEvent {
     /// Why (a code such as `BADGE_PIN_WRONG`, `idle`, `tap_out`); never a badge value or PIN.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The resident concerned (`resident_viewed`); left out of the JSON
+    /// otherwise, so session events read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
