@@ -457,15 +457,8 @@ async fn apply(
                     }
                 }
                 OperationPayload::Audit(event) => {
-                    let v = check_audit(
-                        op.id,
-                        event,
-                        device,
-                        &users,
-                        &patients,
-                        server_time,
-                        offset,
-                    );
+                    let v =
+                        check_audit(op.id, event, device, &users, &patients, server_time, offset);
                     if let (Verdict::Audit(row), Some(user)) = (&v, event.user_id) {
                         let opens = event.action == DeviceAuditAction::OfflineLogin
                             && event.outcome == tend_domain::wire::AuditOutcome::Success;
@@ -735,10 +728,16 @@ fn check_audit(
     let reads = event.action == DeviceAuditAction::ResidentViewed;
     let mut missing = Vec::new();
     if reads && event.user_id.is_none() {
-        missing.push(ValidationError::new("user_id", "required for resident_viewed"));
+        missing.push(ValidationError::new(
+            "user_id",
+            "required for resident_viewed",
+        ));
     }
     if reads && event.patient_id.is_none() {
-        missing.push(ValidationError::new("patient_id", "required for resident_viewed"));
+        missing.push(ValidationError::new(
+            "patient_id",
+            "required for resident_viewed",
+        ));
     }
     if !reads && event.patient_id.is_some() {
         missing.push(ValidationError::new(
@@ -751,7 +750,8 @@ fn check_audit(
     }
     if let Some(patient) = event.patient_id.filter(|p| !patients.contains(p)) {
         let mut r = rejected(id, ErrorCode::NotFound, "no such resident in this facility");
-        r.fields.insert("patient_id".into(), vec![format!("{patient} not found")]);
+        r.fields
+            .insert("patient_id".into(), vec![format!("{patient} not found")]);
         return Verdict::Rejected(r);
     }
     let at = event

@@ -478,7 +478,11 @@ async fn a_resident_opened_online_and_offline_shows_as_two_reads_in_the_servers_
         .unwrap();
     let err = engine.sync_once(&api, &settings).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Offline);
-    assert_eq!(engine.status().pending, 1, "the offline read waits in the outbox");
+    assert_eq!(
+        engine.status().pending,
+        1,
+        "the offline read waits in the outbox"
+    );
 
     // Back online: the read goes up, and the server answers "who looked at
     // this resident's record, when, from which device".
@@ -496,7 +500,10 @@ async fn a_resident_opened_online_and_offline_shows_as_two_reads_in_the_servers_
     assert_eq!(reads.len(), 2, "{reads:?}");
     for (read, when) in reads.iter().zip([online_at, offline_at]) {
         assert_eq!((read.0, read.1), (Some(w.a1.staff), Some(w.a1.device)));
-        assert!((read.2 - when).num_seconds().abs() <= 2, "{read:?} vs {when}");
+        assert!(
+            (read.2 - when).num_seconds().abs() <= 2,
+            "{read:?} vs {when}"
+        );
     }
 }
 

@@ -981,12 +981,18 @@ async fn residents_opened_on_a_device_are_reads_in_the_audit_log_with_user_and_d
         .map(|e| e["at"].as_str().unwrap().parse().unwrap())
         .collect();
     assert!(
-        times.iter().any(|t| (*t - offline_at).num_seconds().abs() < 5),
+        times
+            .iter()
+            .any(|t| (*t - offline_at).num_seconds().abs() < 5),
         "the offline look keeps its time: {times:?}"
     );
 
     // A look at a resident of another facility, or one that names nobody, is refused.
-    let before = count(&app, "SELECT count(*) FROM audit_events WHERE action = 'patient.read'").await;
+    let before = count(
+        &app,
+        "SELECT count(*) FROM audit_events WHERE action = 'patient.read'",
+    )
+    .await;
     let bad = [
         resident_viewed(Some(nurse), Some(w.b1.patient), Utc::now()),
         resident_viewed(Some(nurse), None, Utc::now()),
@@ -1003,7 +1009,11 @@ async fn residents_opened_on_a_device_are_reads_in_the_audit_log_with_user_and_d
     assert_eq!(rejected[2]["code"], "VALIDATION_FAILED");
     assert!(rejected[2]["fields"]["user_id"].is_array(), "{r:?}");
     assert_eq!(
-        count(&app, "SELECT count(*) FROM audit_events WHERE action = 'patient.read'").await,
+        count(
+            &app,
+            "SELECT count(*) FROM audit_events WHERE action = 'patient.read'"
+        )
+        .await,
         before,
         "nothing half-written"
     );

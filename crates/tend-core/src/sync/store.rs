@@ -10,8 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use serde::Serialize;
 use tend_domain::records::{RecordBody, RecordDraft};
 use tend_domain::wire::{
-    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, OperationPayload, SyncChange,
-    SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
+    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, OperationPayload, SyncChange, SyncOperation,
+    SyncPullPage, SyncPushResult, SyncedFacility,
 };
 use tend_domain::{ErrorCode, PatientStatus};
 use uuid::Uuid;

@@ -969,7 +969,10 @@ fn queued_reads(engine: &SyncEngine) -> Vec<(i64, i64)> {
         .map(
             |p| match serde_json::from_str::<OperationPayload>(p).unwrap() {
                 OperationPayload::Audit(e) => {
-                    assert_eq!(e.action, tend_domain::wire::DeviceAuditAction::ResidentViewed);
+                    assert_eq!(
+                        e.action,
+                        tend_domain::wire::DeviceAuditAction::ResidentViewed
+                    );
                     (e.user_id.unwrap(), e.patient_id.unwrap())
                 }
                 other => panic!("not an audit event: {other:?}"),
@@ -1002,10 +1005,21 @@ async fn opening_a_residents_record_queues_one_read_per_look_for_the_audit_log()
     assert_eq!(queued_reads(&engine).len(), 1);
 
     // Another resident, another person, or the same one a while later: new looks.
-    engine.open_timeline(5, 20, nurse, t0 + chrono::Duration::seconds(30)).await.unwrap();
-    engine.open_timeline(3, 20, aide, t0 + chrono::Duration::seconds(40)).await.unwrap();
     engine
-        .open_timeline(3, 20, nurse, t0 + READ_AUDIT_WINDOW + chrono::Duration::seconds(1))
+        .open_timeline(5, 20, nurse, t0 + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    engine
+        .open_timeline(3, 20, aide, t0 + chrono::Duration::seconds(40))
+        .await
+        .unwrap();
+    engine
+        .open_timeline(
+            3,
+            20,
+            nurse,
+            t0 + READ_AUDIT_WINDOW + chrono::Duration::seconds(1),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1014,7 +1028,11 @@ async fn opening_a_residents_record_queues_one_read_per_look_for_the_audit_log()
     );
 
     // A resident this device does not hold is nobody's record: nothing queued.
-    assert!(engine.open_timeline(77, 20, nurse, t0).await.unwrap().is_empty());
+    assert!(engine
+        .open_timeline(77, 20, nurse, t0)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(queued_reads(&engine).len(), 4);
 
     // The next round uploads them like any other operation.
