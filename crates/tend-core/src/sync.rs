@@ -161,11 +161,13 @@ pub struct SyncStatus {
     pub syncing: bool,
     /// When the last sync round completed.
     pub last_sync: Option<DateTime<Utc>>,
-    /// Operations waiting to be uploaded.
+    /// Records (documentation) waiting to be uploaded. The audit events the
+    /// device queues (offline sign-ins, locks, residents opened) go up with
+    /// them and are not counted.
     pub pending: u32,
     /// When the oldest of them was written.
     pub oldest_pending_since: Option<DateTime<Utc>>,
-    /// Operations the server refused for good (kept for people to see).
+    /// Records the server refused for good (kept for people to see).
     pub rejected: u32,
     /// Set while a new device receives its facility for the first time.
     pub initial_sync: Option<InitialSyncProgress>,

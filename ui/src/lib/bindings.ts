@@ -786,11 +786,15 @@ export type DeviceSyncStatus_Deserialize = {
 	syncing: boolean,
 	/**  When the last sync round completed. */
 	last_sync?: string | null,
-	/**  Operations waiting to be uploaded. */
+	/**
+	 *  Records (documentation) waiting to be uploaded. The audit events the
+	 *  device queues (offline sign-ins, locks, residents opened) go up with
+	 *  them and are not counted.
+	 */
 	pending: number,
 	/**  When the oldest of them was written. */
 	oldest_pending_since?: string | null,
-	/**  Operations the server refused for good (kept for people to see). */
+	/**  Records the server refused for good (kept for people to see). */
 	rejected: number,
 	/**  Set while a new device receives its facility for the first time. */
 	initial_sync?: InitialSyncProgress | null,
@@ -811,11 +815,15 @@ export type DeviceSyncStatus_Serialize = {
 	syncing: boolean,
 	/**  When the last sync round completed. */
 	last_sync: string | null,
-	/**  Operations waiting to be uploaded. */
+	/**
+	 *  Records (documentation) waiting to be uploaded. The audit events the
+	 *  device queues (offline sign-ins, locks, residents opened) go up with
+	 *  them and are not counted.
+	 */
 	pending: number,
 	/**  When the oldest of them was written. */
 	oldest_pending_since: string | null,
-	/**  Operations the server refused for good (kept for people to see). */
+	/**  Records the server refused for good (kept for people to see). */
 	rejected: number,
 	/**  Set while a new device receives its facility for the first time. */
 	initial_sync: InitialSyncProgress | null,

@@ -479,7 +479,10 @@ async fn a_resident_opened_online_and_offline_shows_as_two_reads_in_the_servers_
     let err = engine.sync_once(&api, &settings).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Offline);
     assert_eq!(
-        engine.status().pending,
+        vault_count(
+            &engine,
+            "SELECT count(*) FROM outbox WHERE state = 'pending'"
+        ),
         1,
         "the offline read waits in the outbox"
     );

@@ -865,10 +865,13 @@ pub fn forget_cursor(conn: &mut Connection) -> Result<()> {
 pub fn stored_state(conn: &Connection) -> Result<StoredSyncState> {
     let (pending, oldest, rejected): (i64, Option<String>, i64) = conn
         .query_row(
+            // People's documentation only: the audit events the device
+            // records (sign-ins, locks, residents opened) travel with it
+            // but are nobody's "change waiting to sync".
             "SELECT count(*) FILTER (WHERE state = 'pending'),
                     min(created_at) FILTER (WHERE state = 'pending'),
                     count(*) FILTER (WHERE state = 'rejected')
-             FROM outbox WHERE state <> 'synced'",
+             FROM outbox WHERE state <> 'synced' AND kind = 'record'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

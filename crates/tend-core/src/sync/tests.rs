@@ -995,7 +995,19 @@ async fn opening_a_residents_record_queues_one_read_per_look_for_the_audit_log()
     // Offline or not, the look is written to the outbox with the page.
     engine.open_timeline(3, 20, nurse, t0).await.unwrap();
     assert_eq!(queued_reads(&engine), [(nurse, 3)]);
-    assert_eq!(engine.status().pending, 1, "the read waits to be uploaded");
+    assert_eq!(
+        count(
+            &engine,
+            "SELECT count(*) FROM outbox WHERE state = 'pending'"
+        ),
+        1,
+        "the read waits to be uploaded"
+    );
+    assert_eq!(
+        engine.status().pending,
+        0,
+        "and is nobody's change waiting to sync"
+    );
 
     // Reloading the page a few seconds later is the same look.
     engine
@@ -1038,5 +1050,11 @@ async fn opening_a_residents_record_queues_one_read_per_look_for_the_audit_log()
     // The next round uploads them like any other operation.
     let report = engine.sync_once(&server, &settings()).await.unwrap();
     assert_eq!(report.pushed, 4);
-    assert_eq!(engine.status().pending, 0);
+    assert_eq!(
+        count(
+            &engine,
+            "SELECT count(*) FROM outbox WHERE state = 'pending'"
+        ),
+        0
+    );
 }
