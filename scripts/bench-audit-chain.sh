@@ -11,7 +11,7 @@
 # 8 clients spread over 8 organizations (8 chains); and the server's own
 # time per insert (EXPLAIN ANALYZE). Then, on the "after"
 # database, `tend-api audit verify` walks the rows written (TEND_API_BIN, or
-# the debug build in CARGO_TARGET_DIR).
+# the debug build in CARGO_TARGET_DIR), topped up to VERIFY_EVENTS first.
 set -euo pipefail
 seconds=${1:-10}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,10 +70,21 @@ for db in bench_audit_before bench_audit_after; do
         /Execution Time/ { e += $3; m++ }
         END { printf "%-36s %.3f ms per insert on the server (trigger %.3f ms), mean of %d\n", db ", server time", e / m, n ? t / n : 0, m }'
 done
+# VERIFY_EVENTS: top the chains up to this many events first (the issue's
+# measure is 1,000,000), inserted in one statement so the trigger chains them.
+want=${VERIFY_EVENTS:-0}
+have=$(psql -tA "$base/bench_audit_after" -c "SELECT count(*) FROM audit_events")
+if [ "$want" -gt "$have" ]; then
+    psql -q "$base/bench_audit_after" -c "INSERT INTO audit_events (organization_id, facility_id, action, resource_type, resource_id, outcome, client_address)
+        SELECT g % 8 + 1, g % 8 + 1, 'patient.read', 'patient', g, 'success', '10.0.0.1' FROM generate_series(1, $((want - have))) g" \
+        -c "VACUUM ANALYZE audit_events"
+fi
 rows=$(psql -tA "$base/bench_audit_after" -c "SELECT count(*) FROM audit_events")
 echo "after: $rows rows in $(psql -tA "$base/bench_audit_after" -c "SELECT count(DISTINCT chain_key) FROM audit_events") chains"
 if [ -x "$bin" ]; then
+    started=$(date +%s%N)
     TEND_LOG=warn TEND_MIGRATE_DATABASE_URL="$base/bench_audit_after" "$bin" audit verify | tail -1
+    echo "audit verify of $rows events: $(( ($(date +%s%N) - started) / 1000000 )) ms wall ($bin)"
 else
     echo "no tend-api binary at $bin: verify not measured"
 fi
