@@ -1170,6 +1170,17 @@ pub async fn run(
                     }
                 )
             })?;
+            if !dry_run {
+                tracing::info!(
+                    organization_id,
+                    file = kind.as_str(),
+                    created = counts.created,
+                    updated = counts.updated,
+                    unchanged = counts.unchanged,
+                    badges_added = counts.badges_added,
+                    "imported"
+                );
+            }
             summaries.push(FileSummary {
                 kind,
                 file: $file.clone(),
@@ -1210,4 +1221,72 @@ async fn lock(conn: &mut PgConnection, organization_id: i64) -> anyhow::Result<(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(kind: Kind, text: &str) -> (Option<Table>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, text).unwrap();
+        let mut problems = Vec::new();
+        let table = read_table(&path, kind, &mut problems);
+        let file = path.display().to_string();
+        let shown = problems
+            .iter()
+            .map(|p| p.to_string().replace(&file, "f.csv"))
+            .collect();
+        (table, shown)
+    }
+
+    #[test]
+    fn headers_are_found_by_name_in_any_case_and_order() {
+        let (t, problems) = table(
+            Kind::Residents,
+            "\u{feff}STATUS, Mrn ,facility,first_name,last_name,date_of_birth\n\
+             active,M-1,Maple,Ada,Byron,1931-04-02\n\
+             active,\"M-2\nwith a line break\",Maple,Ada,Byron,1931-04-02\n\
+             active,M-3,Maple,Ada,Byron,1931-04-02\n",
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let t = t.unwrap();
+        assert_eq!(t.columns["status"], 0);
+        assert_eq!(t.columns["mrn"], 1);
+        assert!(!t.has("room"));
+        assert_eq!(t.cell(&t.records[0].1, "room"), "");
+        // Lines count the header as 1 and follow quoted line breaks.
+        let lines: Vec<u64> = t.records.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+    }
+
+    #[test]
+    fn unknown_repeated_and_missing_columns_are_named() {
+        let (t, problems) = table(
+            Kind::Facilities,
+            "name,facility_type,Name,beds\nMaple,ALF,Maple,3\n",
+        );
+        assert!(t.is_none());
+        assert_eq!(
+            problems,
+            vec![
+                "f.csv:1:name: this column appears twice",
+                "f.csv:1:beds: unknown column; expected: name, facility_type, licensed_beds, \
+                 timezone, address, medicaid_provider_number, medicare_provider_number, \
+                 state_license_number",
+                "f.csv:1:licensed_beds: required column is missing",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_line_is_a_problem_of_its_own() {
+        let (t, problems) = table(
+            Kind::Facilities,
+            "name,facility_type,licensed_beds\nMaple,ALF\n",
+        );
+        assert_eq!(problems, vec!["f.csv:2:*: 2 fields where the header has 3"]);
+        assert!(t.unwrap().records.is_empty());
+    }
 }
