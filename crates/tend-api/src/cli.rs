@@ -1,5 +1,5 @@
 //! Command line: `serve`, `migrate`, `create-admin`, `seed-demo`,
-//! `seed-sync-load`, `audit verify`, `audit checkpoint`. Every
+//! `seed-sync-load`, `import`, `audit verify`, `audit checkpoint`. Every
 //! setting comes from a flag or its environment variable; passwords never
 //! come from flags (they would show in `ps`), only from stdin or the environment.
 
@@ -40,6 +40,9 @@ pub enum Command {
     SeedDemo(SeedArgs),
     /// Fill a new facility with synthetic sync load (benchmarks, soak tests).
     SeedSyncLoad(SyncLoadArgs),
+    /// Bring an organization's facilities, staff and residents in from CSV.
+    #[command(long_about = IMPORT_HELP)]
+    Import(ImportArgs),
     /// The tamper-evident audit log: verify the chains, sign checkpoints.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -69,6 +72,62 @@ pub struct VerifyArgs {
     #[arg(long, env = "TEND_AUDIT_PUBLIC_KEY")]
     pub public_key: Option<String>,
 }
+
+const IMPORT_HELP: &str = "\
+Bring a care organization's existing data in from CSV files (RFC 4180, UTF-8,
+a header row; columns found by header name, any case and order; an unknown
+column or a missing required one is an error).
+
+  facilities: name, facility_type, licensed_beds (empty for HOME_HEALTH);
+              optional timezone, address, medicaid_provider_number,
+              medicare_provider_number, state_license_number
+  staff:      facility, role, employee_id, username, first_name, last_name,
+              email (may be empty); optional badge_uid
+  residents:  facility, mrn, first_name, last_name, date_of_birth (YYYY-MM-DD),
+              status (active, on_leave, discharged, deceased);
+              optional room, admission_date (YYYY-MM-DD)
+
+`facility` is the name of a facility of the organization (or one the
+facilities file creates). Rows are matched on their natural keys: a facility's
+name, a staff member's employee_id (within the organization), a resident's
+MRN (within the facility); a matched row is updated only where it differs, so
+running the same files again changes nothing. An optional column left out of
+the header keeps the stored values; an empty cell stores no value.
+
+Every problem is printed as FILE:LINE:COLUMN: message (the header is line 1)
+and nothing is written when there is any (exit status 1). --dry-run checks
+everything, rehearses the writes and rolls them back. A real run writes one
+transaction per file (facilities, staff, residents) with an audit event each.
+New staff get no password: they sign in by badge, or once an administrator sets
+one. Badge values are kept only as the organization's keyed hashes; the files
+are not kept.";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// URL of the schema owner.
+    #[arg(long, env = "TEND_MIGRATE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    /// The organization (id) to import into.
+    #[arg(long)]
+    pub organization: i64,
+    /// Check every file and report what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// facilities.csv: name, facility_type, licensed_beds, …
+    #[arg(long)]
+    pub facilities: Option<PathBuf>,
+    /// staff.csv: facility, role, employee_id, username, first_name, last_name, email, badge_uid
+    #[arg(long)]
+    pub staff: Option<PathBuf>,
+    /// residents.csv: facility, mrn, first_name, last_name, date_of_birth, status, room, admission_date
+    #[arg(long)]
+    pub residents: Option<PathBuf>,
+}
+
+/// `import` found problems in the files (exit status 1; they are on stderr).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ImportRefused(pub String);
 
 #[derive(Debug, Args)]
 pub struct OwnerArgs {
@@ -277,6 +336,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
             Ok(())
         }
+        Command::Import(args) => import(args).await,
         Command::Audit(AuditCommand::Verify(args)) => audit_verify(args).await,
         Command::Audit(AuditCommand::Checkpoint(args)) => {
             let pool = db::connect(&args.database_url, 2)
@@ -309,6 +369,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.staff,
                 args.records,
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// `import`: problems to stderr (all of them) and exit 1, or a line per file.
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let files = crate::import::Files {
+        facilities: args.facilities,
+        staff: args.staff,
+        residents: args.residents,
+    };
+    if files.facilities.is_none() && files.staff.is_none() && files.residents.is_none() {
+        return Err(UsageError(
+            "give at least one of --facilities, --staff, --residents".to_owned(),
+        )
+        .into());
+    }
+    let started = std::time::Instant::now();
+    let pool = db::connect(&args.database_url, 2)
+        .await
+        .context("connecting as owner")?;
+    let outcome = crate::import::run(&pool, args.organization, &files, args.dry_run)
+        .await
+        .map_err(|e| match e.downcast::<crate::import::BadOrganization>() {
+            Ok(bad) => UsageError(bad.0).into(),
+            Err(e) => e,
+        })?;
+    match outcome {
+        crate::import::Outcome::Problems(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            Err(ImportRefused(format!(
+                "import: {} problem(s); nothing was written",
+                problems.len()
+            ))
+            .into())
+        }
+        crate::import::Outcome::Done { dry_run, files } => {
+            for file in &files {
+                println!("{file}");
+            }
+            println!(
+                "import{}: {} file(s) in {:.2} s{}",
+                if dry_run { " --dry-run" } else { "" },
+                files.len(),
+                started.elapsed().as_secs_f64(),
+                if dry_run {
+                    "; rolled back, nothing was written"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod http;
 pub mod identity;
+pub mod import;
 pub mod load;
 pub mod metrics;
 pub mod net;

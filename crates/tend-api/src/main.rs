@@ -1,4 +1,4 @@
-//! `tend-api`: serve, migrate, create-admin, seed-demo, audit verify; logs
+//! `tend-api`: serve, migrate, create-admin, seed-demo, import, audit verify; logs
 //! and optional trace export set up first ([`tend_api::telemetry`]).
 
 use clap::Parser;

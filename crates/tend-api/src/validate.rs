@@ -105,6 +105,16 @@ impl Validator {
         }
     }
 
+    /// Nothing failed so far.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The problems collected, by field (for reports that are not a 422).
+    pub fn into_fields(self) -> FieldErrors {
+        self.fields
+    }
+
     pub fn finish(self) -> Result<(), ApiError> {
         if self.fields.is_empty() {
             Ok(())

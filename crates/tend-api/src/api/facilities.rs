@@ -72,8 +72,13 @@ pub(crate) async fn list_audit(
     })
 }
 
-/// Capacity rules shared by create, update and census.
-fn check_capacity(v: &mut Validator, facility_type: FacilityType, beds: Option<i32>, census: i32) {
+/// Capacity rules shared by create, update, census and `tend-api import`.
+pub(crate) fn check_capacity(
+    v: &mut Validator,
+    facility_type: FacilityType,
+    beds: Option<i32>,
+    census: i32,
+) {
     if let Some(b) = beds {
         if !(1..=MAX_BEDS).contains(&b) {
             v.add(

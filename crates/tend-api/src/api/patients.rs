@@ -68,7 +68,8 @@ pub async fn list_patients(
     Ok(Json(PatientPage { items, next_cursor }))
 }
 
-fn check_dates(v: &mut Validator, f: &Fields) {
+/// Date rules shared by create, update and `tend-api import`.
+pub(crate) fn check_dates(v: &mut Validator, f: &Fields) {
     let today = Utc::now().date_naive();
     let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
     if f.date_of_birth > today || f.date_of_birth < earliest {

@@ -22,6 +22,7 @@ mod family;
 mod fault_proxy;
 mod helpers;
 mod identity;
+mod import;
 mod isolation;
 mod login_abuse;
 mod login_client;
