@@ -726,27 +726,27 @@ fn check_audit(
 ) -> Verdict {
     // A resident opened names who and whom; session events name no resident.
     let reads = event.action == DeviceAuditAction::ResidentViewed;
-    let mut missing = Vec::new();
+    let mut problems = Vec::new();
     if reads && event.user_id.is_none() {
-        missing.push(ValidationError::new(
+        problems.push(ValidationError::new(
             "user_id",
             "required for resident_viewed",
         ));
     }
     if reads && event.patient_id.is_none() {
-        missing.push(ValidationError::new(
+        problems.push(ValidationError::new(
             "patient_id",
             "required for resident_viewed",
         ));
     }
     if !reads && event.patient_id.is_some() {
-        missing.push(ValidationError::new(
+        problems.push(ValidationError::new(
             "patient_id",
             "only resident_viewed names a resident",
         ));
     }
-    if !missing.is_empty() {
-        return Verdict::Rejected(invalid(id, missing));
+    if !problems.is_empty() {
+        return Verdict::Rejected(invalid(id, problems));
     }
     if let Some(patient) = event.patient_id.filter(|p| !patients.contains(p)) {
         let mut r = rejected(id, ErrorCode::NotFound, "no such resident in this facility");

@@ -24,13 +24,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tend_badge::BadgeUid;
 use tend_domain::badge_login::{BadgeLoginPolicy, MAX_FAILED_PIN_ATTEMPTS};
 use tend_domain::wire::{
-    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, LoginResponse, OperationPayload, Secret,
-    User,
+    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, LoginResponse, Secret, User,
 };
 use tend_domain::{ErrorCode, Role};
-use uuid::Uuid;
 
-use crate::sync::store::{ts, BADGE_KEY_CREDENTIAL};
+use crate::sync::store::{queue_audit, ts, BADGE_KEY_CREDENTIAL};
 use crate::sync::SharedVault;
 use crate::{CoreError, Result};
 
@@ -480,23 +478,6 @@ pub fn verify_in(
             })
         }
     }
-}
-
-/// Queues an audit event in the outbox; sync uploads it with the records.
-pub fn queue_audit(conn: &mut Connection, event: &DeviceAuditEvent) -> Result<()> {
-    let payload = serde_json::to_string(&OperationPayload::Audit(event.clone()))
-        .map_err(|e| CoreError::Database(e.to_string()))?;
-    let tx = crate::sync::store::immediate(conn)?;
-    crate::sync::store::enqueue(
-        &tx,
-        Uuid::now_v7(),
-        "audit",
-        None,
-        event.user_id,
-        &payload,
-        Utc::now(),
-    )?;
-    tx.commit().map_err(db_error)
 }
 
 #[cfg(test)]

@@ -313,6 +313,23 @@ pub fn timeline(conn: &Connection, patient_id: i64, limit: u32) -> Result<Vec<Lo
     rows.map(|r| finish_record(r.map_err(db_error)?)).collect()
 }
 
+/// Queues an audit event in the outbox; sync uploads it with the records.
+pub fn queue_audit(conn: &mut Connection, event: &DeviceAuditEvent) -> Result<()> {
+    let payload = serde_json::to_string(&OperationPayload::Audit(event.clone()))
+        .map_err(|e| CoreError::Database(e.to_string()))?;
+    let tx = immediate(conn)?;
+    enqueue(
+        &tx,
+        Uuid::now_v7(),
+        "audit",
+        event.patient_id,
+        event.user_id,
+        &payload,
+        Utc::now(),
+    )?;
+    tx.commit().map_err(db_error)
+}
+
 /// Queues "`reader` opened resident `patient_id`'s record" for the audit
 /// log, if the vault holds that resident; says whether it did.
 pub fn queue_read(
@@ -328,31 +345,20 @@ pub fn queue_read(
             |r| r.get(0),
         )
         .map_err(db_error)?;
-    if !known {
-        return Ok(false);
+    if known {
+        queue_audit(
+            conn,
+            &DeviceAuditEvent {
+                action: DeviceAuditAction::ResidentViewed,
+                user_id: Some(reader),
+                occurred_at: now,
+                outcome: AuditOutcome::Success,
+                reason: None,
+                patient_id: Some(patient_id),
+            },
+        )?;
     }
-    let event = DeviceAuditEvent {
-        action: DeviceAuditAction::ResidentViewed,
-        user_id: Some(reader),
-        occurred_at: now,
-        outcome: AuditOutcome::Success,
-        reason: None,
-        patient_id: Some(patient_id),
-    };
-    let payload = serde_json::to_string(&OperationPayload::Audit(event))
-        .map_err(|e| CoreError::Database(e.to_string()))?;
-    let tx = immediate(conn)?;
-    enqueue(
-        &tx,
-        Uuid::now_v7(),
-        "audit",
-        Some(patient_id),
-        Some(reader),
-        &payload,
-        now,
-    )?;
-    tx.commit().map_err(db_error)?;
-    Ok(true)
+    Ok(known)
 }
 
 /// One record by id.
