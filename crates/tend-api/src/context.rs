@@ -521,6 +521,22 @@ impl Ctx {
         Ok(())
     }
 
+    /// Records a read through break-glass access: always, as cross-facility,
+    /// with the grant's stated reason.
+    pub async fn audit_break_glass_read(&mut self, audit: Audit<'_>) -> Result<()> {
+        let actor = Some(self.principal.user_id);
+        self.audited = true;
+        insert_audit(
+            &mut self.tx,
+            actor,
+            &audit,
+            "success",
+            true,
+            self.client_address.as_deref(),
+        )
+        .await
+    }
+
     /// Records a read of organization-level data (not inside a facility):
     /// only a PLATFORM_ADMIN's is audited.
     pub async fn audit_org_read(&mut self, audit: Audit<'_>) -> Result<()> {

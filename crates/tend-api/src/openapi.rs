@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Staff accounts"),
         (name = "badges", description = "Users' badges (stored as keyed hashes) and PINs"),
         (name = "patients", description = "Residents and clients"),
+        (name = "break-glass", description = "Emergency, time-limited and audited read access to a resident of another facility of the organization, and its review"),
         (name = "sync", description = "Background sync for devices: outbox push and the facility change feed"),
         (name = "audit", description = "Append-only, hash-chained audit trail: events, the chain's verification, exports for auditors (CSV, FHIR AuditEvent)"),
         (name = "family", description = "Family portal: visitor codes, updates shared with family, kiosk check-in and family sessions"),

@@ -3,6 +3,7 @@
 //! the central API must agree on exactly. No I/O lives here.
 
 pub mod badge_login;
+pub mod break_glass;
 pub mod capacity;
 pub mod credentials;
 pub mod enrollment_code;

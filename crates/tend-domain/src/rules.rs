@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::badge_login::{MAX_FAILED_PIN_ATTEMPTS, PIN_LOCKOUT_MINUTES};
+use crate::break_glass;
 use crate::credentials::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 use crate::records::{
     VitalSignRange, DEFAULT_PRN_FOLLOW_UP_MINUTES, MAX_DOSE_TEXT, MAX_LOCATION_TEXT,
@@ -30,6 +31,22 @@ pub struct DomainRules {
     pub visitor_code_digits: u32,
     /// For each role, the roles its holder may give (empty for clinical roles).
     pub assignable_roles: Vec<RoleGrant>,
+    pub break_glass: BreakGlassRules,
+}
+
+/// Break-glass access: the stated reason and the facility's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BreakGlassRules {
+    /// A stated reason's length, in characters.
+    pub reason_min: u32,
+    pub reason_max: u32,
+    /// A facility's window, in minutes.
+    pub min_minutes: u32,
+    pub max_minutes: u32,
+    pub default_minutes: u32,
+    /// A review note's length, in characters.
+    pub review_note_max: u32,
 }
 
 /// When a PRN dose's effectiveness follow-up may be due, in minutes after it.
@@ -127,6 +144,14 @@ impl DomainRules {
                         .collect(),
                 })
                 .collect(),
+            break_glass: BreakGlassRules {
+                reason_min: small(*break_glass::REASON_CHARS.start()),
+                reason_max: small(*break_glass::REASON_CHARS.end()),
+                min_minutes: u32::from(*break_glass::WINDOW_MINUTES.start()),
+                max_minutes: u32::from(*break_glass::WINDOW_MINUTES.end()),
+                default_minutes: u32::from(break_glass::DEFAULT_WINDOW_MINUTES),
+                review_note_max: small(break_glass::REVIEW_NOTE_MAX),
+            },
         }
     }
 }

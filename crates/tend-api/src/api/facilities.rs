@@ -6,7 +6,7 @@ use axum::Json;
 use serde::Deserialize;
 use tend_domain::wire::{
     CensusHistory, CensusUpdate, CreateFacility, DevicePage, ErrorBody, Facility,
-    FacilityDashboard, FacilityPage, UpdateFacility,
+    FacilityDashboard, FacilityPage, JsonObject, UpdateFacility,
 };
 use tend_domain::{
     available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, HistoryDays, SyncStatus,
@@ -107,6 +107,14 @@ pub(crate) fn check_capacity(
     }
 }
 
+/// The settings Tend reads itself must be valid; other keys are free-form.
+fn check_settings(v: &mut Validator, settings: JsonObject) -> JsonObject {
+    if let Err(e) = tend_domain::break_glass::window_setting(&settings) {
+        v.add(e.field, e.message);
+    }
+    settings
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FacilityQuery {
@@ -203,7 +211,7 @@ pub async fn create_facility(
             "timezone",
             body.timezone.as_deref().unwrap_or("America/New_York"),
         ),
-        settings: body.settings.unwrap_or_default(),
+        settings: check_settings(&mut v, body.settings.unwrap_or_default()),
         features: body.features.unwrap_or_default(),
         device_protection_minimum: body.device_protection_minimum.unwrap_or_default(),
         is_active: true,
@@ -321,7 +329,10 @@ pub async fn update_facility(
             Some(tz) => v.timezone("timezone", tz),
             None => current.timezone,
         },
-        settings: body.settings.unwrap_or(current.settings),
+        settings: match body.settings {
+            Some(settings) => check_settings(&mut v, settings),
+            None => current.settings,
+        },
         features: body.features.unwrap_or(current.features),
         device_protection_minimum: body
             .device_protection_minimum
@@ -475,6 +486,7 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
     ctx = ctx.require(admin).await?;
     let devices = store::devices::active_in_facility(&mut ctx.tx, id).await?;
     let (active_staff, rn_count) = store::facilities::staff_counts(&mut ctx.tx, id).await?;
+    let break_glass_unreviewed = store::break_glass::unreviewed_count(&mut ctx.tx, id).await?;
     let count = |pred: &dyn Fn(&tend_domain::wire::Device) -> bool| {
         devices.iter().filter(|d| pred(d)).count() as i64
     };
@@ -490,6 +502,7 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
         devices_suspected_clones: count(&|d| d.clone_suspected_at.is_some()),
         active_staff,
         rn_count,
+        break_glass_unreviewed,
     };
     ctx.audit_read(
         Audit::new("facility.dashboard", "facility")

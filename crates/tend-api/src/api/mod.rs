@@ -7,6 +7,7 @@ pub mod audit_export;
 pub mod auth;
 pub mod badge_login;
 pub mod badges;
+pub mod break_glass;
 pub mod device_auth;
 pub mod devices;
 pub mod enrollment;
@@ -89,6 +90,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(patients::list_patients, patients::create_patient))
         .routes(routes!(patients::get_patient, patients::update_patient))
         .routes(routes!(patients::list_patient_records))
+        .routes(routes!(
+            break_glass::list_break_glass,
+            break_glass::open_break_glass
+        ))
+        .routes(routes!(break_glass::break_glass_facilities))
+        .routes(routes!(break_glass::review_break_glass))
         .merge(
             // A batch of 500 records is far larger than any other request.
             OpenApiRouter::new()

@@ -1,5 +1,7 @@
 //! Patients. Clinical staff and facility admins see their own facility only;
-//! the list filters by it automatically.
+//! the list filters by it automatically. A clinician may also read one
+//! resident of another facility while a break-glass grant lasts
+//! (`api::break_glass`).
 
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,7 +17,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::facilities::{facility_in_scope, list_audit};
-use crate::context::{Audit, Ctx};
+use crate::context::{Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::store;
@@ -148,17 +150,53 @@ pub async fn create_patient(
         (status = 404, description = "Not found in your scope", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_patient(mut ctx: Ctx, Id(id): Id) -> Result<Json<Patient>> {
-    let patient = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ctx.audit_read(
-        Audit::new("patient.read", "patient")
-            .resource(id)
-            .facility(patient.organization_id, patient.facility_id),
-    )
-    .await?;
+    let (patient, break_glass) = readable_patient(&mut ctx, id).await?;
+    let audit = Audit::new("patient.read", "patient")
+        .resource(id)
+        .facility(patient.organization_id, patient.facility_id);
+    audit_patient_read(&mut ctx, audit, break_glass.as_deref()).await?;
     ctx.finish_read().await?;
     Ok(Json(patient))
+}
+
+/// A patient the caller may read: one in its scope, or one an unexpired
+/// break-glass grant of its own opens (then with the grant's reason). Row-level
+/// security checks the grant too; this keeps the API's filter explicit.
+pub(crate) async fn readable_patient(ctx: &mut Ctx, id: i64) -> Result<(Patient, Option<String>)> {
+    if let Some(patient) =
+        store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false).await?
+    {
+        return Ok((patient, None));
+    }
+    let p = ctx.principal;
+    if !p.role.is_clinical() {
+        return Err(ApiError::NotFound);
+    }
+    let reason = store::break_glass::active_reason(&mut ctx.tx, p.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let patient = store::patients::get(
+        &mut ctx.tx,
+        Scope::Organization(p.organization_id),
+        id,
+        false,
+    )
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    Ok((patient, Some(reason)))
+}
+
+/// Audits a patient read: by policy ([`Ctx::audit_read`]), or always when it
+/// goes through break-glass access.
+async fn audit_patient_read(
+    ctx: &mut Ctx,
+    audit: Audit<'_>,
+    break_glass_reason: Option<&str>,
+) -> Result<()> {
+    match break_glass_reason {
+        Some(reason) => ctx.audit_break_glass_read(audit.reason(reason)).await,
+        None => ctx.audit_read(audit).await,
+    }
 }
 
 /// Update a patient; status changes set or clear the discharge time.
@@ -295,9 +333,7 @@ pub async fn list_patient_records(
 ) -> Result<Json<ClinicalRecordPage>> {
     let before = decode_record_cursor(q.cursor.as_deref())?;
     let limit = cursor::limit(q.limit)?;
-    let patient = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, false)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (patient, break_glass) = readable_patient(&mut ctx, id).await?;
     let mut items = store::sync::patient_records(&mut ctx.tx, id, before, limit + 1).await?;
     let next_cursor = if items.len() > usize::try_from(limit).unwrap_or(0) {
         items.truncate(usize::try_from(limit).unwrap_or(0));
@@ -307,12 +343,10 @@ pub async fn list_patient_records(
     } else {
         None
     };
-    ctx.audit_read(
-        Audit::new("patient.records.read", "patient")
-            .resource(id)
-            .facility(patient.organization_id, patient.facility_id),
-    )
-    .await?;
+    let audit = Audit::new("patient.records.read", "patient")
+        .resource(id)
+        .facility(patient.organization_id, patient.facility_id);
+    audit_patient_read(&mut ctx, audit, break_glass.as_deref()).await?;
     ctx.finish_read().await?;
     Ok(Json(ClinicalRecordPage { items, next_cursor }))
 }

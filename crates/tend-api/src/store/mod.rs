@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod badges;
+pub mod break_glass;
 pub mod census_history;
 pub mod device_sessions;
 pub mod devices;

@@ -627,6 +627,16 @@ const TENANT_FREE: &[(&str, &str)] = &[
     // platform admin): no tenant id is taken; `audit_chain` tests the scope.
     ("get", "/api/audit-chain"),
     ("post", "/api/audit-chain/verify"),
+    // Break-glass access reaches, by design, another facility of the
+    // caller's organization: outside this matrix's model (own facility only
+    // for clinicians). `break_glass` tests its own matrix: a grant into
+    // another facility of the organization, 404 into another organization,
+    // the review queue for the admins of either facility and not of an
+    // unrelated one, 403 for clinicians, 404 for foreign administrators.
+    ("get", "/api/break-glass"),
+    ("post", "/api/break-glass"),
+    ("get", "/api/break-glass/facilities"),
+    ("post", "/api/break-glass/{id}/review"),
 ];
 
 /// Every documented operation is either in the matrix or has no tenant id

@@ -13,6 +13,7 @@ mod audit_chain;
 mod auth;
 mod authorship;
 mod badges;
+mod break_glass;
 mod census_history;
 mod cli;
 mod device_client;

@@ -217,7 +217,8 @@ async fn every_foreign_key_is_indexed() {
     let without: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
            AND c.relname IN ('organizations','facilities','users','devices','patients','audit_events',
-                             'clinical_records','sync_operations','sync_tombstones')
+                             'clinical_records','sync_operations','sync_tombstones',
+                             'break_glass_grants')
            AND (NOT c.relrowsecurity OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))",
     )
     .fetch_all(&app.owner)

@@ -150,6 +150,10 @@ pub struct FacilityDashboard {
     pub devices_suspected_clones: i64,
     pub active_staff: i64,
     pub rn_count: i64,
+    /// Break-glass grants into or out of this facility that no administrator
+    /// has reviewed yet.
+    #[serde(default)]
+    pub break_glass_unreviewed: i64,
 }
 
 /// Occupancy over time: one point per day, oldest first, ending today in the

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod badges;
+mod break_glass;
 mod devices;
 mod errors;
 mod facilities;
@@ -18,6 +19,7 @@ mod users;
 pub use audit::*;
 pub use auth::*;
 pub use badges::*;
+pub use break_glass::*;
 pub use devices::*;
 pub use errors::*;
 pub use facilities::*;
