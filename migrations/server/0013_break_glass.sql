@@ -8,7 +8,8 @@
 -- Only reads widen, and only for the granting user: the SELECT policies below
 -- are added next to the existing FOR ALL scope policies, so INSERT, UPDATE
 -- (and SELECT … FOR UPDATE, which also needs the UPDATE policy) stay within
--- the caller's own scope. The API's role cannot insert a grant directly: it
+-- the caller's own scope. The one write that widens is appending the audit
+-- rows of that access to the resident's facility's trail. The API's role cannot insert a grant directly: it
 -- goes through tend_break_glass_open, which finds the resident inside the
 -- caller's organization and writes the grant with the window and the names
 -- of the moment. Administrators of either facility (and of the organization)
@@ -85,6 +86,18 @@ CREATE POLICY clinical_records_break_glass ON clinical_records FOR SELECT
     USING (tend_scope() = 'facility' AND organization_id = tend_scope_organization()
         AND EXISTS (SELECT 1 FROM break_glass_grants g
                     WHERE g.user_id = tend_user_id() AND g.patient_id = clinical_records.patient_id
+                      AND g.expires_at > now()));
+
+-- The audit rows of break-glass access belong to the resident's facility,
+-- outside the clinician's scope: a facility-scoped caller may also append
+-- (never read) its own grant and read events for a facility an unexpired
+-- grant of its own opens.
+CREATE POLICY audit_events_break_glass ON audit_events FOR INSERT
+    WITH CHECK (tend_scope() = 'facility' AND organization_id = tend_scope_organization()
+        AND actor_user_id = tend_user_id()
+        AND action IN ('break_glass.grant', 'patient.read', 'patient.records.read')
+        AND EXISTS (SELECT 1 FROM break_glass_grants g
+                    WHERE g.user_id = tend_user_id() AND g.facility_id = audit_events.facility_id
                       AND g.expires_at > now()));
 
 -- Opening ---------------------------------------------------------------------
