@@ -7,9 +7,10 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tend_domain::wire::{
-    BadgeLoginRequest, Device, DeviceChallenge, DeviceChallengeRequest, DeviceToken,
-    DeviceTokenRequest, EnrollDevice, FamilyCheckIn, FamilySession, FamilySummary, Heartbeat,
-    HeartbeatAck, LoginRequest, LoginResponse, SendFamilyMessage, SyncPullPage, SyncPullQuery,
+    BadgeLoginRequest, BreakGlassFacilityList, BreakGlassGrant, ClinicalRecordPage, Device,
+    DeviceChallenge, DeviceChallengeRequest, DeviceToken, DeviceTokenRequest, EnrollDevice,
+    FamilyCheckIn, FamilySession, FamilySummary, Heartbeat, HeartbeatAck, LoginRequest,
+    LoginResponse, OpenBreakGlass, Patient, SendFamilyMessage, SyncPullPage, SyncPullQuery,
     SyncPush, SyncPushResult,
 };
 use tend_domain::DeviceUuid;
@@ -212,6 +213,55 @@ impl DeviceClient {
             .post(format!("{}/api/family/end", self.base))
             .bearer_auth(family_token);
         crate::api_call::send_for_effect(request).await
+    }
+
+    /// `GET /api/break-glass/facilities` as the signed-in user: the other
+    /// facilities of their organization.
+    #[tracing::instrument(skip_all)]
+    pub async fn break_glass_facilities(&self, user_token: &str) -> Result<BreakGlassFacilityList> {
+        self.get("/api/break-glass/facilities", user_token).await
+    }
+
+    /// `POST /api/break-glass` as the signed-in user: emergency access to a
+    /// resident of another facility.
+    #[tracing::instrument(skip_all, fields(facility_id = body.facility_id))]
+    pub async fn open_break_glass(
+        &self,
+        user_token: &str,
+        body: &OpenBreakGlass,
+    ) -> Result<BreakGlassGrant> {
+        self.post("/api/break-glass", Some(user_token), body).await
+    }
+
+    /// `GET /api/patients/{id}` as the signed-in user.
+    #[tracing::instrument(skip_all, fields(patient_id = id))]
+    pub async fn patient(&self, user_token: &str, id: i64) -> Result<Patient> {
+        self.get(&format!("/api/patients/{id}"), user_token).await
+    }
+
+    /// `GET /api/patients/{id}/records?limit=N` as the signed-in user: the
+    /// newest records first.
+    #[tracing::instrument(skip_all, fields(patient_id = id))]
+    pub async fn patient_records(
+        &self,
+        user_token: &str,
+        id: i64,
+        limit: u32,
+    ) -> Result<ClinicalRecordPage> {
+        let request = self
+            .http
+            .get(format!("{}/api/patients/{id}/records", self.base))
+            .query(&[("limit", limit)])
+            .bearer_auth(user_token);
+        crate::api_call::send(request).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, bearer: &str) -> Result<T> {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(bearer);
+        crate::api_call::send(request).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(

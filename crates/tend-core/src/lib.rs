@@ -6,6 +6,7 @@ pub mod admin;
 pub mod admin_directory;
 pub mod api_call;
 pub mod app_status;
+pub mod break_glass;
 pub mod client;
 pub mod config;
 pub mod connectivity;

@@ -82,6 +82,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/family/end"),
     ("post", "/api/auth/badge-login"),
     ("get", "/api/patients/{id}/records"),
+    ("get", "/api/break-glass"),
+    ("post", "/api/break-glass"),
+    ("get", "/api/break-glass/facilities"),
+    ("post", "/api/break-glass/{id}/review"),
     ("post", "/api/sync/push"),
     ("get", "/api/sync/pull"),
 ];

@@ -38,6 +38,9 @@ pub struct DashboardFigures {
     pub active_staff: i64,
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub rn_count: i64,
+    /// Break-glass grants into or out of the facility awaiting review (the badge).
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub break_glass_unreviewed: i64,
 }
 
 impl From<FacilityDashboard> for DashboardFigures {
@@ -54,6 +57,7 @@ impl From<FacilityDashboard> for DashboardFigures {
             devices_suspected_clones: d.devices_suspected_clones,
             active_staff: d.active_staff,
             rn_count: d.rn_count,
+            break_glass_unreviewed: d.break_glass_unreviewed,
         }
     }
 }
