@@ -68,6 +68,7 @@ const DASHBOARD = {
     devices_suspected_clones: 0,
     active_staff: 24,
     rn_count: 6,
+    break_glass_unreviewed: 0,
   },
   admin_census_history: { facility_id: 10, days: 30, timezone: "America/Chicago", points: [] },
 };

@@ -18,6 +18,7 @@ const FIGURES: DashboardFigures = {
   devices_suspected_clones: 0,
   active_staff: 24,
   rn_count: 6,
+  break_glass_unreviewed: 0,
 };
 
 const HOME_HEALTH: DashboardFigures = {

@@ -1,0 +1,57 @@
+import { render, screen } from "@testing-library/svelte";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import type { BreakGlassReview } from "$lib/bindings";
+import { mockCommands, reject } from "../../../test/ipc";
+import BreakGlassReviewSection from "./BreakGlassReviewSection.svelte";
+
+const GRANT: BreakGlassReview = {
+  id: 7,
+  facility_id: 3,
+  facility_name: "North Campus",
+  resident: "Lovelace, Ada (MRN-7)",
+  user_name: "Rosa Alvarez",
+  user_facility_name: "South Campus",
+  reason: "Found on our floor after a fall",
+  granted_at: "2026-12-05T10:00:00Z",
+  expires_at: "2026-12-05T11:00:00Z",
+  active: false,
+  reviewed_at: null,
+  review_note: null,
+};
+
+describe("BreakGlassReviewSection", () => {
+  it("lists what waits for review and marks one reviewed with a note", async () => {
+    const user = userEvent.setup();
+    const onreviewed = vi.fn();
+    const asked: Record<string, unknown>[] = [];
+    mockCommands({
+      admin_break_glass_grants: [GRANT],
+      admin_review_break_glass: (args: Record<string, unknown>) => {
+        asked.push(args);
+        return { ...GRANT, reviewed_at: "2026-12-05T12:00:00Z", review_note: "Justified" };
+      },
+    });
+    render(BreakGlassReviewSection, { onunauthorized: vi.fn(), onreviewed });
+    const item = await screen.findByTestId("break-glass-grant");
+    expect(item).toHaveTextContent("Rosa Alvarez (South Campus) opened Lovelace, Ada (MRN-7) of North Campus");
+    expect(item).toHaveTextContent("Reason: “Found on our floor after a fall”");
+    await user.type(screen.getByLabelText("Review note (optional)"), "Justified");
+    await user.click(screen.getByTestId("break-glass-mark-reviewed"));
+    expect(asked).toEqual([{ grantId: 7, note: "Justified" }]);
+    expect(await screen.findByRole("status")).toHaveTextContent("Rosa Alvarez's access marked reviewed.");
+    expect(screen.queryByTestId("break-glass-grant")).not.toBeInTheDocument();
+    expect(onreviewed).toHaveBeenCalled();
+  });
+
+  it("says when nothing waits, and hands an ended session to the console", async () => {
+    mockCommands({ admin_break_glass_grants: [] });
+    render(BreakGlassReviewSection, { onunauthorized: vi.fn() });
+    expect(await screen.findByText("Nothing to review")).toBeInTheDocument();
+
+    const onunauthorized = vi.fn();
+    mockCommands({ admin_break_glass_grants: reject("UNAUTHORIZED", "signed out") });
+    render(BreakGlassReviewSection, { onunauthorized });
+    await vi.waitFor(() => expect(onunauthorized).toHaveBeenCalled());
+  });
+});
