@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod admin_directory;
+pub mod break_glass;
 pub mod commands;
 pub mod error;
 pub mod events;
@@ -55,6 +56,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             admin_directory::admin_set_user_active,
             admin_directory::admin_user_badges,
             admin_directory::admin_users,
+            break_glass::admin_break_glass_grants,
+            break_glass::admin_review_break_glass,
+            break_glass::emergency_chart,
+            break_glass::emergency_facilities,
+            break_glass::open_emergency_access,
             commands::app_info,
             commands::app_status,
             commands::check_server_url,
@@ -164,6 +170,12 @@ pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("admin_set_user_active", Access::Open),
     ("admin_user_badges", Access::Open),
     ("admin_users", Access::Open),
+    ("admin_break_glass_grants", Access::Open),
+    ("admin_review_break_glass", Access::Open),
+    // Emergency access reads a resident (from the server): signed-in users only.
+    ("emergency_chart", Access::Clinical),
+    ("emergency_facilities", Access::Clinical),
+    ("open_emergency_access", Access::Clinical),
     ("app_info", Access::Open),
     ("app_status", Access::Open),
     ("check_server_url", Access::Open),

@@ -323,6 +323,35 @@ fn admin_dashboard_commands_check_their_input_then_need_a_session() {
 }
 
 #[test]
+fn admin_break_glass_commands_check_their_input_then_need_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    let long = "x".repeat(tend_domain::break_glass::REVIEW_NOTE_MAX + 1);
+    let err = invoke(
+        &window,
+        "admin_review_break_glass",
+        json!({"grantId": 1, "note": long}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED", "{err}");
+    assert!(err["fields"]["note"].is_array(), "{err}");
+    for (cmd, args) in [
+        ("admin_break_glass_grants", json!({"reviewed": false})),
+        (
+            "admin_review_break_glass",
+            json!({"grantId": 1, "note": "Called the nurse"}),
+        ),
+        (
+            "admin_review_break_glass",
+            json!({"grantId": 1, "note": null}),
+        ),
+    ] {
+        let err = invoke(&window, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");
+    }
+}
+
+#[test]
 fn admin_login_reports_stable_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, window) = app(&config(dir.path(), None));
@@ -619,6 +648,12 @@ fn clinical_calls() -> Vec<(&'static str, Value)> {
             "write_record",
             json!({ "patientId": 41, "amends": null, "body": { "kind": "care_note", "text": "Ate well" } }),
         ),
+        ("emergency_facilities", json!({})),
+        (
+            "open_emergency_access",
+            json!({ "facilityId": 3, "mrn": "MRN-7", "reason": "Fell in the hallway, no chart here" }),
+        ),
+        ("emergency_chart", json!({ "patientId": 41 })),
     ]
 }
 

@@ -235,6 +235,8 @@ impl DeviceRuntime {
         mrn: &str,
         reason: &str,
     ) -> Result<EmergencyAccess> {
+        // Signed in first: a locked screen learns nothing, not even form errors.
+        self.clinical()?;
         let request = open_request(facility_id, mrn, reason)?;
         let (client, token) = self.online_as_user().await?;
         let grant = client.open_break_glass(&token, &request).await?;

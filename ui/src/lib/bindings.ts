@@ -76,6 +76,19 @@ export const commands = {
 	adminUserBadges: (userId: number) => typedError<BadgeSummary_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_user_badges", { userId })),
 	/**  A facility's staff accounts, deactivated ones included. */
 	adminUsers: (facilityId: number) => typedError<StaffMember_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_users", { facilityId })),
+	/**  Break-glass grants into or out of the administrator's facilities. */
+	adminBreakGlassGrants: (reviewed: boolean) => typedError<BreakGlassReview_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_break_glass_grants", { reviewed })),
+	/**  Marks a grant reviewed, with an optional note. */
+	adminReviewBreakGlass: (grantId: number, note: string | null) => typedError<BreakGlassReview_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_review_break_glass", { grantId, note })),
+	/**
+	 *  The resident emergency access opened, with their newest records, from
+	 *  the server; `NOT_FOUND` once access has ended.
+	 */
+	emergencyChart: (patientId: number) => typedError<EmergencyChart_Serialize, AppError_Serialize>(__TAURI_INVOKE("emergency_chart", { patientId })),
+	/**  The other facilities of the signed-in user's organization. */
+	emergencyFacilities: () => typedError<EmergencyFacility[], AppError_Serialize>(__TAURI_INVOKE("emergency_facilities")),
+	/**  Opens a resident of another facility with a stated reason (audited). */
+	openEmergencyAccess: (facilityId: number, mrn: string, reason: string) => typedError<EmergencyAccess_Serialize, AppError_Serialize>(__TAURI_INVOKE("open_emergency_access", { facilityId, mrn, reason })),
 	/**  Build and runtime facts for the About screen. */
 	appInfo: () => typedError<AppInfo, AppError_Serialize>(__TAURI_INVOKE("app_info")),
 	/**
@@ -186,7 +199,7 @@ export const events = {
 };
 
 /* Constants */
-export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
 
 /* Types */
 /**
@@ -538,6 +551,56 @@ export type BehaviorOutcome = "resolved" | "improved" | "unchanged" | "escalated
 /**  The behavior observed (memory care behavior tracking). */
 export type BehaviorType = "agitation" | "verbal_aggression" | "physical_aggression" | "exit_seeking" | "refusing_care" | "sundowning" | "repetitive_vocalization" | "other";
 
+/**  A grant as the console's review list shows it. */
+export type BreakGlassReview = BreakGlassReview_Serialize | BreakGlassReview_Deserialize;
+
+/**  A grant as the console's review list shows it. */
+export type BreakGlassReview_Deserialize = {
+	id: number,
+	facility_id: number,
+	facility_name: string,
+	/**  "Last, First (MRN)" when the administrator may see the resident. */
+	resident?: string | null,
+	user_name: string,
+	user_facility_name: string,
+	reason: string,
+	granted_at: string,
+	expires_at: string,
+	active: boolean,
+	reviewed_at?: string | null,
+	review_note?: string | null,
+};
+
+/**  A grant as the console's review list shows it. */
+export type BreakGlassReview_Serialize = {
+	id: number,
+	facility_id: number,
+	facility_name: string,
+	/**  "Last, First (MRN)" when the administrator may see the resident. */
+	resident: string | null,
+	user_name: string,
+	user_facility_name: string,
+	reason: string,
+	granted_at: string,
+	expires_at: string,
+	active: boolean,
+	reviewed_at: string | null,
+	review_note: string | null,
+};
+
+/**  Break-glass access: the stated reason and the facility's window. */
+export type BreakGlassRules = {
+	/**  A stated reason's length, in characters. */
+	reason_min: number,
+	reason_max: number,
+	/**  A facility's window, in minutes. */
+	min_minutes: number,
+	max_minutes: number,
+	default_minutes: number,
+	/**  A review note's length, in characters. */
+	review_note_max: number,
+};
+
 /**  A care note: what happened, in the nurse's words. */
 export type CareNote = {
 	/**  1–4000 characters. */
@@ -638,6 +701,8 @@ export type DashboardFigures_Deserialize = {
 	devices_suspected_clones: number,
 	active_staff: number,
 	rn_count: number,
+	/**  Break-glass grants into or out of the facility awaiting review (the badge). */
+	break_glass_unreviewed: number,
 };
 
 /**  The dashboard's figures. Counts stay far below 2^32. */
@@ -654,6 +719,8 @@ export type DashboardFigures_Serialize = {
 	devices_suspected_clones: number,
 	active_staff: number,
 	rn_count: number,
+	/**  Break-glass grants into or out of the facility awaiting review (the badge). */
+	break_glass_unreviewed: number,
 };
 
 /**
@@ -854,6 +921,7 @@ export type DomainRules = {
 	visitor_code_digits: number,
 	/**  For each role, the roles its holder may give (empty for clinical roles). */
 	assignable_roles: RoleGrant[],
+	break_glass: BreakGlassRules,
 };
 
 /**  A PRN dose whose effectiveness is still to be documented. */
@@ -897,6 +965,98 @@ export type DueFollowUp_Serialize = {
 	overdue: boolean,
 	/**  Whether the administration itself has reached the server yet. */
 	sync_state: RecordSyncState,
+};
+
+/**  Emergency access granted: the resident, where they live, and when access ends. */
+export type EmergencyAccess = EmergencyAccess_Serialize | EmergencyAccess_Deserialize;
+
+/**  Emergency access granted: the resident, where they live, and when access ends. */
+export type EmergencyAccess_Deserialize = {
+	grant_id: number,
+	resident: EmergencyResident_Deserialize,
+	facility_name: string,
+	reason: string,
+	granted_at: string,
+	/**  Access ends by itself then; the view closes. */
+	expires_at: string,
+};
+
+/**  Emergency access granted: the resident, where they live, and when access ends. */
+export type EmergencyAccess_Serialize = {
+	grant_id: number,
+	resident: EmergencyResident_Serialize,
+	facility_name: string,
+	reason: string,
+	granted_at: string,
+	/**  Access ends by itself then; the view closes. */
+	expires_at: string,
+};
+
+/**  The resident as the server shows them now, with their newest records. */
+export type EmergencyChart = EmergencyChart_Serialize | EmergencyChart_Deserialize;
+
+/**  The resident as the server shows them now, with their newest records. */
+export type EmergencyChart_Deserialize = {
+	resident: EmergencyResident_Deserialize,
+	records: EmergencyRecord_Deserialize[],
+};
+
+/**  The resident as the server shows them now, with their newest records. */
+export type EmergencyChart_Serialize = {
+	resident: EmergencyResident_Serialize,
+	records: EmergencyRecord_Serialize[],
+};
+
+/**  A facility the nurse may open a resident of. */
+export type EmergencyFacility = {
+	id: number,
+	name: string,
+};
+
+/**  One record of the resident's timeline, as the server has it. */
+export type EmergencyRecord = EmergencyRecord_Serialize | EmergencyRecord_Deserialize;
+
+/**  One record of the resident's timeline, as the server has it. */
+export type EmergencyRecord_Deserialize = {
+	id: string,
+	author_user_id: number,
+	occurred_at: string,
+	amends?: string | null,
+	body: RecordBody_Deserialize,
+};
+
+/**  One record of the resident's timeline, as the server has it. */
+export type EmergencyRecord_Serialize = {
+	id: string,
+	author_user_id: number,
+	occurred_at: string,
+	amends: string | null,
+	body: RecordBody_Serialize,
+};
+
+/**  The resident emergency access opens. */
+export type EmergencyResident = EmergencyResident_Serialize | EmergencyResident_Deserialize;
+
+/**  The resident emergency access opens. */
+export type EmergencyResident_Deserialize = {
+	id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	status: PatientStatus,
+	room?: string | null,
+};
+
+/**  The resident emergency access opens. */
+export type EmergencyResident_Serialize = {
+	id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	status: PatientStatus,
+	room: string | null,
 };
 
 /**  Where the device keeps its vault key (its encryption posture). */
