@@ -1,7 +1,7 @@
 import { render, screen } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import type { BreakGlassReview } from "$lib/bindings";
+import type { BreakGlassReview_Serialize as BreakGlassReview } from "$lib/bindings";
 import { mockCommands, reject } from "../../../test/ipc";
 import BreakGlassReviewSection from "./BreakGlassReviewSection.svelte";
 

@@ -1,7 +1,7 @@
 import { render, screen } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import type { EmergencyAccess as Access, EmergencyChart } from "$lib/bindings";
+import type { EmergencyAccess_Serialize as Access, EmergencyChart_Serialize as EmergencyChart } from "$lib/bindings";
 import { mockCommands, reject } from "../../../test/ipc";
 import EmergencyAccess from "./EmergencyAccess.svelte";
 
@@ -73,7 +73,7 @@ describe("EmergencyAccess", () => {
     const banner = await screen.findByTestId("emergency-banner");
     expect(banner).toHaveAttribute("role", "status");
     expect(banner).toHaveTextContent(/Emergency access — ends at \d\d:\d\d, audited/);
-    expect(screen.getByTestId("emergency-countdown")).toHaveTextContent("60:00");
+    expect(screen.getByTestId("emergency-countdown")).toHaveTextContent("1:00:00");
     expect(screen.getByRole("heading", { name: "Ada Lovelace" })).toBeInTheDocument();
     expect(await screen.findByTestId("emergency-records")).toHaveTextContent("Allergic to penicillin");
     expect(calls).toContain("emergency_chart");
