@@ -511,3 +511,65 @@ async fn the_api_role_cannot_forge_or_extend_a_grant() {
     );
     drop(tx);
 }
+
+/// tend-core's console calls (`AdminSession::break_glass_grants`,
+/// `review_break_glass`) against the real API, and the dashboard figure.
+#[tokio::test]
+async fn the_console_reviews_through_tend_core() {
+    use tend_core::admin::AdminConsole;
+    use tend_domain::wire::Secret;
+
+    let app = spawn_app().await;
+    let w = crate::helpers::world(&app).await;
+    let g = open(
+        &app,
+        w.token(Role::Rn),
+        w.a2.facility,
+        &mrn(&app, w.a2.patient).await,
+        REASON,
+    )
+    .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{g:?}");
+    let (_, username) = insert_user(&app.owner, w.a1.org, w.a2.facility, Role::FacilityAdmin).await;
+    let console = AdminConsole::new("test");
+    console
+        .sign_in(
+            Some(&app.base),
+            &username,
+            &Secret::new(crate::helpers::PASSWORD),
+        )
+        .await
+        .unwrap();
+    let session = console.session().await.unwrap();
+    assert_eq!(
+        session
+            .dashboard(w.a2.facility)
+            .await
+            .unwrap()
+            .break_glass_unreviewed,
+        1
+    );
+    let queue = session.break_glass_grants(false).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].reason, REASON);
+    assert_eq!(queue[0].user_name, "Test RN");
+    assert!(
+        queue[0]
+            .resident
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Lovelace")),
+        "{queue:?}"
+    );
+    let reviewed = session
+        .review_break_glass(queue[0].id, Some("  Justified  "))
+        .await
+        .unwrap();
+    assert_eq!(reviewed.review_note.as_deref(), Some("Justified"));
+    let again = session
+        .review_break_glass(queue[0].id, None)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tend_domain::ErrorCode::Conflict);
+    assert!(session.break_glass_grants(false).await.unwrap().is_empty());
+    assert_eq!(session.break_glass_grants(true).await.unwrap().len(), 1);
+}
