@@ -22,8 +22,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --profile server -p tend-api)
-bin="$CARGO_TARGET_DIR/server/tend-api"
+# TEND_API_BIN: an already built release tend-api instead of building one here.
+bin="${TEND_API_BIN:-}"
+if [ -z "$bin" ]; then
+  (cd "$root" && cargo build --profile server -p tend-api)
+  bin="$CARGO_TARGET_DIR/server/tend-api"
+fi
 
 # Each inserted facility and patient row takes its facility's sync-feed lock
 # until commit (tend_feed_position): 70,000 facilities in one statement need a
@@ -97,3 +101,27 @@ for c in ${FHIR_CONNECTIONS-1 4}; do
   echo "== FHIR: GET /fhir/R4/Patient?organization=… (20 organization admins, audited), $c connections =="
   OA_ORG_FILE="$state/oa-org.txt" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"$duration" --latency -s "$root/scripts/bench/fhir-patients.lua" "$base"
 done
+
+# The same audited reads without the audit hash chain, for its overhead: the
+# chain trigger (migration 0011) swapped for one that only numbers the rows
+# (the columns are NOT NULL and (chain_key, chain_seq) unique). The last part:
+# the database is thrown away afterwards. CHAIN_BASELINE=0 skips it.
+if [ -n "${FHIR_CONNECTIONS-1 4}" ] && [ "${CHAIN_BASELINE:-1}" = 1 ]; then
+  psql -q -v ON_ERROR_STOP=1 "$owner_url" <<'SQL'
+CREATE SEQUENCE bench_audit_seq START 1000000000;
+CREATE FUNCTION bench_audit_unchained() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    NEW.chain_seq := nextval('bench_audit_seq');
+    NEW.prev_hash := decode(repeat('00', 32), 'hex');
+    NEW.hash := decode(repeat('00', 32), 'hex');
+    RETURN NEW;
+END $$;
+ALTER TABLE audit_events DISABLE TRIGGER audit_events_chain;
+CREATE TRIGGER audit_events_unchained BEFORE INSERT ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION bench_audit_unchained();
+SQL
+  for c in ${FHIR_CONNECTIONS-1 4}; do
+    echo "== FHIR: GET /fhir/R4/Patient?organization=…, audited WITHOUT the hash chain (baseline), $c connections =="
+    OA_ORG_FILE="$state/oa-org.txt" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"$duration" --latency -s "$root/scripts/bench/fhir-patients.lua" "$base"
+  done
+fi

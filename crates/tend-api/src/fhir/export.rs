@@ -168,7 +168,7 @@ pub async fn kick_off(
         types,
         bounds: Bounds { facility_id, since },
     };
-    let (scope_name, organization_id, scope_facility) = super::scope_parts(job.scope);
+    let (scope_name, organization_id, scope_facility) = crate::context::scope_parts(job.scope);
     let request = format!(
         "{}/{}{}",
         base.0,

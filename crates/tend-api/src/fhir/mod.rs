@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::facilities::list_audit;
-use crate::context::{Audit, Ctx, Scope};
+use crate::context::{Audit, Ctx};
 use crate::AppState;
 use error::{fhir_response, FhirError, FhirResult};
 use params::Params;
@@ -672,16 +672,4 @@ async fn read(mut ctx: Ctx, resource_type: &str, id: &str) -> FhirResult<Respons
         }
     }
     Ok(response)
-}
-
-/// Used by `Scope`-only code paths (export) to name the organization/facility.
-pub(crate) fn scope_parts(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
-    match scope {
-        Scope::Platform => ("platform", None, None),
-        Scope::Organization(o) => ("organization", Some(o), None),
-        Scope::Facility {
-            organization_id,
-            facility_id,
-        } => ("facility", Some(organization_id), Some(facility_id)),
-    }
 }
