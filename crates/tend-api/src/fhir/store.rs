@@ -546,7 +546,7 @@ pub async fn records(
     from: Option<Uuid>,
     limit: i64,
 ) -> FhirResult<Vec<RecordRow>> {
-    let kind = record_kind(resource_type).ok_or_else(|| FhirError::not_found())?;
+    let kind = record_kind(resource_type).ok_or_else(FhirError::not_found)?;
     let mut qb = QueryBuilder::new(format!(
         "SELECT {RECORD_COLUMNS} FROM clinical_records r{AMENDED_BY} WHERE r.kind = "
     ));
