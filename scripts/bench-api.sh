@@ -2,11 +2,14 @@
 # Measures the central API under wrk on loopback:
 #   1. facility-scoped patient list (GET /api/patients?facility_id=…&status=active)
 #      with 1,000,000 patients across 70,000 facilities;
-#   2. mixed admin traffic (facilities, devices, dashboard) at rising concurrency.
+#   2. mixed admin traffic (facilities, devices, dashboard) at rising concurrency;
+#   3. FHIR Patient search by organization (GET /fhir/R4/Patient?organization=…)
+#      by organization admins (each search audited).
 # Starts its own PostgreSQL cluster and API server (release build) and stops
 # both. Prints wrk's latency distributions; results go to docs/benchmarks.md by hand.
 #   usage: scripts/bench-api.sh [duration, default 20s]
-#   PATIENT_CONNECTIONS="1 4 16" ADMIN_CONNECTIONS="8 16 32 64" choose the wrk concurrency levels.
+#   PATIENT_CONNECTIONS="1 4 16" ADMIN_CONNECTIONS="8 16 32 64" FHIR_CONNECTIONS="1 4"
+#   choose the wrk concurrency levels (an empty list skips that part).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-20s}"
@@ -19,8 +22,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --profile server -p tend-api)
-bin="$CARGO_TARGET_DIR/server/tend-api"
+# TEND_API_BIN: an already built release tend-api instead of building one here.
+bin="${TEND_API_BIN:-}"
+if [ -z "$bin" ]; then
+  (cd "$root" && cargo build --profile server -p tend-api)
+  bin="$CARGO_TARGET_DIR/server/tend-api"
+fi
 
 # Each inserted facility and patient row takes its facility's sync-feed lock
 # until commit (tend_feed_position): 70,000 facilities in one statement need a
@@ -75,6 +82,7 @@ echo "bench: data ready in $(( $(date +%s) - start ))s" >&2
 psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.facility_id FROM users u WHERE role = 'RN' ORDER BY u.id" >"$state/rn.txt"
 psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.facility_id || ' ' || (SELECT string_agg(d.id::text, ',') FROM devices d WHERE d.facility_id = u.facility_id) FROM users u WHERE role = 'FACILITY_ADMIN' ORDER BY u.id" >"$state/fa.txt"
 psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || string_agg(f.id::text, ',') FROM users u JOIN facilities f ON f.organization_id = u.organization_id WHERE u.role = 'ORG_ADMIN' GROUP BY u.id ORDER BY u.id" >"$state/oa.txt"
+psql -At "$owner_url" -c "SELECT 'bench-token-' || u.id || ' ' || u.organization_id FROM users u WHERE u.role = 'ORG_ADMIN' ORDER BY u.id" >"$state/oa-org.txt"
 
 api_stack_serve "$bin" - TEND_LOG=warn TEND_DB_MAX_CONNECTIONS=16
 base="$API_BASE"
@@ -88,3 +96,32 @@ for c in ${ADMIN_CONNECTIONS-8 16 32 64}; do
   echo "== mixed admin traffic, $c connections =="
   FA_FILE="$state/fa.txt" OA_FILE="$state/oa.txt" wrk -t2 -c"$c" -d"$duration" --latency -s "$root/scripts/bench/admin.lua" "$base"
 done
+
+for c in ${FHIR_CONNECTIONS-1 4}; do
+  echo "== FHIR: GET /fhir/R4/Patient?organization=… (20 organization admins, audited), $c connections =="
+  OA_ORG_FILE="$state/oa-org.txt" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"$duration" --latency -s "$root/scripts/bench/fhir-patients.lua" "$base"
+done
+
+# The same audited reads without the audit hash chain, for its overhead: the
+# chain trigger (migration 0011) swapped for one that only numbers the rows
+# (the columns are NOT NULL and (chain_key, chain_seq) unique). The last part:
+# the database is thrown away afterwards. CHAIN_BASELINE=0 skips it.
+if [ -n "${FHIR_CONNECTIONS-1 4}" ] && [ "${CHAIN_BASELINE:-1}" = 1 ]; then
+  psql -q -v ON_ERROR_STOP=1 "$owner_url" <<'SQL'
+CREATE SEQUENCE bench_audit_seq START 1000000000;
+CREATE FUNCTION bench_audit_unchained() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    NEW.chain_seq := nextval('bench_audit_seq');
+    NEW.prev_hash := decode(repeat('00', 32), 'hex');
+    NEW.hash := decode(repeat('00', 32), 'hex');
+    RETURN NEW;
+END $$;
+ALTER TABLE audit_events DISABLE TRIGGER audit_events_chain;
+CREATE TRIGGER audit_events_unchained BEFORE INSERT ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION bench_audit_unchained();
+SQL
+  for c in ${FHIR_CONNECTIONS-1 4}; do
+    echo "== FHIR: GET /fhir/R4/Patient?organization=…, audited WITHOUT the hash chain (baseline), $c connections =="
+    OA_ORG_FILE="$state/oa-org.txt" wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"$duration" --latency -s "$root/scripts/bench/fhir-patients.lua" "$base"
+  done
+fi

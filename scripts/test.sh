@@ -51,6 +51,9 @@ python3 scripts/check-doc-links.py
 step "UI: npm ci, typecheck, component tests, build"
 # The app embeds ui/dist at compile time, so the UI is built before Rust.
 (cd ui && npm ci --no-audit --no-fund && npm run verify)
+# The FHIR validators the API's FHIR tests run (the R4 JSON schema, Medplum's
+# StructureDefinition validator with the vital-signs profiles), pinned.
+(cd scripts/fhir-validate && npm ci --no-audit --no-fund)
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

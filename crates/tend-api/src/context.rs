@@ -198,7 +198,7 @@ pub fn scope_statement(scope: Scope, user_id: Option<i64>) -> String {
 }
 
 /// The `tend.scope` name and the organization and facility a scope names.
-fn scope_parts(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
+pub(crate) fn scope_parts(scope: Scope) -> (&'static str, Option<i64>, Option<i64>) {
     match scope {
         Scope::Platform => ("platform", None, None),
         Scope::Organization(o) => ("organization", Some(o), None),

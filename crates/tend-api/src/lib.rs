@@ -11,6 +11,7 @@ pub mod context;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod fhir;
 pub mod http;
 pub mod identity;
 pub mod import;
@@ -112,7 +113,10 @@ pub fn build(
         readiness: Arc::default(),
         http,
     };
-    (api::finish(router, state), identity)
+    (
+        api::finish(router.nest("/fhir/R4", fhir::router()), state),
+        identity,
+    )
 }
 
 /// Serves plain HTTP on an already-bound listener until `shutdown` resolves.

@@ -137,6 +137,11 @@ fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsErr
     Ok(config)
 }
 
+/// Whether the request came over TLS (for URLs the API gives out, such as
+/// FHIR's links).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionTls(pub bool);
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open
 /// requests finish (up to [`SHUTDOWN_GRACE`]). With `tls`, every connection
 /// is TLS. Each request carries `ConnectInfo<SocketAddr>` (the TCP peer).
@@ -167,10 +172,12 @@ pub async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let secure = ConnectionTls(tls.is_some());
         let service = TowerToHyperService::new(tower::util::MapRequest::new(
             app.clone(),
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(secure);
                 req
             },
         ));

@@ -21,6 +21,7 @@ mod device_sync;
 mod facility_move;
 mod family;
 mod fault_proxy;
+mod fhir;
 mod helpers;
 mod identity;
 mod import;
