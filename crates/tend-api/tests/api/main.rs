@@ -23,6 +23,7 @@ mod fault_proxy;
 mod helpers;
 mod identity;
 mod import;
+mod import_console;
 mod isolation;
 mod login_abuse;
 mod login_client;
