@@ -30,6 +30,8 @@ pub struct DomainRules {
     pub visitor_code_digits: u32,
     /// For each role, the roles its holder may give (empty for clinical roles).
     pub assignable_roles: Vec<RoleGrant>,
+    /// Roles that may import an organization's CSV files (the console's Import).
+    pub importing_roles: Vec<Role>,
 }
 
 /// When a PRN dose's effectiveness follow-up may be due, in minutes after it.
@@ -126,6 +128,11 @@ impl DomainRules {
                         .filter(|&target| role.may_assign(target))
                         .collect(),
                 })
+                .collect(),
+            importing_roles: Role::ALL
+                .iter()
+                .copied()
+                .filter(|r| r.may_import())
                 .collect(),
         }
     }

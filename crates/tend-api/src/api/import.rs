@@ -12,7 +12,9 @@ use tend_domain::wire::{
 };
 use utoipa::IntoParams;
 
-use crate::context::{org_admin_or_above, Ctx};
+use tend_domain::Role;
+
+use crate::context::Ctx;
 use crate::error::{ApiError, Result};
 use crate::extract::{ApiJson, ApiQuery, Id};
 use crate::import::{Actor, BadOrganization, Kind, Outcome, Problem, Source, Sources};
@@ -65,7 +67,7 @@ pub async fn import_organization(
     store::get(&mut ctx.tx, ctx.principal.scope(), id, false)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let ctx = ctx.require(org_admin_or_above).await?;
+    let ctx = ctx.require(Role::may_import).await?;
     let mut v = Validator::new();
     let sources = Sources {
         facilities: body.facilities.map(|f| source(&mut v, "facilities", f)),

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tend_domain::Role;
 
-use crate::helpers::{insert_org, spawn_app, world, TestApp};
+use crate::helpers::{spawn_app, world, TestApp};
 use crate::import::{staff_csv, FACILITIES, RESIDENTS};
 
 fn files() -> Value {
@@ -247,7 +247,6 @@ async fn only_organization_and_platform_admins_import_and_only_into_their_scope(
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
-    let _ = insert_org;
 }
 
 #[tokio::test]
@@ -281,4 +280,88 @@ async fn the_upload_takes_files_larger_than_other_requests() {
         )
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{r:?}");
+}
+
+/// The console's client (tend-core): a check, problems as a report, then the import.
+#[tokio::test]
+async fn the_consoles_client_checks_reports_problems_and_imports() {
+    use tend_core::admin::AdminConsole;
+    use tend_domain::wire::{ImportFile, ImportRequest, Secret};
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (_, username) =
+        crate::helpers::insert_user(&app.owner, w.a1.org, w.a1.facility, Role::OrgAdmin).await;
+    let console = AdminConsole::new("test");
+    console
+        .sign_in(
+            Some(&app.base),
+            &username,
+            &Secret::new(crate::helpers::PASSWORD),
+        )
+        .await
+        .unwrap();
+    let file = |csv: &str| ImportFile {
+        name: "residents.csv".to_owned(),
+        csv: csv.to_owned(),
+    };
+    let good = ImportRequest {
+        residents: Some(file(
+            "facility,mrn,first_name,last_name,date_of_birth,status\nA1,C-1,Ida,Wells,1932-07-16,active\n",
+        )),
+        ..ImportRequest::default()
+    };
+    let bad = ImportRequest {
+        residents: Some(file(
+            "facility,mrn,first_name,last_name,date_of_birth,status\nA1,C-2,Ida,Wells,16/07/1932,active\n",
+        )),
+        ..ImportRequest::default()
+    };
+    let org = w.a1.org;
+    let run = |files: ImportRequest, dry_run: bool| {
+        let console = &console;
+        async move {
+            console
+                .with_session(|s| async move { s.import_csv(org, &files, dry_run).await })
+                .await
+        }
+    };
+
+    let checked = run(good.clone(), true).await.unwrap();
+    assert!(checked.dry_run && checked.problems.is_empty());
+    assert_eq!(checked.files[0].created, 1);
+    // A real run with problems is a report too (the API's 422), nothing written.
+    for dry_run in [true, false] {
+        let report = run(bad.clone(), dry_run).await.unwrap();
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert_eq!(
+            (report.problems[0].line, report.problems[0].column.as_str()),
+            (2, "date_of_birth")
+        );
+        assert!(report.files.is_empty());
+    }
+    let imported = run(good.clone(), false).await.unwrap();
+    assert!(!imported.dry_run);
+    assert_eq!(imported.files[0].created, 1);
+    let again = run(good, false).await.unwrap();
+    assert_eq!(again.files[0].unchanged, 1);
+    // Nothing to send is refused before the server is asked.
+    let err = run(ImportRequest::default(), true).await.unwrap_err();
+    assert_eq!(err.code(), tend_domain::ErrorCode::ValidationFailed);
+    // Another organization is not there for an organization admin.
+    let err = console
+        .with_session(|s| async move {
+            s.import_csv(
+                w.b1.org,
+                &ImportRequest {
+                    residents: Some(file("x")),
+                    ..ImportRequest::default()
+                },
+                true,
+            )
+            .await
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tend_domain::ErrorCode::NotFound);
 }
