@@ -133,9 +133,11 @@ impl Actor {
 /// One problem with one cell (or a header, or a whole line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The file as it was named on the command line.
+    /// The file as it was named on the command line or in the request
+    /// (`legacy users`, `legacy patients`: a legacy database's tables).
     pub file: String,
-    /// The CSV line the record starts on; the header is line 1.
+    /// The CSV line the record starts on; the header is line 1 (0: the
+    /// whole file). For a legacy table, the row's id (0: the table).
     pub line: u64,
     /// The header name of the cell's column (`*` for the whole line).
     pub column: String,
