@@ -227,16 +227,16 @@ pub async fn run_legacy(
     let patients = read_legacy(&mut source, &PATIENTS, &mut problems).await?;
     source.rollback().await?;
 
-    let facilities: Vec<(i64, String, String, bool)> = sqlx::query_as(
-        "SELECT id, name, facility_type, settings->>'default_facility' IS NOT DISTINCT FROM 'true' \
-         FROM facilities WHERE organization_id = $1 ORDER BY id",
+    let facilities: Vec<(i64, String, String, bool, String)> = sqlx::query_as(
+        "SELECT id, name, facility_type, settings->>'default_facility' IS NOT DISTINCT FROM 'true', \
+         timezone FROM facilities WHERE organization_id = $1 ORDER BY id",
     )
     .bind(organization_id)
     .fetch_all(&mut *conn)
     .await?;
     let by_id: HashMap<i64, String> = facilities
         .iter()
-        .map(|(id, name, _, _)| (*id, name.clone()))
+        .map(|(id, name, ..)| (*id, name.clone()))
         .collect();
     let known = |f: Option<i64>| f.is_some_and(|f| by_id.contains_key(&f));
     let needs_default = users
@@ -279,7 +279,12 @@ pub async fn run_legacy(
                             name: default.name.clone(),
                             facility_type,
                             licensed_beds: None,
-                            extra: Vec::new(),
+                            // Dates are midnight in the facility's zone: the
+                            // organization's own, where it has one.
+                            extra: facilities
+                                .first()
+                                .map(|f| vec![("timezone", Some(f.4.clone()))])
+                                .unwrap_or_default(),
                             default_facility: true,
                         })
                     }
@@ -299,7 +304,7 @@ pub async fn run_legacy(
     };
     let existing = {
         let mut counts = HashMap::new();
-        for (_, name, _, _) in &facilities {
+        for (_, name, ..) in &facilities {
             *counts.entry(name.clone()).or_insert(0) += 1;
         }
         counts

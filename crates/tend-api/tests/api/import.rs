@@ -673,6 +673,11 @@ async fn a_legacy_database_without_facilities_gets_one_default_facility_and_a_re
     let (owner, _, _) = fresh_database().await;
     let org = org(&owner).await;
     let maple = insert_facility(&owner, org, "Maple House", Some(40)).await;
+    sqlx::query("UPDATE facilities SET timezone = 'America/Chicago' WHERE id = $1")
+        .bind(maple)
+        .execute(&owner)
+        .await
+        .unwrap();
     let (legacy, legacy_url) = legacy_database(maple).await;
     let untouched = legacy_rows(&legacy).await;
     let default = DefaultFacility::default();
@@ -701,8 +706,8 @@ async fn a_legacy_database_without_facilities_gets_one_default_facility_and_a_re
         done(first),
         vec![counts(1, 0, 0, 0), counts(3, 0, 0, 0), counts(3, 0, 0, 0)]
     );
-    let (main, facility_type): (i64, String) = sqlx::query_as(
-        "SELECT id, facility_type FROM facilities WHERE organization_id = $1 \
+    let (main, facility_type, timezone): (i64, String, String) = sqlx::query_as(
+        "SELECT id, facility_type, timezone FROM facilities WHERE organization_id = $1 \
          AND name = 'Main Campus' AND settings->>'default_facility' = 'true'",
     )
     .bind(org)
@@ -713,6 +718,7 @@ async fn a_legacy_database_without_facilities_gets_one_default_facility_and_a_re
         facility_type, "SNF",
         "the type of the organization's first facility"
     );
+    assert_eq!(timezone, "America/Chicago", "and its time zone");
     let placed: Vec<(String, i64)> = sqlx::query_as(
         "SELECT employee_id, facility_id FROM users WHERE organization_id = $1 \
          UNION ALL SELECT mrn, facility_id FROM patients WHERE organization_id = $1 ORDER BY 1",
