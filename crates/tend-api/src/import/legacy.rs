@@ -324,7 +324,7 @@ pub async fn run_legacy(
         residents: None,
     };
     if let Some(users) = users {
-        let table = table(&USERS, users, &facility);
+        let table = table(&USERS, users, facility);
         let start = problems.len();
         let mut report = Report {
             problems: &mut problems,
@@ -336,7 +336,7 @@ pub async fn run_legacy(
         parsed.staff = Some((table.file, rows));
     }
     if let Some(patients) = patients {
-        let table = table(&PATIENTS, patients, &facility);
+        let table = table(&PATIENTS, patients, facility);
         let start = problems.len();
         let mut report = Report {
             problems: &mut problems,

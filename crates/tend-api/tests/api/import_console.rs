@@ -139,9 +139,8 @@ A1,CNA,E3,a1.cy,Cy,Jones,not-an-email
             .fetch_one(&app.owner)
             .await
             .unwrap();
-    let residents = format!(
-        "facility,mrn,first_name,last_name,date_of_birth,status\nA1,M-9,Ida,Wells,2199-01-01,active\n"
-    );
+    let residents =
+        "facility,mrn,first_name,last_name,date_of_birth,status\nA1,M-9,Ida,Wells,2199-01-01,active\n";
     let body = json!({
         "facilities": {"name": "facilities.csv", "csv": FACILITIES},
         "staff": {"name": "staff.csv", "csv": format!("{staff}A1,LPN,E4,{taken},Di,Brown,\n")},
