@@ -15,6 +15,7 @@ fn main() {
             "admin_enrollment_codes",
             "admin_facilities",
             "admin_facility_dashboard",
+            "admin_import",
             "admin_login",
             "admin_logout",
             "admin_register_device",

@@ -9,7 +9,7 @@ use tend_core::admin::{
     NewEnrollmentCode, OccupancyHistory, RegisterDevice,
 };
 use tend_core::device::DeviceRuntime;
-use tend_domain::wire::Secret;
+use tend_domain::wire::{ImportReport, ImportRequest, Secret};
 use tend_domain::{DeviceType, HistoryDays};
 
 use crate::error::AppError;
@@ -94,6 +94,26 @@ pub async fn admin_export_audit_csv(
     Ok(state
         .admin()
         .with_session(|s| async move { s.export_audit_csv(&query, &dir, chrono::Utc::now()).await })
+        .await?)
+}
+
+/// Checks (`dry_run`) or imports CSV files of facilities, staff and
+/// residents into an organization (organization and platform administrators).
+/// Problems in the files come back in the report, by file, line and column.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_import(
+    state: State<'_, DeviceRuntime>,
+    organization_id: u32,
+    files: ImportRequest,
+    dry_run: bool,
+) -> Result<ImportReport, AppError> {
+    Ok(state
+        .admin()
+        .with_session(|s| async move {
+            s.import_csv(i64::from(organization_id), &files, dry_run)
+                .await
+        })
         .await?)
 }
 

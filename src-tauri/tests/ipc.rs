@@ -244,6 +244,10 @@ fn admin_commands_need_a_signed_in_administrator() {
         ("admin_audit_chain", json!({})),
         ("admin_verify_audit_chain", json!({})),
         (
+            "admin_import",
+            json!({"organizationId": 1, "dryRun": true, "files": {"staff": {"name": "staff.csv", "csv": "facility\n"}}}),
+        ),
+        (
             "admin_export_audit_csv",
             json!({"query": {"facility_id": null, "actor_user_id": null, "action_prefix": null, "cross_facility_only": false, "cursor": null}}),
         ),

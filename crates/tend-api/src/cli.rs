@@ -85,7 +85,9 @@ column or a missing required one is an error).
               email (may be empty); optional badge_uid
   residents:  facility, mrn, first_name, last_name, date_of_birth (YYYY-MM-DD),
               status (active, on_leave, discharged, deceased);
-              optional room, admission_date (YYYY-MM-DD)
+              optional room, admission_date (YYYY-MM-DD), discharge_date
+              (YYYY-MM-DD; required for discharged and deceased residents
+              when the column is there, not before admission_date)
 
 `facility` is the name of a facility of the organization (or one the
 facilities file creates). Rows are matched on their natural keys: a facility's
@@ -100,7 +102,20 @@ everything, rehearses the writes and rolls them back. A real run writes one
 transaction per file (facilities, staff, residents) with an audit event each.
 New staff get no password: they sign in by badge, or once an administrator sets
 one. Badge values are kept only as the organization's keyed hashes; the files
-are not kept.";
+are not kept.
+
+--legacy-database (or TEND_LEGACY_DATABASE_URL) instead of files brings in an
+existing single-tenant installation's `users` and `patients` tables (read in
+one read-only transaction, never written). Each row goes to the facility of
+the organization its `facility_id` names; a row without one, or naming a
+facility the organization does not have, goes to the organization's default
+facility, created once when needed (--default-facility-name, \"Main Campus\";
+--default-facility-type, else the type of the organization's first facility)
+and marked settings.default_facility, so a second run finds it. Problems are
+printed as `legacy users:ID:COLUMN: message` with the legacy row's id.
+Columns: users(id, employee_id, username, full_name, role, [email],
+[facility_id]); patients(id, mrn, first_name, last_name, date_of_birth, status,
+[room], [admission_date], [discharge_date], [facility_id]).";
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -119,9 +134,24 @@ pub struct ImportArgs {
     /// staff.csv: facility, role, employee_id, username, first_name, last_name, email, badge_uid
     #[arg(long)]
     pub staff: Option<PathBuf>,
-    /// residents.csv: facility, mrn, first_name, last_name, date_of_birth, status, room, admission_date
+    /// residents.csv: facility, mrn, first_name, last_name, date_of_birth, status, room, admission_date, discharge_date
     #[arg(long)]
     pub residents: Option<PathBuf>,
+    /// An existing single-tenant installation to bring in (its users and
+    /// patients tables; read only). Prefer the environment variable: a URL
+    /// with a password on the command line shows in `ps`.
+    #[arg(long, env = "TEND_LEGACY_DATABASE_URL", conflicts_with_all = ["facilities", "staff", "residents"])]
+    pub legacy_database: Option<DatabaseUrl>,
+    /// With --legacy-database: the name of the default facility if it must be created.
+    #[arg(long, default_value = crate::import::legacy::DEFAULT_FACILITY_NAME, requires = "legacy_database")]
+    pub default_facility_name: String,
+    /// With --legacy-database: its facility type (default: that of the organization's first facility).
+    #[arg(long, value_parser = parse_facility_type, requires = "legacy_database")]
+    pub default_facility_type: Option<tend_domain::FacilityType>,
+}
+
+fn parse_facility_type(value: &str) -> Result<tend_domain::FacilityType, String> {
+    tend_domain::FacilityType::parse(&value.to_ascii_uppercase()).map_err(|e| e.message)
 }
 
 /// `import` found problems in the files (exit status 1; they are on stderr).
@@ -382,9 +412,14 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         staff: args.staff,
         residents: args.residents,
     };
-    if files.facilities.is_none() && files.staff.is_none() && files.residents.is_none() {
+    if files.facilities.is_none()
+        && files.staff.is_none()
+        && files.residents.is_none()
+        && args.legacy_database.is_none()
+    {
         return Err(UsageError(
-            "give at least one of --facilities, --staff, --residents".to_owned(),
+            "give at least one of --facilities, --staff, --residents, or --legacy-database"
+                .to_owned(),
         )
         .into());
     }
@@ -392,10 +427,34 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let pool = db::connect(&args.database_url, 2)
         .await
         .context("connecting as owner")?;
-    let outcome = crate::import::run(&pool, args.organization, &files, args.dry_run)
+    let run = async {
+        match &args.legacy_database {
+            Some(url) => {
+                let legacy = db::connect(url, 1)
+                    .await
+                    .context("connecting to the legacy database")?;
+                let default = crate::import::legacy::DefaultFacility {
+                    name: args.default_facility_name.clone(),
+                    facility_type: args.default_facility_type,
+                };
+                let outcome = crate::import::legacy::run_legacy(
+                    &pool,
+                    args.organization,
+                    &legacy,
+                    &default,
+                    args.dry_run,
+                )
+                .await;
+                legacy.close().await;
+                outcome
+            }
+            None => crate::import::run(&pool, args.organization, &files, args.dry_run).await,
+        }
+    };
+    let outcome = run
         .await
         .map_err(|e| match e.downcast::<crate::import::BadOrganization>() {
-            Ok(bad) => UsageError(bad.0).into(),
+            Ok(bad) => UsageError(format!("--organization: {bad}")).into(),
             Err(e) => e,
         })?;
     match outcome {

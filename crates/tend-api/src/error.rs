@@ -99,6 +99,10 @@ pub enum ApiError {
     /// serve (426); the device keeps its outbox and asks for an update.
     #[error("this app version cannot sync with the server; update the app (nothing was lost)")]
     UnsupportedVersion,
+    /// Import files with problems (422 VALIDATION_FAILED); every problem is
+    /// listed by file, line and column, and nothing was written.
+    #[error("the files have problems; nothing was written")]
+    ImportProblems(Vec<tend_domain::wire::ImportProblem>),
     /// A request parameter that is not acceptable at all (a foreign or
     /// corrupt sync cursor, an empty batch): 400 naming the field.
     #[error("the request has an invalid parameter")]
@@ -130,7 +134,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) | Self::InvalidParameter(_) => ErrorCode::ValidationFailed,
+            Self::Validation(_) | Self::InvalidParameter(_) | Self::ImportProblems(_) => {
+                ErrorCode::ValidationFailed
+            }
             Self::StaleVersion(_) => ErrorCode::Conflict,
             Self::UnsupportedVersion => ErrorCode::UnsupportedVersion,
             Self::Malformed(_)
@@ -158,7 +164,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::ImportProblems(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             Self::StaleVersion(_) => StatusCode::CONFLICT,
             Self::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
@@ -232,6 +238,10 @@ impl ApiError {
                 },
                 order: match self {
                     Self::DeviceOrdered { order } => Some(order.clone()),
+                    _ => None,
+                },
+                import_problems: match self {
+                    Self::ImportProblems(problems) => Some(problems.clone()),
                     _ => None,
                 },
             },

@@ -37,12 +37,14 @@ impl Default for HttpSettings {
     }
 }
 
-/// The one route whose body may be larger than [`crate::BODY_LIMIT`].
+/// The routes whose body may be larger than [`crate::BODY_LIMIT`].
 pub const SYNC_PUSH_ROUTE: &str = "/api/sync/push";
+pub const IMPORT_ROUTE: &str = "/api/organizations/{id}/import";
 
 fn body_limit(route: Option<&str>) -> usize {
     match route {
         Some(SYNC_PUSH_ROUTE) => crate::SYNC_BODY_LIMIT,
+        Some(IMPORT_ROUTE) => crate::api::import::IMPORT_BODY_LIMIT,
         _ => crate::BODY_LIMIT,
     }
 }

@@ -4,6 +4,11 @@
 //! written; a run writes one transaction per file and matches rows on their
 //! natural keys, so running the same files again changes nothing.
 //!
+//! The command line reads files and runs as the schema owner; the API
+//! (`POST /api/organizations/{id}/import`, the admin console's upload) sends
+//! the same texts through [`run_sources`] as the administrator, each
+//! transaction carrying the organization's row-level-security scope.
+//!
 //! Natural keys: a facility's name within the organization, a staff member's
 //! `employee_id` within the organization (`users_organization_id_employee_id_key`),
 //! a resident's `mrn` within the facility (`patients_facility_id_mrn_key`).
@@ -16,10 +21,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
+use sqlx::Transaction;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use tend_domain::{FacilityType, PatientStatus, Role};
 
 use crate::validate::Validator;
+
+pub mod legacy;
 
 /// The password hash of imported staff: not a PHC string, so no password
 /// matches it (as for demo accounts seeded without a password). They sign in
@@ -37,12 +45,99 @@ pub struct Files {
     pub residents: Option<PathBuf>,
 }
 
+/// One CSV text and the name its problems are reported under.
+pub struct Source {
+    pub name: String,
+    /// The bytes, or why they could not be read (a problem at line 0).
+    pub bytes: Result<Vec<u8>, String>,
+}
+
+impl Source {
+    /// A text sent by a client (the admin console).
+    pub fn text(name: impl Into<String>, text: String) -> Self {
+        Self {
+            name: name.into(),
+            bytes: Ok(text.into_bytes()),
+        }
+    }
+
+    /// A file named on the command line.
+    pub fn read(path: &Path) -> Self {
+        Self {
+            name: path.display().to_string(),
+            bytes: std::fs::read(path).map_err(|e| format!("cannot read the file: {e}")),
+        }
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The texts of one import; any may be left out.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub facilities: Option<Source>,
+    pub staff: Option<Source>,
+    pub residents: Option<Source>,
+}
+
+impl Sources {
+    pub fn read(files: &Files) -> Self {
+        Self {
+            facilities: files.facilities.as_deref().map(Source::read),
+            staff: files.staff.as_deref().map(Source::read),
+            residents: files.residents.as_deref().map(Source::read),
+        }
+    }
+}
+
+/// Who runs an import.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// `tend-api import` as the schema owner.
+    Owner,
+    /// An administrator through the API: every transaction is scoped to the
+    /// organization (row-level security) and audited in their name.
+    Administrator {
+        user_id: i64,
+        client_address: Option<String>,
+    },
+}
+
+impl Actor {
+    /// A transaction for the import's reads or one file's writes.
+    async fn begin(
+        &self,
+        pool: &PgPool,
+        organization_id: i64,
+    ) -> anyhow::Result<Transaction<'static, Postgres>> {
+        Ok(match self {
+            Self::Owner => pool.begin().await?,
+            Self::Administrator { user_id, .. } => {
+                crate::context::begin_scoped(
+                    pool,
+                    crate::context::Scope::Organization(organization_id),
+                    Some(*user_id),
+                )
+                .await?
+            }
+        })
+    }
+}
+
 /// One problem with one cell (or a header, or a whole line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The file as it was named on the command line.
+    /// The file as it was named on the command line or in the request
+    /// (`legacy users`, `legacy patients`: a legacy database's tables).
     pub file: String,
-    /// The CSV line the record starts on; the header is line 1.
+    /// The CSV line the record starts on; the header is line 1 (0: the
+    /// whole file). For a legacy table, the row's id (0: the table).
     pub line: u64,
     /// The header name of the cell's column (`*` for the whole line).
     pub column: String,
@@ -109,7 +204,7 @@ impl Kind {
                 "state_license_number",
             ],
             Self::Staff => &["badge_uid"],
-            Self::Residents => &["room", "admission_date"],
+            Self::Residents => &["room", "admission_date", "discharge_date"],
         }
     }
 
@@ -171,8 +266,12 @@ pub enum Outcome {
 
 /// The organization to import into is missing or is the platform's own.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadOrganization(pub String);
+pub enum BadOrganization {
+    #[error("no organization {0}")]
+    Missing(i64),
+    #[error("{0} is the platform's own organization; import into a care organization")]
+    Platform(i64),
+}
 
 /// A file's header: where each known column is.
 struct Table {
@@ -224,23 +323,23 @@ impl Report<'_> {
 
 /// Reads a CSV file: header names (case-insensitive, any order; unknown,
 /// repeated and missing required columns are problems) and its records.
-fn read_table(path: &Path, kind: Kind, problems: &mut Vec<Problem>) -> Option<Table> {
-    let file = path.display().to_string();
+fn read_table(source: &Source, kind: Kind, problems: &mut Vec<Problem>) -> Option<Table> {
+    let file = source.name.clone();
     let mut report = Report {
         problems,
         file: file.clone(),
     };
-    let mut reader = match csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-    {
-        Ok(r) => r,
+    let bytes = match &source.bytes {
+        Ok(b) => b.as_slice(),
         Err(e) => {
-            report.add(0, "*", format!("cannot read the file: {e}"));
+            report.add(0, "*", e.clone());
             return None;
         }
     };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
     let header = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -433,6 +532,9 @@ struct FacilityRow {
     licensed_beds: Option<i32>,
     /// Optional columns present in the header: (column, value).
     extra: Vec<(&'static str, Option<String>)>,
+    /// The organization's default facility (for rows that name none),
+    /// marked `settings.default_facility` when created.
+    default_facility: bool,
 }
 
 fn parse_facilities(table: &Table, report: &mut Report<'_>) -> Vec<FacilityRow> {
@@ -493,6 +595,7 @@ fn parse_facilities(table: &Table, report: &mut Report<'_>) -> Vec<FacilityRow> 
                 facility_type,
                 licensed_beds,
                 extra,
+                default_facility: false,
             });
         }
     }
@@ -543,8 +646,14 @@ fn parse_staff(table: &Table, names: &FacilityNames, report: &mut Report<'_>) ->
         if let Some(first) = usernames.first(username.clone(), line) {
             v.add("username", format!("the same username as line {first}"));
         }
-        let first_name = v.text("first_name", table.cell(record, "first_name"), 100);
-        let last_name = v.text("last_name", table.cell(record, "last_name"), 100);
+        // A legacy database has one name column (see `legacy`), a file two.
+        let full_name = if table.has("full_name") {
+            v.text("full_name", table.cell(record, "full_name"), 200)
+        } else {
+            let first_name = v.text("first_name", table.cell(record, "first_name"), 100);
+            let last_name = v.text("last_name", table.cell(record, "last_name"), 100);
+            format!("{first_name} {last_name}")
+        };
         let email = v.email("email", Some(table.cell(record, "email")));
         let badge = match optional(table.cell(record, "badge_uid")) {
             None => None,
@@ -568,7 +677,7 @@ fn parse_staff(table: &Table, names: &FacilityNames, report: &mut Report<'_>) ->
                 role,
                 employee_id,
                 username,
-                full_name: format!("{first_name} {last_name}"),
+                full_name,
                 email,
                 badge,
             });
@@ -586,6 +695,7 @@ struct ResidentRow {
     status: PatientStatus,
     room: Option<String>,
     admission_date: Option<NaiveDate>,
+    discharge_date: Option<NaiveDate>,
 }
 
 fn parse_residents(
@@ -622,10 +732,26 @@ fn parse_residents(
         let room = v.opt_text("room", Some(table.cell(record, "room")), 32);
         let admission_date = optional(table.cell(record, "admission_date"))
             .and_then(|d| date(&mut v, "admission_date", d));
+        let discharge_date = optional(table.cell(record, "discharge_date"))
+            .and_then(|d| date(&mut v, "discharge_date", d));
         if let (Some(dob), Some(status)) = (date_of_birth, status) {
-            // The API's own date rules (birth between 1900 and today).
+            let leaving = matches!(status, PatientStatus::Discharged | PatientStatus::Deceased);
+            if leaving
+                && table.has("discharge_date")
+                && optional(table.cell(record, "discharge_date")).is_none()
+            {
+                v.add(
+                    "discharge_date",
+                    "required when the status is discharged or deceased",
+                );
+            }
+            // The API's own date rules (birth between 1900 and today, a
+            // discharge only when discharged or deceased and not before the
+            // admission), under the file's column names.
+            let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+            let mut rules = Validator::new();
             crate::api::patients::check_dates(
-                &mut v,
+                &mut rules,
                 &crate::store::patients::Fields {
                     organization_id: names.organization_id,
                     facility_id: 0,
@@ -635,15 +761,32 @@ fn parse_residents(
                     date_of_birth: dob,
                     status,
                     room: room.clone(),
-                    admitted_at: None,
-                    discharged_at: None,
+                    admitted_at: admission_date.and_then(midnight),
+                    discharged_at: discharge_date.and_then(midnight),
                 },
             );
+            for (field, messages) in rules.into_fields() {
+                let column = match field.as_str() {
+                    "discharged_at" => "discharge_date",
+                    "admitted_at" => "admission_date",
+                    other => other,
+                };
+                for message in messages {
+                    v.add(column, message.replace("admitted_at", "admission_date"));
+                }
+            }
             if let Some(admitted) = admission_date {
                 if admitted > today {
                     v.add("admission_date", "must not be in the future");
                 } else if admitted < dob {
                     v.add("admission_date", "must not be before date_of_birth");
+                }
+            }
+            if let Some(discharged) = discharge_date {
+                if discharged > today {
+                    v.add("discharge_date", "must not be in the future");
+                } else if discharged < dob {
+                    v.add("discharge_date", "must not be before date_of_birth");
                 }
             }
         }
@@ -659,6 +802,7 @@ fn parse_residents(
                 status,
                 room,
                 admission_date,
+                discharge_date,
             });
         }
     }
@@ -673,24 +817,28 @@ async fn check_staff_against_database(
     rows: &[StaffRow],
     report: &mut Report<'_>,
 ) -> anyhow::Result<()> {
-    let usernames: Vec<&str> = rows.iter().map(|r| r.username.as_str()).collect();
-    let holders: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT username, organization_id, employee_id FROM users WHERE username = ANY($1)",
-    )
-    .bind(&usernames)
-    .fetch_all(&mut *conn)
-    .await?;
-    let holders: HashMap<String, (i64, String)> =
-        holders.into_iter().map(|(u, o, e)| (u, (o, e))).collect();
+    // Usernames are unique across organizations, which the API's scope
+    // cannot see: a SECURITY DEFINER function answers only "taken or not".
+    let taken: HashSet<String> =
+        sqlx::query_scalar("SELECT username FROM tend_usernames_taken($1, $2::text[], $3::text[])")
+            .bind(organization_id)
+            .bind(rows.iter().map(|r| r.username.as_str()).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|r| r.employee_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
     for row in rows {
-        if let Some((org, employee)) = holders.get(&row.username) {
-            if *org != organization_id || *employee != row.employee_id {
-                report.add(
-                    row.line,
-                    "username",
-                    "this username belongs to another account; choose another",
-                );
-            }
+        if taken.contains(&row.username) {
+            report.add(
+                row.line,
+                "username",
+                "this username belongs to another account; choose another",
+            );
         }
     }
     if !rows.iter().any(|r| r.badge.is_some()) {
@@ -773,6 +921,9 @@ async fn write_facilities(
                 for (column, _) in &row.extra {
                     qb.push(", ").push(*column);
                 }
+                if row.default_facility {
+                    qb.push(", settings");
+                }
                 qb.push(") VALUES (")
                     .push_bind(organization_id)
                     .push(", ")
@@ -783,6 +934,9 @@ async fn write_facilities(
                     .push_bind(row.licensed_beds);
                 for (_, value) in &row.extra {
                     qb.push(", ").push_bind(value.as_deref());
+                }
+                if row.default_facility {
+                    qb.push(", '{\"default_facility\": true}'::jsonb");
                 }
                 qb.push(")");
                 qb.build().execute(&mut *conn).await?;
@@ -850,8 +1004,12 @@ async fn write_staff(
     for row in rows {
         facility.push(resolve(&ids, &row.facility)?);
     }
+    // Created or updated from the rows the statement's snapshot held before
+    // it: the API's role may not read `xmax` of users (column privileges).
     let created: Vec<bool> = sqlx::query_scalar(
-        "INSERT INTO users AS u (organization_id, facility_id, employee_id, username, full_name, email, role, \
+        "WITH earlier AS (SELECT employee_id FROM users WHERE organization_id = $1 AND employee_id = ANY($3)), \
+         written AS ( \
+         INSERT INTO users AS u (organization_id, facility_id, employee_id, username, full_name, email, role, \
          password_hash) \
          SELECT $1, t.facility_id, t.employee_id, t.username, t.full_name, t.email, t.role, $8 \
          FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) \
@@ -861,7 +1019,8 @@ async fn write_staff(
              email = excluded.email, role = excluded.role, updated_at = now() \
          WHERE (u.facility_id, u.username, u.full_name, u.email, u.role) IS DISTINCT FROM \
                (excluded.facility_id, excluded.username, excluded.full_name, excluded.email, excluded.role) \
-         RETURNING xmax = 0",
+         RETURNING u.employee_id) \
+         SELECT NOT EXISTS (SELECT 1 FROM earlier e WHERE e.employee_id = w.employee_id) FROM written w",
     )
     .bind(organization_id)
     .bind(&facility)
@@ -909,14 +1068,23 @@ async fn write_staff(
     Ok(counts)
 }
 
-/// Residents in one statement (matched on facility and MRN). A column the
-/// file does not have (room, admission_date) keeps its stored value.
+/// Which optional columns of the residents file are there: one the file
+/// does not have keeps its stored value.
+#[derive(Debug, Clone, Copy)]
+struct ResidentColumns {
+    room: bool,
+    admission: bool,
+    discharge: bool,
+}
+
+/// Residents in one statement (matched on facility and MRN). Without a
+/// discharge_date column, a discharged or deceased resident keeps the stored
+/// discharge time, or gets the time of the import.
 async fn write_residents(
     conn: &mut PgConnection,
     organization_id: i64,
     rows: &[ResidentRow],
-    has_room: bool,
-    has_admission: bool,
+    columns: ResidentColumns,
 ) -> anyhow::Result<Counts> {
     let ids = facility_ids(conn, organization_id).await?;
     let mut facility = Vec::with_capacity(rows.len());
@@ -928,10 +1096,12 @@ async fn write_residents(
          status, room, admitted_at, discharged_at) \
          SELECT $1, t.facility_id, t.mrn, t.first_name, t.last_name, t.date_of_birth, t.status, t.room, \
                 t.admission_date::timestamp AT TIME ZONE tend_zone_or_utc(f.timezone), \
-                CASE WHEN t.status IN ('discharged', 'deceased') THEN now() END \
+                CASE WHEN t.status IN ('discharged', 'deceased') \
+                     THEN coalesce(t.discharge_date::timestamp AT TIME ZONE tend_zone_or_utc(f.timezone), now()) END \
          FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[], $8::text[], \
-                     $9::date[]) \
-              AS t (facility_id, mrn, first_name, last_name, date_of_birth, status, room, admission_date) \
+                     $9::date[], $13::date[]) \
+              AS t (facility_id, mrn, first_name, last_name, date_of_birth, status, room, admission_date, \
+                    discharge_date) \
          JOIN facilities f ON f.id = t.facility_id AND f.organization_id = $1 \
          ON CONFLICT (facility_id, mrn) DO UPDATE \
          SET first_name = excluded.first_name, last_name = excluded.last_name, \
@@ -939,12 +1109,14 @@ async fn write_residents(
              room = CASE WHEN $10 THEN excluded.room ELSE p.room END, \
              admitted_at = CASE WHEN $11 THEN excluded.admitted_at ELSE p.admitted_at END, \
              discharged_at = CASE WHEN excluded.status IN ('discharged', 'deceased') \
-                                  THEN coalesce(p.discharged_at, now()) END, \
+                                  THEN CASE WHEN $12 THEN excluded.discharged_at \
+                                            ELSE coalesce(p.discharged_at, now()) END END, \
              updated_at = now() \
          WHERE (p.first_name, p.last_name, p.date_of_birth, p.status) IS DISTINCT FROM \
                (excluded.first_name, excluded.last_name, excluded.date_of_birth, excluded.status) \
             OR ($10 AND p.room IS DISTINCT FROM excluded.room) \
             OR ($11 AND p.admitted_at IS DISTINCT FROM excluded.admitted_at) \
+            OR ($12 AND p.discharged_at IS DISTINCT FROM excluded.discharged_at) \
          RETURNING xmax = 0",
     )
     .bind(organization_id)
@@ -956,8 +1128,10 @@ async fn write_residents(
     .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.room.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.admission_date).collect::<Vec<_>>())
-    .bind(has_room)
-    .bind(has_admission)
+    .bind(columns.room)
+    .bind(columns.admission)
+    .bind(columns.discharge)
+    .bind(rows.iter().map(|r| r.discharge_date).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
     Ok(tally(&created, rows.len()))
@@ -966,28 +1140,54 @@ async fn write_residents(
 /// One audit event per file: counts only, no names or values.
 async fn audit(
     conn: &mut PgConnection,
+    actor: &Actor,
     organization_id: i64,
     kind: Kind,
     counts: Counts,
 ) -> anyhow::Result<()> {
     let (action, resource_type) = kind.audit();
+    let by = match actor {
+        Actor::Owner => "tend-api import",
+        Actor::Administrator { .. } => "admin console import",
+    };
     let mut reason = format!(
-        "tend-api import: {} created, {} updated, {} unchanged",
+        "{by}: {} created, {} updated, {} unchanged",
         counts.created, counts.updated, counts.unchanged
     );
     if kind == Kind::Staff {
         reason.push_str(&format!(", {} badges added", counts.badges_added));
     }
-    sqlx::query(
-        "INSERT INTO audit_events (organization_id, action, resource_type, outcome, reason) \
-         VALUES ($1, $2, $3, 'success', $4)",
-    )
-    .bind(organization_id)
-    .bind(action)
-    .bind(resource_type)
-    .bind(reason)
-    .execute(&mut *conn)
-    .await?;
+    match actor {
+        Actor::Owner => {
+            sqlx::query(
+                "INSERT INTO audit_events (organization_id, action, resource_type, outcome, reason) \
+                 VALUES ($1, $2, $3, 'success', $4)",
+            )
+            .bind(organization_id)
+            .bind(action)
+            .bind(resource_type)
+            .bind(reason)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Actor::Administrator {
+            user_id,
+            client_address,
+        } => {
+            // Organization-wide, so cross-facility as the API marks such writes.
+            crate::context::insert_audit(
+                conn,
+                Some(*user_id),
+                &crate::context::Audit::new(action, resource_type)
+                    .org(organization_id)
+                    .reason(&reason),
+                "success",
+                true,
+                client_address.as_deref(),
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
 
@@ -1000,14 +1200,14 @@ fn sort_problems(problems: &mut [Problem], order: &HashMap<String, usize>) {
 struct Parsed {
     facilities: Option<(String, Vec<FacilityRow>)>,
     staff: Option<(String, Vec<StaffRow>)>,
-    residents: Option<(String, Vec<ResidentRow>, bool, bool)>,
+    residents: Option<(String, Vec<ResidentRow>, ResidentColumns)>,
 }
 
 /// Reads and checks every file (reads from the database, writes nothing).
 async fn parse_all(
     conn: &mut PgConnection,
     organization_id: i64,
-    files: &Files,
+    sources: &Sources,
     problems: &mut Vec<Problem>,
 ) -> anyhow::Result<Parsed> {
     let existing: Vec<(String, i64)> = sqlx::query_as(
@@ -1029,9 +1229,9 @@ async fn parse_all(
         staff: None,
         residents: None,
     };
-    if let Some(path) = &files.facilities {
+    if let Some(source) = &sources.facilities {
         let start = problems.len();
-        if let Some(table) = read_table(path, Kind::Facilities, problems) {
+        if let Some(table) = read_table(source, Kind::Facilities, problems) {
             let mut report = Report {
                 problems,
                 file: table.file.clone(),
@@ -1057,9 +1257,9 @@ async fn parse_all(
             parsed.facilities = Some((table.file, rows));
         }
     }
-    if let Some(path) = &files.staff {
+    if let Some(source) = &sources.staff {
         let start = problems.len();
-        if let Some(table) = read_table(path, Kind::Staff, problems) {
+        if let Some(table) = read_table(source, Kind::Staff, problems) {
             let mut report = Report {
                 problems,
                 file: table.file.clone(),
@@ -1070,17 +1270,21 @@ async fn parse_all(
             parsed.staff = Some((table.file, rows));
         }
     }
-    if let Some(path) = &files.residents {
+    if let Some(source) = &sources.residents {
         let start = problems.len();
-        if let Some(table) = read_table(path, Kind::Residents, problems) {
+        if let Some(table) = read_table(source, Kind::Residents, problems) {
             let mut report = Report {
                 problems,
                 file: table.file.clone(),
             };
             let rows = parse_residents(&table, &names, &mut report);
             sort_problems(&mut problems[start..], &table.order);
-            let (room, admission) = (table.has("room"), table.has("admission_date"));
-            parsed.residents = Some((table.file, rows, room, admission));
+            let columns = ResidentColumns {
+                room: table.has("room"),
+                admission: table.has("admission_date"),
+                discharge: table.has("discharge_date"),
+            };
+            parsed.residents = Some((table.file, rows, columns));
         }
     }
     Ok(parsed)
@@ -1097,36 +1301,62 @@ pub async fn run(
     files: &Files,
     dry_run: bool,
 ) -> anyhow::Result<Outcome> {
-    let mut conn = pool.acquire().await?;
+    run_sources(
+        pool,
+        organization_id,
+        &Sources::read(files),
+        dry_run,
+        &Actor::Owner,
+    )
+    .await
+}
+
+/// [`run`] on texts already in memory, as `actor`.
+pub async fn run_sources(
+    pool: &PgPool,
+    organization_id: i64,
+    sources: &Sources,
+    dry_run: bool,
+    actor: &Actor,
+) -> anyhow::Result<Outcome> {
+    let mut conn = actor.begin(pool, organization_id).await?;
+    check_organization(&mut conn, organization_id).await?;
+    let mut problems = Vec::new();
+    let parsed = parse_all(&mut conn, organization_id, sources, &mut problems).await?;
+    // Read only: rolled back.
+    drop(conn);
+    if !problems.is_empty() {
+        return Ok(Outcome::Problems(problems));
+    }
+    write_parsed(pool, organization_id, parsed, dry_run, actor).await
+}
+
+/// The organization exists (in the caller's scope) and is a care organization.
+async fn check_organization(conn: &mut PgConnection, organization_id: i64) -> anyhow::Result<()> {
     let platform: Option<Option<String>> =
         sqlx::query_scalar("SELECT settings->>'platform' FROM organizations WHERE id = $1")
             .bind(organization_id)
             .fetch_optional(&mut *conn)
             .await?;
     match platform {
-        None => {
-            return Err(
-                BadOrganization(format!("--organization: no organization {organization_id}"))
-                    .into(),
-            )
-        }
-        Some(Some(p)) if p == "true" => {
-            return Err(BadOrganization(format!(
-                "--organization: {organization_id} is the platform's own organization; import into a care organization"
-            ))
-            .into())
-        }
-        Some(_) => {}
+        None => Err(BadOrganization::Missing(organization_id).into()),
+        Some(Some(p)) if p == "true" => Err(BadOrganization::Platform(organization_id).into()),
+        Some(_) => Ok(()),
     }
-    let mut problems = Vec::new();
-    let parsed = parse_all(&mut conn, organization_id, files, &mut problems).await?;
-    drop(conn);
-    if !problems.is_empty() {
-        return Ok(Outcome::Problems(problems));
-    }
+}
+
+/// Writes every file's valid rows, one transaction each (or rehearses them
+/// in one rolled-back transaction).
+async fn write_parsed(
+    pool: &PgPool,
+    organization_id: i64,
+    parsed: Parsed,
+    dry_run: bool,
+    actor: &Actor,
+) -> anyhow::Result<Outcome> {
     let mut summaries = Vec::new();
     let mut rehearsal = if dry_run {
-        Some(pool.begin().await?)
+        Some(actor.begin(pool, organization_id).await?)
     } else {
         None
     };
@@ -1144,12 +1374,12 @@ pub async fn run(
                     .await
                 }
                 None => {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = actor.begin(pool, organization_id).await?;
                     let $conn: &mut PgConnection = &mut tx;
                     let counts = async {
                         lock($conn, organization_id).await?;
                         let counts = $write.await?;
-                        audit($conn, organization_id, kind, counts).await?;
+                        audit($conn, actor, organization_id, kind, counts).await?;
                         anyhow::Ok(counts)
                     }
                     .await;
@@ -1194,8 +1424,8 @@ pub async fn run(
     if let Some((file, rows)) = &parsed.staff {
         step!(Kind::Staff, file, c => write_staff(c, organization_id, rows));
     }
-    if let Some((file, rows, room, admission)) = &parsed.residents {
-        step!(Kind::Residents, file, c => write_residents(c, organization_id, rows, *room, *admission));
+    if let Some((file, rows, columns)) = &parsed.residents {
+        step!(Kind::Residents, file, c => write_residents(c, organization_id, rows, *columns));
     }
     if let Some(tx) = rehearsal {
         tx.rollback().await?;
@@ -1228,16 +1458,9 @@ mod tests {
     use super::*;
 
     fn table(kind: Kind, text: &str) -> (Option<Table>, Vec<String>) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.csv");
-        std::fs::write(&path, text).unwrap();
         let mut problems = Vec::new();
-        let table = read_table(&path, kind, &mut problems);
-        let file = path.display().to_string();
-        let shown = problems
-            .iter()
-            .map(|p| p.to_string().replace(&file, "f.csv"))
-            .collect();
+        let table = read_table(&Source::text("f.csv", text.to_owned()), kind, &mut problems);
+        let shown = problems.iter().map(ToString::to_string).collect();
         (table, shown)
     }
 

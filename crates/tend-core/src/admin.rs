@@ -1,7 +1,8 @@
 //! The administrator's device console against the central API: sign in with
 //! a username and password, list facilities and their devices, register,
 //! approve, reject and deactivate devices, and issue and revoke enrollment
-//! codes, and see a facility's dashboard and update its census (`dashboard`).
+//! codes, and see a facility's dashboard and update its census (`dashboard`),
+//! and import an organization's CSV files (`import`).
 //!
 //! The session's bearer token lives in memory only ([`AdminConsole`] holds
 //! it): never written to disk, never logged, gone when the app quits or the
@@ -23,6 +24,7 @@ use tend_domain::{
 };
 
 mod dashboard;
+mod import;
 
 pub use dashboard::{census_update, CensusSaved, DashboardFigures, OccupancyHistory};
 

@@ -14,8 +14,12 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 /// Sends `request` (with [`REQUEST_TIMEOUT`]) and decodes a 2xx answer as `T`.
 pub(crate) async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T> {
-    let bytes = fetch(request).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    decode(&fetch(request).await?)
+}
+
+/// A 2xx answer's body as `T`; anything else says the versions differ.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
         tracing::warn!(error = %e, "unexpected answer from the server");
         CoreError::Api {
             code: ErrorCode::UnsupportedVersion,
@@ -40,7 +44,37 @@ async fn fetch(request: reqwest::RequestBuilder) -> Result<Vec<u8>> {
 pub(crate) async fn fetch_with_headers(
     request: reqwest::RequestBuilder,
 ) -> Result<(reqwest::header::HeaderMap, Vec<u8>)> {
-    let response = request.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| {
+    let (status, headers, bytes) = exchange(request, REQUEST_TIMEOUT).await?;
+    if status.is_success() {
+        return Ok((headers, bytes));
+    }
+    Err(api_error(status, &bytes))
+}
+
+/// [`send`] with a longer `timeout`, where an error answer may still be a
+/// result: `rescue` reads it first (an import's 422 lists the files' problems).
+pub(crate) async fn send_rescuing<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    timeout: std::time::Duration,
+    rescue: impl FnOnce(reqwest::StatusCode, &[u8]) -> Option<T>,
+) -> Result<T> {
+    let (status, _, bytes) = exchange(request, timeout).await?;
+    if status.is_success() {
+        return decode(&bytes);
+    }
+    match rescue(status, &bytes) {
+        Some(t) => Ok(t),
+        None => Err(api_error(status, &bytes)),
+    }
+}
+
+/// One request and its whole answer, whatever the status; only a transport
+/// failure is an error here.
+async fn exchange(
+    request: reqwest::RequestBuilder,
+    timeout: std::time::Duration,
+) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>)> {
+    let response = request.timeout(timeout).send().await.map_err(|e| {
         tracing::debug!(
             timeout = e.is_timeout(),
             connect = e.is_connect(),
@@ -58,10 +92,7 @@ pub(crate) async fn fetch_with_headers(
         .bytes()
         .await
         .map_err(|_| CoreError::Offline("the server's answer was cut off".to_owned()))?;
-    if status.is_success() {
-        return Ok((headers, bytes.to_vec()));
-    }
-    Err(api_error(status, &bytes))
+    Ok((status, headers, bytes.to_vec()))
 }
 
 /// Maps an HTTP failure to the API's own code (or one derived from the status

@@ -173,6 +173,13 @@ impl Role {
         )
     }
 
+    /// Whether a user holding this role may import an organization's
+    /// facilities, staff and residents from CSV files: the import spans the
+    /// organization, so it is theirs who manage the whole organization.
+    pub fn may_import(self) -> bool {
+        matches!(self, Role::OrgAdmin | Role::PlatformAdmin)
+    }
+
     /// Whether a user holding this role may create or change a user holding
     /// `target`: nobody grants a role above their own, and a facility
     /// administrator manages facility staff and other facility administrators.

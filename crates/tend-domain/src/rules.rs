@@ -32,6 +32,8 @@ pub struct DomainRules {
     /// For each role, the roles its holder may give (empty for clinical roles).
     pub assignable_roles: Vec<RoleGrant>,
     pub break_glass: BreakGlassRules,
+    /// Roles that may import an organization's CSV files (the console's Import).
+    pub importing_roles: Vec<Role>,
 }
 
 /// Break-glass access: the stated reason and the facility's window.
@@ -152,6 +154,11 @@ impl DomainRules {
                 default_minutes: u32::from(break_glass::DEFAULT_WINDOW_MINUTES),
                 review_note_max: small(break_glass::REVIEW_NOTE_MAX),
             },
+            importing_roles: Role::ALL
+                .iter()
+                .copied()
+                .filter(|r| r.may_import())
+                .collect(),
         }
     }
 }

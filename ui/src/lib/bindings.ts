@@ -35,6 +35,12 @@ export const commands = {
 	/**  A facility's dashboard: census and capacity, device health, staffing. */
 	adminFacilityDashboard: (facilityId: number) => typedError<DashboardFigures_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_facility_dashboard", { facilityId })),
 	/**
+	 *  Checks (`dry_run`) or imports CSV files of facilities, staff and
+	 *  residents into an organization (organization and platform administrators).
+	 *  Problems in the files come back in the report, by file, line and column.
+	 */
+	adminImport: (organizationId: number, files: ImportRequest_Deserialize, dryRun: boolean) => typedError<ImportReport, AppError_Serialize>(__TAURI_INVOKE("admin_import", { organizationId, files, dryRun })),
+	/**
 	 *  Signs in with an administrator's username and password at the server
 	 *  this app is configured or enrolled with.
 	 */
@@ -199,7 +205,7 @@ export const events = {
 };
 
 /* Constants */
-export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
 
 /* Types */
 /**
@@ -922,6 +928,8 @@ export type DomainRules = {
 	/**  For each role, the roles its holder may give (empty for clinical roles). */
 	assignable_roles: RoleGrant[],
 	break_glass: BreakGlassRules,
+	/**  Roles that may import an organization's CSV files (the console's Import). */
+	importing_roles: Role[],
 };
 
 /**  A PRN dose whose effectiveness is still to be documented. */
@@ -1496,6 +1504,87 @@ export type IdentitySource =
 "windows_machine_guid" | 
 /**  `/etc/machine-id`, hashed (never sent raw: it is confidential). */
 "machine_id";
+
+/**  One CSV file: the name problems call it by, and its text. Neither is kept. */
+export type ImportFile = {
+	/**  The file's name as the administrator picked it (at most 200 characters). */
+	name: string,
+	/**  RFC 4180 CSV, UTF-8, with a header row. */
+	csv: string,
+};
+
+/**  What one file did (or, in a dry run, would do). */
+export type ImportFileSummary = {
+	kind: ImportKind,
+	file: string,
+	created: number,
+	updated: number,
+	unchanged: number,
+	/**  Staff only: badges assigned that their holder did not have. */
+	badges_added: number,
+};
+
+/**  Which of the three files. */
+export type ImportKind = "facilities" | "staff" | "residents";
+
+/**  One problem with one cell, a header, or a whole line. */
+export type ImportProblem = {
+	/**  The file's name as sent. */
+	file: string,
+	/**  The line the record starts on; the header is line 1 (0: the whole file). */
+	line: number,
+	/**  The column's header name (`*` for the whole line). */
+	column: string,
+	message: string,
+};
+
+/**
+ *  The answer to an import: per-file counts when every file is valid, or
+ *  every problem (and then nothing was written).
+ */
+export type ImportReport = {
+	/**  A check only: the writes were rehearsed and rolled back. */
+	dry_run: boolean,
+	/**  Empty when there are problems. */
+	files: ImportFileSummary[],
+	/**  By file, line and column; empty when the files are valid. */
+	problems: ImportProblem[],
+};
+
+/**  `POST /api/organizations/{id}/import`: any of the three files. */
+export type ImportRequest = ImportRequest_Serialize | ImportRequest_Deserialize;
+
+/**  `POST /api/organizations/{id}/import`: any of the three files. */
+export type ImportRequest_Deserialize = {
+	/**
+	 *  name, facility_type, licensed_beds; optional timezone, address,
+	 *  medicaid_provider_number, medicare_provider_number, state_license_number.
+	 */
+	facilities?: ImportFile | null,
+	/**  facility, role, employee_id, username, first_name, last_name, email; optional badge_uid. */
+	staff?: ImportFile | null,
+	/**
+	 *  facility, mrn, first_name, last_name, date_of_birth, status; optional
+	 *  room, admission_date, discharge_date.
+	 */
+	residents?: ImportFile | null,
+};
+
+/**  `POST /api/organizations/{id}/import`: any of the three files. */
+export type ImportRequest_Serialize = {
+	/**
+	 *  name, facility_type, licensed_beds; optional timezone, address,
+	 *  medicaid_provider_number, medicare_provider_number, state_license_number.
+	 */
+	facilities: ImportFile | null,
+	/**  facility, role, employee_id, username, first_name, last_name, email; optional badge_uid. */
+	staff: ImportFile | null,
+	/**
+	 *  facility, mrn, first_name, last_name, date_of_birth, status; optional
+	 *  room, admission_date, discharge_date.
+	 */
+	residents: ImportFile | null,
+};
 
 /**  Progress of a new device's first sync. */
 export type InitialSyncProgress = {

@@ -200,7 +200,18 @@ describe("AdminScreen", () => {
     expect(await within(directory).findByTestId("facility-row-11")).toHaveTextContent("Oak Hill ALF");
     // A facility administrator is offered nothing the server would refuse.
     expect(within(directory).queryByTestId("facility-add")).toBeNull();
+    expect(screen.queryByTestId("section-import")).toBeNull();
     expect(screen.queryByRole("region", { name: "Staff, badges and PINs" })).toBeNull();
+  });
+
+  it("offers an organization administrator the import of CSV files", async () => {
+    const user = userEvent.setup();
+    signedIn({ admin_session: { ...ADMIN, role: "ORG_ADMIN" } });
+    render(AdminScreen);
+    await user.click(await screen.findByTestId("section-import"));
+    const section = await screen.findByRole("region", { name: "Import from CSV files" });
+    expect(within(section).getByLabelText("Residents CSV")).toHaveAttribute("type", "file");
+    expect(within(section).getByTestId("import-run")).toBeDisabled();
   });
 
   it("approves and rejects a waiting device", async () => {

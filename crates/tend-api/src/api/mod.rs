@@ -14,6 +14,7 @@ pub mod enrollment;
 pub mod facilities;
 pub mod family;
 pub mod health;
+pub mod import;
 pub mod organizations;
 pub mod patients;
 pub mod sync;
@@ -51,6 +52,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             organizations::get_organization,
             organizations::update_organization
         ))
+        .merge(
+            // Three CSV files of a whole organization: this route only.
+            OpenApiRouter::new()
+                .routes(routes!(import::import_organization))
+                .layer(DefaultBodyLimit::max(import::IMPORT_BODY_LIMIT)),
+        )
         .routes(routes!(
             facilities::list_facilities,
             facilities::create_facility

@@ -61,7 +61,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn create_database() -> (String, String) {
+pub async fn create_database() -> (String, String) {
     let admin = admin_url();
     let name = format!("tend_test_{}", uuid::Uuid::new_v4().simple());
     let admin_pool = PgPoolOptions::new()

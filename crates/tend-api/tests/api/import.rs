@@ -12,15 +12,15 @@ use crate::helpers::{
     device_token_for, fresh_database, insert_device, insert_facility, insert_org, spawn_app,
 };
 
-const BADGE: &str = "04A1B2C3D4E5F6";
+pub(crate) const BADGE: &str = "04A1B2C3D4E5F6";
 
-const FACILITIES: &str = "\
+pub(crate) const FACILITIES: &str = "\
 Name,Facility_Type,Licensed_Beds,Timezone
 Maple House,ALF,40,America/Chicago
 Birch Hospice,HOSPICE,12,America/Chicago
 ";
 
-fn staff_csv() -> String {
+pub(crate) fn staff_csv() -> String {
     format!(
         "\
 facility,role,employee_id,username,first_name,last_name,email,badge_uid
@@ -31,7 +31,7 @@ Birch Hospice,FACILITY_ADMIN,E102,birch.admin,Alan,Turing,alan@example.org,04A1B
     )
 }
 
-const RESIDENTS: &str = "\
+pub(crate) const RESIDENTS: &str = "\
 mrn,facility,first_name,last_name,date_of_birth,room,status,admission_date
 M-1,Maple House,Edith,Clarke,1931-04-02,101,active,2024-01-15
 M-2,Maple House,\"O'Neil, Jr.\",Smith,1940-12-30,102,on_leave,
@@ -500,4 +500,349 @@ Their House,T-1,Mae,Jemison,1935-10-17,active
         tend_api::import::run(&owner, 999_999, &Files::default(), true).await,
         Err(e) if e.to_string().contains("no organization 999999")
     ));
+}
+
+#[tokio::test]
+async fn a_discharge_date_is_checked_against_the_status_and_stored_in_the_facilitys_zone() {
+    let (owner, _, _) = fresh_database().await;
+    let org = org(&owner).await;
+    let dir = Dir::new();
+    let facilities = Files {
+        facilities: Some(dir.file("facilities.csv", FACILITIES)),
+        ..Files::default()
+    };
+    done(import(&owner, org, &facilities, false).await);
+
+    let bad = dir.file(
+        "bad.csv",
+        "\
+facility,mrn,first_name,last_name,date_of_birth,status,admission_date,discharge_date
+Maple House,D-3,Cy,Ode,1930-01-01,discharged,2024-01-15,
+Maple House,D-4,Di,Ode,1930-01-01,active,2024-01-15,2024-02-01
+Maple House,D-5,Ed,Ode,1930-01-01,deceased,2024-01-15,2023-12-31
+Maple House,D-6,Fa,Ode,1930-01-01,discharged,,2999-01-01
+Maple House,D-7,Gi,Ode,1930-01-01,discharged,,01/02/2024
+",
+    );
+    let file = bad.display().to_string();
+    let found = problems(
+        import(
+            &owner,
+            org,
+            &Files {
+                residents: Some(bad),
+                ..Files::default()
+            },
+            true,
+        )
+        .await,
+    );
+    let at: Vec<String> = found
+        .iter()
+        .map(|p| p.strip_prefix(&format!("{file}:")).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        at,
+        vec![
+            "2:discharge_date: required when the status is discharged or deceased",
+            "3:discharge_date: only discharged or deceased patients have a discharge time",
+            "4:discharge_date: must not be before admission_date",
+            "5:discharge_date: must not be in the future",
+            "6:discharge_date: must be a date written YYYY-MM-DD",
+        ]
+    );
+
+    let residents = "\
+facility,mrn,first_name,last_name,date_of_birth,status,admission_date,discharge_date
+Maple House,D-1,Ann,Lee,1930-01-01,discharged,2024-01-15,2024-03-01
+Maple House,D-2,Bo,Ray,1931-01-01,active,2024-01-15,
+";
+    let files = Files {
+        residents: Some(dir.file("residents.csv", residents)),
+        ..Files::default()
+    };
+    assert_eq!(
+        done(import(&owner, org, &files, false).await),
+        vec![counts(2, 0, 0, 0)]
+    );
+    let discharged = || async {
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT mrn, (discharged_at AT TIME ZONE 'America/Chicago')::text FROM patients \
+             WHERE organization_id = $1 ORDER BY mrn",
+        )
+        .bind(org)
+        .fetch_all(&owner)
+        .await
+        .unwrap()
+    };
+    let stored = vec![
+        ("D-1".to_owned(), Some("2024-03-01 00:00:00".to_owned())),
+        ("D-2".to_owned(), None),
+    ];
+    assert_eq!(discharged().await, stored);
+    let before = snapshot(&owner, org).await;
+    assert_eq!(
+        done(import(&owner, org, &files, false).await),
+        vec![counts(0, 0, 2, 0)]
+    );
+    assert_eq!(snapshot(&owner, org).await, before);
+
+    // Without the column, the stored discharge time stays.
+    let without = dir.file(
+        "without.csv",
+        "facility,mrn,first_name,last_name,date_of_birth,status\n\
+         Maple House,D-1,Ann,Lee,1930-01-01,discharged\n",
+    );
+    let files = Files {
+        residents: Some(without),
+        ..Files::default()
+    };
+    assert_eq!(
+        done(import(&owner, org, &files, false).await),
+        vec![counts(0, 0, 1, 0)]
+    );
+    assert_eq!(discharged().await, stored);
+
+    // A corrected discharge date is an update.
+    let moved = residents.replace("2024-03-01", "2024-03-02");
+    let files = Files {
+        residents: Some(dir.file("residents.csv", &moved)),
+        ..Files::default()
+    };
+    assert_eq!(
+        done(import(&owner, org, &files, false).await),
+        vec![counts(0, 1, 1, 0)]
+    );
+}
+
+/// Every row of a legacy database's tables with its xmin (a write would change it).
+async fn legacy_rows(legacy: &PgPool) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT xmin::text, row_to_json(u)::text FROM users u \
+         UNION ALL SELECT xmin::text, row_to_json(p)::text FROM patients p ORDER BY 2",
+    )
+    .fetch_all(legacy)
+    .await
+    .unwrap()
+}
+
+/// A pre-multi-tenant database as the design's migration path finds it:
+/// `users` and `patients` with a nullable `facility_id`.
+async fn legacy_database(maple: i64) -> (PgPool, String) {
+    let (_, url) = crate::helpers::create_database().await;
+    let legacy = PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE users (id serial PRIMARY KEY, username varchar(80) NOT NULL, email text, \
+             full_name text NOT NULL, role text NOT NULL, employee_id text, password_hash text, \
+             facility_id integer); \
+         CREATE TABLE patients (id serial PRIMARY KEY, mrn text NOT NULL, first_name text, last_name text, \
+             date_of_birth date, room text, status text, admission_date timestamp, location text, \
+             facility_id integer);",
+    )
+    .execute(&legacy)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO users (username, email, full_name, role, employee_id, password_hash, facility_id) VALUES \
+         ('legacy.rn', 'rn@example.org', 'Florence Nightingale', 'RN', 'L-1', 'md5-whatever', NULL), \
+         ('legacy.cna', NULL, 'Mary Seacole', 'cna', 'L-2', NULL, $1), \
+         ('legacy.admin', 'admin@example.org', 'Clara Barton', 'FACILITY_ADMIN', 'L-3', NULL, 999999)",
+    )
+    .bind(i32::try_from(maple).unwrap())
+    .execute(&legacy)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO patients (mrn, first_name, last_name, date_of_birth, room, status, admission_date, location, \
+             facility_id) VALUES \
+         ('P-1', 'Ada', 'Byron', '1931-04-02', '12', 'active', '2024-01-15 08:30', 'main', NULL), \
+         ('P-2', 'Bea', 'Cole', '1932-05-03', NULL, 'on_leave', NULL, 'main', $1), \
+         ('P-3', 'Cy', 'Dunn', '1933-06-04', '14', 'discharged', '2020-01-01', 'annex', 424242)",
+    )
+    .bind(i32::try_from(maple).unwrap())
+    .execute(&legacy)
+    .await
+    .unwrap();
+    (legacy, url)
+}
+
+#[tokio::test]
+async fn a_legacy_database_without_facilities_gets_one_default_facility_and_a_rerun_changes_nothing(
+) {
+    use tend_api::import::legacy::{run_legacy, DefaultFacility};
+    let (owner, _, _) = fresh_database().await;
+    let org = org(&owner).await;
+    let maple = insert_facility(&owner, org, "Maple House", Some(40)).await;
+    sqlx::query("UPDATE facilities SET timezone = 'America/Chicago' WHERE id = $1")
+        .bind(maple)
+        .execute(&owner)
+        .await
+        .unwrap();
+    let (legacy, legacy_url) = legacy_database(maple).await;
+    let untouched = legacy_rows(&legacy).await;
+    let default = DefaultFacility::default();
+    let facilities = || async {
+        count(
+            &owner,
+            "SELECT count(*) FROM facilities WHERE organization_id = $1",
+            org,
+        )
+        .await
+    };
+
+    let rehearsed = run_legacy(&owner, org, &legacy, &default, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        done(rehearsed),
+        vec![counts(1, 0, 0, 0), counts(3, 0, 0, 0), counts(3, 0, 0, 0)]
+    );
+    assert_eq!(facilities().await, 1, "a dry run creates nothing");
+
+    let first = run_legacy(&owner, org, &legacy, &default, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        done(first),
+        vec![counts(1, 0, 0, 0), counts(3, 0, 0, 0), counts(3, 0, 0, 0)]
+    );
+    let (main, facility_type, timezone): (i64, String, String) = sqlx::query_as(
+        "SELECT id, facility_type, timezone FROM facilities WHERE organization_id = $1 \
+         AND name = 'Main Campus' AND settings->>'default_facility' = 'true'",
+    )
+    .bind(org)
+    .fetch_one(&owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        facility_type, "SNF",
+        "the type of the organization's first facility"
+    );
+    assert_eq!(timezone, "America/Chicago", "and its time zone");
+    let placed: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT employee_id, facility_id FROM users WHERE organization_id = $1 \
+         UNION ALL SELECT mrn, facility_id FROM patients WHERE organization_id = $1 ORDER BY 1",
+    )
+    .bind(org)
+    .fetch_all(&owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        placed,
+        vec![
+            ("L-1".to_owned(), main),
+            ("L-2".to_owned(), maple),
+            ("L-3".to_owned(), main),
+            ("P-1".to_owned(), main),
+            ("P-2".to_owned(), maple),
+            ("P-3".to_owned(), main),
+        ]
+    );
+    let (full_name, role, password): (String, String, String) = sqlx::query_as(
+        "SELECT full_name, role, password_hash FROM users WHERE organization_id = $1 AND employee_id = 'L-2'",
+    )
+    .bind(org)
+    .fetch_one(&owner)
+    .await
+    .unwrap();
+    assert_eq!((full_name.as_str(), role.as_str()), ("Mary Seacole", "CNA"));
+    assert_eq!(password, tend_api::import::NO_PASSWORD);
+    let before = snapshot(&owner, org).await;
+
+    // Again, through the binary (the URL from the environment): nothing changes.
+    let mut cmd = bin(&owner).await;
+    cmd.env("TEND_LEGACY_DATABASE_URL", &legacy_url).args([
+        "import",
+        "--organization",
+        &org.to_string(),
+    ]);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("staff (legacy users): 0 created, 0 updated, 3 unchanged"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("residents (legacy patients): 0 created, 0 updated, 3 unchanged"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("default facility"), "{stdout}");
+    assert_eq!(
+        facilities().await,
+        2,
+        "the default facility was created once"
+    );
+    assert_eq!(snapshot(&owner, org).await, before, "no row was rewritten");
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'import.facilities'",
+            org
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        legacy_rows(&legacy).await,
+        untouched,
+        "the legacy database is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn a_legacy_row_tend_cannot_take_is_named_by_its_id_and_nothing_is_written() {
+    use tend_api::import::legacy::{run_legacy, DefaultFacility};
+    let (owner, _, _) = fresh_database().await;
+    let org = org(&owner).await;
+    let (legacy, _) = legacy_database(1).await;
+    sqlx::query("UPDATE users SET role = 'JANITOR' WHERE employee_id = 'L-2'")
+        .execute(&legacy)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET employee_id = NULL WHERE employee_id = 'L-3'")
+        .execute(&legacy)
+        .await
+        .unwrap();
+
+    // No facility yet, so no type to take for the default one.
+    let found = problems(
+        run_legacy(&owner, org, &legacy, &DefaultFacility::default(), true)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found[0].starts_with("default facility:0:facility_type:"),
+        "{found:#?}"
+    );
+    assert!(found[1].starts_with("legacy users:2:role:"), "{found:#?}");
+    assert!(
+        found[2].starts_with("legacy users:3:employee_id:"),
+        "{found:#?}"
+    );
+
+    let typed = DefaultFacility {
+        facility_type: Some(tend_domain::FacilityType::Alf),
+        ..DefaultFacility::default()
+    };
+    let found = problems(
+        run_legacy(&owner, org, &legacy, &typed, false)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT count(*) FROM facilities WHERE organization_id = $1",
+            org
+        )
+        .await,
+        0
+    );
 }

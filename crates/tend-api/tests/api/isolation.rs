@@ -574,6 +574,24 @@ fn endpoints() -> Vec<Endpoint> {
                 )
             },
         ),
+        e(
+            "import into organization",
+            "/api/organizations/{id}/import",
+            Method::POST,
+            Organization,
+            OrgAdmins,
+            true,
+            |s| {
+                let csv = format!(
+                    "name,facility_type,licensed_beds\n{},ALF,10\n",
+                    unique("Imported ")
+                );
+                (
+                    format!("/api/organizations/{}/import", s.org),
+                    Some(json!({"facilities": {"name": "facilities.csv", "csv": csv}})),
+                )
+            },
+        ),
     ]
 }
 
@@ -730,7 +748,7 @@ async fn every_endpoint_every_role_every_foreign_target() {
                 } else if path.ends_with("/sign-out-everywhere") {
                     StatusCode::NO_CONTENT
                 } else if endpoint.method == Method::POST
-                    && !["/deactivate", "/revoke", "/approve", "/reject"]
+                    && !["/deactivate", "/revoke", "/approve", "/reject", "/import"]
                         .iter()
                         .any(|action| path.ends_with(action))
                 {

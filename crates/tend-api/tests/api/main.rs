@@ -25,6 +25,7 @@ mod fhir;
 mod helpers;
 mod identity;
 mod import;
+mod import_console;
 mod isolation;
 mod login_abuse;
 mod login_client;

@@ -22,6 +22,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/organizations"),
     ("get", "/api/organizations/{id}"),
     ("put", "/api/organizations/{id}"),
+    ("post", "/api/organizations/{id}/import"),
     ("get", "/api/facilities"),
     ("post", "/api/facilities"),
     ("get", "/api/facilities/{id}"),
@@ -181,6 +182,9 @@ async fn document_is_valid_and_covers_every_route() {
         "IssuedVisitorCode",
         "FamilySummary",
         "FamilyCheckIn",
+        "ImportRequest",
+        "ImportReport",
+        "ImportProblem",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),

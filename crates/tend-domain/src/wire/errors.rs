@@ -37,6 +37,10 @@ pub struct ErrorDetail {
     /// verified one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<Box<super::DeviceOrder>>,
+    /// For `VALIDATION_FAILED` from an import: every problem of the files,
+    /// by file, line and column (nothing was written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_problems: Option<Vec<super::ImportProblem>>,
 }
 
 /// Liveness and readiness answers.
