@@ -24,32 +24,68 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
-            });
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(ref e)
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    ApiError::PayloadTooLarge
-                }
-                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::PayloadTooLarge
-                }
-                _ => ApiError::Malformed("the request body could not be read".to_owned()),
-            })?;
+        let bytes = read_json_bytes(req, state).await?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body's bytes: 415 unless sent as JSON, 413 when too large.
+async fn read_json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json")
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(ref e)
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                ApiError::PayloadTooLarge
+            }
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            _ => ApiError::Malformed("the request body could not be read".to_owned()),
+        })?;
+    Ok(bytes)
+}
+
+/// A JSON request body read but not yet judged: for endpoints where who may
+/// call comes first, so a caller without the role gets 403 whatever the body
+/// holds (a 415 or 422 would tell it how to shape a request it may not make).
+#[derive(Debug)]
+pub struct LaterJson<T> {
+    body: Result<Bytes, ApiError>,
+    _shape: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> LaterJson<T> {
+    /// The body as `T`, with [`ApiJson`]'s errors.
+    pub fn parse(self) -> Result<T, ApiError> {
+        parse_json(&self.body?)
+    }
+}
+
+impl<T, S> FromRequest<S> for LaterJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = read_json_bytes(req, state).await;
+        Ok(Self {
+            body,
+            _shape: std::marker::PhantomData,
+        })
     }
 }
 

@@ -69,7 +69,8 @@ pub struct OrganizationDetail {
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub id: i64,
     pub name: String,
-    pub organization_type: OrganizationType,
+    /// Not set for an organization created without one.
+    pub organization_type: Option<OrganizationType>,
     pub npi: Option<String>,
     pub tax_id: Option<String>,
     pub state_license_number: Option<String>,
@@ -157,7 +158,7 @@ impl OrganizationForm {
         let c = self.check()?;
         Ok(CreateOrganization {
             name: c.name,
-            organization_type: self.organization_type,
+            organization_type: Some(self.organization_type),
             npi: c.npi,
             tax_id: c.tax_id,
             state_license_number: c.state_license_number,

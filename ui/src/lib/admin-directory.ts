@@ -24,7 +24,9 @@ export const ORGANIZATION_TYPES: readonly { code: OrganizationType; name: string
   { code: "MULTI_SITE_SYSTEM", name: "Multi-site health system" },
 ];
 
-export function organizationTypeLabel(type: OrganizationType): string {
+/** An organization created without a type (the API allows it) says so. */
+export function organizationTypeLabel(type: OrganizationType | null): string {
+  if (type === null) return "Type not set";
   return ORGANIZATION_TYPES.find((t) => t.code === type)?.name ?? type;
 }
 

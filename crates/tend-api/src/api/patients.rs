@@ -281,6 +281,22 @@ pub async fn update_patient(
             .facility(patient.organization_id, patient.facility_id),
     )
     .await?;
+    if patient.facility_id != current.facility_id {
+        // A transfer: one row in each facility, so both audit trails show it.
+        let reason = format!(
+            "moved from facility {} to facility {}",
+            current.facility_id, patient.facility_id
+        );
+        for facility in [current.facility_id, patient.facility_id] {
+            ctx.audit_write(
+                Audit::new("patient.transfer", "patient")
+                    .resource(id)
+                    .facility(patient.organization_id, facility)
+                    .reason(&reason),
+            )
+            .await?;
+        }
+    }
     ctx.commit().await?;
     Ok(Json(patient))
 }

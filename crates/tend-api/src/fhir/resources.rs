@@ -58,7 +58,7 @@ pub fn employee_id_system(organization_id: i64) -> String {
 pub struct OrganizationRow {
     pub id: i64,
     pub name: String,
-    pub organization_type: String,
+    pub organization_type: Option<String>,
     pub npi: Option<String>,
     pub tax_id: Option<String>,
     pub is_active: bool,
@@ -161,17 +161,23 @@ pub fn organization(o: &OrganizationRow) -> Value {
     if let Some(ein) = &o.tax_id {
         identifier.push(json!({ "system": EIN_SYSTEM, "value": ein }));
     }
+    let mut coding = vec![json!({
+        "system": "http://terminology.hl7.org/CodeSystem/organization-type",
+        "code": "prov", "display": "Healthcare Provider"
+    })];
+    if let Some(t) = &o.organization_type {
+        coding.push(tend_coding(
+            "organization-type",
+            t,
+            organization_type_display(t),
+        ));
+    }
     let mut r = json!({
         "resourceType": "Organization",
         "id": o.id.to_string(),
         "meta": meta(o.updated_at),
         "active": o.is_active,
-        "type": [{
-            "coding": [
-                { "system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "prov", "display": "Healthcare Provider" },
-                tend_coding("organization-type", &o.organization_type, organization_type_display(&o.organization_type)),
-            ]
-        }],
+        "type": [{ "coding": coding }],
         "name": o.name,
     });
     if !identifier.is_empty() {

@@ -18,7 +18,7 @@ const COLUMNS: &str =
 struct Row {
     id: i64,
     name: String,
-    organization_type: String,
+    organization_type: Option<String>,
     npi: Option<String>,
     tax_id: Option<String>,
     state_license_number: Option<String>,
@@ -34,7 +34,11 @@ impl Row {
         Ok(Organization {
             id: self.id,
             name: self.name,
-            organization_type: decode(OrganizationType::parse, &self.organization_type)?,
+            organization_type: self
+                .organization_type
+                .as_deref()
+                .map(|t| decode(OrganizationType::parse, t))
+                .transpose()?,
             npi: self.npi,
             tax_id: self.tax_id,
             state_license_number: self.state_license_number,
@@ -105,7 +109,7 @@ pub async fn facility_count(conn: &mut PgConnection, id: i64) -> Result<i64> {
 /// Inserts or overwrites every writable column.
 pub struct Fields {
     pub name: String,
-    pub organization_type: OrganizationType,
+    pub organization_type: Option<OrganizationType>,
     pub npi: Option<String>,
     pub tax_id: Option<String>,
     pub state_license_number: Option<String>,
@@ -120,7 +124,7 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields) -> Result<Organization>
          settings, is_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
     ))
     .bind(&f.name)
-    .bind(f.organization_type.as_str())
+    .bind(f.organization_type.map(OrganizationType::as_str))
     .bind(&f.npi)
     .bind(&f.tax_id)
     .bind(&f.state_license_number)
@@ -140,7 +144,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Orga
     ))
     .bind(id)
     .bind(&f.name)
-    .bind(f.organization_type.as_str())
+    .bind(f.organization_type.map(OrganizationType::as_str))
     .bind(&f.npi)
     .bind(&f.tax_id)
     .bind(&f.state_license_number)

@@ -91,7 +91,7 @@ async fn an_organization_admin_creates_and_edits_a_facility() {
     let mut details = OrganizationForm {
         id: Some(own.id),
         name: "Org A Senior Care".to_owned(),
-        organization_type: own.organization_type,
+        organization_type: own.organization_type.unwrap_or(OrganizationType::SnfChain),
         npi: "1234567893".to_owned(),
         tax_id: "41-2938471".to_owned(),
         state_license_number: "MN-100".to_owned(),

@@ -451,3 +451,61 @@ async fn a_move_needs_an_administrator_of_both_facilities_in_one_organization() 
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "FORBIDDEN", "{body}");
 }
+
+/// A resident transferred to a sister facility shows in both facilities'
+/// audit trails (it used to show in the destination only), and each
+/// facility's administrator finds it in their own audit list.
+#[tokio::test]
+async fn a_transfer_is_audited_in_both_facilities() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let r = app
+        .put(
+            &format!("/api/patients/{}", w.a1.patient),
+            w.token(Role::OrgAdmin),
+            json!({"facility_id": w.a2.facility}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT facility_id, reason FROM audit_events WHERE action = 'patient.transfer' \
+         AND resource_id = $1 ORDER BY facility_id",
+    )
+    .bind(w.a1.patient)
+    .fetch_all(&app.owner)
+    .await
+    .unwrap();
+    let reason = format!(
+        "moved from facility {} to facility {}",
+        w.a1.facility, w.a2.facility
+    );
+    let mut expected = vec![(w.a1.facility, reason.clone()), (w.a2.facility, reason)];
+    expected.sort();
+    assert_eq!(rows, expected);
+    // The old facility's administrator sees the transfer in their own log.
+    let r = app
+        .get(
+            "/api/audit-events?action_prefix=patient.transfer",
+            w.token(Role::FacilityAdmin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{r:?}");
+    assert_eq!(items[0]["facility_id"], w.a1.facility);
+    // An edit that stays in the facility is no transfer.
+    let r = app
+        .put(
+            &format!("/api/patients/{}", w.a2.patient),
+            w.token(Role::OrgAdmin),
+            json!({"room": "12B"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let transfers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'patient.transfer'")
+            .fetch_one(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(transfers, 2);
+}

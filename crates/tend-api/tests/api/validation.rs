@@ -273,3 +273,93 @@ async fn a_failing_request_writes_nothing() {
         "the patient was written without its audit event"
     );
 }
+
+/// The design's own example creates an organization with a name and an NPI
+/// only; a caller who may not create organizations learns nothing about the
+/// body's shape: 403 whatever it sends.
+#[tokio::test]
+async fn organizations_are_created_as_the_design_shows_and_refused_before_the_body_is_read() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let platform = w.token(Role::PlatformAdmin);
+    let r = app
+        .post(
+            "/api/organizations",
+            platform,
+            json!({"name": "Your Healthcare Organization", "npi": "1234567893"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    assert_eq!(r.body["organization_type"], serde_json::Value::Null);
+    assert_eq!(r.body["npi"], "1234567893");
+    let nurse = w.token(Role::Rn);
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    for body in [
+        json!({"name": "Mine"}),
+        json!({"name": "Mine", "organization_type": "SNF_CHAIN"}),
+        json!({"nonsense": true}),
+    ] {
+        let r = app.post("/api/organizations", nurse, body).await;
+        assert_shape(&r, StatusCode::FORBIDDEN, "FORBIDDEN");
+    }
+    let r = app
+        .raw(
+            Method::POST,
+            "/api/organizations",
+            nurse,
+            "text/plain",
+            b"{oops".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+    // The platform admin still gets the body's problems named.
+    let r = app
+        .post("/api/organizations", platform, json!({"npi": "1234567893"}))
+        .await;
+    assert_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(r.body["error"]["fields"]["name"].is_array(), "{r:?}");
+}
+
+/// A facility's time zone must exist: "America/Atlantis" used to be taken
+/// and silently read as UTC.
+#[tokio::test]
+async fn a_facility_time_zone_must_be_a_real_iana_zone() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let org_admin = w.token(Role::OrgAdmin);
+    for zone in ["America/Atlantis", "Europe/Gotham"] {
+        let r = app
+            .post(
+                "/api/facilities",
+                org_admin,
+                json!({"name": "Harbor House", "facility_type": "ALF", "licensed_beds": 20, "timezone": zone}),
+            )
+            .await;
+        assert_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(r.body["error"]["fields"]["timezone"].is_array(), "{r:?}");
+        let r = app
+            .put(
+                &format!("/api/facilities/{}", w.a1.facility),
+                org_admin,
+                json!({"timezone": zone}),
+            )
+            .await;
+        assert_shape(&r, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    }
+    let r = app
+        .post(
+            "/api/facilities",
+            org_admin,
+            json!({"name": "Harbor House", "facility_type": "ALF", "licensed_beds": 20, "timezone": "America/Indiana/Indianapolis"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+}

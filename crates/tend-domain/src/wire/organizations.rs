@@ -12,7 +12,8 @@ use crate::{Ein, Npi, OrganizationType};
 pub struct Organization {
     pub id: i64,
     pub name: String,
-    pub organization_type: OrganizationType,
+    /// Not set when the organization was created without one.
+    pub organization_type: Option<OrganizationType>,
     pub npi: Option<String>,
     /// Employer Identification Number, `NN-NNNNNNN`.
     pub tax_id: Option<String>,
@@ -41,7 +42,9 @@ page!(
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrganization {
     pub name: String,
-    pub organization_type: OrganizationType,
+    /// Optional, as in the design's own examples (name and NPI only).
+    #[serde(default)]
+    pub organization_type: Option<OrganizationType>,
     #[serde(default)]
     pub npi: Option<Npi>,
     #[serde(default)]
