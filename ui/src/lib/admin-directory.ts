@@ -25,8 +25,8 @@ export const ORGANIZATION_TYPES: readonly { code: OrganizationType; name: string
 ];
 
 /** An organization created without a type (the API allows it) says so. */
-export function organizationTypeLabel(type: OrganizationType | null): string {
-  if (type === null) return "Type not set";
+export function organizationTypeLabel(type: OrganizationType | null | undefined): string {
+  if (type == null) return "Type not set";
   return ORGANIZATION_TYPES.find((t) => t.code === type)?.name ?? type;
 }
 

@@ -1685,7 +1685,8 @@ export type OrganizationDetail = OrganizationDetail_Serialize | OrganizationDeta
 export type OrganizationDetail_Deserialize = {
 	id: number,
 	name: string,
-	organization_type: OrganizationType,
+	/**  Not set for an organization created without one. */
+	organization_type?: OrganizationType | null,
 	npi?: string | null,
 	tax_id?: string | null,
 	state_license_number?: string | null,
@@ -1699,7 +1700,8 @@ export type OrganizationDetail_Deserialize = {
 export type OrganizationDetail_Serialize = {
 	id: number,
 	name: string,
-	organization_type: OrganizationType,
+	/**  Not set for an organization created without one. */
+	organization_type: OrganizationType | null,
 	npi: string | null,
 	tax_id: string | null,
 	state_license_number: string | null,
