@@ -23,6 +23,7 @@ fn main() {
             "admin_revoke_enrollment_code",
             "admin_session",
             "admin_update_census",
+            "admin_reconcile_census",
             "admin_assign_badge",
             "admin_facility_detail",
             "admin_organizations",

@@ -28,6 +28,9 @@ CREATE TABLE fhir_export_jobs (
 );
 CREATE INDEX fhir_export_jobs_requester_idx ON fhir_export_jobs (requested_by);
 CREATE INDEX fhir_export_jobs_expiry_idx ON fhir_export_jobs (expires_at);
+-- Every foreign key indexed (deleting an organization or facility checks them).
+CREATE INDEX fhir_export_jobs_organization_idx ON fhir_export_jobs (organization_id);
+CREATE INDEX fhir_export_jobs_facility_idx ON fhir_export_jobs (facility_id);
 
 CREATE TABLE fhir_export_files (
     job_id        uuid NOT NULL REFERENCES fhir_export_jobs (id) ON DELETE CASCADE,

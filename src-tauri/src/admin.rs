@@ -277,6 +277,19 @@ pub async fn admin_census_history(
         .await?)
 }
 
+/// Sets the census to the facility's active residents (counted by the server).
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_reconcile_census(
+    state: State<'_, DeviceRuntime>,
+    facility_id: u32,
+) -> Result<CensusSaved, AppError> {
+    Ok(state
+        .admin()
+        .with_session(|s| async move { s.reconcile_census(facility_id.into()).await })
+        .await?)
+}
+
 /// Sets the facility's census; a refusal names `current_census`.
 #[tauri::command]
 #[specta::specta]

@@ -320,6 +320,7 @@ fn admin_dashboard_commands_check_their_input_then_need_a_session() {
             "admin_update_census",
             json!({"facilityId": 1, "currentCensus": 12}),
         ),
+        ("admin_reconcile_census", json!({"facilityId": 1})),
     ] {
         let err = invoke(&window, cmd, args).unwrap_err();
         assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");

@@ -69,6 +69,7 @@ const DASHBOARD = {
     active_staff: 24,
     rn_count: 6,
     break_glass_unreviewed: 0,
+    active_residents: 28,
   },
   admin_census_history: { facility_id: 10, days: 30, timezone: "America/Chicago", points: [] },
 };

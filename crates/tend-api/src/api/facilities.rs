@@ -424,6 +424,51 @@ pub async fn update_census(
     Ok(Json(facility))
 }
 
+/// Set the census to the residents on the list who are active or on leave
+/// (the dashboard's "reconcile"), counted by the server in the same
+/// transaction; audited with both numbers.
+#[utoipa::path(post, path = "/api/facilities/{id}/census/reconcile", tag = "facilities",
+    params(("id" = i64, Path, description = "Facility id")),
+    responses(
+        (status = 200, description = "Updated facility", body = Facility),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Role may not change the census", body = ErrorBody),
+        (status = 404, description = "Not found in your scope", body = ErrorBody),
+        (status = 422, description = "More active residents than licensed beds (`current_census`)", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reconcile_census(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
+    let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ctx = ctx.require(admin).await?;
+    let residents = store::facilities::active_residents(&mut ctx.tx, id).await?;
+    let census = i32::try_from(residents).unwrap_or(i32::MAX);
+    let mut v = Validator::new();
+    check_capacity(&mut v, current.facility_type, None, census);
+    if let Some(b) = current.licensed_beds {
+        if census > b {
+            v.add(
+                "current_census",
+                format!("{residents} active residents exceed the {b} licensed beds; check the resident list"),
+            );
+        }
+    }
+    v.finish()?;
+    let before = current.current_census;
+    let org = current.organization_id;
+    let facility = store::facilities::set_census(&mut ctx.tx, id, census).await?;
+    let reason = format!("census {before} set to the {residents} active residents on the list");
+    ctx.audit_write(
+        Audit::new("facility.census.reconcile", "facility")
+            .resource(id)
+            .facility(org, id)
+            .reason(&reason),
+    )
+    .await?;
+    ctx.commit().await?;
+    Ok(Json(facility))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FacilityDeviceQuery {
@@ -487,6 +532,7 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
     let devices = store::devices::active_in_facility(&mut ctx.tx, id).await?;
     let (active_staff, rn_count) = store::facilities::staff_counts(&mut ctx.tx, id).await?;
     let break_glass_unreviewed = store::break_glass::unreviewed_count(&mut ctx.tx, id).await?;
+    let active_residents = store::facilities::active_residents(&mut ctx.tx, id).await?;
     let count = |pred: &dyn Fn(&tend_domain::wire::Device) -> bool| {
         devices.iter().filter(|d| pred(d)).count() as i64
     };
@@ -503,6 +549,7 @@ pub async fn facility_dashboard(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facilit
         active_staff,
         rn_count,
         break_glass_unreviewed,
+        active_residents,
     };
     ctx.audit_read(
         Audit::new("facility.dashboard", "facility")

@@ -67,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             facilities::update_facility
         ))
         .routes(routes!(facilities::update_census))
+        .routes(routes!(facilities::reconcile_census))
         .routes(routes!(facilities::list_facility_devices))
         .routes(routes!(facilities::facility_dashboard))
         .routes(routes!(facilities::census_history))

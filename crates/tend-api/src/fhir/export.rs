@@ -356,17 +356,8 @@ async fn write_all(pool: &PgPool, job: &Job) -> crate::Result<bool> {
                 .map_err(fail)?;
                 let fetched = rows.len();
                 for r in rows.iter().filter(|r| Some(r.id) != last) {
-                    let out: Vec<Value> = match resource_type.as_str() {
-                        "Observation" => resources::observations(r, &|_| true)
-                            .into_iter()
-                            .map(|(_, o)| o)
-                            .collect(),
-                        "MedicationAdministration" => resources::medication_administration(r)
-                            .into_iter()
-                            .collect(),
-                        _ => resources::flag(r).into_iter().collect(),
-                    };
-                    for resource in &out {
+                    let out = super::record_resources(resource_type, r, &|_| true);
+                    for (_, resource) in &out {
                         if !files.push(resource).await? {
                             return Ok(false);
                         }
@@ -381,45 +372,10 @@ async fn write_all(pool: &PgPool, job: &Job) -> crate::Result<bool> {
         } else {
             let mut after: Option<i64> = None;
             loop {
-                let tx = &mut reader;
-                let page: Vec<(i64, Value)> = match resource_type.as_str() {
-                    "Organization" => store::organizations(tx, scope, &none, b, after, PAGE)
+                let page =
+                    super::id_resources(&mut reader, scope, resource_type, &none, b, after, PAGE)
                         .await
-                        .map_err(fail)?
-                        .iter()
-                        .map(|r| (r.id, resources::organization(r)))
-                        .collect(),
-                    "Location" => store::facilities(tx, scope, &none, b, after, PAGE)
-                        .await
-                        .map_err(fail)?
-                        .iter()
-                        .map(|r| (r.id, resources::location(r)))
-                        .collect(),
-                    "Device" => store::devices(tx, scope, &none, b, after, PAGE)
-                        .await
-                        .map_err(fail)?
-                        .iter()
-                        .map(|r| (r.id, resources::device(r)))
-                        .collect(),
-                    "Practitioner" => store::staff(tx, scope, &none, b, after, PAGE)
-                        .await
-                        .map_err(fail)?
-                        .iter()
-                        .map(|r| (r.id, resources::practitioner(r)))
-                        .collect(),
-                    "PractitionerRole" => store::staff(tx, scope, &none, b, after, PAGE)
-                        .await
-                        .map_err(fail)?
-                        .iter()
-                        .map(|r| (r.id, resources::practitioner_role(r)))
-                        .collect(),
-                    _ => store::patients(tx, scope, &none, b, after, PAGE)
-                        .await
-                        .map_err(fail)?
-                        .iter()
-                        .map(|r| (r.id, resources::patient(r)))
-                        .collect(),
-                };
+                        .map_err(fail)?;
                 // Each query returns up to PAGE + 1 rows (the +1 says there are more).
                 let more = page.len() > usize::try_from(PAGE).unwrap_or(0);
                 for (_, resource) in page.iter().take(usize::try_from(PAGE).unwrap_or(0)) {

@@ -21,10 +21,11 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::api::facilities::list_audit;
-use crate::context::{Audit, Ctx};
+use crate::context::{Audit, Ctx, Scope};
 use crate::AppState;
 use error::{fhir_response, FhirError, FhirResult};
 use params::Params;
@@ -397,6 +398,77 @@ fn int_cursor(p: &Params) -> FhirResult<Option<i64>> {
     }
 }
 
+/// Rows of a type with numeric ids (every type but the clinical records'),
+/// rendered: what search, read and `$export` share. At most `limit + 1`
+/// (the extra one says there are more).
+pub(crate) async fn id_resources(
+    conn: &mut PgConnection,
+    scope: Scope,
+    resource_type: &str,
+    p: &Params,
+    bounds: Bounds,
+    after: Option<i64>,
+    limit: i64,
+) -> FhirResult<Vec<(i64, Value)>> {
+    fn render<R>(rows: Vec<R>, id: fn(&R) -> i64, to: fn(&R) -> Value) -> Vec<(i64, Value)> {
+        rows.iter().map(|r| (id(r), to(r))).collect()
+    }
+    Ok(match resource_type {
+        "Organization" => render(
+            store::organizations(conn, scope, p, bounds, after, limit).await?,
+            |r| r.id,
+            resources::organization,
+        ),
+        "Location" | "Group" => render(
+            store::facilities(conn, scope, p, bounds, after, limit).await?,
+            |r| r.id,
+            if resource_type == "Group" {
+                resources::group
+            } else {
+                resources::location
+            },
+        ),
+        "Device" => render(
+            store::devices(conn, scope, p, bounds, after, limit).await?,
+            |r| r.id,
+            resources::device,
+        ),
+        "Practitioner" | "PractitionerRole" => render(
+            store::staff(conn, scope, p, bounds, after, limit).await?,
+            |r| r.id,
+            if resource_type == "Practitioner" {
+                resources::practitioner
+            } else {
+                resources::practitioner_role
+            },
+        ),
+        "Patient" => render(
+            store::patients(conn, scope, p, bounds, after, limit).await?,
+            |r| r.id,
+            resources::patient,
+        ),
+        other => return Err(FhirError::UnknownType(other.to_owned())),
+    })
+}
+
+/// The resources one clinical record gives: its observations (those `only`
+/// keeps), its PRN dose, or its wandering alert; each with its FHIR id.
+pub(crate) fn record_resources(
+    resource_type: &str,
+    r: &resources::RecordRow,
+    only: &dyn Fn(&resources::VitalCode) -> bool,
+) -> Vec<(String, Value)> {
+    match resource_type {
+        "Observation" => resources::observations(r, only),
+        "MedicationAdministration" => resources::medication_administration(r)
+            .map(|m| vec![(r.id.to_string(), m)])
+            .unwrap_or_default(),
+        _ => resources::flag(r)
+            .map(|f| vec![(r.id.to_string(), f)])
+            .unwrap_or_default(),
+    }
+}
+
 async fn search(
     mut ctx: Ctx,
     base: &Base,
@@ -423,44 +495,8 @@ async fn search(
         "Organization" | "Location" | "Group" | "Device" | "Practitioner" | "PractitionerRole"
         | "Patient" => {
             let after = int_cursor(&p)?;
-            let tx = &mut ctx.tx;
-            let mut rows: Vec<(i64, Value)> = match resource_type {
-                "Organization" => store::organizations(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::organization(r)))
-                    .collect(),
-                "Location" => store::facilities(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::location(r)))
-                    .collect(),
-                "Group" => store::facilities(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::group(r)))
-                    .collect(),
-                "Device" => store::devices(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::device(r)))
-                    .collect(),
-                "Practitioner" => store::staff(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::practitioner(r)))
-                    .collect(),
-                "PractitionerRole" => store::staff(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::practitioner_role(r)))
-                    .collect(),
-                _ => store::patients(tx, scope, &p, none, after, count)
-                    .await?
-                    .iter()
-                    .map(|r| (r.id, resources::patient(r)))
-                    .collect(),
-            };
+            let mut rows =
+                id_resources(&mut ctx.tx, scope, resource_type, &p, none, after, count).await?;
             let more = rows.len() > usize::try_from(count).unwrap_or(0);
             rows.truncate(usize::try_from(count).unwrap_or(0));
             let next = more
@@ -556,16 +592,7 @@ async fn clinical_search(
     .await?;
     let mut entries = Vec::new();
     for r in &rows {
-        let these: Vec<(String, Value)> = match resource_type {
-            "Observation" => resources::observations(r, &|c| vitals.contains(&c)),
-            "MedicationAdministration" => resources::medication_administration(r)
-                .map(|m| vec![(r.id.to_string(), m)])
-                .unwrap_or_default(),
-            _ => resources::flag(r)
-                .map(|f| vec![(r.id.to_string(), f)])
-                .unwrap_or_default(),
-        };
-        entries.extend(these);
+        entries.extend(record_resources(resource_type, r, &|c| vitals.contains(&c)));
     }
     if let Some(ids) = &wanted_ids {
         entries
@@ -598,19 +625,14 @@ async fn read(mut ctx: Ctx, resource_type: &str, id: &str) -> FhirResult<Respons
                 Some(rid) => store::record(&mut ctx.tx, scope, kind, rid).await?,
                 None => None,
             };
-            let resource = row.as_ref().and_then(|r| match resource_type {
-                "Observation" => {
-                    let suffix = id.get(37..).unwrap_or("");
-                    resources::observations(r, &|c| c.suffix == suffix)
-                        .into_iter()
-                        .next()
-                        .map(|(_, o)| o)
-                        .filter(|_| id.len() > 37)
-                }
-                "MedicationAdministration" => {
-                    resources::medication_administration(r).filter(|_| id.len() == 36)
-                }
-                _ => resources::flag(r).filter(|_| id.len() == 36),
+            // The whole id must match: `<record>-<code>` for an observation,
+            // the record's own for the others.
+            let resource = row.as_ref().and_then(|r| {
+                let suffix = id.get(37..).unwrap_or("");
+                record_resources(resource_type, r, &|c| c.suffix == suffix)
+                    .into_iter()
+                    .find(|(fhir_id, _)| fhir_id == id)
+                    .map(|(_, resource)| resource)
             });
             (resource, row.map(|r| r.patient_id))
         }
@@ -619,38 +641,19 @@ async fn read(mut ctx: Ctx, resource_type: &str, id: &str) -> FhirResult<Respons
                 return Err(FhirError::not_found());
             };
             let single = Params::parse(&format!("_id={n}"))?;
-            let none = Bounds::default();
-            let tx = &mut ctx.tx;
-            let resource = match resource_type {
-                "Organization" => store::organizations(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::organization),
-                "Location" => store::facilities(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::location),
-                "Group" => store::facilities(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::group),
-                "Device" => store::devices(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::device),
-                "Practitioner" => store::staff(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::practitioner),
-                "PractitionerRole" => store::staff(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::practitioner_role),
-                _ => store::patients(tx, scope, &single, none, None, 1)
-                    .await?
-                    .first()
-                    .map(resources::patient),
-            };
+            let resource = id_resources(
+                &mut ctx.tx,
+                scope,
+                resource_type,
+                &single,
+                Bounds::default(),
+                None,
+                1,
+            )
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, r)| r);
             (resource, (resource_type == "Patient").then_some(n))
         }
     };

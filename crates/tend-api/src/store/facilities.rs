@@ -203,10 +203,32 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Faci
     row.into_wire()
 }
 
+/// Sets only the census (the rest of the row as it is).
+pub async fn set_census(conn: &mut PgConnection, id: i64, census: i32) -> Result<Facility> {
+    let row: Row = sqlx::query_as(&format!(
+        "UPDATE facilities SET current_census = $2, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(census)
+    .fetch_one(conn)
+    .await?;
+    row.into_wire()
+}
+
 /// Active staff and active RNs of a facility.
 pub async fn staff_counts(conn: &mut PgConnection, facility_id: i64) -> Result<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE role = 'RN') FROM users WHERE facility_id = $1 AND is_active",
+    )
+    .bind(facility_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Residents of the facility who count toward the census (active or on leave).
+pub async fn active_residents(conn: &mut PgConnection, facility_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM patients WHERE facility_id = $1 AND status IN ('active', 'on_leave')",
     )
     .bind(facility_id)
     .fetch_one(conn)

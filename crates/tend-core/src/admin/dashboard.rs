@@ -41,6 +41,9 @@ pub struct DashboardFigures {
     /// Break-glass grants into or out of the facility awaiting review (the badge).
     #[cfg_attr(feature = "specta", specta(type = u32))]
     pub break_glass_unreviewed: i64,
+    /// Residents active or on leave: what the census should say.
+    #[cfg_attr(feature = "specta", specta(type = u32))]
+    pub active_residents: i64,
 }
 
 impl From<FacilityDashboard> for DashboardFigures {
@@ -58,6 +61,7 @@ impl From<FacilityDashboard> for DashboardFigures {
             active_staff: d.active_staff,
             rn_count: d.rn_count,
             break_glass_unreviewed: d.break_glass_unreviewed,
+            active_residents: d.active_residents,
         }
     }
 }
@@ -167,6 +171,23 @@ impl AdminSession {
         )
         .await?;
         tracing::info!(facility_id, "census updated");
+        Ok(facility.into())
+    }
+
+    /// `POST /api/facilities/{id}/census/reconcile`: the census becomes the
+    /// number of active residents, counted by the server.
+    #[tracing::instrument(skip_all, fields(facility_id))]
+    pub async fn reconcile_census(&self, facility_id: i64) -> Result<CensusSaved> {
+        let facility: Facility = send(
+            self.http
+                .post(format!(
+                    "{}/api/facilities/{facility_id}/census/reconcile",
+                    self.base
+                ))
+                .bearer_auth(&self.token.0),
+        )
+        .await?;
+        tracing::info!(facility_id, "census reconciled with the resident list");
         Ok(facility.into())
     }
 }

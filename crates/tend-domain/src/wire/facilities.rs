@@ -154,6 +154,10 @@ pub struct FacilityDashboard {
     /// has reviewed yet.
     #[serde(default)]
     pub break_glass_unreviewed: i64,
+    /// Residents on the facility's list who are active or on leave: what the
+    /// census should be (the dashboard offers to reconcile them).
+    #[serde(default)]
+    pub active_residents: i64,
 }
 
 /// Occupancy over time: one point per day, oldest first, ending today in the

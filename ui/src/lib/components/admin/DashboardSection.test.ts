@@ -19,11 +19,13 @@ const FIGURES: DashboardFigures = {
   active_staff: 24,
   rn_count: 6,
   break_glass_unreviewed: 0,
+  active_residents: 28,
 };
 
 const HOME_HEALTH: DashboardFigures = {
   ...FIGURES,
   current_census: 45,
+  active_residents: 45,
   licensed_beds: null,
   occupancy_rate: null,
   available_beds: null,
@@ -200,6 +202,43 @@ describe("DashboardSection", () => {
     expect(screen.getByTestId("dashboard-occupancy")).toHaveTextContent("93.8 %");
     expect(screen.getByTestId("chart-latest")).toHaveTextContent("Today: 93.8 % (30 of 32 beds)");
     expect(calls.filter((c) => c === "admin_census_history")).toHaveLength(2);
+  });
+
+  it("offers to reconcile the census with the resident list, and lets the server count", async () => {
+    const user = userEvent.setup();
+    let figures: DashboardFigures = { ...FIGURES, current_census: 28, active_residents: 31 };
+    const sent: unknown[] = [];
+    mount({
+      admin_facility_dashboard: () => figures,
+      admin_reconcile_census: (args: Record<string, unknown>) => {
+        sent.push(args);
+        figures = { ...figures, current_census: 31, occupancy_rate: 96.9, available_beds: 1 };
+        return { facility_id: 10, current_census: 31, licensed_beds: 32, occupancy_rate: 96.9, available_beds: 1 };
+      },
+    });
+    expect(await screen.findByTestId("dashboard-active-residents")).toHaveTextContent("31");
+    const offer = screen.getByTestId("census-reconcile");
+    expect(offer).toHaveTextContent("The census says 28 residents, but the resident list has 31 active residents");
+    await user.click(within(offer).getByRole("button", { name: "Set the census to 31" }));
+    expect(await screen.findByTestId("census-saved")).toHaveTextContent("Census set to 31 residents from the resident list.");
+    expect(sent).toEqual([{ facilityId: 10 }]);
+    await vi.waitFor(() => expect(screen.queryByTestId("census-reconcile")).not.toBeInTheDocument());
+    expect(screen.getByTestId("dashboard-census")).toHaveTextContent("31 of 32 licensed beds");
+  });
+
+  it("shows why a reconcile was refused", async () => {
+    const user = userEvent.setup();
+    mount({
+      admin_facility_dashboard: { ...FIGURES, current_census: 28, active_residents: 40 },
+      admin_reconcile_census: () => {
+        const r = reject("VALIDATION_FAILED", "the request has invalid fields");
+        r.error.fields = { current_census: ["40 active residents exceed the 32 licensed beds; check the resident list"] };
+        return r;
+      },
+    });
+    await user.click(await screen.findByTestId("census-reconcile-button"));
+    expect(await screen.findByTestId("census-error")).toHaveTextContent("40 active residents exceed the 32 licensed beds");
+    expect(screen.queryByTestId("census-saved")).not.toBeInTheDocument();
   });
 
   it("offers a retry when the dashboard can't be loaded", async () => {
