@@ -57,6 +57,8 @@ export const commands = {
 	adminSession: () => typedError<AdminUser | null, AppError_Serialize>(__TAURI_INVOKE("admin_session")),
 	/**  Sets the facility's census; a refusal names `current_census`. */
 	adminUpdateCensus: (facilityId: number, currentCensus: number) => typedError<CensusSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_update_census", { facilityId, currentCensus })),
+	/**  Sets the census to the facility's active residents (counted by the server). */
+	adminReconcileCensus: (facilityId: number) => typedError<CensusSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_reconcile_census", { facilityId })),
 	/**  Assigns a badge by its number as typed. */
 	adminAssignBadge: (userId: number, badgeUid: string, label: string | null) => typedError<BadgeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_assign_badge", { userId, badgeUid, label })),
 	/**  One facility with every editable field. */
@@ -709,6 +711,8 @@ export type DashboardFigures_Deserialize = {
 	rn_count: number,
 	/**  Break-glass grants into or out of the facility awaiting review (the badge). */
 	break_glass_unreviewed: number,
+	/**  Residents active or on leave: what the census should say. */
+	active_residents: number,
 };
 
 /**  The dashboard's figures. Counts stay far below 2^32. */
@@ -727,6 +731,8 @@ export type DashboardFigures_Serialize = {
 	rn_count: number,
 	/**  Break-glass grants into or out of the facility awaiting review (the badge). */
 	break_glass_unreviewed: number,
+	/**  Residents active or on leave: what the census should say. */
+	active_residents: number,
 };
 
 /**

@@ -58,6 +58,17 @@ async fn an_administrator_reads_the_dashboard_and_history_and_updates_the_census
     assert_eq!(err.code(), ErrorCode::ValidationFailed);
     assert!(err.fields()["current_census"][0].contains("negative"));
     assert_eq!(history_rows(&app, fid).await, rows, "nothing was saved");
+
+    // The world's one resident of the facility: the dashboard shows the
+    // census (30) against the list (1), and the reconcile sets it to 1.
+    let figures = session.dashboard(fid).await.unwrap();
+    assert_eq!(figures.active_residents, 1);
+    let reconciled = session.reconcile_census(fid).await.unwrap();
+    assert_eq!(reconciled.current_census, 1);
+    assert_eq!(reconciled.available_beds, Some(39));
+    let figures = session.dashboard(fid).await.unwrap();
+    assert_eq!(i64::from(figures.current_census), figures.active_residents);
+    session.update_census(fid, 30).await.unwrap();
     assert_eq!(session.dashboard(fid).await.unwrap().current_census, 30);
 
     // Occupancy over time: 90 days ending today with the new census.

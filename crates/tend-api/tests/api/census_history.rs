@@ -378,3 +378,69 @@ async fn an_org_admins_read_of_another_facility_is_audited() {
     assert_eq!(r.body["points"].as_array().unwrap().len(), 90);
     assert_eq!(audited(w.a2.facility).await, (1, true));
 }
+
+/// The dashboard's census next to the resident list, and the reconcile that
+/// sets one to the other: counted by the server (active and on leave, not
+/// discharged), audited with both numbers, refused when the list holds more
+/// residents than the licensed beds, and only for administrators.
+#[tokio::test]
+async fn the_census_reconciles_with_the_active_residents() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let facility = insert_facility(&app.owner, w.a1.org, "Reconcile House", Some(4)).await;
+    for status in ["active", "active", "on_leave", "discharged", "deceased"] {
+        crate::helpers::insert_patient(&app.owner, w.a1.org, facility, status).await;
+    }
+    let admin = w.token(Role::OrgAdmin);
+    let dashboard = format!("/api/facilities/{facility}/dashboard");
+    let r = app.get(&dashboard, admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["current_census"], 0);
+    assert_eq!(r.body["active_residents"], 3);
+
+    let reconcile = format!("/api/facilities/{facility}/census/reconcile");
+    let r = app.post(&reconcile, w.token(Role::Rn), json!({})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another facility's nurse: {r:?}"
+    );
+    let r = app.post(&reconcile, admin, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(r.body["current_census"], 3);
+    let r = app.get(&dashboard, admin).await;
+    assert_eq!(r.body["current_census"], r.body["active_residents"]);
+    let reason: String = sqlx::query_scalar(
+        "SELECT reason FROM audit_events WHERE action = 'facility.census.reconcile' AND resource_id = $1",
+    )
+    .bind(facility)
+    .fetch_one(&app.owner)
+    .await
+    .unwrap();
+    assert_eq!(reason, "census 0 set to the 3 active residents on the list");
+
+    // Two more admissions than beds: refused, naming the census, nothing changed.
+    for _ in 0..2 {
+        crate::helpers::insert_patient(&app.owner, w.a1.org, facility, "active").await;
+    }
+    let r = app.post(&reconcile, admin, json!({})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    assert!(
+        r.body["error"]["fields"]["current_census"][0]
+            .as_str()
+            .unwrap()
+            .contains("5 active residents exceed the 4 licensed beds"),
+        "{r:?}"
+    );
+    let census: i32 = sqlx::query_scalar("SELECT current_census FROM facilities WHERE id = $1")
+        .bind(facility)
+        .fetch_one(&app.owner)
+        .await
+        .unwrap();
+    assert_eq!(census, 3);
+    // A clinician of the facility may see it but not reconcile it.
+    let (nurse, _) = crate::helpers::insert_user(&app.owner, w.a1.org, facility, Role::Rn).await;
+    let token = crate::helpers::token_for(&app.owner, nurse).await;
+    let r = app.post(&reconcile, &token, json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{r:?}");
+}

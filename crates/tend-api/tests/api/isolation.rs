@@ -142,6 +142,20 @@ fn endpoints() -> Vec<Endpoint> {
             },
         ),
         e(
+            "reconcile census",
+            "/api/facilities/{id}/census/reconcile",
+            Method::POST,
+            Facility,
+            Admins,
+            true,
+            |s| {
+                (
+                    format!("/api/facilities/{}/census/reconcile", s.facility),
+                    None,
+                )
+            },
+        ),
+        e(
             "facility devices",
             "/api/facilities/{id}/devices",
             Method::GET,
@@ -748,9 +762,16 @@ async fn every_endpoint_every_role_every_foreign_target() {
                 } else if path.ends_with("/sign-out-everywhere") {
                     StatusCode::NO_CONTENT
                 } else if endpoint.method == Method::POST
-                    && !["/deactivate", "/revoke", "/approve", "/reject", "/import"]
-                        .iter()
-                        .any(|action| path.ends_with(action))
+                    && ![
+                        "/deactivate",
+                        "/revoke",
+                        "/approve",
+                        "/reject",
+                        "/import",
+                        "/reconcile",
+                    ]
+                    .iter()
+                    .any(|action| path.ends_with(action))
                 {
                     StatusCode::CREATED
                 } else {

@@ -28,6 +28,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/facilities/{id}"),
     ("put", "/api/facilities/{id}"),
     ("put", "/api/facilities/{id}/census"),
+    ("post", "/api/facilities/{id}/census/reconcile"),
     ("get", "/api/facilities/{id}/devices"),
     ("get", "/api/facilities/{id}/dashboard"),
     ("get", "/api/facilities/{id}/census-history"),
