@@ -91,6 +91,29 @@ impl Validator {
         v
     }
 
+    /// Free-form JSON (settings) stored in a jsonb column: every number
+    /// within ±10^15. PostgreSQL keeps numbers as exact decimals and prints
+    /// f64::MAX back as 309 digits, which the JSON reader then refuses as out
+    /// of range: a setting the server could store but never read again (a 500
+    /// on every later read of the row, found by schemathesis).
+    pub fn json_numbers(&mut self, field: &str, value: &serde_json::Value) {
+        const LIMIT: f64 = 1e15;
+        fn within(value: &serde_json::Value) -> bool {
+            match value {
+                serde_json::Value::Number(n) => n.as_f64().is_some_and(|x| x.abs() <= LIMIT),
+                serde_json::Value::Array(items) => items.iter().all(within),
+                serde_json::Value::Object(map) => map.values().all(within),
+                _ => true,
+            }
+        }
+        if !within(value) {
+            self.add(
+                field,
+                "numbers in it must be between -1000000000000000 and 1000000000000000",
+            );
+        }
+    }
+
     pub fn positive_id(&mut self, field: &str, value: i64) {
         if value <= 0 {
             self.add(field, "must be a positive id");

@@ -112,6 +112,9 @@ fn check_settings(v: &mut Validator, settings: JsonObject) -> JsonObject {
     if let Err(e) = tend_domain::break_glass::window_setting(&settings) {
         v.add(e.field, e.message);
     }
+    for value in settings.values() {
+        v.json_numbers("settings", value);
+    }
     settings
 }
 

@@ -53,6 +53,10 @@ fn validate_create(body: CreateOrganization) -> Result<Fields> {
         settings: body.settings.unwrap_or_default(),
         is_active: true,
     };
+    v.json_numbers(
+        "settings",
+        &serde_json::Value::Object(fields.settings.clone()),
+    );
     v.finish()?;
     Ok(fields)
 }
@@ -168,6 +172,10 @@ pub async fn update_organization(
         settings: body.settings.unwrap_or(current.settings),
         is_active: body.is_active.unwrap_or(current.is_active),
     };
+    v.json_numbers(
+        "settings",
+        &serde_json::Value::Object(fields.settings.clone()),
+    );
     v.finish()?;
     let closing = current.is_active && !fields.is_active;
     let org = store::update(&mut ctx.tx, id, &fields).await?;
