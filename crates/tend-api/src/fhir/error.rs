@@ -36,6 +36,13 @@ pub enum FhirError {
     ExportGone,
 }
 
+/// Storage errors take the API's mapping (503 when the database is away, …).
+impl From<sqlx::Error> for FhirError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Api(e.into())
+    }
+}
+
 impl FhirError {
     pub fn invalid(parameter: &str, message: impl Into<String>) -> Self {
         Self::Invalid {

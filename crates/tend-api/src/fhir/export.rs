@@ -64,17 +64,6 @@ struct Job {
     bounds: Bounds,
 }
 
-fn prefer_async(headers: &HeaderMap) -> bool {
-    headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
-        })
-}
-
 /// `_since`: an instant with a time zone.
 fn since(p: &Params) -> FhirResult<Option<DateTime<Utc>>> {
     p.one("_since")?
@@ -106,7 +95,7 @@ pub async fn kick_off(
         _ => None,
     };
     let mut ctx = ctx.require(admin).await?;
-    if !prefer_async(headers) {
+    if !super::prefers(headers, "respond-async") {
         return Err(FhirError::Export(
             "$export is asynchronous: send Prefer: respond-async".into(),
         ));
@@ -181,8 +170,7 @@ pub async fn kick_off(
     );
     sqlx::query("SELECT tend_fhir_export_sweep()")
         .execute(&mut *ctx.tx)
-        .await
-        .map_err(crate::ApiError::from)?;
+        .await?;
     sqlx::query(
         "INSERT INTO fhir_export_jobs (id, scope, organization_id, facility_id, requested_by, request, \
          types, since, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(hours => $9))",
@@ -197,8 +185,7 @@ pub async fn kick_off(
     .bind(since)
     .bind(i32::try_from(KEEP_HOURS).unwrap_or(24))
     .execute(&mut *ctx.tx)
-    .await
-    .map_err(crate::ApiError::from)?;
+    .await?;
     let reason = format!("$export {}", job.types.join(","));
     let audit = list_audit(&mut ctx, "fhir.export", "patient", facility_id).await?;
     ctx.audit_write(audit.reason(&reason)).await?;
@@ -431,8 +418,7 @@ pub async fn status(mut ctx: Ctx, base: &Base, job: &str) -> FhirResult<Response
     )
     .bind(id)
     .fetch_optional(&mut *ctx.tx)
-    .await
-    .map_err(crate::ApiError::from)?;
+    .await?;
     let Some(row) = row.filter(|r| r.status != "cancelled") else {
         return Err(FhirError::ExportGone);
     };
@@ -470,8 +456,7 @@ pub async fn status(mut ctx: Ctx, base: &Base, job: &str) -> FhirResult<Response
     )
     .bind(id)
     .fetch_all(&mut *ctx.tx)
-    .await
-    .map_err(crate::ApiError::from)?;
+    .await?;
     ctx.finish_read().await?;
     let manifest = json!({
         "transactionTime": row.transaction_time.map(resources::instant),
@@ -503,8 +488,7 @@ pub async fn cancel(mut ctx: Ctx, job: &str) -> FhirResult<Response> {
     let deleted = sqlx::query("DELETE FROM fhir_export_jobs WHERE id = $1")
         .bind(id)
         .execute(&mut *ctx.tx)
-        .await
-        .map_err(crate::ApiError::from)?
+        .await?
         .rows_affected();
     if deleted == 0 {
         return Err(FhirError::ExportGone);
@@ -523,8 +507,7 @@ pub async fn file(mut ctx: Ctx, job: &str, name: &str) -> FhirResult<Response> {
     .bind(id)
     .bind(name)
     .fetch_optional(&mut *ctx.tx)
-    .await
-    .map_err(crate::ApiError::from)?;
+    .await?;
     let Some(body) = body else {
         return Err(FhirError::ExportGone);
     };

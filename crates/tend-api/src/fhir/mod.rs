@@ -377,14 +377,16 @@ fn encode_query(pairs: &[(String, String)]) -> String {
     }
 }
 
-fn strict(headers: &HeaderMap) -> bool {
+/// Whether the request's `Prefer` headers include `preference`
+/// (`handling=strict`, `respond-async`).
+pub(crate) fn prefers(headers: &HeaderMap, preference: &str) -> bool {
     headers
         .get_all("prefer")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| {
             v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("handling=strict"))
+                .any(|p| p.trim().eq_ignore_ascii_case(preference))
         })
 }
 
@@ -478,7 +480,7 @@ async fn search(
 ) -> FhirResult<Response> {
     let known = store::known_params(resource_type);
     let unknown = p.unknown(known);
-    if !unknown.is_empty() && strict(headers) {
+    if !unknown.is_empty() && prefers(headers, "handling=strict") {
         return Err(FhirError::invalid(
             &unknown[0],
             format!(

@@ -154,16 +154,6 @@ pub fn boolean(name: &str, value: &str) -> Result<bool, FhirError> {
     }
 }
 
-/// A string search value, lower-cased, as a `LIKE` prefix pattern.
-pub fn like_prefix(value: &str) -> String {
-    let escaped = value
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("{escaped}%")
-}
-
 /// The comparison of a date parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prefix {

@@ -56,6 +56,13 @@ pub fn known_params(resource_type: &str) -> &'static [&'static str] {
     }
 }
 
+/// The codes of a comma-separated token parameter (`a,sys|b` → `a`, `b`).
+fn token_codes(value: &str) -> Vec<String> {
+    any_of(value)
+        .map(|v| Token::parse(v).code.unwrap_or_default().to_owned())
+        .collect()
+}
+
 fn ids(name: &str, value: &str) -> FhirResult<Vec<i64>> {
     any_of(value)
         .map(|v| {
@@ -131,7 +138,7 @@ fn push_string(
                     .push_bind(value.to_owned());
             } else {
                 qb.push(format!(" OR lower({column}) LIKE "))
-                    .push_bind(params::like_prefix(value));
+                    .push_bind(crate::store::patients::like_prefix(value));
             }
         }
         qb.push(")");
@@ -254,11 +261,7 @@ pub async fn organizations(
         }
     }
     push_page(&mut qb, after, limit);
-    Ok(qb
-        .build_query_as()
-        .fetch_all(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 pub async fn facilities(
@@ -286,19 +289,13 @@ pub async fn facilities(
         "organization_id",
     )?;
     for value in p.all("type") {
-        let codes: Vec<String> = any_of(value)
-            .map(|v| Token::parse(v).code.unwrap_or_default().to_owned())
-            .collect();
+        let codes = token_codes(value);
         qb.push(" AND facility_type = ANY(")
             .push_bind(codes)
             .push(")");
     }
     push_page(&mut qb, after, limit);
-    Ok(qb
-        .build_query_as()
-        .fetch_all(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 pub async fn devices(
@@ -335,19 +332,13 @@ pub async fn devices(
         qb.push(" AND device_uuid = ").push_bind(uuid);
     }
     for value in p.all("type") {
-        let codes: Vec<String> = any_of(value)
-            .map(|v| Token::parse(v).code.unwrap_or_default().to_owned())
-            .collect();
+        let codes = token_codes(value);
         qb.push(" AND device_type = ANY(")
             .push_bind(codes)
             .push(")");
     }
     push_page(&mut qb, after, limit);
-    Ok(qb
-        .build_query_as()
-        .fetch_all(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 /// Staff: every user but platform administrators (who work for no facility).
@@ -379,9 +370,7 @@ pub async fn staff(
     )?;
     push_reference(&mut qb, p, "location", "Location", "facility_id")?;
     for value in p.all("role") {
-        let codes: Vec<String> = any_of(value)
-            .map(|v| Token::parse(v).code.unwrap_or_default().to_owned())
-            .collect();
+        let codes = token_codes(value);
         qb.push(" AND role = ANY(").push_bind(codes).push(")");
     }
     for value in p.all("identifier") {
@@ -399,11 +388,7 @@ pub async fn staff(
         }
     }
     push_page(&mut qb, after, limit);
-    Ok(qb
-        .build_query_as()
-        .fetch_all(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 pub async fn patients(
@@ -485,11 +470,7 @@ pub async fn patients(
         }
     }
     push_page(&mut qb, after, limit);
-    Ok(qb
-        .build_query_as()
-        .fetch_all(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 /// The record kinds behind each clinical resource type.
@@ -583,11 +564,7 @@ pub async fn records(
         qb.push(" AND r.id >= ").push_bind(from);
     }
     qb.push(" ORDER BY r.id LIMIT ").push_bind(limit);
-    Ok(qb
-        .build_query_as()
-        .fetch_all(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_all(conn).await?)
 }
 
 /// One record by id, in scope.
@@ -604,11 +581,7 @@ pub async fn record(
         .push(" AND r.kind = ")
         .push_bind(kind.to_owned());
     push_scope_filter(&mut qb, scope, "r.facility_id");
-    Ok(qb
-        .build_query_as()
-        .fetch_optional(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_optional(conn).await?)
 }
 
 /// The organization and facility of a patient in scope (for audit rows).
@@ -620,9 +593,5 @@ pub async fn patient_place(
     let mut qb = QueryBuilder::new("SELECT organization_id, facility_id FROM patients WHERE id = ");
     qb.push_bind(patient_id);
     push_scope_filter(&mut qb, scope, "facility_id");
-    Ok(qb
-        .build_query_as()
-        .fetch_optional(conn)
-        .await
-        .map_err(crate::ApiError::from)?)
+    Ok(qb.build_query_as().fetch_optional(conn).await?)
 }

@@ -60,7 +60,9 @@ pub struct Filter {
     pub name: Option<String>,
 }
 
-fn like_prefix(s: &str) -> String {
+/// A case-insensitive `LIKE` prefix pattern for `s` (lower-cased, wildcards
+/// escaped); the patient list and FHIR's string searches share it.
+pub(crate) fn like_prefix(s: &str) -> String {
     let escaped = s
         .to_lowercase()
         .replace('\\', "\\\\")
