@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod family;
 pub mod login;
+pub mod residents;
 pub mod update;
 pub mod window;
 pub mod workspace;
@@ -85,6 +86,14 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             login::session_activity,
             login::session_state,
             login::submit_pin,
+            residents::admin_admit_resident,
+            residents::admin_discharge_resident,
+            residents::admin_edit_resident,
+            residents::admin_residents,
+            residents::admin_transfer_resident,
+            residents::admit_resident,
+            residents::discharge_resident,
+            residents::edit_resident,
             update::restart_to_update,
             workspace::due_follow_ups,
             workspace::handoff_notes,
@@ -202,6 +211,16 @@ pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("session_activity", Access::Open),
     ("session_state", Access::Open),
     ("submit_pin", Access::Open),
+    // The console's residents: its administrator's session, like every admin_ command.
+    ("admin_admit_resident", Access::Open),
+    ("admin_discharge_resident", Access::Open),
+    ("admin_edit_resident", Access::Open),
+    ("admin_residents", Access::Open),
+    ("admin_transfer_resident", Access::Open),
+    // The workspace's residents: the signed-in nurse only.
+    ("admit_resident", Access::Clinical),
+    ("discharge_resident", Access::Clinical),
+    ("edit_resident", Access::Clinical),
     ("restart_to_update", Access::Open),
     ("due_follow_ups", Access::Clinical),
     ("handoff_notes", Access::Clinical),

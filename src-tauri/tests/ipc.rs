@@ -659,7 +659,60 @@ fn clinical_calls() -> Vec<(&'static str, Value)> {
             json!({ "facilityId": 3, "mrn": "MRN-7", "reason": "Fell in the hallway, no chart here" }),
         ),
         ("emergency_chart", json!({ "patientId": 41 })),
+        ("admit_resident", json!({ "draft": resident_draft() })),
+        (
+            "edit_resident",
+            json!({ "resident": resident_ref(), "draft": resident_draft() }),
+        ),
+        (
+            "discharge_resident",
+            json!({ "resident": resident_ref(), "departure": "discharged", "date": "2026-12-01" }),
+        ),
     ]
+}
+
+fn resident_draft() -> Value {
+    json!({"mrn":"MRN-9","first_name":"Ada","last_name":"Byrne","date_of_birth":"1941-02-03","room":"","admission_date":"","allergies":"","code_status":null,"diet":"","fall_risk":null,"contact_name":"","contact_relationship":"","contact_phone":""})
+}
+
+fn resident_ref() -> Value {
+    json!({ "id": 41, "facility_id": 1, "version": 1 })
+}
+
+#[test]
+fn admin_resident_commands_check_the_form_then_need_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    for (cmd, args) in [
+        ("admin_residents", json!({"facilityId": 1})),
+        (
+            "admin_admit_resident",
+            json!({"facilityId": 1, "draft": resident_draft()}),
+        ),
+        (
+            "admin_edit_resident",
+            json!({"resident": resident_ref(), "draft": resident_draft()}),
+        ),
+        (
+            "admin_discharge_resident",
+            json!({"resident": resident_ref(), "departure": "deceased", "date": "2026-12-01"}),
+        ),
+        (
+            "admin_transfer_resident",
+            json!({"resident": resident_ref(), "facilityId": 2}),
+        ),
+    ] {
+        let err = invoke(&window, cmd, args).unwrap_err();
+        assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");
+    }
+    // A departure the app does not know is refused before anything runs.
+    let err = invoke(
+        &window,
+        "admin_discharge_resident",
+        json!({"resident": resident_ref(), "departure": "moved_away", "date": "2026-12-01"}),
+    )
+    .unwrap_err();
+    assert!(err.as_str().unwrap().contains("departure"), "{err}");
 }
 
 /// Every command the webview can call is classified clinical or not in

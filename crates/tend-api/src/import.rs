@@ -763,6 +763,7 @@ fn parse_residents(
                     room: room.clone(),
                     admitted_at: admission_date.and_then(midnight),
                     discharged_at: discharge_date.and_then(midnight),
+                    care: Default::default(),
                 },
             );
             for (field, messages) in rules.into_fields() {

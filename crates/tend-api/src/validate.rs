@@ -41,6 +41,25 @@ impl Validator {
         Some(self.text(field, value, max))
     }
 
+    /// A telephone number as people write it: digits with an optional
+    /// leading `+`, spaces, dots, dashes and parentheses; 7–15 digits (E.164's
+    /// maximum). Kept as written, trimmed.
+    pub fn phone(&mut self, field: &str, value: &str) -> String {
+        let trimmed = value.trim();
+        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+        let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
+        let allowed = body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '.' | '-'));
+        if !allowed || !(7..=15).contains(&digits) || trimmed.chars().count() > 25 {
+            self.add(
+                field,
+                "must be a telephone number: 7 to 15 digits, e.g. +1 503 555 0142",
+            );
+        }
+        trimmed.to_owned()
+    }
+
     pub fn state_code(&mut self, field: &str, value: Option<&str>) -> Option<String> {
         let v = self.opt_text(field, value, 2)?;
         let upper = v.to_ascii_uppercase();

@@ -25,6 +25,7 @@ use tend_domain::{
 
 mod dashboard;
 mod import;
+mod residents;
 
 pub use dashboard::{census_update, CensusSaved, DashboardFigures, OccupancyHistory};
 
@@ -86,6 +87,8 @@ pub struct FacilitySummary {
     pub name: String,
     pub facility_type: FacilityType,
     pub is_active: bool,
+    /// IANA zone: the facility's days and times are shown in it.
+    pub timezone: String,
 }
 
 impl From<Facility> for FacilitySummary {
@@ -96,6 +99,7 @@ impl From<Facility> for FacilitySummary {
             name: f.name,
             facility_type: f.facility_type,
             is_active: f.is_active,
+            timezone: f.timezone,
         }
     }
 }

@@ -256,6 +256,11 @@ impl DeviceClient {
         crate::api_call::send(request).await
     }
 
+    /// A request to `path` on this server (the caller adds its credentials).
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str, bearer: &str) -> Result<T> {
         let request = self
             .http

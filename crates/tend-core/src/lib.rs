@@ -20,6 +20,7 @@ pub mod instance;
 pub mod link;
 pub mod logging;
 pub mod login;
+pub mod residents;
 pub mod server_bound;
 pub mod server_url;
 pub mod session;

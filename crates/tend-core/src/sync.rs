@@ -26,8 +26,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 use tend_domain::records::RecordDraft;
 use tend_domain::wire::{
-    SyncPullPage, SyncPullQuery, SyncPush, SyncPushResult, SyncedFacility, DEVICE_SCHEMA_VERSION,
-    MAX_PUSH_OPERATIONS, SYNC_PROTOCOL_VERSION,
+    SyncChange, SyncPullPage, SyncPullQuery, SyncPush, SyncPushResult, SyncedFacility,
+    DEVICE_SCHEMA_VERSION, MAX_PUSH_OPERATIONS, SYNC_PROTOCOL_VERSION,
 };
 use tend_domain::ErrorCode;
 use tokio::sync::{watch, Notify};
@@ -369,6 +369,13 @@ impl SyncEngine {
     /// own are left out.
     pub async fn handoff_notes(&self, reader: Option<i64>) -> Result<Vec<HandoffNote>> {
         self.blocking(move |c| handoff::handoff_notes(c, Utc::now(), reader))
+            .await
+    }
+
+    /// Shows a resident as the server answered an edit made here, before
+    /// the next sync brings the same row (see [`store::apply_resident`]).
+    pub async fn apply_resident(&self, change: SyncChange) -> Result<()> {
+        self.blocking(move |c| store::apply_resident(c, &change))
             .await
     }
 

@@ -132,6 +132,31 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// A resident's code status: what to do if their heart or breathing stops
+    /// (unset until the admission paperwork says).
+    CodeStatus, field = "code_status" {
+        /// Full resuscitation.
+        FullCode => "full_code",
+        /// Do not resuscitate.
+        Dnr => "dnr",
+        /// Do not resuscitate, do not intubate.
+        DnrDni => "dnr_dni",
+        /// Comfort measures only (hospice).
+        ComfortOnly => "comfort_only",
+    }
+}
+
+wire_enum! {
+    /// A resident's fall risk from the facility's assessment (e.g. the Morse
+    /// Fall Scale's low / moderate / high bands).
+    FallRisk, field = "fall_risk" {
+        Low => "low",
+        Moderate => "moderate",
+        High => "high",
+    }
+}
+
+wire_enum! {
     /// A user's role. Clinical roles work inside their facility; the admin roles
     /// widen the scope to the facility, the organization or the platform.
     Role, field = "role" {
@@ -163,6 +188,13 @@ impl Role {
             self,
             Role::Rn | Role::Lpn | Role::Cna | Role::MedTech | Role::Therapist | Role::SocialWorker
         )
+    }
+
+    /// Roles that may admit, edit and discharge residents: the nurses who do
+    /// admissions, and the administrators. Moving a resident to another
+    /// facility also needs the organization in scope (an organization admin).
+    pub fn may_manage_residents(self) -> bool {
+        matches!(self, Role::Rn | Role::Lpn) || self.is_admin()
     }
 
     /// Roles allowed to manage facility resources (census, devices, users).
@@ -251,6 +283,8 @@ mod tests {
     #[test]
     fn role_scopes() {
         assert!(Role::Rn.is_clinical() && !Role::Rn.is_admin());
+        assert!(Role::Rn.may_manage_residents() && Role::FacilityAdmin.may_manage_residents());
+        assert!(!Role::Cna.may_manage_residents() && !Role::MedTech.may_manage_residents());
         assert!(Role::OrgAdmin.is_admin() && !Role::OrgAdmin.is_clinical());
         assert!(!FacilityType::HomeHealth.has_beds());
         assert!(FacilityType::MemoryCare.has_beds());

@@ -19,6 +19,9 @@ pub use credentials::{parse_visitor_code, Pin};
 pub use enrollment_code::EnrollmentCode;
 pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
-pub use kinds::{DeviceStatus, DeviceType, FacilityType, OrganizationType, PatientStatus, Role};
+pub use kinds::{
+    CodeStatus, DeviceStatus, DeviceType, FacilityType, FallRisk, OrganizationType, PatientStatus,
+    Role,
+};
 pub use status::{is_online, sync_status, SyncInputs, SyncStatus, SyncThresholds, ONLINE_WINDOW};
 pub mod wire;

@@ -34,6 +34,8 @@ pub struct DomainRules {
     pub break_glass: BreakGlassRules,
     /// Roles that may import an organization's CSV files (the console's Import).
     pub importing_roles: Vec<Role>,
+    /// Roles that admit, edit and discharge residents.
+    pub resident_managing_roles: Vec<Role>,
 }
 
 /// Break-glass access: the stated reason and the facility's window.
@@ -158,6 +160,11 @@ impl DomainRules {
                 .iter()
                 .copied()
                 .filter(|r| r.may_import())
+                .collect(),
+            resident_managing_roles: Role::ALL
+                .iter()
+                .copied()
+                .filter(|r| r.may_manage_residents())
                 .collect(),
         }
     }

@@ -161,6 +161,22 @@ export const commands = {
 	sessionState: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  The PIN the policy asked for. */
 	submitPin: (pin: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("submit_pin", { pin })),
+	/**  Admits a resident to a facility (console). */
+	adminAdmitResident: (facilityId: number, draft: ResidentDraft_Deserialize) => typedError<Resident_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_admit_resident", { facilityId, draft })),
+	/**  Discharges a resident or records their death (console). */
+	adminDischargeResident: (resident: ResidentRef, departure: Departure, date: string) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_discharge_resident", { resident, departure, date })),
+	/**  Saves an edit of a resident as loaded (console). */
+	adminEditResident: (resident: ResidentRef, draft: ResidentDraft_Deserialize) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_edit_resident", { resident, draft })),
+	/**  Every resident of a facility, whatever their status (console). */
+	adminResidents: (facilityId: number) => typedError<Resident_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_residents", { facilityId })),
+	/**  Moves a resident to another facility of the organization (console). */
+	adminTransferResident: (resident: ResidentRef, facilityId: number) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_transfer_resident", { resident, facilityId })),
+	/**  Admits a resident to this device's facility (workspace). */
+	admitResident: (draft: ResidentDraft_Deserialize) => typedError<Resident_Serialize, AppError_Serialize>(__TAURI_INVOKE("admit_resident", { draft })),
+	/**  Discharges a resident or records their death (workspace). */
+	dischargeResident: (resident: ResidentRef, departure: Departure, date: string) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("discharge_resident", { resident, departure, date })),
+	/**  Saves an edit of a resident as loaded (workspace). */
+	editResident: (resident: ResidentRef, draft: ResidentDraft_Deserialize) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("edit_resident", { resident, draft })),
 	/**
 	 *  "Restart to update", when the user chose to: starts the installed
 	 *  executable with this process's arguments, then closes this one.
@@ -207,7 +223,7 @@ export const events = {
 };
 
 /* Constants */
-export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"resident_managing_roles":["RN","LPN","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
 
 /* Types */
 /**
@@ -688,6 +704,20 @@ export type ClosedNotice = {
 	since: string,
 };
 
+/**
+ *  A resident's code status: what to do if their heart or breathing stops
+ *  (unset until the admission paperwork says).
+ */
+export type CodeStatus = 
+/**  Full resuscitation. */
+"full_code" | 
+/**  Do not resuscitate. */
+"dnr" | 
+/**  Do not resuscitate, do not intubate. */
+"dnr_dni" | 
+/**  Comfort measures only (hospice). */
+"comfort_only";
+
 export type ConnectionState = 
 /**  No server address configured yet (first run). */
 "not_configured" | "online" | "offline";
@@ -734,6 +764,9 @@ export type DashboardFigures_Serialize = {
 	/**  Residents active or on leave: what the census should say. */
 	active_residents: number,
 };
+
+/**  How a resident leaves the facility's care. */
+export type Departure = "discharged" | "deceased";
 
 /**
  *  What the setup screen shows the administrator about this device, so they
@@ -936,6 +969,8 @@ export type DomainRules = {
 	break_glass: BreakGlassRules,
 	/**  Roles that may import an organization's CSV files (the console's Import). */
 	importing_roles: Role[],
+	/**  Roles that admit, edit and discharge residents. */
+	resident_managing_roles: Role[],
 };
 
 /**  A PRN dose whose effectiveness is still to be documented. */
@@ -1019,6 +1054,33 @@ export type EmergencyChart_Deserialize = {
 export type EmergencyChart_Serialize = {
 	resident: EmergencyResident_Serialize,
 	records: EmergencyRecord_Serialize[],
+};
+
+/**  Whom to call about a resident. */
+export type EmergencyContact = EmergencyContact_Serialize | EmergencyContact_Deserialize;
+
+/**  Whom to call about a resident. */
+export type EmergencyContact_Deserialize = {
+	name: string,
+	/**  E.g. "Daughter", "Health care proxy". */
+	relationship?: string | null,
+	/**
+	 *  A telephone number as dialled: digits with optional `+`, spaces,
+	 *  dots, dashes and parentheses (7–15 digits).
+	 */
+	phone: string,
+};
+
+/**  Whom to call about a resident. */
+export type EmergencyContact_Serialize = {
+	name: string,
+	/**  E.g. "Daughter", "Health care proxy". */
+	relationship: string | null,
+	/**
+	 *  A telephone number as dialled: digits with optional `+`, spaces,
+	 *  dots, dashes and parentheses (7–15 digits).
+	 */
+	phone: string,
 };
 
 /**  A facility the nurse may open a resident of. */
@@ -1389,10 +1451,18 @@ export type FacilitySummary = {
 	name: string,
 	facility_type: FacilityType,
 	is_active: boolean,
+	/**  IANA zone: the facility's days and times are shown in it. */
+	timezone: string,
 };
 
 /**  Care setting of one facility (the seed's `facility_type`). */
 export type FacilityType = "HOME_HEALTH" | "ALF" | "MEMORY_CARE" | "SNF" | "HOSPICE";
+
+/**
+ *  A resident's fall risk from the facility's assessment (e.g. the Morse
+ *  Fall Scale's low / moderate / high bands).
+ */
+export type FallRisk = "low" | "moderate" | "high";
 
 /**  The resident's day as staff shared it: newest first. */
 export type FamilyDay = FamilyDay_Serialize | FamilyDay_Deserialize;
@@ -1981,6 +2051,141 @@ export type Rejection = {
 };
 
 /**
+ *  A resident as the forms show them, with the server's `version` to send
+ *  back with an edit.
+ */
+export type Resident = Resident_Serialize | Resident_Deserialize;
+
+/**
+ *  The admit / edit form as typed. Dates are `YYYY-MM-DD` (an HTML date
+ *  input's value); blank optional text is "not recorded".
+ */
+export type ResidentDraft = ResidentDraft_Serialize | ResidentDraft_Deserialize;
+
+/**
+ *  The admit / edit form as typed. Dates are `YYYY-MM-DD` (an HTML date
+ *  input's value); blank optional text is "not recorded".
+ */
+export type ResidentDraft_Deserialize = {
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	room: string,
+	/**  The day of admission; blank on admission means today. */
+	admission_date: string,
+	allergies: string,
+	code_status?: CodeStatus | null,
+	diet: string,
+	fall_risk?: FallRisk | null,
+	contact_name: string,
+	contact_relationship: string,
+	contact_phone: string,
+};
+
+/**
+ *  The admit / edit form as typed. Dates are `YYYY-MM-DD` (an HTML date
+ *  input's value); blank optional text is "not recorded".
+ */
+export type ResidentDraft_Serialize = {
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	room: string,
+	/**  The day of admission; blank on admission means today. */
+	admission_date: string,
+	allergies: string,
+	code_status: CodeStatus | null,
+	diet: string,
+	fall_risk: FallRisk | null,
+	contact_name: string,
+	contact_relationship: string,
+	contact_phone: string,
+};
+
+/**
+ *  Which resident, in which facility, as last loaded (`version`): what an
+ *  edit, a discharge or a transfer acts on.
+ */
+export type ResidentRef = {
+	id: number,
+	facility_id: number,
+	version: number,
+};
+
+/**  What saving the form came to. */
+export type ResidentSaved = ResidentSaved_Serialize | ResidentSaved_Deserialize;
+
+/**  What saving the form came to. */
+export type ResidentSaved_Deserialize = 
+/**  Written; the resident as the server has them now. */
+{ outcome: "saved"; resident: Resident_Deserialize } | 
+/**
+ *  Someone changed the resident since the form was opened: nothing was
+ *  written. `current` is the resident as they are now; send the edit
+ *  again with `current.version` to overwrite.
+ */
+{ outcome: "conflict"; current: Resident_Deserialize };
+
+/**  What saving the form came to. */
+export type ResidentSaved_Serialize = 
+/**  Written; the resident as the server has them now. */
+{ outcome: "saved"; resident: Resident_Serialize } | 
+/**
+ *  Someone changed the resident since the form was opened: nothing was
+ *  written. `current` is the resident as they are now; send the edit
+ *  again with `current.version` to overwrite.
+ */
+{ outcome: "conflict"; current: Resident_Serialize };
+
+/**
+ *  A resident as the forms show them, with the server's `version` to send
+ *  back with an edit.
+ */
+export type Resident_Deserialize = {
+	id: number,
+	facility_id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	status: PatientStatus,
+	room?: string | null,
+	admitted_at?: string | null,
+	discharged_at?: string | null,
+	allergies?: string | null,
+	code_status?: CodeStatus | null,
+	diet?: string | null,
+	fall_risk?: FallRisk | null,
+	emergency_contact?: EmergencyContact_Deserialize | null,
+	version: number,
+};
+
+/**
+ *  A resident as the forms show them, with the server's `version` to send
+ *  back with an edit.
+ */
+export type Resident_Serialize = {
+	id: number,
+	facility_id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	status: PatientStatus,
+	room: string | null,
+	admitted_at: string | null,
+	discharged_at: string | null,
+	allergies: string | null,
+	code_status: CodeStatus | null,
+	diet: string | null,
+	fall_risk: FallRisk | null,
+	emergency_contact: EmergencyContact_Serialize | null,
+	version: number,
+};
+
+/**
  *  A user's role. Clinical roles work inside their facility; the admin roles
  *  widen the scope to the facility, the organization or the platform.
  */
@@ -2022,6 +2227,12 @@ export type RosterPatient_Deserialize = {
 	date_of_birth?: string | null,
 	room?: string | null,
 	status: PatientStatus,
+	admitted_at?: string | null,
+	allergies?: string | null,
+	code_status?: CodeStatus | null,
+	diet?: string | null,
+	fall_risk?: FallRisk | null,
+	emergency_contact?: EmergencyContact_Deserialize | null,
 	/**
 	 *  The server's row version: send it back with an edit so a stale one
 	 *  is refused (409) instead of overwriting someone else's change.
@@ -2038,6 +2249,12 @@ export type RosterPatient_Serialize = {
 	date_of_birth: string | null,
 	room: string | null,
 	status: PatientStatus,
+	admitted_at: string | null,
+	allergies: string | null,
+	code_status: CodeStatus | null,
+	diet: string | null,
+	fall_risk: FallRisk | null,
+	emergency_contact: EmergencyContact_Serialize | null,
 	/**
 	 *  The server's row version: send it back with an edit so a stale one
 	 *  is refused (409) instead of overwriting someone else's change.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { NO_CARE_DETAILS } from "../test/fixtures";
 import { DOMAIN_RULES } from "./bindings";
 import {
   ageFrom,
@@ -123,7 +124,7 @@ describe("openFollowUps", () => {
 });
 
 describe("quickMatch", () => {
-  const agnes = { id: 1, mrn: "MRN00012", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104B", status: "active" as const, version: 1 };
+  const agnes = { id: 1, mrn: "MRN00012", first_name: "Agnes", last_name: "Moore", date_of_birth: null, room: "104B", status: "active" as const, version: 1, ...NO_CARE_DETAILS };
   const bert = { ...agnes, id: 2, mrn: "MRN00013", first_name: "Bertram", last_name: "Ng", room: null };
 
   it("needs every word in the name, room or MRN, ignoring case", () => {

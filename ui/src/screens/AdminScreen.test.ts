@@ -18,8 +18,8 @@ const ADMIN: AdminUser = {
 };
 
 const FACILITIES: FacilitySummary[] = [
-  { id: 10, organization_id: 1, name: "Maple Grove SNF", facility_type: "SNF", is_active: true },
-  { id: 11, organization_id: 1, name: "Oak Hill ALF", facility_type: "ALF", is_active: true },
+  { id: 10, organization_id: 1, name: "Maple Grove SNF", facility_type: "SNF", is_active: true, timezone: "America/New_York" },
+  { id: 11, organization_id: 1, name: "Oak Hill ALF", facility_type: "ALF", is_active: true, timezone: "America/Chicago" },
 ];
 
 const recent = new Date(Date.now() - 2 * 60_000).toISOString();

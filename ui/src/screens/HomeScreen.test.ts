@@ -1,6 +1,7 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { NO_CARE_DETAILS } from "../test/fixtures";
 import type { SessionState } from "$lib/bindings";
 import type { RosterPatient } from "$lib/nurse-types";
 import { mockCommands, reject } from "../test/ipc";
@@ -54,6 +55,7 @@ describe("HomeScreen", () => {
       room: String(101 + i),
       status: i === 1 ? "on_leave" : "active",
       version: 1,
+      ...NO_CARE_DETAILS,
     }));
     const calls = mockCommands({ session_state: ACTIVE, reader_status: "connected", roster, due_follow_ups: [], handoff_notes: [] });
     render(HomeScreen);

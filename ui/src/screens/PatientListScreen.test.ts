@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { NO_CARE_DETAILS } from "../test/fixtures";
 import type { RosterPatient } from "$lib/nurse-types";
 import { mockCommands, reject } from "../test/ipc";
 import PatientListScreen from "./PatientListScreen.svelte";
@@ -15,6 +16,7 @@ function patient(id: number, overrides: Partial<RosterPatient> = {}): RosterPati
     room: String(100 + id),
     status: "active",
     version: 1,
+    ...NO_CARE_DETAILS,
     ...overrides,
   };
 }

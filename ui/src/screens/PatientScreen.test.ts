@@ -2,9 +2,10 @@ import { emit } from "@tauri-apps/api/event";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
+import { NO_CARE_DETAILS } from "../test/fixtures";
 import { formatClock } from "$lib/nurse";
 import type { LocalRecord, RecordBody, RosterPatient, SyncedFacility } from "$lib/nurse-types";
-import { mockCommands, Rejection } from "../test/ipc";
+import { DESKTOP_INFO, mockCommands, Rejection } from "../test/ipc";
 import PatientScreen from "./PatientScreen.svelte";
 
 const AGNES: RosterPatient = {
@@ -16,6 +17,7 @@ const AGNES: RosterPatient = {
   room: "104B",
   status: "active",
   version: 1,
+  ...NO_CARE_DETAILS,
 };
 
 function facility(features: Record<string, boolean>): SyncedFacility {
@@ -61,15 +63,27 @@ const REJECTED = record(
 );
 
 interface Setup {
+  /** The signed-in user's role (the session watcher asks for it). */
+  role?: string;
+  /** Answers to the workspace's resident edit. */
+  edit?: (args: Record<string, unknown>) => unknown;
   features?: Record<string, boolean>;
   timeline?: LocalRecord[] | (() => LocalRecord[]);
   write?: (args: Record<string, unknown>) => unknown;
   roster?: RosterPatient[];
 }
 
-function setup({ features = {}, timeline = [], write, roster = [AGNES] }: Setup = {}) {
+function setup({ features = {}, timeline = [], write, roster = [AGNES], role, edit }: Setup = {}) {
   const writes: Record<string, unknown>[] = [];
   const calls = mockCommands({
+    ...(role
+      ? {
+          session_state: { phase: "active", user: { id: 7, full_name: "Rosa Alvarez", username: "ralvarez", role }, failure: null, idle_lock_ms: 600_000, offline: false },
+          reader_status: "connected",
+          app_info: DESKTOP_INFO,
+        }
+      : {}),
+    ...(edit ? { edit_resident: edit } : {}),
     roster,
     facility_info: facility(features),
     patient_timeline: typeof timeline === "function" ? timeline : () => timeline,
@@ -349,5 +363,44 @@ describe("PatientScreen", () => {
     const late = { ...PRN, id: "0190a1b2-0000-7000-8000-00000000abcd", recorded_at: new Date(Date.now() - 90 * MINUTE).toISOString() };
     setup({ timeline: [late] });
     expect(await screen.findByTestId("follow-up-due")).toHaveTextContent("Effectiveness overdue since");
+  });
+
+  it("shows the care details, and lets a nurse who may edit them save a change", async () => {
+    const user = userEvent.setup();
+    const edits: Record<string, unknown>[] = [];
+    const withCare: RosterPatient = {
+      ...AGNES,
+      allergies: "Latex",
+      code_status: "dnr_dni",
+      fall_risk: "moderate",
+      emergency_contact: { name: "Cora Moore", relationship: "Daughter", phone: "503 555 0142" },
+    };
+    setup({
+      roster: [withCare],
+      role: "RN",
+      edit: (args) => {
+        edits.push(args);
+        return { outcome: "saved", resident: { ...withCare, facility_id: 2, discharged_at: null, diet: "Pureed", version: 2 } };
+      },
+    });
+    const care = await screen.findByTestId("care-details");
+    expect(within(care).getByTestId("care-allergies")).toHaveTextContent("Latex");
+    expect(within(care).getByTestId("care-code-status")).toHaveTextContent("DNR / DNI");
+    expect(within(care).getByTestId("care-diet")).toHaveTextContent("Not recorded");
+    expect(within(care).getByTestId("care-fall-risk")).toHaveTextContent("Moderate");
+    expect(within(care).getByTestId("care-contact")).toHaveTextContent("Cora Moore (Daughter), 503 555 0142");
+    await user.click(await screen.findByTestId("resident-edit"));
+    await user.type(screen.getByLabelText(/^Diet/), "Pureed");
+    await user.click(screen.getByTestId("nurse-resident-save"));
+    expect(await screen.findByTestId("resident-managed")).toHaveTextContent("Saved.");
+    expect(edits[0]).toMatchObject({ resident: { id: 12, facility_id: 2, version: 1 }, draft: { diet: "Pureed", allergies: "Latex", code_status: "dnr_dni" } });
+  });
+
+  it("offers no editing to a role that may not manage residents", async () => {
+    setup({ role: "CNA" });
+    await screen.findByTestId("care-details");
+    await waitFor(() => expect(screen.getByTestId("care-allergies")).toHaveTextContent("Not recorded"));
+    expect(screen.queryByTestId("resident-edit")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("resident-discharge")).not.toBeInTheDocument();
   });
 });

@@ -26,3 +26,13 @@ export function deviceSummary(overrides: Partial<DeviceSummary> = {}): DeviceSum
     ...overrides,
   };
 }
+
+/** A roster resident's care details when nothing is recorded yet. */
+export const NO_CARE_DETAILS = {
+  admitted_at: null,
+  allergies: null,
+  code_status: null,
+  diet: null,
+  fall_risk: null,
+  emergency_contact: null,
+} as const;

@@ -10,18 +10,19 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use tend_domain::wire::{
-    ClinicalRecordPage, CreatePatient, ErrorBody, Patient, PatientPage, UpdatePatient,
+    ClinicalRecordPage, CreatePatient, EmergencyContact, ErrorBody, Patient, PatientPage,
+    UpdatePatient,
 };
-use tend_domain::PatientStatus;
+use tend_domain::{PatientStatus, Role};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::facilities::{facility_in_scope, list_audit};
 use crate::context::{Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
-use crate::extract::{ApiJson, ApiQuery, Id};
+use crate::extract::{ApiQuery, Id, LaterJson};
 use crate::store;
-use crate::store::patients::{Fields, Filter};
+use crate::store::patients::{Care, Fields, Filter};
 use crate::validate::{cursor, Validator};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,12 +96,38 @@ pub(crate) fn check_dates(v: &mut Validator, f: &Fields) {
     }
 }
 
-/// Admit a patient to a facility (defaults to your own).
+/// The care details as sent, checked: blank text is none; a contact needs a
+/// name and a telephone number.
+fn check_care(v: &mut Validator, care: Care) -> Care {
+    Care {
+        allergies: v.opt_text("allergies", care.allergies.as_deref(), 1000),
+        code_status: care.code_status,
+        diet: v.opt_text("diet", care.diet.as_deref(), 200),
+        fall_risk: care.fall_risk,
+        emergency_contact: care.emergency_contact.map(|c| check_contact(v, &c)),
+    }
+}
+
+fn check_contact(v: &mut Validator, c: &EmergencyContact) -> EmergencyContact {
+    EmergencyContact {
+        name: v.text("emergency_contact.name", &c.name, 100),
+        relationship: v.opt_text(
+            "emergency_contact.relationship",
+            c.relationship.as_deref(),
+            50,
+        ),
+        phone: v.phone("emergency_contact.phone", &c.phone),
+    }
+}
+
+/// Admit a patient to a facility (defaults to your own). Nurses (RN, LPN) and
+/// administrators only.
 #[utoipa::path(post, path = "/api/patients", tag = "patients", request_body = CreatePatient,
     responses(
         (status = 201, description = "Created", body = Patient),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Your role may not admit residents", body = ErrorBody),
         (status = 404, description = "Facility not found in your scope", body = ErrorBody),
         (status = 409, description = "MRN already used in the facility", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
@@ -109,12 +136,26 @@ pub(crate) fn check_dates(v: &mut Validator, f: &Fields) {
     security(("bearer" = [])))]
 pub async fn create_patient(
     mut ctx: Ctx,
-    ApiJson(body): ApiJson<CreatePatient>,
+    body: LaterJson<CreatePatient>,
 ) -> Result<(StatusCode, Json<Patient>)> {
+    // Who may comes before what the body says: a role that may never admit
+    // anyone gets 403 whatever it sent.
+    ctx = ctx.require(Role::may_manage_residents).await?;
+    let body = body.parse()?;
     let facility_id = body.facility_id.unwrap_or(ctx.principal.facility_id);
     let org = facility_in_scope(&mut ctx, facility_id).await?;
     let mut v = Validator::new();
     let status = body.status.unwrap_or(PatientStatus::Active);
+    let care = check_care(
+        &mut v,
+        Care {
+            allergies: body.allergies,
+            code_status: body.code_status,
+            diet: body.diet,
+            fall_risk: body.fall_risk,
+            emergency_contact: body.emergency_contact,
+        },
+    );
     let fields = Fields {
         organization_id: org,
         facility_id,
@@ -127,6 +168,7 @@ pub async fn create_patient(
         admitted_at: body.admitted_at.or_else(|| Some(Utc::now())),
         discharged_at: matches!(status, PatientStatus::Discharged | PatientStatus::Deceased)
             .then(Utc::now),
+        care,
     };
     check_dates(&mut v, &fields);
     v.finish()?;
@@ -199,7 +241,9 @@ async fn audit_patient_read(
     }
 }
 
-/// Update a patient; status changes set or clear the discharge time.
+/// Update a patient; status changes set or clear the discharge time. Nurses
+/// (RN, LPN) and administrators only; moving a patient to another facility
+/// needs that facility in scope (an organization admin).
 ///
 /// Send the `version` you loaded: if the patient changed since, nothing is
 /// written and the 409 carries the patient as it is now (`error.current`).
@@ -209,6 +253,7 @@ async fn audit_patient_read(
         (status = 200, description = "Updated", body = Patient),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Your role may not edit residents", body = ErrorBody),
         (status = 404, description = "Patient or target facility not found in your scope", body = ErrorBody),
         (status = 409, description = "MRN already used in the facility, or `version` is stale (CONFLICT with `current`)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
@@ -218,11 +263,13 @@ async fn audit_patient_read(
 pub async fn update_patient(
     mut ctx: Ctx,
     Id(id): Id,
-    ApiJson(body): ApiJson<UpdatePatient>,
+    body: LaterJson<UpdatePatient>,
 ) -> Result<Json<Patient>> {
     let current = store::patients::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
+    ctx = ctx.require(Role::may_manage_residents).await?;
+    let body = body.parse()?;
     // The row is locked, so no other update can slip in between this check and ours.
     if body.version.is_some_and(|seen| seen != current.version) {
         return Err(ApiError::StaleVersion(Box::new(current)));
@@ -271,6 +318,16 @@ pub async fn update_patient(
         },
         admitted_at: body.admitted_at.unwrap_or(current.admitted_at),
         discharged_at,
+        care: check_care(
+            &mut v,
+            Care {
+                allergies: body.allergies.unwrap_or(current.allergies),
+                code_status: body.code_status.unwrap_or(current.code_status),
+                diet: body.diet.unwrap_or(current.diet),
+                fall_risk: body.fall_risk.unwrap_or(current.fall_risk),
+                emergency_contact: body.emergency_contact.unwrap_or(current.emergency_contact),
+            },
+        ),
     };
     check_dates(&mut v, &fields);
     v.finish()?;

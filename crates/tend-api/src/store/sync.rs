@@ -89,6 +89,8 @@ struct PatientRow {
     updated_at: DateTime<Utc>,
     version: i32,
     change_seq: i64,
+    #[sqlx(flatten)]
+    care: super::patients::CareRow,
 }
 
 #[derive(sqlx::FromRow)]
@@ -186,7 +188,8 @@ pub async fn changes_after(
 
     let patients: Vec<PatientRow> = sqlx::query_as(
         "SELECT id, organization_id, facility_id, mrn, first_name, last_name, date_of_birth, status, room, \
-         admitted_at, discharged_at, created_at, updated_at, version, change_seq \
+         admitted_at, discharged_at, created_at, updated_at, version, change_seq, allergies, code_status, \
+         diet, fall_risk, emergency_contact_name, emergency_contact_relationship, emergency_contact_phone \
          FROM patients WHERE facility_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
     )
     .bind(f)
@@ -197,6 +200,7 @@ pub async fn changes_after(
     for p in patients {
         let status = decode(PatientStatus::parse, &p.status)?;
         let change = if in_care(status) {
+            let care = p.care.into_care()?;
             SyncChange::Patient(Patient {
                 id: p.id,
                 organization_id: p.organization_id,
@@ -209,6 +213,11 @@ pub async fn changes_after(
                 room: p.room,
                 admitted_at: p.admitted_at,
                 discharged_at: p.discharged_at,
+                allergies: care.allergies,
+                code_status: care.code_status,
+                diet: care.diet,
+                fall_risk: care.fall_risk,
+                emergency_contact: care.emergency_contact,
                 created_at: p.created_at,
                 updated_at: p.updated_at,
                 version: i64::from(p.version),

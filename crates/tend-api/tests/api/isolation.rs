@@ -33,6 +33,11 @@ enum Allowed {
     Everyone,
     Admins,
     OrgAdmins,
+    /// Roles that admit and edit residents (RN, LPN, admins).
+    ResidentManagers,
+    /// The same, checked before the body is read: a role that may never
+    /// admit anyone gets 403 whatever facility the body names.
+    ResidentManagersRoleFirst,
 }
 
 impl Allowed {
@@ -41,6 +46,9 @@ impl Allowed {
             Allowed::Everyone => true,
             Allowed::Admins => role.is_admin(),
             Allowed::OrgAdmins => matches!(role, Role::OrgAdmin | Role::PlatformAdmin),
+            Allowed::ResidentManagers | Allowed::ResidentManagersRoleFirst => {
+                role.may_manage_residents()
+            }
         }
     }
 }
@@ -448,7 +456,7 @@ fn endpoints() -> Vec<Endpoint> {
             "/api/patients/{id}",
             Method::PUT,
             Facility,
-            Everyone,
+            ResidentManagers,
             true,
             |s| {
                 (
@@ -462,7 +470,7 @@ fn endpoints() -> Vec<Endpoint> {
             "/api/patients",
             Method::POST,
             Facility,
-            Everyone,
+            ResidentManagersRoleFirst,
             true,
             |s| {
                 let body = json!({"facility_id": s.facility, "mrn": unique("MRN-NEW-"), "first_name": "Grace",
@@ -755,7 +763,10 @@ async fn every_endpoint_every_role_every_foreign_target() {
                 let resp = app
                     .call(endpoint.method.clone(), &path, Some(token), body)
                     .await;
-                let expected = if !visible(*role, endpoint.level, target) {
+                let role_first = endpoint.allowed == Allowed::ResidentManagersRoleFirst;
+                let expected = if role_first && !endpoint.allowed.permits(*role) {
+                    StatusCode::FORBIDDEN
+                } else if !visible(*role, endpoint.level, target) {
                     StatusCode::NOT_FOUND
                 } else if !endpoint.allowed.permits(*role) {
                     StatusCode::FORBIDDEN

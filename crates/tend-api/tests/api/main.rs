@@ -30,6 +30,7 @@ mod isolation;
 mod login_abuse;
 mod login_client;
 mod openapi;
+mod residents;
 mod resources;
 mod rls;
 mod serving;

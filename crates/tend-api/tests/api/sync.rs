@@ -50,7 +50,12 @@ async fn push(app: &TestApp, device: &str, ops: &[Value]) -> Resp {
     push_at(app, device, ops, Utc::now()).await
 }
 
-async fn pull_page(app: &TestApp, device: &str, cursor: Option<&str>, limit: Option<u32>) -> Resp {
+pub(crate) async fn pull_page(
+    app: &TestApp,
+    device: &str,
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> Resp {
     let mut path = format!(
         "/api/sync/pull?protocol_version={SYNC_PROTOCOL_VERSION}&schema_version={DEVICE_SCHEMA_VERSION}"
     );
@@ -64,7 +69,7 @@ async fn pull_page(app: &TestApp, device: &str, cursor: Option<&str>, limit: Opt
 }
 
 /// Pulls until `has_more` is false; returns every change and the last cursor.
-async fn pull_all(
+pub(crate) async fn pull_all(
     app: &TestApp,
     device: &str,
     cursor: Option<&str>,
@@ -84,7 +89,7 @@ async fn pull_all(
     }
 }
 
-fn of_type<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(crate) fn of_type<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
     changes.iter().filter(|c| c["type"] == kind).collect()
 }
 

@@ -10,10 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use serde::Serialize;
 use tend_domain::records::{RecordBody, RecordDraft};
 use tend_domain::wire::{
-    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, OperationPayload, SyncChange, SyncOperation,
-    SyncPullPage, SyncPushResult, SyncedFacility,
+    AuditOutcome, DeviceAuditAction, DeviceAuditEvent, EmergencyContact, OperationPayload,
+    SyncChange, SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
 };
-use tend_domain::{ErrorCode, PatientStatus};
+use tend_domain::{CodeStatus, ErrorCode, FallRisk, PatientStatus};
 use uuid::Uuid;
 
 use crate::vault::migrate::db_error;
@@ -88,6 +88,12 @@ pub struct RosterPatient {
     pub date_of_birth: Option<NaiveDate>,
     pub room: Option<String>,
     pub status: PatientStatus,
+    pub admitted_at: Option<DateTime<Utc>>,
+    pub allergies: Option<String>,
+    pub code_status: Option<CodeStatus>,
+    pub diet: Option<String>,
+    pub fall_risk: Option<FallRisk>,
+    pub emergency_contact: Option<EmergencyContact>,
     /// The server's row version: send it back with an edit so a stale one
     /// is refused (409) instead of overwriting someone else's change.
     #[cfg_attr(feature = "specta", specta(type = u32))]
@@ -389,7 +395,8 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
     );
     let mut stmt = conn
         .prepare_cached(
-            "SELECT server_id, mrn, first_name, last_name, date_of_birth, room, status, version
+            "SELECT server_id, mrn, first_name, last_name, date_of_birth, room, status, version,
+                    admitted_at, allergies, code_status, diet, fall_risk, emergency_contact
              FROM roster_patients
              WHERE first_name LIKE ?1 ESCAPE '\\' OR last_name LIKE ?1 ESCAPE '\\'
                 OR (first_name || ' ' || last_name) LIKE ?1 ESCAPE '\\'
@@ -410,6 +417,18 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
                 room: r.get(5)?,
                 status: PatientStatus::parse(&status).unwrap_or(PatientStatus::Active),
                 version: r.get(7)?,
+                admitted_at: parse_opt_ts(r.get(8)?)?,
+                allergies: r.get(9)?,
+                code_status: r
+                    .get::<_, Option<String>>(10)?
+                    .and_then(|c| CodeStatus::parse(&c).ok()),
+                diet: r.get(11)?,
+                fall_risk: r
+                    .get::<_, Option<String>>(12)?
+                    .and_then(|f| FallRisk::parse(&f).ok()),
+                emergency_contact: r
+                    .get::<_, Option<String>>(13)?
+                    .and_then(|c| serde_json::from_str(&c).ok()),
             })
         })
         .map_err(db_error)?;
@@ -620,6 +639,17 @@ pub fn apply_page(conn: &mut Connection, page: &SyncPullPage) -> Result<()> {
     tx.commit().map_err(db_error)
 }
 
+/// A resident as the server answered an edit made on this device: the roster
+/// shows it at once instead of at the next sync (which brings the same row
+/// again; applying it twice changes nothing). A resident no longer in the
+/// facility's care leaves the roster.
+pub fn apply_resident(conn: &mut Connection, change: &SyncChange) -> Result<()> {
+    let tx = conn.transaction().map_err(db_error)?;
+    let synced_at = ts(Utc::now());
+    apply_change(&tx, change, &synced_at, false)?;
+    tx.commit().map_err(db_error)
+}
+
 fn apply_change(
     tx: &Transaction<'_>,
     change: &SyncChange,
@@ -673,15 +703,20 @@ fn apply_change(
             run(
                 "INSERT INTO roster_patients (server_id, facility_id, organization_id, mrn, first_name,
                      last_name, date_of_birth, room, status, admitted_at, discharged_at, created_at,
-                     updated_at, synced_at, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                     updated_at, synced_at, version, allergies, code_status, diet, fall_risk,
+                     emergency_contact)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                         ?18, ?19, ?20)
                  ON CONFLICT (server_id) DO UPDATE SET
                      facility_id = excluded.facility_id, organization_id = excluded.organization_id,
                      mrn = excluded.mrn, first_name = excluded.first_name, last_name = excluded.last_name,
                      date_of_birth = excluded.date_of_birth, room = excluded.room, status = excluded.status,
                      admitted_at = excluded.admitted_at, discharged_at = excluded.discharged_at,
                      created_at = excluded.created_at, updated_at = excluded.updated_at,
-                     synced_at = excluded.synced_at, version = excluded.version",
+                     synced_at = excluded.synced_at, version = excluded.version,
+                     allergies = excluded.allergies, code_status = excluded.code_status,
+                     diet = excluded.diet, fall_risk = excluded.fall_risk,
+                     emergency_contact = excluded.emergency_contact",
                 &[
                     &p.id,
                     &p.facility_id,
@@ -699,6 +734,15 @@ fn apply_change(
                     &synced_at,
                     // The server's row version, for edits with optimistic concurrency.
                     &p.version,
+                    &p.allergies,
+                    &p.code_status.map(CodeStatus::as_str),
+                    &p.diet,
+                    &p.fall_risk.map(FallRisk::as_str),
+                    &p.emergency_contact
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(json_error)?,
                 ],
             )?;
         }

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::page;
-use crate::PatientStatus;
+use crate::{CodeStatus, FallRisk, PatientStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -22,11 +22,34 @@ pub struct Patient {
     pub room: Option<String>,
     pub admitted_at: Option<DateTime<Utc>>,
     pub discharged_at: Option<DateTime<Utc>>,
+    /// Known allergies as the admission paperwork lists them ("NKDA" when
+    /// none); unset until someone records them.
+    pub allergies: Option<String>,
+    pub code_status: Option<CodeStatus>,
+    /// Diet order, e.g. "Mechanical soft, thin liquids".
+    pub diet: Option<String>,
+    pub fall_risk: Option<FallRisk>,
+    pub emergency_contact: Option<EmergencyContact>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows with every change: send it back as
     /// `UpdatePatient::version` so a stale edit is refused instead of lost.
     pub version: i64,
+}
+
+/// Whom to call about a resident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmergencyContact {
+    pub name: String,
+    /// E.g. "Daughter", "Health care proxy".
+    #[serde(default)]
+    pub relationship: Option<String>,
+    /// A telephone number as dialled: digits with optional `+`, spaces,
+    /// dots, dashes and parentheses (7–15 digits).
+    pub phone: String,
 }
 
 page!(
@@ -53,9 +76,20 @@ pub struct CreatePatient {
     pub room: Option<String>,
     #[serde(default)]
     pub admitted_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub allergies: Option<String>,
+    #[serde(default)]
+    pub code_status: Option<CodeStatus>,
+    #[serde(default)]
+    pub diet: Option<String>,
+    #[serde(default)]
+    pub fall_risk: Option<FallRisk>,
+    #[serde(default)]
+    pub emergency_contact: Option<EmergencyContact>,
 }
 
-/// Partial update; `null` clears `room`, `admitted_at` or `discharged_at`.
+/// Partial update; `null` clears `room`, `admitted_at`, `discharged_at` and
+/// the care fields (`allergies` … `emergency_contact`).
 /// With `version`, the update applies only if nobody changed the patient
 /// since (otherwise 409 `CONFLICT` carrying the patient as it is now).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -84,6 +118,21 @@ pub struct UpdatePatient {
     #[serde(default, deserialize_with = "super::double_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<DateTime<Utc>>))]
     pub discharged_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub allergies: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<CodeStatus>))]
+    pub code_status: Option<Option<CodeStatus>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub diet: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<FallRisk>))]
+    pub fall_risk: Option<Option<FallRisk>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<EmergencyContact>))]
+    pub emergency_contact: Option<Option<EmergencyContact>>,
     /// The `version` the client last saw.
     #[serde(default)]
     pub version: Option<i64>,

@@ -10,7 +10,7 @@ import { chainVerdict } from "$lib/audit";
 import { mockCommands, reject } from "../../../test/ipc";
 import AuditLogSection from "./AuditLogSection.svelte";
 
-const FACILITIES: FacilitySummary[] = [{ id: 10, organization_id: 1, name: "Maple Grove SNF", facility_type: "SNF", is_active: true }];
+const FACILITIES: FacilitySummary[] = [{ id: 10, organization_id: 1, name: "Maple Grove SNF", facility_type: "SNF", is_active: true, timezone: "America/New_York" }];
 
 const INTACT: AuditChainLine = {
   organization_id: 1,

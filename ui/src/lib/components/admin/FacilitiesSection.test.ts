@@ -37,7 +37,7 @@ const ORG: OrganizationDetail_Serialize = {
 };
 
 const FACILITIES: FacilitySummary[] = [
-  { id: 10, organization_id: 1, name: "Sunrise ALF - North Campus", facility_type: "ALF", is_active: true },
+  { id: 10, organization_id: 1, name: "Sunrise ALF - North Campus", facility_type: "ALF", is_active: true, timezone: "America/Chicago" },
 ];
 
 const NORTH: FacilityDetail_Serialize = {
