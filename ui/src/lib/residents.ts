@@ -76,12 +76,14 @@ export function dayIn(instant: string | null | undefined, timeZone: string): str
   if (Number.isNaN(date.getTime())) return "";
   let zone = timeZone;
   try {
-    new Intl.DateTimeFormat("en-CA", { timeZone: zone });
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
   } catch {
     zone = "UTC";
   }
-  // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(date);
+  // From the parts, not a locale's format: engines differ in how "en-CA" writes a date.
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(date);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
 type Editable = Pick<
