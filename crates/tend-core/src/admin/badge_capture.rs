@@ -53,7 +53,7 @@ pub enum CaptureOutcome {
 }
 
 /// Why the wait ended, as the badge entrance or the console tells it.
-enum Ended {
+enum WaitOver {
     Tapped(BadgeUid),
     Cancelled,
     SessionEnded,
@@ -63,7 +63,7 @@ enum Ended {
 struct Armed {
     ticket: u64,
     deadline: Instant,
-    ended: oneshot::Sender<Ended>,
+    ended: oneshot::Sender<WaitOver>,
 }
 
 /// At most one capture at a time; cheap to ask when none is armed.
@@ -106,7 +106,7 @@ impl BadgeCapture {
             ended: ended_tx,
         };
         if let Some(earlier) = self.lock().replace(armed) {
-            let _ = earlier.ended.send(Ended::Cancelled);
+            let _ = earlier.ended.send(WaitOver::Cancelled);
         }
         tracing::info!(user_id, "waiting for a badge tap to assign");
         let _disarm = Disarm {
@@ -116,7 +116,7 @@ impl BadgeCapture {
         let ended = match tokio::time::timeout(timeout, ended).await {
             Ok(Ok(ended)) => ended,
             // Dropped without a word: only a replaced capture's sender is.
-            Ok(Err(_)) => Ended::Cancelled,
+            Ok(Err(_)) => WaitOver::Cancelled,
             Err(_) => {
                 tracing::info!(user_id, "no badge tapped in time");
                 return Ok(CaptureOutcome::TimedOut {
@@ -125,13 +125,13 @@ impl BadgeCapture {
             }
         };
         match ended {
-            Ended::Tapped(badge) => {
+            WaitOver::Tapped(badge) => {
                 let badge = assigner.assign(user_id, &badge, label).await?;
                 Ok(CaptureOutcome::Assigned { badge })
             }
-            Ended::Cancelled => Ok(CaptureOutcome::Cancelled),
-            Ended::SessionEnded => Ok(CaptureOutcome::SessionEnded),
-            Ended::UnsupportedCard => Ok(CaptureOutcome::UnsupportedCard),
+            WaitOver::Cancelled => Ok(CaptureOutcome::Cancelled),
+            WaitOver::SessionEnded => Ok(CaptureOutcome::SessionEnded),
+            WaitOver::UnsupportedCard => Ok(CaptureOutcome::UnsupportedCard),
         }
     }
 
@@ -142,13 +142,13 @@ impl BadgeCapture {
         let Some(armed) = self.take_live() else {
             return Err(badge);
         };
-        match armed.ended.send(Ended::Tapped(badge)) {
+        match armed.ended.send(WaitOver::Tapped(badge)) {
             Ok(()) => {
                 tracing::info!("badge tap taken for assignment");
                 Ok(())
             }
             // The waiter went away at this very moment: the tap is a sign-in.
-            Err(Ended::Tapped(badge)) => Err(badge),
+            Err(WaitOver::Tapped(badge)) => Err(badge),
             Err(_) => Ok(()),
         }
     }
@@ -156,17 +156,17 @@ impl BadgeCapture {
     /// A card that cannot be a badge was tapped; true when a capture was
     /// waiting (it ends and says so; the lock screen hears nothing).
     pub fn unsupported_card(&self) -> bool {
-        self.end(Ended::UnsupportedCard)
+        self.end(WaitOver::UnsupportedCard)
     }
 
     /// The administrator cancelled; true when a capture was waiting.
     pub fn cancel(&self) -> bool {
-        self.end(Ended::Cancelled)
+        self.end(WaitOver::Cancelled)
     }
 
     /// The console's session ended; true when a capture was waiting.
     pub fn session_ended(&self) -> bool {
-        self.end(Ended::SessionEnded)
+        self.end(WaitOver::SessionEnded)
     }
 
     /// Whether a capture waits for a tap now.
@@ -176,7 +176,7 @@ impl BadgeCapture {
             .is_some_and(|a| !a.ended.is_closed() && Instant::now() < a.deadline)
     }
 
-    fn end(&self, why: Ended) -> bool {
+    fn end(&self, why: WaitOver) -> bool {
         match self.take_live() {
             Some(armed) => armed.ended.send(why).is_ok(),
             None => false,
