@@ -87,6 +87,8 @@ describe("BadgePanel: tap a badge to assign", () => {
     expect(screen.getByRole("button", { name: "Cancel" })).toHaveFocus();
     expect(screen.queryByRole("button", { name: "Tap a badge to assign" })).toBeNull();
     expect(screen.getByTestId("badge-assign")).toBeDisabled();
+    expect(screen.getByLabelText("Note (optional)")).toHaveAttribute("readonly");
+    expect(screen.getByLabelText("Badge number")).toHaveAttribute("readonly");
     expect(backend.started).toEqual([{ userId: 21, label: "main badge" }]);
 
     backend.end({ outcome: "assigned", badge: BADGE });
