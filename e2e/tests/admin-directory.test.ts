@@ -199,10 +199,10 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   await expectAccessible(app, "staff list");
   await expectReadableAt200Percent(app, "staff list and facilities");
 
-  // Her badge, by its number; then her PIN.
+  // Her badge, by its number (tapping it is the admin-badge-tap journey); then her PIN.
   await press(app, `staff-badges-${username}`);
   await app.waitForText("badge-panel", "No badge yet", 15_000);
-  await app.waitForText("badge-panel", "tapping works on a device's lock screen");
+  await app.waitForText("badge-capture", "Tap a badge to assign");
   await fill(app, "badge-number", BADGE);
   await fill(app, "badge-label", "main badge");
   await press(app, "badge-assign");

@@ -5,6 +5,7 @@
 //! passwords and PINs become `Secret`s at once and are never logged.
 
 use tauri::State;
+use tend_core::admin::CaptureOutcome;
 use tend_core::admin_directory::{
     check_badge_uid, check_pin, BadgeSummary, FacilityDetail, FacilityForm, OrganizationDetail,
     OrganizationForm, PinChanged, StaffForm, StaffMember,
@@ -142,6 +143,41 @@ pub async fn admin_assign_badge(
                 .await
         })
         .await?)
+}
+
+/// "Tap a badge to assign": the device's next badge read (PC/SC reader or
+/// keyboard wedge) is assigned to the user instead of signing anyone in.
+/// Answers when the capture ends: assigned, cancelled, timed out, session ended.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_badge_capture_start(
+    state: State<'_, DeviceRuntime>,
+    user_id: u32,
+    label: Option<String>,
+) -> Result<CaptureOutcome, AppError> {
+    Ok(state
+        .admin()
+        .capture_badge(user_id.into(), label.as_deref())
+        .await?)
+}
+
+/// Stops waiting for a badge tap (the waiting start answers `cancelled`).
+#[tauri::command]
+#[specta::specta]
+pub fn admin_badge_capture_cancel(state: State<'_, DeviceRuntime>) -> Result<(), AppError> {
+    state.admin().badge_capture().cancel();
+    Ok(())
+}
+
+/// A value a keyboard-wedge reader typed in the console while it waits for a
+/// badge; true when the capture took it (never a sign-in, never shown).
+#[tauri::command]
+#[specta::specta]
+pub fn admin_badge_capture_wedge(
+    state: State<'_, DeviceRuntime>,
+    value: String,
+) -> Result<bool, AppError> {
+    Ok(state.badge_capture_wedge(&value)?)
 }
 
 /// Revokes a badge: it stops working at the next badge login.

@@ -470,10 +470,42 @@ fn admin_directory_commands_need_a_signed_in_administrator() {
         ),
         ("admin_revoke_badge", json!({"userId": 2, "badgeId": 5})),
         ("admin_set_pin", json!({"userId": 2, "pin": "4826"})),
+        (
+            "admin_badge_capture_start",
+            json!({"userId": 2, "label": null}),
+        ),
     ] {
         let err = invoke(&window, cmd, args).unwrap_err();
         assert_eq!(err["code"], "UNAUTHORIZED", "{cmd}: {err}");
     }
+}
+
+#[test]
+fn a_wedge_badge_in_the_console_with_no_capture_waiting_is_dropped_never_a_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), Some("https://api.example.org")));
+    // Cancelling when nothing waits is harmless.
+    assert_eq!(
+        invoke(&window, "admin_badge_capture_cancel", json!({})).unwrap(),
+        Value::Null
+    );
+    let taken = invoke(
+        &window,
+        "admin_badge_capture_wedge",
+        json!({"value": "0012345678"}),
+    )
+    .unwrap();
+    assert_eq!(taken, false);
+    let state = invoke(&window, "session_state", json!({})).unwrap();
+    assert_eq!(state["phase"], "signed_out");
+    let err = invoke(
+        &window,
+        "admin_badge_capture_wedge",
+        json!({"value": "04A25BZZ"}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED");
+    assert!(!err.to_string().contains("5BZZ"), "{err}");
 }
 
 #[test]

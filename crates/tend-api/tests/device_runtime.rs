@@ -4,7 +4,9 @@
 //! the badge tap reaches the runtime's badge entrance → PIN → signed in →
 //! a record written → synced to the server → an administrator deactivates
 //! the device → the runtime wipes it. A recording events sink stands where
-//! the app's window would be.
+//! the app's window would be. And the admin console's "tap a badge to
+//! assign" on the same runtime: the next tap on the reader is assigned, the
+//! lock screen never hears it, and the tap after that is a sign-in again.
 //!
 //! Needs TEND_TEST_PG_URL and pcscd with vsmartcard-vpcd
 //! (`eval "$(bash scripts/services/pcscd.sh start <dir>)"` sets
@@ -21,6 +23,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tend_badge::virtual_card::{VirtualCard, VpcdLock};
 use tend_badge::{BadgeSource, PcscWatcher};
+use tend_core::admin::CaptureOutcome;
 use tend_core::app_status::{AppStatus, ConnectionState};
 use tend_core::config::{AppConfig, CliArgs, Environment};
 use tend_core::device::{BadgeFeed, DeviceEvents, DeviceRuntime};
@@ -28,9 +31,10 @@ use tend_core::enrollment::WipeNotice;
 use tend_core::login::{ReaderStatus, SessionPhase, SessionState};
 use tend_core::sync::SyncStatus;
 use tend_domain::records::{CareNote, RecordBody};
+use tend_domain::wire::Secret;
 use tend_domain::{DeviceStatus, ErrorCode, Role};
 
-use helpers::{insert_user, spawn_app, token_for, world};
+use helpers::{insert_user, spawn_app, token_for, world, PASSWORD};
 
 const BADGE: [u8; 7] = [0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6];
 const BADGE_HEX: &str = "04A1B2C3D4E5F6";
@@ -290,4 +294,116 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
         .filter(|name| name.contains("vault") || name.ends_with(".db"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_waiting_for_a_badge_takes_the_next_tap_instead_of_the_lock_screen() {
+    assert_eq!(
+        std::env::var("TEND_TEST_PCSC").as_deref(),
+        Ok("1"),
+        "TEND_TEST_PCSC is not set: this test taps a badge on pcscd's virtual reader. \
+         Run `eval \"$(bash scripts/services/pcscd.sh start /tmp/tend-pcscd)\"` first."
+    );
+    let _vpcd = VpcdLock::acquire(Duration::from_secs(120)).expect("the vpcd lock");
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (nurse, _) = insert_user(&app.owner, w.a1.org, w.a1.facility, Role::Rn).await;
+    let (_, admin) = insert_user(&app.owner, w.a1.org, w.a1.facility, Role::FacilityAdmin).await;
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let machine = tempfile::tempdir().unwrap();
+    let runtime = DeviceRuntime::new(
+        &config(data_dir.path(), machine.path(), &app.base),
+        "0.1.0",
+        Instant::now(),
+    );
+    let (sink, reads) = tend_badge::badge_channel();
+    let mut watcher = PcscWatcher::default();
+    watcher.start(sink).expect("the PC/SC watcher starts");
+    let told = Arc::new(Recorder::default());
+    runtime.start(
+        tokio::runtime::Handle::current(),
+        told.clone(),
+        Some(BadgeFeed::new(reads, watcher)),
+    );
+    told.until("a connected reader", |t| {
+        matches!(t, Told::Reader(ReaderStatus::Connected)).then_some(())
+    })
+    .await;
+    runtime
+        .admin()
+        .sign_in(Some(&app.base), &admin, &Secret::new(PASSWORD))
+        .await
+        .expect("the administrator signs in");
+    // What the lock screen shows once it hears a tap (the device is not
+    // enrolled, so "reading" and then a refusal); idle ticks repeat
+    // "signed out".
+    let heard_a_tap = || {
+        told.told.lock().unwrap().iter().any(|t| {
+            matches!(t, Told::Session(s) if s.phase != SessionPhase::SignedOut || s.failure.is_some())
+        })
+    };
+
+    // "Tap a badge to assign" for the nurse; the badge on the reader.
+    let console = runtime.clone();
+    let waiting =
+        tokio::spawn(async move { console.admin().capture_badge(nurse, Some("desk")).await });
+    let deadline = Instant::now() + WAIT;
+    while !runtime.admin().badge_capture().is_armed() {
+        assert!(Instant::now() < deadline, "the capture never armed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let card = VirtualCard::with_uid(&BADGE)
+        .insert()
+        .expect("card inserted");
+    let outcome = tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("the tap was captured")
+        .unwrap()
+        .unwrap();
+    card.remove().unwrap();
+    let CaptureOutcome::Assigned { badge } = outcome else {
+        panic!("expected an assignment, got {outcome:?}");
+    };
+    assert_eq!(badge.user_id, nurse);
+    assert_eq!(badge.label.as_deref(), Some("desk"));
+    let r = app
+        .get(
+            &format!("/api/users/{nurse}/badges"),
+            w.token(Role::FacilityAdmin),
+        )
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1, "{r:?}");
+    assert_eq!(r.body["items"][0]["is_active"], true);
+    // The lock screen never heard that tap.
+    assert!(!heard_a_tap(), "the tap reached the lock screen");
+    assert_eq!(runtime.session_state().phase, SessionPhase::SignedOut);
+    assert!(!runtime.admin().badge_capture().is_armed());
+
+    // The console signing out ends a wait.
+    let console = runtime.clone();
+    let waiting = tokio::spawn(async move { console.admin().capture_badge(nurse, None).await });
+    while !runtime.admin().badge_capture().is_armed() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runtime.admin().sign_out().await;
+    assert_eq!(
+        waiting.await.unwrap().unwrap(),
+        CaptureOutcome::SessionEnded
+    );
+
+    // The next tap is the lock screen's again.
+    let card = VirtualCard::with_uid(&BADGE)
+        .insert()
+        .expect("card inserted");
+    let deadline = Instant::now() + WAIT;
+    while !heard_a_tap() {
+        assert!(
+            Instant::now() < deadline,
+            "the lock screen never heard the tap"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    card.remove().unwrap();
 }

@@ -23,9 +23,12 @@ use tend_domain::{
     DeviceStatus, DeviceType, DeviceUuid, ErrorCode, FacilityType, MacAddress, Role, SyncStatus,
 };
 
+mod badge_capture;
 mod dashboard;
 mod import;
 mod residents;
+
+pub use badge_capture::{BadgeAssigner, BadgeCapture, CaptureOutcome, CAPTURE_TIMEOUT};
 
 pub use dashboard::{census_update, CensusSaved, DashboardFigures, OccupancyHistory};
 
@@ -503,6 +506,8 @@ impl AdminSession {
 pub struct AdminConsole {
     app_version: String,
     session: tokio::sync::RwLock<Option<Arc<AdminSession>>>,
+    /// "Tap a badge to assign", armed with this session; ends with it.
+    capture: BadgeCapture,
 }
 
 fn not_signed_in() -> CoreError {
@@ -517,6 +522,7 @@ impl AdminConsole {
         Self {
             app_version: app_version.to_owned(),
             session: tokio::sync::RwLock::new(None),
+            capture: BadgeCapture::default(),
         }
     }
 
@@ -546,6 +552,7 @@ impl AdminConsole {
         let session = AdminSession::login(http, &server.normalized, username, password).await?;
         let user = session.user().clone();
         if let Some(old) = self.session.write().await.replace(Arc::new(session)) {
+            self.capture.session_ended();
             let _ = old.logout().await;
         }
         Ok(user)
@@ -554,6 +561,7 @@ impl AdminConsole {
     /// Ends the session here and on the server (when it can be reached).
     pub async fn sign_out(&self) {
         if let Some(session) = self.session.write().await.take() {
+            self.capture.session_ended();
             if let Err(e) = session.logout().await {
                 tracing::debug!(code = %e.code(), "session not revoked on the server");
             }
@@ -584,9 +592,37 @@ impl AdminConsole {
             let mut current = self.session.write().await;
             if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)) {
                 *current = None;
+                self.capture.session_ended();
             }
         }
         result
+    }
+
+    /// The switch the device's badge entrance asks before the lock screen.
+    pub fn badge_capture(&self) -> &BadgeCapture {
+        &self.capture
+    }
+
+    /// "Tap a badge to assign": waits for the device's next badge read (up
+    /// to [`CAPTURE_TIMEOUT`]) and assigns it to `user_id` with this session.
+    pub async fn capture_badge(&self, user_id: i64, label: Option<&str>) -> Result<CaptureOutcome> {
+        self.session().await?;
+        self.capture
+            .capture(self, user_id, label, CAPTURE_TIMEOUT)
+            .await
+    }
+}
+
+impl BadgeAssigner for AdminConsole {
+    async fn assign(
+        &self,
+        user_id: i64,
+        badge: &tend_badge::BadgeUid,
+        label: Option<&str>,
+    ) -> Result<crate::admin_directory::BadgeSummary> {
+        let badge_uid = Secret::new(badge.expose_canonical());
+        self.with_session(|s| async move { s.assign_badge(user_id, &badge_uid, label).await })
+            .await
     }
 }
 

@@ -275,11 +275,23 @@ impl DeviceRuntime {
     }
 
     /// The badge entrance: every tap, from a PC/SC reader or a keyboard
-    /// wedge, signs in, unlocks or taps out here.
+    /// wedge, signs in, unlocks or taps out here — unless the admin console
+    /// waits for a badge to assign, which then takes this one tap.
     pub async fn badge_presented(&self, badge: BadgeUid) -> SessionState {
         // Read by scripts/bench-badge-login.sh; no badge data.
         tracing::info!(epoch_ms = epoch_ms(), "badge presented");
-        self.inner.login.tap(badge).await
+        match self.inner.admin.badge_capture().offer(badge) {
+            Ok(()) => self.inner.login.state(),
+            Err(badge) => self.inner.login.tap(badge).await,
+        }
+    }
+
+    /// A value a keyboard-wedge reader typed in the admin console while it
+    /// waits for a badge to assign; true when the waiting capture took it.
+    /// Never a sign-in: with no capture waiting the value is dropped.
+    pub fn badge_capture_wedge(&self, raw: &str) -> Result<bool> {
+        let badge = BadgeUid::parse_wedge(raw, &self.inner.info.wedge.format())?;
+        Ok(self.inner.admin.badge_capture().offer(badge).is_ok())
     }
 
     /// A value a keyboard-wedge reader typed (prefix and suffix stripped by

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { DOMAIN_RULES, type AdminUser, type BadgeSummary_Serialize, type StaffMember_Serialize } from "./bindings";
 import {
   assignableRoles,
+  badgeAssignError,
   badgeStatus,
+  captureEndedMessage,
   canEditOwnOrganization,
   canManageFacilities,
   canManageOrganizations,
@@ -110,5 +112,14 @@ describe("admin directory wording and rules", () => {
     expect(PIN_RULES).toMatch(/1234/);
     expect(facilityTypeLabel("HOME_HEALTH")).toMatch(/no beds/);
     expect(roleLabel("FACILITY_ADMIN")).toBe("Facility administrator");
+  });
+
+  it("says how a tap-to-assign wait ended, with the timeout from Rust, and names a badge someone else holds", () => {
+    expect(captureEndedMessage({ outcome: "timed_out", seconds: 60 })).toMatch(/within 60 seconds/);
+    expect(captureEndedMessage({ outcome: "cancelled" })).toMatch(/Nothing was assigned/);
+    expect(captureEndedMessage({ outcome: "unsupported_card" })).toMatch(/can't be used as a badge/);
+    expect(captureEndedMessage({ outcome: "session_ended" })).toMatch(/sign-in ended/);
+    expect(badgeAssignError({ code: "CONFLICT", message: "taken" })).toMatch(/already assigned to someone else/);
+    expect(badgeAssignError({ code: "OFFLINE", message: "offline" })).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
 // staff, badges), kept out of the components so each can be tested alone. Field rules
 // themselves live in Rust; nothing here decides whether a value is valid.
 
-import { DOMAIN_RULES, type AdminUser, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type Role, type StaffMember } from "./bindings";
+import { DOMAIN_RULES, type AdminUser, type AppError, type CaptureOutcome_Serialize as CaptureOutcome, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type Role, type StaffMember } from "./bindings";
 
 export const FACILITY_TYPES: readonly { code: FacilityType; name: string }[] = [
   { code: "ALF", name: "Assisted living (ALF)" },
@@ -161,7 +161,38 @@ export function badgeStatus(badge: BadgeSummary, now: Date = new Date()): string
   return "Active";
 }
 
-/** The PIN rules in words (the lengths from Rust's one PIN check, via DOMAIN_RULES). */
+/**
+ * Words for a refused badge assignment where the code's general copy would mislead
+ * (`CONFLICT` there means "someone else changed this"); `undefined` keeps the general copy.
+ */
+export function badgeAssignError(error: AppError): string | undefined {
+  if (error.code === "CONFLICT") {
+    return "This badge is already assigned to someone else. Revoke it from their account first, or use a different badge.";
+  }
+  return undefined;
+}
+
+/** What a wedge read the capture could not use says (never the value it read). */
+export const WEDGE_NOT_A_BADGE =
+  "The badge reader sent something that isn't a badge number. Tap the badge again, or type its number below.";
+
+/** How a "tap a badge" wait ended without an assignment, in words (`null` for an assignment). */
+export function captureEndedMessage(outcome: CaptureOutcome): string | null {
+  switch (outcome.outcome) {
+    case "assigned":
+      return null;
+    case "cancelled":
+      return "Stopped waiting for a badge. Nothing was assigned.";
+    case "timed_out":
+      return `No badge was tapped within ${outcome.seconds} seconds, so nothing was assigned. Try again, or type the badge number below.`;
+    case "session_ended":
+      return "Your administrator sign-in ended, so nothing was assigned.";
+    case "unsupported_card":
+      return "That card can't be used as a badge (a phone or a bank card?). Nothing was assigned. Try again with a staff badge.";
+  }
+}
+
+/** The PIN rules in words/** The PIN rules in words (the lengths from Rust's one PIN check, via DOMAIN_RULES). */
 export const PIN_RULES =
   `${DOMAIN_RULES.pin.min_digits} to ${DOMAIN_RULES.pin.max_digits} digits. ` +
   "Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +

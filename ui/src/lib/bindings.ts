@@ -61,6 +61,19 @@ export const commands = {
 	adminReconcileCensus: (facilityId: number) => typedError<CensusSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_reconcile_census", { facilityId })),
 	/**  Assigns a badge by its number as typed. */
 	adminAssignBadge: (userId: number, badgeUid: string, label: string | null) => typedError<BadgeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_assign_badge", { userId, badgeUid, label })),
+	/**  Stops waiting for a badge tap (the waiting start answers `cancelled`). */
+	adminBadgeCaptureCancel: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("admin_badge_capture_cancel")),
+	/**
+	 *  "Tap a badge to assign": the device's next badge read (PC/SC reader or
+	 *  keyboard wedge) is assigned to the user instead of signing anyone in.
+	 *  Answers when the capture ends: assigned, cancelled, timed out, session ended.
+	 */
+	adminBadgeCaptureStart: (userId: number, label: string | null) => typedError<CaptureOutcome_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_badge_capture_start", { userId, label })),
+	/**
+	 *  A value a keyboard-wedge reader typed in the console while it waits for a
+	 *  badge; true when the capture took it (never a sign-in, never shown).
+	 */
+	adminBadgeCaptureWedge: (value: string) => typedError<boolean, AppError_Serialize>(__TAURI_INVOKE("admin_badge_capture_wedge", { value })),
 	/**  One facility with every editable field. */
 	adminFacilityDetail: (facilityId: number) => typedError<FacilityDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_facility_detail", { facilityId })),
 	/**  The organizations the administrator can see. */
@@ -624,6 +637,35 @@ export type BreakGlassRules = {
 	/**  A review note's length, in characters. */
 	review_note_max: number,
 };
+
+/**  How a capture ended (a refused assignment is an error, with the API's code). */
+export type CaptureOutcome = CaptureOutcome_Serialize | CaptureOutcome_Deserialize;
+
+/**  How a capture ended (a refused assignment is an error, with the API's code). */
+export type CaptureOutcome_Deserialize = 
+/**  A badge was tapped and is now assigned (never its number). */
+{ outcome: "assigned"; badge: BadgeSummary_Deserialize } | 
+/**  The administrator cancelled, or started another capture. */
+{ outcome: "cancelled" } | 
+/**  Nobody tapped within `seconds`. */
+{ outcome: "timed_out"; seconds: number } | 
+/**  The console's session ended (signed out, or the server ended it). */
+{ outcome: "session_ended" } | 
+/**  The card tapped cannot serve as a badge (a phone, a bank card). */
+{ outcome: "unsupported_card" };
+
+/**  How a capture ended (a refused assignment is an error, with the API's code). */
+export type CaptureOutcome_Serialize = 
+/**  A badge was tapped and is now assigned (never its number). */
+{ outcome: "assigned"; badge: BadgeSummary_Serialize } | 
+/**  The administrator cancelled, or started another capture. */
+{ outcome: "cancelled" } | 
+/**  Nobody tapped within `seconds`. */
+{ outcome: "timed_out"; seconds: number } | 
+/**  The console's session ended (signed out, or the server ended it). */
+{ outcome: "session_ended" } | 
+/**  The card tapped cannot serve as a badge (a phone, a bank card). */
+{ outcome: "unsupported_card" };
 
 /**  A care note: what happened, in the nurse's words. */
 export type CareNote = {

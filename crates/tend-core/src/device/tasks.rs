@@ -49,7 +49,8 @@ pub(super) fn session_listener(
 }
 
 /// Reads the reader watcher: reader comings and goings reach the lock
-/// screen, taps the badge entrance.
+/// screen, taps the badge entrance (an unsupported card the admin console's
+/// badge capture when it waits, else the lock screen).
 pub(super) async fn badge_entrance(runtime: DeviceRuntime, feed: BadgeFeed) {
     let BadgeFeed { mut reads, source } = feed;
     // The watcher lives as long as this task.
@@ -71,7 +72,9 @@ pub(super) async fn badge_entrance(runtime: DeviceRuntime, feed: BadgeFeed) {
             }
             BadgeRead::Unsupported { reason, .. } => {
                 tracing::info!(reason = reason.code(), "unsupported card presented");
-                runtime.inner.login.unsupported_card();
+                if !runtime.inner.admin.badge_capture().unsupported_card() {
+                    runtime.inner.login.unsupported_card();
+                }
             }
             _ => {}
         }
