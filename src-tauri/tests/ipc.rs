@@ -692,6 +692,19 @@ fn clinical_calls() -> Vec<(&'static str, Value)> {
         ),
         ("emergency_chart", json!({ "patientId": 41 })),
         ("admit_resident", json!({ "draft": resident_draft() })),
+        ("family_corner", json!({ "patientId": 41 })),
+        (
+            "issue_visitor_code",
+            json!({ "patientId": 41, "visitorName": "Ana", "relationship": "", "expiresInDays": 30 }),
+        ),
+        (
+            "revoke_visitor_code",
+            json!({ "patientId": 41, "codeId": 3 }),
+        ),
+        (
+            "share_with_family",
+            json!({ "patientId": 41, "kind": "activity", "body": "Bingo at 2 pm" }),
+        ),
         (
             "edit_resident",
             json!({ "resident": resident_ref(), "draft": resident_draft() }),

@@ -9,6 +9,31 @@ use tend_domain::ErrorCode;
 
 use crate::{CoreError, Result};
 
+/// Someone who calls the API with their own credentials: the console's
+/// administrator or the signed-in user ([`BearerApi`]).
+pub trait Caller: Sync {
+    /// A request to `path`, with the caller's credentials.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder;
+}
+
+/// A server and a user's bearer token.
+pub struct BearerApi {
+    client: crate::client::DeviceClient,
+    token: String,
+}
+
+impl BearerApi {
+    pub fn new(client: crate::client::DeviceClient, token: String) -> Self {
+        Self { client, token }
+    }
+}
+
+impl Caller for BearerApi {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, path).bearer_auth(&self.token)
+    }
+}
+
 /// How long one API call may take before the server counts as unreachable.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 

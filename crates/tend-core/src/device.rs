@@ -11,6 +11,7 @@
 //! [`DeviceRuntime::clinical`], which requires a completely signed-in user.
 
 mod clinical;
+mod family_staff;
 mod residents;
 mod status;
 mod tasks;

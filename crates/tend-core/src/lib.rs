@@ -14,6 +14,7 @@ pub mod device;
 pub mod enrollment;
 pub mod error;
 pub mod family;
+pub mod family_staff;
 pub mod heartbeat;
 pub mod identity;
 pub mod instance;

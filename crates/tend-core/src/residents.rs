@@ -11,13 +11,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use tend_domain::wire::{
     CreatePatient, EmergencyContact, ErrorBody, Patient, PatientPage, UpdatePatient,
 };
 use tend_domain::{CodeStatus, ErrorCode, FallRisk, PatientStatus};
 
+pub use crate::api_call::Caller;
 use crate::api_call::{send, send_rescuing, REQUEST_TIMEOUT};
 use crate::{CoreError, Result};
 
@@ -332,14 +333,8 @@ pub fn transfer(facility_id: i64, version: i64) -> UpdatePatient {
     }
 }
 
-/// Someone who may call the API about residents: the console's
-/// administrator or the signed-in nurse.
-pub(crate) trait Caller: Sync {
-    fn request(&self, method: Method, path: &str) -> RequestBuilder;
-}
-
 /// Admits a resident.
-pub(crate) async fn admit(api: &impl Caller, body: &CreatePatient) -> Result<Patient> {
+pub async fn admit(api: &impl Caller, body: &CreatePatient) -> Result<Patient> {
     let patient: Patient = send(api.request(Method::POST, "/api/patients").json(body)).await?;
     tracing::info!(patient_id = patient.id, "resident admitted");
     Ok(patient)
@@ -349,7 +344,7 @@ pub(crate) async fn admit(api: &impl Caller, body: &CreatePatient) -> Result<Pat
 /// now, read from a stale update's 409.
 #[derive(Deserialize)]
 #[serde(untagged)]
-pub(crate) enum UpdateAnswer {
+pub enum UpdateAnswer {
     Saved(Patient),
     #[serde(skip_deserializing)]
     Stale(Patient),
@@ -357,11 +352,7 @@ pub(crate) enum UpdateAnswer {
 
 /// Sends an edit, a departure or a transfer; a stale one comes back as the
 /// resident as they are now.
-pub(crate) async fn update(
-    api: &impl Caller,
-    id: i64,
-    body: &UpdatePatient,
-) -> Result<UpdateAnswer> {
+pub async fn update(api: &impl Caller, id: i64, body: &UpdatePatient) -> Result<UpdateAnswer> {
     let request = api
         .request(Method::PUT, &format!("/api/patients/{id}"))
         .json(body);
@@ -392,7 +383,7 @@ impl From<UpdateAnswer> for ResidentSaved {
 }
 
 /// Every resident of a facility (all statuses), as the console lists them.
-pub(crate) async fn list(api: &impl Caller, facility_id: i64) -> Result<Vec<Resident>> {
+pub async fn list(api: &impl Caller, facility_id: i64) -> Result<Vec<Resident>> {
     const MAX_PAGES: usize = 100;
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;

@@ -150,6 +150,17 @@ export const commands = {
 	/**  What staff shared for the resident being visited. */
 	familySummary: () => typedError<FamilyDay_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_summary")),
 	/**
+	 *  A resident's visitor codes, what was shared with family and family's
+	 *  messages (staff, online).
+	 */
+	familyCorner: (patientId: number) => typedError<FamilyCorner_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_corner", { patientId })),
+	/**  Issues a visitor code for a resident's family; the code is in this answer only. */
+	issueVisitorCode: (patientId: number, visitorName: string, relationship: string, expiresInDays: number) => typedError<NewVisitorCode_Serialize, AppError_Serialize>(__TAURI_INVOKE("issue_visitor_code", { patientId, visitorName, relationship, expiresInDays })),
+	/**  Revokes a resident's visitor code. */
+	revokeVisitorCode: (patientId: number, codeId: number) => typedError<VisitorCodeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("revoke_visitor_code", { patientId, codeId })),
+	/**  Shares an update, or an answer to a message, with a resident's family. */
+	shareWithFamily: (patientId: number, kind: FamilyUpdateKind, body: string) => typedError<SharedUpdate, AppError_Serialize>(__TAURI_INVOKE("share_with_family", { patientId, kind, body })),
+	/**
 	 *  A value a keyboard-wedge reader typed on the lock screen (prefix and
 	 *  suffix already stripped by the window), checked against the configured
 	 *  format; the same badge entrance as the PC/SC readers.
@@ -1506,6 +1517,23 @@ export type FacilityType = "HOME_HEALTH" | "ALF" | "MEMORY_CARE" | "SNF" | "HOSP
  */
 export type FallRisk = "low" | "moderate" | "high";
 
+/**  A resident's family side at a glance, newest first in each list. */
+export type FamilyCorner = FamilyCorner_Serialize | FamilyCorner_Deserialize;
+
+/**  A resident's family side at a glance, newest first in each list. */
+export type FamilyCorner_Deserialize = {
+	codes: VisitorCodeSummary_Deserialize[],
+	shared: SharedUpdate[],
+	messages: MessageFromFamily_Deserialize[],
+};
+
+/**  A resident's family side at a glance, newest first in each list. */
+export type FamilyCorner_Serialize = {
+	codes: VisitorCodeSummary_Serialize[],
+	shared: SharedUpdate[],
+	messages: MessageFromFamily_Serialize[],
+};
+
 /**  The resident's day as staff shared it: newest first. */
 export type FamilyDay = FamilyDay_Serialize | FamilyDay_Deserialize;
 
@@ -1539,6 +1567,15 @@ export type FamilySettings = {
 	/**  Untouched this long, the kiosk returns to its welcome screen. */
 	idle_reset_ms: number,
 };
+
+/**  What a family update is. */
+export type FamilyUpdateKind = 
+/**  How the resident's day went, in plain words. */
+"day_summary" | 
+/**  Something the resident took part in. */
+"activity" | 
+/**  A note from the care team to the family. */
+"message";
 
 /**  Who the family member is visiting, after a check-in. */
 export type FamilyVisit = FamilyVisit_Serialize | FamilyVisit_Deserialize;
@@ -1760,6 +1797,27 @@ export type LoginFailure = {
 /**  How a PRN medication was given. */
 export type MedicationRoute = "oral" | "sublingual" | "topical" | "inhaled" | "injection" | "rectal" | "transdermal" | "other";
 
+/**  A message family left for the care team. */
+export type MessageFromFamily = MessageFromFamily_Serialize | MessageFromFamily_Deserialize;
+
+/**  A message family left for the care team. */
+export type MessageFromFamily_Deserialize = {
+	id: number,
+	visitor_name: string,
+	relationship?: string | null,
+	body: string,
+	created_at: string,
+};
+
+/**  A message family left for the care team. */
+export type MessageFromFamily_Serialize = {
+	id: number,
+	visitor_name: string,
+	relationship: string | null,
+	body: string,
+	created_at: string,
+};
+
 /**  A new enrollment code: `code` is shown this once and never again. */
 export type NewEnrollmentCode = NewEnrollmentCode_Serialize | NewEnrollmentCode_Deserialize;
 
@@ -1773,6 +1831,23 @@ export type NewEnrollmentCode_Deserialize = {
 export type NewEnrollmentCode_Serialize = {
 	code: string,
 	enrollment_code: EnrollmentCodeSummary_Serialize,
+};
+
+/**  A code just issued: shown once, large, to hand over or print. */
+export type NewVisitorCode = NewVisitorCode_Serialize | NewVisitorCode_Deserialize;
+
+/**  A code just issued: shown once, large, to hand over or print. */
+export type NewVisitorCode_Deserialize = {
+	/**  Eight digits grouped 4-4. */
+	code: string,
+	summary: VisitorCodeSummary_Deserialize,
+};
+
+/**  A code just issued: shown once, large, to hand over or print. */
+export type NewVisitorCode_Serialize = {
+	/**  Eight digits grouped 4-4. */
+	code: string,
+	summary: VisitorCodeSummary_Serialize,
 };
 
 /**  Occupancy over time: one point per day, oldest first, ending today. */
@@ -2404,6 +2479,14 @@ export type SessionUser = {
 	role: Role,
 };
 
+/**  Something shared with the family. */
+export type SharedUpdate = {
+	id: number,
+	kind: FamilyUpdateKind,
+	body: string,
+	created_at: string,
+};
+
 /**
  *  The staff form as typed: `id` absent creates an account (then the
  *  password is required); the username cannot change afterwards.
@@ -2543,6 +2626,31 @@ export type UnverifiedOrder =
 
 /**  An update replaced the app's executable; the window offers a restart. */
 export type UpdateInstalled = null;
+
+/**  A visitor code as staff see it afterwards: never the code, its last two digits. */
+export type VisitorCodeSummary = VisitorCodeSummary_Serialize | VisitorCodeSummary_Deserialize;
+
+/**  A visitor code as staff see it afterwards: never the code, its last two digits. */
+export type VisitorCodeSummary_Deserialize = {
+	id: number,
+	code_hint: string,
+	visitor_name: string,
+	relationship?: string | null,
+	expires_at: string,
+	last_used_at?: string | null,
+	revoked_at?: string | null,
+};
+
+/**  A visitor code as staff see it afterwards: never the code, its last two digits. */
+export type VisitorCodeSummary_Serialize = {
+	id: number,
+	code_hint: string,
+	visitor_name: string,
+	relationship: string | null,
+	expires_at: string,
+	last_used_at: string | null,
+	revoked_at: string | null,
+};
 
 /**  One value of [`VitalSigns`], named as its field. */
 export type VitalSign = "temperature_c" | "pulse_bpm" | "respiration_rate" | "systolic_mmhg" | "diastolic_mmhg" | "spo2_percent" | "pain_score" | "blood_glucose_mg_dl";

@@ -20,6 +20,7 @@ mod device_client;
 mod device_sync;
 mod facility_move;
 mod family;
+mod family_staff_client;
 mod fault_proxy;
 mod fhir;
 mod helpers;

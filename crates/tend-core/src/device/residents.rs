@@ -3,40 +3,41 @@
 //! and the answer goes straight into the device's roster so the resident
 //! view shows it before the next sync brings the same row.
 
-use reqwest::{Method, RequestBuilder};
 use tend_domain::wire::{Patient, RemovedId, SyncChange};
 use tend_domain::{ErrorCode, PatientStatus};
 
 use super::DeviceRuntime;
-use crate::client::DeviceClient;
+use crate::api_call::BearerApi;
 use crate::device::ClinicalAccess;
 use crate::residents::{
-    self, Caller, Departure, Resident, ResidentDraft, ResidentRef, ResidentSaved, UpdateAnswer,
+    self, Departure, Resident, ResidentDraft, ResidentRef, ResidentSaved, UpdateAnswer,
 };
 use crate::{CoreError, Result};
-
-/// The signed-in user's calls to the server.
-struct AsUser {
-    client: DeviceClient,
-    token: String,
-}
-
-impl Caller for AsUser {
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, path).bearer_auth(&self.token)
-    }
-}
 
 /// What an admission or edit from this device needs: the user may manage
 /// residents, is signed in online, and the facility is known.
 struct Manager {
     access: ClinicalAccess,
-    api: AsUser,
+    api: BearerApi,
     facility_id: i64,
     timezone: String,
 }
 
 impl DeviceRuntime {
+    /// The signed-in user, online: their clinical access and their calls to
+    /// the server. `what` says in the refusal what needs the server.
+    pub(super) async fn online_user(&self, what: &str) -> Result<(ClinicalAccess, BearerApi)> {
+        let access = self.clinical()?;
+        let token = self.login().user_token().ok_or_else(|| {
+            CoreError::Offline(format!(
+                "{what} needs the server; sign in again with your badge once the network is back"
+            ))
+        })?;
+        let server = self.link().server().await?;
+        let api = BearerApi::new(server.client.clone(), token.expose().to_owned());
+        Ok((access, api))
+    }
+
     async fn resident_manager(&self) -> Result<Manager> {
         let access = self.clinical()?;
         if !access.user.role.may_manage_residents() {
@@ -47,23 +48,15 @@ impl DeviceRuntime {
                     .to_owned(),
             });
         }
-        let token = self.login().user_token().ok_or_else(|| {
-            CoreError::Offline(
-                "admitting, editing and discharging residents needs the server; sign in again \
-                 with your badge once the network is back"
-                    .to_owned(),
-            )
-        })?;
+        let (access, api) = self
+            .online_user("admitting, editing and discharging residents")
+            .await?;
         let facility = access.facility().await?.ok_or_else(|| {
             CoreError::Offline("this device has not synced its facility yet".to_owned())
         })?;
-        let server = self.link().server().await?;
         Ok(Manager {
             access,
-            api: AsUser {
-                client: server.client.clone(),
-                token: token.expose().to_owned(),
-            },
+            api,
             facility_id: facility.id,
             timezone: facility.timezone,
         })
