@@ -36,18 +36,25 @@ pub async fn patient_timeline(
     Ok(state.clinical()?.timeline(patient_id.into(), limit).await?)
 }
 
-/// Writes a record for a resident as the signed-in user, now.
+/// Writes a record for a resident as the signed-in user, now; with a
+/// `correction_reason`, a correction of the record it `amends`.
 #[tauri::command]
 #[specta::specta]
 pub async fn write_record(
     state: State<'_, DeviceRuntime>,
     patient_id: u32,
     amends: Option<Uuid>,
+    correction_reason: Option<String>,
     body: RecordBody,
 ) -> Result<LocalRecord, AppError> {
     let clinical = state.clinical()?;
     Ok(clinical
-        .write_record(patient_id.into(), amends, body)
+        .write_record(
+            patient_id.into(),
+            amends,
+            correction_reason.as_deref(),
+            body,
+        )
         .await?)
 }
 

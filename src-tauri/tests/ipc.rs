@@ -1024,13 +1024,38 @@ fn clinical_commands_need_a_completely_signed_in_user() {
     assert_eq!(facility["name"], fake_api::FACILITY);
     let written = invoke(&window, "write_record", clinical_calls()[5].1.clone()).unwrap();
     assert_eq!(written["author_user_id"], fake_api::NURSE, "{written}");
+    // A correction: a note of the same kind, with why; the original stays.
+    let corrected = invoke(
+        &window,
+        "write_record",
+        json!({ "patientId": fake_api::PATIENT, "amends": written["id"], "correctionReason": "  Wrong resident's breakfast  ",
+                "body": { "kind": "care_note", "text": "Ate half" } }),
+    )
+    .unwrap();
+    assert_eq!(corrected["amends"], written["id"]);
+    assert_eq!(corrected["correction_reason"], "Wrong resident's breakfast");
+    // Not as another kind, and not without a reason worth the name.
+    for (body, reason, field) in [
+        (json!({ "kind": "vital_signs", "pulse_bpm": 70 }), "Typo", "body.kind"),
+        (json!({ "kind": "care_note", "text": "Ate half" }), "x", "correction_reason"),
+    ] {
+        let err = invoke(
+            &window,
+            "write_record",
+            json!({ "patientId": fake_api::PATIENT, "amends": written["id"], "correctionReason": reason, "body": body }),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "VALIDATION_FAILED", "{err}");
+        assert!(err["fields"][field].is_array(), "{field}: {err}");
+    }
     let timeline = invoke(
         &window,
         "patient_timeline",
         json!({ "patientId": fake_api::PATIENT, "limit": 10 }),
     )
     .unwrap();
-    assert_eq!(timeline.as_array().unwrap().len(), 1, "{timeline}");
+    assert_eq!(timeline.as_array().unwrap().len(), 2, "{timeline}");
+    assert_eq!(timeline[1]["body"]["text"], "Ate well", "the original is unchanged");
     assert!(invoke(&window, "due_follow_ups", json!({}))
         .unwrap()
         .is_array());

@@ -171,6 +171,7 @@ async fn bench() {
                 author_user_id: author,
                 recorded_at: Utc::now(),
                 amends: None,
+                correction_reason: None,
                 body: RecordBody::CareNote(CareNote {
                     text: format!("Queued offline, note {i}: resident comfortable, no complaints."),
                 }),

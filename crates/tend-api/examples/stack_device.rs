@@ -264,6 +264,7 @@ async fn run(config: Config) -> Result<(), String> {
                 author_user_id: session.user.id,
                 recorded_at: Utc::now(),
                 amends: None,
+                correction_reason: None,
                 body,
             })
             .await

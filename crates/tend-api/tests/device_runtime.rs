@@ -230,22 +230,42 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
         .write_record(
             w.a1.patient,
             None,
+            None,
             RecordBody::CareNote(CareNote {
                 text: "Ate well, walked to the garden".into(),
             }),
         )
         .await
         .unwrap();
+    // She corrects it at once: a second record that amends the first, with why.
+    let correction = clinical
+        .write_record(
+            w.a1.patient,
+            Some(record.id),
+            Some("Walked to the lounge, not the garden"),
+            RecordBody::CareNote(CareNote {
+                text: "Ate well, walked to the lounge".into(),
+            }),
+        )
+        .await
+        .unwrap();
     let deadline = Instant::now() + WAIT;
     loop {
-        let author: Option<i64> =
-            sqlx::query_scalar("SELECT author_user_id FROM clinical_records WHERE id = $1")
-                .bind(record.id)
-                .fetch_optional(&app.owner)
-                .await
-                .unwrap();
-        if let Some(author) = author {
-            assert_eq!(author, nurse);
+        let stored: Vec<(uuid::Uuid, i64, Option<String>, serde_json::Value)> = sqlx::query_as(
+            "SELECT id, author_user_id, correction_reason, body FROM clinical_records \
+             WHERE id = ANY($1) ORDER BY occurred_at, id",
+        )
+        .bind(vec![record.id, correction.id])
+        .fetch_all(&app.owner)
+        .await
+        .unwrap();
+        if stored.len() == 2 {
+            assert!(stored.iter().all(|(_, author, _, _)| *author == nurse));
+            let original = stored.iter().find(|s| s.0 == record.id).unwrap();
+            let corrected = stored.iter().find(|s| s.0 == correction.id).unwrap();
+            assert_eq!(original.2, None);
+            assert_eq!(original.3["text"], "Ate well, walked to the garden", "the original is unchanged");
+            assert_eq!(corrected.2.as_deref(), Some("Walked to the lounge, not the garden"));
             break;
         }
         assert!(

@@ -21,6 +21,9 @@ pub const MAX_DOSE_TEXT: usize = 100;
 /// Longest location of a wandering alert ("east exit").
 pub const MAX_LOCATION_TEXT: usize = 200;
 
+/// Length of a correction's stated reason, in characters.
+pub const CORRECTION_REASON: std::ops::RangeInclusive<usize> = 3..=500;
+
 /// How long after a PRN administration its effectiveness is due by default.
 pub const DEFAULT_PRN_FOLLOW_UP_MINUTES: u16 = 60;
 /// Earliest and latest the effectiveness follow-up may be due, in minutes.
@@ -585,6 +588,10 @@ pub struct RecordDraft {
     /// administration).
     #[serde(default)]
     pub amends: Option<Uuid>,
+    /// Why this record corrects the one it `amends` (a correction is a record
+    /// of the same kind with the right values; the original stays as it was).
+    #[serde(default)]
+    pub correction_reason: Option<String>,
     pub body: RecordBody,
 }
 
@@ -599,11 +606,62 @@ impl RecordDraft {
                 "a PRN follow-up names the administration it follows up",
             ));
         }
+        if let Some(reason) = &self.correction_reason {
+            if let Err(e) = check_correction_reason(reason) {
+                errors.push(e);
+            }
+            if self.amends.is_none() {
+                errors.push(ValidationError::new(
+                    "amends",
+                    "a correction names the record it corrects",
+                ));
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors)
         }
+    }
+}
+
+/// A correction's reason as typed: trimmed, 3–500 characters, one line.
+pub fn check_correction_reason(reason: &str) -> Result<String, ValidationError> {
+    let trimmed = reason.trim();
+    let chars = trimmed.chars().count();
+    if !CORRECTION_REASON.contains(&chars) {
+        return Err(ValidationError::new(
+            "correction_reason",
+            format!(
+                "say why in {} to {} characters",
+                CORRECTION_REASON.start(),
+                CORRECTION_REASON.end()
+            ),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "correction_reason",
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Whether a record of kind `correction` may correct one of kind `original`:
+/// only with the same kind (a vital sign by a vital sign).
+pub fn check_corrects(original: RecordKind, correction: RecordKind) -> Result<(), ValidationError> {
+    if original == correction {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "body.kind",
+            format!(
+                "a correction of a {} is a {} too",
+                original.as_str(),
+                original.as_str()
+            ),
+        ))
     }
 }
 
@@ -627,6 +685,9 @@ pub struct ClinicalRecord {
     /// When the server received it.
     pub received_at: DateTime<Utc>,
     pub amends: Option<Uuid>,
+    /// Set when this record corrects the one it `amends`: why.
+    #[serde(default)]
+    pub correction_reason: Option<String>,
     pub body: RecordBody,
 }
 
@@ -730,6 +791,7 @@ mod tests {
             author_user_id: 2,
             recorded_at: Utc::now(),
             amends: None,
+            correction_reason: None,
             body: RecordBody::PrnFollowUp(PrnFollowUp {
                 effectiveness: PrnEffectiveness::Effective,
                 note: None,
@@ -751,6 +813,33 @@ mod tests {
         assert_eq!(
             RecordBody::CareNote(CareNote { text: "x".into() }).required_feature(),
             None
+        );
+    }
+
+    #[test]
+    fn a_correction_says_why_names_what_it_corrects_and_keeps_the_kind() {
+        let mut draft = RecordDraft {
+            patient_id: 1,
+            author_user_id: 2,
+            recorded_at: Utc::now(),
+            amends: None,
+            correction_reason: Some("  Wrong pulse  ".into()),
+            body: RecordBody::CareNote(CareNote { text: "x".into() }),
+        };
+        assert_eq!(fields(draft.validate()), ["amends"]);
+        draft.amends = Some(Uuid::now_v7());
+        assert!(draft.validate().is_ok());
+        draft.correction_reason = Some("no".into());
+        assert_eq!(fields(draft.validate()), ["correction_reason"]);
+        assert_eq!(check_correction_reason("  Wrong pulse ").unwrap(), "Wrong pulse");
+        assert!(check_correction_reason("line\nbreak").is_err());
+        assert!(check_correction_reason(&"x".repeat(501)).is_err());
+        assert!(check_corrects(RecordKind::VitalSigns, RecordKind::VitalSigns).is_ok());
+        assert_eq!(
+            check_corrects(RecordKind::VitalSigns, RecordKind::CareNote)
+                .unwrap_err()
+                .field,
+            "body.kind"
         );
     }
 }

@@ -11,7 +11,7 @@ use crate::badge_login::{MAX_FAILED_PIN_ATTEMPTS, PIN_LOCKOUT_MINUTES};
 use crate::break_glass;
 use crate::credentials::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 use crate::records::{
-    VitalSignRange, DEFAULT_PRN_FOLLOW_UP_MINUTES, MAX_DOSE_TEXT, MAX_LOCATION_TEXT,
+    VitalSignRange, CORRECTION_REASON, DEFAULT_PRN_FOLLOW_UP_MINUTES, MAX_DOSE_TEXT, MAX_LOCATION_TEXT,
     MAX_MEDICATION_TEXT, MAX_RECORD_TEXT, PRN_FOLLOW_UP_MINUTES, VITAL_SIGN_RANGES,
 };
 use crate::wire::{FAMILY_TEXT_MAX, VISITOR_CODE_DIGITS};
@@ -74,6 +74,9 @@ pub struct TextLimits {
     pub location: u32,
     /// A family member's message to the care team.
     pub family_message: u32,
+    /// Shortest and longest reason for correcting a record.
+    pub correction_reason_min: u32,
+    pub correction_reason_max: u32,
 }
 
 /// What a PIN looks like and what wrong ones cost.
@@ -125,6 +128,8 @@ impl DomainRules {
                 dose: small(MAX_DOSE_TEXT),
                 location: small(MAX_LOCATION_TEXT),
                 family_message: small(FAMILY_TEXT_MAX),
+                correction_reason_min: small(*CORRECTION_REASON.start()),
+                correction_reason_max: small(*CORRECTION_REASON.end()),
             },
             pin: PinRules {
                 min_digits: small(PIN_MIN_DIGITS),

@@ -232,8 +232,11 @@ export const commands = {
 	 *  resident data.
 	 */
 	syncStatus: () => typedError<DeviceSyncStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("sync_status")),
-	/**  Writes a record for a resident as the signed-in user, now. */
-	writeRecord: (patientId: number, amends: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, body })),
+	/**
+	 *  Writes a record for a resident as the signed-in user, now; with a
+	 *  `correction_reason`, a correction of the record it `amends`.
+	 */
+	writeRecord: (patientId: number, amends: string | null, correctionReason: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, correctionReason, body })),
 };
 
 /** Events */
@@ -247,7 +250,7 @@ export const events = {
 };
 
 /* Constants */
-export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"resident_managing_roles":["RN","LPN","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"resident_managing_roles":["RN","LPN","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"text_limits":{"correction_reason_max":500,"correction_reason_min":3,"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
 
 /* Types */
 /**
@@ -1764,6 +1767,10 @@ export type LocalRecord_Deserialize = {
 	/**  The server's clock; `None` until the server has the record. */
 	occurred_at?: string | null,
 	amends?: string | null,
+	/**  Set when this record corrects the one it `amends`: why. */
+	correction_reason?: string | null,
+	/**  The author as the synced staff list names them (`None` when unknown). */
+	author_name?: string | null,
 	body: RecordBody_Deserialize,
 	/**  Written on this device (rather than pulled from another). */
 	written_here: boolean,
@@ -1781,6 +1788,10 @@ export type LocalRecord_Serialize = {
 	/**  The server's clock; `None` until the server has the record. */
 	occurred_at: string | null,
 	amends: string | null,
+	/**  Set when this record corrects the one it `amends`: why. */
+	correction_reason: string | null,
+	/**  The author as the synced staff list names them (`None` when unknown). */
+	author_name: string | null,
 	body: RecordBody_Serialize,
 	/**  Written on this device (rather than pulled from another). */
 	written_here: boolean,
@@ -2593,6 +2604,9 @@ export type TextLimits = {
 	location: number,
 	/**  A family member's message to the care team. */
 	family_message: number,
+	/**  Shortest and longest reason for correcting a record. */
+	correction_reason_min: number,
+	correction_reason_max: number,
 };
 
 /**  What the lock screen shows about the vault. */

@@ -101,6 +101,8 @@ describe("openFollowUps", () => {
     id: "a",
     recorded_at: "2026-11-27T13:35:00.000Z",
     amends: null,
+    correction_reason: null,
+    author_name: null,
     body: { kind: "prn_administration", medication: "Acetaminophen", dose: "500 mg", route: "oral", reason: "Pain", follow_up_minutes: 60 },
   };
 
@@ -111,6 +113,8 @@ describe("openFollowUps", () => {
       id: "b",
       recorded_at: "2026-11-27T14:30:00.000Z",
       amends: "a",
+      correction_reason: null,
+      author_name: null,
       body: { kind: "prn_follow_up", effectiveness: "effective", note: null },
     };
     expect(openFollowUps([followUp, dose])).toEqual([]);

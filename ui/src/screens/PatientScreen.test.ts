@@ -43,6 +43,8 @@ function record(body: RecordBody, overrides: Partial<LocalRecord> = {}): LocalRe
     recorded_at: new Date(Date.now() - 10 * MINUTE).toISOString(),
     occurred_at: null,
     amends: null,
+    correction_reason: null,
+    author_name: null,
     body,
     written_here: true,
     sync_state: "pending",
@@ -141,6 +143,7 @@ describe("PatientScreen", () => {
     expect(writes[0]).toEqual({
       patientId: 12,
       amends: null,
+      correctionReason: null,
       body: {
         kind: "behavior_event",
         behavior: "exit_seeking",
@@ -247,6 +250,7 @@ describe("PatientScreen", () => {
     expect(writes[0]).toEqual({
       patientId: 12,
       amends: PRN.id,
+      correctionReason: null,
       body: { kind: "prn_follow_up", effectiveness: "partially_effective", note: "Still a mild headache" },
     });
     await waitFor(() => expect(screen.queryByTestId("follow-up-due")).not.toBeInTheDocument());
@@ -402,5 +406,48 @@ describe("PatientScreen", () => {
     await waitFor(() => expect(screen.getByTestId("care-allergies")).toHaveTextContent("Not recorded"));
     expect(screen.queryByTestId("resident-edit")).not.toBeInTheDocument();
     expect(screen.queryByTestId("resident-discharge")).not.toBeInTheDocument();
+  });
+
+  it("corrects a vital sign: the original stays, struck through, with who, when and why", async () => {
+    const user = userEvent.setup();
+    const vitals = record({ kind: "vital_signs", temperature_c: null, pulse_bpm: 160, respiration_rate: null, systolic_mmhg: null, diastolic_mmhg: null, spo2_percent: null, pain_score: null, blood_glucose_mg_dl: null }, { sync_state: "synced", author_name: "Rosa Alvarez" });
+    let timeline: LocalRecord[] = [vitals];
+    const { writes } = setup({
+      timeline: () => timeline,
+      write: (args) => {
+        const written = record(args.body as RecordBody, {
+          amends: args.amends as string,
+          correction_reason: args.correctionReason as string,
+          author_name: "Rosa Alvarez",
+          recorded_at: new Date().toISOString(),
+        });
+        timeline = [written, vitals];
+        return written;
+      },
+    });
+    const entry = await screen.findByTestId("timeline-entry");
+    await user.click(within(entry).getByTestId("correct-open"));
+    const form = within(entry).getByTestId("correction-form");
+    const pulse = within(form).getByLabelText(/Pulse/);
+    expect(pulse).toHaveValue("160");
+    // No reason: the form says so and writes nothing.
+    await user.click(within(form).getByRole("button", { name: "Save correction" }));
+    expect(await within(form).findByText(/Say why you are correcting it/)).toBeInTheDocument();
+    expect(writes).toHaveLength(0);
+    await user.clear(pulse);
+    await user.type(pulse, "60");
+    await user.type(within(form).getByLabelText("Why are you correcting it?"), "Typed 160, the pulse was 60");
+    await user.click(within(form).getByRole("button", { name: "Save correction" }));
+    await waitFor(() => expect(writes).toHaveLength(1));
+    expect(writes[0]).toMatchObject({ patientId: 12, amends: vitals.id, correctionReason: "Typed 160, the pulse was 60" });
+    expect((writes[0]!.body as { pulse_bpm: number }).pulse_bpm).toBe(60);
+
+    const entries = await screen.findAllByTestId("timeline-entry");
+    expect(entries).toHaveLength(2);
+    const original = entries.find((e) => e.getAttribute("data-record-id") === vitals.id)!;
+    expect(within(original).getByTestId("corrected-summary").querySelector("del")).toHaveTextContent("Pulse 160");
+    expect(within(original).getByTestId("corrected-by")).toHaveTextContent("Corrected by Rosa Alvarez");
+    expect(within(original).getByTestId("corrected-by")).toHaveTextContent("“Typed 160, the pulse was 60”");
+    expect(within(original).queryByTestId("correct-open")).not.toBeInTheDocument();
   });
 });

@@ -11,7 +11,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
-use tend_domain::records::check_record_id;
+use tend_domain::records::{
+    check_correction_reason, check_corrects, check_record_id, RecordKind,
+};
 use tend_domain::wire::{
     DeviceAuditAction, ErrorBody, OperationPayload, RejectedOperation, SyncChange, SyncPullPage,
     SyncPullQuery, SyncPush, SyncPushResult, DEVICE_SCHEMA_VERSION, MAX_PULL_CHANGES,
@@ -411,10 +413,11 @@ async fn apply(
             .collect();
     // Records amended by this batch count too: a PRN follow-up often travels
     // with its administration.
-    let mut record_patient: HashMap<Uuid, i64> = store::sync::record_patients(conn, &amended)
-        .await?
-        .into_iter()
-        .collect();
+    let mut amendable: HashMap<Uuid, (i64, RecordKind)> =
+        store::sync::amended_records(conn, &amended)
+            .await?
+            .into_iter()
+            .collect();
 
     let mut authorship = Authorship::load(conn, device.device_id, body, clock).await?;
     // Offline logins of this batch that open a session, by operation id.
@@ -438,7 +441,7 @@ async fn apply(
                         &facility,
                         &patients,
                         &users,
-                        &record_patient,
+                        &amendable,
                         server_time,
                         offset,
                     );
@@ -450,7 +453,7 @@ async fn apply(
                             Verdict::Rejected(forged(op.id))
                         }
                         Verdict::Record(r) => {
-                            record_patient.insert(r.id, r.patient_id);
+                            amendable.insert(r.id, (r.patient_id, r.record_kind));
                             Verdict::Record(r)
                         }
                         other => other,
@@ -613,7 +616,7 @@ fn check_record(
     facility: &store::sync::FacilityRow,
     patients: &HashSet<i64>,
     users: &HashMap<i64, store::sync::Author>,
-    record_patient: &HashMap<Uuid, i64>,
+    amendable: &HashMap<Uuid, (i64, RecordKind)>,
     server_time: DateTime<Utc>,
     offset: Duration,
 ) -> Verdict {
@@ -689,8 +692,12 @@ fn check_record(
             return Verdict::Rejected(r);
         }
     }
+    let mut correction_reason = None;
     if let Some(amends) = draft.amends {
-        if record_patient.get(&amends) != Some(&draft.patient_id) {
+        let Some((_, original)) = amendable
+            .get(&amends)
+            .filter(|(patient, _)| *patient == draft.patient_id)
+        else {
             let mut r = rejected(
                 id,
                 ErrorCode::NotFound,
@@ -701,6 +708,14 @@ fn check_record(
                 vec!["no such record of this patient".into()],
             );
             return Verdict::Rejected(r);
+        };
+        if let Some(reason) = &draft.correction_reason {
+            let checked = check_corrects(*original, draft.body.kind())
+                .and_then(|()| check_correction_reason(reason));
+            match checked {
+                Ok(reason) => correction_reason = Some(reason),
+                Err(e) => return Verdict::Rejected(invalid(id, vec![e])),
+            }
         }
     }
     Verdict::Record(NewRecord {
@@ -712,6 +727,8 @@ fn check_record(
         recorded_at: draft.recorded_at,
         occurred_at: occurred_at.min(server_time),
         amends: draft.amends,
+        correction_reason,
+        record_kind: draft.body.kind(),
     })
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use sqlx::PgConnection;
-use tend_domain::records::{ClinicalRecord, RecordBody};
+use tend_domain::records::{ClinicalRecord, RecordBody, RecordKind};
 use tend_domain::wire::{
     JsonObject, Patient, RemovedId, StaffMember, SyncChange, SyncedBadge, SyncedFacility,
 };
@@ -131,6 +131,7 @@ struct RecordRow {
     occurred_at: DateTime<Utc>,
     received_at: DateTime<Utc>,
     amends: Option<Uuid>,
+    correction_reason: Option<String>,
     body: Json<RecordBody>,
 }
 
@@ -147,6 +148,7 @@ impl RecordRow {
             occurred_at: self.occurred_at,
             received_at: self.received_at,
             amends: self.amends,
+            correction_reason: self.correction_reason,
             body: self.body.0,
         }
     }
@@ -161,7 +163,7 @@ struct FeedRecordRow {
 
 const RECORD_COLUMNS: &str =
     "r.id, r.organization_id, r.facility_id, r.patient_id, r.author_user_id, \
-    r.device_id, r.recorded_at, r.occurred_at, r.received_at, r.amends, r.body";
+    r.device_id, r.recorded_at, r.occurred_at, r.received_at, r.amends, r.correction_reason, r.body";
 
 /// Patients no longer in the facility's care are served as removals.
 fn in_care(status: PatientStatus) -> bool {
@@ -451,14 +453,20 @@ pub async fn authors(
     )
 }
 
-/// Existing records among `ids` (of the caller's facility), with their patient.
-pub async fn record_patients(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>> {
-    Ok(
-        sqlx::query_as("SELECT id, patient_id FROM clinical_records WHERE id = ANY($1)")
+/// Existing records among `ids` (of the caller's facility), with their
+/// patient and kind (what amending one checks).
+pub async fn amended_records(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, (i64, RecordKind))>> {
+    let rows: Vec<(Uuid, i64, String)> =
+        sqlx::query_as("SELECT id, patient_id, kind FROM clinical_records WHERE id = ANY($1)")
             .bind(ids)
             .fetch_all(conn)
-            .await?,
-    )
+            .await?;
+    rows.into_iter()
+        .map(|(id, patient, kind)| Ok((id, (patient, decode(RecordKind::parse, &kind)?))))
+        .collect()
 }
 
 /// A record ready to store.
@@ -471,6 +479,9 @@ pub struct NewRecord {
     pub recorded_at: DateTime<Utc>,
     pub occurred_at: DateTime<Utc>,
     pub amends: Option<Uuid>,
+    pub correction_reason: Option<String>,
+    /// The body's kind (a correction in the same batch checks against it).
+    pub record_kind: RecordKind,
 }
 
 /// Stores records in one statement (an amended record may be in the same batch).
@@ -493,6 +504,7 @@ pub async fn insert_records(
     let mut recorded = Vec::with_capacity(records.len());
     let mut occurred = Vec::with_capacity(records.len());
     let mut amends = Vec::with_capacity(records.len());
+    let mut reasons = Vec::with_capacity(records.len());
     for r in records {
         ids.push(r.id);
         patients.push(r.patient_id);
@@ -502,14 +514,16 @@ pub async fn insert_records(
         recorded.push(r.recorded_at);
         occurred.push(r.occurred_at);
         amends.push(r.amends);
+        reasons.push(r.correction_reason.as_deref());
     }
     sqlx::query(
         "INSERT INTO clinical_records (id, organization_id, facility_id, patient_id, author_user_id, device_id, \
-         kind, body, recorded_at, occurred_at, received_at, amends) \
-         SELECT id, $2, $3, patient_id, author_user_id, $4, kind, body::jsonb, recorded_at, occurred_at, $5, amends \
+         kind, body, recorded_at, occurred_at, received_at, amends, correction_reason) \
+         SELECT id, $2, $3, patient_id, author_user_id, $4, kind, body::jsonb, recorded_at, occurred_at, $5, amends, \
+                correction_reason \
          FROM unnest($1::uuid[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::timestamptz[], \
-                     $11::timestamptz[], $12::uuid[]) WITH ORDINALITY \
-              AS r(id, patient_id, author_user_id, kind, body, recorded_at, occurred_at, amends, n) \
+                     $11::timestamptz[], $12::uuid[], $13::text[]) WITH ORDINALITY \
+              AS r(id, patient_id, author_user_id, kind, body, recorded_at, occurred_at, amends, correction_reason, n) \
          ORDER BY n",
     )
     .bind(&ids)
@@ -524,6 +538,7 @@ pub async fn insert_records(
     .bind(&recorded)
     .bind(&occurred)
     .bind(&amends)
+    .bind(&reasons)
     .execute(conn)
     .await?;
     Ok(())

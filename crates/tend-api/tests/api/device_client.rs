@@ -425,6 +425,7 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
             author_user_id: w.a1.staff,
             recorded_at: chrono::Utc::now(),
             amends: None,
+            correction_reason: None,
             body: tend_domain::records::RecordBody::CareNote(tend_domain::records::CareNote {
                 text: "Refused breakfast; offered again at 9".into(),
             }),
@@ -545,6 +546,7 @@ async fn a_server_that_forgot_the_device_locks_it_and_an_admin_re_adopts_it() {
             author_user_id: w.a1.staff,
             recorded_at: chrono::Utc::now(),
             amends: None,
+            correction_reason: None,
             body: tend_domain::records::RecordBody::CareNote(tend_domain::records::CareNote {
                 text: "Breakfast eaten at 9".into(),
             }),

@@ -91,6 +91,7 @@ fn note(site: &Site, text: String) -> RecordDraft {
         author_user_id: site.staff,
         recorded_at: Utc::now(),
         amends: None,
+        correction_reason: None,
         body: RecordBody::CareNote(CareNote { text }),
     }
 }
@@ -549,6 +550,7 @@ fn device_process_helper() {
             author_user_id: author,
             recorded_at: Utc::now(),
             amends: None,
+            correction_reason: None,
             body: RecordBody::CareNote(CareNote {
                 text: format!("written by the device process, {i}"),
             }),

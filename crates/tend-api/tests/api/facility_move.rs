@@ -175,6 +175,7 @@ async fn a_moved_device_files_its_outbox_in_the_old_facility_forgets_it_and_pull
             author_user_id: w.a1.staff,
             recorded_at: Utc::now(),
             amends: None,
+            correction_reason: None,
             body: RecordBody::CareNote(CareNote {
                 text: "Restless night; repositioned twice".into(),
             }),
@@ -440,6 +441,7 @@ async fn a_move_needs_an_administrator_of_both_facilities_in_one_organization() 
                     author_user_id: w.a2.staff,
                     recorded_at: Utc::now(),
                     amends: None,
+                    correction_reason: None,
                     body: RecordBody::CareNote(CareNote { text: "x".into() }),
                 }),
             }],

@@ -1023,3 +1023,78 @@ async fn residents_opened_on_a_device_are_reads_in_the_audit_log_with_user_and_d
         "nothing half-written"
     );
 }
+
+fn correction(patient: i64, author: i64, amends: Uuid, reason: &str, body: Value) -> Value {
+    json!({"id": Uuid::now_v7(), "seq": 1, "payload": {"type": "record", "data": {
+        "patient_id": patient, "author_user_id": author, "recorded_at": Utc::now(),
+        "amends": amends, "correction_reason": reason, "body": body}}})
+}
+
+/// A correction is a new record of the same kind that amends the original,
+/// with why; the original is never changed, and both reach every device.
+#[tokio::test]
+async fn corrections_amend_a_record_of_the_same_kind_with_a_reason() {
+    let Setup {
+        app,
+        w,
+        device,
+        nurse,
+    } = setup().await;
+    let p = w.a1.patient;
+    let vitals = record(p, nurse, json!({"kind": "vital_signs", "pulse_bpm": 160}));
+    let original: Uuid = vitals["id"].as_str().unwrap().parse().unwrap();
+    // The original and its correction may travel in the same batch.
+    let fixed = correction(
+        p,
+        nurse,
+        original,
+        "Pulse was 60, typed 160",
+        json!({"kind": "vital_signs", "pulse_bpm": 60}),
+    );
+    let r = push(&app, &device, &[vitals.clone(), fixed.clone()]).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(list_ids(&r.body, "accepted").len(), 2, "{:?}", r.body);
+
+    // Refused: another kind, a reason of one letter, a reason without a record.
+    let wrong_kind = correction(p, nurse, original, "Wrong field", note("pulse 60"));
+    let short = correction(
+        p,
+        nurse,
+        original,
+        "x",
+        json!({"kind": "vital_signs", "pulse_bpm": 61}),
+    );
+    let mut orphan = record(p, nurse, note("no record named"));
+    orphan["payload"]["data"]["correction_reason"] = json!("Typo in the note");
+    let r = push(&app, &device, &[wrong_kind, short, orphan]).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let rejected = r.body["rejected"].as_array().unwrap();
+    let fields: Vec<Vec<String>> = rejected
+        .iter()
+        .map(|x| x["fields"].as_object().unwrap().keys().cloned().collect())
+        .collect();
+    assert_eq!(
+        fields,
+        [vec!["body.kind"], vec!["correction_reason"], vec!["amends"]],
+        "{rejected:?}"
+    );
+
+    // The server holds both, the original as it was; the feed carries the reason.
+    let records = app
+        .get(&format!("/api/patients/{p}/records"), w.token(Role::Rn))
+        .await;
+    let items = records.body["items"].as_array().unwrap();
+    let by_id = |id: &Value| items.iter().find(|r| r["id"] == *id).unwrap().clone();
+    assert_eq!(by_id(&vitals["id"])["body"]["pulse_bpm"], 160);
+    assert_eq!(by_id(&vitals["id"])["correction_reason"], Value::Null);
+    assert_eq!(by_id(&fixed["id"])["amends"], vitals["id"]);
+    assert_eq!(by_id(&fixed["id"])["correction_reason"], "Pulse was 60, typed 160");
+    let other = device_token_for(&app.owner, w.a1.device).await;
+    let (changes, _) = pull_all(&app, &other, None, None).await;
+    let pulled = of_type(&changes, "record");
+    let fixed_pulled = pulled
+        .iter()
+        .find(|c| c["data"]["id"] == fixed["id"])
+        .expect("the correction is in the feed");
+    assert_eq!(fixed_pulled["data"]["correction_reason"], "Pulse was 60, typed 160");
+}

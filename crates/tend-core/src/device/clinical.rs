@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use tend_domain::records::{RecordBody, RecordDraft};
+use tend_domain::records::{check_correction_reason, RecordBody, RecordDraft};
 use tend_domain::wire::SyncedFacility;
 use uuid::Uuid;
 
@@ -78,19 +78,26 @@ impl ClinicalAccess {
             .await
     }
 
-    /// Writes a record for a resident as the signed-in user, now.
+    /// Writes a record for a resident as the signed-in user, now. With a
+    /// `correction_reason`, it corrects the record it `amends` (same kind);
+    /// the original stays as it was.
     pub async fn write_record(
         &self,
         patient_id: i64,
         amends: Option<Uuid>,
+        correction_reason: Option<&str>,
         body: RecordBody,
     ) -> Result<LocalRecord> {
+        let correction_reason = correction_reason
+            .map(|r| check_correction_reason(r).map_err(|e| CoreError::invalid(e.field, &e.message)))
+            .transpose()?;
         self.engine
             .write_record(RecordDraft {
                 patient_id,
                 author_user_id: self.user.id,
                 recorded_at: Utc::now(),
                 amends,
+                correction_reason,
                 body,
             })
             .await

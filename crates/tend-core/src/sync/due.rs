@@ -73,7 +73,12 @@ pub fn due_follow_ups(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DueFo
                AND NOT EXISTS (
                    SELECT 1 FROM records f
                    WHERE f.patient_id = a.patient_id AND f.amends = a.id
-                     AND f.kind = ?4 AND f.sync_state <> 'rejected')",
+                     AND f.kind = ?4 AND f.sync_state <> 'rejected')
+               -- A corrected dose is due as its correction.
+               AND NOT EXISTS (
+                   SELECT 1 FROM records c
+                   WHERE c.amends = a.id AND c.correction_reason IS NOT NULL
+                     AND c.sync_state <> 'rejected')",
         )
         .map_err(db_error)?;
     let rows = stmt
@@ -171,6 +176,7 @@ mod tests {
             author_user_id: 4,
             recorded_at: at,
             amends,
+            correction_reason: None,
             body,
         }
     }

@@ -60,7 +60,10 @@ pub fn handoff_notes(
              WHERE p.status IN ('active', 'on_leave')
                AND r.sort_at >= ?1 AND r.sort_at <= ?2
                AND r.kind = ?3 AND r.sync_state <> 'rejected'
-               AND (?4 IS NULL OR r.author_user_id <> ?4)",
+               AND (?4 IS NULL OR r.author_user_id <> ?4)
+               -- A corrected note hands off as its correction.
+               AND NOT EXISTS (SELECT 1 FROM records c WHERE c.amends = r.id
+                                 AND c.correction_reason IS NOT NULL AND c.sync_state <> 'rejected')",
         )
         .map_err(db_error)?;
     let rows = stmt
@@ -187,6 +190,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_corrected_note_hands_off_as_its_correction() {
+        let (engine, _dir) = engine();
+        apply(
+            &engine,
+            vec![patient(1, "Ada", "101", PatientStatus::Active)],
+        );
+        let draft = |amends, correction_reason: Option<&str>, text| RecordDraft {
+            patient_id: 1,
+            author_user_id: 4,
+            recorded_at: Utc::now(),
+            amends,
+            correction_reason: correction_reason.map(str::to_owned),
+            body: note(text),
+        };
+        let wrong = engine
+            .write_record(draft(None, None, "Refused lunch"))
+            .await
+            .unwrap();
+        engine
+            .write_record(draft(Some(wrong.id), Some("It was breakfast"), "Refused breakfast"))
+            .await
+            .unwrap();
+        let notes = engine.handoff_notes(Some(7)).await.unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes[0].text, "Refused breakfast");
+    }
+
+    #[tokio::test]
     async fn a_note_written_on_this_device_shows_before_it_syncs() {
         let (engine, _dir) = engine();
         apply(
@@ -199,6 +230,7 @@ mod tests {
                 author_user_id: 4,
                 recorded_at: Utc::now(),
                 amends: None,
+                correction_reason: None,
                 body: note("Fell asleep early"),
             })
             .await

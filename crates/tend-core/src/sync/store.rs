@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
-use tend_domain::records::{RecordBody, RecordDraft};
+use tend_domain::records::{check_corrects, RecordBody, RecordDraft, RecordKind};
 use tend_domain::wire::{
     AuditOutcome, DeviceAuditAction, DeviceAuditEvent, EmergencyContact, OperationPayload,
     SyncChange, SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
@@ -69,6 +69,10 @@ pub struct LocalRecord {
     /// The server's clock; `None` until the server has the record.
     pub occurred_at: Option<DateTime<Utc>>,
     pub amends: Option<Uuid>,
+    /// Set when this record corrects the one it `amends`: why.
+    pub correction_reason: Option<String>,
+    /// The author as the synced staff list names them (`None` when unknown).
+    pub author_name: Option<String>,
     pub body: RecordBody,
     /// Written on this device (rather than pulled from another).
     pub written_here: bool,
@@ -214,6 +218,9 @@ pub fn write_record(conn: &mut Connection, draft: &RecordDraft) -> Result<LocalR
             fields,
         });
     }
+    if let (Some(_), Some(amends)) = (&draft.correction_reason, draft.amends) {
+        check_correction(conn, draft, amends)?;
+    }
     let id = Uuid::now_v7();
     let payload =
         serde_json::to_string(&OperationPayload::Record(draft.clone())).map_err(json_error)?;
@@ -232,8 +239,8 @@ pub fn write_record(conn: &mut Connection, draft: &RecordDraft) -> Result<LocalR
     )?;
     tx.execute(
         "INSERT INTO records (id, patient_id, author_user_id, kind, body, amends, recorded_at,
-                              sort_at, written_here, sync_state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 'pending')",
+                              sort_at, written_here, sync_state, correction_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 'pending', ?9)",
         params![
             id.to_string(),
             draft.patient_id,
@@ -243,9 +250,18 @@ pub fn write_record(conn: &mut Connection, draft: &RecordDraft) -> Result<LocalR
             draft.amends.map(|a| a.to_string()),
             ts(draft.recorded_at),
             ts(sort_at),
+            draft.correction_reason,
         ],
     )
     .map_err(db_error)?;
+    let author_name: Option<String> = tx
+        .query_row(
+            "SELECT full_name FROM staff WHERE id = ?1",
+            [draft.author_user_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_error)?;
     tx.commit().map_err(db_error)?;
     Ok(LocalRecord {
         id,
@@ -254,6 +270,8 @@ pub fn write_record(conn: &mut Connection, draft: &RecordDraft) -> Result<LocalR
         recorded_at: draft.recorded_at,
         occurred_at: None,
         amends: draft.amends,
+        correction_reason: draft.correction_reason.clone(),
+        author_name,
         body: draft.body.clone(),
         written_here: true,
         sync_state: RecordSyncState::Pending,
@@ -261,9 +279,31 @@ pub fn write_record(conn: &mut Connection, draft: &RecordDraft) -> Result<LocalR
     })
 }
 
+/// A correction amends a record of the same resident and kind that this
+/// device holds (the server checks the same).
+fn check_correction(conn: &Connection, draft: &RecordDraft, amends: Uuid) -> Result<()> {
+    let original: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT patient_id, kind FROM records WHERE id = ?1",
+            [amends.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_error)?;
+    let Some((_, kind)) = original.filter(|(p, _)| *p == draft.patient_id) else {
+        return Err(CoreError::invalid(
+            "amends",
+            "the record to correct is not on this device for this resident",
+        ));
+    };
+    let kind = RecordKind::parse(&kind).map_err(|e| CoreError::Database(e.to_string()))?;
+    check_corrects(kind, draft.body.kind()).map_err(|e| CoreError::invalid(e.field, &e.message))
+}
+
 const RECORD_COLUMNS: &str =
     "id, patient_id, author_user_id, recorded_at, occurred_at, amends, body,
-     written_here, sync_state, rejection_code, rejection_reason";
+     written_here, sync_state, rejection_code, rejection_reason, correction_reason,
+     (SELECT full_name FROM staff WHERE staff.id = records.author_user_id)";
 
 fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(LocalRecord, String)> {
     let id: String = r.get(0)?;
@@ -285,6 +325,8 @@ fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(LocalRecord, String)> 
             recorded_at: parse_ts(&r.get::<_, String>(3)?)?,
             occurred_at: parse_opt_ts(r.get(4)?)?,
             amends: amends.as_deref().map(uuid).transpose()?,
+            correction_reason: r.get(11)?,
+            author_name: r.get(12)?,
             // Placeholder; the caller parses the body (a serde error is not a rusqlite one).
             body: RecordBody::CareNote(tend_domain::records::CareNote {
                 text: String::new(),
@@ -667,8 +709,9 @@ fn apply_change(
             let body = serde_json::to_string(&r.body).map_err(json_error)?;
             run(
                 "INSERT INTO records (id, patient_id, author_user_id, kind, body, amends, device_id,
-                                      recorded_at, occurred_at, received_at, sort_at, written_here, sync_state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, 0, 'synced')
+                                      recorded_at, occurred_at, received_at, sort_at, written_here, sync_state,
+                                      correction_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, 0, 'synced', ?11)
                  ON CONFLICT (id) DO UPDATE SET
                      device_id = excluded.device_id, occurred_at = excluded.occurred_at,
                      received_at = excluded.received_at, sort_at = excluded.sort_at,
@@ -684,6 +727,7 @@ fn apply_change(
                     &ts(r.recorded_at),
                     &ts(r.occurred_at),
                     &ts(r.received_at),
+                    &r.correction_reason,
                 ],
             )?;
             if has_unsynced {

@@ -78,6 +78,7 @@ pub(crate) fn pulled_by(
         occurred_at: at,
         received_at: at,
         amends,
+        correction_reason: None,
         body,
     });
     (id, change)

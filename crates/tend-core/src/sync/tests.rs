@@ -159,6 +159,7 @@ impl SyncApi for FakeServer {
                     occurred_at: draft.recorded_at + offset,
                     received_at: server_time,
                     amends: draft.amends,
+                    correction_reason: None,
                     body: draft.body.clone(),
                 }));
                 result.accepted.push(op.id);
@@ -205,6 +206,7 @@ fn note(patient_id: i64, text: &str) -> RecordDraft {
         author_user_id: 4,
         recorded_at: Utc::now(),
         amends: None,
+        correction_reason: None,
         body: RecordBody::CareNote(CareNote { text: text.into() }),
     }
 }
@@ -856,6 +858,7 @@ async fn timelines_order_by_server_time_not_a_wrong_device_clock() {
         occurred_at: later,
         received_at: later,
         amends: None,
+        correction_reason: None,
         body: RecordBody::CareNote(CareNote {
             text: "from another device".into(),
         }),

@@ -44,7 +44,7 @@ pub const SYNC_PROTOCOL_VERSION: u32 = 1;
 
 /// The device vault schema this build writes (sent so the server can refuse
 /// devices whose stored data it can no longer reconcile).
-pub const DEVICE_SCHEMA_VERSION: u32 = 5;
+pub const DEVICE_SCHEMA_VERSION: u32 = 6;
 
 /// Most operations in one push.
 pub const MAX_PUSH_OPERATIONS: usize = 500;
@@ -306,6 +306,7 @@ mod tests {
                 author_user_id: 4,
                 recorded_at: Utc::now(),
                 amends: None,
+                correction_reason: None,
                 body: RecordBody::CareNote(CareNote {
                     text: "Slept well".into(),
                 }),

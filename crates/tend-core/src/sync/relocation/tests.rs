@@ -210,6 +210,7 @@ fn note(patient_id: i64, text: &str) -> RecordDraft {
         author_user_id: 4,
         recorded_at: Utc::now(),
         amends: None,
+        correction_reason: None,
         body: RecordBody::CareNote(CareNote { text: text.into() }),
     }
 }

@@ -109,6 +109,8 @@ describe("DueSoon", () => {
           recorded_at: new Date().toISOString(),
           occurred_at: null,
           amends: OVERDUE.administration_id,
+          correction_reason: null,
+          author_name: null,
           body: { kind: "prn_follow_up", effectiveness: "effective", note: null },
           written_here: true,
           sync_state: "pending",
@@ -131,6 +133,7 @@ describe("DueSoon", () => {
     expect(writes[0]).toEqual({
       patientId: 12,
       amends: OVERDUE.administration_id,
+      correctionReason: null,
       body: { kind: "prn_follow_up", effectiveness: "effective", note: null },
     });
     await waitFor(() => expect(screen.getAllByTestId("due-item")).toHaveLength(1));

@@ -24,6 +24,8 @@ const NOTE: LocalRecord = {
   recorded_at: new Date().toISOString(),
   occurred_at: null,
   amends: null,
+  correction_reason: null,
+  author_name: null,
   body: { kind: "care_note", text: "Enjoyed the music group and sang along." },
   written_here: true,
   sync_state: "pending",
