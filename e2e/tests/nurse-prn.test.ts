@@ -236,4 +236,45 @@ describe("nurse PRN offline", () => {
     assert.equal(followUps[0]?.amends, recordId);
     assert.equal(followUps[0]?.body.effectiveness, "partially_effective");
   });
+
+  test("a vital sign typed wrong is corrected: both on the server, the original struck through and unchanged", async () => {
+    await app.goto(`#/patients/${resident.id}`);
+    await app.testId("kind-vital_signs").click();
+    await app.waitFor("form-vital_signs");
+    await fill(app, "form-vital_signs", "Pulse (bpm)", "160");
+    await app.testId("form-vital_signs").$('[data-testid="record-save"]').click();
+    await app.waitForText("record-saved", "Vital signs saved on this device");
+    const entry = app.browser.$('[data-testid="timeline-entry"]');
+    await entry.waitForDisplayed();
+    const originalId = (await entry.getAttribute("data-record-id")) ?? "";
+
+    await entry.$('[data-testid="correct-open"]').click();
+    await app.waitFor("correction-form");
+    await expectAccessible(app, "the correction form");
+    await expectReadableAt200Percent(app, "the correction form");
+    await fill(app, "correction-form", "Pulse (bpm)", "60");
+    await fill(app, "correction-form", "Why are you correcting it?", "Typed 160, the pulse was 60");
+    await app.testId("correction-form").$('[data-testid="record-save"]').click();
+    const original = app.browser.$(`[data-testid="timeline-entry"][data-record-id="${originalId}"]`);
+    await original.$('[data-testid="corrected-by"]').waitForDisplayed({ timeout: 10_000 });
+    assert.match(await original.$('[data-testid="corrected-by"]').getText(), new RegExp(`Corrected by ${nurseName}.*Typed 160, the pulse was 60`));
+    assert.match(await original.$("del").getText(), /Pulse 160/);
+    await app.screenshot("8-corrected");
+
+    let vitals: Array<ServerRecord & { correction_reason?: string | null; body: { pulse_bpm?: number } }> = [];
+    await app.browser.waitUntil(
+      async () => {
+        vitals = (await serverRecords()).filter((r) => r.body.kind === "vital_signs") as typeof vitals;
+        return vitals.length === 2;
+      },
+      { timeout: SYNC_TIMEOUT_MS, interval: 500, timeoutMsg: "the vital signs and their correction never both reached the server" },
+    );
+    const first = vitals.find((r) => r.id === originalId);
+    const fixed = vitals.find((r) => r.id !== originalId);
+    assert.equal(first?.body.pulse_bpm, 160, "the original is unchanged on the server");
+    assert.equal(first?.correction_reason ?? null, null);
+    assert.equal(fixed?.amends, originalId);
+    assert.equal(fixed?.body.pulse_bpm, 60);
+    assert.equal(fixed?.correction_reason, "Typed 160, the pulse was 60");
+  });
 });
