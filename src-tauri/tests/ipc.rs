@@ -1036,8 +1036,16 @@ fn clinical_commands_need_a_completely_signed_in_user() {
     assert_eq!(corrected["correction_reason"], "Wrong resident's breakfast");
     // Not as another kind, and not without a reason worth the name.
     for (body, reason, field) in [
-        (json!({ "kind": "vital_signs", "pulse_bpm": 70 }), "Typo", "body.kind"),
-        (json!({ "kind": "care_note", "text": "Ate half" }), "x", "correction_reason"),
+        (
+            json!({ "kind": "vital_signs", "pulse_bpm": 70 }),
+            "Typo",
+            "body.kind",
+        ),
+        (
+            json!({ "kind": "care_note", "text": "Ate half" }),
+            "x",
+            "correction_reason",
+        ),
     ] {
         let err = invoke(
             &window,
@@ -1055,7 +1063,10 @@ fn clinical_commands_need_a_completely_signed_in_user() {
     )
     .unwrap();
     assert_eq!(timeline.as_array().unwrap().len(), 2, "{timeline}");
-    assert_eq!(timeline[1]["body"]["text"], "Ate well", "the original is unchanged");
+    assert_eq!(
+        timeline[1]["body"]["text"], "Ate well",
+        "the original is unchanged"
+    );
     assert!(invoke(&window, "due_follow_ups", json!({}))
         .unwrap()
         .is_array());

@@ -264,8 +264,14 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
             let original = stored.iter().find(|s| s.0 == record.id).unwrap();
             let corrected = stored.iter().find(|s| s.0 == correction.id).unwrap();
             assert_eq!(original.2, None);
-            assert_eq!(original.3["text"], "Ate well, walked to the garden", "the original is unchanged");
-            assert_eq!(corrected.2.as_deref(), Some("Walked to the lounge, not the garden"));
+            assert_eq!(
+                original.3["text"], "Ate well, walked to the garden",
+                "the original is unchanged"
+            );
+            assert_eq!(
+                corrected.2.as_deref(),
+                Some("Walked to the lounge, not the garden")
+            );
             break;
         }
         assert!(

@@ -831,7 +831,10 @@ mod tests {
         assert!(draft.validate().is_ok());
         draft.correction_reason = Some("no".into());
         assert_eq!(fields(draft.validate()), ["correction_reason"]);
-        assert_eq!(check_correction_reason("  Wrong pulse ").unwrap(), "Wrong pulse");
+        assert_eq!(
+            check_correction_reason("  Wrong pulse ").unwrap(),
+            "Wrong pulse"
+        );
         assert!(check_correction_reason("line\nbreak").is_err());
         assert!(check_correction_reason(&"x".repeat(501)).is_err());
         assert!(check_corrects(RecordKind::VitalSigns, RecordKind::VitalSigns).is_ok());

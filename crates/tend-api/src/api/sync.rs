@@ -11,9 +11,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
-use tend_domain::records::{
-    check_correction_reason, check_corrects, check_record_id, RecordKind,
-};
+use tend_domain::records::{check_correction_reason, check_corrects, check_record_id, RecordKind};
 use tend_domain::wire::{
     DeviceAuditAction, ErrorBody, OperationPayload, RejectedOperation, SyncChange, SyncPullPage,
     SyncPullQuery, SyncPush, SyncPushResult, DEVICE_SCHEMA_VERSION, MAX_PULL_CHANGES,
@@ -405,6 +403,19 @@ async fn apply(
         .await?
         .into_iter()
         .collect();
+    let absent: Vec<i64> = patient_ids
+        .iter()
+        .copied()
+        .filter(|p| !patients.contains(p))
+        .collect();
+    let left: HashMap<i64, DateTime<Utc>> = if absent.is_empty() {
+        HashMap::new()
+    } else {
+        store::sync::patients_left(conn, facility.id, &absent)
+            .await?
+            .into_iter()
+            .collect()
+    };
     let users: HashMap<i64, store::sync::Author> =
         store::sync::authors(conn, facility.organization_id, &user_ids)
             .await?
@@ -439,7 +450,10 @@ async fn apply(
                         op.id,
                         draft,
                         &facility,
-                        &patients,
+                        Residents {
+                            here: &patients,
+                            left: &left,
+                        },
                         &users,
                         &amendable,
                         server_time,
@@ -609,12 +623,26 @@ async fn apply(
     Ok(result)
 }
 
+/// The facility's residents as a push's checks see them: those here now, and
+/// those who left, with when.
+struct Residents<'a> {
+    here: &'a HashSet<i64>,
+    left: &'a HashMap<i64, DateTime<Utc>>,
+}
+
+impl Residents<'_> {
+    /// Whether the resident was in the facility at `at`.
+    fn here_at(&self, patient: i64, at: DateTime<Utc>) -> bool {
+        self.here.contains(&patient) || self.left.get(&patient).is_some_and(|left| at < *left)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_record(
     id: Uuid,
     draft: &tend_domain::records::RecordDraft,
     facility: &store::sync::FacilityRow,
-    patients: &HashSet<i64>,
+    residents: Residents<'_>,
     users: &HashMap<i64, store::sync::Author>,
     amendable: &HashMap<Uuid, (i64, RecordKind)>,
     server_time: DateTime<Utc>,
@@ -650,7 +678,10 @@ fn check_record(
             )],
         ));
     }
-    if !patients.contains(&draft.patient_id) {
+    // Judged by the state when the record was written: a resident who moved
+    // away since, or an author deactivated since, does not undo it.
+    let occurred_at = occurred_at.min(server_time);
+    if !residents.here_at(draft.patient_id, occurred_at) {
         let mut r = rejected(
             id,
             ErrorCode::NotFound,
@@ -663,7 +694,8 @@ fn check_record(
         return Verdict::Rejected(r);
     }
     let author_ok = users.get(&draft.author_user_id).is_some_and(|u| {
-        u.is_active
+        let active_then = u.is_active || u.deactivated_at.is_some_and(|d| occurred_at < d);
+        active_then
             && (u.facility_id == facility.id || matches!(Role::parse(&u.role), Ok(Role::OrgAdmin)))
     });
     if !author_ok {
@@ -725,7 +757,7 @@ fn check_record(
         kind: draft.body.kind().as_str(),
         body,
         recorded_at: draft.recorded_at,
-        occurred_at: occurred_at.min(server_time),
+        occurred_at,
         amends: draft.amends,
         correction_reason,
         record_kind: draft.body.kind(),

@@ -415,6 +415,22 @@ pub async fn claim(
     .await?)
 }
 
+/// Residents among `ids` who left the facility for another one, with when
+/// they last left it: a record written here before that still belongs here.
+pub async fn patients_left(
+    conn: &mut PgConnection,
+    facility_id: i64,
+    ids: &[i64],
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    Ok(
+        sqlx::query_as("SELECT patient_id, left_at FROM tend_sync_patients_left($1, $2)")
+            .bind(facility_id)
+            .bind(ids)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
 /// Patients of the facility among `ids`.
 pub async fn facility_patients(
     conn: &mut PgConnection,
@@ -437,6 +453,8 @@ pub struct Author {
     pub facility_id: i64,
     pub role: String,
     pub is_active: bool,
+    /// When the account was deactivated (a record written before still counts).
+    pub deactivated_at: Option<DateTime<Utc>>,
 }
 
 pub async fn authors(

@@ -1088,7 +1088,10 @@ async fn corrections_amend_a_record_of_the_same_kind_with_a_reason() {
     assert_eq!(by_id(&vitals["id"])["body"]["pulse_bpm"], 160);
     assert_eq!(by_id(&vitals["id"])["correction_reason"], Value::Null);
     assert_eq!(by_id(&fixed["id"])["amends"], vitals["id"]);
-    assert_eq!(by_id(&fixed["id"])["correction_reason"], "Pulse was 60, typed 160");
+    assert_eq!(
+        by_id(&fixed["id"])["correction_reason"],
+        "Pulse was 60, typed 160"
+    );
     let other = device_token_for(&app.owner, w.a1.device).await;
     let (changes, _) = pull_all(&app, &other, None, None).await;
     let pulled = of_type(&changes, "record");
@@ -1096,5 +1099,97 @@ async fn corrections_amend_a_record_of_the_same_kind_with_a_reason() {
         .iter()
         .find(|c| c["data"]["id"] == fixed["id"])
         .expect("the correction is in the feed");
-    assert_eq!(fixed_pulled["data"]["correction_reason"], "Pulse was 60, typed 160");
+    assert_eq!(
+        fixed_pulled["data"]["correction_reason"],
+        "Pulse was 60, typed 160"
+    );
+}
+
+/// A note written offline is judged by the state when it was written: its
+/// author deactivated, or its resident moved away, since then does not undo
+/// it; written after, it is refused.
+#[tokio::test]
+async fn offline_notes_are_judged_by_the_state_when_they_were_written() {
+    let Setup {
+        app,
+        w,
+        device,
+        nurse,
+    } = setup().await;
+    let p = w.a1.patient;
+    let written = Utc::now();
+    let before_anything = record_at(p, nurse, note("Settled after lunch"), written, None);
+    let moved = insert_patient(&app.owner, w.a1.org, w.a1.facility, "active").await;
+    let before_the_move = record_at(moved, nurse, note("Packed for the move"), written, None);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    // Meanwhile the resident moves to the sister facility and the nurse's
+    // account is closed.
+    let r = app
+        .put(
+            &format!("/api/patients/{moved}"),
+            w.token(Role::OrgAdmin),
+            json!({"facility_id": w.a2.facility}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    sqlx::query("UPDATE users SET is_active = false WHERE id = $1")
+        .bind(nurse)
+        .execute(&app.owner)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    let after_the_move = record_at(moved, nurse, note("Written too late"), Utc::now(), None);
+    let after_closing = record_at(p, nurse, note("Written after closing"), Utc::now(), None);
+    let r = push(
+        &app,
+        &device,
+        &[
+            before_anything.clone(),
+            before_the_move.clone(),
+            after_the_move.clone(),
+            after_closing.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let accepted = list_ids(&r.body, "accepted");
+    assert!(
+        accepted.contains(&before_anything["id"].as_str().unwrap().to_owned()),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        accepted.contains(&before_the_move["id"].as_str().unwrap().to_owned()),
+        "{:?}",
+        r.body
+    );
+    let rejected = r.body["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2, "{:?}", r.body);
+    assert_eq!(rejected[0]["id"], after_the_move["id"]);
+    assert!(
+        rejected[0]["fields"]["patient_id"].is_array(),
+        "{rejected:?}"
+    );
+    assert_eq!(rejected[1]["id"], after_closing["id"]);
+    assert!(
+        rejected[1]["fields"]["author_user_id"].is_array(),
+        "{rejected:?}"
+    );
+
+    // The note written before the move stays filed where it was written.
+    let facility: i64 =
+        sqlx::query_scalar("SELECT facility_id FROM clinical_records WHERE id = $1")
+            .bind(
+                before_the_move["id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Uuid>()
+                    .unwrap(),
+            )
+            .fetch_one(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(facility, w.a1.facility);
 }

@@ -89,7 +89,9 @@ impl ClinicalAccess {
         body: RecordBody,
     ) -> Result<LocalRecord> {
         let correction_reason = correction_reason
-            .map(|r| check_correction_reason(r).map_err(|e| CoreError::invalid(e.field, &e.message)))
+            .map(|r| {
+                check_correction_reason(r).map_err(|e| CoreError::invalid(e.field, &e.message))
+            })
             .transpose()?;
         self.engine
             .write_record(RecordDraft {

@@ -209,7 +209,11 @@ mod tests {
             .await
             .unwrap();
         engine
-            .write_record(draft(Some(wrong.id), Some("It was breakfast"), "Refused breakfast"))
+            .write_record(draft(
+                Some(wrong.id),
+                Some("It was breakfast"),
+                "Refused breakfast",
+            ))
             .await
             .unwrap();
         let notes = engine.handoff_notes(Some(7)).await.unwrap();
