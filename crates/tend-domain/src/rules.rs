@@ -34,6 +34,8 @@ pub struct DomainRules {
     pub break_glass: BreakGlassRules,
     /// Roles that may import an organization's CSV files (the console's Import).
     pub importing_roles: Vec<Role>,
+    /// The ranges and defaults of a facility's policy (the console's Policy).
+    pub facility_policy: crate::policy::PolicyRanges,
 }
 
 /// Break-glass access: the stated reason and the facility's window.
@@ -159,6 +161,7 @@ impl DomainRules {
                 .copied()
                 .filter(|r| r.may_import())
                 .collect(),
+            facility_policy: crate::policy::POLICY_RANGES,
         }
     }
 }

@@ -207,7 +207,7 @@ export const events = {
 };
 
 /* Constants */
-export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"facility_policy":{"badge_grace_hours":{"default":8,"max":24,"min":0},"badge_reauth_hours":{"default":12,"max":24,"min":1},"documentation_window_days":{"default":30,"max":3650,"min":1},"due_soon_minutes":{"default":120,"max":720,"min":15},"family_session_secs":{"default":60,"max":1800,"min":15},"handoff_hours":{"default":12,"max":48,"min":1},"idle_lock_desktop_secs":{"default":600,"max":7200,"min":60},"idle_lock_kiosk_secs":{"default":120,"max":3600,"min":60},"pin_max_digits":{"default":8,"max":8,"min":4},"pin_min_digits":{"default":4,"max":8,"min":4}},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
 
 /* Types */
 /**
@@ -936,6 +936,8 @@ export type DomainRules = {
 	break_glass: BreakGlassRules,
 	/**  Roles that may import an organization's CSV files (the console's Import). */
 	importing_roles: Role[],
+	/**  The ranges and defaults of a facility's policy (the console's Policy). */
+	facility_policy: PolicyRanges,
 };
 
 /**  A PRN dose whose effectiveness is still to be documented. */
@@ -1295,6 +1297,8 @@ export type FacilityDetail_Deserialize = {
 	timezone: string,
 	features: { [key in string]: boolean },
 	device_protection_minimum: DeviceProtectionMinimum,
+	/**  Timings and limits of the facility's devices. */
+	policy: FacilityPolicy_Deserialize,
 	is_active: boolean,
 };
 
@@ -1315,6 +1319,8 @@ export type FacilityDetail_Serialize = {
 	timezone: string,
 	features: { [key in string]: boolean },
 	device_protection_minimum: DeviceProtectionMinimum,
+	/**  Timings and limits of the facility's devices. */
+	policy: FacilityPolicy_Serialize,
 	is_active: boolean,
 };
 
@@ -1349,6 +1355,12 @@ export type FacilityForm_Deserialize = {
 	 *  on update).
 	 */
 	device_protection_minimum?: DeviceProtectionMinimum | null,
+	/**
+	 *  The policy's numbers as typed, by wire name (`idle_lock_kiosk_secs`);
+	 *  a number left out takes its default. Absent: the server's defaults
+	 *  on create, kept on update.
+	 */
+	policy?: { [key in string]: string } | null,
 	/**  Absent on create (new facilities are active). */
 	is_active?: boolean | null,
 };
@@ -1378,8 +1390,92 @@ export type FacilityForm_Serialize = {
 	 *  on update).
 	 */
 	device_protection_minimum: DeviceProtectionMinimum | null,
+	/**
+	 *  The policy's numbers as typed, by wire name (`idle_lock_kiosk_secs`);
+	 *  a number left out takes its default. Absent: the server's defaults
+	 *  on create, kept on update.
+	 */
+	policy: { [key in string]: string } | null,
 	/**  Absent on create (new facilities are active). */
 	is_active: boolean | null,
+};
+
+/**
+ *  A facility's policy. A key missing from stored or sent JSON takes its
+ *  default, so a policy written by an older server still reads.
+ */
+export type FacilityPolicy = FacilityPolicy_Serialize | FacilityPolicy_Deserialize;
+
+/**
+ *  A facility's policy. A key missing from stored or sent JSON takes its
+ *  default, so a policy written by an older server still reads.
+ */
+export type FacilityPolicy_Deserialize = {
+	/**  Seconds without a touch before a wall kiosk's session locks. */
+	idle_lock_kiosk_secs?: number,
+	/**  Seconds without a touch before a desktop's session locks. */
+	idle_lock_desktop_secs?: number,
+	/**
+	 *  Hours a badge alone signs in (online, and offline on a device) after
+	 *  the user's last badge+PIN sign-in; 0 asks for the PIN every time.
+	 */
+	badge_grace_hours?: number,
+	/**
+	 *  Hours after the last badge+PIN sign-in when the PIN is asked for
+	 *  whatever the grace, and an offline sign-in is no longer possible.
+	 */
+	badge_reauth_hours?: number,
+	/**  Fewest digits of a new PIN. */
+	pin_min_digits?: number,
+	/**  Most digits of a new PIN. */
+	pin_max_digits?: number,
+	/**  How far ahead the nurse home lists PRN follow-ups as due soon, in minutes. */
+	due_soon_minutes?: number,
+	/**  How far back the nurse home's hand-off notes reach, in hours. */
+	handoff_hours?: number,
+	/**
+	 *  Days of documentation a device receives and keeps (older records
+	 *  stay on the server).
+	 */
+	documentation_window_days?: number,
+	/**  Seconds the family kiosk waits untouched before it forgets the visit. */
+	family_session_secs?: number,
+};
+
+/**
+ *  A facility's policy. A key missing from stored or sent JSON takes its
+ *  default, so a policy written by an older server still reads.
+ */
+export type FacilityPolicy_Serialize = {
+	/**  Seconds without a touch before a wall kiosk's session locks. */
+	idle_lock_kiosk_secs: number,
+	/**  Seconds without a touch before a desktop's session locks. */
+	idle_lock_desktop_secs: number,
+	/**
+	 *  Hours a badge alone signs in (online, and offline on a device) after
+	 *  the user's last badge+PIN sign-in; 0 asks for the PIN every time.
+	 */
+	badge_grace_hours: number,
+	/**
+	 *  Hours after the last badge+PIN sign-in when the PIN is asked for
+	 *  whatever the grace, and an offline sign-in is no longer possible.
+	 */
+	badge_reauth_hours: number,
+	/**  Fewest digits of a new PIN. */
+	pin_min_digits: number,
+	/**  Most digits of a new PIN. */
+	pin_max_digits: number,
+	/**  How far ahead the nurse home lists PRN follow-ups as due soon, in minutes. */
+	due_soon_minutes: number,
+	/**  How far back the nurse home's hand-off notes reach, in hours. */
+	handoff_hours: number,
+	/**
+	 *  Days of documentation a device receives and keeps (older records
+	 *  stay on the server).
+	 */
+	documentation_window_days: number,
+	/**  Seconds the family kiosk waits untouched before it forgets the visit. */
+	family_session_secs: number,
 };
 
 /**  A facility as the console's picker shows it. */
@@ -1793,6 +1889,30 @@ export type PinnedServerKey = {
 	key_id: string,
 	/**  Standard base64 of the 32-byte Ed25519 public key. */
 	public_key: string,
+};
+
+/**  One number of the policy: its allowed range and its default. */
+export type PolicyRange = {
+	min: number,
+	max: number,
+	default: number,
+};
+
+/**
+ *  The ranges of every policy number (the console shows them; the API and
+ *  the device check them).
+ */
+export type PolicyRanges = {
+	idle_lock_kiosk_secs: PolicyRange,
+	idle_lock_desktop_secs: PolicyRange,
+	badge_grace_hours: PolicyRange,
+	badge_reauth_hours: PolicyRange,
+	pin_min_digits: PolicyRange,
+	pin_max_digits: PolicyRange,
+	due_soon_minutes: PolicyRange,
+	handoff_hours: PolicyRange,
+	documentation_window_days: PolicyRange,
+	family_session_secs: PolicyRange,
 };
 
 /**

@@ -53,6 +53,7 @@ fn facility(id: i64, name: &str) -> SyncChange {
         timezone: "America/New_York".into(),
         settings: Default::default(),
         features: Default::default(),
+        policy: Default::default(),
     })
 }
 
