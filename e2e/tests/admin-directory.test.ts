@@ -147,6 +147,16 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(await (await app.testId("facility-beds")).getValue(), "24");
   await fill(app, "facility-beds", "30");
   await press(app, "feature-family_portal");
+  // Its policy: an idle lock below the allowed range is refused on its field, nothing saved.
+  assert.equal(await (await app.testId("policy-idle_lock_kiosk_secs")).getValue(), "120");
+  await fill(app, "policy-idle_lock_kiosk_secs", "5");
+  await press(app, "facility-save");
+  await app.waitForText("policy-idle_lock_kiosk_secs-error", /from 60 to 3600/);
+  await screenshotAt(app, "policy-idle_lock_kiosk_secs", "3-facility-policy-error");
+  await expectAccessible(app, "facility policy with a field error");
+  await expectReadableAt200Percent(app, "facility policy");
+  assert.equal((await call("GET", `/api/facilities/${facilityId}`)).body.policy.idle_lock_kiosk_secs, 120);
+  await fill(app, "policy-idle_lock_kiosk_secs", "60");
   await screenshotAt(app, "facility-form", "3-facility-edit");
   await press(app, "facility-save");
   await app.waitForText("directory-notice", "is saved", 15_000);
@@ -154,6 +164,8 @@ test("admin directory: an organization admin manages a facility, a nurse, her ba
   assert.equal(edited.body.licensed_beds, 30);
   assert.equal(edited.body.features.family_portal, true);
   assert.equal(edited.body.features.wandering_alerts, true);
+  assert.equal(edited.body.policy.idle_lock_kiosk_secs, 60);
+  assert.equal(edited.body.policy.idle_lock_desktop_secs, 600);
 
   // The new facility in the console's picker; its staff list starts empty.
   await browser.waitUntil(async () => (await (await app.testId("facility-picker")).getText()).includes(name), {

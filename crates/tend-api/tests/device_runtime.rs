@@ -286,6 +286,30 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
     })
     .await;
 
+    // The facility administrator shortens the idle lock: the next sync
+    // brings the policy and the open session runs under it, no restart.
+    assert_eq!(runtime.session_state().idle_lock_ms, 600_000);
+    let r = app
+        .put(
+            &format!("/api/facilities/{}", w.a1.facility),
+            w.token(Role::FacilityAdmin),
+            json!({"policy": {"idle_lock_desktop_secs": 60}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    runtime.sync_now().unwrap();
+    let session = told
+        .until("the policy's idle lock", |t| match t {
+            Told::Session(s) if s.idle_lock_ms == 60_000 => Some(s.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(
+        matches!(session.phase, SessionPhase::Active { .. }),
+        "still signed in: {session:?}"
+    );
+    assert_eq!(session.user.map(|u| u.id), Some(nurse));
+
     // An administrator deactivates the device: the next heartbeat hears it
     // and the runtime wipes the device.
     let r = app

@@ -17,7 +17,7 @@ use tend_domain::wire::{
     Organization, OrganizationPage, PinSet, Secret, SetPin, UpdateFacility, UpdateOrganization,
     UpdateUser, User, UserPage,
 };
-use tend_domain::{Ein, ErrorCode, FacilityType, Npi, OrganizationType, Role};
+use tend_domain::{Ein, ErrorCode, FacilityPolicy, FacilityType, Npi, OrganizationType, Role};
 
 use crate::admin::AdminSession;
 use crate::api_call::send;
@@ -205,6 +205,8 @@ pub struct FacilityDetail {
     pub timezone: String,
     pub features: BTreeMap<String, bool>,
     pub device_protection_minimum: tend_domain::wire::DeviceProtectionMinimum,
+    /// Timings and limits of the facility's devices.
+    pub policy: tend_domain::FacilityPolicy,
     pub is_active: bool,
 }
 
@@ -226,6 +228,7 @@ impl From<Facility> for FacilityDetail {
             timezone: f.timezone,
             features: f.features,
             device_protection_minimum: f.device_protection_minimum,
+            policy: f.policy,
             is_active: f.is_active,
         }
     }
@@ -257,6 +260,11 @@ pub struct FacilityForm {
     /// on update).
     #[serde(default)]
     pub device_protection_minimum: Option<tend_domain::wire::DeviceProtectionMinimum>,
+    /// The policy's numbers as typed, by wire name (`idle_lock_kiosk_secs`);
+    /// a number left out takes its default. Absent: the server's defaults
+    /// on create, kept on update.
+    #[serde(default)]
+    pub policy: Option<BTreeMap<String, String>>,
     /// Absent on create (new facilities are active).
     pub is_active: Option<bool>,
 }
@@ -265,6 +273,32 @@ pub struct FacilityForm {
 struct CheckedFacility {
     name: String,
     licensed_beds: Option<i32>,
+    policy: Option<FacilityPolicy>,
+}
+
+/// The policy as typed: each number whole, known and in its range; every
+/// problem names `policy.<field>`, as the server's do.
+fn check_policy(p: &mut Problems, typed: &BTreeMap<String, String>) -> Option<FacilityPolicy> {
+    let known = FacilityPolicy::default().fields().map(|(name, _, _)| name);
+    let mut numbers = serde_json::Map::new();
+    for (key, value) in typed {
+        let field = format!("policy.{key}");
+        if !known.contains(&key.as_str()) {
+            p.add(&field, "not a setting of the facility's policy");
+            continue;
+        }
+        match value.trim().parse::<u32>() {
+            Ok(n) => {
+                numbers.insert(key.clone(), n.into());
+            }
+            Err(_) => p.add(&field, "enter a whole number"),
+        }
+    }
+    let policy: FacilityPolicy = serde_json::from_value(numbers.into()).ok()?;
+    for (field, message) in policy.problems() {
+        p.add(&format!("policy.{field}"), message);
+    }
+    Some(policy)
 }
 
 impl FacilityForm {
@@ -291,10 +325,12 @@ impl FacilityForm {
                 "home health has no bed capacity; leave it empty",
             );
         }
+        let policy = self.policy.as_ref().and_then(|t| check_policy(&mut p, t));
         p.finish()?;
         Ok(CheckedFacility {
             name,
             licensed_beds,
+            policy,
         })
     }
 
@@ -320,6 +356,7 @@ impl FacilityForm {
             settings: None,
             features: Some(self.features.clone()),
             device_protection_minimum: self.device_protection_minimum,
+            policy: c.policy,
         })
     }
 
@@ -341,6 +378,7 @@ impl FacilityForm {
             settings: None,
             features: Some(self.features.clone()),
             device_protection_minimum: self.device_protection_minimum,
+            policy: c.policy,
             is_active: self.is_active,
         })
     }
@@ -719,6 +757,7 @@ mod tests {
             timezone: "America/Chicago".to_owned(),
             features: BTreeMap::from([("family_portal".to_owned(), true)]),
             device_protection_minimum: None,
+            policy: None,
             is_active: None,
         }
     }
@@ -750,6 +789,38 @@ mod tests {
         let json = serde_json::to_value(&update).unwrap();
         assert_eq!(json["npi"], serde_json::Value::Null);
         assert!(json.get("settings").is_some_and(|s| s.is_null()));
+    }
+
+    #[test]
+    fn a_facility_form_checks_the_policy_numbers_naming_each_field() {
+        let mut form = facility("32", FacilityType::Alf);
+        form.policy = Some(BTreeMap::from([
+            ("idle_lock_kiosk_secs".to_owned(), " 60 ".to_owned()),
+            ("handoff_hours".to_owned(), "8".to_owned()),
+        ]));
+        let policy = form.to_update().unwrap().policy.unwrap();
+        assert_eq!(policy.idle_lock_kiosk_secs, 60);
+        assert_eq!(policy.handoff_hours, 8);
+        assert_eq!(policy.idle_lock_desktop_secs, 600, "left out: the default");
+        form.policy = Some(BTreeMap::from([
+            ("idle_lock_kiosk_secs".to_owned(), "5".to_owned()),
+            ("badge_grace_hours".to_owned(), "eight".to_owned()),
+            ("idle_lock".to_owned(), "60".to_owned()),
+        ]));
+        let fields = form.to_update().unwrap_err().fields();
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            [
+                "policy.badge_grace_hours",
+                "policy.idle_lock",
+                "policy.idle_lock_kiosk_secs"
+            ]
+        );
+        assert_eq!(
+            fields["policy.idle_lock_kiosk_secs"],
+            ["must be from 60 to 3600"]
+        );
+        assert_eq!(fields["policy.badge_grace_hours"], ["enter a whole number"]);
     }
 
     #[test]

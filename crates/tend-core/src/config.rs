@@ -205,7 +205,10 @@ Environment:
   TEND_WEBKIT_DMABUF_WORKAROUND=0  Keep WebKitGTK's DMA-BUF renderer (Linux)
   TEND_WEBKIT_JIT=1                Let WebKit's JavaScript engine JIT-compile (default off)
   TEND_HEARTBEAT_INTERVAL_SECS     Seconds between heartbeats (1-3600; default 60)
-  TEND_IDLE_LOCK_SECS              Idle seconds before the screen locks (default kiosk 120, desktop 600)
+  TEND_IDLE_LOCK_SECS              Idle seconds before the screen locks (default: the facility's
+                                   policy, kiosk 120, desktop 600; when set, wins over the policy)
+  TEND_FAMILY_IDLE_SECS            Seconds before the family kiosk forgets a visit (default: the
+                                   facility's policy, 60; when set, wins over the policy)
   TEND_ENROLLMENT_CODE             Enroll with this code at start when never enrolled (needs server_url)
   TEND_BADGE_DEBOUNCE_MS           Same-badge taps closer than this count once (default 3000)
   TEND_UPDATE_CHECK_SECS           Seconds between looks for an installed update (default 60)
@@ -253,16 +256,19 @@ impl CliArgs {
 pub const DEFAULT_HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long the family kiosk waits, untouched, before it returns to the
-/// welcome screen and forgets the visit, unless configured.
-pub const DEFAULT_FAMILY_IDLE_RESET: std::time::Duration = std::time::Duration::from_secs(60);
+/// welcome screen and forgets the visit, until the facility's policy arrives
+/// (its default `family_session_secs`).
+pub const DEFAULT_FAMILY_IDLE_RESET: std::time::Duration = std::time::Duration::from_secs(
+    tend_domain::policy::POLICY_RANGES
+        .family_session_secs
+        .default as u64,
+);
 
 /// The idle time after which the screen locks, by profile (a wall kiosk is
 /// shared and walked away from; a desktop is one nurse's workstation).
+/// These are the facility policy's defaults, in force until it arrives.
 pub fn default_idle_lock(profile: Profile) -> std::time::Duration {
-    match profile {
-        Profile::Kiosk => std::time::Duration::from_secs(2 * 60),
-        Profile::Desktop => std::time::Duration::from_secs(10 * 60),
-    }
+    tend_domain::FacilityPolicy::default().idle_lock(profile == Profile::Kiosk)
 }
 
 /// The resolved configuration the app runs with.
@@ -282,18 +288,27 @@ pub struct AppConfig {
     pub webkit_jit: bool,
     /// How often an enrolled device sends its heartbeat (±10 % jitter).
     pub heartbeat_interval: std::time::Duration,
-    /// Idle time after which a signed-in session locks (kiosk 2 min,
-    /// desktop 10 min; `TEND_IDLE_LOCK_SECS` overrides, e.g. for tests).
+    /// Idle time after which a signed-in session locks until the facility's
+    /// policy arrives by sync (kiosk 2 min, desktop 10 min; the policy's
+    /// defaults). `TEND_IDLE_LOCK_SECS` overrides, e.g. for tests, and then
+    /// keeps precedence over the policy.
     pub idle_lock: std::time::Duration,
+    /// `TEND_IDLE_LOCK_SECS` was set: the facility's policy does not change
+    /// the idle lock.
+    pub idle_lock_from_env: bool,
     /// Same-badge taps closer than this count once (default 3 s;
     /// `TEND_BADGE_DEBOUNCE_MS`, e.g. for the tap benchmark).
     pub badge_debounce: std::time::Duration,
     /// The keyboard-wedge badge reader's format and timing (`[wedge]`).
     pub wedge: WedgeSettings,
     /// Idle time after which the family kiosk returns to its welcome screen
-    /// and forgets the family session (default 60 s; `TEND_FAMILY_IDLE_SECS`,
-    /// e.g. for tests).
+    /// and forgets the family session, until the facility's policy
+    /// (`family_session_secs`) arrives by sync (default 60 s).
+    /// `TEND_FAMILY_IDLE_SECS` overrides, e.g. for tests, and then keeps
+    /// precedence over the policy.
     pub family_idle_reset: std::time::Duration,
+    /// `TEND_FAMILY_IDLE_SECS` was set: the policy does not change it.
+    pub family_idle_from_env: bool,
     /// Where hardware identity is read from instead of `/`. Debug builds only
     /// (`TEND_DEBUG_IDENTITY_ROOT`), so end-to-end tests can give each journey
     /// its own machine: a release build always reads the real hardware, and an
@@ -450,9 +465,11 @@ impl AppConfig {
             webkit_jit,
             heartbeat_interval,
             idle_lock,
+            idle_lock_from_env: env.var("TEND_IDLE_LOCK_SECS").is_some(),
             badge_debounce,
             wedge: WedgeSettings::from_file(file.wedge)?,
             family_idle_reset,
+            family_idle_from_env: env.var("TEND_FAMILY_IDLE_SECS").is_some(),
             identity_root,
             enrollment_code: env
                 .var("TEND_ENROLLMENT_CODE")
@@ -602,6 +619,10 @@ mod tests {
         let kiosk = CliArgs::parse(["--kiosk"]).unwrap();
         let cfg = AppConfig::resolve(&kiosk, &env(tmp.path(), &[])).unwrap();
         assert_eq!(cfg.idle_lock, std::time::Duration::from_secs(120));
+        assert!(
+            !cfg.idle_lock_from_env,
+            "the facility's policy may change it"
+        );
         let cfg = AppConfig::resolve(
             &kiosk,
             &env(
@@ -614,6 +635,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.idle_lock, std::time::Duration::from_secs(5));
+        assert!(
+            cfg.idle_lock_from_env,
+            "the environment wins over the policy"
+        );
         assert_eq!(cfg.badge_debounce, std::time::Duration::ZERO);
         for (name, bad) in [
             ("TEND_IDLE_LOCK_SECS", "0"),
@@ -630,12 +655,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cfg = AppConfig::resolve(&CliArgs::default(), &env(tmp.path(), &[])).unwrap();
         assert_eq!(cfg.family_idle_reset, std::time::Duration::from_secs(60));
+        assert!(!cfg.family_idle_from_env);
         let cfg = AppConfig::resolve(
             &CliArgs::default(),
             &env(tmp.path(), &[("TEND_FAMILY_IDLE_SECS", "4")]),
         )
         .unwrap();
         assert_eq!(cfg.family_idle_reset, std::time::Duration::from_secs(4));
+        assert!(cfg.family_idle_from_env);
         for bad in ["0", "-1", "soon", "3601"] {
             let err = AppConfig::resolve(
                 &CliArgs::default(),

@@ -97,6 +97,9 @@ struct Inner {
     admin: AdminConsole,
     login: Arc<Login<DeviceLogin>>,
     family: FamilyKiosk<Arc<DeviceLink>>,
+    /// What of the facility's policy this device applies itself (the idle
+    /// lock by profile, the family session) unless the environment set it.
+    policy_host: PolicyHost,
     readers: Mutex<Readers>,
     status: StatusBoard,
     /// Unattended set-up (`TEND_ENROLLMENT_CODE` with a configured server),
@@ -111,6 +114,14 @@ struct Inner {
     started: Arc<OnceLock<Started>>,
     launched_at: Instant,
     ui_ready: std::sync::Once,
+}
+
+/// How this device applies its facility's policy.
+#[derive(Debug, Clone, Copy)]
+struct PolicyHost {
+    kiosk: bool,
+    idle_lock_from_env: bool,
+    family_idle_from_env: bool,
 }
 
 /// The device's life; cheap to clone (all clones are the same device).
@@ -159,6 +170,11 @@ impl DeviceRuntime {
             inner: Arc::new(Inner {
                 info: AppInfo::new(config, &app_version),
                 family: FamilyKiosk::new(link.clone(), config.family_idle_reset),
+                policy_host: PolicyHost {
+                    kiosk: config.profile == crate::config::Profile::Kiosk,
+                    idle_lock_from_env: config.idle_lock_from_env,
+                    family_idle_from_env: config.family_idle_from_env,
+                },
                 enrollment,
                 link,
                 heartbeat_interval: config.heartbeat_interval,

@@ -155,7 +155,8 @@ fn visit_over() -> CoreError {
 /// One family visit at a time on this kiosk.
 pub struct FamilyKiosk<A> {
     api: A,
-    idle_reset: Duration,
+    /// The facility's family session length; changes with its policy.
+    idle_reset: Mutex<Duration>,
     visit: Mutex<Option<Visit>>,
 }
 
@@ -163,14 +164,24 @@ impl<A: FamilyApi> FamilyKiosk<A> {
     pub fn new(api: A, idle_reset: Duration) -> Self {
         Self {
             api,
-            idle_reset,
+            idle_reset: Mutex::new(idle_reset),
             visit: Mutex::new(None),
         }
     }
 
+    /// The family session length from now on (the facility's policy
+    /// changed); a visit under way keeps going under the new length.
+    pub fn set_idle_reset(&self, idle_reset: Duration) {
+        *self.idle_reset.lock().unwrap_or_else(|p| p.into_inner()) = idle_reset;
+    }
+
+    fn idle_reset(&self) -> Duration {
+        *self.idle_reset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn settings(&self) -> FamilySettings {
         FamilySettings {
-            idle_reset_ms: u32::try_from(self.idle_reset.as_millis()).unwrap_or(u32::MAX),
+            idle_reset_ms: u32::try_from(self.idle_reset().as_millis()).unwrap_or(u32::MAX),
         }
     }
 
@@ -182,18 +193,20 @@ impl<A: FamilyApi> FamilyKiosk<A> {
     /// Whether a visit is under way, without counting as a use (the idle
     /// reset is not postponed).
     pub fn in_visit(&self, now: Instant) -> bool {
+        let idle_reset = self.idle_reset();
         self.visit
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .is_some_and(|v| now.saturating_duration_since(v.last_used) < self.idle_reset)
+            .is_some_and(|v| now.saturating_duration_since(v.last_used) < idle_reset)
     }
 
     /// The current token, touched; `None` (and forgotten) after the idle reset.
     fn token(&self, now: Instant) -> Option<String> {
+        let idle_reset = self.idle_reset();
         let mut visit = self.visit.lock().unwrap_or_else(|p| p.into_inner());
         match visit.as_mut() {
-            Some(v) if now.saturating_duration_since(v.last_used) < self.idle_reset => {
+            Some(v) if now.saturating_duration_since(v.last_used) < idle_reset => {
                 v.last_used = now;
                 Some(v.token.0.clone())
             }

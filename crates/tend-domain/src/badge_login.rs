@@ -45,10 +45,9 @@ impl PinReason {
     }
 }
 
-/// A facility's badge login policy, from its settings:
+/// A facility's badge login policy, from its [`crate::FacilityPolicy`]:
 /// `badge_grace_hours` (0–24, default 8; 0 asks for the PIN every time) and
-/// `badge_reauth_hours` (1–24, default 12). A missing or out-of-range value
-/// keeps the default.
+/// `badge_reauth_hours` (1–24, default 12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadgeLoginPolicy {
     pub grace: Duration,
@@ -65,21 +64,6 @@ impl Default for BadgeLoginPolicy {
 }
 
 impl BadgeLoginPolicy {
-    pub fn from_settings(settings: Option<&serde_json::Value>) -> Self {
-        let defaults = Self::default();
-        let hours = |key: &str, min: i64| {
-            settings
-                .and_then(|s| s.get(key))
-                .and_then(serde_json::Value::as_i64)
-                .filter(|h| (min..=24).contains(h))
-                .map(Duration::hours)
-        };
-        Self {
-            grace: hours("badge_grace_hours", 0).unwrap_or(defaults.grace),
-            reauth: hours("badge_reauth_hours", 1).unwrap_or(defaults.reauth),
-        }
-    }
-
     /// Whether a badge alone is enough at `now`, given the user's last
     /// badge+PIN login. `Err` says why the PIN is needed.
     pub fn badge_alone(
@@ -116,25 +100,6 @@ impl BadgeLoginPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn policy_reads_settings_and_keeps_defaults_for_bad_values() {
-        let p = BadgeLoginPolicy::from_settings(None);
-        assert_eq!(p, BadgeLoginPolicy::default());
-        let s = serde_json::json!({"badge_grace_hours": 0, "badge_reauth_hours": 6});
-        let p = BadgeLoginPolicy::from_settings(Some(&s));
-        assert_eq!((p.grace, p.reauth), (Duration::zero(), Duration::hours(6)));
-        let s = serde_json::json!({"badge_grace_hours": 25, "badge_reauth_hours": 0});
-        assert_eq!(
-            BadgeLoginPolicy::from_settings(Some(&s)),
-            BadgeLoginPolicy::default()
-        );
-        let s = serde_json::json!({"badge_grace_hours": "8"});
-        assert_eq!(
-            BadgeLoginPolicy::from_settings(Some(&s)),
-            BadgeLoginPolicy::default()
-        );
-    }
 
     #[test]
     fn badge_alone_within_the_grace_then_pin_then_reauth() {

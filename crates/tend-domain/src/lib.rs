@@ -10,6 +10,7 @@ pub mod enrollment_code;
 pub mod error;
 pub mod identifiers;
 pub mod kinds;
+pub mod policy;
 pub mod records;
 pub mod rules;
 pub mod status;
@@ -23,5 +24,6 @@ pub use kinds::{
     CodeStatus, DeviceStatus, DeviceType, FacilityType, FallRisk, OrganizationType, PatientStatus,
     Role,
 };
+pub use policy::FacilityPolicy;
 pub use status::{is_online, sync_status, SyncInputs, SyncStatus, SyncThresholds, ONLINE_WINDOW};
 pub mod wire;

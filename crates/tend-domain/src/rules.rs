@@ -37,6 +37,8 @@ pub struct DomainRules {
     pub importing_roles: Vec<Role>,
     /// Roles that admit, edit and discharge residents.
     pub resident_managing_roles: Vec<Role>,
+    /// The ranges and defaults of a facility's policy (the console's Policy).
+    pub facility_policy: crate::policy::PolicyRanges,
 }
 
 /// Break-glass access: the stated reason and the facility's window.
@@ -172,6 +174,7 @@ impl DomainRules {
                 .copied()
                 .filter(|r| r.may_manage_residents())
                 .collect(),
+            facility_policy: crate::policy::POLICY_RANGES,
         }
     }
 }

@@ -13,6 +13,7 @@ import {
   filterStaff,
   PASSWORD_RULE,
   PIN_RULES,
+  pinRules,
   roleLabel,
 } from "./admin-directory";
 
@@ -110,6 +111,10 @@ describe("admin directory wording and rules", () => {
     }
     expect(PIN_RULES).toMatch(/4 to 8 digits/);
     expect(PIN_RULES).toMatch(/1234/);
+    // A facility's own rule replaces the domain's lengths.
+    expect(pinRules({ pin_min_digits: 6, pin_max_digits: 8 })).toMatch(/^6 to 8 digits\./);
+    expect(pinRules({ pin_min_digits: 6, pin_max_digits: 6 })).toMatch(/^6 digits\./);
+    expect(FEATURES.map((f) => f.key)).toEqual(["family_portal", "behavior_tracking", "wandering_alerts"]);
     expect(facilityTypeLabel("HOME_HEALTH")).toMatch(/no beds/);
     expect(roleLabel("FACILITY_ADMIN")).toBe("Facility administrator");
   });

@@ -2,7 +2,7 @@
 // staff, badges), kept out of the components so each can be tested alone. Field rules
 // themselves live in Rust; nothing here decides whether a value is valid.
 
-import { DOMAIN_RULES, type AdminUser, type AppError, type CaptureOutcome_Serialize as CaptureOutcome, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type Role, type StaffMember } from "./bindings";
+import { DOMAIN_RULES, type AdminUser, type AppError, type CaptureOutcome_Serialize as CaptureOutcome, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type PolicyRanges, type Role, type StaffMember } from "./bindings";
 
 export const FACILITY_TYPES: readonly { code: FacilityType; name: string }[] = [
   { code: "ALF", name: "Assisted living (ALF)" },
@@ -109,21 +109,6 @@ export const FEATURES: readonly { key: string; name: string; explanation: string
     name: "Wandering alerts",
     explanation: "Staff can record wandering and exit-seeking so the next shift knows who is at risk.",
   },
-  {
-    key: "med_room_workflow",
-    name: "Medication room workflow",
-    explanation: "Devices in the medication room show the medication pass first.",
-  },
-  {
-    key: "comfort_care_plans",
-    name: "Comfort care plans",
-    explanation: "Care plans focus on comfort and symptom relief (hospice).",
-  },
-  {
-    key: "visit_routing",
-    name: "Visit routing",
-    explanation: "Visiting nurses see their home visits in route order (home health).",
-  },
 ];
 
 /** Lower-case text for searching a staff member by name, username, employee ID or email. */
@@ -192,11 +177,78 @@ export function captureEndedMessage(outcome: CaptureOutcome): string | null {
   }
 }
 
-/** The PIN rules in words/** The PIN rules in words (the lengths from Rust's one PIN check, via DOMAIN_RULES). */
-export const PIN_RULES =
-  `${DOMAIN_RULES.pin.min_digits} to ${DOMAIN_RULES.pin.max_digits} digits. ` +
-  "Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +
-  "The person's next badge sign-in asks for this PIN.";
+/** A facility's PIN length rule (its policy), or the domain's when the facility is not known. */
+export interface PinLength {
+  pin_min_digits: number;
+  pin_max_digits: number;
+}
+
+/**
+ * The PIN rules in words for a facility: its policy's lengths (checked by the API), the
+ * domain's when no policy is known (DOMAIN_RULES, Rust's one PIN check).
+ */
+export function pinRules(policy?: PinLength | null): string {
+  const min = policy?.pin_min_digits ?? DOMAIN_RULES.pin.min_digits;
+  const max = policy?.pin_max_digits ?? DOMAIN_RULES.pin.max_digits;
+  const length = min === max ? `${min} digits` : `${min} to ${max} digits`;
+  return (
+    `${length}. ` +
+    "Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +
+    "The person's next badge sign-in asks for this PIN."
+  );
+}
+
+/** The PIN rules in words without a facility (the domain's lengths). */
+export const PIN_RULES = pinRules();
+
+/** A number of a facility's policy, as the console's Policy part shows it. */
+export interface PolicyField {
+  key: keyof PolicyRanges;
+  label: string;
+  /** The unit in words, plural. */
+  unit: string;
+  explanation: string;
+}
+
+/** The facility policy's numbers in the console's order, grouped by what they govern. */
+export const POLICY_GROUPS: readonly { title: string; fields: readonly PolicyField[] }[] = [
+  {
+    title: "Screen lock",
+    fields: [
+      { key: "idle_lock_kiosk_secs", label: "Idle lock on wall kiosks", unit: "seconds", explanation: "How long a shared kiosk may go untouched before its session locks." },
+      { key: "idle_lock_desktop_secs", label: "Idle lock on desktops", unit: "seconds", explanation: "How long a workstation may go untouched before its session locks." },
+    ],
+  },
+  {
+    title: "Badges and PINs",
+    fields: [
+      { key: "badge_grace_hours", label: "Badge-only period", unit: "hours", explanation: "After a sign-in with badge and PIN, the badge alone signs in for this long, also offline. 0 asks for the PIN every time." },
+      { key: "badge_reauth_hours", label: "Full sign-in due every", unit: "hours", explanation: "After this long the PIN is asked for again whatever the badge-only period, and offline sign-in stops." },
+      { key: "pin_min_digits", label: "Shortest PIN", unit: "digits", explanation: "Fewest digits of a new PIN." },
+      { key: "pin_max_digits", label: "Longest PIN", unit: "digits", explanation: "Most digits of a new PIN." },
+    ],
+  },
+  {
+    title: "Nurse home and documentation",
+    fields: [
+      { key: "due_soon_minutes", label: "Due-soon window", unit: "minutes", explanation: "How far ahead PRN follow-ups are listed as due soon." },
+      { key: "handoff_hours", label: "Hand-off window", unit: "hours", explanation: "How far back colleagues' notes are shown at hand-off." },
+      { key: "documentation_window_days", label: "Documentation on devices", unit: "days", explanation: "How many days of documentation each device receives and keeps; older records stay on the server." },
+    ],
+  },
+  {
+    title: "Family kiosk",
+    fields: [
+      { key: "family_session_secs", label: "Family session length", unit: "seconds", explanation: "How long the family kiosk may go untouched before it forgets the visit." },
+    ],
+  },
+];
+
+/** A policy number's allowed range in words (from Rust, via DOMAIN_RULES). */
+export function policyRange(field: PolicyField): string {
+  const range = DOMAIN_RULES.facility_policy[field.key];
+  return `From ${range.min} to ${range.max} ${field.unit} (default ${range.default}).`;
+}
 
 /** The password rule in words (tend-domain `MIN_PASSWORD_LEN`, via DOMAIN_RULES). */
 export const PASSWORD_RULE = `At least ${DOMAIN_RULES.password.min_length} characters.`;

@@ -1,6 +1,6 @@
 // Test helpers: answer Tauri commands from plain objects through @tauri-apps/api/mocks.
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { AppError, AppInfo, AppStatus, WedgeSettings } from "$lib/bindings";
+import { DOMAIN_RULES, type AppError, type AppInfo, type AppStatus, type FacilityPolicy_Serialize, type WedgeSettings } from "$lib/bindings";
 
 type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -30,6 +30,11 @@ export function mockCommands(handlers: Record<string, unknown>): string[] {
 }
 
 export const reject = (code: AppError["code"], message: string): Rejection => new Rejection({ code, message });
+
+/** A facility policy at Rust's defaults (tend-domain `FacilityPolicy::default`, via DOMAIN_RULES). */
+export const DEFAULT_POLICY: FacilityPolicy_Serialize = Object.fromEntries(
+  Object.entries(DOMAIN_RULES.facility_policy).map(([key, range]) => [key, range.default]),
+) as FacilityPolicy_Serialize;
 
 /** The app's default keyboard-wedge format (tend-core `WedgeSettings::default`). */
 export const DEFAULT_WEDGE: WedgeSettings = {

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
 use sqlx::{Postgres, Transaction};
-use tend_domain::badge_login::{BadgeLoginPolicy, MAX_FAILED_PIN_ATTEMPTS, PIN_LOCKOUT};
+use tend_domain::badge_login::{MAX_FAILED_PIN_ATTEMPTS, PIN_LOCKOUT};
 use tend_domain::wire::{BadgeLoginRequest, ErrorBody, LoginResponse};
 use tend_domain::{ErrorCode, Role};
 
@@ -94,8 +94,8 @@ impl Attempt {
 ///
 /// Send `pin` when the answer was `BADGE_PIN_REQUIRED` (a badge alone is
 /// accepted for `badge_grace_hours` after a badge+PIN login, and a badge+PIN
-/// login is due every `badge_reauth_hours`; facility settings, default 8 and
-/// 12). The session ends no later than that re-authentication.
+/// login is due every `badge_reauth_hours`; the facility's policy, default 8
+/// and 12). The session ends no later than that re-authentication.
 #[utoipa::path(post, path = "/api/auth/badge-login", tag = "auth", request_body = BadgeLoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
@@ -145,7 +145,7 @@ pub async fn badge_login(
     if context.status != "ACTIVE" || !context.is_active {
         return Err(refusal_for_status(&context.status));
     }
-    let policy = BadgeLoginPolicy::from_settings(Some(&context.facility_settings));
+    let policy = context.facility_policy.0.sanitized().badge_login();
     let candidate = match &context.badge_key {
         Some(key) => {
             let hash = uid.keyed_hash(key);

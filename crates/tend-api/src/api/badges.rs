@@ -221,6 +221,10 @@ pub async fn set_pin(
         ctx = require_credential_setter(ctx, &user).await?;
     }
     tend_domain::Pin::parse_new(body.pin.expose())?;
+    // The length the user's facility asks for (its policy).
+    store::facilities::policy(&mut ctx.tx, user.facility_id)
+        .await?
+        .check_pin_length(body.pin.expose())?;
     let pin = body.pin;
     // argon2 is deliberately slow: off the async workers, and bounded.
     let hash = state

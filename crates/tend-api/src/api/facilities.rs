@@ -9,7 +9,8 @@ use tend_domain::wire::{
     FacilityDashboard, FacilityPage, JsonObject, UpdateFacility,
 };
 use tend_domain::{
-    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityType, HistoryDays, SyncStatus,
+    available_beds, occupancy_rate, DeviceStatus, DeviceType, FacilityPolicy, FacilityType,
+    HistoryDays, SyncStatus,
 };
 use utoipa::IntoParams;
 
@@ -118,6 +119,15 @@ fn check_settings(v: &mut Validator, settings: JsonObject) -> JsonObject {
     settings
 }
 
+/// The policy's numbers must be in range; each problem names
+/// `policy.<field>`.
+fn check_policy(v: &mut Validator, policy: FacilityPolicy) -> FacilityPolicy {
+    for (field, message) in policy.problems() {
+        v.add(&format!("policy.{field}"), message);
+    }
+    policy
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FacilityQuery {
@@ -217,6 +227,7 @@ pub async fn create_facility(
         settings: check_settings(&mut v, body.settings.unwrap_or_default()),
         features: body.features.unwrap_or_default(),
         device_protection_minimum: body.device_protection_minimum.unwrap_or_default(),
+        policy: check_policy(&mut v, body.policy.unwrap_or_default()),
         is_active: true,
     };
     v.finish()?;
@@ -253,7 +264,8 @@ pub async fn get_facility(mut ctx: Ctx, Id(id): Id) -> Result<Json<Facility>> {
     Ok(Json(facility))
 }
 
-/// Update a facility (ORG_ADMIN, PLATFORM_ADMIN). It never changes organization.
+/// Update a facility (ORG_ADMIN, PLATFORM_ADMIN; a FACILITY_ADMIN of the
+/// facility may send its `policy` alone). It never changes organization.
 #[utoipa::path(put, path = "/api/facilities/{id}", tag = "facilities", request_body = UpdateFacility,
     params(("id" = i64, Path, description = "Facility id")),
     responses(
@@ -275,7 +287,12 @@ pub async fn update_facility(
     let current = store::facilities::get(&mut ctx.tx, ctx.principal.scope(), id, true)
         .await?
         .ok_or(ApiError::NotFound)?;
-    ctx = ctx.require(org_admin_or_above).await?;
+    // The policy is the facility's own running of its devices: its
+    // administrator may change it; everything else is the organization's.
+    let policy_only = body.is_policy_only();
+    ctx = ctx
+        .require(|role| org_admin_or_above(role) || (policy_only && admin(role)))
+        .await?;
     let mut v = Validator::new();
     if body
         .organization_id
@@ -340,6 +357,10 @@ pub async fn update_facility(
         device_protection_minimum: body
             .device_protection_minimum
             .unwrap_or(current.device_protection_minimum),
+        policy: match body.policy {
+            Some(policy) => check_policy(&mut v, policy),
+            None => current.policy,
+        },
         is_active: body.is_active.unwrap_or(current.is_active),
     };
     v.finish()?;
@@ -355,12 +376,17 @@ pub async fn update_facility(
             revoked.push(state.identity.revoke_device(&mut ctx.tx, device).await?);
         }
     }
-    ctx.audit_write(
-        Audit::new("facility.update", "facility")
-            .resource(id)
-            .facility(facility.organization_id, id),
-    )
-    .await?;
+    // Which policy numbers changed, so the audit log answers "who set the
+    // idle lock to one minute" without a diff of the row.
+    let changed = fields.policy.changed_from(&current.policy);
+    let reason = (!changed.is_empty()).then(|| format!("policy changed: {}", changed.join(", ")));
+    let mut audit = Audit::new("facility.update", "facility")
+        .resource(id)
+        .facility(facility.organization_id, id);
+    if let Some(reason) = &reason {
+        audit = audit.reason(reason);
+    }
+    ctx.audit_write(audit).await?;
     ctx.commit().await?;
     revoked.into_iter().for_each(|r| r.committed());
     Ok(Json(facility))
@@ -414,6 +440,7 @@ pub async fn update_census(
         settings: current.settings,
         features: current.features,
         device_protection_minimum: current.device_protection_minimum,
+        policy: current.policy,
         is_active: current.is_active,
     };
     let facility = store::facilities::update(&mut ctx.tx, id, &fields).await?;

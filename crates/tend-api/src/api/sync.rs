@@ -32,9 +32,6 @@ use crate::AppState;
 /// The oldest device vault schema this server still reconciles.
 pub const MIN_DEVICE_SCHEMA_VERSION: u32 = 3;
 
-/// Documentation window when the facility sets none (`documentation_window_days`).
-pub const DEFAULT_DOCUMENTATION_WINDOW_DAYS: i64 = 30;
-
 /// How far outside a session a record's time may fall and still count as
 /// written in it. A record's time is the device's clock corrected by the
 /// offset measured at upload; a device that drifted or had its clock set
@@ -897,15 +894,6 @@ pub fn decode_cursor(cursor: &str) -> Option<FeedCursor> {
     })
 }
 
-/// The facility's documentation window (`settings.documentation_window_days`).
-fn documentation_window_days(settings: &tend_domain::wire::JsonObject) -> i64 {
-    settings
-        .get("documentation_window_days")
-        .and_then(serde_json::Value::as_i64)
-        .filter(|d| (1..=3650).contains(d))
-        .unwrap_or(DEFAULT_DOCUMENTATION_WINDOW_DAYS)
-}
-
 /// Read the device's facility change feed (device token).
 ///
 /// Without `cursor`, an initial sync from the start; then pass back each
@@ -959,7 +947,9 @@ pub async fn pull(
             "this cursor is ahead of the feed; start an initial sync",
         ));
     }
-    let since = Utc::now() - Duration::days(documentation_window_days(&facility.settings.0));
+    // The facility's documentation window (its policy, default 30 days).
+    let window = facility.policy.0.sanitized().documentation_window_days;
+    let since = Utc::now() - Duration::days(i64::from(window));
     let fetch = i64::from(limit) + 1;
     let mut changes = store::sync::changes_after(&mut tx, &facility, after, fetch, since).await?;
     changes.sort_by_key(|(position, _)| *position);

@@ -187,7 +187,7 @@ pub async fn set_pin(
 pub struct DeviceContext {
     pub status: String,
     pub is_active: bool,
-    pub facility_settings: serde_json::Value,
+    pub facility_policy: sqlx::types::Json<tend_domain::FacilityPolicy>,
     /// `None` until the organization's first badge is assigned.
     pub badge_key: Option<Vec<u8>>,
 }
@@ -197,7 +197,7 @@ pub async fn device_context(
     device_id: i64,
 ) -> Result<Option<DeviceContext>> {
     Ok(sqlx::query_as(
-        "SELECT d.status, d.is_active, f.settings AS facility_settings, k.badge_key \
+        "SELECT d.status, d.is_active, f.policy AS facility_policy, k.badge_key \
          FROM devices d JOIN facilities f ON f.id = d.facility_id \
          LEFT JOIN organization_badge_keys k ON k.organization_id = d.organization_id \
          WHERE d.id = $1",

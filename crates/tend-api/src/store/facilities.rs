@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, QueryBuilder};
 use tend_domain::wire::{DeviceProtectionMinimum, Facility, JsonObject};
-use tend_domain::{available_beds, occupancy_rate, FacilityType};
+use tend_domain::{available_beds, occupancy_rate, FacilityPolicy, FacilityType};
 
 use super::decode;
 use crate::context::{push_scope_filter, Scope};
@@ -14,7 +14,7 @@ use crate::error::Result;
 
 const COLUMNS: &str = "id, organization_id, name, facility_type, medicaid_provider_number, medicare_provider_number, \
                        state_license_number, licensed_beds, current_census, address, timezone, settings, features, \
-                       device_protection_minimum, is_active, created_at, updated_at";
+                       device_protection_minimum, policy, is_active, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -32,6 +32,7 @@ struct Row {
     settings: Json<JsonObject>,
     features: Json<BTreeMap<String, bool>>,
     device_protection_minimum: String,
+    policy: Json<FacilityPolicy>,
     is_active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -63,6 +64,7 @@ impl Row {
                     "unknown device_protection_minimum in the database"
                 ))
             })?,
+            policy: self.policy.0.sanitized(),
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -145,6 +147,7 @@ pub struct Fields {
     pub settings: JsonObject,
     pub features: BTreeMap<String, bool>,
     pub device_protection_minimum: DeviceProtectionMinimum,
+    pub policy: FacilityPolicy,
     pub is_active: bool,
 }
 
@@ -152,8 +155,8 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields) -> Result<Facility> {
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO facilities (organization_id, name, facility_type, medicaid_provider_number, \
          medicare_provider_number, state_license_number, licensed_beds, current_census, address, timezone, \
-         settings, features, is_active, device_protection_minimum) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         settings, features, is_active, device_protection_minimum, policy) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          RETURNING {COLUMNS}"
     ))
     .bind(f.organization_id)
@@ -170,6 +173,7 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields) -> Result<Facility> {
     .bind(Json(&f.features))
     .bind(f.is_active)
     .bind(f.device_protection_minimum.as_str())
+    .bind(Json(&f.policy))
     .fetch_one(conn)
     .await?;
     row.into_wire()
@@ -181,7 +185,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Faci
         "UPDATE facilities SET name = $2, facility_type = $3, medicaid_provider_number = $4, \
          medicare_provider_number = $5, state_license_number = $6, licensed_beds = $7, current_census = $8, \
          address = $9, timezone = $10, settings = $11, features = $12, is_active = $13, \
-         device_protection_minimum = $14, updated_at = now() \
+         device_protection_minimum = $14, policy = $15, updated_at = now() \
          WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -198,6 +202,7 @@ pub async fn update(conn: &mut PgConnection, id: i64, f: &Fields) -> Result<Faci
     .bind(Json(&f.features))
     .bind(f.is_active)
     .bind(f.device_protection_minimum.as_str())
+    .bind(Json(&f.policy))
     .fetch_one(conn)
     .await?;
     row.into_wire()
@@ -213,6 +218,17 @@ pub async fn set_census(conn: &mut PgConnection, id: i64, census: i32) -> Result
     .fetch_one(conn)
     .await?;
     row.into_wire()
+}
+
+/// A facility's policy (a missing facility: the defaults). For callers
+/// that already know the facility is theirs, e.g. a user in scope.
+pub async fn policy(conn: &mut PgConnection, facility_id: i64) -> Result<FacilityPolicy> {
+    let policy: Option<Json<FacilityPolicy>> =
+        sqlx::query_scalar("SELECT policy FROM facilities WHERE id = $1")
+            .bind(facility_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(policy.map(|p| p.0.sanitized()).unwrap_or_default())
 }
 
 /// Active staff and active RNs of a facility.

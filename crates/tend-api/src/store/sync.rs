@@ -27,6 +27,7 @@ pub struct FacilityRow {
     pub timezone: String,
     pub settings: Json<JsonObject>,
     pub features: Json<BTreeMap<String, bool>>,
+    pub policy: Json<tend_domain::FacilityPolicy>,
     pub change_seq: i64,
     /// The feed's last position (in the reader's snapshot).
     pub last_seq: i64,
@@ -48,6 +49,7 @@ impl FacilityRow {
             timezone: self.timezone.clone(),
             settings: self.settings.0.clone(),
             features: self.features.0.clone(),
+            policy: self.policy.0.sanitized(),
         })
     }
 }
@@ -56,7 +58,7 @@ impl FacilityRow {
 pub async fn facility(conn: &mut PgConnection, facility_id: i64) -> Result<Option<FacilityRow>> {
     Ok(sqlx::query_as(
         "SELECT f.id, f.organization_id, f.name, f.facility_type, f.timezone, f.settings, f.features, \
-         f.change_seq, greatest(f.change_seq, \
+         f.policy, f.change_seq, greatest(f.change_seq, \
              (SELECT max(change_seq) FROM patients WHERE facility_id = f.id), \
              (SELECT max(change_seq) FROM users WHERE facility_id = f.id), \
              (SELECT max(change_seq) FROM badges WHERE facility_id = f.id), \

@@ -48,6 +48,7 @@ fn facility_form(name: &str, timezone: &str) -> FacilityForm {
             ("family_portal".to_owned(), false),
         ]),
         device_protection_minimum: None,
+        policy: None,
         is_active: None,
     }
 }

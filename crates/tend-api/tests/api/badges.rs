@@ -282,7 +282,7 @@ async fn badge_and_pin_then_badge_alone_within_the_grace_period() {
         StatusCode::OK
     );
     sqlx::query(
-        "UPDATE facilities SET settings = settings || '{\"badge_grace_hours\": 0}' WHERE id = $1",
+        "UPDATE facilities SET policy = policy || '{\"badge_grace_hours\": 0}' WHERE id = $1",
     )
     .bind(w.a1.facility)
     .execute(&app.owner)

@@ -19,6 +19,7 @@ mod cli;
 mod device_client;
 mod device_sync;
 mod facility_move;
+mod facility_policy;
 mod family;
 mod family_staff_client;
 mod fault_proxy;

@@ -913,7 +913,7 @@ async fn the_load_generator_fills_a_facility_the_feed_serves_in_full() {
 
     // Records outside the window, or of patients no longer in care, stay home.
     sqlx::query(
-        "UPDATE facilities SET settings = '{\"documentation_window_days\": 7}' WHERE id = $1",
+        "UPDATE facilities SET policy = '{\"documentation_window_days\": 7}' WHERE id = $1",
     )
     .bind(loaded.facility_id)
     .execute(&app.owner)

@@ -134,10 +134,13 @@ impl DeviceRuntime {
         }
     }
 
-    /// Reads the facility's name from the vault into the status bar.
-    async fn refresh_facility_name(&self, engine: &SyncEngine) {
+    /// Reads the facility from the vault: its name into the status bar, its
+    /// policy into the lock screen and the family kiosk (no restart needed).
+    async fn refresh_facility(&self, engine: &SyncEngine) {
         match engine.facility().await {
             Ok(facility) => {
+                let policy = facility.as_ref().map(|f| f.policy).unwrap_or_default();
+                self.apply_policy(&policy);
                 if let Some(status) = self
                     .inner
                     .status
@@ -146,7 +149,25 @@ impl DeviceRuntime {
                     self.tell(|e| e.status_changed(&status));
                 }
             }
-            Err(e) => tracing::warn!(code = %e.code(), "facility name not read from the vault"),
+            Err(e) => tracing::warn!(code = %e.code(), "facility not read from the vault"),
+        }
+    }
+
+    /// Applies the facility's policy to what runs in memory; the rest of it
+    /// (badge grace, the nurse home's windows) is read from the vault where
+    /// it is used. `TEND_IDLE_LOCK_SECS` and `TEND_FAMILY_IDLE_SECS` keep
+    /// precedence when set.
+    pub(crate) fn apply_policy(&self, policy: &tend_domain::FacilityPolicy) {
+        let host = self.inner.policy_host;
+        if !host.idle_lock_from_env {
+            self.inner.login.set_idle_lock(policy.idle_lock(host.kiosk));
+        }
+        if !host.family_idle_from_env {
+            self.inner
+                .family
+                .set_idle_reset(std::time::Duration::from_secs(u64::from(
+                    policy.family_session_secs,
+                )));
         }
     }
 }
@@ -435,7 +456,7 @@ async fn start_sync(
         .api()
         .offline
         .attach(Some(engine.vault().clone()));
-    runtime.refresh_facility_name(&engine).await;
+    runtime.refresh_facility(&engine).await;
 
     let mut changes = engine.subscribe();
     let watcher = runtime.clone();
@@ -448,10 +469,11 @@ async fn start_sync(
                 watcher.tell(|e| e.status_changed(&app_status));
             }
             watcher.tell(|e| e.sync_status_changed(&status));
-            // A round completed: the facility may have been renamed.
+            // A round completed: the facility may have been renamed or its
+            // policy changed.
             if status.last_sync != last_sync {
                 last_sync = status.last_sync;
-                watcher.refresh_facility_name(&watched).await;
+                watcher.refresh_facility(&watched).await;
             }
             if changes.changed().await.is_err() {
                 break;

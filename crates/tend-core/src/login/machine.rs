@@ -128,6 +128,18 @@ impl LoginMachine {
         }
     }
 
+    /// The idle lock from now on (the facility's policy changed). Measured
+    /// from the last activity as before: a session already idle longer locks
+    /// at the next tick.
+    pub fn set_idle_lock(&mut self, idle_lock: Duration) {
+        self.settings.idle_lock = idle_lock;
+    }
+
+    /// The idle lock in force.
+    pub fn idle_lock(&self) -> Duration {
+        self.settings.idle_lock
+    }
+
     /// What the UI shows at `now`.
     pub fn state(&self, now: Instant) -> SessionState {
         let phase = if self.verifying {

@@ -194,6 +194,20 @@ impl<A: LoginApi> Login<A> {
         }
     }
 
+    /// Changes the idle lock (the facility's policy arrived or changed) and
+    /// tells the window when that changes what it shows.
+    pub fn set_idle_lock(&self, idle_lock: Duration) {
+        let changed = self.with_machine(|m| {
+            let changed = m.idle_lock() != idle_lock;
+            m.set_idle_lock(idle_lock);
+            changed
+        });
+        if changed {
+            tracing::info!(idle_lock_secs = idle_lock.as_secs(), "idle lock changed");
+            self.tick();
+        }
+    }
+
     /// Applies the idle lock and expiry twice a second, for as long as the
     /// app runs (the warning and the lock show within half a second).
     pub async fn watch_idle(&self) {

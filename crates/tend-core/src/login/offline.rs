@@ -258,12 +258,7 @@ fn badge_hash(conn: &Connection, badge: &BadgeUid) -> Result<Option<String>> {
 
 /// The facility's badge policy as last synced (defaults before that).
 fn policy(conn: &Connection) -> Result<BadgeLoginPolicy> {
-    let settings: Option<String> = conn
-        .query_row("SELECT settings FROM facility LIMIT 1", [], |r| r.get(0))
-        .optional()
-        .map_err(db_error)?;
-    let settings = settings.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    Ok(BadgeLoginPolicy::from_settings(settings.as_ref()))
+    Ok(crate::sync::store::facility_policy(conn)?.badge_login())
 }
 
 fn verifier_user(conn: &Connection, hash: &str) -> Result<Option<i64>> {
@@ -635,6 +630,55 @@ mod tests {
             .unwrap();
         assert_eq!(stored.len(), 64);
         assert!(!stored.to_uppercase().contains("04A1B2C3D4E5F6"));
+    }
+
+    /// The facility's policy as a pull stores it.
+    fn set_policy(conn: &Connection, policy: tend_domain::FacilityPolicy) {
+        conn.execute(
+            "INSERT INTO device_settings (key, value, updated_at) VALUES (?1, ?2, '2026-01-01')
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![
+                crate::sync::store::FACILITY_POLICY_SETTING,
+                serde_json::to_vec(&policy).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_badge_grace_follows_the_facility_policy_as_synced() {
+        let (_dir, mut vault) = vault();
+        let conn = vault.connection_mut();
+        with_key(conn);
+        let hash = badge().keyed_hash(&KEY).to_hex();
+        let t0 = Utc::now();
+        remember_in(conn, &hash, &nurse(), Some(&pin_hash("73946281")), t0).unwrap();
+        let later = t0 + Duration::hours(2);
+        assert!(verify_in(conn, &hash, None, later).is_ok(), "default 8 h");
+        set_policy(
+            conn,
+            tend_domain::FacilityPolicy {
+                badge_grace_hours: 1,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            code(verify_in(conn, &hash, None, later)),
+            ErrorCode::BadgePinRequired
+        );
+        set_policy(
+            conn,
+            tend_domain::FacilityPolicy {
+                badge_grace_hours: 0,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            code(verify_in(conn, &hash, None, t0 + Duration::minutes(1))),
+            ErrorCode::BadgePinRequired,
+            "0: the PIN every time"
+        );
+        assert!(verify_in(conn, &hash, Some("73946281"), later).is_ok());
     }
 
     #[test]

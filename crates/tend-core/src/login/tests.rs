@@ -397,6 +397,38 @@ async fn tick_tells_the_idle_warning_and_the_lock_once_each() {
     );
 }
 
+#[test]
+fn a_shorter_idle_lock_from_the_policy_applies_to_the_open_session() {
+    let t0 = Instant::now();
+    let mut m = LoginMachine::new(LoginSettings::new(Duration::from_secs(600)), t0);
+    signed_in_as(&mut m, 1, 7, t0);
+    let wall = Utc::now();
+    let at = |secs| t0 + Duration::from_secs(secs);
+    m.tick(at(59), wall);
+    assert_eq!(m.state(at(59)).idle_lock_ms, 600_000);
+    m.set_idle_lock(Duration::from_secs(60));
+    assert_eq!(m.state(at(59)).idle_lock_ms, 60_000);
+    m.tick(at(59), wall);
+    assert!(matches!(m.state(at(59)).phase, SessionPhase::Active { .. }));
+    m.tick(at(60), wall);
+    assert_eq!(m.state(at(60)).phase, SessionPhase::Locked);
+}
+
+#[tokio::test]
+async fn a_changed_idle_lock_is_told_to_the_window_once() {
+    let heard = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let log = heard.clone();
+    let login = Login::new(
+        OneUser,
+        LoginSettings::new(Duration::from_secs(600)),
+        move |s| log.lock().unwrap().push(s.idle_lock_ms),
+    );
+    login.set_idle_lock(Duration::from_secs(60));
+    login.set_idle_lock(Duration::from_secs(60));
+    assert_eq!(heard.lock().unwrap().clone(), [60_000]);
+    assert_eq!(login.state().idle_lock_ms, 60_000);
+}
+
 #[tokio::test]
 async fn the_encryption_policy_locks_an_active_session_once() {
     let heard = Arc::new(Mutex::new(Vec::<SessionPhase>::new()));

@@ -2,7 +2,8 @@
 //! effectiveness follow-up has not been documented yet, read from the vault
 //! (so it works offline and counts follow-ups written here but not yet synced).
 //!
-//! The window: follow-ups due within the next [`DUE_AHEAD`] (2 h — what a
+//! The window: follow-ups due within the facility's due-soon window (its
+//! policy's `due_soon_minutes`, by default [`DUE_AHEAD`]: 2 h — what a
 //! nurse can plan for now) and overdue ones for up to [`OVERDUE_KEPT`] (24 h —
 //! one day of shifts; an older one is a documentation gap for the chart
 //! review, not a task). Times are the server's clock, like the timeline's.
@@ -10,15 +11,17 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
+use tend_domain::policy::POLICY_RANGES;
 use tend_domain::records::{RecordBody, RecordKind};
 use uuid::Uuid;
 
-use super::store::{clock_offset, parse_ts, ts, RecordSyncState};
+use super::store::{clock_offset, facility_policy, parse_ts, ts, RecordSyncState};
 use crate::vault::migrate::db_error;
 use crate::{CoreError, Result};
 
-/// How far ahead a follow-up is listed.
-pub const DUE_AHEAD: Duration = Duration::hours(2);
+/// How far ahead a follow-up is listed when the facility's policy has not
+/// arrived yet (the policy's default).
+pub const DUE_AHEAD: Duration = Duration::minutes(POLICY_RANGES.due_soon_minutes.default as i64);
 /// How long an overdue follow-up stays listed.
 pub const OVERDUE_KEPT: Duration = Duration::hours(24);
 /// Longest follow-up delay a PRN administration may have (tend-domain: 15–240 min).
@@ -50,12 +53,13 @@ pub struct DueFollowUp {
 }
 
 /// The open follow-ups of residents in the facility (active or on leave),
-/// most urgent first: due by `now + DUE_AHEAD`, overdue since at most
-/// `OVERDUE_KEPT`. `now` is this device's clock; it is corrected by the
+/// most urgent first: due by `now` plus the facility's due-soon window,
+/// overdue since at most `OVERDUE_KEPT`. `now` is this device's clock; it is corrected by the
 /// measured server offset before comparing with record times.
 pub fn due_follow_ups(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<DueFollowUp>> {
     let now = now + clock_offset(conn)?;
-    let (earliest_due, latest_due) = (now - OVERDUE_KEPT, now + DUE_AHEAD);
+    let ahead = Duration::minutes(i64::from(facility_policy(conn)?.due_soon_minutes));
+    let (earliest_due, latest_due) = (now - OVERDUE_KEPT, now + ahead);
     // Given at most LONGEST_FOLLOW_UP before its due time; never after it.
     let (from, to) = (earliest_due - LONGEST_FOLLOW_UP, latest_due);
     // Walks each resident's records through `records_patient_time`; a
@@ -146,7 +150,7 @@ mod tests {
 
     use super::*;
     use crate::sync::store;
-    use crate::sync::testing::{apply, apply_at, engine, patient, pulled};
+    use crate::sync::testing::{apply, apply_at, engine, facility_with, patient, pulled};
 
     fn prn(medication: &str, follow_up_minutes: u16) -> RecordBody {
         RecordBody::PrnAdministration(PrnAdministration {
@@ -232,6 +236,47 @@ mod tests {
         assert_eq!(due[2].due_at, due[2].given_at + Duration::minutes(60));
         assert_eq!(due[2].sync_state, RecordSyncState::Synced);
         assert_eq!(due[2].dose, "500 mg");
+    }
+
+    #[tokio::test]
+    async fn the_due_soon_window_follows_the_facility_policy_as_it_arrives() {
+        let (engine, _dir) = engine();
+        let now = Utc::now();
+        let (_, in_three_hours) = pulled(1, now + Duration::minutes(60), None, prn("Later", 120));
+        let (_, in_one_hour) = pulled(1, now, None, prn("Soon", 60));
+        apply(
+            &engine,
+            vec![
+                patient(1, "Ada", "101", PatientStatus::Active),
+                in_three_hours,
+                in_one_hour,
+            ],
+        );
+        let listed = |engine: &crate::sync::SyncEngine| {
+            let vault = engine.vault().lock().unwrap();
+            names(&due_follow_ups(vault.connection(), now).unwrap())
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        // Before any policy: the default 2 h.
+        assert_eq!(listed(&engine), ["Soon"]);
+        apply(
+            &engine,
+            vec![facility_with(tend_domain::FacilityPolicy {
+                due_soon_minutes: 240,
+                ..Default::default()
+            })],
+        );
+        assert_eq!(listed(&engine), ["Soon", "Later"]);
+        apply(
+            &engine,
+            vec![facility_with(tend_domain::FacilityPolicy {
+                due_soon_minutes: 30,
+                ..Default::default()
+            })],
+        );
+        assert!(listed(&engine).is_empty());
     }
 
     #[tokio::test]

@@ -2,22 +2,25 @@
 //! facility during the last shift, read from the vault (so they show offline,
 //! with notes written here but not yet synced).
 //!
-//! The window is [`HANDOFF_WINDOW`] (12 h: one shift and the one before it);
+//! The window is the facility policy's `handoff_hours` (by default
+//! [`HANDOFF_WINDOW`], 12 h: one shift and the one before it);
 //! the signed-in nurse's own notes are left out — a hand-off is what others
 //! left for her. Times are the server's clock, like the timeline's.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection};
 use serde::Serialize;
+use tend_domain::policy::POLICY_RANGES;
 use tend_domain::records::{RecordBody, RecordKind};
 use uuid::Uuid;
 
-use super::store::{clock_offset, parse_ts, ts, RecordSyncState};
+use super::store::{clock_offset, facility_policy, parse_ts, ts, RecordSyncState};
 use crate::vault::migrate::db_error;
 use crate::{CoreError, Result};
 
-/// How far back hand-off notes reach.
-pub const HANDOFF_WINDOW: Duration = Duration::hours(12);
+/// How far back hand-off notes reach when the facility's policy has not
+/// arrived yet (the policy's default).
+pub const HANDOFF_WINDOW: Duration = Duration::hours(POLICY_RANGES.handoff_hours.default as i64);
 /// Most notes one answer carries (newest first).
 pub const MAX_HANDOFF: usize = 30;
 
@@ -40,7 +43,7 @@ pub struct HandoffNote {
 }
 
 /// Care notes of residents in the facility (active or on leave) written in
-/// the last [`HANDOFF_WINDOW`] by anyone but `reader`, newest first. `now`
+/// the facility's hand-off window by anyone but `reader`, newest first. `now`
 /// is this device's clock, corrected by the measured server offset.
 pub fn handoff_notes(
     conn: &Connection,
@@ -48,6 +51,7 @@ pub fn handoff_notes(
     reader: Option<i64>,
 ) -> Result<Vec<HandoffNote>> {
     let now = now + clock_offset(conn)?;
+    let window = Duration::hours(i64::from(facility_policy(conn)?.handoff_hours));
     // Walks each resident's records through `records_patient_time`. A note
     // the server refused was never part of the chart.
     let mut stmt = conn
@@ -69,7 +73,7 @@ pub fn handoff_notes(
     let rows = stmt
         .query_map(
             params![
-                ts(now - HANDOFF_WINDOW),
+                ts(now - window),
                 ts(now),
                 RecordKind::CareNote.as_str(),
                 reader
@@ -123,7 +127,7 @@ mod tests {
     use tend_domain::PatientStatus;
 
     use super::*;
-    use crate::sync::testing::{apply, engine, patient, pulled_by};
+    use crate::sync::testing::{apply, engine, facility_with, patient, pulled_by};
 
     fn note(text: &str) -> RecordBody {
         RecordBody::CareNote(CareNote { text: text.into() })
@@ -219,6 +223,46 @@ mod tests {
         let notes = engine.handoff_notes(Some(7)).await.unwrap();
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert_eq!(notes[0].text, "Refused breakfast");
+    }
+
+    #[tokio::test]
+    async fn the_handoff_window_follows_the_facility_policy() {
+        let (engine, _dir) = engine();
+        let now = Utc::now();
+        let ago = |hours: i64| now - Duration::hours(hours);
+        apply(
+            &engine,
+            vec![
+                patient(1, "Ada", "101", PatientStatus::Active),
+                pulled_by(4, 1, ago(2), None, note("Two hours ago")).1,
+                pulled_by(4, 1, ago(20), None, note("Twenty hours ago")).1,
+            ],
+        );
+        let texts = |engine: &crate::sync::SyncEngine| {
+            let vault = engine.vault().lock().unwrap();
+            handoff_notes(vault.connection(), now, None)
+                .unwrap()
+                .into_iter()
+                .map(|n| n.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&engine), ["Two hours ago"], "the default 12 h");
+        apply(
+            &engine,
+            vec![facility_with(tend_domain::FacilityPolicy {
+                handoff_hours: 24,
+                ..Default::default()
+            })],
+        );
+        assert_eq!(texts(&engine), ["Two hours ago", "Twenty hours ago"]);
+        apply(
+            &engine,
+            vec![facility_with(tend_domain::FacilityPolicy {
+                handoff_hours: 1,
+                ..Default::default()
+            })],
+        );
+        assert!(texts(&engine).is_empty());
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use tend_domain::wire::{
     AuditOutcome, DeviceAuditAction, DeviceAuditEvent, EmergencyContact, OperationPayload,
     SyncChange, SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
 };
-use tend_domain::{CodeStatus, ErrorCode, FallRisk, PatientStatus};
+use tend_domain::{CodeStatus, ErrorCode, FacilityPolicy, FallRisk, PatientStatus};
 use uuid::Uuid;
 
 use crate::vault::migrate::db_error;
@@ -23,6 +23,8 @@ use crate::{CoreError, Result};
 pub const FACILITY_STREAM: &str = "facility";
 /// The `device_credentials` name of the organization's badge key.
 pub const BADGE_KEY_CREDENTIAL: &str = "badge_key";
+/// The `device_settings` key of the facility's policy as last pulled.
+pub const FACILITY_POLICY_SETTING: &str = "facility_policy";
 
 /// Where a record stands with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -477,6 +479,23 @@ pub fn roster(conn: &Connection, search: &str) -> Result<Vec<RosterPatient>> {
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_error)
 }
 
+/// The facility's policy as last pulled; the defaults before the first
+/// pull (today's behaviour) or when the stored value cannot be read.
+pub fn facility_policy(conn: &Connection) -> Result<FacilityPolicy> {
+    let value: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT value FROM device_settings WHERE key = ?1",
+            [FACILITY_POLICY_SETTING],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_error)?;
+    Ok(value
+        .and_then(|v| serde_json::from_slice::<FacilityPolicy>(&v).ok())
+        .map(FacilityPolicy::sanitized)
+        .unwrap_or_default())
+}
+
 /// The facility as last pulled.
 pub fn facility(conn: &Connection) -> Result<Option<SyncedFacility>> {
     let row = conn
@@ -508,6 +527,7 @@ pub fn facility(conn: &Connection) -> Result<Option<SyncedFacility>> {
         timezone,
         settings: serde_json::from_str(&settings).map_err(json_error)?,
         features: serde_json::from_str(&features).map_err(json_error)?,
+        policy: facility_policy(conn)?,
     }))
 }
 
@@ -868,6 +888,15 @@ fn apply_change(
                     &synced_at,
                 ],
             )?;
+            run(
+                "INSERT INTO device_settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                &[
+                    &FACILITY_POLICY_SETTING,
+                    &serde_json::to_vec(&f.policy.sanitized()).map_err(json_error)?,
+                    &synced_at,
+                ],
+            )?;
         }
     }
     Ok(())
@@ -929,6 +958,12 @@ pub fn erase_facility(conn: &mut Connection) -> Result<Erased> {
     tx.execute(
         "DELETE FROM sync_cursors WHERE stream = ?1",
         [FACILITY_STREAM],
+    )
+    .map_err(db_error)?;
+    // The new facility's policy applies once it is pulled; until then the defaults.
+    tx.execute(
+        "DELETE FROM device_settings WHERE key = ?1",
+        [FACILITY_POLICY_SETTING],
     )
     .map_err(db_error)?;
     // The new facility has not been synced yet.

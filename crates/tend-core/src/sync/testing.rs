@@ -48,6 +48,20 @@ pub(crate) fn patient(id: i64, first_name: &str, room: &str, status: PatientStat
     })
 }
 
+/// The device's facility with `policy`, as the change feed delivers it.
+pub(crate) fn facility_with(policy: tend_domain::FacilityPolicy) -> SyncChange {
+    SyncChange::Facility(tend_domain::wire::SyncedFacility {
+        id: 1,
+        organization_id: 1,
+        name: "Maple Grove".into(),
+        facility_type: tend_domain::FacilityType::Alf,
+        timezone: "America/Chicago".into(),
+        settings: Default::default(),
+        features: Default::default(),
+        policy,
+    })
+}
+
 /// A record another device wrote, as the change feed delivers it.
 pub(crate) fn pulled(
     patient_id: i64,

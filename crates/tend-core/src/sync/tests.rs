@@ -748,6 +748,11 @@ async fn pages_upsert_the_facility_roster_staff_and_badges_and_tombstones_remove
         timezone: "America/Chicago".into(),
         settings: Default::default(),
         features: [("behavior_tracking".to_owned(), true)].into(),
+        policy: tend_domain::FacilityPolicy {
+            handoff_hours: 8,
+            idle_lock_kiosk_secs: 60,
+            ..Default::default()
+        },
     };
     let first = SyncPullPage {
         badge_key: Some("c2VjcmV0LWtleQ==".into()),

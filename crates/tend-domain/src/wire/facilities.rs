@@ -37,6 +37,10 @@ pub struct Facility {
     /// with; a device below it is told to lock.
     #[serde(default)]
     pub device_protection_minimum: super::DeviceProtectionMinimum,
+    /// Timings and limits of the facility's devices (idle lock, badge grace,
+    /// PIN length, windows); devices receive it by sync.
+    #[serde(default)]
+    pub policy: crate::FacilityPolicy,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -80,6 +84,9 @@ pub struct CreateFacility {
     /// Default `encrypted`.
     #[serde(default)]
     pub device_protection_minimum: Option<super::DeviceProtectionMinimum>,
+    /// Keys left out take their defaults.
+    #[serde(default)]
+    pub policy: Option<crate::FacilityPolicy>,
 }
 
 /// Partial update. `organization_id` may be sent but must not change.
@@ -118,8 +125,24 @@ pub struct UpdateFacility {
     pub features: Option<BTreeMap<String, bool>>,
     #[serde(default)]
     pub device_protection_minimum: Option<super::DeviceProtectionMinimum>,
+    /// The whole policy (keys left out take their defaults). Organization
+    /// administrators and above change any field; a facility administrator
+    /// of the facility may send the policy alone.
+    #[serde(default)]
+    pub policy: Option<crate::FacilityPolicy>,
     #[serde(default)]
     pub is_active: Option<bool>,
+}
+
+impl UpdateFacility {
+    /// Only the policy is sent (what a facility administrator may change).
+    pub fn is_policy_only(&self) -> bool {
+        self.policy.is_some()
+            && Self {
+                policy: None,
+                ..self.clone()
+            } == Self::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

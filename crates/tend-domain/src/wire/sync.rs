@@ -18,7 +18,7 @@
 //! an initial sync. Deletes and revocations arrive as tombstones
 //! (`patient_removed`, `staff_removed`, `badge_revoked`). Documentation is
 //! limited to the facility's active patients and to the last
-//! `documentation_window_days` (facility setting, default 30).
+//! `documentation_window_days` (the facility's policy, default 30).
 //!
 //! **Versions**: both carry the device's `protocol_version` and
 //! `schema_version`; the server answers `UNSUPPORTED_VERSION` (HTTP 426) to
@@ -268,6 +268,13 @@ pub struct SyncedFacility {
     #[cfg_attr(feature = "specta", specta(skip))]
     pub settings: JsonObject,
     pub features: BTreeMap<String, bool>,
+    /// The facility's policy, applied by the device as it arrives (absent
+    /// from an older server: the defaults).
+    #[serde(default)]
+    // Not in the TypeScript type: the device core applies it, the webview
+    // only sees its effects (the session's idle lock, the lists' windows).
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub policy: crate::FacilityPolicy,
 }
 
 /// A staff member as devices see them (no credentials).

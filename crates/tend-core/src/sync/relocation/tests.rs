@@ -58,6 +58,7 @@ fn facility(id: i64, name: &str) -> SyncChange {
         timezone: "America/New_York".into(),
         settings: Default::default(),
         features: Default::default(),
+        policy: Default::default(),
     })
 }
 

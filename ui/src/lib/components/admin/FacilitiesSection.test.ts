@@ -8,7 +8,7 @@ import type {
   FacilitySummary,
   OrganizationDetail_Serialize,
 } from "$lib/bindings";
-import { mockCommands, reject, Rejection } from "../../../test/ipc";
+import { DEFAULT_POLICY, mockCommands, reject, Rejection } from "../../../test/ipc";
 import FacilitiesSection from "./FacilitiesSection.svelte";
 
 function admin(role: AdminUser["role"]): AdminUser {
@@ -54,8 +54,9 @@ const NORTH: FacilityDetail_Serialize = {
   available_beds: 4,
   address: "1200 County Road E",
   timezone: "America/Chicago",
-  features: { family_portal: true, med_room_workflow: true },
+  features: { family_portal: true, future_feature: true },
   device_protection_minimum: "encrypted",
+  policy: DEFAULT_POLICY,
   is_active: true,
 };
 
@@ -156,7 +157,7 @@ describe("FacilitiesSection", () => {
       medicare_provider_number: "",
       licensed_beds: "32",
       is_active: false,
-      features: { family_portal: true, med_room_workflow: true },
+      features: { family_portal: true, future_feature: true },
       device_protection_minimum: "off_disk",
     });
   });
