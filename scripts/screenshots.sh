@@ -29,6 +29,9 @@ examples=(
   "kiosk-800x480-lock:kiosk-800x480-lock"
   "kiosk-800x480-pin:kiosk-800x480-pin-pad"
   "kiosk-800x480-family-code:kiosk-800x480-family-code"
+  "admin-residents-2-conflict:admin-resident-conflict"
+  "family-staff-1-visitor-code:nurse-visitor-code"
+  "nurse-prn-8-corrected:resident-correction"
 )
 
 mkdir -p docs/screenshots

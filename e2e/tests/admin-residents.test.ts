@@ -134,13 +134,7 @@ test("admin residents: admit, a concurrent edit resolved side by side, transfer 
   await app.type("resident-room", "204");
   await central.call("PUT", `/api/patients/${stored.id}`, { allergies: "Penicillin, sulfa", version: stored.version });
   await (await app.testId("resident-save")).click();
-  try {
-    await app.waitForText("resident-conflict", "Someone changed this resident while you were editing", 15_000);
-  } catch (e) {
-    await app.screenshot("conflict-missing");
-    console.log(await app.browser.execute(() => document.body.innerText));
-    throw e;
-  }
+  await app.waitForText("resident-conflict", "Someone changed this resident while you were editing", 15_000);
   await app.waitForText("resident-conflict-allergies", "Penicillin, sulfa");
   await app.waitForText("resident-conflict-room", "204");
   await app.screenshot("2-conflict");

@@ -61,6 +61,19 @@ export const commands = {
 	adminReconcileCensus: (facilityId: number) => typedError<CensusSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_reconcile_census", { facilityId })),
 	/**  Assigns a badge by its number as typed. */
 	adminAssignBadge: (userId: number, badgeUid: string, label: string | null) => typedError<BadgeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_assign_badge", { userId, badgeUid, label })),
+	/**  Stops waiting for a badge tap (the waiting start answers `cancelled`). */
+	adminBadgeCaptureCancel: () => typedError<null, AppError_Serialize>(__TAURI_INVOKE("admin_badge_capture_cancel")),
+	/**
+	 *  "Tap a badge to assign": the device's next badge read (PC/SC reader or
+	 *  keyboard wedge) is assigned to the user instead of signing anyone in.
+	 *  Answers when the capture ends: assigned, cancelled, timed out, session ended.
+	 */
+	adminBadgeCaptureStart: (userId: number, label: string | null) => typedError<CaptureOutcome_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_badge_capture_start", { userId, label })),
+	/**
+	 *  A value a keyboard-wedge reader typed in the console while it waits for a
+	 *  badge; true when the capture took it (never a sign-in, never shown).
+	 */
+	adminBadgeCaptureWedge: (value: string) => typedError<boolean, AppError_Serialize>(__TAURI_INVOKE("admin_badge_capture_wedge", { value })),
 	/**  One facility with every editable field. */
 	adminFacilityDetail: (facilityId: number) => typedError<FacilityDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_facility_detail", { facilityId })),
 	/**  The organizations the administrator can see. */
@@ -137,6 +150,17 @@ export const commands = {
 	/**  What staff shared for the resident being visited. */
 	familySummary: () => typedError<FamilyDay_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_summary")),
 	/**
+	 *  A resident's visitor codes, what was shared with family and family's
+	 *  messages (staff, online).
+	 */
+	familyCorner: (patientId: number) => typedError<FamilyCorner_Serialize, AppError_Serialize>(__TAURI_INVOKE("family_corner", { patientId })),
+	/**  Issues a visitor code for a resident's family; the code is in this answer only. */
+	issueVisitorCode: (patientId: number, visitorName: string, relationship: string, expiresInDays: number) => typedError<NewVisitorCode_Serialize, AppError_Serialize>(__TAURI_INVOKE("issue_visitor_code", { patientId, visitorName, relationship, expiresInDays })),
+	/**  Revokes a resident's visitor code. */
+	revokeVisitorCode: (patientId: number, codeId: number) => typedError<VisitorCodeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("revoke_visitor_code", { patientId, codeId })),
+	/**  Shares an update, or an answer to a message, with a resident's family. */
+	shareWithFamily: (patientId: number, kind: FamilyUpdateKind, body: string) => typedError<SharedUpdate, AppError_Serialize>(__TAURI_INVOKE("share_with_family", { patientId, kind, body })),
+	/**
 	 *  A value a keyboard-wedge reader typed on the lock screen (prefix and
 	 *  suffix already stripped by the window), checked against the configured
 	 *  format; the same badge entrance as the PC/SC readers.
@@ -161,6 +185,22 @@ export const commands = {
 	sessionState: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("session_state")),
 	/**  The PIN the policy asked for. */
 	submitPin: (pin: string) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("submit_pin", { pin })),
+	/**  Admits a resident to a facility (console). */
+	adminAdmitResident: (facilityId: number, draft: ResidentDraft_Deserialize) => typedError<Resident_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_admit_resident", { facilityId, draft })),
+	/**  Discharges a resident or records their death (console). */
+	adminDischargeResident: (resident: ResidentRef, departure: Departure, date: string) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_discharge_resident", { resident, departure, date })),
+	/**  Saves an edit of a resident as loaded (console). */
+	adminEditResident: (resident: ResidentRef, draft: ResidentDraft_Deserialize) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_edit_resident", { resident, draft })),
+	/**  Every resident of a facility, whatever their status (console). */
+	adminResidents: (facilityId: number) => typedError<Resident_Serialize[], AppError_Serialize>(__TAURI_INVOKE("admin_residents", { facilityId })),
+	/**  Moves a resident to another facility of the organization (console). */
+	adminTransferResident: (resident: ResidentRef, facilityId: number) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_transfer_resident", { resident, facilityId })),
+	/**  Admits a resident to this device's facility (workspace). */
+	admitResident: (draft: ResidentDraft_Deserialize) => typedError<Resident_Serialize, AppError_Serialize>(__TAURI_INVOKE("admit_resident", { draft })),
+	/**  Discharges a resident or records their death (workspace). */
+	dischargeResident: (resident: ResidentRef, departure: Departure, date: string) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("discharge_resident", { resident, departure, date })),
+	/**  Saves an edit of a resident as loaded (workspace). */
+	editResident: (resident: ResidentRef, draft: ResidentDraft_Deserialize) => typedError<ResidentSaved_Serialize, AppError_Serialize>(__TAURI_INVOKE("edit_resident", { resident, draft })),
 	/**
 	 *  "Restart to update", when the user chose to: starts the installed
 	 *  executable with this process's arguments, then closes this one.
@@ -192,8 +232,11 @@ export const commands = {
 	 *  resident data.
 	 */
 	syncStatus: () => typedError<DeviceSyncStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("sync_status")),
-	/**  Writes a record for a resident as the signed-in user, now. */
-	writeRecord: (patientId: number, amends: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, body })),
+	/**
+	 *  Writes a record for a resident as the signed-in user, now; with a
+	 *  `correction_reason`, a correction of the record it `amends`.
+	 */
+	writeRecord: (patientId: number, amends: string | null, correctionReason: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, correctionReason, body })),
 };
 
 /** Events */
@@ -207,7 +250,7 @@ export const events = {
 };
 
 /* Constants */
-export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"facility_policy":{"badge_grace_hours":{"default":8,"max":24,"min":0},"badge_reauth_hours":{"default":12,"max":24,"min":1},"documentation_window_days":{"default":30,"max":3650,"min":1},"due_soon_minutes":{"default":120,"max":720,"min":15},"family_session_secs":{"default":60,"max":1800,"min":15},"handoff_hours":{"default":12,"max":48,"min":1},"idle_lock_desktop_secs":{"default":600,"max":7200,"min":60},"idle_lock_kiosk_secs":{"default":120,"max":3600,"min":60},"pin_max_digits":{"default":8,"max":8,"min":4},"pin_min_digits":{"default":4,"max":8,"min":4}},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"text_limits":{"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
+export const DOMAIN_RULES = {"assignable_roles":[{"assigns":[],"role":"RN"},{"assigns":[],"role":"LPN"},{"assigns":[],"role":"CNA"},{"assigns":[],"role":"MED_TECH"},{"assigns":[],"role":"THERAPIST"},{"assigns":[],"role":"SOCIAL_WORKER"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN"],"role":"FACILITY_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN"],"role":"ORG_ADMIN"},{"assigns":["RN","LPN","CNA","MED_TECH","THERAPIST","SOCIAL_WORKER","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"role":"PLATFORM_ADMIN"}],"break_glass":{"default_minutes":60,"max_minutes":240,"min_minutes":5,"reason_max":500,"reason_min":10,"review_note_max":1000},"facility_policy":{"badge_grace_hours":{"default":8,"max":24,"min":0},"badge_reauth_hours":{"default":12,"max":24,"min":1},"documentation_window_days":{"default":30,"max":3650,"min":1},"due_soon_minutes":{"default":120,"max":720,"min":15},"family_session_secs":{"default":60,"max":1800,"min":15},"handoff_hours":{"default":12,"max":48,"min":1},"idle_lock_desktop_secs":{"default":600,"max":7200,"min":60},"idle_lock_kiosk_secs":{"default":120,"max":3600,"min":60},"pin_max_digits":{"default":8,"max":8,"min":4},"pin_min_digits":{"default":4,"max":8,"min":4}},"importing_roles":["ORG_ADMIN","PLATFORM_ADMIN"],"password":{"max_length":256,"min_length":12},"pin":{"lockout_minutes":15,"max_digits":8,"max_failed_attempts":5,"min_digits":4},"prn_follow_up":{"default_minutes":60,"max_minutes":240,"min_minutes":15},"resident_managing_roles":["RN","LPN","FACILITY_ADMIN","ORG_ADMIN","PLATFORM_ADMIN"],"text_limits":{"correction_reason_max":500,"correction_reason_min":3,"dose":100,"family_message":2000,"location":200,"medication":200,"record_text":4000},"visitor_code_digits":8,"vital_signs":[{"high":45.0,"low":30.0,"sign":"temperature_c","unit":"°C","whole_number":false},{"high":250.0,"low":20.0,"sign":"pulse_bpm","unit":"bpm","whole_number":true},{"high":60.0,"low":4.0,"sign":"respiration_rate","unit":"breaths/min","whole_number":true},{"high":260.0,"low":50.0,"sign":"systolic_mmhg","unit":"mmHg","whole_number":true},{"high":160.0,"low":20.0,"sign":"diastolic_mmhg","unit":"mmHg","whole_number":true},{"high":100.0,"low":50.0,"sign":"spo2_percent","unit":"%","whole_number":true},{"high":10.0,"low":0.0,"sign":"pain_score","unit":"","whole_number":true},{"high":800.0,"low":20.0,"sign":"blood_glucose_mg_dl","unit":"mg/dL","whole_number":true}]} as const;
 
 /* Types */
 /**
@@ -609,6 +652,35 @@ export type BreakGlassRules = {
 	review_note_max: number,
 };
 
+/**  How a capture ended (a refused assignment is an error, with the API's code). */
+export type CaptureOutcome = CaptureOutcome_Serialize | CaptureOutcome_Deserialize;
+
+/**  How a capture ended (a refused assignment is an error, with the API's code). */
+export type CaptureOutcome_Deserialize = 
+/**  A badge was tapped and is now assigned (never its number). */
+{ outcome: "assigned"; badge: BadgeSummary_Deserialize } | 
+/**  The administrator cancelled, or started another capture. */
+{ outcome: "cancelled" } | 
+/**  Nobody tapped within `seconds`. */
+{ outcome: "timed_out"; seconds: number } | 
+/**  The console's session ended (signed out, or the server ended it). */
+{ outcome: "session_ended" } | 
+/**  The card tapped cannot serve as a badge (a phone, a bank card). */
+{ outcome: "unsupported_card" };
+
+/**  How a capture ended (a refused assignment is an error, with the API's code). */
+export type CaptureOutcome_Serialize = 
+/**  A badge was tapped and is now assigned (never its number). */
+{ outcome: "assigned"; badge: BadgeSummary_Serialize } | 
+/**  The administrator cancelled, or started another capture. */
+{ outcome: "cancelled" } | 
+/**  Nobody tapped within `seconds`. */
+{ outcome: "timed_out"; seconds: number } | 
+/**  The console's session ended (signed out, or the server ended it). */
+{ outcome: "session_ended" } | 
+/**  The card tapped cannot serve as a badge (a phone, a bank card). */
+{ outcome: "unsupported_card" };
+
 /**  A care note: what happened, in the nurse's words. */
 export type CareNote = {
 	/**  1–4000 characters. */
@@ -688,6 +760,20 @@ export type ClosedNotice = {
 	since: string,
 };
 
+/**
+ *  A resident's code status: what to do if their heart or breathing stops
+ *  (unset until the admission paperwork says).
+ */
+export type CodeStatus = 
+/**  Full resuscitation. */
+"full_code" | 
+/**  Do not resuscitate. */
+"dnr" | 
+/**  Do not resuscitate, do not intubate. */
+"dnr_dni" | 
+/**  Comfort measures only (hospice). */
+"comfort_only";
+
 export type ConnectionState = 
 /**  No server address configured yet (first run). */
 "not_configured" | "online" | "offline";
@@ -734,6 +820,9 @@ export type DashboardFigures_Serialize = {
 	/**  Residents active or on leave: what the census should say. */
 	active_residents: number,
 };
+
+/**  How a resident leaves the facility's care. */
+export type Departure = "discharged" | "deceased";
 
 /**
  *  What the setup screen shows the administrator about this device, so they
@@ -936,6 +1025,8 @@ export type DomainRules = {
 	break_glass: BreakGlassRules,
 	/**  Roles that may import an organization's CSV files (the console's Import). */
 	importing_roles: Role[],
+	/**  Roles that admit, edit and discharge residents. */
+	resident_managing_roles: Role[],
 	/**  The ranges and defaults of a facility's policy (the console's Policy). */
 	facility_policy: PolicyRanges,
 };
@@ -1021,6 +1112,33 @@ export type EmergencyChart_Deserialize = {
 export type EmergencyChart_Serialize = {
 	resident: EmergencyResident_Serialize,
 	records: EmergencyRecord_Serialize[],
+};
+
+/**  Whom to call about a resident. */
+export type EmergencyContact = EmergencyContact_Serialize | EmergencyContact_Deserialize;
+
+/**  Whom to call about a resident. */
+export type EmergencyContact_Deserialize = {
+	name: string,
+	/**  E.g. "Daughter", "Health care proxy". */
+	relationship?: string | null,
+	/**
+	 *  A telephone number as dialled: digits with optional `+`, spaces,
+	 *  dots, dashes and parentheses (7–15 digits).
+	 */
+	phone: string,
+};
+
+/**  Whom to call about a resident. */
+export type EmergencyContact_Serialize = {
+	name: string,
+	/**  E.g. "Daughter", "Health care proxy". */
+	relationship: string | null,
+	/**
+	 *  A telephone number as dialled: digits with optional `+`, spaces,
+	 *  dots, dashes and parentheses (7–15 digits).
+	 */
+	phone: string,
 };
 
 /**  A facility the nurse may open a resident of. */
@@ -1485,10 +1603,35 @@ export type FacilitySummary = {
 	name: string,
 	facility_type: FacilityType,
 	is_active: boolean,
+	/**  IANA zone: the facility's days and times are shown in it. */
+	timezone: string,
 };
 
 /**  Care setting of one facility (the seed's `facility_type`). */
 export type FacilityType = "HOME_HEALTH" | "ALF" | "MEMORY_CARE" | "SNF" | "HOSPICE";
+
+/**
+ *  A resident's fall risk from the facility's assessment (e.g. the Morse
+ *  Fall Scale's low / moderate / high bands).
+ */
+export type FallRisk = "low" | "moderate" | "high";
+
+/**  A resident's family side at a glance, newest first in each list. */
+export type FamilyCorner = FamilyCorner_Serialize | FamilyCorner_Deserialize;
+
+/**  A resident's family side at a glance, newest first in each list. */
+export type FamilyCorner_Deserialize = {
+	codes: VisitorCodeSummary_Deserialize[],
+	shared: SharedUpdate[],
+	messages: MessageFromFamily_Deserialize[],
+};
+
+/**  A resident's family side at a glance, newest first in each list. */
+export type FamilyCorner_Serialize = {
+	codes: VisitorCodeSummary_Serialize[],
+	shared: SharedUpdate[],
+	messages: MessageFromFamily_Serialize[],
+};
 
 /**  The resident's day as staff shared it: newest first. */
 export type FamilyDay = FamilyDay_Serialize | FamilyDay_Deserialize;
@@ -1523,6 +1666,15 @@ export type FamilySettings = {
 	/**  Untouched this long, the kiosk returns to its welcome screen. */
 	idle_reset_ms: number,
 };
+
+/**  What a family update is. */
+export type FamilyUpdateKind = 
+/**  How the resident's day went, in plain words. */
+"day_summary" | 
+/**  Something the resident took part in. */
+"activity" | 
+/**  A note from the care team to the family. */
+"message";
 
 /**  Who the family member is visiting, after a check-in. */
 export type FamilyVisit = FamilyVisit_Serialize | FamilyVisit_Deserialize;
@@ -1711,6 +1863,10 @@ export type LocalRecord_Deserialize = {
 	/**  The server's clock; `None` until the server has the record. */
 	occurred_at?: string | null,
 	amends?: string | null,
+	/**  Set when this record corrects the one it `amends`: why. */
+	correction_reason?: string | null,
+	/**  The author as the synced staff list names them (`None` when unknown). */
+	author_name?: string | null,
 	body: RecordBody_Deserialize,
 	/**  Written on this device (rather than pulled from another). */
 	written_here: boolean,
@@ -1728,6 +1884,10 @@ export type LocalRecord_Serialize = {
 	/**  The server's clock; `None` until the server has the record. */
 	occurred_at: string | null,
 	amends: string | null,
+	/**  Set when this record corrects the one it `amends`: why. */
+	correction_reason: string | null,
+	/**  The author as the synced staff list names them (`None` when unknown). */
+	author_name: string | null,
 	body: RecordBody_Serialize,
 	/**  Written on this device (rather than pulled from another). */
 	written_here: boolean,
@@ -1744,6 +1904,27 @@ export type LoginFailure = {
 /**  How a PRN medication was given. */
 export type MedicationRoute = "oral" | "sublingual" | "topical" | "inhaled" | "injection" | "rectal" | "transdermal" | "other";
 
+/**  A message family left for the care team. */
+export type MessageFromFamily = MessageFromFamily_Serialize | MessageFromFamily_Deserialize;
+
+/**  A message family left for the care team. */
+export type MessageFromFamily_Deserialize = {
+	id: number,
+	visitor_name: string,
+	relationship?: string | null,
+	body: string,
+	created_at: string,
+};
+
+/**  A message family left for the care team. */
+export type MessageFromFamily_Serialize = {
+	id: number,
+	visitor_name: string,
+	relationship: string | null,
+	body: string,
+	created_at: string,
+};
+
 /**  A new enrollment code: `code` is shown this once and never again. */
 export type NewEnrollmentCode = NewEnrollmentCode_Serialize | NewEnrollmentCode_Deserialize;
 
@@ -1757,6 +1938,23 @@ export type NewEnrollmentCode_Deserialize = {
 export type NewEnrollmentCode_Serialize = {
 	code: string,
 	enrollment_code: EnrollmentCodeSummary_Serialize,
+};
+
+/**  A code just issued: shown once, large, to hand over or print. */
+export type NewVisitorCode = NewVisitorCode_Serialize | NewVisitorCode_Deserialize;
+
+/**  A code just issued: shown once, large, to hand over or print. */
+export type NewVisitorCode_Deserialize = {
+	/**  Eight digits grouped 4-4. */
+	code: string,
+	summary: VisitorCodeSummary_Deserialize,
+};
+
+/**  A code just issued: shown once, large, to hand over or print. */
+export type NewVisitorCode_Serialize = {
+	/**  Eight digits grouped 4-4. */
+	code: string,
+	summary: VisitorCodeSummary_Serialize,
 };
 
 /**  Occupancy over time: one point per day, oldest first, ending today. */
@@ -2101,6 +2299,141 @@ export type Rejection = {
 };
 
 /**
+ *  A resident as the forms show them, with the server's `version` to send
+ *  back with an edit.
+ */
+export type Resident = Resident_Serialize | Resident_Deserialize;
+
+/**
+ *  The admit / edit form as typed. Dates are `YYYY-MM-DD` (an HTML date
+ *  input's value); blank optional text is "not recorded".
+ */
+export type ResidentDraft = ResidentDraft_Serialize | ResidentDraft_Deserialize;
+
+/**
+ *  The admit / edit form as typed. Dates are `YYYY-MM-DD` (an HTML date
+ *  input's value); blank optional text is "not recorded".
+ */
+export type ResidentDraft_Deserialize = {
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	room: string,
+	/**  The day of admission; blank on admission means today. */
+	admission_date: string,
+	allergies: string,
+	code_status?: CodeStatus | null,
+	diet: string,
+	fall_risk?: FallRisk | null,
+	contact_name: string,
+	contact_relationship: string,
+	contact_phone: string,
+};
+
+/**
+ *  The admit / edit form as typed. Dates are `YYYY-MM-DD` (an HTML date
+ *  input's value); blank optional text is "not recorded".
+ */
+export type ResidentDraft_Serialize = {
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	room: string,
+	/**  The day of admission; blank on admission means today. */
+	admission_date: string,
+	allergies: string,
+	code_status: CodeStatus | null,
+	diet: string,
+	fall_risk: FallRisk | null,
+	contact_name: string,
+	contact_relationship: string,
+	contact_phone: string,
+};
+
+/**
+ *  Which resident, in which facility, as last loaded (`version`): what an
+ *  edit, a discharge or a transfer acts on.
+ */
+export type ResidentRef = {
+	id: number,
+	facility_id: number,
+	version: number,
+};
+
+/**  What saving the form came to. */
+export type ResidentSaved = ResidentSaved_Serialize | ResidentSaved_Deserialize;
+
+/**  What saving the form came to. */
+export type ResidentSaved_Deserialize = 
+/**  Written; the resident as the server has them now. */
+{ outcome: "saved"; resident: Resident_Deserialize } | 
+/**
+ *  Someone changed the resident since the form was opened: nothing was
+ *  written. `current` is the resident as they are now; send the edit
+ *  again with `current.version` to overwrite.
+ */
+{ outcome: "conflict"; current: Resident_Deserialize };
+
+/**  What saving the form came to. */
+export type ResidentSaved_Serialize = 
+/**  Written; the resident as the server has them now. */
+{ outcome: "saved"; resident: Resident_Serialize } | 
+/**
+ *  Someone changed the resident since the form was opened: nothing was
+ *  written. `current` is the resident as they are now; send the edit
+ *  again with `current.version` to overwrite.
+ */
+{ outcome: "conflict"; current: Resident_Serialize };
+
+/**
+ *  A resident as the forms show them, with the server's `version` to send
+ *  back with an edit.
+ */
+export type Resident_Deserialize = {
+	id: number,
+	facility_id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	status: PatientStatus,
+	room?: string | null,
+	admitted_at?: string | null,
+	discharged_at?: string | null,
+	allergies?: string | null,
+	code_status?: CodeStatus | null,
+	diet?: string | null,
+	fall_risk?: FallRisk | null,
+	emergency_contact?: EmergencyContact_Deserialize | null,
+	version: number,
+};
+
+/**
+ *  A resident as the forms show them, with the server's `version` to send
+ *  back with an edit.
+ */
+export type Resident_Serialize = {
+	id: number,
+	facility_id: number,
+	mrn: string,
+	first_name: string,
+	last_name: string,
+	date_of_birth: string,
+	status: PatientStatus,
+	room: string | null,
+	admitted_at: string | null,
+	discharged_at: string | null,
+	allergies: string | null,
+	code_status: CodeStatus | null,
+	diet: string | null,
+	fall_risk: FallRisk | null,
+	emergency_contact: EmergencyContact_Serialize | null,
+	version: number,
+};
+
+/**
  *  A user's role. Clinical roles work inside their facility; the admin roles
  *  widen the scope to the facility, the organization or the platform.
  */
@@ -2142,6 +2475,12 @@ export type RosterPatient_Deserialize = {
 	date_of_birth?: string | null,
 	room?: string | null,
 	status: PatientStatus,
+	admitted_at?: string | null,
+	allergies?: string | null,
+	code_status?: CodeStatus | null,
+	diet?: string | null,
+	fall_risk?: FallRisk | null,
+	emergency_contact?: EmergencyContact_Deserialize | null,
 	/**
 	 *  The server's row version: send it back with an edit so a stale one
 	 *  is refused (409) instead of overwriting someone else's change.
@@ -2158,6 +2497,12 @@ export type RosterPatient_Serialize = {
 	date_of_birth: string | null,
 	room: string | null,
 	status: PatientStatus,
+	admitted_at: string | null,
+	allergies: string | null,
+	code_status: CodeStatus | null,
+	diet: string | null,
+	fall_risk: FallRisk | null,
+	emergency_contact: EmergencyContact_Serialize | null,
 	/**
 	 *  The server's row version: send it back with an edit so a stale one
 	 *  is refused (409) instead of overwriting someone else's change.
@@ -2263,6 +2608,14 @@ export type SessionUser = {
 	full_name: string,
 	username: string,
 	role: Role,
+};
+
+/**  Something shared with the family. */
+export type SharedUpdate = {
+	id: number,
+	kind: FamilyUpdateKind,
+	body: string,
+	created_at: string,
 };
 
 /**
@@ -2371,6 +2724,9 @@ export type TextLimits = {
 	location: number,
 	/**  A family member's message to the care team. */
 	family_message: number,
+	/**  Shortest and longest reason for correcting a record. */
+	correction_reason_min: number,
+	correction_reason_max: number,
 };
 
 /**  What the lock screen shows about the vault. */
@@ -2404,6 +2760,31 @@ export type UnverifiedOrder =
 
 /**  An update replaced the app's executable; the window offers a restart. */
 export type UpdateInstalled = null;
+
+/**  A visitor code as staff see it afterwards: never the code, its last two digits. */
+export type VisitorCodeSummary = VisitorCodeSummary_Serialize | VisitorCodeSummary_Deserialize;
+
+/**  A visitor code as staff see it afterwards: never the code, its last two digits. */
+export type VisitorCodeSummary_Deserialize = {
+	id: number,
+	code_hint: string,
+	visitor_name: string,
+	relationship?: string | null,
+	expires_at: string,
+	last_used_at?: string | null,
+	revoked_at?: string | null,
+};
+
+/**  A visitor code as staff see it afterwards: never the code, its last two digits. */
+export type VisitorCodeSummary_Serialize = {
+	id: number,
+	code_hint: string,
+	visitor_name: string,
+	relationship: string | null,
+	expires_at: string,
+	last_used_at: string | null,
+	revoked_at: string | null,
+};
 
 /**  One value of [`VitalSigns`], named as its field. */
 export type VitalSign = "temperature_c" | "pulse_bpm" | "respiration_rate" | "systolic_mmhg" | "diastolic_mmhg" | "spo2_percent" | "pain_score" | "blood_glucose_mg_dl";
