@@ -259,6 +259,7 @@ describe("nurse PRN offline", () => {
     await original.$('[data-testid="corrected-by"]').waitForDisplayed({ timeout: 10_000 });
     assert.match(await original.$('[data-testid="corrected-by"]').getText(), new RegExp(`Corrected by ${nurseName}.*Typed 160, the pulse was 60`));
     assert.match(await original.$("del").getText(), /Pulse 160/);
+    await original.scrollIntoView({ block: "center" });
     await app.screenshot("8-corrected");
 
     let vitals: Array<ServerRecord & { correction_reason?: string | null; body: { pulse_bpm?: number } }> = [];
