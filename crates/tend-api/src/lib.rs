@@ -100,6 +100,14 @@ pub fn build(
         identity.clone(),
         pool.clone(),
     ));
+    tokio::spawn(api::alerts::listen_for_alerts(
+        identity.clone(),
+        pool.clone(),
+    ));
+    tokio::spawn(api::alerts::run_escalations(
+        pool.clone(),
+        identity.config.alert_escalation_every,
+    ));
     tokio::spawn(audit_chain::run_checkpoints(
         pool.clone(),
         identity.clone(),

@@ -65,6 +65,9 @@ pub struct IdentityConfig {
     /// How often the audit chains' heads are signed as checkpoints (with the
     /// same key as device orders); zero turns it off.
     pub audit_checkpoint_every: Duration,
+    /// How often unacknowledged wandering alerts are checked for escalation;
+    /// zero turns it off.
+    pub alert_escalation_every: Duration,
 }
 
 impl Default for IdentityConfig {
@@ -111,6 +114,7 @@ impl Default for IdentityConfig {
                 .map_or(1, |n| (n.get() / 2).max(1)),
             revocation_listener_url: None,
             audit_checkpoint_every: Duration::from_secs(5 * 60),
+            alert_escalation_every: Duration::from_secs(15),
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct IdentityState {
     pub orders: orders::OrderSigner,
     /// Facilities' minimum device protection (heartbeat lock decisions).
     pub protection: protection::ProtectionMinimums,
+    /// This instance's fan-out of live wandering alerts.
+    pub alerts: crate::api::alerts::AlertHub,
 }
 
 impl IdentityState {
@@ -152,6 +158,7 @@ impl IdentityState {
             password_work: tokio::sync::Semaphore::new(config.password_hash_concurrency.max(1)),
             orders: orders::OrderSigner::default(),
             protection: protection::ProtectionMinimums::default(),
+            alerts: crate::api::alerts::AlertHub::default(),
             config,
         }
     }
