@@ -45,7 +45,7 @@ const FRESH_WINDOW_HOURS: i64 = 12;
 /// connection of the facility.
 #[derive(Debug)]
 pub struct AlertHub {
-    sender: broadcast::Sender<Arc<Notice>>,
+    sender: std::sync::Mutex<broadcast::Sender<Arc<Notice>>>,
 }
 
 /// An event and the facility it belongs to.
@@ -65,19 +65,42 @@ impl Default for AlertHub {
     fn default() -> Self {
         // A slow connection that falls this far behind is closed and resumes
         // with Last-Event-ID.
-        let (sender, _) = broadcast::channel(1024);
-        Self { sender }
+        Self {
+            sender: std::sync::Mutex::new(Self::channel()),
+        }
     }
 }
 
 impl AlertHub {
+    fn channel() -> broadcast::Sender<Arc<Notice>> {
+        broadcast::channel(1024).0
+    }
+
+    fn sender(&self) -> broadcast::Sender<Arc<Notice>> {
+        self.sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
-        self.sender.subscribe()
+        self.sender().subscribe()
     }
 
     /// Push connections this instance holds.
     pub fn connections(&self) -> usize {
-        self.sender.receiver_count()
+        self.sender().receiver_count()
+    }
+
+    fn publish(&self, notice: Notice) {
+        let _ = self.sender().send(Arc::new(notice));
+    }
+
+    /// The listener lost its connection and may have missed notices: every
+    /// push connection ends (its receiver sees the channel closed), and each
+    /// device resumes with `Last-Event-ID` from the events table.
+    fn restart(&self) {
+        *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Self::channel();
     }
 }
 
@@ -107,19 +130,19 @@ pub async fn listen_for_alerts(state: Arc<IdentityState>, pool: PgPool) {
         loop {
             match listener.try_recv().await {
                 Ok(Some(notice)) => match serde_json::from_str::<NoticeBody>(notice.payload()) {
-                    Ok(n) => {
-                        let _ = state.alerts.sender.send(Arc::new(Notice {
-                            facility_id: n.facility_id,
-                            event: n.event,
-                        }));
-                    }
+                    Ok(n) => state.alerts.publish(Notice {
+                        facility_id: n.facility_id,
+                        event: n.event,
+                    }),
                     Err(e) => tracing::warn!(error = %e, "unreadable alert notice"),
                 },
                 Ok(None) => {
                     tracing::warn!("alert listener lost its connection; reconnecting");
+                    state.alerts.restart();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "alert listener failed; reconnecting");
+                    state.alerts.restart();
                     break;
                 }
             }
