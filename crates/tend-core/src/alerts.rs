@@ -49,10 +49,7 @@ impl SseParser {
     pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseMessage> {
         self.pending.extend_from_slice(chunk);
         let mut out = Vec::new();
-        loop {
-            let Some(end) = self.pending.iter().position(|b| *b == b'\n' || *b == b'\r') else {
-                break;
-            };
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n' || *b == b'\r') {
             // A CR at the very end may be half of a CR LF: wait for more.
             if self.pending[end] == b'\r' && end + 1 == self.pending.len() {
                 break;

@@ -83,12 +83,15 @@ fn the_parser_follows_the_event_stream_format_across_chunk_boundaries() {
     assert_eq!(p.feed(b"\n")[0].data, "a");
 }
 
+/// One scripted connection: its chunks (or the error that drops it), or a refused open.
+type ScriptedOpen = Result<Vec<Result<Vec<u8>>>>;
+
 /// Each open answers the next scripted stream (or error) and records the
 /// `Last-Event-ID` it was asked to resume after.
 #[derive(Default, Clone)]
 struct Script {
     opens: Arc<Mutex<Vec<Option<i64>>>>,
-    streams: Arc<Mutex<VecDeque<Result<Vec<Result<Vec<u8>>>>>>>,
+    streams: Arc<Mutex<VecDeque<ScriptedOpen>>>,
 }
 
 struct Scripted(VecDeque<Result<Vec<u8>>>, bool);
