@@ -28,6 +28,8 @@ CREATE TABLE wandering_alerts (
 CREATE INDEX wandering_alerts_open_idx ON wandering_alerts (raised_at)
     WHERE acknowledged_at IS NULL AND resolved_at IS NULL AND escalated_at IS NULL;
 CREATE INDEX wandering_alerts_patient_idx ON wandering_alerts (patient_id) WHERE resolved_at IS NULL;
+CREATE INDEX wandering_alerts_facility_idx ON wandering_alerts (facility_id, organization_id);
+CREATE INDEX wandering_alerts_acknowledged_by_idx ON wandering_alerts (acknowledged_by) WHERE acknowledged_by IS NOT NULL;
 
 CREATE TABLE wandering_alert_events (
     seq             bigserial PRIMARY KEY,
@@ -41,6 +43,7 @@ CREATE TABLE wandering_alert_events (
     FOREIGN KEY (facility_id, organization_id) REFERENCES facilities (id, organization_id) ON UPDATE CASCADE
 );
 CREATE INDEX wandering_alert_events_feed_idx ON wandering_alert_events (facility_id, seq);
+CREATE INDEX wandering_alert_events_alert_idx ON wandering_alert_events (alert_id);
 
 -- Writes one event for the alert's current state and tells every API instance
 -- (delivered at commit). The notice carries the event itself (far below

@@ -100,10 +100,6 @@ pub fn build(
         identity.clone(),
         pool.clone(),
     ));
-    tokio::spawn(api::alerts::listen_for_alerts(
-        identity.clone(),
-        pool.clone(),
-    ));
     tokio::spawn(api::alerts::run_escalations(
         pool.clone(),
         identity.config.alert_escalation_every,

@@ -3,8 +3,9 @@
 //! nobody acknowledged. Alerts are opened by the database when a
 //! `wandering_alert` record is stored (migration 0019); every change is an
 //! event with a position and a NOTIFY. Each API instance keeps one listener
-//! connection and fans notices out to its own push connections, so any
-//! instance behind a load balancer serves any device.
+//! connection (shared with token revocations) and fans notices out to its
+//! own push connections, so any instance behind a load balancer serves any
+//! device.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use uuid::Uuid;
 
 use crate::context::{begin_scoped, insert_audit, Audit, Ctx, Scope};
 use crate::error::{ApiError, Result};
-use crate::identity::{DeviceAuth, IdentityState};
+use crate::identity::DeviceAuth;
 use crate::AppState;
 
 /// The channel the database notifies on (migration 0019).
@@ -92,62 +93,26 @@ impl AlertHub {
         self.sender().receiver_count()
     }
 
-    fn publish(&self, notice: Notice) {
-        let _ = self.sender().send(Arc::new(notice));
+    /// A notice on [`ALERT_CHANNEL`], heard by the instance's one listener
+    /// connection (`identity::listen_for_revocations`), to every push
+    /// connection of this instance.
+    pub fn receive(&self, payload: &str) {
+        match serde_json::from_str::<NoticeBody>(payload) {
+            Ok(n) => {
+                let _ = self.sender().send(Arc::new(Notice {
+                    facility_id: n.facility_id,
+                    event: n.event,
+                }));
+            }
+            Err(e) => tracing::warn!(error = %e, "unreadable alert notice"),
+        }
     }
 
     /// The listener lost its connection and may have missed notices: every
     /// push connection ends (its receiver sees the channel closed), and each
     /// device resumes with `Last-Event-ID` from the events table.
-    fn restart(&self) {
+    pub fn restart(&self) {
         *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Self::channel();
-    }
-}
-
-/// Listens for alert events from every API instance (one connection per
-/// instance, however many devices are connected). Notices lost while the
-/// connection was down are not lost to devices: their connections are
-/// closed, and they resume from their last event.
-pub async fn listen_for_alerts(state: Arc<IdentityState>, pool: PgPool) {
-    loop {
-        let connected = match &state.config.revocation_listener_url {
-            Some(url) => sqlx::postgres::PgListener::connect(url.expose()).await,
-            None => sqlx::postgres::PgListener::connect_with(&pool).await,
-        };
-        let mut listener = match connected {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "alert listener cannot connect; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(ALERT_CHANNEL).await {
-            tracing::warn!(error = %e, "alert listener cannot LISTEN; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(notice)) => match serde_json::from_str::<NoticeBody>(notice.payload()) {
-                    Ok(n) => state.alerts.publish(Notice {
-                        facility_id: n.facility_id,
-                        event: n.event,
-                    }),
-                    Err(e) => tracing::warn!(error = %e, "unreadable alert notice"),
-                },
-                Ok(None) => {
-                    tracing::warn!("alert listener lost its connection; reconnecting");
-                    state.alerts.restart();
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "alert listener failed; reconnecting");
-                    state.alerts.restart();
-                    break;
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

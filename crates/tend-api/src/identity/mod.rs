@@ -238,15 +238,23 @@ pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPoo
                 continue;
             }
         };
-        if let Err(e) = listener.listen(REVOCATION_CHANNEL).await {
+        // One connection per instance carries both channels: revocations and
+        // live wandering alerts (see `api::alerts`).
+        let channels = [REVOCATION_CHANNEL, crate::api::alerts::ALERT_CHANNEL];
+        if let Err(e) = listener.listen_all(channels).await {
             tracing::warn!(error = %e, "revocation listener cannot LISTEN; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        // Anything revoked while we were not listening is unknown: start clean.
+        // Anything revoked while we were not listening is unknown: start clean
+        // (and every push connection resumes from the events table).
         state.tokens.clear();
+        state.alerts.restart();
         loop {
             match listener.try_recv().await {
+                Ok(Some(notice)) if notice.channel() == crate::api::alerts::ALERT_CHANNEL => {
+                    state.alerts.receive(notice.payload());
+                }
                 Ok(Some(notice)) => {
                     if let Ok(id) = notice.payload().parse::<i64>() {
                         state.tokens.revoke_device(id);
@@ -255,10 +263,12 @@ pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPoo
                 }
                 Ok(None) => {
                     state.tokens.clear();
+                    state.alerts.restart();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "revocation listener failed; reconnecting");
                     state.tokens.clear();
+                    state.alerts.restart();
                     break;
                 }
             }
