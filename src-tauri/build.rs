@@ -63,6 +63,8 @@ fn main() {
             "device_identity",
             "due_follow_ups",
             "handoff_notes",
+            "wandering_alerts",
+            "acknowledge_wandering_alert",
             "enroll_device",
             "enrollment_status",
             "facility_info",

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
+use tend_core::alerts::WanderingAlerts;
 use tend_core::app_status::AppStatus;
 use tend_core::device::DeviceEvents;
 use tend_core::enrollment::WipeNotice;
@@ -31,6 +32,10 @@ pub struct ReaderStatusChanged(pub ReaderStatus);
 /// Sync progressed or failed (status bar, sync details, initial-sync progress).
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct SyncStatusChanged(pub SyncStatus);
+
+/// The facility's wandering alerts changed, or the push channel came or went.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct WanderingAlertsChanged(pub WanderingAlerts);
 
 /// The runtime's events, emitted to the window.
 pub struct WindowEvents<R: Runtime>(pub AppHandle<R>);
@@ -60,5 +65,12 @@ impl<R: Runtime> DeviceEvents for WindowEvents<R> {
 
     fn device_wiped(&self, notice: &WipeNotice) {
         deliver("wipe", DeviceWiped(notice.clone()).emit(&self.0));
+    }
+
+    fn alerts_changed(&self, alerts: &WanderingAlerts) {
+        deliver(
+            "alerts",
+            WanderingAlertsChanged(alerts.clone()).emit(&self.0),
+        );
     }
 }

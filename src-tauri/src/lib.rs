@@ -110,6 +110,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             workspace::sync_now,
             workspace::sync_status,
             workspace::write_record,
+            workspace::wandering_alerts,
+            workspace::acknowledge_wandering_alert,
         ])
         .events(collect_events![
             events::AppStatusChanged,
@@ -117,6 +119,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             events::ReaderStatusChanged,
             events::SessionChanged,
             events::SyncStatusChanged,
+            events::WanderingAlertsChanged,
             update::UpdateInstalled
         ])
         // The rules the UI checks as people type, from where Rust enforces
@@ -245,6 +248,9 @@ pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("sync_now", Access::Open),
     ("sync_status", Access::Open),
     ("write_record", Access::Clinical),
+    // Room and first name only, for the lock screen (like the facility name).
+    ("wandering_alerts", Access::Open),
+    ("acknowledge_wandering_alert", Access::Clinical),
 ];
 
 /// Wires the device runtime, commands and events into a builder of any

@@ -98,3 +98,24 @@ pub fn sync_status(state: State<'_, DeviceRuntime>) -> Result<SyncStatus, AppErr
 pub fn sync_now(state: State<'_, DeviceRuntime>) -> Result<(), AppError> {
     Ok(state.sync_now()?)
 }
+
+/// The facility's open wandering alerts (pushed live, or synced when the
+/// push channel is down). Open on purpose: the lock screen shows them to
+/// everyone, and they carry only a room and a first name.
+#[tauri::command]
+#[specta::specta]
+pub async fn wandering_alerts(
+    state: State<'_, DeviceRuntime>,
+) -> Result<tend_core::alerts::WanderingAlerts, AppError> {
+    Ok(state.wandering_alerts().await?)
+}
+
+/// Acknowledges a wandering alert as the signed-in clinician (online).
+#[tauri::command]
+#[specta::specta]
+pub async fn acknowledge_wandering_alert(
+    state: State<'_, DeviceRuntime>,
+    id: Uuid,
+) -> Result<tend_domain::wire::LiveAlert, AppError> {
+    Ok(state.acknowledge_wandering_alert(id).await?)
+}

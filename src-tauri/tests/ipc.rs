@@ -713,6 +713,10 @@ fn clinical_calls() -> Vec<(&'static str, Value)> {
             "discharge_resident",
             json!({ "resident": resident_ref(), "departure": "discharged", "date": "2026-12-01" }),
         ),
+        (
+            "acknowledge_wandering_alert",
+            json!({ "id": "0190a3b4-0000-7000-8000-000000000001" }),
+        ),
     ]
 }
 
@@ -1077,7 +1081,12 @@ fn clinical_commands_need_a_completely_signed_in_user() {
     let state = invoke(&window, "lock_now", json!({})).unwrap();
     assert_eq!(state["phase"], "locked");
     refused_everywhere("locked");
-    // The lock screen still gets the facility's name (and nothing else).
+    // The lock screen still gets the facility's name and the wandering
+    // alerts' rooms and first names (none here), and nothing else.
+    assert_eq!(
+        invoke(&window, "wandering_alerts", json!({})).unwrap()["alerts"],
+        json!([])
+    );
     assert_eq!(
         invoke(&window, "app_status", json!({})).unwrap()["facility_name"],
         fake_api::FACILITY

@@ -100,6 +100,10 @@ pub fn build(
         identity.clone(),
         pool.clone(),
     ));
+    tokio::spawn(api::alerts::run_escalations(
+        pool.clone(),
+        identity.config.alert_escalation_every,
+    ));
     tokio::spawn(audit_chain::run_checkpoints(
         pool.clone(),
         identity.clone(),

@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         (name = "sync", description = "Background sync for devices: outbox push and the facility change feed"),
         (name = "audit", description = "Append-only, hash-chained audit trail: events, the chain's verification, exports for auditors (CSV, FHIR AuditEvent)"),
         (name = "family", description = "Family portal: visitor codes, updates shared with family, kiosk check-in and family sessions"),
+        (name = "alerts", description = "Live wandering alerts: the devices' push channel (Server-Sent Events) and acknowledgement"),
     )
 )]
 pub struct ApiDoc;

@@ -49,6 +49,7 @@ enum Told {
     Reader(ReaderStatus),
     Sync(SyncStatus),
     Wiped(WipeNotice),
+    Alerts(tend_core::alerts::WanderingAlerts),
 }
 
 #[derive(Default)]
@@ -89,6 +90,9 @@ impl DeviceEvents for Recorder {
     }
     fn device_wiped(&self, notice: &WipeNotice) {
         self.push(Told::Wiped(notice.clone()));
+    }
+    fn alerts_changed(&self, alerts: &tend_core::alerts::WanderingAlerts) {
+        self.push(Told::Alerts(alerts.clone()));
     }
 }
 
@@ -456,4 +460,115 @@ async fn the_console_waiting_for_a_badge_takes_the_next_tap_instead_of_the_lock_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     card.remove().unwrap();
+}
+
+/// A wandering alert another device writes (through sync) reaches this
+/// runtime over the push channel with the resident's room and first name,
+/// and an acknowledgement made elsewhere follows it. No badge reader needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wandering_alert_written_on_another_device_reaches_the_runtime_live() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    helpers::set_feature(&app.owner, w.a1.facility, "wandering_alerts", true).await;
+    sqlx::query("UPDATE patients SET first_name = 'Maria', room = '12' WHERE id = $1")
+        .bind(w.a1.patient)
+        .execute(&app.owner)
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let code = r.body["code"].as_str().unwrap().to_owned();
+    let data_dir = tempfile::tempdir().unwrap();
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    let runtime = DeviceRuntime::new(
+        &config(data_dir.path(), machine.path(), &app.base),
+        "0.1.0",
+        Instant::now(),
+    );
+    runtime.enroll(&app.base, &code).await.unwrap();
+    let told = Arc::new(Recorder::default());
+    runtime.start(tokio::runtime::Handle::current(), told.clone(), None);
+    told.until("the push channel up", |t| match t {
+        Told::Alerts(a) if a.live => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // Another device of the facility: the nurse signs in there and raises an alert.
+    let other = helpers::device_token_for(&app.owner, w.a1.device).await;
+    let nurse = w.user(Role::Rn);
+    helpers::sign_in_on_device(&app, &other, nurse).await;
+    let id = uuid::Uuid::now_v7();
+    let r = app
+        .post(
+            "/api/sync/push",
+            &other,
+            json!({"protocol_version": tend_domain::wire::SYNC_PROTOCOL_VERSION,
+                   "schema_version": tend_domain::wire::DEVICE_SCHEMA_VERSION,
+                   "device_time": chrono::Utc::now(), "operations": [
+                {"id": id, "seq": 1, "payload": {"type": "record", "data": {
+                    "patient_id": w.a1.patient, "author_user_id": nurse, "recorded_at": chrono::Utc::now(),
+                    "amends": null, "body": {"kind": "wandering_alert", "alert": "exit_door", "location": "east exit"}}}}]}),
+        )
+        .await;
+    assert_eq!(
+        r.body["accepted"].as_array().map(Vec::len),
+        Some(1),
+        "{r:?}"
+    );
+    let alert = told
+        .until("the alert pushed", |t| match t {
+            Told::Alerts(a) => a.alerts.iter().find(|a| a.id == id).cloned(),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        (alert.room.as_deref(), alert.first_name.as_str()),
+        (Some("12"), "Maria")
+    );
+    assert!(alert.is_active());
+    let listed = runtime.wandering_alerts().await.unwrap();
+    assert!(listed.alerts.iter().any(|a| a.id == id && a.is_active()));
+
+    // Acknowledged on another device: the runtime hears who did.
+    let r = app
+        .post(
+            &format!("/api/wandering-alerts/{id}/acknowledge"),
+            w.token(Role::Rn),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let by = told
+        .until("the acknowledgement pushed", |t| match t {
+            Told::Alerts(a) => a
+                .alerts
+                .iter()
+                .find(|a| a.id == id)
+                .and_then(|a| a.acknowledged_by.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(Some(by.as_str()), r.body["acknowledged_by"].as_str());
+    // Acknowledging here needs someone signed in.
+    assert_eq!(
+        runtime
+            .acknowledge_wandering_alert(id)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotSignedIn
+    );
 }

@@ -256,6 +256,35 @@ impl DeviceClient {
         crate::api_call::send(request).await
     }
 
+    /// `GET /api/devices/events` with a device token: the open event stream
+    /// (no overall timeout: it stays open; the server ends it when the token
+    /// expires), resuming after `last_event_id`.
+    #[tracing::instrument(skip_all, fields(device_id = token.device_id))]
+    pub async fn alert_events(
+        &self,
+        token: &DeviceToken,
+        last_event_id: Option<i64>,
+    ) -> Result<reqwest::Response> {
+        let mut request = self
+            .http
+            .get(format!("{}/api/devices/events", self.base))
+            .bearer_auth(&token.token)
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|_| crate::CoreError::Offline("the server is unreachable".to_owned()))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        Err(crate::api_call::api_error(status, &body))
+    }
+
     /// A request to `path` on this server (the caller adds its credentials).
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base))

@@ -10,6 +10,7 @@
 //! Resident and clinical data leave the runtime only through
 //! [`DeviceRuntime::clinical`], which requires a completely signed-in user.
 
+mod alerts;
 mod clinical;
 mod family_staff;
 mod residents;
@@ -52,6 +53,9 @@ pub trait DeviceEvents: Send + Sync + 'static {
     fn sync_status_changed(&self, status: &SyncStatus);
     /// The server ended the enrollment and the device erased its data.
     fn device_wiped(&self, notice: &WipeNotice);
+    /// The facility's wandering alerts changed (pushed, synced or
+    /// acknowledged), or the push channel came up or went down.
+    fn alerts_changed(&self, _alerts: &crate::alerts::WanderingAlerts) {}
 }
 
 /// A sink that drops every event (a runtime that is never started).
@@ -114,6 +118,8 @@ struct Inner {
     started: Arc<OnceLock<Started>>,
     launched_at: Instant,
     ui_ready: std::sync::Once,
+    /// Live wandering alerts (pushed; merged with synced records when read).
+    alerts: Arc<crate::alerts::ActiveAlerts>,
 }
 
 /// How this device applies its facility's policy.
@@ -194,6 +200,7 @@ impl DeviceRuntime {
                 started,
                 launched_at,
                 ui_ready: std::sync::Once::new(),
+                alerts: Arc::default(),
             }),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_directory;
+pub mod alerts;
 pub mod api_call;
 pub mod app_status;
 pub mod break_glass;

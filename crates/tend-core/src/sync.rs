@@ -10,6 +10,7 @@
 //! with a fake; the real one is the device link ([`crate::link::DeviceLink`]). Vault work runs on
 //! blocking threads (`spawn_blocking`), one transaction per page or batch.
 
+pub mod alerts;
 pub mod due;
 pub mod handoff;
 pub mod relocation;
@@ -376,6 +377,12 @@ impl SyncEngine {
     /// the next sync brings the same row (see [`store::apply_resident`]).
     pub async fn apply_resident(&self, change: SyncChange) -> Result<()> {
         self.blocking(move |c| store::apply_resident(c, &change))
+            .await
+    }
+
+    /// Open wandering alerts as synced (see [`alerts::recorded_alerts`]).
+    pub async fn recorded_alerts(&self) -> Result<Vec<tend_domain::wire::LiveAlert>> {
+        self.blocking(|c| alerts::recorded_alerts(c, Utc::now()))
             .await
     }
 

@@ -237,6 +237,14 @@ export const commands = {
 	 *  `correction_reason`, a correction of the record it `amends`.
 	 */
 	writeRecord: (patientId: number, amends: string | null, correctionReason: string | null, body: RecordBody_Deserialize) => typedError<LocalRecord_Serialize, AppError_Serialize>(__TAURI_INVOKE("write_record", { patientId, amends, correctionReason, body })),
+	/**
+	 *  The facility's open wandering alerts (pushed live, or synced when the
+	 *  push channel is down). Open on purpose: the lock screen shows them to
+	 *  everyone, and they carry only a room and a first name.
+	 */
+	wanderingAlerts: () => typedError<WanderingAlerts_Serialize, AppError_Serialize>(__TAURI_INVOKE("wandering_alerts")),
+	/**  Acknowledges a wandering alert as the signed-in clinician (online). */
+	acknowledgeWanderingAlert: (id: string) => typedError<LiveAlert_Serialize, AppError_Serialize>(__TAURI_INVOKE("acknowledge_wandering_alert", { id })),
 };
 
 /** Events */
@@ -247,6 +255,7 @@ export const events = {
 	sessionChanged: makeEvent<SessionChanged_Serialize, SessionChanged_Deserialize>("session-changed"),
 	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
 	updateInstalled: makeEvent<UpdateInstalled, UpdateInstalled>("update-installed"),
+	wanderingAlertsChanged: makeEvent<WanderingAlertsChanged_Serialize, WanderingAlertsChanged_Deserialize>("wandering-alerts-changed"),
 };
 
 /* Constants */
@@ -1850,6 +1859,47 @@ export type InitialSyncProgress = {
 	percent: number,
 };
 
+/**  An alert as a lock screen may show it. */
+export type LiveAlert = LiveAlert_Serialize | LiveAlert_Deserialize;
+
+/**  An alert as a lock screen may show it. */
+export type LiveAlert_Deserialize = {
+	/**  The `wandering_alert` record's id. */
+	id: string,
+	room?: string | null,
+	/**  The resident's first name only. */
+	first_name: string,
+	alert: WanderingAlertType,
+	location: string,
+	/**  When it happened (the device's clock, corrected). */
+	occurred_at: string,
+	acknowledged_at?: string | null,
+	/**  Who acknowledged (a staff member's name). */
+	acknowledged_by?: string | null,
+	escalated_at?: string | null,
+	/**  A later `found` closed it (a `found` is closed from the start). */
+	resolved_at?: string | null,
+};
+
+/**  An alert as a lock screen may show it. */
+export type LiveAlert_Serialize = {
+	/**  The `wandering_alert` record's id. */
+	id: string,
+	room: string | null,
+	/**  The resident's first name only. */
+	first_name: string,
+	alert: WanderingAlertType,
+	location: string,
+	/**  When it happened (the device's clock, corrected). */
+	occurred_at: string,
+	acknowledged_at: string | null,
+	/**  Who acknowledged (a staff member's name). */
+	acknowledged_by: string | null,
+	escalated_at: string | null,
+	/**  A later `found` closed it (a `found` is closed from the start). */
+	resolved_at: string | null,
+};
+
 /**  A record of the device's timeline. */
 export type LocalRecord = LocalRecord_Serialize | LocalRecord_Deserialize;
 
@@ -2872,6 +2922,34 @@ export type WanderingAlert_Serialize = {
 	/**  Where (1–200 characters): "east exit", "garden". */
 	location: string,
 	note: string | null,
+};
+
+/**  The alerts a screen shows, and whether they arrive live. */
+export type WanderingAlerts = WanderingAlerts_Serialize | WanderingAlerts_Deserialize;
+
+/**  The facility's wandering alerts changed, or the push channel came or went. */
+export type WanderingAlertsChanged = WanderingAlertsChanged_Serialize | WanderingAlertsChanged_Deserialize;
+
+/**  The facility's wandering alerts changed, or the push channel came or went. */
+export type WanderingAlertsChanged_Deserialize = WanderingAlerts_Deserialize;
+
+/**  The facility's wandering alerts changed, or the push channel came or went. */
+export type WanderingAlertsChanged_Serialize = WanderingAlerts_Serialize;
+
+/**  The alerts a screen shows, and whether they arrive live. */
+export type WanderingAlerts_Deserialize = {
+	/**  Open alerts, oldest first; `acknowledged_by` set once someone did. */
+	alerts: LiveAlert_Deserialize[],
+	/**  The push channel is up (else alerts arrive with sync). */
+	live: boolean,
+};
+
+/**  The alerts a screen shows, and whether they arrive live. */
+export type WanderingAlerts_Serialize = {
+	/**  Open alerts, oldest first; `acknowledged_by` set once someone did. */
+	alerts: LiveAlert_Serialize[],
+	/**  The push channel is up (else alerts arrive with sync). */
+	live: boolean,
 };
 
 /**  What a keyboard-wedge reader types. */

@@ -57,6 +57,36 @@ describe("LockScreen", () => {
     }
   });
 
+  it("shows an active wandering alert to everyone, room and first name only, live", async () => {
+    const maria = {
+      id: "0190a3b4-0000-7000-8000-000000000001",
+      room: "12",
+      first_name: "Maria",
+      alert: "exit_door",
+      location: "east exit",
+      occurred_at: "2026-12-05T10:00:00Z",
+      acknowledged_at: null,
+      acknowledged_by: null,
+      escalated_at: null,
+      resolved_at: null,
+    } as const;
+    mockCommands({ session_state: state("signed_out"), reader_status: "connected", wandering_alerts: { alerts: [maria], live: true } });
+    render(LockScreen);
+    expect(await screen.findByTestId("wandering-alert")).toHaveTextContent("Wandering alert: Room 12, Maria — exit door");
+    expect(screen.getByRole("alert")).toBeInTheDocument();
+    expect(screen.queryByTestId("alert-acknowledge")).not.toBeInTheDocument();
+    // Pushed: another alert arrives, Maria's was acknowledged elsewhere (it leaves the lock screen).
+    await emit("wandering-alerts-changed", {
+      live: true,
+      alerts: [
+        { ...maria, acknowledged_at: "2026-12-05T10:01:00Z", acknowledged_by: "Ruth Torres" },
+        { ...maria, id: "0190a3b4-0000-7000-8000-000000000002", room: "14", first_name: "Ada", alert: "missing" },
+      ],
+    });
+    await waitFor(() => expect(screen.getByTestId("wandering-alert")).toHaveTextContent("Wandering alert: Room 14, Ada — missing"));
+    expect(screen.getAllByTestId("wandering-alert")).toHaveLength(1);
+  });
+
   it("sizes the PIN pad by Rust's PIN rules", async () => {
     mockCommands({ session_state: state("pin_required"), reader_status: "connected" });
     render(LockScreen);

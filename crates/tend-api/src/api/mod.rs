@@ -1,6 +1,7 @@
 //! HTTP surface: routes (each documented for OpenAPI as it is registered, so
 //! the router and the document cannot drift), fallbacks, body limit, tracing.
 
+pub mod alerts;
 pub mod audit;
 pub mod audit_chain;
 pub mod audit_export;
@@ -130,6 +131,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(family::family_summary))
         .routes(routes!(family::send_family_message))
         .routes(routes!(family::end_family_session))
+        .routes(routes!(alerts::device_events))
+        .routes(routes!(alerts::acknowledge_alert))
 }
 
 /// Adds what every route shares and binds the state. Layers run after

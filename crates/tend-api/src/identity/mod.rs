@@ -65,6 +65,9 @@ pub struct IdentityConfig {
     /// How often the audit chains' heads are signed as checkpoints (with the
     /// same key as device orders); zero turns it off.
     pub audit_checkpoint_every: Duration,
+    /// How often unacknowledged wandering alerts are checked for escalation;
+    /// zero turns it off.
+    pub alert_escalation_every: Duration,
 }
 
 impl Default for IdentityConfig {
@@ -111,6 +114,7 @@ impl Default for IdentityConfig {
                 .map_or(1, |n| (n.get() / 2).max(1)),
             revocation_listener_url: None,
             audit_checkpoint_every: Duration::from_secs(5 * 60),
+            alert_escalation_every: Duration::from_secs(15),
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct IdentityState {
     pub orders: orders::OrderSigner,
     /// Facilities' minimum device protection (heartbeat lock decisions).
     pub protection: protection::ProtectionMinimums,
+    /// This instance's fan-out of live wandering alerts.
+    pub alerts: crate::api::alerts::AlertHub,
 }
 
 impl IdentityState {
@@ -152,6 +158,7 @@ impl IdentityState {
             password_work: tokio::sync::Semaphore::new(config.password_hash_concurrency.max(1)),
             orders: orders::OrderSigner::default(),
             protection: protection::ProtectionMinimums::default(),
+            alerts: crate::api::alerts::AlertHub::default(),
             config,
         }
     }
@@ -231,15 +238,23 @@ pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPoo
                 continue;
             }
         };
-        if let Err(e) = listener.listen(REVOCATION_CHANNEL).await {
+        // One connection per instance carries both channels: revocations and
+        // live wandering alerts (see `api::alerts`).
+        let channels = [REVOCATION_CHANNEL, crate::api::alerts::ALERT_CHANNEL];
+        if let Err(e) = listener.listen_all(channels).await {
             tracing::warn!(error = %e, "revocation listener cannot LISTEN; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        // Anything revoked while we were not listening is unknown: start clean.
+        // Anything revoked while we were not listening is unknown: start clean
+        // (and every push connection resumes from the events table).
         state.tokens.clear();
+        state.alerts.restart();
         loop {
             match listener.try_recv().await {
+                Ok(Some(notice)) if notice.channel() == crate::api::alerts::ALERT_CHANNEL => {
+                    state.alerts.receive(notice.payload());
+                }
                 Ok(Some(notice)) => {
                     if let Ok(id) = notice.payload().parse::<i64>() {
                         state.tokens.revoke_device(id);
@@ -248,10 +263,12 @@ pub async fn listen_for_revocations(state: Arc<IdentityState>, pool: sqlx::PgPoo
                 }
                 Ok(None) => {
                     state.tokens.clear();
+                    state.alerts.restart();
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "revocation listener failed; reconnecting");
                     state.tokens.clear();
+                    state.alerts.restart();
                     break;
                 }
             }

@@ -663,6 +663,14 @@ const TENANT_FREE: &[(&str, &str)] = &[
     // a copied or forged cursor.
     ("post", "/api/sync/push"),
     ("get", "/api/sync/pull"),
+    // Live wandering alerts: the push channel is device-token only (the
+    // facility is the token's); acknowledging takes an alert's UUID, not a
+    // tenant id, and is limited to clinical staff of the alert's facility.
+    // `alerts` tests both: another facility's device is sent nothing, and an
+    // acknowledgement from another organization is 404, from another
+    // facility of the organization 403 or 404, by an administrator 403.
+    ("get", "/api/devices/events"),
+    ("post", "/api/wandering-alerts/{id}/acknowledge"),
     // The audit chain of the caller's own organization (every chain for a
     // platform admin): no tenant id is taken; `audit_chain` tests the scope.
     ("get", "/api/audit-chain"),

@@ -9,6 +9,7 @@ mod admin_audit_client;
 mod admin_client;
 mod admin_dashboard_client;
 mod admin_directory_client;
+mod alerts;
 mod audit_chain;
 mod auth;
 mod authorship;

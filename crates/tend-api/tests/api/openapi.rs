@@ -90,6 +90,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/break-glass/{id}/review"),
     ("post", "/api/sync/push"),
     ("get", "/api/sync/pull"),
+    ("get", "/api/devices/events"),
+    ("post", "/api/wandering-alerts/{id}/acknowledge"),
 ];
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {

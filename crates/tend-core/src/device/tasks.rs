@@ -183,8 +183,12 @@ pub(super) async fn run_session(runtime: DeviceRuntime) {
         let status = runtime.status();
         runtime.tell(|e| e.status_changed(&status));
         let sync = start_sync(&runtime).await;
+        let push = runtime.start_alerts();
         let reporting = sync.as_ref().map(|(engine, _)| engine.clone());
         let result = heartbeats(&runtime, reporting).await;
+        if let Some(push) = push {
+            push.abort();
+        }
         // The session is over (wiped, held, or ended): sync stops and lets go of the vault.
         if let Some((_, stop)) = sync {
             let _ = stop.send(true);
@@ -211,6 +215,7 @@ pub(super) async fn run_session(runtime: DeviceRuntime) {
     // Wiped (even partly): the enrollment is gone, so back to setup.
     if matches!(runtime.inner.enrollment.saved(), Ok(None)) {
         runtime.inner.link.forget().await;
+        runtime.inner.alerts.clear();
         // Nobody stays signed in on a wiped device; no visit goes on.
         runtime.inner.login.logout();
         runtime.inner.family.end().await;
@@ -470,10 +475,12 @@ async fn start_sync(
             }
             watcher.tell(|e| e.sync_status_changed(&status));
             // A round completed: the facility may have been renamed or its
-            // policy changed.
+            // policy changed, and alert records may have arrived (the push
+            // channel may be down).
             if status.last_sync != last_sync {
                 last_sync = status.last_sync;
                 watcher.refresh_facility(&watched).await;
+                watcher.alerts_changed().await;
             }
             if changes.changed().await.is_err() {
                 break;

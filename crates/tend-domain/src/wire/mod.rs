@@ -2,6 +2,7 @@
 //! API serves and the device app's sync client sends, with the seed's field names.
 //! Requests reject unknown fields; validated identifiers parse while decoding.
 
+mod alerts;
 mod audit;
 mod auth;
 mod badges;
@@ -17,6 +18,7 @@ mod patients;
 mod sync;
 mod users;
 
+pub use alerts::*;
 pub use audit::*;
 pub use auth::*;
 pub use badges::*;
