@@ -27,6 +27,20 @@ export class HashRouter {
     this.path = pathFromHash(path);
   }
 
+  /**
+   * `replace`, but only while the location still shows `from`: a navigation already made
+   * (its hashchange not yet handled) wins over a redirect decided from an older path.
+   */
+  replaceFrom(from: string, path: string): boolean {
+    const now = pathFromHash(window.location.hash);
+    if (now !== from) {
+      this.path = now;
+      return false;
+    }
+    this.replace(path);
+    return true;
+  }
+
   destroy(): void {
     window.removeEventListener("hashchange", this.#onHashChange);
   }
