@@ -3,7 +3,7 @@
 //! and the answer goes straight into the device's roster so the resident
 //! view shows it before the next sync brings the same row.
 
-use tend_domain::wire::{Patient, RemovedId, SyncChange};
+use tend_domain::wire::{Patient, RemovedId, SyncChange, UpdatePatient};
 use tend_domain::{ErrorCode, PatientStatus};
 
 use super::DeviceRuntime;
@@ -79,11 +79,7 @@ impl DeviceRuntime {
     ) -> Result<ResidentSaved> {
         let m = self.resident_manager().await?;
         let body = residents::edit(draft, resident.version, &m.timezone)?;
-        let answer = residents::update(&m.api, resident.id, &body).await?;
-        if let UpdateAnswer::Saved(patient) = &answer {
-            show_in_roster(&m.access, patient).await;
-        }
-        Ok(answer.into())
+        m.update(resident.id, &body).await
     }
 
     /// Discharges a resident (or records their death) on `date`; they leave
@@ -96,9 +92,16 @@ impl DeviceRuntime {
     ) -> Result<ResidentSaved> {
         let m = self.resident_manager().await?;
         let body = residents::departure(how, date, resident.version, &m.timezone)?;
-        let answer = residents::update(&m.api, resident.id, &body).await?;
+        m.update(resident.id, &body).await
+    }
+}
+
+impl Manager {
+    /// Sends an update; a saved one goes straight into the roster.
+    async fn update(&self, id: i64, body: &UpdatePatient) -> Result<ResidentSaved> {
+        let answer = residents::update(&self.api, id, body).await?;
         if let UpdateAnswer::Saved(patient) = &answer {
-            show_in_roster(&m.access, patient).await;
+            show_in_roster(&self.access, patient).await;
         }
         Ok(answer.into())
     }
