@@ -25,7 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
-use tend_domain::records::RecordDraft;
+use tend_domain::records::{RecordBody, RecordDraft};
 use tend_domain::wire::{
     SyncChange, SyncPullPage, SyncPullQuery, SyncPush, SyncPushResult, SyncedFacility,
     DEVICE_SCHEMA_VERSION, MAX_PUSH_OPERATIONS, SYNC_PROTOCOL_VERSION,
@@ -298,11 +298,18 @@ impl SyncEngine {
     /// Validates and stores a record (outbox and timeline in one
     /// transaction), then wakes the loop. Never needs the network.
     pub async fn write_record(&self, draft: RecordDraft) -> Result<LocalRecord> {
+        // Colleagues are waiting for an alert: it goes up at once, not after
+        // the debounce that lets a burst of ordinary notes travel together.
+        let urgent = matches!(draft.body, RecordBody::WanderingAlert(_));
         let record = self
             .blocking(move |c| store::write_record(c, &draft))
             .await?;
         self.refresh().await?;
-        self.local_write.notify_one();
+        if urgent {
+            self.wake.notify_one();
+        } else {
+            self.local_write.notify_one();
+        }
         Ok(record)
     }
 

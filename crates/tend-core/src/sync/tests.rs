@@ -6,7 +6,9 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex as StdMutex;
 
 use chrono::NaiveDate;
-use tend_domain::records::{CareNote, ClinicalRecord, RecordBody, VitalSigns};
+use tend_domain::records::{
+    CareNote, ClinicalRecord, RecordBody, VitalSigns, WanderingAlert, WanderingAlertType,
+};
 use tend_domain::wire::{
     OperationPayload, Patient, RejectedOperation, RemovedId, StaffMember, SyncChange, SyncedBadge,
 };
@@ -548,6 +550,38 @@ async fn a_local_write_is_synced_after_the_debounce_not_the_interval() {
     let pushes = server.pushes();
     assert_eq!(pushes.len(), 1);
     assert_eq!(pushes[0].1.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wandering_alert_goes_up_at_once_without_the_debounce() {
+    let (engine, _dir) = engine();
+    let server = FakeServer::default();
+    let defaults = settings();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (end, ()) = tokio::join!(
+        engine.run(&server, &defaults, async {
+            let _ = stopped.await;
+        }),
+        async {
+            until(&engine, |s| s.last_sync.is_some() && !s.syncing).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let written = Instant::now();
+            let mut alert = note(3, "unused");
+            alert.body = RecordBody::WanderingAlert(WanderingAlert {
+                alert: WanderingAlertType::ExitDoor,
+                location: "east exit".into(),
+                note: None,
+            });
+            engine.write_record(alert).await.unwrap();
+            until(&engine, |s| s.pending == 0 && !s.syncing).await;
+            let waited = Instant::now() - written;
+            // Paused time: only the loop's own timers move the clock.
+            assert!(waited < defaults.debounce, "{waited:?}");
+            stop.send(()).unwrap();
+        }
+    );
+    assert_eq!(end, SyncEnd::Shutdown);
+    assert_eq!(server.pushes().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
