@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { connectionLabel, formatLastSync, formatPending, heldMessage, serverHost } from "./format";
+import { afterEach, describe, expect, it } from "vitest";
+import { connectionLabel, deviceTypeName, facilityTypeName, formatLastSync, formatPending, heldMessage, organizationTypeName, roleName, serverHost } from "./format";
+import { setDeviceLanguage } from "./i18n/index.svelte";
 
 const NOW = new Date("2026-11-26T15:00:00Z");
 
@@ -60,5 +61,21 @@ describe("heldMessage", () => {
   it("names a deactivation that did not come from the device's server", () => {
     const m = heldMessage({ code: "DEVICE_DEACTIVATED", reason: "bad_signature", device_uuid: uuid, since: "2026-12-04T00:00:00Z" });
     expect(m.detail).toContain("deactivated, without a signed order (the order did not come from this device's server)");
+  });
+});
+
+describe("names of roles, facility, organization and device types", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("name every role and type in English and Spanish", () => {
+    expect(roleName("RN")).toBe("Registered nurse (RN)");
+    expect(facilityTypeName("MEMORY_CARE")).toBe("Memory care");
+    expect(organizationTypeName(null)).toBe("Type not set");
+    expect(deviceTypeName("TABLET")).toBe("Tablet");
+    setDeviceLanguage("es");
+    expect(roleName("CNA")).toBe("Auxiliar de enfermería (CNA)");
+    expect(facilityTypeName("HOME_HEALTH")).toBe("Salud en el hogar (sin camas)");
+    expect(organizationTypeName("SNF_CHAIN")).toBe("Cadena de enfermería especializada");
+    expect(deviceTypeName("BADGE_READER")).toBe("Lector de credenciales");
   });
 });

@@ -1,6 +1,7 @@
 // Wording for sync and connection state, kept out of components so it can be tested alone.
 
-import type { AppStatus, ConnectionState, ErrorCode, HeldNotice } from "./bindings";
+import type { AppStatus, ConnectionState, DeviceType, ErrorCode, FacilityType, HeldNotice, OrganizationType, Role } from "./bindings";
+import { t } from "./i18n/index.svelte";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -111,4 +112,68 @@ export function deviceAlerts(status: AppStatus | null): DeviceAlert[] {
     });
   }
   return alerts;
+}
+
+// Names of the generated enums, shared by every screen (`common.*` keys). Exhaustive on
+// purpose: a new Role, FacilityType, OrganizationType or DeviceType in bindings.ts does not
+// compile here until common.json names it.
+const ROLE_KEYS = {
+  RN: "common.roles.RN",
+  LPN: "common.roles.LPN",
+  CNA: "common.roles.CNA",
+  MED_TECH: "common.roles.MED_TECH",
+  THERAPIST: "common.roles.THERAPIST",
+  SOCIAL_WORKER: "common.roles.SOCIAL_WORKER",
+  FACILITY_ADMIN: "common.roles.FACILITY_ADMIN",
+  ORG_ADMIN: "common.roles.ORG_ADMIN",
+  PLATFORM_ADMIN: "common.roles.PLATFORM_ADMIN",
+} as const satisfies Record<Role, `common.roles.${Role}`>;
+
+const FACILITY_TYPE_KEYS = {
+  ALF: "common.facilityTypes.ALF",
+  MEMORY_CARE: "common.facilityTypes.MEMORY_CARE",
+  SNF: "common.facilityTypes.SNF",
+  HOSPICE: "common.facilityTypes.HOSPICE",
+  HOME_HEALTH: "common.facilityTypes.HOME_HEALTH",
+} as const satisfies Record<FacilityType, `common.facilityTypes.${FacilityType}`>;
+
+const ORGANIZATION_TYPE_KEYS = {
+  ALF_OPERATOR: "common.organizationTypes.ALF_OPERATOR",
+  MEMORY_CARE_GROUP: "common.organizationTypes.MEMORY_CARE_GROUP",
+  SNF_CHAIN: "common.organizationTypes.SNF_CHAIN",
+  HOME_HEALTH_AGENCY: "common.organizationTypes.HOME_HEALTH_AGENCY",
+  MULTI_SITE_SYSTEM: "common.organizationTypes.MULTI_SITE_SYSTEM",
+} as const satisfies Record<OrganizationType, `common.organizationTypes.${OrganizationType}`>;
+
+const DEVICE_TYPE_KEYS = {
+  WORKSTATION: "common.deviceTypes.WORKSTATION",
+  LAPTOP: "common.deviceTypes.LAPTOP",
+  TABLET: "common.deviceTypes.TABLET",
+  RASPBERRY_PI: "common.deviceTypes.RASPBERRY_PI",
+  BADGE_READER: "common.deviceTypes.BADGE_READER",
+} as const satisfies Record<DeviceType, `common.deviceTypes.${DeviceType}`>;
+
+/** "Registered nurse (RN)" / "Enfermero/a registrado/a (RN)"; an unknown code as itself. */
+export function roleName(role: Role): string {
+  const key = ROLE_KEYS[role] as (typeof ROLE_KEYS)[Role] | undefined;
+  return key ? t(key) : role;
+}
+
+/** "Memory care" / "Cuidado de la memoria"; an unknown code as itself. */
+export function facilityTypeName(type: FacilityType): string {
+  const key = FACILITY_TYPE_KEYS[type] as (typeof FACILITY_TYPE_KEYS)[FacilityType] | undefined;
+  return key ? t(key) : type;
+}
+
+/** "Skilled nursing chain"; "Type not set" for an organization created without one. */
+export function organizationTypeName(type: OrganizationType | null | undefined): string {
+  if (type == null) return t("common.organizationTypes.notSet");
+  const key = ORGANIZATION_TYPE_KEYS[type] as (typeof ORGANIZATION_TYPE_KEYS)[OrganizationType] | undefined;
+  return key ? t(key) : type;
+}
+
+/** "Tablet" / "Tableta"; an unknown code as itself. */
+export function deviceTypeName(type: DeviceType): string {
+  const key = DEVICE_TYPE_KEYS[type] as (typeof DEVICE_TYPE_KEYS)[DeviceType] | undefined;
+  return key ? t(key) : type;
 }
