@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { events, type AppStatus, type EnrollmentState } from "$lib/bindings";
 import App from "./App.svelte";
 import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands, reject } from "./test/ipc";
@@ -383,5 +384,36 @@ describe("App shell and router", () => {
     await waitFor(() => expect(screen.getByTestId("status-pending")).toHaveTextContent("7 changes waiting to sync"));
     await userEvent.click(screen.getByRole("button", { name: "Sync details" }));
     expect(screen.getByRole("dialog", { name: "Sync details" })).toBeInTheDocument();
+  });
+});
+
+describe("App shell in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("sets the page's language, the navigation, the window title and the status bar from the language shown", async () => {
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
+    startAt("#/lock");
+    render(App);
+    expect(document.documentElement.lang).toBe("en-US");
+    expect(screen.getByTestId("nav-about")).toHaveTextContent("About");
+
+    setDeviceLanguage("es");
+    await waitFor(() => expect(document.documentElement.lang).toBe("es-US"));
+    expect(screen.getByTestId("nav-about")).toHaveTextContent("Acerca de");
+    expect(screen.getByTestId("nav-lock")).toHaveTextContent("Iniciar sesión");
+    expect(screen.getByRole("link", { name: "Ir al contenido principal" })).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { level: 1, name: "Acerque su credencial" })).toBeInTheDocument();
+    await waitFor(() => expect(document.title).toBe("Acerque su credencial · Tend"));
+    await waitFor(() => expect(screen.getByTestId("status-connection")).toHaveTextContent("En línea"));
+  });
+
+  it("says a screen is not found in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null, enrollment_status: ENROLLED });
+    startAt("#/no-such-screen");
+    render(App);
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("No encontramos esa pantalla");
+    expect(screen.getByTestId("not-found-back")).toHaveTextContent("Volver a la pantalla de inicio");
+    await waitFor(() => expect(document.title).toBe("No encontrado · Tend"));
   });
 });

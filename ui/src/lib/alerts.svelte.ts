@@ -3,20 +3,23 @@
 // `wanderingAlerts` backs that up. An alert carries only a room and a first name.
 
 import { commands, events, type AppError, type LiveAlert, type WanderingAlerts } from "./bindings";
+import { t } from "./i18n/index.svelte";
 import { call, subscribe } from "./ipc";
 
 export const ALERTS_POLL_MS = 15_000;
 
-const TYPE_TEXT: Record<LiveAlert["alert"], string> = {
-  exit_door: "exit door",
-  missing: "missing",
-  found: "found",
-};
+const TYPE_KEYS = {
+  exit_door: "status.alerts.types.exit_door",
+  missing: "status.alerts.types.missing",
+  found: "status.alerts.types.found",
+} as const satisfies Record<LiveAlert["alert"], string>;
 
-/** "Wandering alert: Room 12, Maria — exit door" (room and first name only). */
+/** "Wandering alert: Room 12, Maria — exit door" (room and first name only), in the language shown. */
 export function alertText(alert: LiveAlert): string {
-  const where = alert.room ? `Room ${alert.room}, ` : "";
-  return `Wandering alert: ${where}${alert.first_name} — ${TYPE_TEXT[alert.alert]}`;
+  const type = t(TYPE_KEYS[alert.alert]);
+  return alert.room
+    ? t("status.alerts.withRoom", { room: alert.room, name: alert.first_name, type })
+    : t("status.alerts.noRoom", { name: alert.first_name, type });
 }
 
 /** Not acknowledged and not closed by a later "found". */

@@ -4,6 +4,7 @@
 
 import type { AppError, ErrorCode, IdentitySource, WipeNotice } from "./bindings";
 import { errorMessage } from "./errors";
+import { t } from "./i18n/index.svelte";
 
 /** How often the "waiting for approval" view asks the server again. */
 export const APPROVAL_POLL_MS = 3_000;
@@ -16,56 +17,60 @@ const CODE_PROBLEMS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "ENROLLMENT_CODE_REQUIRED",
 ]);
 
-const ENROLLMENT_COPY: Partial<Record<ErrorCode, string>> = {
-  ENROLLMENT_CODE_INVALID:
-    "That enrollment code isn't right. Check it for typos (letters and numbers in groups of four), or ask your administrator for a new one.",
-  ENROLLMENT_CODE_EXPIRED: "That enrollment code has expired. Ask your administrator for a new one.",
-  ENROLLMENT_CODE_REVOKED: "That enrollment code was cancelled by an administrator. Ask them for a new one.",
-  ENROLLMENT_CODE_EXHAUSTED:
-    "That enrollment code has already been used as many times as it allows. Ask your administrator for a new one.",
-  ENROLLMENT_CODE_REQUIRED:
-    "This device needs an enrollment code. Ask your administrator for one, or ask them to register this device's hardware ID first.",
-  RATE_LIMITED: "Too many enrollment attempts in a short time. Wait a minute, then try again.",
-  OFFLINE:
-    "The server can't be reached. Check this device's network connection and the server address, then try again.",
-  DEVICE_CLONE_CONFLICT:
-    "Another device is already enrolled with this hardware ID, often because both were set up from the same disk image.",
-};
+// Failures the setup screen explains in its own words (the rest in the general ones).
+const ENROLLMENT_KEYS = {
+  ENROLLMENT_CODE_INVALID: "setup.errors.ENROLLMENT_CODE_INVALID",
+  ENROLLMENT_CODE_EXPIRED: "setup.errors.ENROLLMENT_CODE_EXPIRED",
+  ENROLLMENT_CODE_REVOKED: "setup.errors.ENROLLMENT_CODE_REVOKED",
+  ENROLLMENT_CODE_EXHAUSTED: "setup.errors.ENROLLMENT_CODE_EXHAUSTED",
+  ENROLLMENT_CODE_REQUIRED: "setup.errors.ENROLLMENT_CODE_REQUIRED",
+  RATE_LIMITED: "setup.errors.RATE_LIMITED",
+  OFFLINE: "setup.errors.OFFLINE",
+  DEVICE_CLONE_CONFLICT: "setup.errors.DEVICE_CLONE_CONFLICT",
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
+type EnrollmentCode = keyof typeof ENROLLMENT_KEYS;
+
+function hasEnrollmentWords(code: ErrorCode): code is EnrollmentCode {
+  return Object.prototype.hasOwnProperty.call(ENROLLMENT_KEYS, code);
+}
 
 /** What the administrator does about a clone conflict (shown with the hardware ID). */
-export const CLONE_CONFLICT_HELP =
-  "Administrator: in the admin console under Devices, find the device with the hardware ID shown on this screen. If this device replaces it, deactivate the old one and give this device a new code. If both are in use, reinstall this device's system so it gets its own identity.";
+export function cloneConflictHelp(): string {
+  return t("setup.errors.cloneHelp");
+}
 
-/** A sentence for an enrollment failure, in the words of the setup screen. */
+/** A sentence for an enrollment failure, in the words of the setup screen and the language shown. */
 export function enrollmentErrorMessage(error: AppError): string {
-  return ENROLLMENT_COPY[error.code] ?? errorMessage(error);
+  return hasEnrollmentWords(error.code) ? t(ENROLLMENT_KEYS[error.code]) : errorMessage(error);
 }
 
 /** The heading above an enrollment failure. */
 export function enrollmentErrorTitle(error: AppError): string {
-  return CODE_PROBLEMS.has(error.code) ? "This code can't be used" : "This device couldn't be enrolled";
+  return CODE_PROBLEMS.has(error.code) ? t("setup.errors.codeTitle") : t("setup.errors.deviceTitle");
 }
 
-const SOURCE_WORDS: Record<IdentitySource, string> = {
-  dmi_product_uuid: "Computer's built-in system ID (DMI)",
-  raspberry_pi_serial: "Raspberry Pi serial number",
-  mac_platform_uuid: "Mac hardware ID",
-  windows_machine_guid: "Windows machine ID",
-  machine_id: "Operating system's machine ID",
-};
+const SOURCE_KEYS = {
+  dmi_product_uuid: "setup.identity.sources.dmi_product_uuid",
+  raspberry_pi_serial: "setup.identity.sources.raspberry_pi_serial",
+  mac_platform_uuid: "setup.identity.sources.mac_platform_uuid",
+  windows_machine_guid: "setup.identity.sources.windows_machine_guid",
+  machine_id: "setup.identity.sources.machine_id",
+} as const satisfies Record<IdentitySource, string>;
 
 export function identitySourceWords(source: IdentitySource): string {
-  return SOURCE_WORDS[source] ?? source;
+  const key = SOURCE_KEYS[source] as (typeof SOURCE_KEYS)[IdentitySource] | undefined;
+  return key ? t(key) : source;
 }
 
 /** Why a wiped device is back at setup. */
 export function wipeNoticeMessage(notice: WipeNotice): string {
   switch (notice.reason) {
     case "DEVICE_DEACTIVATED":
-      return "An administrator deactivated this device; its local data has been erased.";
+      return t("setup.wiped.deactivated");
     case "DEVICE_REJECTED":
-      return "An administrator rejected this device; its local data has been erased.";
+      return t("setup.wiped.rejected");
     default:
-      return "The server no longer recognizes this device; its local data has been erased.";
+      return t("setup.wiped.unknown");
   }
 }

@@ -1,6 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { AppError } from "./bindings";
 import { ERROR_CODES, errorMessage, fieldError, isErrorCode, isRetryable, toAppError } from "./errors";
+import { setDeviceLanguage } from "./i18n/index.svelte";
 
 describe("errorMessage", () => {
   it("has readable copy for every code in the contract", () => {
@@ -37,6 +38,42 @@ describe("errorMessage", () => {
     const error = { code: "SOME_FUTURE_CODE", message: "A newer server explains this." } as unknown as AppError;
     expect(errorMessage(error)).toBe("A newer server explains this.");
     expect(errorMessage({ ...error, message: "" })).toMatch(/went wrong/);
+  });
+});
+
+describe("errorMessage in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("has Spanish words for every code, different from the English ones", () => {
+    for (const code of ERROR_CODES) {
+      const english = errorMessage({ code, message: "" });
+      setDeviceLanguage("es");
+      const spanish = errorMessage({ code, message: "" });
+      setDeviceLanguage("en");
+      expect(spanish.length, code).toBeGreaterThan(20);
+      expect(spanish, code).not.toContain("errors.codes");
+      expect(spanish, code).not.toBe(english);
+    }
+  });
+
+  it("shows the code's Spanish words instead of the backend's English message", () => {
+    const error: AppError = { code: "VALIDATION_FAILED", message: "HTTPS is required for remote servers." };
+    setDeviceLanguage("es");
+    expect(errorMessage(error)).toBe("Parte de la información ingresada no es válida. Revísela e intente de nuevo.");
+    expect(errorMessage({ code: "BADGE_PIN_WRONG", message: "Wrong PIN: 2 tries left." })).toBe("Ese PIN no es correcto. Revíselo e intente de nuevo.");
+  });
+
+  it("translates at call time, and fills the lockout minutes", () => {
+    const error: AppError = { code: "BADGE_LOCKED", message: "" };
+    expect(errorMessage(error)).toMatch(/^This badge is locked for \d+ minutes/);
+    setDeviceLanguage("es");
+    expect(errorMessage(error)).toMatch(/^Esta credencial está bloqueada por \d+ minutos/);
+  });
+
+  it("does not show an unknown code's English message in Spanish", () => {
+    const error = { code: "SOME_FUTURE_CODE", message: "A newer server explains this." } as unknown as AppError;
+    setDeviceLanguage("es");
+    expect(errorMessage(error)).toMatch(/^Algo salió mal/);
   });
 });
 

@@ -1,15 +1,14 @@
 // The screens of the app and their hash paths. Paths are part of the contract with the
 // end-to-end tests and with links in other screens, so they only ever get added to.
+// Their names are `common.routes.<id>.label` / `.title` (routeLabel, routeTitle).
+
+import { t } from "./i18n/index.svelte";
 
 export type RouteId = "setup" | "lock" | "home" | "admin" | "family" | "about" | "patients" | "patient";
 
 export interface RouteDef {
   readonly id: RouteId;
   readonly path: `/${string}`;
-  /** Short label for the navigation bar. */
-  readonly label: string;
-  /** Window title and screen name for assistive technology. */
-  readonly title: string;
   /** "kiosk" screens hide the navigation: they face residents and visitors. */
   readonly chrome: "full" | "kiosk";
   /** False for screens reached from another screen (one patient), not from the nav bar. */
@@ -17,16 +16,26 @@ export interface RouteDef {
 }
 
 export const ROUTES: readonly RouteDef[] = [
-  { id: "setup", path: "/setup", label: "Setup", title: "Set up this device", chrome: "full" },
-  { id: "lock", path: "/lock", label: "Sign in", title: "Tap your badge", chrome: "full" },
-  { id: "home", path: "/home", label: "Home", title: "Nurse home", chrome: "full" },
-  { id: "admin", path: "/admin", label: "Admin", title: "Admin console", chrome: "full" },
-  { id: "family", path: "/family", label: "Family", title: "Family welcome", chrome: "kiosk" },
-  { id: "about", path: "/about", label: "About", title: "About this device", chrome: "full" },
-  { id: "patients", path: "/patients", label: "Residents", title: "Residents", chrome: "full" },
+  { id: "setup", path: "/setup", chrome: "full" },
+  { id: "lock", path: "/lock", chrome: "full" },
+  { id: "home", path: "/home", chrome: "full" },
+  { id: "admin", path: "/admin", chrome: "full" },
+  { id: "family", path: "/family", chrome: "kiosk" },
+  { id: "about", path: "/about", chrome: "full" },
+  { id: "patients", path: "/patients", chrome: "full" },
   // ":id" matches one path segment; the screen receives it in `params`.
-  { id: "patient", path: "/patients/:id", label: "Resident", title: "Resident", chrome: "full", nav: false },
+  { id: "patient", path: "/patients/:id", chrome: "full", nav: false },
 ];
+
+/** Short label for the navigation bar, in the language shown. */
+export function routeLabel(route: Pick<RouteDef, "id">): string {
+  return t(`common.routes.${route.id}.label`);
+}
+
+/** Window title and screen name for assistive technology, in the language shown. */
+export function routeTitle(route: Pick<RouteDef, "id">): string {
+  return t(`common.routes.${route.id}.title`);
+}
 
 /** The routes shown in the navigation bar. */
 export const NAV_ROUTES: readonly RouteDef[] = ROUTES.filter((route) => route.nav !== false);

@@ -4,6 +4,7 @@
 
 import type { AppError } from "./bindings";
 import { errorMessage } from "./errors";
+import { t } from "./i18n/index.svelte";
 import { call, subscribe } from "./ipc";
 import { nurseCommands, nurseEvents } from "./nurse-api";
 import type { SyncProblem, SyncStatus } from "./nurse-types";
@@ -58,23 +59,23 @@ export class SyncWatcher {
   }
 }
 
-/** The last sync failure in words a nurse can act on. */
+/** The last sync failure in words a nurse can act on, in the language shown. */
 export function syncProblemText(problem: Pick<SyncProblem, "code" | "message">): string {
   switch (problem.code) {
     case "OFFLINE":
-      return "The server couldn't be reached. Tend keeps trying on its own; your work is safe on this device.";
+      return t("status.problems.offline");
     case "UNAVAILABLE":
-      return "The server isn't answering right now. Tend keeps trying on its own; your work is safe on this device.";
+      return t("status.problems.unavailable");
     case "UNSUPPORTED_VERSION":
-      return "This version of Tend is too old for the server. Ask your administrator to update Tend; your unsynced work is kept.";
+      return t("status.problems.unsupportedVersion");
     case "UNAUTHORIZED":
     case "DEVICE_UNKNOWN":
     case "DEVICE_DEACTIVATED":
-      return `The server no longer accepts this device. ${errorMessage(problem as AppError)}`;
+      return t("status.problems.notAccepted", { reason: errorMessage(problem as AppError) });
     case "RATE_LIMITED":
-      return "The server asked Tend to slow down. It will try again in a moment.";
+      return t("status.problems.rateLimited");
     case "INTERNAL":
-      return "The server had a problem. Tend will try again; if it keeps happening, contact support.";
+      return t("status.problems.internal");
     default:
       return errorMessage(problem as AppError);
   }

@@ -1,6 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { DESKTOP_INFO, mockCommands, reject } from "../test/ipc";
 import AboutScreen from "./AboutScreen.svelte";
 
@@ -59,5 +60,30 @@ describe("AboutScreen", () => {
     const alert = await screen.findByTestId("about-error");
     expect(alert).toHaveAttribute("data-code", "UNAVAILABLE");
     expect(alert).toHaveTextContent("isn't available right now");
+  });
+});
+
+describe("AboutScreen in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("names the details and a failure in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ app_info: { ...DESKTOP_INFO, profile: "kiosk", webkit_dmabuf_workaround: false } });
+    render(AboutScreen);
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Acerca de este dispositivo");
+    expect(await screen.findByTestId("about-profile")).toHaveTextContent("Quiosco (de pared, letra grande)");
+    expect(screen.getByTestId("about-dmabuf")).toHaveTextContent("Desactivada");
+    expect(screen.getByText("Carpeta de datos")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Comprobar de nuevo" })).toBeInTheDocument();
+  });
+
+  it("shows a failure in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ app_info: () => reject("STORAGE_UNAVAILABLE", "open /data: permission denied") });
+    render(AboutScreen);
+    const error = await screen.findByTestId("about-error");
+    expect(error).toHaveTextContent("No se pudieron leer los datos de este dispositivo");
+    expect(error).toHaveTextContent("Este dispositivo no puede leer ni guardar sus datos");
+    expect(error).toHaveTextContent("Intentar de nuevo");
   });
 });

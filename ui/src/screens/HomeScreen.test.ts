@@ -1,6 +1,7 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { formatLongDate, setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import { NO_CARE_DETAILS } from "../test/fixtures";
 import type { SessionState } from "$lib/bindings";
 import type { RosterPatient } from "$lib/nurse-types";
@@ -81,5 +82,28 @@ describe("HomeScreen", () => {
     render(HomeScreen);
     const card = await screen.findByTestId("due-soon");
     expect(await within(card).findByRole("heading", { name: "Nothing due" })).toBeInTheDocument();
+  });
+});
+
+describe("HomeScreen in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("greets, dates the shift at the facility and names the actions in Spanish", async () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/Chicago");
+    mockCommands({ session_state: ACTIVE, reader_status: "connected", roster: [], due_follow_ups: [], handoff_notes: [] });
+    render(HomeScreen);
+    const signedIn = await screen.findByTestId("home-signed-in");
+    expect(signedIn).toHaveTextContent("Sesión iniciada como Ada Nightingale (ada)");
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent(/^(Buenos días|Buenas tardes|Buenas noches), Ada Nightingale$/);
+    const date = formatLongDate(new Date());
+    expect(date).toMatch(/ de /);
+    expect(screen.getByText(`${date}. Este es su turno de un vistazo.`)).toBeInTheDocument();
+    expect(screen.getByTestId("home-lock")).toHaveTextContent("Bloquear");
+    expect(screen.getByTestId("home-logout")).toHaveTextContent("Cerrar sesión");
+    expect(await screen.findByText("Todavía no hay residentes en este dispositivo")).toBeInTheDocument();
   });
 });

@@ -1,8 +1,9 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { emit } from "@tauri-apps/api/event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { DOMAIN_RULES, type SessionState } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { DESKTOP_INFO, mockCommands, reject } from "../test/ipc";
 import LockScreen from "./LockScreen.svelte";
 
@@ -263,5 +264,53 @@ describe("LockScreen", () => {
       { username: "ada", password: "correct horse" },
     ]);
     await waitFor(() => expect(screen.queryByTestId("password-form")).not.toBeInTheDocument());
+  });
+});
+
+describe("LockScreen in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("asks for the badge and shows the reader's status in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ session_state: state("signed_out"), reader_status: "connected" });
+    render(LockScreen);
+    expect(await screen.findByRole("heading", { level: 1 })).toHaveTextContent("Acerque su credencial");
+    expect(screen.getByTestId("lock-state")).toHaveTextContent("Esperando una credencial…");
+    await waitFor(() => expect(screen.getByTestId("reader-status")).toHaveTextContent("Lector de credenciales conectado"));
+    expect(screen.getByTestId("use-password")).toHaveTextContent("Usar contraseña");
+  });
+
+  it("says a wrong PIN and the attempts left in Spanish, with plurals", async () => {
+    setDeviceLanguage("es");
+    mockCommands({
+      session_state: state("pin_required", {
+        attempts_left: 3,
+        failure: { code: "BADGE_PIN_WRONG", message: "wrong PIN" },
+      } as Partial<SessionState>),
+      reader_status: "connected",
+    });
+    render(LockScreen);
+    expect(await screen.findByTestId("pin-attempts")).toHaveTextContent(/^Quedan 3 intentos$/);
+    expect(screen.getByRole("heading", { name: "Ingrese su PIN" })).toBeInTheDocument();
+    const error = screen.getByTestId("login-error");
+    expect(error).toHaveTextContent("No se inició sesión");
+    expect(error).toHaveTextContent(
+      `Ese PIN no es correcto. Quedan 3 intentos antes de que esta credencial se bloquee durante ${DOMAIN_RULES.pin.lockout_minutes} minutos.`,
+    );
+    expect(screen.getByTestId("pin-delete")).toHaveAccessibleName("Borrar el último dígito");
+  });
+
+  it("says the last attempt and a locked badge in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({
+      session_state: state("pin_required", {
+        attempts_left: 1,
+        failure: { code: "BADGE_PIN_WRONG", message: "wrong PIN" },
+      } as Partial<SessionState>),
+      reader_status: "connected",
+    });
+    render(LockScreen);
+    expect(await screen.findByTestId("pin-attempts")).toHaveTextContent(/^Queda 1 intento$/);
+    expect(screen.getByTestId("login-error")).toHaveTextContent("Un PIN incorrecto más bloqueará esta credencial");
   });
 });

@@ -1,7 +1,8 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { events, type DeviceIdentityInfo, type EnrollmentState, type ErrorCode } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { NOT_CONFIGURED, mockCommands, reject } from "../test/ipc";
 import SetupScreen from "./SetupScreen.svelte";
 
@@ -327,5 +328,39 @@ describe("SetupScreen", () => {
       "An administrator rejected this device; its local data has been erased.",
     );
     expect(screen.queryByTestId("enrollment-pending")).not.toBeInTheDocument();
+  });
+});
+
+describe("SetupScreen in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("shows the heading, the steps and the device's identity in Spanish", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    backend();
+    render(SetupScreen);
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Configurar este dispositivo");
+    expect(screen.getByLabelText("Dirección del servidor")).toBe(screen.getByTestId("server-url-input"));
+    expect(screen.getByTestId("server-url-check")).toHaveTextContent("Comprobar la dirección");
+    await toStepTwo(user);
+    expect(screen.getByTestId("enroll-submit")).toHaveTextContent("Inscribir este dispositivo");
+    expect(await screen.findByTestId("identity-source")).toHaveTextContent("ID de equipo del sistema operativo");
+  });
+
+  it("asks for an address and explains an enrollment failure in Spanish", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    backend({ enroll_device: () => reject("ENROLLMENT_CODE_EXPIRED", "server detail") });
+    render(SetupScreen);
+    await user.click(screen.getByTestId("server-url-check"));
+    const empty = await screen.findByTestId("server-url-error");
+    expect(empty).toHaveTextContent("No se puede usar esta dirección");
+    expect(empty).toHaveTextContent("Primero ingrese la dirección del servidor.");
+    await toStepTwo(user);
+    await user.click(screen.getByTestId("enroll-submit"));
+    const error = await screen.findByTestId("enrollment-error");
+    expect(error).toHaveTextContent("No se puede usar este código");
+    expect(error).toHaveTextContent("Ese código de inscripción venció.");
+    expect(error).not.toHaveTextContent("server detail");
   });
 });

@@ -1,5 +1,6 @@
 import { render, screen } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import StatusBar from "./StatusBar.svelte";
 
 const NOW = new Date("2026-11-26T15:00:00Z");
@@ -117,5 +118,61 @@ describe("StatusBar", () => {
       error: { code: "INTERNAL", message: "" },
     });
     expect(screen.getByTestId("status-connection")).toHaveAttribute("data-state", "online");
+  });
+});
+
+describe("StatusBar in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("names the connection and says when it last synced, with plurals", () => {
+    setDeviceLanguage("es");
+    render(StatusBar, {
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:55:00Z", pending: 1 },
+      now: NOW,
+    });
+    expect(screen.getByTestId("status-connection")).toHaveTextContent("En línea");
+    expect(screen.getByTestId("status-last-sync")).toHaveTextContent("Sincronizado hace 5 minutos");
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("1 cambio pendiente de sincronizar");
+    expect(screen.getByRole("contentinfo")).toHaveAccessibleName("Estado de la conexión y de la sincronización");
+  });
+
+  it("says offline, one minute, and a date in the facility's time zone", () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/Chicago");
+    const { unmount } = render(StatusBar, {
+      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:59:00Z", pending: 3 },
+      now: NOW,
+    });
+    expect(screen.getByTestId("status-connection")).toHaveTextContent("Sin conexión");
+    expect(screen.getByTestId("status-connection")).toHaveTextContent("Los cambios se guardan en este dispositivo");
+    expect(screen.getByTestId("status-last-sync")).toHaveTextContent("Sincronizado hace 1 minuto");
+    expect(screen.getByTestId("status-pending")).toHaveTextContent("3 cambios pendientes de sincronizar");
+    unmount();
+    // 02:30 UTC on 20 November is still the 19th, in the evening, in Chicago.
+    render(StatusBar, {
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-20T02:30:00Z", pending: 0 },
+      now: NOW,
+    });
+    expect(screen.getByTestId("status-last-sync")).toHaveTextContent(/^Sincronizado el 19 nov\.?, 8:30\sp\.\s?m\.$/);
+  });
+
+  it("alerts a held device in Spanish, with its hardware ID", () => {
+    setDeviceLanguage("es");
+    render(StatusBar, {
+      status: {
+        connection: "online",
+        server_url: "https://tend.example.org",
+        last_sync: null,
+        pending: 0,
+        held: { code: "DEVICE_UNKNOWN", reason: "unsigned", device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32", since: "2026-12-04T00:00:00Z" },
+      },
+      now: NOW,
+    });
+    const alert = screen.getByTestId("status-held");
+    expect(alert).toHaveTextContent("Dispositivo bloqueado — no se eliminó nada");
+    expect(alert).toHaveTextContent("vuelva a adoptar el dispositivo 4c4c4544-0042-3510-8052-b4c04f4e4d32");
   });
 });

@@ -1,7 +1,8 @@
 import { emit } from "@tauri-apps/api/event";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import type { AppStatus } from "$lib/bindings";
 import type { SyncStatus } from "$lib/nurse-types";
 import { SyncWatcher } from "$lib/sync.svelte";
@@ -152,5 +153,33 @@ describe("SyncWatcher", () => {
     expect(watcher.status).toBeNull();
     expect(watcher.error?.code).toBe("STORAGE_UNAVAILABLE");
     expect((await watcher.syncNow())?.code).toBe("OFFLINE");
+  });
+});
+
+describe("sync details in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("names what waits, what was refused and the last problem in Spanish", async () => {
+    setDeviceLanguage("es");
+    render(StatusBar, {
+      status: ONLINE,
+      sync: {
+        ...SYNCED,
+        pending: 2,
+        rejected: 1,
+        last_error: { code: "RATE_LIMITED", message: "slow down", at: "2026-11-27T14:59:00Z" },
+      },
+      now: NOW,
+    });
+    expect(screen.getByTestId("status-sync-problem")).toHaveTextContent("Problema de sincronización");
+    await userEvent.click(screen.getByTestId("status-sync-details"));
+    const dialog = screen.getByRole("dialog", { name: "Detalles de sincronización" });
+    expect(within(dialog).getByTestId("sync-details-connection")).toHaveTextContent("En línea");
+    expect(within(dialog).getByTestId("sync-details-last")).toHaveTextContent("Sincronizado hace 2 minutos");
+    expect(within(dialog).getByTestId("sync-details-pending")).toHaveTextContent("2 cambios");
+    expect(within(dialog).getByTestId("sync-details-rejected")).toHaveTextContent("1 registro — vea la documentación del residente");
+    expect(within(dialog).getByTestId("sync-details-error")).toHaveTextContent("El servidor pidió a Tend que vaya más despacio.");
+    expect(within(dialog).getByTestId("sync-now")).toHaveTextContent("Sincronizar ahora");
+    expect(within(dialog).getByRole("button", { name: "Cerrar los detalles de sincronización" })).toBeInTheDocument();
   });
 });

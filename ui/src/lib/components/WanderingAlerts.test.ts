@@ -1,7 +1,8 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { emit } from "@tauri-apps/api/event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import type { LiveAlert } from "$lib/bindings";
 import { AlertWatcher, alertText } from "$lib/alerts.svelte";
 import { mockCommands, reject } from "../../test/ipc";
@@ -99,5 +100,20 @@ describe("AlertWatcher", () => {
     await watcher.acknowledge(MARIA.id);
     expect(watcher.alerts[0]?.acknowledged_by).toBeNull();
     expect(watcher.error?.code).toBe("OFFLINE");
+  });
+});
+
+describe("WanderingAlerts in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("says room, first name and type in Spanish, and who acknowledged", () => {
+    setDeviceLanguage("es");
+    expect(alertText(MARIA)).toBe("Alerta de deambulación: habitación 12, Maria — puerta de salida");
+    expect(alertText({ ...MARIA, room: null, alert: "missing" })).toBe("Alerta de deambulación: Maria — desaparecido/a");
+    render(WanderingAlerts, { alerts: [MARIA, ACKED], staff: true });
+    expect(screen.getByTestId("wandering-alerts")).toHaveAccessibleName("Alertas de deambulación");
+    expect(screen.getByTestId("alert-acknowledge")).toHaveTextContent("Confirmar");
+    expect(screen.getByTestId("alert-acknowledged-by")).toHaveTextContent("Confirmada por Ruth Torres");
+    expect(screen.getAllByTestId("wandering-alert")[0]).toHaveTextContent("en east exit");
   });
 });
