@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage, setTimeZone } from "./i18n/index.svelte";
 import { BREAK_GLASS, bannerText, formatCountdown, reasonProblem, secondsLeft } from "./break-glass";
 
 describe("break-glass rules", () => {
@@ -23,5 +24,19 @@ describe("break-glass rules", () => {
 
   it("says when access ends and that it is audited", () => {
     expect(bannerText("2026-12-05T10:59:30Z")).toMatch(/^Emergency access — ends at \d\d:\d\d, audited$/);
+  });
+});
+
+describe("break-glass in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("words the reason's rule and the banner, with the end time at the facility", () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/Chicago");
+    expect(reasonProblem("urgente")).toBe("Explique por qué necesita acceso, en 10 a 500 caracteres");
+    expect(bannerText("2026-12-05T10:59:30Z")).toBe("Acceso de emergencia — termina a las 04:59, auditado");
   });
 });

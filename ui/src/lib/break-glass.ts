@@ -3,6 +3,7 @@
 // components so each rule can be tested alone.
 
 import { DOMAIN_RULES } from "./bindings";
+import { t } from "./i18n/index.svelte";
 import { formatClock } from "./nurse";
 
 export const BREAK_GLASS = DOMAIN_RULES.break_glass;
@@ -11,7 +12,7 @@ export const BREAK_GLASS = DOMAIN_RULES.break_glass;
 export function reasonProblem(reason: string): string | undefined {
   const length = [...reason.trim()].length;
   if (length < BREAK_GLASS.reason_min || length > BREAK_GLASS.reason_max) {
-    return `State why you need access, in ${BREAK_GLASS.reason_min} to ${BREAK_GLASS.reason_max} characters`;
+    return t("nurse.emergency.reasonProblem", { min: BREAK_GLASS.reason_min, max: BREAK_GLASS.reason_max });
   }
   return undefined;
 }
@@ -34,5 +35,5 @@ export function formatCountdown(seconds: number): string {
 
 /** The banner's sentence while access lasts. */
 export function bannerText(expiresAt: string): string {
-  return `Emergency access — ends at ${formatClock(expiresAt)}, audited`;
+  return t("nurse.emergency.banner", { time: formatClock(expiresAt) });
 }

@@ -1,8 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage, setTimeZone } from "./i18n/index.svelte";
 import { NO_CARE_DETAILS } from "../test/fixtures";
 import { DOMAIN_RULES } from "./bindings";
 import {
   ageFrom,
+  formatWhen,
+  KIND_LABELS,
+  STATUS_FILTERS,
   checkVitals,
   emptyVitalInputs,
   followUpProblem,
@@ -137,5 +141,43 @@ describe("quickMatch", () => {
     expect(quickMatch([agnes, bert], "mrn0001")).toEqual([agnes, bert]);
     expect(quickMatch([agnes, bert], "  ")).toEqual([agnes, bert]);
     expect(quickMatch([agnes, bert], "agnes ng")).toEqual([]);
+  });
+});
+
+describe("in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("words labels, checks and summaries when they are read, not when the module loaded", () => {
+    expect(KIND_LABELS.vital_signs).toBe("Vital signs");
+    const pulse = VITAL_RULES.find((rule) => rule.field === "pulse_bpm")!;
+    expect(pulse.label).toBe("Pulse");
+    setDeviceLanguage("es");
+    expect(KIND_LABELS.vital_signs).toBe("Signos vitales");
+    expect(pulse.label).toBe("Pulso");
+    expect(STATUS_FILTERS.map((filter) => filter.label)).toEqual(["Todos", "En el centro", "De permiso"]);
+    expect(vitalRangeError("respiration_rate", "61")).toBe("61 resp./min no es un valor posible; se espera 4–60 resp./min");
+    expect(vitalRangeError("pulse_bpm", "72.5")).toBe("Escriba un número entero");
+    expect(checkVitals(emptyVitalInputs()).errors).toEqual({ body: "Escriba al menos un signo vital" });
+    expect(textProblem(" ", 10)).toBe("Obligatorio");
+    expect(followUpProblem("5")).toBe("Entre 15 y 240 minutos");
+    expect(
+      summarize({ kind: "prn_administration", medication: "Acetaminofén", dose: "500 mg", route: "oral", reason: "Dolor de cabeza", follow_up_minutes: 60 }),
+    ).toBe("Acetaminofén 500 mg, por boca — Dolor de cabeza");
+    expect(summarize({ kind: "prn_follow_up", effectiveness: "partially_effective", note: "Sigue inquieta" })).toBe("Parcialmente eficaz — Sigue inquieta");
+  });
+
+  it("says when in the facility's time zone and the shown language", () => {
+    setTimeZone("America/Chicago");
+    const now = new Date("2026-03-15T15:00:00Z");
+    // 02:30 UTC on the 15th is 21:30 on the 14th in Chicago: not "today" there.
+    expect(formatWhen("2026-03-15T02:30:00Z", now)).toBe("Mar 14 21:30");
+    expect(formatWhen("2026-03-15T14:05:00Z", now)).toBe("Today 09:05");
+    setDeviceLanguage("es");
+    expect(formatWhen("2026-03-15T02:30:00Z", now)).toBe("14 mar, 21:30");
+    expect(formatWhen("2026-03-15T14:05:00Z", now)).toBe("Hoy 09:05");
+    expect(formatWhen("not a time", now)).toBe("");
   });
 });

@@ -1,9 +1,12 @@
 // The nurse workspace's wording and checks, kept out of components so they can be tested
 // alone: names and ages, status words, the vital-sign checks (their ranges come from
 // tend-domain through the bindings' DOMAIN_RULES), record summaries and PRN follow-up
-// due times.
+// due times. Every word comes from the `nurse` dictionary when it is asked for (never
+// once at load), so a screen left open follows a change of language.
 
 import { DOMAIN_RULES } from "./bindings";
+import { currentTimeZone, formatInstant, formatShortDate, t } from "./i18n/index.svelte";
+import { dayIn } from "./residents";
 import type {
   BehaviorOutcome,
   BehaviorType,
@@ -33,20 +36,41 @@ export function ageFrom(dateOfBirth: string | null, today: Date = new Date()): n
   return age >= 0 ? age : null;
 }
 
-export const STATUS_LABELS: Record<PatientStatus, string> = {
-  active: "In the facility",
-  on_leave: "On leave",
-  discharged: "Discharged",
-  deceased: "Deceased",
-};
+/**
+ * A table of words read at the moment of use: `TABLE[key]` calls `t()` then, so a
+ * template reading it re-renders when the language changes. Kept as tables (not only
+ * functions) because screens outside the workspace index them.
+ */
+function wordTable<K extends string>(words: Record<K, () => string>): Readonly<Record<K, string>> {
+  const table = {} as Record<K, string>;
+  for (const key of Object.keys(words) as K[]) {
+    Object.defineProperty(table, key, { get: words[key], enumerable: true });
+  }
+  return table;
+}
+
+/** "In the facility", "On leave"…: a resident's status in the shown language. */
+export const STATUS_LABELS = wordTable<PatientStatus>({
+  active: () => t("nurse.status.active"),
+  on_leave: () => t("nurse.status.on_leave"),
+  discharged: () => t("nurse.status.discharged"),
+  deceased: () => t("nurse.status.deceased"),
+});
+
+export function statusLabel(status: PatientStatus): string {
+  return STATUS_LABELS[status];
+}
 
 export type StatusFilter = "all" | "active" | "on_leave";
 
-export const STATUS_FILTERS: readonly { value: StatusFilter; label: string }[] = [
-  { value: "all", label: "All" },
-  { value: "active", label: "In the facility" },
-  { value: "on_leave", label: "On leave" },
-];
+export const STATUS_FILTERS: readonly { readonly value: StatusFilter; readonly label: string }[] = (["all", "active", "on_leave"] as const).map(
+  (value) => ({
+    value,
+    get label() {
+      return t(`nurse.filters.${value}`);
+    },
+  }),
+);
 
 export function matchesFilter(patient: RosterPatient, filter: StatusFilter): boolean {
   return filter === "all" || patient.status === filter;
@@ -81,21 +105,36 @@ interface VitalRule {
 }
 
 /** What each vital sign is called on the form; the rules themselves come from Rust. */
-const VITAL_LABELS: Record<VitalField, string> = {
-  temperature_c: "Temperature",
-  pulse_bpm: "Pulse",
-  respiration_rate: "Respiration",
-  systolic_mmhg: "Blood pressure, systolic",
-  diastolic_mmhg: "Blood pressure, diastolic",
-  spo2_percent: "Oxygen saturation (SpO₂)",
-  pain_score: "Pain score",
-  blood_glucose_mg_dl: "Blood glucose",
-};
+export function vitalLabel(field: VitalField): string {
+  return t(`nurse.vitals.labels.${field}`);
+}
 
-/** In form order; ranges, units and whole-number rules from tend-domain `VITAL_SIGN_RANGES` (via the bindings). */
+/**
+ * A unit as Rust names it, as the shown language writes it: "bpm" and "breaths/min"
+ * have words; symbols (°C, mmHg, %, mg/dL) read the same in both languages.
+ */
+export function unitLabel(unit: string): string {
+  if (unit === "bpm") return t("nurse.vitals.units.bpm");
+  if (unit === "breaths/min") return t("nurse.vitals.units.breathsPerMinute");
+  return unit;
+}
+
+/** A vital sign's form label with its unit, or the 0–10 scale for pain (which has none). */
+export function vitalFieldLabel(rule: Pick<VitalRule, "label" | "unit">): string {
+  return rule.unit
+    ? t("nurse.vitals.labelWithUnit", { label: rule.label, unit: unitLabel(rule.unit) })
+    : t("nurse.vitals.labelPainScale", { label: rule.label });
+}
+
+/**
+ * In form order; ranges, units and whole-number rules from tend-domain `VITAL_SIGN_RANGES`
+ * (via the bindings). `unit` is Rust's (see `unitLabel`); `label` is read in the shown language.
+ */
 export const VITAL_RULES: readonly VitalRule[] = DOMAIN_RULES.vital_signs.map((range) => ({
   field: range.sign,
-  label: VITAL_LABELS[range.sign],
+  get label() {
+    return vitalLabel(range.sign);
+  },
   unit: range.unit,
   low: range.low,
   high: range.high,
@@ -119,7 +158,7 @@ export function emptyVitalInputs(): VitalInputs {
 }
 
 function withUnit(value: number | string, unit: string): string {
-  return unit ? `${value} ${unit}` : `${value}`;
+  return unit ? `${value} ${unitLabel(unit)}` : `${value}`;
 }
 
 /** The message for one typed value out of its plausible range (or not a number); null when fine or empty. */
@@ -128,10 +167,10 @@ export function vitalRangeError(field: VitalField, raw: string): string | null {
   const text = raw.trim().replace(",", ".");
   if (!rule || text === "") return null;
   const value = Number(text);
-  if (!Number.isFinite(value)) return "Enter a number";
-  if (rule.integer && !Number.isInteger(value)) return "Enter a whole number";
+  if (!Number.isFinite(value)) return t("nurse.vitals.enterNumber");
+  if (rule.integer && !Number.isInteger(value)) return t("nurse.vitals.enterWholeNumber");
   if (value < rule.low || value > rule.high) {
-    return `${withUnit(value, rule.unit)} is not plausible; expected ${rule.low}–${withUnit(rule.high, rule.unit)}`;
+    return t("nurse.vitals.notPlausible", { value: withUnit(value, rule.unit), low: rule.low, high: withUnit(rule.high, rule.unit) });
   }
   return null;
 }
@@ -162,14 +201,14 @@ export function checkVitals(inputs: VitalInputs): { errors: Record<string, strin
   const systolic = inputs.systolic_mmhg.trim();
   const diastolic = inputs.diastolic_mmhg.trim();
   if (systolic && !diastolic && !errors["body.diastolic_mmhg"]) {
-    errors["body.diastolic_mmhg"] = "Blood pressure needs both numbers";
+    errors["body.diastolic_mmhg"] = t("nurse.vitals.bloodPressureBoth");
   } else if (!systolic && diastolic && !errors["body.systolic_mmhg"]) {
-    errors["body.systolic_mmhg"] = "Blood pressure needs both numbers";
+    errors["body.systolic_mmhg"] = t("nurse.vitals.bloodPressureBoth");
   } else if (vitals.systolic_mmhg !== null && vitals.diastolic_mmhg !== null && vitals.systolic_mmhg <= vitals.diastolic_mmhg) {
-    errors["body.diastolic_mmhg"] = "The diastolic pressure must be lower than the systolic";
+    errors["body.diastolic_mmhg"] = t("nurse.vitals.diastolicLower");
   }
   const entered = VITAL_RULES.some((rule) => inputs[rule.field].trim() !== "");
-  if (!entered) errors["body"] = "Enter at least one vital sign";
+  if (!entered) errors["body"] = t("nurse.vitals.enterOne");
   return { errors, vitals: Object.keys(errors).length === 0 ? vitals : null };
 }
 
@@ -186,9 +225,9 @@ export const PRN_FOLLOW_UP = DOMAIN_RULES.prn_follow_up;
  * long past `max` characters (counted as Rust counts them, by code point); else undefined.
  */
 export function textProblem(value: string, max: number, optional = false): string | undefined {
-  if (value.trim() === "") return optional ? undefined : "Required";
+  if (value.trim() === "") return optional ? undefined : t("nurse.checks.required");
   const length = [...value].length;
-  return length > max ? `At most ${max} characters (now ${length})` : undefined;
+  return length > max ? t("nurse.checks.tooLong", { max, length }) : undefined;
 }
 
 /** The follow-up delay typed in minutes, checked against Rust's window. */
@@ -197,60 +236,65 @@ export function followUpProblem(raw: string): string | undefined {
   const { min_minutes: low, max_minutes: high } = PRN_FOLLOW_UP;
   return raw.trim() !== "" && Number.isInteger(minutes) && minutes >= low && minutes <= high
     ? undefined
-    : `Between ${low} and ${high} minutes`;
+    : t("nurse.checks.followUpWindow", { low, high });
 }
 
 // ---- Record wording -----------------------------------------------------------------
 
-export const BEHAVIOR_LABELS: Record<BehaviorType, string> = {
-  agitation: "Agitation",
-  verbal_aggression: "Verbal aggression",
-  physical_aggression: "Physical aggression",
-  exit_seeking: "Exit seeking",
-  refusing_care: "Refusing care",
-  sundowning: "Sundowning",
-  repetitive_vocalization: "Repetitive vocalization",
-  other: "Other",
-};
+export const BEHAVIOR_LABELS = wordTable<BehaviorType>({
+  agitation: () => t("nurse.behaviors.agitation"),
+  verbal_aggression: () => t("nurse.behaviors.verbal_aggression"),
+  physical_aggression: () => t("nurse.behaviors.physical_aggression"),
+  exit_seeking: () => t("nurse.behaviors.exit_seeking"),
+  refusing_care: () => t("nurse.behaviors.refusing_care"),
+  sundowning: () => t("nurse.behaviors.sundowning"),
+  repetitive_vocalization: () => t("nurse.behaviors.repetitive_vocalization"),
+  other: () => t("nurse.behaviors.other"),
+});
 
-export const OUTCOME_LABELS: Record<BehaviorOutcome, string> = {
-  resolved: "Resolved",
-  improved: "Improved",
-  unchanged: "Unchanged",
-  escalated: "Escalated",
-};
+export const OUTCOME_LABELS = wordTable<BehaviorOutcome>({
+  resolved: () => t("nurse.outcomes.resolved"),
+  improved: () => t("nurse.outcomes.improved"),
+  unchanged: () => t("nurse.outcomes.unchanged"),
+  escalated: () => t("nurse.outcomes.escalated"),
+});
 
-export const ROUTE_LABELS: Record<MedicationRoute, string> = {
-  oral: "By mouth",
-  sublingual: "Under the tongue",
-  topical: "On the skin",
-  inhaled: "Inhaled",
-  injection: "Injection",
-  rectal: "Rectal",
-  transdermal: "Patch",
-  other: "Other",
-};
+export const ROUTE_LABELS = wordTable<MedicationRoute>({
+  oral: () => t("nurse.routes.oral"),
+  sublingual: () => t("nurse.routes.sublingual"),
+  topical: () => t("nurse.routes.topical"),
+  inhaled: () => t("nurse.routes.inhaled"),
+  injection: () => t("nurse.routes.injection"),
+  rectal: () => t("nurse.routes.rectal"),
+  transdermal: () => t("nurse.routes.transdermal"),
+  other: () => t("nurse.routes.other"),
+});
 
-export const EFFECTIVENESS_LABELS: Record<PrnEffectiveness, string> = {
-  effective: "Effective",
-  partially_effective: "Partly effective",
-  not_effective: "Not effective",
-};
+export const EFFECTIVENESS_LABELS = wordTable<PrnEffectiveness>({
+  effective: () => t("nurse.effectiveness.effective"),
+  partially_effective: () => t("nurse.effectiveness.partially_effective"),
+  not_effective: () => t("nurse.effectiveness.not_effective"),
+});
 
-export const ALERT_LABELS: Record<WanderingAlertType, string> = {
-  exit_door: "At an exit door",
-  missing: "Missing",
-  found: "Found",
-};
+export const ALERT_LABELS = wordTable<WanderingAlertType>({
+  exit_door: () => t("nurse.alerts.exit_door"),
+  missing: () => t("nurse.alerts.missing"),
+  found: () => t("nurse.alerts.found"),
+});
 
-export const KIND_LABELS: Record<RecordBody["kind"], string> = {
-  care_note: "Care note",
-  vital_signs: "Vital signs",
-  behavior_event: "Behavior",
-  prn_administration: "PRN medication",
-  prn_follow_up: "PRN follow-up",
-  wandering_alert: "Wandering alert",
-};
+/** What a record is ("Care note", "Vital signs"…), in the shown language. */
+export const KIND_LABELS = wordTable<RecordBody["kind"]>({
+  care_note: () => t("nurse.kinds.care_note"),
+  vital_signs: () => t("nurse.kinds.vital_signs"),
+  behavior_event: () => t("nurse.kinds.behavior_event"),
+  prn_administration: () => t("nurse.kinds.prn_administration"),
+  prn_follow_up: () => t("nurse.kinds.prn_follow_up"),
+  wandering_alert: () => t("nurse.kinds.wandering_alert"),
+});
+
+export function kindLabel(kind: RecordBody["kind"]): string {
+  return KIND_LABELS[kind];
+}
 
 /** One line saying what a record says. */
 export function summarize(body: RecordBody): string {
@@ -259,24 +303,40 @@ export function summarize(body: RecordBody): string {
       return body.text;
     case "vital_signs": {
       const parts: string[] = [];
-      if (body.temperature_c !== null) parts.push(`Temp ${body.temperature_c} °C`);
-      if (body.pulse_bpm !== null) parts.push(`Pulse ${body.pulse_bpm}`);
-      if (body.respiration_rate !== null) parts.push(`Resp ${body.respiration_rate}`);
-      if (body.systolic_mmhg !== null && body.diastolic_mmhg !== null) parts.push(`BP ${body.systolic_mmhg}/${body.diastolic_mmhg}`);
-      if (body.spo2_percent !== null) parts.push(`SpO₂ ${body.spo2_percent} %`);
-      if (body.pain_score !== null) parts.push(`Pain ${body.pain_score}/10`);
-      if (body.blood_glucose_mg_dl !== null) parts.push(`Glucose ${body.blood_glucose_mg_dl} mg/dL`);
+      if (body.temperature_c !== null) parts.push(t("nurse.summary.temperature", { value: body.temperature_c }));
+      if (body.pulse_bpm !== null) parts.push(t("nurse.summary.pulse", { value: body.pulse_bpm }));
+      if (body.respiration_rate !== null) parts.push(t("nurse.summary.respiration", { value: body.respiration_rate }));
+      if (body.systolic_mmhg !== null && body.diastolic_mmhg !== null) {
+        parts.push(t("nurse.summary.bloodPressure", { systolic: body.systolic_mmhg, diastolic: body.diastolic_mmhg }));
+      }
+      if (body.spo2_percent !== null) parts.push(t("nurse.summary.spo2", { value: body.spo2_percent }));
+      if (body.pain_score !== null) parts.push(t("nurse.summary.pain", { value: body.pain_score }));
+      if (body.blood_glucose_mg_dl !== null) parts.push(t("nurse.summary.glucose", { value: body.blood_glucose_mg_dl }));
       return parts.join(" · ");
     }
     case "behavior_event":
-      return `${BEHAVIOR_LABELS[body.behavior]} — ${OUTCOME_LABELS[body.outcome].toLowerCase()}. Before: ${body.antecedent}. Done: ${body.intervention}.`;
+      return t("nurse.summary.behavior", {
+        behavior: BEHAVIOR_LABELS[body.behavior],
+        outcome: OUTCOME_LABELS[body.outcome].toLowerCase(),
+        antecedent: body.antecedent,
+        intervention: body.intervention,
+      });
     case "prn_administration":
-      return `${body.medication} ${body.dose}, ${ROUTE_LABELS[body.route].toLowerCase()} — ${body.reason}`;
+      return t("nurse.summary.prn", {
+        medication: body.medication,
+        dose: body.dose,
+        route: ROUTE_LABELS[body.route].toLowerCase(),
+        reason: body.reason,
+      });
     case "prn_follow_up":
-      return `${EFFECTIVENESS_LABELS[body.effectiveness]}${body.note ? ` — ${body.note}` : ""}`;
+      return withNote(EFFECTIVENESS_LABELS[body.effectiveness], body.note);
     case "wandering_alert":
-      return `${ALERT_LABELS[body.alert]}: ${body.location}${body.note ? ` — ${body.note}` : ""}`;
+      return withNote(t("nurse.summary.wandering", { alert: ALERT_LABELS[body.alert], location: body.location }), body.note);
   }
+}
+
+function withNote(text: string, note: string | null): string {
+  return note ? t("nurse.summary.withNote", { text, note }) : text;
 }
 
 /** When a record happened: the server's time once it has it, else this device's. */
@@ -284,17 +344,24 @@ export function recordTime(record: LocalRecord): string {
   return record.occurred_at ?? record.recorded_at;
 }
 
+/** A time of day at the facility on the 24-hour clock charts use ("14:05"), in the shown language. */
 export function formatClock(iso: string): string {
-  return new Date(iso).toLocaleTimeString("en-US", { hour: "2-digit", minute: "2-digit", hour12: false });
+  return formatInstant(iso, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
+/** The calendar day (YYYY-MM-DD) of an instant at the facility (the device's zone before the first sync). */
+export function facilityDay(instant: string | Date): string {
+  const iso = instant instanceof Date ? instant.toISOString() : instant;
+  return dayIn(iso, currentTimeZone() ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+}
+
+/** "Today 14:05" or "Mar 14 14:05": the day and time at the facility. */
 export function formatWhen(iso: string, now: Date = new Date()): string {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return "";
-  const sameDay = at.toDateString() === now.toDateString();
   const time = formatClock(iso);
-  if (sameDay) return `Today ${time}`;
-  return `${at.toLocaleDateString("en-US", { month: "short", day: "numeric" })} ${time}`;
+  if (facilityDay(iso) === facilityDay(now)) return t("nurse.time.today", { time });
+  return t("nurse.time.dated", { date: formatShortDate(iso), time });
 }
 
 export interface FollowUpDue {

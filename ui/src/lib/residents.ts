@@ -2,6 +2,7 @@
 // workspace: the form's starting values, labels for the care details, the date a person
 // picks from a stored instant (in the facility's time zone), and, when a save finds the
 // resident changed since, which fields differ between what was typed and the server.
+// Labels come from the `residents` dictionary when read, so they follow the shown language.
 
 import {
   DOMAIN_RULES,
@@ -12,36 +13,51 @@ import {
   type Resident_Serialize as Resident,
   type RosterPatient_Serialize as RosterPatient,
 } from "./bindings";
+import { t } from "./i18n/index.svelte";
 
-export const CODE_STATUS_LABELS: Record<CodeStatus, string> = {
-  full_code: "Full code",
-  dnr: "DNR (do not resuscitate)",
-  dnr_dni: "DNR / DNI (do not resuscitate, do not intubate)",
-  comfort_only: "Comfort measures only",
-};
+/** A table whose words are looked up when read (each read calls `t()` in the shown language). */
+function wordTable<K extends string>(words: Record<K, () => string>): Readonly<Record<K, string>> {
+  const table = {} as Record<K, string>;
+  for (const key of Object.keys(words) as K[]) {
+    Object.defineProperty(table, key, { get: words[key], enumerable: true });
+  }
+  return table;
+}
 
-export const FALL_RISK_LABELS: Record<FallRisk, string> = {
-  low: "Low",
-  moderate: "Moderate",
-  high: "High",
-};
+export const CODE_STATUS_LABELS = wordTable<CodeStatus>({
+  full_code: () => t("residents.codeStatus.full_code"),
+  dnr: () => t("residents.codeStatus.dnr"),
+  dnr_dni: () => t("residents.codeStatus.dnr_dni"),
+  comfort_only: () => t("residents.codeStatus.comfort_only"),
+});
+
+export const FALL_RISK_LABELS = wordTable<FallRisk>({
+  low: () => t("residents.fallRisk.low"),
+  moderate: () => t("residents.fallRisk.moderate"),
+  high: () => t("residents.fallRisk.high"),
+});
+
+/** The form's fields in form order. */
+const FIELDS: readonly (keyof ResidentDraft)[] = [
+  "first_name",
+  "last_name",
+  "mrn",
+  "date_of_birth",
+  "room",
+  "admission_date",
+  "allergies",
+  "code_status",
+  "diet",
+  "fall_risk",
+  "contact_name",
+  "contact_relationship",
+  "contact_phone",
+];
 
 /** What the form's fields are called on screen (also the conflict table's rows). */
-export const FIELD_LABELS: Record<keyof ResidentDraft, string> = {
-  first_name: "First name",
-  last_name: "Last name",
-  mrn: "Medical record number (MRN)",
-  date_of_birth: "Date of birth",
-  room: "Room",
-  admission_date: "Admission date",
-  allergies: "Allergies",
-  code_status: "Code status",
-  diet: "Diet",
-  fall_risk: "Fall risk",
-  contact_name: "Emergency contact",
-  contact_relationship: "Relationship",
-  contact_phone: "Contact's telephone",
-};
+export const FIELD_LABELS = wordTable(
+  Object.fromEntries(FIELDS.map((field) => [field, () => t(`residents.fields.${field}`)])) as Record<keyof ResidentDraft, () => string>,
+);
 
 /** The API's field names (and tend-core's) for the form's inputs. */
 export const FIELD_FOR_ERROR: Record<string, keyof ResidentDraft> = {
@@ -113,10 +129,10 @@ export function draftOf(resident: Editable | RosterPatient, timeZone: string): R
 /** A field's value as a person reads it ("Not recorded" for blank). */
 export function shown(field: keyof ResidentDraft, draft: ResidentDraft): string {
   const value = draft[field];
-  if (value === null || value === undefined || value === "") return "Not recorded";
+  if (value === null || value === undefined || value === "") return t("residents.notRecorded");
   if (field === "code_status") return CODE_STATUS_LABELS[value as CodeStatus];
   if (field === "fall_risk") return FALL_RISK_LABELS[value as FallRisk];
-  return String(value).trim() || "Not recorded";
+  return String(value).trim() || t("residents.notRecorded");
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -134,9 +150,19 @@ export interface Difference {
 
 /** The fields where `mine` (typed) and `theirs` (the server now) differ, in form order. */
 export function differences(mine: ResidentDraft, theirs: ResidentDraft): Difference[] {
-  return (Object.keys(FIELD_LABELS) as (keyof ResidentDraft)[])
-    .filter((field) => !same(mine[field], theirs[field]))
-    .map((field) => ({ field, label: FIELD_LABELS[field], mine: shown(field, mine), theirs: shown(field, theirs) }));
+  // Words are read when shown (getters), so an open conflict table follows a change of language.
+  return FIELDS.filter((field) => !same(mine[field], theirs[field])).map((field) => ({
+    field,
+    get label() {
+      return FIELD_LABELS[field];
+    },
+    get mine() {
+      return shown(field, mine);
+    },
+    get theirs() {
+      return shown(field, theirs);
+    },
+  }));
 }
 
 /** The draft to save after a conflict: the server's values, with the fields the person kept as typed. */

@@ -1,6 +1,8 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { tick } from "svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { NO_CARE_DETAILS } from "../test/fixtures";
 import type { RosterPatient } from "$lib/nurse-types";
 import { mockCommands, reject } from "../test/ipc";
@@ -196,5 +198,43 @@ describe("PatientListScreen", () => {
     expect(rows()).toHaveLength(1);
     expect(rows()[0]).toHaveTextContent("Agnes Moore");
     await waitFor(() => expect(seen).toContain("moore agnes"));
+  });
+});
+
+describe("PatientListScreen in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("shows the heading, the count with its plural, rooms and statuses in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ roster: searching(ROSTER).handler });
+    render(PatientListScreen);
+    expect(screen.getByText(/Abriendo la lista de residentes/)).toBeInTheDocument();
+    const list = await screen.findByRole("listbox", { name: "Residentes, por habitación" });
+    expect(screen.getByRole("heading", { level: 1, name: "Residentes" })).toBeInTheDocument();
+    expect(screen.getByTestId("patient-count")).toHaveTextContent("3 residentes");
+    const options = within(list).getAllByRole("option");
+    expect(options[0]).toHaveTextContent("Habitación 101");
+    expect(options[0]).toHaveTextContent(/\d+ años ·/);
+    expect(options[1]).toHaveTextContent("De permiso");
+    expect(screen.getByRole("radio", { name: "En el centro" })).toBeInTheDocument();
+
+    await userEvent.type(screen.getByLabelText("Buscar residentes"), "clara");
+    await waitFor(() => expect(screen.getByTestId("patient-count")).toHaveTextContent("1 residente coincide con «clara»"));
+    await userEvent.clear(screen.getByLabelText("Buscar residentes"));
+    await userEvent.type(screen.getByLabelText("Buscar residentes"), "zed");
+    expect(await screen.findByRole("heading", { name: "Nadie coincide" })).toBeInTheDocument();
+    expect(screen.getByText(/Nadie coincide con «zed»\./)).toBeInTheDocument();
+  });
+
+  it("changes language while it is open, status words included", async () => {
+    mockCommands({ roster: ROSTER });
+    render(PatientListScreen);
+    const list = await screen.findByRole("listbox", { name: "Residents, by room" });
+    expect(within(list).getAllByRole("option")[1]).toHaveTextContent("On leave");
+    setDeviceLanguage("es");
+    await tick();
+    expect(within(list).getAllByRole("option")[1]).toHaveTextContent("De permiso");
+    expect(screen.getByTestId("patient-count")).toHaveTextContent("3 residentes");
+    expect(screen.getByRole("radio", { name: "De permiso" })).toBeInTheDocument();
   });
 });

@@ -1,7 +1,8 @@
 import { emit } from "@tauri-apps/api/event";
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import { NO_CARE_DETAILS } from "../test/fixtures";
 import { formatClock } from "$lib/nurse";
 import type { LocalRecord, RecordBody, RosterPatient, SyncedFacility } from "$lib/nurse-types";
@@ -449,5 +450,39 @@ describe("PatientScreen", () => {
     expect(within(original).getByTestId("corrected-by")).toHaveTextContent("Corrected by Rosa Alvarez");
     expect(within(original).getByTestId("corrected-by")).toHaveTextContent("“Typed 160, the pulse was 60”");
     expect(within(original).queryByTestId("correct-open")).not.toBeInTheDocument();
+  });
+});
+
+describe("PatientScreen in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("shows the chart, the record kinds and a saved record's message in Spanish", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    setup({ timeline: [NOTE], features: { behavior_tracking: true, wandering_alerts: true } });
+    expect(await screen.findByRole("heading", { level: 1, name: "Agnes Moore" })).toBeInTheDocument();
+    const facts = screen.getByTestId("demographics");
+    expect(facts).toHaveTextContent("Habitación");
+    expect(facts).toHaveTextContent(/\d+ años/);
+    expect(facts).toHaveTextContent("En el centro");
+    expect(screen.getByRole("heading", { name: "Datos de cuidado" })).toBeInTheDocument();
+    expect(screen.getByTestId("care-code-status")).toHaveTextContent("Sin registrar");
+    expect(screen.getByTestId("care-fall-risk")).toHaveTextContent("Sin evaluar");
+
+    const kinds = screen.getByRole("group", { name: "¿Qué va a documentar?" });
+    await waitFor(() => expect(within(kinds).getAllByRole("radio")).toHaveLength(5));
+    for (const name of ["Nota de cuidado", "Signos vitales", "Evento de conducta", "Medicamento PRN", "Alerta de deambulación"]) {
+      expect(within(kinds).getByLabelText(name)).toBeInTheDocument();
+    }
+    const entry = (await screen.findAllByTestId("timeline-entry"))[0]!;
+    expect(entry).toHaveTextContent("Nota de cuidado");
+    expect(within(entry).getByTestId("sync-state")).toHaveTextContent("Sincronizado");
+
+    await user.type(screen.getByLabelText("Nota"), "Desayunó todo.");
+    await user.click(screen.getByRole("button", { name: "Guardar nota" }));
+    expect(await screen.findByTestId("record-saved")).toHaveTextContent("Nota de cuidado guardada en este dispositivo. Se sincronizará automáticamente.");
   });
 });

@@ -1,6 +1,7 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import type { FamilyCorner_Serialize as FamilyCorner } from "$lib/bindings";
 import type { LocalRecord } from "$lib/nurse-types";
 import { mockCommands, Rejection, reject } from "../../../test/ipc";
@@ -110,5 +111,39 @@ describe("FamilyPanel", () => {
     mockCommands({ family_corner: reject("OFFLINE", "the family portal needs the server") });
     render(FamilyPanel, { patientId: 12, firstName: "Agnes", records: [] });
     expect(await screen.findByTestId("family-error")).toHaveTextContent("The family portal couldn't be loaded");
+  });
+});
+
+describe("FamilyPanel in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("issues a visitor code with Spanish headings, buttons and dates", async () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/Chicago");
+    const user = userEvent.setup();
+    mockCommands({
+      family_corner: { ...EMPTY, messages: [{ id: 5, visitor_name: "Ana Hernández", relationship: "hija", body: "¿Necesita calcetines?", created_at: "2026-12-01T18:00:00Z" }] },
+      issue_visitor_code: () => ({ code: "4821 0937", summary: CODE }),
+    });
+    render(FamilyPanel, { patientId: 12, firstName: "Agnes", records: [] });
+    expect(screen.getByRole("heading", { level: 2, name: "Portal familiar" })).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: "Códigos de visita" })).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Mensajes de la familia" })).toBeInTheDocument();
+    expect(screen.getByRole("option", { name: "30 días" })).toBeInTheDocument();
+    expect(screen.getByRole("radio", { name: "Cómo fue el día" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Compartir con la familia" })).toBeInTheDocument();
+    expect(screen.getByTestId("family-messages")).toHaveTextContent("Ana Hernández (hija), 1 dic, 12:00:");
+
+    await user.type(screen.getByLabelText("Nombre del visitante"), "Ana Hernández");
+    await user.click(screen.getByRole("button", { name: "Crear un código de visita" }));
+    const card = await screen.findByTestId("visitor-code-card");
+    expect(card).toHaveTextContent("Código de visita para que Ana Hernández vea las noticias de Agnes en el quiosco familiar:");
+    // Noon UTC on 4 January is 06:00 at the facility.
+    expect(card).toHaveTextContent("Válido hasta 4 ene, 06:00. Esta es la única vez que se muestra el código.");
+    expect(screen.getByRole("button", { name: "Imprimir" })).toBeInTheDocument();
+    expect(screen.getByTestId("visitor-code")).toHaveAccessibleName("Código de visita 4 8 2 1 0 9 3 7");
   });
 });
