@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   codeGroups,
   codeStatus,
+  codeStatusLabel,
   compareVersions,
   newestVersion,
   deviceStatusLabel,
@@ -11,6 +12,7 @@ import {
   postureLabel,
   syncStatusLabel,
 } from "./admin";
+import { setDeviceLanguage } from "./i18n/index.svelte";
 
 const NOW = new Date("2026-03-01T12:00:00Z");
 
@@ -70,5 +72,24 @@ describe("app versions", () => {
   it("finds the newest version a fleet runs, ignoring devices that never reported", () => {
     expect(newestVersion(["0.1.0", null, "0.10.1", "0.9.0", undefined])).toBe("0.10.1");
     expect(newestVersion([null, undefined])).toBeNull();
+  });
+});
+
+describe("admin wording in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("says ages, expiries and states in the language shown when called", () => {
+    setDeviceLanguage("es");
+    expect(formatRelative(null, NOW)).toBe("nunca");
+    expect(formatRelative("2026-03-01T11:59:00Z", NOW)).toBe("hace 1 minuto");
+    expect(formatRelative("2026-02-27T12:00:00Z", NOW)).toBe("hace 2 días");
+    expect(formatExpiry("2026-03-01T11:00:00Z", NOW)).toBe("vencido");
+    expect(formatExpiry("2026-03-02T11:00:00Z", NOW)).toBe("en 23 horas");
+    expect(codeStatusLabel("Used up")).toBe("Agotado");
+    expect(deviceStatusLabel("PENDING")).toBe("Esperando aprobación");
+    expect(syncStatusLabel("NEVER_SYNCED")).toBe("Nunca sincronizado");
+    expect(postureLabel("none", true)).toBe("Sin cifrar: las normas lo exigen");
+    setDeviceLanguage("en");
+    expect(codeStatusLabel("Used up")).toBe("Used up");
   });
 });

@@ -1,64 +1,40 @@
 // Wording for the admin console's device and enrollment-code tables, kept out of the
-// components so each rule can be tested alone.
+// components so each rule can be tested alone. Every label is looked up when it is
+// called, in the language shown then.
 
 import type { DeviceStatus, DeviceType, EncryptionPosture, SyncStatus } from "./bindings";
-import { plural } from "./format";
+import { t } from "./i18n/index.svelte";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-export const DEVICE_TYPES: readonly { code: DeviceType; name: string }[] = [
-  { code: "WORKSTATION", name: "Workstation" },
-  { code: "LAPTOP", name: "Laptop" },
-  { code: "TABLET", name: "Tablet" },
-  { code: "RASPBERRY_PI", name: "Wall kiosk (Raspberry Pi)" },
-  { code: "BADGE_READER", name: "Badge reader" },
-];
+/** The device types in the order the register form offers them. */
+export const DEVICE_TYPES: readonly DeviceType[] = ["WORKSTATION", "LAPTOP", "TABLET", "RASPBERRY_PI", "BADGE_READER"];
 
 export function deviceTypeLabel(type: DeviceType): string {
-  return DEVICE_TYPES.find((t) => t.code === type)?.name ?? type;
+  return t(`console.devices.types.${type}`);
 }
 
 export function deviceStatusLabel(status: DeviceStatus): string {
-  switch (status) {
-    case "PENDING":
-      return "Waiting for approval";
-    case "ACTIVE":
-      return "Active";
-    case "REJECTED":
-      return "Rejected";
-    case "DEACTIVATED":
-      return "Deactivated";
-  }
+  return t(`console.devices.statuses.${status}`);
 }
 
 export function syncStatusLabel(status: SyncStatus): string {
-  switch (status) {
-    case "SYNCED":
-      return "Up to date";
-    case "STALE":
-      return "Behind (not synced recently)";
-    case "OUT_OF_SYNC":
-      return "Out of sync — check this device";
-    case "NEVER_SYNCED":
-      return "Never synced";
-  }
+  return t(`console.devices.sync.${status}`);
 }
 
 /** Where the device keeps its database key, in words an administrator can judge. */
 export function postureLabel(posture: EncryptionPosture | null | undefined, encryptionRequired: boolean): string {
   switch (posture) {
     case "keyring":
-      return "Encrypted (key in the system keyring)";
     case "server_bound":
-      return "Encrypted (key held with the server)";
     case "key_file":
-      return "Encrypted (key in a protected file)";
+      return t(`console.devices.posture.${posture}`);
     case "none":
-      return encryptionRequired ? "Not encrypted — required by policy" : "Not encrypted";
+      return encryptionRequired ? t("console.devices.posture.noneRequired") : t("console.devices.posture.none");
     default:
-      return "Not reported yet";
+      return t("console.devices.posture.unknown");
   }
 }
 
@@ -96,24 +72,24 @@ export function newestVersion(versions: readonly (string | null | undefined)[]):
 
 /** "just now", "5 minutes ago", "3 hours ago", "2 days ago"; "never" without a time. */
 export function formatRelative(at: string | null | undefined, now: Date = new Date()): string {
-  if (!at) return "never";
+  if (!at) return t("console.time.never");
   const time = new Date(at);
-  if (Number.isNaN(time.getTime())) return "unknown";
+  if (Number.isNaN(time.getTime())) return t("console.time.unknown");
   const age = now.getTime() - time.getTime();
-  if (age < MINUTE) return "just now";
-  if (age < HOUR) return `${plural(Math.floor(age / MINUTE), "minute")} ago`;
-  if (age < DAY) return `${plural(Math.floor(age / HOUR), "hour")} ago`;
-  return `${plural(Math.floor(age / DAY), "day")} ago`;
+  if (age < MINUTE) return t("console.time.justNow");
+  if (age < HOUR) return t("console.time.minutesAgo", { count: Math.floor(age / MINUTE) });
+  if (age < DAY) return t("console.time.hoursAgo", { count: Math.floor(age / HOUR) });
+  return t("console.time.daysAgo", { count: Math.floor(age / DAY) });
 }
 
 /** "in 3 hours", "in 2 days", or "expired" for a time in the past. */
 export function formatExpiry(at: string, now: Date = new Date()): string {
   const left = new Date(at).getTime() - now.getTime();
-  if (Number.isNaN(left)) return "unknown";
-  if (left <= 0) return "expired";
-  if (left < HOUR) return `in ${plural(Math.max(1, Math.floor(left / MINUTE)), "minute")}`;
-  if (left < DAY) return `in ${plural(Math.floor(left / HOUR), "hour")}`;
-  return `in ${plural(Math.floor(left / DAY), "day")}`;
+  if (Number.isNaN(left)) return t("console.time.unknown");
+  if (left <= 0) return t("console.time.expired");
+  if (left < HOUR) return t("console.time.inMinutes", { count: Math.max(1, Math.floor(left / MINUTE)) });
+  if (left < DAY) return t("console.time.inHours", { count: Math.floor(left / HOUR) });
+  return t("console.time.inDays", { count: Math.floor(left / DAY) });
 }
 
 export interface CodeFacts {
@@ -124,12 +100,26 @@ export interface CodeFacts {
   is_usable: boolean;
 }
 
-/** One word for a code's state: revoked wins over used up, which wins over expired. */
+/** A code's state (a fixed word, not shown as is): revoked wins over used up, which wins over expired. */
 export function codeStatus(code: CodeFacts, now: Date = new Date()): "Usable" | "Revoked" | "Used up" | "Expired" {
   if (code.revoked_at) return "Revoked";
   if (code.uses >= code.max_uses) return "Used up";
   if (new Date(code.expires_at).getTime() <= now.getTime()) return "Expired";
   return code.is_usable ? "Usable" : "Expired";
+}
+
+/** A code's state (from `codeStatus`) in the language shown. */
+export function codeStatusLabel(state: ReturnType<typeof codeStatus>): string {
+  switch (state) {
+    case "Usable":
+      return t("console.codes.states.usable");
+    case "Revoked":
+      return t("console.codes.states.revoked");
+    case "Used up":
+      return t("console.codes.states.usedUp");
+    case "Expired":
+      return t("console.codes.states.expired");
+  }
 }
 
 /** A code split into its dash-separated groups, for large, readable display. */

@@ -1,97 +1,54 @@
 // Wording for the admin console's audit log: families of actions to filter by, and each
-// recorded action in words an administrator reads without knowing the API.
+// recorded action in words an administrator reads without knowing the API, in the
+// language shown when a function is called.
+
+import { formatDateTime, formatNumber, t } from "./i18n/index.svelte";
+import { english, type Dictionary } from "./i18n/resources";
 
 export interface ActionFamily {
   prefix: string;
-  label: string;
+  /** The family's name in the language shown. */
+  label: () => string;
 }
 
-/** The filter's choices; the prefix is what the API matches (`action_prefix`). */
-export const ACTION_FAMILIES: readonly ActionFamily[] = [
-  { prefix: "auth.", label: "Sign-ins and sign-outs" },
-  { prefix: "patient.", label: "Residents and their records viewed or changed" },
-  { prefix: "record.", label: "Documentation written" },
-  { prefix: "device.", label: "Devices (enrollment, approval, locks, offline sign-ins)" },
-  { prefix: "enrollment_code.", label: "Enrollment codes" },
-  { prefix: "facility.", label: "Facility details and census" },
-  { prefix: "organization.", label: "Organization details" },
-  { prefix: "user.", label: "Staff accounts and PINs" },
-  { prefix: "badge.", label: "Badges" },
-  { prefix: "family", label: "Family portal (codes, updates, messages)" },
-  { prefix: "visitor_code.", label: "Visitor codes" },
-  { prefix: "sync.", label: "Device sync" },
-  { prefix: "audit_", label: "Audit log viewed, exported or verified" },
-  { prefix: "access.", label: "Refused access" },
+type FamilyKey = keyof Dictionary["console"]["audit"]["families"];
+
+/** The filter's choices, keyed by what the API matches (`action_prefix`). */
+const FAMILY_KEYS: readonly [prefix: string, key: FamilyKey][] = [
+  ["auth.", "auth"],
+  ["patient.", "patient"],
+  ["record.", "record"],
+  ["device.", "device"],
+  ["enrollment_code.", "enrollment_code"],
+  ["facility.", "facility"],
+  ["organization.", "organization"],
+  ["user.", "user"],
+  ["badge.", "badge"],
+  ["family", "family"],
+  ["visitor_code.", "visitor_code"],
+  ["sync.", "sync"],
+  ["audit_", "audit"],
+  ["access.", "access"],
 ];
 
-const ACTIONS: Record<string, string> = {
-  "access.denied": "Was refused access",
-  "audit_chain.read": "Viewed the audit chain's verification",
-  "audit_chain.verify": "Verified the audit chain",
-  "audit_event.export": "Exported the audit log",
-  "audit_event.list": "Viewed the audit log",
-  "auth.badge_login": "Signed in with a badge",
-  "auth.login": "Signed in with a password",
-  "auth.logout": "Signed out",
-  "badge.assign": "Assigned a badge",
-  "badge.list": "Viewed badges",
-  "badge.locked": "Badge locked after wrong PINs",
-  "badge.revoke": "Revoked a badge",
-  "device.approve": "Approved a device",
-  "device.clone_conflict": "A cloned device was refused",
-  "device.create": "Registered a device",
-  "device.deactivate": "Deactivated a device",
-  "device.enroll": "A device enrolled",
-  "device.enroll_pending": "A device enrolled and waits for approval",
-  "device.list": "Viewed devices",
-  "device.lock": "Locked a device",
-  "device.logout": "Signed out on a device",
-  "device.offline_login": "Signed in on a device while offline",
-  "device.offline_login_failed": "Failed offline sign-in on a device",
-  "device.read": "Viewed a device",
-  "device.reject": "Rejected a device",
-  "device.unlock": "Unlocked a device",
-  "device.update": "Changed a device",
-  "enrollment_code.create": "Created an enrollment code",
-  "enrollment_code.list": "Viewed enrollment codes",
-  "enrollment_code.revoke": "Revoked an enrollment code",
-  "facility.census.update": "Updated the census",
-  "facility.create": "Created a facility",
-  "facility.dashboard": "Viewed the facility dashboard",
-  "facility.list": "Viewed facilities",
-  "facility.read": "Viewed a facility",
-  "facility.update": "Changed a facility",
-  "family.check_in": "A family member checked in",
-  "family.summary.read": "A family member viewed the day summary",
-  "family_message.create": "A family member left a message",
-  "family_message.list": "Viewed family messages",
-  "family_update.create": "Shared an update with family",
-  "family_update.list": "Viewed family updates",
-  "organization.create": "Created an organization",
-  "organization.list": "Viewed organizations",
-  "organization.read": "Viewed the organization",
-  "organization.update": "Changed the organization",
-  "patient.create": "Admitted a resident",
-  "patient.list": "Viewed the residents list",
-  "patient.read": "Viewed a resident",
-  "patient.records.read": "Viewed a resident's documentation",
-  "patient.update": "Changed a resident's details",
-  "record.create": "Documented care",
-  "sync.pull": "A device downloaded changes",
-  "sync.record_forged": "Refused a device's record: its author wasn't signed in on that device then",
-  "user.create": "Created a staff account",
-  "user.list": "Viewed staff",
-  "user.pin_set": "Set a PIN",
-  "user.read": "Viewed a staff account",
-  "user.update": "Changed a staff account",
-  "visitor_code.create": "Issued a visitor code",
-  "visitor_code.list": "Viewed visitor codes",
-  "visitor_code.revoke": "Revoked a visitor code",
-};
+/** The filter's choices; the prefix is what the API matches (`action_prefix`). */
+export const ACTION_FAMILIES: readonly ActionFamily[] = FAMILY_KEYS.map(([prefix, key]) => ({
+  prefix,
+  label: () => t(`console.audit.families.${key}`),
+}));
+
+type ActionKey = keyof Dictionary["console"]["audit"]["actions"];
+
+/** The dictionary's key of a recorded action: its code with `_` for `.` ("facility_census_update"). */
+function actionKey(action: string): ActionKey | null {
+  const key = action.replaceAll(".", "_");
+  return Object.prototype.hasOwnProperty.call(english.console.audit.actions, key) ? (key as ActionKey) : null;
+}
 
 /** "Updated the census"; an action this console doesn't know yet shows as recorded. */
 export function actionLabel(action: string): string {
-  return ACTIONS[action] ?? action;
+  const key = actionKey(action);
+  return key ? t(`console.audit.actions.${key}`) : action;
 }
 
 export interface Actor {
@@ -103,16 +60,14 @@ export interface Actor {
 /** Who did it, in words: a person's name, else their number, else the device. */
 export function actorLabel(event: Actor): string {
   if (event.actor_name) return event.actor_name;
-  if (event.actor_user_id !== null) return `Staff member #${event.actor_user_id} (not in your facilities)`;
-  if (event.actor_device_id !== null) return `Device #${event.actor_device_id}`;
-  return "System";
+  if (event.actor_user_id !== null) return t("console.audit.actorOutside", { id: event.actor_user_id });
+  if (event.actor_device_id !== null) return t("console.audit.actorDevice", { id: event.actor_device_id });
+  return t("console.audit.actorSystem");
 }
 
-/** "Nov 27, 9:41 AM" in the administrator's time zone. */
+/** "Nov 27, 9:41 AM" in the facility's time zone and the language shown; as recorded when it does not parse. */
 export function formatWhen(at: string): string {
-  const date = new Date(at);
-  if (Number.isNaN(date.getTime())) return at;
-  return date.toLocaleString("en-US", { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
+  return formatDateTime(at) || at;
 }
 
 export interface ChainVerdict {
@@ -127,10 +82,15 @@ export interface ChainVerdict {
 /** One chain's verdict in words: "intact, 1,204 events" or where it broke and why. */
 export function chainVerdict(v: ChainVerdict): string {
   if (v.intact) {
-    const events = `${v.events_checked.toLocaleString("en-US")} event${v.events_checked === 1 ? "" : "s"}`;
-    return `intact, ${events} checked${v.last_event_id !== null ? ` through event #${v.last_event_id}` : ""}`;
+    const counted = { count: v.events_checked, events: formatNumber(v.events_checked) };
+    return v.last_event_id !== null
+      ? t("console.audit.intactThrough", { ...counted, last: v.last_event_id })
+      : t("console.audit.intact", counted);
   }
   const where =
-    v.broken_event_id !== null ? `event #${v.broken_event_id}` : `a missing event (position ${v.broken_seq ?? "?"})`;
-  return `broken at ${where}${v.problem ? `: ${v.problem}` : ""}`;
+    v.broken_event_id !== null
+      ? t("console.audit.brokenEvent", { id: v.broken_event_id })
+      : t("console.audit.missingEvent", { position: v.broken_seq ?? "?" });
+  // The problem is the server's own words (a known gap: not translated).
+  return v.problem ? t("console.audit.brokenAtBecause", { where, problem: v.problem }) : t("console.audit.brokenAt", { where });
 }

@@ -1,15 +1,19 @@
 // Wording, validation and chart geometry for the admin console's facility dashboard,
-// kept out of the component so each rule can be tested alone.
+// kept out of the component so each rule can be tested alone. Words are looked up when a
+// function is called, in the language shown then.
 
 import type { CensusPoint_Serialize as CensusPoint } from "./bindings";
-import { plural } from "./format";
+import { formatInstant, localeTag, t } from "./i18n/index.svelte";
 
 /** What a figure that only exists with licensed beds says without them (home health). */
-export const NO_BEDS = "Not applicable — no licensed beds";
+export function noBeds(): string {
+  return t("console.dashboard.noBeds");
+}
 
 /** "87.5 %"; the rate comes from the server's shared capacity math, never recomputed here. */
 export function formatRate(rate: number): string {
-  return `${rate.toFixed(1)} %`;
+  const number = new Intl.NumberFormat(localeTag(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(rate);
+  return `${number} %`;
 }
 
 /**
@@ -18,31 +22,35 @@ export function formatRate(rate: number): string {
  */
 export function checkCensus(text: string, licensedBeds: number | null): { census: number } | { error: string } {
   const value = text.trim();
-  if (value === "") return { error: "Enter the number of residents, e.g. 28." };
-  if (/^-\d+$/.test(value)) return { error: "The census can't be negative." };
-  if (!/^\d+$/.test(value)) return { error: "Enter a whole number of residents, without letters or decimals." };
+  if (value === "") return { error: t("console.dashboard.errorEmpty") };
+  if (/^-\d+$/.test(value)) return { error: t("console.dashboard.errorNegative") };
+  if (!/^\d+$/.test(value)) return { error: t("console.dashboard.errorNotWhole") };
   const census = Number(value);
   if (licensedBeds !== null && census > licensedBeds) {
-    return { error: `The census can't be more than the ${plural(licensedBeds, "licensed bed")}.` };
+    return { error: t("console.dashboard.errorOverBeds", { count: licensedBeds }) };
   }
-  if (census > 1_000_000) return { error: "That census is too large to be right." };
+  if (census > 1_000_000) return { error: t("console.dashboard.errorTooLarge") };
   return { census };
 }
 
-/** A `YYYY-MM-DD` day as a local calendar date (not a UTC instant, which could shift a day). */
-function calendarDay(date: string): Date {
+/**
+ * A `YYYY-MM-DD` day formatted as that calendar day. The day is already the facility's
+ * (the server counts days in its time zone), so it is placed at midnight UTC and shown in
+ * UTC: no time zone, the device's or the facility's, can move it to another day.
+ */
+function formatCalendarDay(date: string, options: Intl.DateTimeFormatOptions): string {
   const [y = 1970, m = 1, d = 1] = date.split("-").map(Number);
-  return new Date(y, m - 1, d);
+  return formatInstant(Date.UTC(y, m - 1, d), { ...options, timeZone: "UTC" });
 }
 
-/** "Nov 3" for a `YYYY-MM-DD` day. */
+/** "Nov 3" for a `YYYY-MM-DD` day (the options of `formatShortDate`). */
 export function formatDay(date: string): string {
-  return calendarDay(date).toLocaleDateString("en-US", { month: "short", day: "numeric" });
+  return formatCalendarDay(date, { month: "short", day: "numeric" });
 }
 
-/** "Tuesday, November 3" for the data table. */
+/** "Tuesday, November 3" for the data table (the options of `formatLongDate`). */
 export function formatLongDay(date: string): string {
-  return calendarDay(date).toLocaleDateString("en-US", { weekday: "long", month: "long", day: "numeric" });
+  return formatCalendarDay(date, { weekday: "long", month: "long", day: "numeric" });
 }
 
 /** The latest day that has a census, if any. */
@@ -74,23 +82,27 @@ export function chartSummary(points: CensusPoint[], days: number): string | null
   const known = knownPoints(points);
   const last = lastKnown(points);
   if (!last || last.current_census === null) return null;
-  const span = `Over the last ${plural(days, "day")}`;
   if (plotsRate(points)) {
     const rates = known.map((p) => p.occupancy_rate).filter((r): r is number => r !== null);
     const low = Math.min(...rates);
     const high = Math.max(...rates);
-    const range = low === high ? `stayed at ${formatRate(low)}` : `ranged from ${formatRate(low)} to ${formatRate(high)}`;
-    const today =
-      last.occupancy_rate !== null && last.licensed_beds !== null
-        ? `; today it is ${formatRate(last.occupancy_rate)} (${last.current_census} of ${plural(last.licensed_beds, "bed")})`
-        : "";
-    return `${span} occupancy ${range}${today}.`;
+    const flat = low === high;
+    const range = { count: days, low: formatRate(low), high: formatRate(high), value: formatRate(low) };
+    if (last.occupancy_rate !== null && last.licensed_beds !== null) {
+      const today = {
+        ...range,
+        rate: formatRate(last.occupancy_rate),
+        beds: t("console.dashboard.censusOfBeds", { census: last.current_census, count: last.licensed_beds }),
+      };
+      return flat ? t("console.dashboard.summaryRateFlatToday", today) : t("console.dashboard.summaryRateRangeToday", today);
+    }
+    return flat ? t("console.dashboard.summaryRateFlat", range) : t("console.dashboard.summaryRateRange", range);
   }
   const census = known.map((p) => p.current_census as number);
   const low = Math.min(...census);
   const high = Math.max(...census);
-  const range = low === high ? `stayed at ${low}` : `ranged from ${low} to ${high}`;
-  return `${span} the census ${range}; today it is ${last.current_census}. There are no licensed beds, so there is no occupancy rate.`;
+  const words = { count: days, low, high, value: low, today: last.current_census };
+  return low === high ? t("console.dashboard.summaryCensusFlat", words) : t("console.dashboard.summaryCensusRange", words);
 }
 
 export interface ChartGeometry {

@@ -1,7 +1,8 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { AdminUser, AuditEntry_Serialize as AuditEntry, AuditLogQuery_Serialize as AuditLogQuery, DeviceSummary, EnrollmentCodeSummary, FacilitySummary } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { deviceSummary } from "../test/fixtures";
 import { mockCommands, reject } from "../test/ipc";
 import AdminScreen from "./AdminScreen.svelte";
@@ -554,3 +555,42 @@ describe("AdminScreen", () => {
   });
 });
 
+
+describe("AdminScreen in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("shows the console, its sections, devices and enrollment codes in Spanish", async () => {
+    const user = userEvent.setup();
+    setDeviceLanguage("es");
+    signedIn({ admin_approve_device: { ...PENDING, status: "ACTIVE" }, admin_create_enrollment_code: { code: "ABCD-EFGH", enrollment_code: CODE } });
+    render(AdminScreen, { initialSection: "devices" });
+    expect(await screen.findByTestId("admin-user")).toHaveTextContent("Sesión iniciada como Maria Garcia (mgarcia)");
+    expect(screen.getByRole("button", { name: "Cerrar sesión" })).toBeInTheDocument();
+    const nav = await screen.findByRole("navigation", { name: "Secciones de la consola" });
+    expect(within(nav).getByRole("button", { name: "Panel" })).toBeInTheDocument();
+    expect(within(nav).getByRole("button", { name: "Dispositivos" })).toHaveAttribute("aria-current", "page");
+    expect(screen.getByRole("heading", { name: "Códigos de inscripción" })).toBeInTheDocument();
+    expect(await screen.findByTestId("device-status-2")).toHaveTextContent("Esperando aprobación");
+    expect(screen.getByLabelText("UUID de hardware")).toBeInTheDocument();
+    expect(screen.getByRole("option", { name: "Quiosco de pared (Raspberry Pi)" })).toBeInTheDocument();
+    const codes = await screen.findByRole("table", { name: "Códigos de inscripción de este centro" });
+    expect(within(codes).getByTestId("code-state-5")).toHaveTextContent("Se puede usar");
+    expect(within(codes).getByTestId("code-row-5")).toHaveTextContent("0 de 1");
+    expect(within(codes).getByTestId("code-row-5")).toHaveTextContent(/en (19|20) horas/);
+
+    await user.click(screen.getByRole("button", { name: "Aprobar Hall Kiosk" }));
+    expect(await screen.findByTestId("admin-notice")).toHaveTextContent("«Hall Kiosk» está aprobado.");
+
+    await user.clear(screen.getByTestId("code-hours"));
+    await user.type(screen.getByTestId("code-hours"), "pronto");
+    await user.click(screen.getByTestId("code-create"));
+    expect(await screen.findByTestId("code-hours-error")).toHaveTextContent("escriba un número entero de horas, de 1 a 720");
+    await user.clear(screen.getByTestId("code-hours"));
+    await user.type(screen.getByTestId("code-hours"), "24");
+    await user.click(screen.getByTestId("code-create"));
+    expect(await screen.findByTestId("new-code-panel")).toHaveTextContent(/Vence en (19|20) horas, para un dispositivo\./);
+    // The dashboard is one click away, in Spanish too.
+    await user.click(within(nav).getByRole("button", { name: "Panel" }));
+    expect(await screen.findByRole("heading", { name: "Panel" })).toBeInTheDocument();
+  });
+});

@@ -1,12 +1,13 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type {
   AuditChainLine_Serialize as AuditChainLine,
   AuditChainSummary_Serialize as AuditChainSummary,
   FacilitySummary,
 } from "$lib/bindings";
 import { chainVerdict } from "$lib/audit";
+import { setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import { mockCommands, reject } from "../../../test/ipc";
 import AuditLogSection from "./AuditLogSection.svelte";
 
@@ -107,5 +108,55 @@ describe("AuditLogSection: tamper check and export", () => {
     await screen.findByTestId("audit-chain-line");
     await user.click(screen.getByTestId("audit-export"));
     expect(await screen.findByTestId("audit-export-error")).toHaveTextContent("The CSV couldn't be saved");
+  });
+});
+
+describe("AuditLogSection in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("words the filters, the events and their times in Spanish, in the facility's time zone, keeping the raw action code", async () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/New_York");
+    mount({
+      admin_audit_log: {
+        items: [
+          {
+            id: 1,
+            at: "2026-12-05T03:17:00Z",
+            actor_user_id: null,
+            actor_name: null,
+            actor_device_id: 4,
+            facility_id: null,
+            facility_name: null,
+            action: "facility.census.update",
+            resource_type: "facility",
+            resource_id: 10,
+            denied: true,
+            cross_facility: true,
+            reason: null,
+          },
+        ],
+        next_cursor: null,
+      },
+    });
+    expect(await screen.findByRole("heading", { name: "Control de alteraciones" })).toBeInTheDocument();
+    // 03:17 UTC is 10:17 PM the evening before in New York.
+    expect(await screen.findByTestId("audit-chain-line")).toHaveTextContent(
+      "Última revisión: 4 dic, 10:17 p.m. — intacta, 1,204 eventos verificados hasta el evento n.º 5521",
+    );
+    expect(screen.getByLabelText("Qué")).toBeInTheDocument();
+    expect(screen.getByRole("option", { name: "Inicios y cierres de sesión" })).toBeInTheDocument();
+    const row = await screen.findByTestId("audit-row");
+    expect(within(row).getAllByRole("cell")[0]).toHaveTextContent("4 dic, 10:17 p.m.");
+    expect(row).toHaveTextContent("Actualizó el censo");
+    expect(row).toHaveTextContent("facility.census.update · facility #10");
+    expect(row).toHaveTextContent("Dispositivo n.º 4");
+    expect(row).toHaveTextContent("Rechazado");
+    expect(row).toHaveTextContent("Toda la organización");
+    expect(within(row).getByTestId("cross-facility-tag")).toHaveTextContent("Acceso entre centros");
+    expect(screen.getByRole("button", { name: "Descargar CSV para un auditor" })).toBeInTheDocument();
   });
 });

@@ -1,8 +1,9 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CensusPoint_Serialize as CensusPoint, DashboardFigures_Serialize as DashboardFigures } from "$lib/bindings";
 import { chartGeometry, chartSummary, checkCensus } from "$lib/dashboard";
+import { setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import { mockCommands, reject } from "../../../test/ipc";
 import DashboardSection from "./DashboardSection.svelte";
 
@@ -291,5 +292,46 @@ describe("dashboard rules", () => {
     const census = chartGeometry(series([40, 45], null), 100, 100);
     expect(census.max).toBe(50);
     expect(census.ticks.map((t) => t.label)).toEqual(["0", "25", "50"]);
+  });
+});
+
+describe("DashboardSection in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("shows headings, counts with their plural and the days of the chart in Spanish", async () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/Chicago");
+    mount({ admin_facility_dashboard: { ...FIGURES, active_devices: 1, online_devices: 1 } });
+    expect(await screen.findByTestId("dashboard-census")).toHaveTextContent("28 de 32 camas autorizadas");
+    expect(screen.getByTestId("dashboard-devices-online")).toHaveTextContent("1 de 1 dispositivo activo");
+    expect(within(screen.getByTestId("dashboard-metrics")).getAllByRole("term").map((t) => t.textContent)).toContain("Tasa de ocupación");
+    expect(screen.getByRole("heading", { name: "Actualizar el censo" })).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: "Ocupación en el tiempo" })).toBeInTheDocument();
+    expect(await screen.findByTestId("chart-summary")).toHaveTextContent(
+      /^En los últimos 30 días, la ocupación fue de 81.3 % a 93.8 %; hoy es 87.5 % \(28 de 32 camas\)\.$/,
+    );
+    expect(screen.getByLabelText("Últimos 90 días")).not.toBeChecked();
+    // A calendar day stays that day, in Spanish.
+    const newest = within(screen.getByTestId("chart-table")).getAllByRole("row")[1] as HTMLElement;
+    expect(newest).toHaveTextContent("viernes, 27 de noviembre");
+  });
+
+  it("checks the census in Spanish, and a shown message follows a change of language", async () => {
+    const user = userEvent.setup();
+    setDeviceLanguage("es");
+    mount({ admin_update_census: { ...FIGURES, current_census: 1, occupancy_rate: 3.1, available_beds: 31 } });
+    const input = await screen.findByLabelText("Residentes en el centro ahora");
+    await user.clear(input);
+    await user.type(input, "40");
+    expect(screen.getByTestId("census-error")).toHaveTextContent("El censo no puede ser mayor que las 32 camas autorizadas.");
+    await user.clear(input);
+    await user.type(input, "1");
+    await user.click(screen.getByRole("button", { name: "Guardar censo" }));
+    expect(await screen.findByTestId("census-saved")).toHaveTextContent("Censo guardado: 1 residente, 3.1 % de ocupación.");
+    setDeviceLanguage("en");
+    await vi.waitFor(() => expect(screen.getByTestId("census-saved")).toHaveTextContent("Census saved: 1 resident, 3.1 % occupied."));
   });
 });

@@ -1,6 +1,7 @@
 import { render, screen } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { DeviceSummary } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { deviceSummary } from "../../../test/fixtures";
 import DeviceTable from "./DeviceTable.svelte";
 
@@ -41,5 +42,41 @@ describe("DeviceTable", () => {
       now: NOW,
     });
     expect(screen.queryByText(/Behind/)).not.toBeInTheDocument();
+  });
+});
+
+describe("DeviceTable in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("words statuses, types, sync and the deactivate confirmation in Spanish", async () => {
+    setDeviceLanguage("es");
+    const ondeactivate = vi.fn();
+    render(DeviceTable, {
+      devices: [
+        device({ status: "PENDING", has_identity_key: true }),
+        device({ id: 2, device_name: "Hall Kiosk", device_type: "RASPBERRY_PI", encryption_posture: "server_bound" }),
+        device({ id: 3, device_name: "Old Tablet", status: "DEACTIVATED" }),
+      ],
+      onapprove: noop,
+      onreject: noop,
+      ondeactivate,
+      now: NOW,
+    });
+    expect(screen.getByTestId("device-status-1")).toHaveTextContent("Esperando aprobación");
+    expect(screen.getByTestId("device-status-2")).toHaveTextContent("Activo");
+    expect(screen.getByTestId("device-status-3")).toHaveTextContent("Desactivado");
+    const kiosk = screen.getByTestId("device-row-2");
+    expect(kiosk).toHaveTextContent("Quiosco de pared (Raspberry Pi)");
+    expect(kiosk).toHaveTextContent("Cifrado (clave guardada con el servidor)");
+    expect(kiosk).toHaveTextContent("hace 2 minutos");
+    expect(screen.getByRole("columnheader", { name: "Última conexión" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: `Aprobar ${device({}).device_name}` })).toBeInTheDocument();
+
+    screen.getByRole("button", { name: "Desactivar Hall Kiosk" }).click();
+    const panel = await screen.findByTestId("deactivate-confirm-panel");
+    expect(panel).toHaveTextContent("¿Desactivar «Hall Kiosk»?");
+    expect(panel).toHaveTextContent("borrará todos sus datos locales");
+    screen.getByRole("button", { name: "Desactivar y borrar" }).click();
+    expect(ondeactivate).toHaveBeenCalledTimes(1);
   });
 });

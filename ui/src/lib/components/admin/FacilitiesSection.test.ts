@@ -1,6 +1,6 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type {
   AdminUser,
   AppError,
@@ -9,6 +9,7 @@ import type {
   OrganizationDetail_Serialize,
 } from "$lib/bindings";
 import { DEFAULT_POLICY, mockCommands, reject, Rejection } from "../../../test/ipc";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import FacilitiesSection from "./FacilitiesSection.svelte";
 
 function admin(role: AdminUser["role"]): AdminUser {
@@ -245,5 +246,37 @@ describe("FacilitiesSection", () => {
     render(FacilitiesSection, { user: admin("ORG_ADMIN") });
     expect(await screen.findByText("Loading organizations…")).toBeInTheDocument();
     expect(screen.getByText("Loading facilities…")).toBeInTheDocument();
+  });
+});
+
+describe("FacilitiesSection in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("lists the facilities and says why a time zone was refused, in Spanish", async () => {
+    const user = userEvent.setup();
+    setDeviceLanguage("es");
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_save_facility: fieldsError("VALIDATION_FAILED", { timezone: ["must be an IANA time zone such as America/Chicago"] }),
+    });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    expect(await screen.findByRole("heading", { name: "Su organización" })).toBeInTheDocument();
+    expect(screen.getByTestId("own-organization")).toHaveTextContent("Operador de vivienda asistida");
+    const row = screen.getByTestId("facility-row-10");
+    expect(row).toHaveTextContent("Vivienda asistida (ALF)");
+    expect(row).toHaveTextContent("Abierto");
+    expect(within(screen.getByTestId("facilities-table")).getByRole("columnheader", { name: "Tipo de atención" })).toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Agregar un centro" }));
+    expect(screen.getByRole("heading", { name: "Agregar un centro" })).toHaveFocus();
+    await user.type(screen.getByLabelText("Nombre del centro"), "Maple");
+    await user.clear(screen.getByLabelText("Zona horaria"));
+    await user.type(screen.getByLabelText("Zona horaria"), "Chicago");
+    await user.click(screen.getByTestId("facility-save"));
+    expect(await screen.findByTestId("facility-timezone-error")).toHaveTextContent(
+      "debe ser una zona horaria IANA, como America/Chicago",
+    );
+    expect(screen.getByLabelText("Zona horaria")).toHaveAttribute("aria-invalid", "true");
   });
 });

@@ -1,8 +1,9 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DOMAIN_RULES, type FacilityDetail_Serialize } from "$lib/bindings";
 import { POLICY_GROUPS } from "$lib/admin-directory";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { DEFAULT_POLICY, mockCommands, Rejection } from "../../../test/ipc";
 import FacilityEditor from "./FacilityEditor.svelte";
 
@@ -96,5 +97,28 @@ describe("FacilityEditor policy", () => {
       expect(screen.queryByLabelText(gone)).toBeNull();
     }
     expect(screen.getByLabelText("Family portal")).toBeChecked();
+  });
+});
+
+describe("FacilityEditor in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("names the fields, the care settings and the policy with its units and ranges in Spanish", () => {
+    setDeviceLanguage("es");
+    render(FacilityEditor, { facility: NORTH, onsaved: vi.fn(), oncancel: vi.fn() });
+    expect(screen.getByRole("heading", { name: "Editar «Sunrise ALF - North Campus»" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Nombre del centro")).toHaveValue("Sunrise ALF - North Campus");
+    expect(screen.getByRole("option", { name: "Vivienda asistida (ALF)" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Zona horaria")).toHaveAccessibleDescription(/La hora local del centro/);
+    expect(screen.getByLabelText("Portal para familias")).toBeChecked();
+    const policy = screen.getByTestId("facility-policy");
+    expect(within(policy).getByRole("group", { name: "Bloqueo de pantalla" })).toBeInTheDocument();
+    const kiosk = within(policy).getByLabelText("Bloqueo por inactividad en quioscos de pared (segundos)");
+    expect(kiosk).toHaveValue("90");
+    const range = DOMAIN_RULES.facility_policy.idle_lock_kiosk_secs;
+    expect(kiosk).toHaveAccessibleDescription(new RegExp(`De ${range.min} a ${range.max} segundos \\(predeterminado: ${range.default}\\)`));
+    expect(within(policy).getByLabelText("PIN más corto (dígitos)")).toHaveValue("6");
+    expect(within(policy).getByLabelText("Duración de la sesión familiar (segundos)")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Guardar cambios" })).toBeInTheDocument();
   });
 });
