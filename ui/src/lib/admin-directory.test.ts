@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { DOMAIN_RULES, type AdminUser, type BadgeSummary_Serialize, type StaffMember_Serialize } from "./bindings";
 import {
   assignableRoles,
@@ -11,11 +11,14 @@ import {
   facilityTypeLabel,
   FEATURES,
   filterStaff,
-  PASSWORD_RULE,
-  PIN_RULES,
+  passwordRule,
   pinRules,
   roleLabel,
+  POLICY_GROUPS,
+  policyRange,
+  ROLES,
 } from "./admin-directory";
+import { setDeviceLanguage } from "./i18n/index.svelte";
 
 function member(overrides: Partial<StaffMember_Serialize>): StaffMember_Serialize {
   return {
@@ -57,8 +60,8 @@ describe("admin directory wording and rules", () => {
     for (const grant of DOMAIN_RULES.assignable_roles) {
       expect([...assignableRoles(grant.role)].sort()).toEqual([...grant.assigns].sort());
     }
-    expect(PIN_RULES).toContain(`${DOMAIN_RULES.pin.min_digits} to ${DOMAIN_RULES.pin.max_digits} digits`);
-    expect(PASSWORD_RULE).toBe(`At least ${DOMAIN_RULES.password.min_length} characters.`);
+    expect(pinRules()).toContain(`${DOMAIN_RULES.pin.min_digits} to ${DOMAIN_RULES.pin.max_digits} digits`);
+    expect(passwordRule()).toBe(`At least ${DOMAIN_RULES.password.min_length} characters.`);
   });
 
   it("lets only the roles the server allows manage facilities and organizations", () => {
@@ -109,8 +112,8 @@ describe("admin directory wording and rules", () => {
       const feature = FEATURES.find((f) => f.key === key);
       expect(feature?.explanation.length).toBeGreaterThan(20);
     }
-    expect(PIN_RULES).toMatch(/4 to 8 digits/);
-    expect(PIN_RULES).toMatch(/1234/);
+    expect(pinRules()).toMatch(/4 to 8 digits/);
+    expect(pinRules()).toMatch(/1234/);
     // A facility's own rule replaces the domain's lengths.
     expect(pinRules({ pin_min_digits: 6, pin_max_digits: 8 })).toMatch(/^6 to 8 digits\./);
     expect(pinRules({ pin_min_digits: 6, pin_max_digits: 6 })).toMatch(/^6 digits\./);
@@ -126,5 +129,26 @@ describe("admin directory wording and rules", () => {
     expect(captureEndedMessage({ outcome: "session_ended" })).toMatch(/sign-in ended/);
     expect(badgeAssignError({ code: "CONFLICT", message: "taken" })).toMatch(/already assigned to someone else/);
     expect(badgeAssignError({ code: "OFFLINE", message: "offline" })).toBeUndefined();
+  });
+});
+
+describe("admin directory wording in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("names roles, types, policies and rules in the language shown when asked, not when loaded", () => {
+    const rn = ROLES.find((r) => r.code === "RN");
+    expect(rn?.name).toBe("Registered nurse (RN)");
+    setDeviceLanguage("es");
+    expect(rn?.name).toBe("Enfermero/a registrado/a (RN)");
+    expect(roleLabel("FACILITY_ADMIN")).toBe("Administrador/a del centro");
+    expect(facilityTypeLabel("HOME_HEALTH")).toBe("Atención domiciliaria (sin camas)");
+    expect(FEATURES[0]?.name).toBe("Portal para familiares");
+    const pinMin = POLICY_GROUPS.flatMap((g) => g.fields).find((f) => f.key === "pin_min_digits")!;
+    expect(POLICY_GROUPS[1]?.title).toBe("Credenciales y PIN");
+    expect(policyRange(pinMin)).toBe("De 4 a 8 dígitos (predeterminado: 4).");
+    expect(pinRules({ pin_min_digits: 6, pin_max_digits: 6 })).toMatch(/^6 dígitos\. Sin repetir/);
+    expect(passwordRule()).toBe(`Al menos ${DOMAIN_RULES.password.min_length} caracteres.`);
+    expect(captureEndedMessage({ outcome: "timed_out", seconds: 1 })).toMatch(/^No se acercó ninguna credencial en 1 segundo,/);
+    expect(badgeAssignError({ code: "CONFLICT", message: "taken" })).toMatch(/^Esta credencial ya está asignada a otra persona/);
   });
 });

@@ -3,45 +3,76 @@
 // themselves live in Rust; nothing here decides whether a value is valid.
 
 import { DOMAIN_RULES, type AdminUser, type AppError, type CaptureOutcome_Serialize as CaptureOutcome, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type PolicyRanges, type Role, type StaffMember } from "./bindings";
+import { t } from "./i18n/index.svelte";
 
-export const FACILITY_TYPES: readonly { code: FacilityType; name: string }[] = [
-  { code: "ALF", name: "Assisted living (ALF)" },
-  { code: "MEMORY_CARE", name: "Memory care" },
-  { code: "SNF", name: "Skilled nursing (SNF)" },
-  { code: "HOSPICE", name: "Hospice" },
-  { code: "HOME_HEALTH", name: "Home health (no beds)" },
-];
+// Names are getters that translate when read, so a template showing `option.name` follows
+// a change of language while the screen is open.
 
-export function facilityTypeLabel(type: FacilityType): string {
-  return FACILITY_TYPES.find((t) => t.code === type)?.name ?? type;
+/** A facility type and its name in the shown language. */
+export interface FacilityTypeOption {
+  code: FacilityType;
+  readonly name: string;
 }
 
-export const ORGANIZATION_TYPES: readonly { code: OrganizationType; name: string }[] = [
-  { code: "ALF_OPERATOR", name: "Assisted living operator" },
-  { code: "MEMORY_CARE_GROUP", name: "Memory care group" },
-  { code: "SNF_CHAIN", name: "Skilled nursing chain" },
-  { code: "HOME_HEALTH_AGENCY", name: "Home health agency" },
-  { code: "MULTI_SITE_SYSTEM", name: "Multi-site health system" },
-];
+function facilityType(code: FacilityType): FacilityTypeOption {
+  return {
+    code,
+    get name() {
+      return t(`directory.facilityTypes.${code}`);
+    },
+  };
+}
+
+export const FACILITY_TYPES: readonly FacilityTypeOption[] = (["ALF", "MEMORY_CARE", "SNF", "HOSPICE", "HOME_HEALTH"] as const).map(facilityType);
+
+export function facilityTypeLabel(type: FacilityType): string {
+  return FACILITY_TYPES.find((option) => option.code === type)?.name ?? type;
+}
+
+/** An organization type and its name in the shown language. */
+export interface OrganizationTypeOption {
+  code: OrganizationType;
+  readonly name: string;
+}
+
+function organizationType(code: OrganizationType): OrganizationTypeOption {
+  return {
+    code,
+    get name() {
+      return t(`directory.organizationTypes.${code}`);
+    },
+  };
+}
+
+export const ORGANIZATION_TYPES: readonly OrganizationTypeOption[] = (
+  ["ALF_OPERATOR", "MEMORY_CARE_GROUP", "SNF_CHAIN", "HOME_HEALTH_AGENCY", "MULTI_SITE_SYSTEM"] as const
+).map(organizationType);
 
 /** An organization created without a type (the API allows it) says so. */
 export function organizationTypeLabel(type: OrganizationType | null | undefined): string {
-  if (type == null) return "Type not set";
-  return ORGANIZATION_TYPES.find((t) => t.code === type)?.name ?? type;
+  if (type == null) return t("directory.organizationTypes.notSet");
+  return ORGANIZATION_TYPES.find((option) => option.code === type)?.name ?? type;
+}
+
+/** A role and the name people use for it, in the shown language. */
+export interface RoleOption {
+  code: Role;
+  readonly name: string;
+}
+
+function roleOption(code: Role): RoleOption {
+  return {
+    code,
+    get name() {
+      return t(`directory.roles.${code}`);
+    },
+  };
 }
 
 /** Roles in the order of their reach, with the names people use for them. */
-export const ROLES: readonly { code: Role; name: string }[] = [
-  { code: "RN", name: "Registered nurse (RN)" },
-  { code: "LPN", name: "Licensed practical nurse (LPN)" },
-  { code: "CNA", name: "Certified nursing assistant (CNA)" },
-  { code: "MED_TECH", name: "Medication aide" },
-  { code: "THERAPIST", name: "Therapist" },
-  { code: "SOCIAL_WORKER", name: "Social worker" },
-  { code: "FACILITY_ADMIN", name: "Facility administrator" },
-  { code: "ORG_ADMIN", name: "Organization administrator" },
-  { code: "PLATFORM_ADMIN", name: "Platform administrator" },
-];
+export const ROLES: readonly RoleOption[] = (
+  ["RN", "LPN", "CNA", "MED_TECH", "THERAPIST", "SOCIAL_WORKER", "FACILITY_ADMIN", "ORG_ADMIN", "PLATFORM_ADMIN"] as const satisfies readonly Role[]
+).map(roleOption);
 
 export function roleLabel(role: Role): string {
   return ROLES.find((r) => r.code === role)?.name ?? role;
@@ -73,43 +104,47 @@ export function canEditOwnOrganization(admin: AdminUser): boolean {
 }
 
 /** A facility's minimum device protection, in words an administrator decides by. */
-export const PROTECTION_MINIMUMS: readonly { value: DeviceProtectionMinimum; name: string; explanation: string }[] = [
-  {
-    value: "encrypted",
-    name: "Encrypted (default)",
-    explanation: "Every device encrypts its records; a kiosk without a keyring may keep the key in a protected file.",
-  },
-  {
-    value: "off_disk",
-    name: "Key never on the device's disk alone",
-    explanation:
-      "Laptops keep the key in their keyring; kiosks need the server to unlock, so a stolen SD card opens nothing.",
-  },
-  {
-    value: "any",
-    name: "No requirement",
-    explanation: "Devices without encryption may be used. Not recommended for resident data.",
-  },
-];
+export interface ProtectionOption {
+  value: DeviceProtectionMinimum;
+  readonly name: string;
+  readonly explanation: string;
+}
+
+function protection(value: DeviceProtectionMinimum): ProtectionOption {
+  return {
+    value,
+    get name() {
+      return t(`directory.protection.${value}.name`);
+    },
+    get explanation() {
+      return t(`directory.protection.${value}.explanation`);
+    },
+  };
+}
+
+export const PROTECTION_MINIMUMS: readonly ProtectionOption[] = (["encrypted", "off_disk", "any"] as const).map(protection);
+
+/** A facility feature an administrator can switch, with what it turns on. */
+export interface FeatureOption {
+  key: "family_portal" | "behavior_tracking" | "wandering_alerts";
+  readonly name: string;
+  readonly explanation: string;
+}
+
+function feature(key: FeatureOption["key"]): FeatureOption {
+  return {
+    key,
+    get name() {
+      return t(`directory.features.${key}.name`);
+    },
+    get explanation() {
+      return t(`directory.features.${key}.explanation`);
+    },
+  };
+}
 
 /** Facility features an administrator can switch, with what each one turns on. */
-export const FEATURES: readonly { key: string; name: string; explanation: string }[] = [
-  {
-    key: "family_portal",
-    name: "Family portal",
-    explanation: "Relatives can check in with a visitor code and send messages to the care team.",
-  },
-  {
-    key: "behavior_tracking",
-    name: "Behavior tracking",
-    explanation: "Staff can record behaviors, what was tried, and how it went (useful in memory care).",
-  },
-  {
-    key: "wandering_alerts",
-    name: "Wandering alerts",
-    explanation: "Staff can record wandering and exit-seeking so the next shift knows who is at risk.",
-  },
-];
+export const FEATURES: readonly FeatureOption[] = (["family_portal", "behavior_tracking", "wandering_alerts"] as const).map(feature);
 
 /** Lower-case text for searching a staff member by name, username, employee ID or email. */
 function haystack(member: StaffMember): string {
@@ -139,11 +174,11 @@ export function filterStaff<T extends StaffMember>(staff: readonly T[], filter: 
 
 /** One phrase for a badge's state: revoked wins over locked. */
 export function badgeStatus(badge: BadgeSummary, now: Date = new Date()): string {
-  if (!badge.is_active) return "Revoked";
+  if (!badge.is_active) return t("directory.badgeStatus.revoked");
   if (badge.locked_until && new Date(badge.locked_until).getTime() > now.getTime()) {
-    return "Locked after wrong PINs";
+    return t("directory.badgeStatus.locked");
   }
-  return "Active";
+  return t("directory.badgeStatus.active");
 }
 
 /**
@@ -151,15 +186,14 @@ export function badgeStatus(badge: BadgeSummary, now: Date = new Date()): string
  * (`CONFLICT` there means "someone else changed this"); `undefined` keeps the general copy.
  */
 export function badgeAssignError(error: AppError): string | undefined {
-  if (error.code === "CONFLICT") {
-    return "This badge is already assigned to someone else. Revoke it from their account first, or use a different badge.";
-  }
+  if (error.code === "CONFLICT") return t("directory.capture.alreadyAssigned");
   return undefined;
 }
 
 /** What a wedge read the capture could not use says (never the value it read). */
-export const WEDGE_NOT_A_BADGE =
-  "The badge reader sent something that isn't a badge number. Tap the badge again, or type its number below.";
+export function wedgeNotABadge(): string {
+  return t("directory.capture.wedgeNotABadge");
+}
 
 /** How a "tap a badge" wait ended without an assignment, in words (`null` for an assignment). */
 export function captureEndedMessage(outcome: CaptureOutcome): string | null {
@@ -167,13 +201,13 @@ export function captureEndedMessage(outcome: CaptureOutcome): string | null {
     case "assigned":
       return null;
     case "cancelled":
-      return "Stopped waiting for a badge. Nothing was assigned.";
+      return t("directory.capture.cancelled");
     case "timed_out":
-      return `No badge was tapped within ${outcome.seconds} seconds, so nothing was assigned. Try again, or type the badge number below.`;
+      return t("directory.capture.timedOut", { count: outcome.seconds });
     case "session_ended":
-      return "Your administrator sign-in ended, so nothing was assigned.";
+      return t("directory.capture.sessionEnded");
     case "unsupported_card":
-      return "That card can't be used as a badge (a phone or a bank card?). Nothing was assigned. Try again with a staff badge.";
+      return t("directory.capture.unsupportedCard");
   }
 }
 
@@ -190,68 +224,77 @@ export interface PinLength {
 export function pinRules(policy?: PinLength | null): string {
   const min = policy?.pin_min_digits ?? DOMAIN_RULES.pin.min_digits;
   const max = policy?.pin_max_digits ?? DOMAIN_RULES.pin.max_digits;
-  const length = min === max ? `${min} digits` : `${min} to ${max} digits`;
-  return (
-    `${length}. ` +
-    "Not one digit repeated (like 1111) and not a run (like 1234 or 9876). " +
-    "The person's next badge sign-in asks for this PIN."
-  );
+  return min === max ? t("directory.pinRules.exact", { count: min }) : t("directory.pinRules.range", { min, max });
 }
-
-/** The PIN rules in words without a facility (the domain's lengths). */
-export const PIN_RULES = pinRules();
 
 /** A number of a facility's policy, as the console's Policy part shows it. */
 export interface PolicyField {
   key: keyof PolicyRanges;
-  label: string;
+  readonly label: string;
   /** The unit in words, plural. */
-  unit: string;
-  explanation: string;
+  readonly unit: string;
+  readonly explanation: string;
+}
+
+type PolicyUnit = "seconds" | "hours" | "digits" | "minutes" | "days";
+
+function policyField(key: keyof PolicyRanges, unit: PolicyUnit): PolicyField {
+  return {
+    key,
+    get label() {
+      return t(`directory.policy.fields.${key}.label`);
+    },
+    get unit() {
+      return t(`directory.policy.units.${unit}`);
+    },
+    get explanation() {
+      return t(`directory.policy.fields.${key}.explanation`);
+    },
+  };
+}
+
+/** A group of the facility policy's numbers, with its title in the shown language. */
+export interface PolicyGroup {
+  readonly title: string;
+  fields: readonly PolicyField[];
+}
+
+function policyGroup(group: "screenLock" | "badges" | "nurseHome" | "family", fields: PolicyField[]): PolicyGroup {
+  return {
+    get title() {
+      return t(`directory.policy.groups.${group}`);
+    },
+    fields,
+  };
 }
 
 /** The facility policy's numbers in the console's order, grouped by what they govern. */
-export const POLICY_GROUPS: readonly { title: string; fields: readonly PolicyField[] }[] = [
-  {
-    title: "Screen lock",
-    fields: [
-      { key: "idle_lock_kiosk_secs", label: "Idle lock on wall kiosks", unit: "seconds", explanation: "How long a shared kiosk may go untouched before its session locks." },
-      { key: "idle_lock_desktop_secs", label: "Idle lock on desktops", unit: "seconds", explanation: "How long a workstation may go untouched before its session locks." },
-    ],
-  },
-  {
-    title: "Badges and PINs",
-    fields: [
-      { key: "badge_grace_hours", label: "Badge-only period", unit: "hours", explanation: "After a sign-in with badge and PIN, the badge alone signs in for this long, also offline. 0 asks for the PIN every time." },
-      { key: "badge_reauth_hours", label: "Full sign-in due every", unit: "hours", explanation: "After this long the PIN is asked for again whatever the badge-only period, and offline sign-in stops." },
-      { key: "pin_min_digits", label: "Shortest PIN", unit: "digits", explanation: "Fewest digits of a new PIN." },
-      { key: "pin_max_digits", label: "Longest PIN", unit: "digits", explanation: "Most digits of a new PIN." },
-    ],
-  },
-  {
-    title: "Nurse home and documentation",
-    fields: [
-      { key: "due_soon_minutes", label: "Due-soon window", unit: "minutes", explanation: "How far ahead PRN follow-ups are listed as due soon." },
-      { key: "handoff_hours", label: "Hand-off window", unit: "hours", explanation: "How far back colleagues' notes are shown at hand-off." },
-      { key: "documentation_window_days", label: "Documentation on devices", unit: "days", explanation: "How many days of documentation each device receives and keeps; older records stay on the server." },
-    ],
-  },
-  {
-    title: "Family kiosk",
-    fields: [
-      { key: "family_session_secs", label: "Family session length", unit: "seconds", explanation: "How long the family kiosk may go untouched before it forgets the visit." },
-    ],
-  },
+export const POLICY_GROUPS: readonly PolicyGroup[] = [
+  policyGroup("screenLock", [policyField("idle_lock_kiosk_secs", "seconds"), policyField("idle_lock_desktop_secs", "seconds")]),
+  policyGroup("badges", [
+    policyField("badge_grace_hours", "hours"),
+    policyField("badge_reauth_hours", "hours"),
+    policyField("pin_min_digits", "digits"),
+    policyField("pin_max_digits", "digits"),
+  ]),
+  policyGroup("nurseHome", [
+    policyField("due_soon_minutes", "minutes"),
+    policyField("handoff_hours", "hours"),
+    policyField("documentation_window_days", "days"),
+  ]),
+  policyGroup("family", [policyField("family_session_secs", "seconds")]),
 ];
 
 /** A policy number's allowed range in words (from Rust, via DOMAIN_RULES). */
 export function policyRange(field: PolicyField): string {
   const range = DOMAIN_RULES.facility_policy[field.key];
-  return `From ${range.min} to ${range.max} ${field.unit} (default ${range.default}).`;
+  return t("directory.policy.range", { min: range.min, max: range.max, unit: field.unit, default: range.default });
 }
 
 /** The password rule in words (tend-domain `MIN_PASSWORD_LEN`, via DOMAIN_RULES). */
-export const PASSWORD_RULE = `At least ${DOMAIN_RULES.password.min_length} characters.`;
+export function passwordRule(): string {
+  return t("directory.passwordRule", { count: DOMAIN_RULES.password.min_length });
+}
 
 /** A typed value becomes the form's text (`null` shows as empty). */
 export function text(value: string | number | null | undefined): string {

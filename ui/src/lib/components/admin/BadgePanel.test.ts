@@ -1,7 +1,8 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BadgeSummary_Serialize, CaptureOutcome_Serialize, StaffMember_Serialize } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { DESKTOP_INFO, mockCommands, reject } from "../../../test/ipc";
 import BadgePanel from "./BadgePanel.svelte";
 
@@ -217,5 +218,42 @@ describe("BadgePanel: tap a badge to assign", () => {
     await armed();
     unmount();
     await waitFor(() => expect(backend.cancels()).toBe(1));
+  });
+});
+
+describe("BadgePanel in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("asks for the tap, waits and says how the wait ended in Spanish", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    const backend = waitingBackend();
+    render(BadgePanel, { member: ROSA, onclose: () => undefined });
+    expect(await screen.findByText("Todavía no tiene credencial")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Credenciales y PIN de Rosa Alvarez" })).toBeInTheDocument();
+    expect(screen.getByText(/^Acerque la nueva credencial al lector de este dispositivo/)).toHaveTextContent("Así, el próximo acercamiento será para Rosa Alvarez, no para la pantalla de bloqueo.");
+    expect(screen.getByLabelText("Nuevo PIN")).toHaveAccessibleDescription(/^De 4 a 8 dígitos\./);
+
+    await user.click(screen.getByRole("button", { name: "Acercar una credencial para asignarla" }));
+    await waitFor(() =>
+      expect(screen.getByTestId("badge-capture-status")).toHaveTextContent("Esperando que acerque una credencial al lector de este dispositivo…"),
+    );
+    expect(screen.getByRole("button", { name: "Cancelar" })).toHaveFocus();
+    backend.end({ outcome: "timed_out", seconds: 60 });
+    expect(await screen.findByTestId("badge-capture-ended")).toHaveTextContent(
+      "No se acercó ninguna credencial en 60 segundos, así que no se asignó nada.",
+    );
+    // The message follows a change of language while it shows.
+    setDeviceLanguage("en");
+    expect(await screen.findByText(/^No badge was tapped within 60 seconds/)).toBeInTheDocument();
+  });
+
+  it("names a badge's state and a badge someone else holds in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ admin_user_badges: [{ ...BADGE, label: null }], admin_facility_detail: reject("FORBIDDEN", "no") });
+    render(BadgePanel, { member: ROSA, onclose: () => undefined });
+    expect(await screen.findByTestId("badge-status-5")).toHaveTextContent("Activa");
+    expect(screen.getByRole("rowheader", { name: "Credencial 1" })).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Revocar la credencial 1" })).toBeInTheDocument();
   });
 });

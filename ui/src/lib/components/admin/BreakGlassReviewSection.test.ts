@@ -1,7 +1,8 @@
 import { render, screen } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BreakGlassReview_Serialize as BreakGlassReview } from "$lib/bindings";
+import { setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
 import { mockCommands, reject } from "../../../test/ipc";
 import BreakGlassReviewSection from "./BreakGlassReviewSection.svelte";
 
@@ -53,5 +54,42 @@ describe("BreakGlassReviewSection", () => {
     mockCommands({ admin_break_glass_grants: reject("UNAUTHORIZED", "signed out") });
     render(BreakGlassReviewSection, { onunauthorized });
     await vi.waitFor(() => expect(onunauthorized).toHaveBeenCalled());
+  });
+});
+
+describe("BreakGlassReviewSection in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setTimeZone(null);
+  });
+
+  it("shows who opened whom, when and until when at the facility, in Spanish", async () => {
+    setDeviceLanguage("es");
+    setTimeZone("America/Chicago");
+    const user = userEvent.setup();
+    mockCommands({
+      admin_break_glass_grants: [GRANT, { ...GRANT, id: 8, active: true, resident: null }],
+      admin_review_break_glass: { ...GRANT, reviewed_at: "2026-12-05T12:00:00Z" },
+    });
+    render(BreakGlassReviewSection, { onunauthorized: vi.fn() });
+    const [ended, open] = await screen.findAllByTestId("break-glass-grant");
+    expect(screen.getByTestId("break-glass-count")).toHaveTextContent("2 accesos de emergencia para revisar");
+    // 10:00 UTC is 4:00 in the morning in Chicago.
+    expect(ended).toHaveTextContent(
+      "Rosa Alvarez (South Campus) abrió el expediente de Lovelace, Ada (MRN-7) de North Campus — 5 dic, 4:00 a.m., terminado.",
+    );
+    expect(open).toHaveTextContent("abrió el expediente de un residente de North Campus — 5 dic, 4:00 a.m., hasta 5 dic, 5:00 a.m.");
+    expect(ended).toHaveTextContent("Motivo: “Found on our floor after a fall”");
+    expect(screen.getAllByLabelText("Nota de revisión (opcional)")).toHaveLength(2);
+    await user.click(screen.getAllByRole("button", { name: "Marcar como revisado" })[0]!);
+    expect(await screen.findByText("El acceso de Rosa Alvarez quedó marcado como revisado.")).toBeInTheDocument();
+    expect(screen.getByTestId("break-glass-count")).toHaveTextContent("1 acceso de emergencia para revisar");
+  });
+
+  it("says when nothing waits, in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ admin_break_glass_grants: [] });
+    render(BreakGlassReviewSection, { onunauthorized: vi.fn() });
+    expect(await screen.findByText("Nada que revisar")).toBeInTheDocument();
   });
 });

@@ -1,7 +1,8 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { AdminUser, ImportReport } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { mockCommands, reject } from "../../../test/ipc";
 import ImportSection from "./ImportSection.svelte";
 
@@ -132,5 +133,60 @@ describe("ImportSection", () => {
     expect(await screen.findByTestId("import-error")).toHaveAttribute("data-code", "OFFLINE");
     expect(sent).toEqual([5]);
     expect(screen.getByTestId("import-run")).toBeDisabled();
+  });
+});
+
+describe("ImportSection in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("counts the problems with the right plural and names the tables in Spanish", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    let answer: ImportReport = PROBLEMS;
+    mockCommands({ admin_import: () => answer });
+    render(ImportSection, { user: ORG_ADMIN, onunauthorized: noSession });
+    await user.upload(screen.getByLabelText("CSV de personal"), csv(STAFF_CSV));
+    await waitFor(() => expect(screen.getByTestId("import-check")).toBeEnabled());
+    expect(screen.getByTestId("import-check")).toHaveTextContent("Revisar");
+    await user.click(screen.getByTestId("import-check"));
+
+    const table = await screen.findByRole("table", { name: "Problemas en los archivos" });
+    expect(within(table).getAllByRole("columnheader").map((h) => h.textContent)).toEqual(["Archivo", "Línea", "Columna", "Problema"]);
+    expect(screen.getByRole("alert")).toHaveTextContent("Se encontraron 2 problemas. No se escribió nada");
+
+    answer = { ...PROBLEMS, problems: PROBLEMS.problems.slice(0, 1) };
+    await user.click(screen.getByTestId("import-check"));
+    await waitFor(() => expect(screen.getByRole("alert")).toHaveTextContent("Se encontró 1 problema. No se escribió nada"));
+
+    answer = CLEAN;
+    await user.click(screen.getByTestId("import-check"));
+    const would = await screen.findByRole("table", { name: "Lo que haría la importación" });
+    expect(within(would).getAllByRole("columnheader").map((h) => h.textContent)).toEqual([
+      "Archivo",
+      "Creados",
+      "Actualizados",
+      "Sin cambios",
+      "Credenciales agregadas",
+    ]);
+    expect(within(would).getByTestId("import-counts-staff")).toHaveTextContent("Personal (staff.csv)2101");
+  });
+
+  it("says in Spanish that a picked file could not be read", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    mockCommands({});
+    const original = FileReader.prototype.readAsText;
+    FileReader.prototype.readAsText = function (this: FileReader) {
+      queueMicrotask(() => this.onerror?.(new ProgressEvent("error") as ProgressEvent<FileReader>));
+    };
+    try {
+      render(ImportSection, { user: ORG_ADMIN, onunauthorized: noSession });
+      await user.upload(screen.getByLabelText("CSV de personal"), csv(STAFF_CSV));
+      const alert = await screen.findByTestId("import-error");
+      expect(alert).toHaveTextContent("No se realizó la importación");
+      expect(alert).toHaveTextContent("No se pudo leer “staff.csv”; elíjalo de nuevo.");
+    } finally {
+      FileReader.prototype.readAsText = original;
+    }
   });
 });

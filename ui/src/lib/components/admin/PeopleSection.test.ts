@@ -1,7 +1,8 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { AdminUser, BadgeSummary_Serialize, StaffMember_Serialize } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { mockCommands, reject, Rejection } from "../../../test/ipc";
 import PeopleSection from "./PeopleSection.svelte";
 
@@ -238,5 +239,51 @@ describe("PeopleSection", () => {
     mockCommands({ admin_users: () => new Promise(() => {}) });
     render(PeopleSection, { user: ADMIN, facilityId: 10 });
     expect(await screen.findByText("Loading staff…")).toBeInTheDocument();
+  });
+});
+
+describe("PeopleSection in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("names the columns, roles, statuses and actions in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ admin_users: [ROSA, BEN] });
+    render(PeopleSection, { user: ADMIN, facilityId: 10 });
+    const table = await screen.findByTestId("staff-table");
+    expect(screen.getByText(/^Cuentas del personal de este centro\./)).toBeInTheDocument();
+    expect(screen.getByTestId("staff-add")).toHaveTextContent("Agregar a un miembro del personal");
+    expect(within(table).getAllByRole("columnheader").map((h) => h.textContent)).toEqual(["Nombre", "ID de empleado", "Rol", "Estado", "Acciones"]);
+    expect(within(screen.getByTestId("staff-row-rosa.alvarez")).getByText("Enfermero/a registrado/a (RN)")).toBeInTheDocument();
+    expect(within(screen.getByTestId("staff-row-ben.okafor")).getByText("Auxiliar de enfermería (CNA)")).toBeInTheDocument();
+    expect(screen.getByTestId("staff-status-rosa.alvarez")).toHaveTextContent("Activa");
+    expect(screen.getByRole("button", { name: "Credenciales y PIN de Rosa Alvarez" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Buscar personal")).toHaveAttribute("placeholder", "Nombre, usuario, ID de empleado o correo");
+  });
+
+  it("follows a change of language while the section is open", async () => {
+    const user = userEvent.setup();
+    mockCommands({ admin_users: [ROSA], admin_set_user_active: null });
+    render(PeopleSection, { user: ADMIN, facilityId: 10 });
+    await user.click(await screen.findByTestId("staff-deactivate-rosa.alvarez"));
+    await user.click(screen.getByTestId("staff-deactivate-confirm"));
+    expect(await screen.findByTestId("staff-notice")).toHaveTextContent("Rosa Alvarez is deactivated and can no longer sign in.");
+    setDeviceLanguage("es");
+    expect(await screen.findByText("Rosa Alvarez está desactivado/a y ya no puede iniciar sesión.")).toBeInTheDocument();
+    expect(screen.getByText("Todas las cuentas")).toBeInTheDocument();
+  });
+
+  it("opens the staff editor with Spanish labels, hints and buttons", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    mockCommands({ admin_users: [ROSA], admin_save_user: reject("UNAVAILABLE", "down") });
+    render(PeopleSection, { user: ADMIN, facilityId: 10 });
+    await user.click(await screen.findByTestId("staff-add"));
+    const form = screen.getByTestId("staff-form");
+    expect(within(form).getByRole("heading", { name: "Agregar a un miembro del personal" })).toBeInTheDocument();
+    expect(within(form).getByLabelText("Primera contraseña")).toHaveAccessibleDescription(/^Al menos \d+ caracteres\. Désela a la persona en privado\.$/);
+    expect(within(form).getByRole("option", { name: "Enfermero/a práctico/a (LPN)" })).toBeInTheDocument();
+    expect(screen.getByTestId("staff-cancel")).toHaveTextContent("Cancelar");
+    await user.click(screen.getByTestId("staff-save"));
+    expect(await screen.findByTestId("staff-error")).toHaveTextContent("No se guardó la cuenta");
   });
 });

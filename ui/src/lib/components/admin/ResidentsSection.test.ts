@@ -1,7 +1,8 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FacilitySummary, Resident_Serialize as Resident } from "$lib/bindings";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { mockCommands, Rejection } from "../../../test/ipc";
 import ResidentsSection from "./ResidentsSection.svelte";
 
@@ -147,5 +148,59 @@ describe("ResidentsSection", () => {
     await user.click(screen.getByTestId("residents-show-discharged"));
     expect(screen.getByTestId("resident-row-MRN-6")).toHaveTextContent("Discharged");
     expect(screen.queryByTestId("resident-edit-MRN-6")).not.toBeInTheDocument();
+  });
+});
+
+describe("ResidentsSection in Spanish", () => {
+  afterEach(() => setDeviceLanguage("en"));
+
+  it("names the list's columns, statuses and actions in Spanish", async () => {
+    setDeviceLanguage("es");
+    mockCommands({ admin_residents: [ADA, { ...ADA, id: 6, mrn: "MRN-6", first_name: "Bo", code_status: null, status: "on_leave" }] });
+    show();
+    const table = await screen.findByTestId("residents-table");
+    expect(within(table).getAllByRole("columnheader").map((h) => h.textContent)).toEqual([
+      "Nombre",
+      "Habitación",
+      "MRN",
+      "Estado",
+      "Estado de reanimación",
+      "Acciones",
+    ]);
+    const ada = screen.getByTestId("resident-row-MRN-5");
+    expect(ada).toHaveTextContent("En el centro");
+    expect(ada).toHaveTextContent("No reanimar (DNR)");
+    expect(screen.getByTestId("resident-row-MRN-6")).toHaveTextContent("De permiso");
+    expect(screen.getByTestId("resident-row-MRN-6")).toHaveTextContent("Sin registrar");
+    expect(within(ada).getByRole("button", { name: "Dar de alta a Ada Byrne" })).toHaveTextContent("Dar de alta");
+    expect(within(ada).getByRole("button", { name: "Trasladar a Ada Byrne a otro centro" })).toHaveTextContent("Trasladar");
+    expect(screen.getByTestId("resident-admit")).toHaveTextContent("Ingresar a un residente");
+    expect(screen.getByLabelText("Buscar un residente")).toHaveAttribute("placeholder", "Nombre, habitación o MRN");
+  });
+
+  it("says in Spanish that a move met someone else's change, and confirms a move", async () => {
+    setDeviceLanguage("es");
+    const user = userEvent.setup();
+    let moves = 0;
+    mockCommands({
+      admin_residents: [ADA],
+      admin_transfer_resident: () => {
+        moves += 1;
+        if (moves === 1) return { outcome: "conflict", current: { ...ADA, version: 4 } };
+        return { outcome: "saved", resident: { ...ADA, facility_id: 11, version: 5 } };
+      },
+    });
+    show();
+    await user.click(await screen.findByTestId("resident-transfer-MRN-5"));
+    expect(screen.getByRole("heading", { name: "Trasladar a Ada Byrne a otro centro" })).toBeInTheDocument();
+    expect(screen.getByLabelText("Centro de destino")).toHaveValue("11");
+    await user.click(screen.getByTestId("transfer-save"));
+    const refused = await screen.findByTestId("transfer-error");
+    expect(refused).toHaveTextContent("No se trasladó al residente");
+    expect(refused).toHaveTextContent("Alguien cambió los datos de este residente mientras tanto. No se trasladó nada; intente de nuevo.");
+    await user.click(screen.getByTestId("transfer-save"));
+    expect(await screen.findByTestId("residents-notice")).toHaveTextContent(
+      "Ada Byrne se trasladó a Oak Hill ALF. Los registros de auditoría de ambos centros muestran el traslado.",
+    );
   });
 });
