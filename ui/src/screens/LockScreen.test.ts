@@ -74,7 +74,7 @@ describe("LockScreen", () => {
     mockCommands({ session_state: state("signed_out"), reader_status: "connected", wandering_alerts: { alerts: [maria], live: true } });
     render(LockScreen);
     expect(await screen.findByTestId("wandering-alert")).toHaveTextContent("Wandering alert: Room 12, Maria — exit door");
-    expect(screen.getByRole("alert")).toBeInTheDocument();
+    expect(screen.getByTestId("wandering-alerts")).toHaveAttribute("aria-live", "assertive");
     expect(screen.queryByTestId("alert-acknowledge")).not.toBeInTheDocument();
     // Pushed: another alert arrives, Maria's was acknowledged elsewhere (it leaves the lock screen).
     await emit("wandering-alerts-changed", {

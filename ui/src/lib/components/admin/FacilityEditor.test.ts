@@ -110,7 +110,7 @@ describe("FacilityEditor in Spanish", () => {
     expect(screen.getByLabelText("Nombre del centro")).toHaveValue("Sunrise ALF - North Campus");
     expect(screen.getByRole("option", { name: "Vivienda asistida (ALF)" })).toBeInTheDocument();
     expect(screen.getByLabelText("Zona horaria")).toHaveAccessibleDescription(/La hora local del centro/);
-    expect(screen.getByLabelText("Portal para familias")).toBeChecked();
+    expect(screen.getByLabelText("Portal para familiares")).toBeChecked();
     const policy = screen.getByTestId("facility-policy");
     expect(within(policy).getByRole("group", { name: "Bloqueo de pantalla" })).toBeInTheDocument();
     const kiosk = within(policy).getByLabelText("Bloqueo por inactividad en quioscos de pared (segundos)");
@@ -118,7 +118,7 @@ describe("FacilityEditor in Spanish", () => {
     const range = DOMAIN_RULES.facility_policy.idle_lock_kiosk_secs;
     expect(kiosk).toHaveAccessibleDescription(new RegExp(`De ${range.min} a ${range.max} segundos \\(predeterminado: ${range.default}\\)`));
     expect(within(policy).getByLabelText("PIN más corto (dígitos)")).toHaveValue("6");
-    expect(within(policy).getByLabelText("Duración de la sesión familiar (segundos)")).toBeInTheDocument();
+    expect(within(policy).getByLabelText("Duración de la sesión de familiares (segundos)")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Guardar cambios" })).toBeInTheDocument();
   });
 });
