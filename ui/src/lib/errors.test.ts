@@ -95,6 +95,18 @@ describe("toAppError", () => {
     expect(toAppError({ code: "CONFLICT", message: "x", fields: {} })).not.toHaveProperty("fields");
   });
 
+  it("marks a field in Spanish with Spanish words, not Rust's English", () => {
+    const error = toAppError({ code: "VALIDATION_FAILED", message: "bad", fields: { room: ["at most 20 characters"] } });
+    setDeviceLanguage("es");
+    try {
+      expect(fieldError(error, "room")).toBe("Este dato no es válido. Revíselo e inténtelo de nuevo.");
+      expect(fieldError(error, "mrn")).toBeUndefined();
+    } finally {
+      setDeviceLanguage("en");
+    }
+    expect(fieldError(error, "room")).toBe("at most 20 characters");
+  });
+
   it("keeps an AppError as it is", () => {
     expect(toAppError({ code: "CONFLICT", message: "taken" })).toEqual({ code: "CONFLICT", message: "taken" });
   });

@@ -122,7 +122,14 @@ function fieldMessages(fields: unknown): Record<string, string[]> | undefined {
   return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
-/** The first message the backend gave for `field`, if any. */
+/**
+ * The first message the backend gave for `field`, if any. Rust words its field messages
+ * in English only; in another language the field is still marked, with a sentence in that
+ * language instead of a mixed-language screen (the forms' own checks, which run first,
+ * say what exactly is wrong in the language shown).
+ */
 export function fieldError(error: AppError | null, field: string): string | undefined {
-  return error?.fields?.[field]?.[0];
+  const message = error?.fields?.[field]?.[0];
+  if (message === undefined) return undefined;
+  return currentLanguage() === "en" ? message : t("errors.fieldInvalid");
 }
