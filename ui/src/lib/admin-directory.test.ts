@@ -8,12 +8,11 @@ import {
   canEditOwnOrganization,
   canManageFacilities,
   canManageOrganizations,
-  facilityTypeLabel,
+  FACILITY_TYPES,
   FEATURES,
   filterStaff,
   passwordRule,
   pinRules,
-  roleLabel,
   POLICY_GROUPS,
   policyRange,
   ROLES,
@@ -118,8 +117,9 @@ describe("admin directory wording and rules", () => {
     expect(pinRules({ pin_min_digits: 6, pin_max_digits: 8 })).toMatch(/^6 to 8 digits\./);
     expect(pinRules({ pin_min_digits: 6, pin_max_digits: 6 })).toMatch(/^6 digits\./);
     expect(FEATURES.map((f) => f.key)).toEqual(["family_portal", "behavior_tracking", "wandering_alerts"]);
-    expect(facilityTypeLabel("HOME_HEALTH")).toMatch(/no beds/);
-    expect(roleLabel("FACILITY_ADMIN")).toBe("Facility administrator");
+    // Type and role names are the shared ones (`common.*`, format.ts), not a second copy.
+    expect(FACILITY_TYPES.find((o) => o.code === "HOME_HEALTH")?.name).toMatch(/no beds/);
+    expect(ROLES.find((r) => r.code === "FACILITY_ADMIN")?.name).toBe("Facility administrator");
   });
 
   it("says how a tap-to-assign wait ended, with the timeout from Rust, and names a badge someone else holds", () => {
@@ -140,8 +140,8 @@ describe("admin directory wording in Spanish", () => {
     expect(rn?.name).toBe("Registered nurse (RN)");
     setDeviceLanguage("es");
     expect(rn?.name).toBe("Enfermero/a registrado/a (RN)");
-    expect(roleLabel("FACILITY_ADMIN")).toBe("Administrador/a del centro");
-    expect(facilityTypeLabel("HOME_HEALTH")).toBe("Atención domiciliaria (sin camas)");
+    expect(ROLES.find((r) => r.code === "FACILITY_ADMIN")?.name).toBe("Administrador/a del centro");
+    expect(FACILITY_TYPES.find((o) => o.code === "HOME_HEALTH")?.name).toBe("Salud en el hogar (sin camas)");
     expect(FEATURES[0]?.name).toBe("Portal para familiares");
     const pinMin = POLICY_GROUPS.flatMap((g) => g.fields).find((f) => f.key === "pin_min_digits")!;
     expect(POLICY_GROUPS[1]?.title).toBe("Credenciales y PIN");

@@ -3,6 +3,7 @@
 // themselves live in Rust; nothing here decides whether a value is valid.
 
 import { DOMAIN_RULES, type AdminUser, type AppError, type CaptureOutcome_Serialize as CaptureOutcome, type BadgeSummary, type DeviceProtectionMinimum, type FacilityType, type OrganizationType, type PolicyRanges, type Role, type StaffMember } from "./bindings";
+import { facilityTypeName, organizationTypeName, roleName } from "./format";
 import { t } from "./i18n/index.svelte";
 
 // Names are getters that translate when read, so a template showing `option.name` follows
@@ -18,16 +19,12 @@ function facilityType(code: FacilityType): FacilityTypeOption {
   return {
     code,
     get name() {
-      return t(`directory.facilityTypes.${code}`);
+      return facilityTypeName(code);
     },
   };
 }
 
 export const FACILITY_TYPES: readonly FacilityTypeOption[] = (["ALF", "MEMORY_CARE", "SNF", "HOSPICE", "HOME_HEALTH"] as const).map(facilityType);
-
-export function facilityTypeLabel(type: FacilityType): string {
-  return FACILITY_TYPES.find((option) => option.code === type)?.name ?? type;
-}
 
 /** An organization type and its name in the shown language. */
 export interface OrganizationTypeOption {
@@ -39,7 +36,7 @@ function organizationType(code: OrganizationType): OrganizationTypeOption {
   return {
     code,
     get name() {
-      return t(`directory.organizationTypes.${code}`);
+      return organizationTypeName(code);
     },
   };
 }
@@ -47,12 +44,6 @@ function organizationType(code: OrganizationType): OrganizationTypeOption {
 export const ORGANIZATION_TYPES: readonly OrganizationTypeOption[] = (
   ["ALF_OPERATOR", "MEMORY_CARE_GROUP", "SNF_CHAIN", "HOME_HEALTH_AGENCY", "MULTI_SITE_SYSTEM"] as const
 ).map(organizationType);
-
-/** An organization created without a type (the API allows it) says so. */
-export function organizationTypeLabel(type: OrganizationType | null | undefined): string {
-  if (type == null) return t("directory.organizationTypes.notSet");
-  return ORGANIZATION_TYPES.find((option) => option.code === type)?.name ?? type;
-}
 
 /** A role and the name people use for it, in the shown language. */
 export interface RoleOption {
@@ -64,7 +55,7 @@ function roleOption(code: Role): RoleOption {
   return {
     code,
     get name() {
-      return t(`directory.roles.${code}`);
+      return roleName(code);
     },
   };
 }
@@ -73,10 +64,6 @@ function roleOption(code: Role): RoleOption {
 export const ROLES: readonly RoleOption[] = (
   ["RN", "LPN", "CNA", "MED_TECH", "THERAPIST", "SOCIAL_WORKER", "FACILITY_ADMIN", "ORG_ADMIN", "PLATFORM_ADMIN"] as const satisfies readonly Role[]
 ).map(roleOption);
-
-export function roleLabel(role: Role): string {
-  return ROLES.find((r) => r.code === role)?.name ?? role;
-}
 
 /**
  * The roles `admin` may give, in the order of `ROLES` (tend-domain `Role::may_assign`,

@@ -12,10 +12,6 @@ const DAY = 24 * HOUR;
 /** The device types in the order the register form offers them. */
 export const DEVICE_TYPES: readonly DeviceType[] = ["WORKSTATION", "LAPTOP", "TABLET", "RASPBERRY_PI", "BADGE_READER"];
 
-export function deviceTypeLabel(type: DeviceType): string {
-  return t(`console.devices.types.${type}`);
-}
-
 export function deviceStatusLabel(status: DeviceStatus): string {
   return t(`console.devices.statuses.${status}`);
 }

@@ -30,9 +30,9 @@ export function formatPending(pending: number): string {
 export function connectionLabel(connection: ConnectionState): string {
   switch (connection) {
     case "online":
-      return t("status.connection.online");
+      return t("common.states.online");
     case "offline":
-      return t("status.connection.offline");
+      return t("common.states.offline");
     case "not_configured":
       return t("status.connection.notConfigured");
   }

@@ -67,7 +67,7 @@ export const STATUS_FILTERS: readonly { readonly value: StatusFilter; readonly l
   (value) => ({
     value,
     get label() {
-      return t(`nurse.filters.${value}`);
+      return value === "all" ? t("common.states.all") : statusLabel(value);
     },
   }),
 );
