@@ -210,9 +210,9 @@ async fn devices_receive_each_staff_members_language_and_its_changes() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["type"] == "staff" && c["data"]["id"] == cna)
+            .rev()
+            .find(|c| c["type"] == "staff" && c["data"]["id"] == cna)
             .map(|c| c["data"]["preferred_language"].clone())
-            .last()
     };
     let r = app.get(&pull(None), &device).await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
