@@ -401,7 +401,7 @@ pub struct StaffMember {
     pub role: Role,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
-    /// The person's own language; `None`: the device's.
+    /// The person's own language; null: none (each device's applies).
     pub preferred_language: Option<Language>,
 }
 

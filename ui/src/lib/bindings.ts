@@ -2695,7 +2695,7 @@ export type SessionUser_Deserialize = {
 	/**
 	 *  Their own language, which the screens follow while they are signed
 	 *  in: from the server's login answer, or offline from the device's copy
-	 *  of the facility's staff. `None`: the device's language.
+	 *  of the facility's staff. Null: none (the device's language).
 	 */
 	language?: Language | null,
 };
@@ -2710,7 +2710,7 @@ export type SessionUser_Serialize = {
 	/**
 	 *  Their own language, which the screens follow while they are signed
 	 *  in: from the server's login answer, or offline from the device's copy
-	 *  of the facility's staff. `None`: the device's language.
+	 *  of the facility's staff. Null: none (the device's language).
 	 */
 	language: Language | null,
 };
@@ -2785,7 +2785,7 @@ export type StaffMember_Deserialize = {
 	role: Role,
 	is_active: boolean,
 	created_at: string,
-	/**  The person's own language; `None`: the device's. */
+	/**  The person's own language; null: none (each device's applies). */
 	preferred_language?: Language | null,
 };
 
@@ -2800,7 +2800,7 @@ export type StaffMember_Serialize = {
 	role: Role,
 	is_active: boolean,
 	created_at: string,
-	/**  The person's own language; `None`: the device's. */
+	/**  The person's own language; null: none (each device's applies). */
 	preferred_language: Language | null,
 };
 

@@ -16,7 +16,7 @@ pub struct SessionUser {
     pub role: Role,
     /// Their own language, which the screens follow while they are signed
     /// in: from the server's login answer, or offline from the device's copy
-    /// of the facility's staff. `None`: the device's language.
+    /// of the facility's staff. Null: none (the device's language).
     pub language: Option<Language>,
 }
 
