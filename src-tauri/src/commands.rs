@@ -24,6 +24,17 @@ pub fn app_status(state: State<'_, DeviceRuntime>) -> Result<AppStatus, AppError
     Ok(state.status())
 }
 
+/// Sets this device's language (a display setting: no session needed, so
+/// kiosks and the lock screen can change it); the status follows.
+#[tauri::command]
+#[specta::specta]
+pub fn set_device_language(
+    state: State<'_, DeviceRuntime>,
+    language: tend_domain::Language,
+) -> Result<AppStatus, AppError> {
+    Ok(state.set_device_language(language)?)
+}
+
 /// Validates a server address typed during first-run setup.
 #[tauri::command]
 #[specta::specta]

@@ -69,6 +69,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             break_glass::open_emergency_access,
             commands::app_info,
             commands::app_status,
+            commands::set_device_language,
             commands::check_server_url,
             commands::device_identity,
             commands::enroll_device,
@@ -87,6 +88,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             login::badge_login_wedge,
             login::cancel_pin,
             login::lock_now,
+            login::set_my_language,
             login::logout,
             login::password_login,
             login::reader_status,
@@ -204,6 +206,8 @@ pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("open_emergency_access", Access::Clinical),
     ("app_info", Access::Open),
     ("app_status", Access::Open),
+    // A display setting of the device; nothing clinical.
+    ("set_device_language", Access::Open),
     ("check_server_url", Access::Open),
     ("device_identity", Access::Open),
     ("enroll_device", Access::Open),
@@ -223,6 +227,8 @@ pub const COMMAND_ACCESS: &[(&str, Access)] = &[
     ("badge_login_wedge", Access::Open),
     ("cancel_pin", Access::Open),
     ("lock_now", Access::Open),
+    // The signed-in person's own account setting; nothing clinical.
+    ("set_my_language", Access::Open),
     ("logout", Access::Open),
     ("password_login", Access::Open),
     ("reader_status", Access::Open),

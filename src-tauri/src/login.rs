@@ -65,6 +65,17 @@ pub async fn password_login(
     Ok(state.login().password(&username, &password).await?)
 }
 
+/// The signed-in person's own language (`null`: the device's): the session
+/// follows at once; `OFFLINE` when it could be saved on this device only.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_my_language(
+    state: State<'_, DeviceRuntime>,
+    language: Option<tend_domain::Language>,
+) -> Result<SessionState, AppError> {
+    Ok(state.set_my_language(language).await?)
+}
+
 /// Locks the screen now; the session is kept for its user.
 #[tauri::command]
 #[specta::specta]

@@ -91,6 +91,46 @@ fn app_status_with_a_configured_server_starts_offline() {
 }
 
 #[test]
+fn the_device_language_is_english_until_chosen_and_needs_no_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    assert_eq!(
+        invoke(&window, "app_status", json!({})).unwrap()["language"],
+        "en"
+    );
+    let status = invoke(&window, "set_device_language", json!({ "language": "es" })).unwrap();
+    assert_eq!(status["language"], "es");
+    assert_eq!(
+        invoke(&window, "app_status", json!({})).unwrap()["language"],
+        "es"
+    );
+    // Kept in the device's data directory: a restart shows it again.
+    let (_again, window) = app(&config(dir.path(), None));
+    assert_eq!(
+        invoke(&window, "app_status", json!({})).unwrap()["language"],
+        "es"
+    );
+    for bad in [
+        json!({ "language": "fr" }),
+        json!({ "language": null }),
+        json!({}),
+    ] {
+        let err = invoke(&window, "set_device_language", bad.clone()).unwrap_err();
+        assert!(err.as_str().unwrap().contains("language"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn choosing_ones_own_language_needs_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&config(dir.path(), None));
+    let err = invoke(&window, "set_my_language", json!({ "language": "es" })).unwrap_err();
+    assert_eq!(err["code"], "NOT_SIGNED_IN", "{err}");
+    let err = invoke(&window, "set_my_language", json!({ "language": "fr" })).unwrap_err();
+    assert!(err.as_str().unwrap().contains("language"), "{err}");
+}
+
+#[test]
 fn check_server_url_normalizes_a_good_address() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, window) = app(&config(dir.path(), None));
@@ -953,6 +993,16 @@ mod fake_api {
                 }),
             ),
             ("POST", "/api/family/end") => ("204 No Content", json!(null)),
+            ("PUT", "/api/users/me/language") => (
+                "200 OK",
+                json!({
+                    "id": NURSE, "organization_id": 1, "facility_id": 2,
+                    "employee_id": "E-7", "username": "rosa", "full_name": "Rosa Alvarez",
+                    "email": null, "role": "RN", "is_active": true,
+                    "created_at": now, "updated_at": now,
+                    "preferred_language": body["language"]
+                }),
+            ),
             _ => ("404 Not Found", error("NOT_FOUND")),
         }
     }
@@ -1024,6 +1074,14 @@ fn clinical_commands_need_a_completely_signed_in_user() {
     assert_eq!(state["phase"], "active", "{state}");
     let roster = invoke(&window, "roster", json!({ "search": "" })).unwrap();
     assert_eq!(roster.as_array().unwrap().len(), 1, "{roster}");
+    // Her own language: the session follows, the server answered.
+    assert_eq!(state["user"]["language"], Value::Null);
+    let state = invoke(&window, "set_my_language", json!({ "language": "es" })).unwrap();
+    assert_eq!(state["user"]["language"], "es", "{state}");
+    assert_eq!(
+        invoke(&window, "session_state", json!({})).unwrap()["user"]["language"],
+        "es"
+    );
     let facility = invoke(&window, "facility_info", json!({})).unwrap();
     assert_eq!(facility["name"], fake_api::FACILITY);
     let written = invoke(&window, "write_record", clinical_calls()[5].1.clone()).unwrap();

@@ -16,7 +16,7 @@ const ENROLLED: EnrollmentState = {
   status: "ACTIVE",
   checked_at: "2026-11-27T02:00:00Z",
 };
-const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 2 };
+const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 2, language: "en" };
 const NURSE = { id: 7, full_name: "Ada Nightingale", username: "ada", role: "RN" } as const;
 const ACTIVE = { phase: "active", idle_warning: false, failure: null, idle_lock_ms: 120_000, offline: false, user: NURSE } as const;
 const PIN_PENDING = { phase: "pin_required", attempts_left: null, failure: null, idle_lock_ms: 120_000, offline: false, user: null } as const;

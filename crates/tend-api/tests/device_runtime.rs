@@ -572,3 +572,106 @@ async fn a_wandering_alert_written_on_another_device_reaches_the_runtime_live() 
         ErrorCode::NotSignedIn
     );
 }
+
+/// The two language choices on a running device (issue 18.7), no reader
+/// needed: the device's own, with nobody signed in, kept across a restart;
+/// then a CNA whose account says Spanish signs in, sees Spanish, chooses
+/// English, and the server keeps it for her account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_and_the_signed_in_person_each_choose_a_language() {
+    use tend_domain::Language;
+
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (aide, username) = insert_user(&app.owner, w.a1.org, w.a1.facility, Role::Cna).await;
+    let r = app
+        .put(
+            &format!("/api/users/{aide}"),
+            w.token(Role::FacilityAdmin),
+            json!({"preferred_language": "es"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = app
+        .post(
+            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    let code = r.body["code"].as_str().unwrap().to_owned();
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    let config = config(data_dir.path(), machine.path(), &app.base);
+    let runtime = DeviceRuntime::new(&config, "0.1.0", Instant::now());
+    let told = Arc::new(Recorder::default());
+    runtime.start(tokio::runtime::Handle::current(), told.clone(), None);
+
+    // The device's language: English until chosen; no session needed.
+    assert_eq!(runtime.status().language, Language::En);
+    let status = runtime.set_device_language(Language::Es).unwrap();
+    assert_eq!(status.language, Language::Es);
+    told.until("the status in Spanish", |t| match t {
+        Told::Status(s) if s.language == Language::Es => Some(()),
+        _ => None,
+    })
+    .await;
+    let restarted = DeviceRuntime::new(&config, "0.1.0", Instant::now());
+    assert_eq!(restarted.status().language, Language::Es, "kept on disk");
+    assert_eq!(
+        runtime
+            .set_my_language(Some(Language::En))
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotSignedIn,
+        "nobody's own language without a session"
+    );
+
+    // Her account's language comes with the login answer.
+    let enrolled = runtime.enroll(&app.base, &code).await.unwrap();
+    assert_eq!(enrolled.status, DeviceStatus::Active);
+    let session = runtime.login().password(&username, PASSWORD).await.unwrap();
+    assert!(
+        matches!(session.phase, SessionPhase::Active { .. }),
+        "{session:?}"
+    );
+    assert_eq!(session.user.unwrap().language, Some(Language::Es));
+
+    // She chooses English: the session (and the window) at once, the server too.
+    let session = runtime.set_my_language(Some(Language::En)).await.unwrap();
+    assert_eq!(session.user.unwrap().language, Some(Language::En));
+    told.until("her session in English", |t| match t {
+        Told::Session(s) if s.user.as_ref().and_then(|u| u.language) == Some(Language::En) => {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT preferred_language FROM users WHERE id = $1")
+            .bind(aide)
+            .fetch_one(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(stored.as_deref(), Some("en"));
+    // No preference: the device's language shows again.
+    let session = runtime.set_my_language(None).await.unwrap();
+    assert_eq!(session.user.unwrap().language, None);
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT preferred_language FROM users WHERE id = $1")
+            .bind(aide)
+            .fetch_one(&app.owner)
+            .await
+            .unwrap();
+    assert_eq!(stored, None);
+    assert_eq!(runtime.status().language, Language::Es);
+}

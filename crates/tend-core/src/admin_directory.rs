@@ -17,7 +17,9 @@ use tend_domain::wire::{
     Organization, OrganizationPage, PinSet, Secret, SetPin, UpdateFacility, UpdateOrganization,
     UpdateUser, User, UserPage,
 };
-use tend_domain::{Ein, ErrorCode, FacilityPolicy, FacilityType, Npi, OrganizationType, Role};
+use tend_domain::{
+    Ein, ErrorCode, FacilityPolicy, FacilityType, Language, Npi, OrganizationType, Role,
+};
 
 use crate::admin::AdminSession;
 use crate::api_call::send;
@@ -399,6 +401,8 @@ pub struct StaffMember {
     pub role: Role,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
+    /// The person's own language; null: none (each device's applies).
+    pub preferred_language: Option<Language>,
 }
 
 impl From<User> for StaffMember {
@@ -413,6 +417,7 @@ impl From<User> for StaffMember {
             role: u.role,
             is_active: u.is_active,
             created_at: u.created_at,
+            preferred_language: u.preferred_language,
         }
     }
 }
@@ -432,6 +437,12 @@ pub struct StaffForm {
     /// Empty: no email.
     pub email: String,
     pub role: Role,
+    /// The person's own language: `null` for none (the device's applies).
+    /// Absent: an update leaves the account's as it is (a form that does
+    /// not show the field changes nothing), a new account has none.
+    #[serde(default, deserialize_with = "tend_domain::wire::double_option")]
+    #[cfg_attr(feature = "specta", specta(type = Option<Language>))]
+    pub preferred_language: Option<Option<Language>>,
 }
 
 impl StaffForm {
@@ -474,6 +485,7 @@ impl StaffForm {
             email: optional(&self.email),
             role: self.role,
             password: password.cloned().unwrap_or_else(|| Secret::new("")),
+            preferred_language: self.preferred_language.flatten(),
         })
     }
 
@@ -493,6 +505,7 @@ impl StaffForm {
             role: Some(self.role),
             is_active: None,
             password: password.cloned(),
+            preferred_language: self.preferred_language,
         })
     }
 }
@@ -866,6 +879,7 @@ mod tests {
             full_name: "".to_owned(),
             email: "".to_owned(),
             role: Role::Rn,
+            preferred_language: None,
         };
         let err = form.to_create(None).unwrap_err();
         assert_eq!(
@@ -882,6 +896,21 @@ mod tests {
         assert_eq!(request.email, None);
         // An edit without a password keeps the old one.
         assert_eq!(named.to_update(None).unwrap().password, None);
+        assert_eq!(request.preferred_language, None);
+        // The language: absent leaves the account's, null clears it.
+        let update = serde_json::to_value(named.to_update(None).unwrap()).unwrap();
+        assert!(update.get("preferred_language").is_none(), "{update}");
+        named.preferred_language = Some(None);
+        let update = serde_json::to_value(named.to_update(None).unwrap()).unwrap();
+        assert!(update["preferred_language"].is_null());
+        let typed: StaffForm = serde_json::from_value(serde_json::json!({
+            "id": 4, "facility_id": 1, "employee_id": "E-100", "username": "jdoe",
+            "full_name": "Jane Doe", "email": "", "role": "RN", "preferred_language": "es"
+        }))
+        .unwrap();
+        assert_eq!(typed.preferred_language, Some(Some(Language::Es)));
+        let request = typed.to_create(Some(&good)).unwrap();
+        assert_eq!(request.preferred_language, Some(Language::Es));
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub struct AppStatus {
     /// The server refuses this device because its facility or organization
     /// is closed in Tend: nothing deleted, the device asks again.
     pub closed: Option<ClosedNotice>,
+    /// The device's language (a display setting; English until chosen). A
+    /// signed-in person's own language, in the session, wins over it.
+    pub language: tend_domain::Language,
 }
 
 /// Why the server refuses this device for now: its facility or its
@@ -117,6 +120,7 @@ impl AppStatus {
             held: None,
             vault: None,
             closed: None,
+            language: crate::language::device_language(&config.data_dir),
         }
     }
 }

@@ -13,6 +13,7 @@
 mod alerts;
 mod clinical;
 mod family_staff;
+mod language;
 mod residents;
 mod status;
 mod tasks;
@@ -95,6 +96,8 @@ struct Started {
 
 struct Inner {
     info: AppInfo,
+    /// Where the device keeps its files (its language among them).
+    data_dir: std::path::PathBuf,
     enrollment: Arc<Enrollment>,
     link: Arc<DeviceLink>,
     heartbeat_interval: Duration,
@@ -175,6 +178,7 @@ impl DeviceRuntime {
         Self {
             inner: Arc::new(Inner {
                 info: AppInfo::new(config, &app_version),
+                data_dir: config.data_dir.clone(),
                 family: FamilyKiosk::new(link.clone(), config.family_idle_reset),
                 policy_host: PolicyHost {
                     kiosk: config.profile == crate::config::Profile::Kiosk,

@@ -19,6 +19,7 @@ pub mod family_staff;
 pub mod heartbeat;
 pub mod identity;
 pub mod instance;
+pub mod language;
 pub mod link;
 pub mod logging;
 pub mod login;

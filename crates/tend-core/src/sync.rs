@@ -387,6 +387,17 @@ impl SyncEngine {
             .await
     }
 
+    /// A staff member's own language in the device's copy of the staff
+    /// (see [`store::set_staff_language`]).
+    pub async fn set_staff_language(
+        &self,
+        user_id: i64,
+        language: Option<tend_domain::Language>,
+    ) -> Result<()> {
+        self.blocking(move |c| store::set_staff_language(c, user_id, language))
+            .await
+    }
+
     /// Open wandering alerts as synced (see [`alerts::recorded_alerts`]).
     pub async fn recorded_alerts(&self) -> Result<Vec<tend_domain::wire::LiveAlert>> {
         self.blocking(|c| alerts::recorded_alerts(c, Utc::now()))

@@ -181,6 +181,25 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// A language the staff screens are shown in: chosen per device (its
+    /// display setting) and per user (their own preference, which wins
+    /// while they are signed in). English unless someone chose otherwise.
+    Language, field = "language" {
+        /// English.
+        En => "en",
+        /// Spanish.
+        Es => "es",
+    }
+}
+
+impl Default for Language {
+    /// English: what a device shows before anyone chose.
+    fn default() -> Self {
+        Language::En
+    }
+}
+
 impl Role {
     /// Roles that document care and see patients of their own facility only.
     pub fn is_clinical(self) -> bool {
@@ -278,6 +297,17 @@ mod tests {
         assert!(err.message.contains("HOME_HEALTH"), "{}", err.message);
         assert!(DeviceType::parse("").is_err());
         assert!(serde_json::from_str::<Role>("\"rn\"").is_err());
+    }
+
+    #[test]
+    fn languages_are_lowercase_codes_and_others_are_refused_by_name() {
+        assert_eq!(serde_json::to_string(&Language::Es).unwrap(), "\"es\"");
+        assert_eq!("en".parse::<Language>().unwrap(), Language::En);
+        assert_eq!(Language::default(), Language::En);
+        let e = Language::parse("fr").unwrap_err();
+        assert_eq!(e.field, "language");
+        assert!(e.message.contains("en, es"), "{}", e.message);
+        assert!(Language::parse("ES").is_err());
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub use enrollment_code::EnrollmentCode;
 pub use error::{ErrorCode, ValidationError};
 pub use identifiers::{DeviceUuid, Ein, MacAddress, Npi};
 pub use kinds::{
-    CodeStatus, DeviceStatus, DeviceType, FacilityType, FallRisk, OrganizationType, PatientStatus,
-    Role,
+    CodeStatus, DeviceStatus, DeviceType, FacilityType, FallRisk, Language, OrganizationType,
+    PatientStatus, Role,
 };
 pub use policy::FacilityPolicy;
 pub use status::{is_online, sync_status, SyncInputs, SyncStatus, SyncThresholds, ONLINE_WINDOW};

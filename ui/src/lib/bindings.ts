@@ -117,6 +117,11 @@ export const commands = {
 	 *  the one fact about it a locked screen shows).
 	 */
 	appStatus: () => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("app_status")),
+	/**
+	 *  Sets this device's language (a display setting: no session needed, so
+	 *  kiosks and the lock screen can change it); the status follows.
+	 */
+	setDeviceLanguage: (language: Language) => typedError<AppStatus_Serialize, AppError_Serialize>(__TAURI_INVOKE("set_device_language", { language })),
 	/**  Validates a server address typed during first-run setup. */
 	checkServerUrl: (url: string) => typedError<ServerUrlCheck, AppError_Serialize>(__TAURI_INVOKE("check_server_url", { url })),
 	/**  This device's hardware identity, shown to the administrator at setup. */
@@ -170,6 +175,11 @@ export const commands = {
 	cancelPin: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("cancel_pin")),
 	/**  Locks the screen now; the session is kept for its user. */
 	lockNow: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("lock_now")),
+	/**
+	 *  The signed-in person's own language (`null`: the device's): the session
+	 *  follows at once; `OFFLINE` when it could be saved on this device only.
+	 */
+	setMyLanguage: (language: Language | null) => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("set_my_language", { language })),
 	/**  Ends the session. */
 	logout: () => typedError<SessionState_Serialize, AppError_Serialize>(__TAURI_INVOKE("logout")),
 	/**  "Use password instead". */
@@ -358,6 +368,11 @@ export type AppStatus_Deserialize = {
 	 *  is closed in Tend: nothing deleted, the device asks again.
 	 */
 	closed?: ClosedNotice | null,
+	/**
+	 *  The device's language (a display setting; English until chosen). A
+	 *  signed-in person's own language, in the session, wins over it.
+	 */
+	language: Language,
 };
 
 /**  The status bar's data. */
@@ -389,6 +404,11 @@ export type AppStatus_Serialize = {
 	 *  is closed in Tend: nothing deleted, the device asks again.
 	 */
 	closed: ClosedNotice | null,
+	/**
+	 *  The device's language (a display setting; English until chosen). A
+	 *  signed-in person's own language, in the session, wins over it.
+	 */
+	language: Language,
 };
 
 /**  The latest verification of one audit chain, as the console shows it. */
@@ -1859,6 +1879,17 @@ export type InitialSyncProgress = {
 	percent: number,
 };
 
+/**
+ *  A language the staff screens are shown in: chosen per device (its
+ *  display setting) and per user (their own preference, which wins
+ *  while they are signed in). English unless someone chose otherwise.
+ */
+export type Language = 
+/**  English. */
+"en" | 
+/**  Spanish. */
+"es";
+
 /**  An alert as a lock screen may show it. */
 export type LiveAlert = LiveAlert_Serialize | LiveAlert_Deserialize;
 
@@ -2626,7 +2657,7 @@ export type SessionState = SessionState_Serialize | SessionState_Deserialize;
 /**  What the UI shows: the phase, whose session it is, and the last failure. */
 export type SessionState_Deserialize = {
 	/**  The signed-in (or locked-out) user. */
-	user?: SessionUser | null,
+	user?: SessionUser_Deserialize | null,
 	failure?: LoginFailure | null,
 	/**  Idle milliseconds after which an active session locks. */
 	idle_lock_ms: number,
@@ -2640,7 +2671,7 @@ export type SessionState_Deserialize = {
 /**  What the UI shows: the phase, whose session it is, and the last failure. */
 export type SessionState_Serialize = {
 	/**  The signed-in (or locked-out) user. */
-	user: SessionUser | null,
+	user: SessionUser_Serialize | null,
 	failure: LoginFailure | null,
 	/**  Idle milliseconds after which an active session locks. */
 	idle_lock_ms: number,
@@ -2652,12 +2683,36 @@ export type SessionState_Serialize = {
 } & SessionPhase_Serialize;
 
 /**  The signed-in user as the lock screen and home screen show them. */
-export type SessionUser = {
+export type SessionUser = SessionUser_Serialize | SessionUser_Deserialize;
+
+/**  The signed-in user as the lock screen and home screen show them. */
+export type SessionUser_Deserialize = {
 	/**  The user's id (far below 2^53, so a TypeScript number holds it). */
 	id: number,
 	full_name: string,
 	username: string,
 	role: Role,
+	/**
+	 *  Their own language, which the screens follow while they are signed
+	 *  in: from the server's login answer, or offline from the device's copy
+	 *  of the facility's staff. Null: none (the device's language).
+	 */
+	language?: Language | null,
+};
+
+/**  The signed-in user as the lock screen and home screen show them. */
+export type SessionUser_Serialize = {
+	/**  The user's id (far below 2^53, so a TypeScript number holds it). */
+	id: number,
+	full_name: string,
+	username: string,
+	role: Role,
+	/**
+	 *  Their own language, which the screens follow while they are signed
+	 *  in: from the server's login answer, or offline from the device's copy
+	 *  of the facility's staff. Null: none (the device's language).
+	 */
+	language: Language | null,
 };
 
 /**  Something shared with the family. */
@@ -2687,6 +2742,12 @@ export type StaffForm_Deserialize = {
 	/**  Empty: no email. */
 	email: string,
 	role: Role,
+	/**
+	 *  The person's own language: `null` for none (the device's applies).
+	 *  Absent: an update leaves the account's as it is (a form that does
+	 *  not show the field changes nothing), a new account has none.
+	 */
+	preferred_language?: Language | null,
 };
 
 /**
@@ -2702,6 +2763,12 @@ export type StaffForm_Serialize = {
 	/**  Empty: no email. */
 	email: string,
 	role: Role,
+	/**
+	 *  The person's own language: `null` for none (the device's applies).
+	 *  Absent: an update leaves the account's as it is (a form that does
+	 *  not show the field changes nothing), a new account has none.
+	 */
+	preferred_language: Language | null,
 };
 
 /**  One staff account of a facility. */
@@ -2718,6 +2785,8 @@ export type StaffMember_Deserialize = {
 	role: Role,
 	is_active: boolean,
 	created_at: string,
+	/**  The person's own language; null: none (each device's applies). */
+	preferred_language?: Language | null,
 };
 
 /**  One staff account of a facility. */
@@ -2731,6 +2800,8 @@ export type StaffMember_Serialize = {
 	role: Role,
 	is_active: boolean,
 	created_at: string,
+	/**  The person's own language; null: none (each device's applies). */
+	preferred_language: Language | null,
 };
 
 /**  The last failure, for the sync details panel. */

@@ -3,7 +3,7 @@ import { events, type AppStatus } from "./bindings";
 import { StatusPoller } from "./status.svelte";
 import { mockCommands, reject } from "../test/ipc";
 
-const OFFLINE: AppStatus = { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 1 };
+const OFFLINE: AppStatus = { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 1, language: "en" };
 const ONLINE: AppStatus = { ...OFFLINE, connection: "online", pending: 0 };
 
 describe("StatusPoller", () => {

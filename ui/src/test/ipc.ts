@@ -57,4 +57,4 @@ export const DESKTOP_INFO: AppInfo = {
   wedge: DEFAULT_WEDGE,
 };
 
-export const NOT_CONFIGURED: AppStatus = { connection: "not_configured", server_url: null, last_sync: null, pending: 0 };
+export const NOT_CONFIGURED: AppStatus = { connection: "not_configured", server_url: null, last_sync: null, pending: 0, language: "en" };

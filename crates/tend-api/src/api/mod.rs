@@ -93,6 +93,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::sign_out_user_everywhere))
+        .routes(routes!(users::set_my_language))
         .routes(routes!(badges::list_badges, badges::assign_badge))
         .routes(routes!(badges::revoke_badge))
         .routes(routes!(badges::set_pin))

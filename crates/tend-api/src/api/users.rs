@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use tend_domain::wire::{CreateUser, ErrorBody, UpdateUser, User, UserPage};
+use tend_domain::wire::{CreateUser, ErrorBody, SetLanguage, UpdateUser, User, UserPage};
 use tend_domain::Role;
 use utoipa::IntoParams;
 
@@ -116,6 +116,7 @@ pub async fn create_user(
         email: v.email("email", body.email.as_deref()),
         role: body.role,
         is_active: true,
+        preferred_language: body.preferred_language,
     };
     if let Err(msg) = check_password_rules(body.password.expose()) {
         v.add("password", msg);
@@ -219,6 +220,9 @@ pub async fn update_user(
         },
         role,
         is_active: body.is_active.unwrap_or(current.is_active),
+        preferred_language: body
+            .preferred_language
+            .unwrap_or(current.preferred_language),
     };
     if let Some(p) = &body.password {
         if let Err(msg) = check_password_rules(p.expose()) {
@@ -252,6 +256,42 @@ pub async fn update_user(
             .await?;
         }
     }
+    ctx.commit().await?;
+    Ok(Json(user))
+}
+
+/// Set your own language (any role, for yourself only): the screens of every
+/// device you sign in to follow it; `null` leaves it to each device.
+#[utoipa::path(put, path = "/api/users/me/language", tag = "users", request_body = SetLanguage,
+    responses(
+        (status = 200, description = "Your account with its new language", body = User),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Unknown language", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_my_language(
+    mut ctx: Ctx,
+    ApiJson(body): ApiJson<SetLanguage>,
+) -> Result<Json<User>> {
+    let p = ctx.principal;
+    // Your own row, whatever your role: no admin check, and no other id.
+    store::users::get(&mut ctx.tx, p.scope(), p.user_id, true)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let user = store::users::set_language(&mut ctx.tx, p.user_id, body.language).await?;
+    let reason = format!(
+        "language {}",
+        body.language.map_or("none", tend_domain::Language::as_str)
+    );
+    ctx.audit_write(
+        Audit::new("user.language", "user")
+            .resource(p.user_id)
+            .facility(user.organization_id, user.facility_id)
+            .reason(&reason),
+    )
+    .await?;
     ctx.commit().await?;
     Ok(Json(user))
 }

@@ -101,6 +101,7 @@ struct StaffRow {
     full_name: String,
     role: String,
     employee_id: String,
+    preferred_language: Option<String>,
     is_active: bool,
     change_seq: i64,
 }
@@ -233,7 +234,7 @@ pub async fn changes_after(
     }
 
     let staff: Vec<StaffRow> = sqlx::query_as(
-        "SELECT id, full_name, role, employee_id, is_active, change_seq \
+        "SELECT id, full_name, role, employee_id, preferred_language, is_active, change_seq \
          FROM users WHERE facility_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
     )
     .bind(f)
@@ -248,6 +249,11 @@ pub async fn changes_after(
                 full_name: s.full_name,
                 role: decode(Role::parse, &s.role)?,
                 employee_id: s.employee_id,
+                preferred_language: s
+                    .preferred_language
+                    .as_deref()
+                    .map(|l| decode(tend_domain::Language::parse, l))
+                    .transpose()?,
             })
         } else {
             SyncChange::StaffRemoved(RemovedId { id: s.id })

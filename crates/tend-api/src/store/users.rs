@@ -3,14 +3,15 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, QueryBuilder};
 use tend_domain::wire::User;
-use tend_domain::Role;
+use tend_domain::{Language, Role};
 
 use super::decode;
 use crate::context::{push_scope_filter, Scope};
 use crate::error::Result;
 
 const COLUMNS: &str =
-    "id, organization_id, facility_id, employee_id, username, full_name, email, role, is_active, created_at, updated_at";
+    "id, organization_id, facility_id, employee_id, username, full_name, email, role, is_active, created_at, updated_at, \
+     preferred_language";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -25,6 +26,7 @@ struct Row {
     is_active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    preferred_language: Option<String>,
 }
 
 impl Row {
@@ -41,6 +43,11 @@ impl Row {
             is_active: self.is_active,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            preferred_language: self
+                .preferred_language
+                .as_deref()
+                .map(|l| decode(Language::parse, l))
+                .transpose()?,
         })
     }
 }
@@ -103,12 +110,13 @@ pub struct Fields {
     pub email: Option<String>,
     pub role: Role,
     pub is_active: bool,
+    pub preferred_language: Option<Language>,
 }
 
 pub async fn insert(conn: &mut PgConnection, f: &Fields, password_hash: &str) -> Result<User> {
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO users (organization_id, facility_id, employee_id, username, full_name, email, role, is_active, \
-         password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+         password_hash, preferred_language) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
     ))
     .bind(f.organization_id)
     .bind(f.facility_id)
@@ -119,6 +127,7 @@ pub async fn insert(conn: &mut PgConnection, f: &Fields, password_hash: &str) ->
     .bind(f.role.as_str())
     .bind(f.is_active)
     .bind(password_hash)
+    .bind(f.preferred_language.map(Language::as_str))
     .fetch_one(conn)
     .await?;
     row.into_wire()
@@ -134,13 +143,13 @@ pub async fn update(
     password_hash: Option<&str>,
 ) -> Result<User> {
     let set_password = if password_hash.is_some() {
-        ", password_hash = $8"
+        ", password_hash = $9"
     } else {
         ""
     };
     let sql = format!(
         "UPDATE users SET facility_id = $2, employee_id = $3, full_name = $4, email = $5, role = $6, is_active = $7, \
-         updated_at = now(){set_password} WHERE id = $1 RETURNING {COLUMNS}"
+         preferred_language = $8, updated_at = now(){set_password} WHERE id = $1 RETURNING {COLUMNS}"
     );
     let mut query = sqlx::query_as::<_, Row>(&sql)
         .bind(id)
@@ -149,10 +158,27 @@ pub async fn update(
         .bind(&f.full_name)
         .bind(&f.email)
         .bind(f.role.as_str())
-        .bind(f.is_active);
+        .bind(f.is_active)
+        .bind(f.preferred_language.map(Language::as_str));
     if let Some(hash) = password_hash {
         query = query.bind(hash);
     }
     let row = query.fetch_one(conn).await?;
+    row.into_wire()
+}
+
+/// Sets a user's own language (`None`: no preference) and nothing else.
+pub async fn set_language(
+    conn: &mut PgConnection,
+    id: i64,
+    language: Option<Language>,
+) -> Result<User> {
+    let row: Row = sqlx::query_as(&format!(
+        "UPDATE users SET preferred_language = $2, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(language.map(Language::as_str))
+    .fetch_one(conn)
+    .await?;
     row.into_wire()
 }

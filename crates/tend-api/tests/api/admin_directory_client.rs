@@ -62,6 +62,7 @@ fn staff_form(facility_id: i64, username: &str, employee_id: &str) -> StaffForm 
         full_name: "Rosa Alvarez".to_owned(),
         email: "rosa@example.org".to_owned(),
         role: Role::Rn,
+        preferred_language: None,
     }
 }
 
@@ -325,6 +326,20 @@ async fn staff_badge_and_pin_from_creation_to_revocation() {
     edit.email = String::new();
     let edited = s.save_staff(&edit, None).await.unwrap();
     assert_eq!((edited.role, edited.email), (Role::Lpn, None));
+
+    // Her language: set, kept by a form that does not name it, then cleared.
+    edit.preferred_language = Some(Some(tend_domain::Language::Es));
+    let edited = s.save_staff(&edit, None).await.unwrap();
+    assert_eq!(edited.preferred_language, Some(tend_domain::Language::Es));
+    edit.preferred_language = None;
+    let edited = s.save_staff(&edit, None).await.unwrap();
+    assert_eq!(edited.preferred_language, Some(tend_domain::Language::Es));
+    let listed = s.staff(w.a1.facility).await.unwrap();
+    let shown = listed.iter().find(|u| u.id == rosa.id).unwrap();
+    assert_eq!(shown.preferred_language, Some(tend_domain::Language::Es));
+    edit.preferred_language = Some(None);
+    let edited = s.save_staff(&edit, None).await.unwrap();
+    assert_eq!(edited.preferred_language, None);
 
     // A badge by its number, then a PIN; the device's badge login works.
     let err = s

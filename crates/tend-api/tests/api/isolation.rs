@@ -632,6 +632,9 @@ const TENANT_FREE: &[(&str, &str)] = &[
     ("get", "/api/auth/me"),
     // The caller's own sessions; `login_abuse` tests it.
     ("post", "/api/auth/sign-out-everywhere"),
+    // The caller's own language: no id is taken, so nobody else's row can be
+    // named; `language::a_cna_sets_their_own_language_but_not_anyone_elses` tests it.
+    ("put", "/api/users/me/language"),
     ("get", "/api/organizations"),
     ("post", "/api/organizations"),
     ("get", "/api/facilities"),

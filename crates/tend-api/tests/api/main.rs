@@ -30,6 +30,7 @@ mod identity;
 mod import;
 mod import_console;
 mod isolation;
+mod language;
 mod login_abuse;
 mod login_client;
 mod openapi;

@@ -42,6 +42,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/users/{id}"),
     ("put", "/api/users/{id}"),
     ("post", "/api/users/{id}/sign-out-everywhere"),
+    ("put", "/api/users/me/language"),
     ("get", "/api/patients"),
     ("post", "/api/patients"),
     ("get", "/api/patients/{id}"),

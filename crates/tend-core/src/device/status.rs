@@ -107,6 +107,16 @@ impl StatusBoard {
         Some(status.clone())
     }
 
+    /// The device's language (see [`AppStatus::language`]).
+    pub(super) fn set_language(&self, language: tend_domain::Language) -> Option<AppStatus> {
+        let mut status = self.lock();
+        if status.language == language {
+            return None;
+        }
+        status.language = language;
+        Some(status.clone())
+    }
+
     /// The device was wiped: back to first-run setup, nothing of the old
     /// facility kept.
     pub(super) fn forget_server(&self) -> AppStatus {
@@ -137,6 +147,7 @@ mod tests {
             held: None,
             vault: None,
             closed: None,
+            language: tend_domain::Language::En,
         })
     }
 
@@ -155,6 +166,9 @@ mod tests {
             Some("North")
         );
         assert!(b.set_facility_name(Some("North".into())).is_none());
+        let status = b.set_language(tend_domain::Language::Es).unwrap();
+        assert_eq!(status.language, tend_domain::Language::Es);
+        assert!(b.set_language(tend_domain::Language::Es).is_none());
     }
 
     #[test]
@@ -190,10 +204,16 @@ mod tests {
     fn a_wipe_forgets_the_server_and_the_facility() {
         let b = board();
         b.set_facility_name(Some("North".into()));
+        b.set_language(tend_domain::Language::Es);
         let status = b.forget_server();
         assert_eq!(status.connection, ConnectionState::NotConfigured);
         assert_eq!(status.facility_name, None);
         assert_eq!(status.server_url, None);
+        assert_eq!(
+            status.language,
+            tend_domain::Language::Es,
+            "a display setting stays"
+        );
         // A probe still in flight does not bring the server back.
         assert!(b.set_connection(ConnectionState::Online).is_none());
     }

@@ -248,6 +248,7 @@ impl LoginMachine {
                         full_name: session.user.full_name,
                         username: session.user.username,
                         role: session.user.role,
+                        language: session.user.preferred_language,
                     },
                     token: UserToken(session.token),
                     expires_at: session.expires_at,
@@ -284,6 +285,18 @@ impl LoginMachine {
                     message: e.to_string(),
                 });
             }
+        }
+    }
+
+    /// The signed-in user `user_id` chose their language: the session shows
+    /// it at once. False when they are no longer signed in.
+    pub fn set_language(&mut self, user_id: i64, language: Option<tend_domain::Language>) -> bool {
+        match &mut self.signed_in {
+            Some(s) if s.user.id == user_id => {
+                s.user.language = language;
+                true
+            }
+            _ => false,
         }
     }
 

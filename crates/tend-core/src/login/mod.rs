@@ -145,6 +145,21 @@ impl<A: LoginApi> Login<A> {
         self.changed()
     }
 
+    /// The signed-in user `user_id` chose their language (`None`: the
+    /// device's): the window hears the new session at once. `None` when
+    /// they are no longer signed in.
+    pub fn set_language(
+        &self,
+        user_id: i64,
+        language: Option<tend_domain::Language>,
+    ) -> Option<SessionState> {
+        if self.with_machine(|m| m.set_language(user_id, language)) {
+            Some(self.changed())
+        } else {
+            None
+        }
+    }
+
     pub fn cancel_pin(&self) -> SessionState {
         self.with_machine(LoginMachine::cancel_pin);
         self.changed()

@@ -282,6 +282,8 @@ pub fn remember_in(
 ) -> Result<()> {
     let policy = policy(conn)?;
     let role = user.role.as_str();
+    // The server's answer is the freshest word on the person's language.
+    crate::sync::store::set_staff_language(conn, user.id, user.preferred_language)?;
     match pin_hash {
         Some(pin_hash) => {
             conn.execute(
@@ -373,6 +375,9 @@ fn load(conn: &Connection, hash: &str) -> Result<Option<Verifier>> {
         return Ok(None);
     };
     let updated = parse_ts(&updated)?;
+    // The language as the device's copy of the staff has it (synced, or
+    // chosen here): an offline sign-in shows the person's own choice too.
+    let preferred_language = crate::sync::store::staff_language(conn, id)?;
     Ok(Some(Verifier {
         user: User {
             id,
@@ -386,6 +391,7 @@ fn load(conn: &Connection, hash: &str) -> Result<Option<Verifier>> {
             is_active: true,
             created_at: updated,
             updated_at: updated,
+            preferred_language,
         },
         pin_hash,
         pin_verified_at: parse_ts(&verified)?,
@@ -523,6 +529,7 @@ mod tests {
             is_active: true,
             created_at: now,
             updated_at: now,
+            preferred_language: None,
         }
     }
 
@@ -555,6 +562,7 @@ mod tests {
                 full_name: format!("Nurse {id}"),
                 username: format!("nurse{id}"),
                 role: Role::Rn,
+                language: None,
             }),
             failure: None,
             idle_lock_ms: 120_000,
@@ -630,6 +638,45 @@ mod tests {
             .unwrap();
         assert_eq!(stored.len(), 64);
         assert!(!stored.to_uppercase().contains("04A1B2C3D4E5F6"));
+    }
+
+    #[test]
+    fn an_offline_sign_in_carries_the_language_of_the_devices_staff_copy() {
+        use tend_domain::wire::{StaffMember, SyncChange};
+        use tend_domain::Language;
+        let (_dir, mut vault) = vault();
+        let conn = vault.connection_mut();
+        with_key(conn);
+        let hash = badge().keyed_hash(&KEY).to_hex();
+        let t0 = Utc::now();
+        // The facility's staff as pulled: the nurse prefers Spanish.
+        crate::sync::store::apply_resident(
+            conn,
+            &SyncChange::Staff(StaffMember {
+                id: 7,
+                full_name: "Joseph Flores".into(),
+                role: Role::Rn,
+                employee_id: "E-7".into(),
+                preferred_language: Some(Language::Es),
+            }),
+        )
+        .unwrap();
+        // The online login that made the verifier said Spanish too.
+        let mut online = nurse();
+        online.preferred_language = Some(Language::Es);
+        remember_in(conn, &hash, &online, Some(&pin_hash("73946281")), t0).unwrap();
+        let session = verify_in(conn, &hash, None, t0 + Duration::hours(1)).unwrap();
+        assert_eq!(session.user.preferred_language, Some(Language::Es));
+
+        // Changed on this device while offline: the next offline sign-in follows.
+        crate::sync::store::set_staff_language(conn, 7, Some(Language::En)).unwrap();
+        let session = verify_in(conn, &hash, None, t0 + Duration::hours(2)).unwrap();
+        assert_eq!(session.user.preferred_language, Some(Language::En));
+
+        // The next online login's answer (no preference) is the freshest word.
+        remember_in(conn, &hash, &nurse(), None, t0 + Duration::hours(3)).unwrap();
+        let session = verify_in(conn, &hash, None, t0 + Duration::hours(3)).unwrap();
+        assert_eq!(session.user.preferred_language, None);
     }
 
     /// The facility's policy as a pull stores it.

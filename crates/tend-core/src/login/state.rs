@@ -2,7 +2,7 @@
 //! failure. Never a token or a badge value.
 
 use serde::Serialize;
-use tend_domain::{ErrorCode, Role};
+use tend_domain::{ErrorCode, Language, Role};
 
 /// The signed-in user as the lock screen and home screen show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,6 +14,10 @@ pub struct SessionUser {
     pub full_name: String,
     pub username: String,
     pub role: Role,
+    /// Their own language, which the screens follow while they are signed
+    /// in: from the server's login answer, or offline from the device's copy
+    /// of the facility's staff. Null: none (the device's language).
+    pub language: Option<Language>,
 }
 
 /// Why the last attempt failed, for the lock screen (`BADGE_UNKNOWN`, …).

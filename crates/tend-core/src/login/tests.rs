@@ -30,6 +30,7 @@ fn session(user_id: i64) -> Result<LoginResponse> {
             is_active: true,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            preferred_language: None,
         },
     })
 }
@@ -83,6 +84,29 @@ fn an_offline_session_says_so_and_has_no_token_for_the_api() {
         m.signed_in_user().map(|u| u.id),
         Some(8),
         "documenting works offline"
+    );
+}
+
+#[test]
+fn the_session_carries_the_users_language_and_follows_their_choice() {
+    let start = Instant::now();
+    let mut m = machine(start);
+    let c = ask(m.tap(badge(1), start));
+    let mut answer = session(7).unwrap();
+    answer.user.preferred_language = Some(tend_domain::Language::Es);
+    m.answer(c, Ok(answer), start);
+    let user = m.state(start).user.unwrap();
+    assert_eq!(user.language, Some(tend_domain::Language::Es));
+    assert!(m.set_language(7, None));
+    assert_eq!(m.state(start).user.unwrap().language, None);
+    assert!(
+        !m.set_language(8, Some(tend_domain::Language::Es)),
+        "not 8's session"
+    );
+    m.logout();
+    assert!(
+        !m.set_language(7, Some(tend_domain::Language::Es)),
+        "signed out"
     );
 }
 

@@ -147,6 +147,7 @@ mod tests {
                 full_name: "Ruth Torres".into(),
                 role: tend_domain::Role::Rn,
                 employee_id: "E4".into(),
+                preferred_language: None,
             }),
         ];
         let mut add = |author, patient_id, at, body| {

@@ -13,7 +13,7 @@ use tend_domain::wire::{
     AuditOutcome, DeviceAuditAction, DeviceAuditEvent, EmergencyContact, OperationPayload,
     SyncChange, SyncOperation, SyncPullPage, SyncPushResult, SyncedFacility,
 };
-use tend_domain::{CodeStatus, ErrorCode, FacilityPolicy, FallRisk, PatientStatus};
+use tend_domain::{CodeStatus, ErrorCode, FacilityPolicy, FallRisk, Language, PatientStatus};
 use uuid::Uuid;
 
 use crate::vault::migrate::db_error;
@@ -823,10 +823,19 @@ fn apply_change(
         }
         SyncChange::Staff(s) => {
             run(
-                "INSERT INTO staff (id, full_name, role, employee_id, synced_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO staff (id, full_name, role, employee_id, synced_at, preferred_language)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET full_name = excluded.full_name, role = excluded.role,
-                     employee_id = excluded.employee_id, synced_at = excluded.synced_at",
-                &[&s.id, &s.full_name, &s.role.as_str(), &s.employee_id, &synced_at],
+                     employee_id = excluded.employee_id, synced_at = excluded.synced_at,
+                     preferred_language = excluded.preferred_language",
+                &[
+                    &s.id,
+                    &s.full_name,
+                    &s.role.as_str(),
+                    &s.employee_id,
+                    &synced_at,
+                    &s.preferred_language.map(Language::as_str),
+                ],
             )?;
         }
         SyncChange::StaffRemoved(removed) => {
@@ -916,6 +925,38 @@ pub struct Erased {
 /// the outbox's history and the change feed's position (the next pull is an
 /// initial sync). Refuses, changing nothing, while any operation still waits
 /// to be uploaded: nothing written here is erased before the server has it.
+/// Sets a staff member's own language in the device's copy of the staff
+/// (their choice made here, or the server's answer at an online sign-in), so
+/// an offline sign-in shows it. Nothing when the staff row has not been
+/// pulled yet.
+pub fn set_staff_language(
+    conn: &Connection,
+    user_id: i64,
+    language: Option<Language>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE staff SET preferred_language = ?2 WHERE id = ?1",
+        params![user_id, language.map(Language::as_str)],
+    )
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// A staff member's own language as the device last knew it (`None`: none,
+/// or not pulled yet).
+pub fn staff_language(conn: &Connection, user_id: i64) -> Result<Option<Language>> {
+    let stored: Option<Option<String>> = conn
+        .query_row(
+            "SELECT preferred_language FROM staff WHERE id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_error)?;
+    // A value this build does not know (a newer server) counts as none.
+    Ok(stored.flatten().and_then(|l| Language::parse(&l).ok()))
+}
+
 pub fn erase_facility(conn: &mut Connection) -> Result<Erased> {
     let tx = immediate(conn)?;
     let pending: i64 = tx

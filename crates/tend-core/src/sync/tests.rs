@@ -801,6 +801,7 @@ async fn pages_upsert_the_facility_roster_staff_and_badges_and_tombstones_remove
                     full_name: "Nora Nurse".into(),
                     role: Role::Rn,
                     employee_id: "E10".into(),
+                    preferred_language: None,
                 }),
                 SyncChange::Badge(SyncedBadge {
                     id: 20,

@@ -37,14 +37,14 @@ use uuid::Uuid;
 
 use super::{JsonObject, Patient};
 use crate::records::{ClinicalRecord, RecordDraft};
-use crate::{ErrorCode, FacilityType, Role};
+use crate::{ErrorCode, FacilityType, Language, Role};
 
 /// The protocol this build speaks.
 pub const SYNC_PROTOCOL_VERSION: u32 = 1;
 
 /// The device vault schema this build writes (sent so the server can refuse
 /// devices whose stored data it can no longer reconcile).
-pub const DEVICE_SCHEMA_VERSION: u32 = 6;
+pub const DEVICE_SCHEMA_VERSION: u32 = 7;
 
 /// Most operations in one push.
 pub const MAX_PUSH_OPERATIONS: usize = 500;
@@ -286,6 +286,10 @@ pub struct StaffMember {
     pub full_name: String,
     pub role: Role,
     pub employee_id: String,
+    /// Their own language, so an offline sign-in shows it (absent from an
+    /// older server, or null: no preference).
+    #[serde(default)]
+    pub preferred_language: Option<Language>,
 }
 
 /// An active badge: the keyed hash (hex) under the organization's badge key.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{page, Secret};
-use crate::Role;
+use crate::{Language, Role};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -22,6 +22,10 @@ pub struct User {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The language the person wants Tend shown in, on every device they sign
+    /// in to; absent or null: no preference (the device's language applies).
+    #[serde(default)]
+    pub preferred_language: Option<Language>,
 }
 
 page!(
@@ -44,6 +48,9 @@ pub struct CreateUser {
     pub role: Role,
     /// At least 12 characters.
     pub password: Secret,
+    /// Absent or null: no preference.
+    #[serde(default)]
+    pub preferred_language: Option<Language>,
 }
 
 /// Partial update. The organization never changes; the facility may, within it.
@@ -67,4 +74,22 @@ pub struct UpdateUser {
     pub is_active: Option<bool>,
     #[serde(default)]
     pub password: Option<Secret>,
+    /// Absent: unchanged; null: no preference any more.
+    #[serde(
+        default,
+        deserialize_with = "super::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Language>))]
+    pub preferred_language: Option<Option<Language>>,
+}
+
+/// The signed-in user's own language (`PUT /api/users/me/language`): any
+/// role may set it; `null` drops the preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetLanguage {
+    pub language: Option<Language>,
 }

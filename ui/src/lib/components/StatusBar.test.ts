@@ -12,7 +12,7 @@ describe("StatusBar", () => {
         connection: "online",
         server_url: "https://tend.example.org",
         last_sync: null,
-        pending: 4,
+        pending: 4, language: "en",
         facility_name: null,
         held: { code: "DEVICE_UNKNOWN", reason: "unsigned", device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32", since: "2026-12-04T00:00:00Z" },
       },
@@ -27,7 +27,7 @@ describe("StatusBar", () => {
 
   it("says a kiosk whose key the server holds waits for the network, and unlocks by itself", () => {
     render(StatusBar, {
-      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 0, vault: "waiting_for_network" },
+      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 0, language: "en", vault: "waiting_for_network" },
       now: NOW,
     });
     expect(screen.getByTestId("status-vault-waiting")).toHaveTextContent("Locked until the server can be reached");
@@ -39,7 +39,7 @@ describe("StatusBar", () => {
         connection: "online",
         server_url: "https://tend.example.org",
         last_sync: null,
-        pending: 2,
+        pending: 2, language: "en",
         facility_name: "Maple House",
         held: null,
         closed: { code: "FACILITY_CLOSED", message: "This facility is closed in Tend; ask an administrator", since: "2026-12-04T00:00:00Z" },
@@ -56,7 +56,7 @@ describe("StatusBar", () => {
   });
 
   it("shows no alert for a device the server knows", () => {
-    render(StatusBar, { status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 } });
+    render(StatusBar, { status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0, language: "en" } });
     expect(screen.queryByTestId("status-held")).not.toBeInTheDocument();
     expect(screen.queryByTestId("status-closed")).not.toBeInTheDocument();
   });
@@ -69,7 +69,7 @@ describe("StatusBar", () => {
   });
 
   it("renders 'not connected to a server yet' with a way to set up, and no sync line", () => {
-    render(StatusBar, { status: { connection: "not_configured", server_url: null, last_sync: null, pending: 0 } });
+    render(StatusBar, { status: { connection: "not_configured", server_url: null, last_sync: null, pending: 0, language: "en" } });
     const connection = screen.getByTestId("status-connection");
     expect(connection).toHaveAttribute("data-state", "not_configured");
     expect(connection).toHaveTextContent("Not connected to a server yet");
@@ -79,7 +79,7 @@ describe("StatusBar", () => {
 
   it("shows online with the server host, last sync and an empty queue", () => {
     render(StatusBar, {
-      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:55:00Z", pending: 0 },
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:55:00Z", pending: 0, language: "en" },
       now: NOW,
     });
     const connection = screen.getByTestId("status-connection");
@@ -92,7 +92,7 @@ describe("StatusBar", () => {
 
   it("shows offline with pending changes kept on the device", () => {
     render(StatusBar, {
-      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 3 },
+      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: null, pending: 3, language: "en" },
       now: NOW,
     });
     const connection = screen.getByTestId("status-connection");
@@ -114,7 +114,7 @@ describe("StatusBar", () => {
 
   it("keeps the last known status when a refresh fails", () => {
     render(StatusBar, {
-      status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 },
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0, language: "en" },
       error: { code: "INTERNAL", message: "" },
     });
     expect(screen.getByTestId("status-connection")).toHaveAttribute("data-state", "online");

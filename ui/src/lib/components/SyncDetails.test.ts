@@ -10,7 +10,7 @@ import { mockCommands, reject } from "../../test/ipc";
 import StatusBar from "./StatusBar.svelte";
 
 const NOW = new Date("2026-11-27T15:00:00Z");
-const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0 };
+const ONLINE: AppStatus = { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0, language: "en" };
 
 const SYNCED: SyncStatus = {
   online: true,

@@ -16,6 +16,7 @@ const ROSA: StaffMember_Serialize = {
   role: "RN",
   is_active: true,
   created_at: "2026-01-01T00:00:00Z",
+  preferred_language: null,
 };
 
 const BADGE: BadgeSummary_Serialize = {

@@ -28,6 +28,7 @@ function member(overrides: Partial<StaffMember_Serialize>): StaffMember_Serializ
     role: "RN",
     is_active: true,
     created_at: "2026-01-01T00:00:00Z",
+    preferred_language: null,
     ...overrides,
   };
 }
