@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
-import { setDeviceLanguage } from "$lib/i18n/index.svelte";
+import { setDeviceLanguage, setUserLanguage } from "$lib/i18n/index.svelte";
 import { events, type AppStatus, type EnrollmentState } from "$lib/bindings";
 import App from "./App.svelte";
 import { DESKTOP_INFO, NOT_CONFIGURED, mockCommands, reject } from "./test/ipc";
@@ -388,18 +388,49 @@ describe("App shell and router", () => {
 });
 
 describe("App shell in Spanish", () => {
+  afterEach(() => {
+    setDeviceLanguage("en");
+    setUserLanguage(null);
+    document.documentElement.lang = "en-US";
+  });
+
+  it("speaks the signed-in person's own language over the device's, and the device's once locked", async () => {
+    let state: unknown = { ...ACTIVE, user: { ...NURSE, language: "en" } };
+    mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: { ...ONLINE, language: "es", facility_timezone: "America/Phoenix" },
+      ui_ready: null,
+      enrollment_status: ENROLLED,
+      session_state: () => state,
+      roster: [],
+      due_follow_ups: [],
+      handoff_notes: [],
+    });
+    startAt("#/home");
+    render(App);
+    await waitFor(() => expect(screen.getByTestId("home-lock")).toHaveTextContent("Lock"));
+    expect(document.documentElement.lang).toBe("en-US");
+    state = { phase: "locked", user: { ...NURSE, language: "en" }, failure: null, idle_lock_ms: 120_000, offline: false };
+    await events.sessionChanged.emit(state as never);
+    await waitFor(() => expect(document.documentElement.lang).toBe("es-US"));
+  });
+
+
   afterEach(() => setDeviceLanguage("en"));
 
   it("sets the page's language, the navigation, the window title and the status bar from the language shown", async () => {
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null });
+    let status: AppStatus = ONLINE;
+    mockCommands({ app_info: DESKTOP_INFO, app_status: () => status, ui_ready: null });
     startAt("#/lock");
     render(App);
     expect(document.documentElement.lang).toBe("en-US");
     expect(screen.getByTestId("nav-about")).toHaveTextContent("About");
 
-    setDeviceLanguage("es");
+    // The device's language arrives with the status (chosen on this or another screen).
+    status = { ...ONLINE, language: "es" };
+    await events.appStatusChanged.emit(status);
+    await waitFor(() => expect(screen.getByTestId("nav-about")).toHaveTextContent("Acerca de"));
     await waitFor(() => expect(document.documentElement.lang).toBe("es-US"));
-    expect(screen.getByTestId("nav-about")).toHaveTextContent("Acerca de");
     expect(screen.getByTestId("nav-lock")).toHaveTextContent("Iniciar sesión");
     expect(screen.getByRole("link", { name: "Ir al contenido principal" })).toBeInTheDocument();
     expect(await screen.findByRole("heading", { level: 1, name: "Acerque su credencial" })).toBeInTheDocument();
@@ -408,11 +439,10 @@ describe("App shell in Spanish", () => {
   });
 
   it("says a screen is not found in Spanish", async () => {
-    setDeviceLanguage("es");
-    mockCommands({ app_info: DESKTOP_INFO, app_status: ONLINE, ui_ready: null, enrollment_status: ENROLLED });
+    mockCommands({ app_info: DESKTOP_INFO, app_status: { ...ONLINE, language: "es" }, ui_ready: null, enrollment_status: ENROLLED });
     startAt("#/no-such-screen");
     render(App);
-    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("No encontramos esa pantalla");
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("No encontramos esa pantalla"));
     expect(screen.getByTestId("not-found-back")).toHaveTextContent("Volver a la pantalla de inicio");
     await waitFor(() => expect(document.title).toBe("No encontrado · Tend"));
   });

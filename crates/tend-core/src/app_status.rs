@@ -58,6 +58,9 @@ pub struct AppStatus {
     /// The device's facility as last synced, the one fact about it the lock
     /// screen shows; `None` before the first sync.
     pub facility_name: Option<String>,
+    /// The facility's IANA time zone as last synced: every date and time on
+    /// screen is the facility's, whatever the device's own clock zone.
+    pub facility_timezone: Option<String>,
     /// The server said this device's enrollment is over without a signed
     /// order: locked, nothing deleted, waiting to be re-adopted.
     pub held: Option<crate::session::HeldNotice>,
@@ -117,6 +120,7 @@ impl AppStatus {
             last_sync: None,
             pending: 0,
             facility_name: None,
+            facility_timezone: None,
             held: None,
             vault: None,
             closed: None,

@@ -353,6 +353,11 @@ export type AppStatus_Deserialize = {
 	 */
 	facility_name?: string | null,
 	/**
+	 *  The facility's IANA time zone as last synced: every date and time on
+	 *  screen is the facility's, whatever the device's own clock zone.
+	 */
+	facility_timezone?: string | null,
+	/**
 	 *  The server said this device's enrollment is over without a signed
 	 *  order: locked, nothing deleted, waiting to be re-adopted.
 	 */
@@ -388,6 +393,11 @@ export type AppStatus_Serialize = {
 	 *  screen shows; `None` before the first sync.
 	 */
 	facility_name: string | null,
+	/**
+	 *  The facility's IANA time zone as last synced: every date and time on
+	 *  screen is the facility's, whatever the device's own clock zone.
+	 */
+	facility_timezone: string | null,
 	/**
 	 *  The server said this device's enrollment is over without a signed
 	 *  order: locked, nothing deleted, waiting to be re-adopted.

@@ -17,6 +17,8 @@ export class StatusPoller {
   #unlisten: (() => void) | undefined;
   /** Bumped by stop(), so a subscription that resolves after it is dropped at once. */
   #generation = 0;
+  /** Bumped by every pushed status, so a poll that was asked before it never replaces it. */
+  #pushes = 0;
   #refreshSoon = (): void => {
     void this.refresh();
   };
@@ -25,8 +27,10 @@ export class StatusPoller {
     // Polls can pile up behind a slow backend on a Pi; one at a time is enough.
     if (this.#inFlight) return;
     this.#inFlight = true;
+    const pushes = this.#pushes;
     try {
       const result = await call(() => commands.appStatus());
+      if (pushes !== this.#pushes) return;
       if (result.status === "ok") {
         this.status = result.data;
         this.error = null;
@@ -55,6 +59,7 @@ export class StatusPoller {
   async #subscribe(generation: number): Promise<void> {
     try {
       const unlisten = await events.appStatusChanged.listen((event) => {
+        this.#pushes += 1;
         this.status = event.payload;
         this.error = null;
         this.settled = true;

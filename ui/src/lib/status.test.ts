@@ -70,4 +70,26 @@ describe("StatusPoller", () => {
     await events.appStatusChanged.emit({ ...ONLINE, pending: 9 });
     expect(poller.status).toEqual(ONLINE);
   });
+
+  it("never lets a poll asked before a pushed status replace it", async () => {
+    let answer: (status: AppStatus) => void = () => undefined;
+    let first = true;
+    mockCommands({
+      app_status: () => {
+        if (!first) return ONLINE;
+        first = false;
+        return new Promise<AppStatus>((resolve) => (answer = resolve));
+      },
+    });
+    poller = new StatusPoller();
+    poller.start(60_000);
+    // The push (a language chosen, the connection back) arrives while the first poll waits.
+    await vi.waitFor(async () => {
+      await events.appStatusChanged.emit({ ...ONLINE, language: "es" });
+      expect(poller?.status?.language).toBe("es");
+    });
+    answer(OFFLINE);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(poller.status).toEqual({ ...ONLINE, language: "es" });
+  });
 });

@@ -1,7 +1,7 @@
 import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatLongDate, setDeviceLanguage, setTimeZone } from "$lib/i18n/index.svelte";
+import { currentLanguage, formatLongDate, setDeviceLanguage, setTimeZone, setUserLanguage } from "$lib/i18n/index.svelte";
 import { NO_CARE_DETAILS } from "../test/fixtures";
 import type { SessionState } from "$lib/bindings";
 import type { RosterPatient } from "$lib/nurse-types";
@@ -16,6 +16,48 @@ const ACTIVE: SessionState = {
   idle_lock_ms: 120_000,
   offline: false,
 };
+
+describe("HomeScreen: my language", () => {
+  afterEach(() => {
+    setUserLanguage(null);
+    setDeviceLanguage("en");
+  });
+
+  it("offers her own language, saves it for her account and shows it at once", async () => {
+    const calls = mockCommands({
+      session_state: ACTIVE,
+      reader_status: "connected",
+      roster: [],
+      due_follow_ups: [],
+      handoff_notes: [],
+      set_my_language: ({ language }: Record<string, unknown>) => ({ ...ACTIVE, user: { ...ACTIVE.user!, language } }),
+    });
+    render(HomeScreen);
+    const none = await screen.findByTestId("my-language-none");
+    expect(none).toBeChecked();
+    await userEvent.click(screen.getByTestId("my-language-es"));
+    await waitFor(() => expect(calls).toContain("set_my_language"));
+    await waitFor(() => expect(currentLanguage()).toBe("es"));
+    expect(screen.getByTestId("home-lock")).toHaveTextContent("Bloquear");
+    expect(screen.queryByTestId("my-language-note")).not.toBeInTheDocument();
+  });
+
+  it("says so when the choice could only be kept on this device", async () => {
+    mockCommands({
+      session_state: ACTIVE,
+      reader_status: "connected",
+      roster: [],
+      due_follow_ups: [],
+      handoff_notes: [],
+      set_my_language: () => reject("OFFLINE", "kept on this device only"),
+    });
+    render(HomeScreen);
+    await userEvent.click(await screen.findByTestId("my-language-es"));
+    // Shown in Spanish at once, and the note says (in Spanish) her account keeps its choice.
+    expect(await screen.findByTestId("my-language-note")).toHaveTextContent("su cuenta conserva la elección anterior");
+    expect(currentLanguage()).toBe("es");
+  });
+});
 
 describe("HomeScreen", () => {
   it("shows who is signed in and locks on request", async () => {

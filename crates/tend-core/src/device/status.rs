@@ -58,6 +58,22 @@ impl StatusBoard {
         Some(status.clone())
     }
 
+    /// The facility as last synced: its name (the lock screen shows it) and
+    /// its time zone (every date and time on screen is in it).
+    pub(super) fn set_facility(
+        &self,
+        name: Option<String>,
+        timezone: Option<String>,
+    ) -> Option<AppStatus> {
+        let mut status = self.lock();
+        if status.facility_name == name && status.facility_timezone == timezone {
+            return None;
+        }
+        status.facility_name = name;
+        status.facility_timezone = timezone;
+        Some(status.clone())
+    }
+
     /// The server this device enrolled with; it just answered.
     pub(super) fn set_server_url(&self, server_url: &str) -> AppStatus {
         let mut status = self.lock();
@@ -144,6 +160,7 @@ mod tests {
             last_sync: None,
             pending: 0,
             facility_name: None,
+            facility_timezone: None,
             held: None,
             vault: None,
             closed: None,
@@ -166,6 +183,13 @@ mod tests {
             Some("North")
         );
         assert!(b.set_facility_name(Some("North".into())).is_none());
+        let status = b
+            .set_facility(Some("North".into()), Some("America/Phoenix".into()))
+            .unwrap();
+        assert_eq!(status.facility_timezone.as_deref(), Some("America/Phoenix"));
+        assert!(b
+            .set_facility(Some("North".into()), Some("America/Phoenix".into()))
+            .is_none());
         let status = b.set_language(tend_domain::Language::Es).unwrap();
         assert_eq!(status.language, tend_domain::Language::Es);
         assert!(b.set_language(tend_domain::Language::Es).is_none());

@@ -141,11 +141,9 @@ impl DeviceRuntime {
             Ok(facility) => {
                 let policy = facility.as_ref().map(|f| f.policy).unwrap_or_default();
                 self.apply_policy(&policy);
-                if let Some(status) = self
-                    .inner
-                    .status
-                    .set_facility_name(facility.map(|f| f.name))
-                {
+                let (name, timezone) =
+                    facility.map_or((None, None), |f| (Some(f.name), Some(f.timezone)));
+                if let Some(status) = self.inner.status.set_facility(name, timezone) {
                     self.tell(|e| e.status_changed(&status));
                 }
             }

@@ -130,7 +130,7 @@ describe("StatusBar in Spanish", () => {
   it("names the connection and says when it last synced, with plurals", () => {
     setDeviceLanguage("es");
     render(StatusBar, {
-      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:55:00Z", pending: 1 },
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:55:00Z", language: "en", pending: 1 },
       now: NOW,
     });
     expect(screen.getByTestId("status-connection")).toHaveTextContent("En línea");
@@ -143,7 +143,7 @@ describe("StatusBar in Spanish", () => {
     setDeviceLanguage("es");
     setTimeZone("America/Chicago");
     const { unmount } = render(StatusBar, {
-      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:59:00Z", pending: 3 },
+      status: { connection: "offline", server_url: "https://tend.example.org", last_sync: "2026-11-26T14:59:00Z", language: "en", pending: 3 },
       now: NOW,
     });
     expect(screen.getByTestId("status-connection")).toHaveTextContent("Sin conexión");
@@ -153,7 +153,7 @@ describe("StatusBar in Spanish", () => {
     unmount();
     // 02:30 UTC on 20 November is still the 19th, in the evening, in Chicago.
     render(StatusBar, {
-      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-20T02:30:00Z", pending: 0 },
+      status: { connection: "online", server_url: "https://tend.example.org", last_sync: "2026-11-20T02:30:00Z", language: "en", pending: 0 },
       now: NOW,
     });
     expect(screen.getByTestId("status-last-sync")).toHaveTextContent(/^Sincronizado el 19 nov\.?, 8:30\sp\.\s?m\.$/);
@@ -166,7 +166,7 @@ describe("StatusBar in Spanish", () => {
         connection: "online",
         server_url: "https://tend.example.org",
         last_sync: null,
-        pending: 0,
+        language: "en", pending: 0,
         held: { code: "DEVICE_UNKNOWN", reason: "unsigned", device_uuid: "4c4c4544-0042-3510-8052-b4c04f4e4d32", since: "2026-12-04T00:00:00Z" },
       },
       now: NOW,

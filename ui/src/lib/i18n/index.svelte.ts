@@ -44,6 +44,11 @@ export function currentLanguage(): Language {
   return choice.override ?? choice.user ?? choice.device;
 }
 
+/** The device's own language (what the lock screen shows; a person's own choice aside). */
+export function deviceLanguage(): Language {
+  return choice.device;
+}
+
 /** The BCP 47 tag of the language shown now (for `lang` attributes and Intl). */
 export function localeTag(): string {
   return LOCALE_TAGS[currentLanguage()];

@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/svelte";
+import { render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AdminUser, BadgeSummary_Serialize, StaffMember_Serialize } from "$lib/bindings";
@@ -110,14 +110,18 @@ describe("PeopleSection", () => {
     expect(await screen.findByTestId("staff-username-error")).toHaveTextContent("this username is taken");
     expect(screen.getByLabelText("Username")).toHaveAttribute("aria-invalid", "true");
     expect(sent[0]).toEqual({
-      user: { id: null, facility_id: 10, employee_id: "E-900", username: "rosa.alvarez", full_name: "Rosa Alvarez", email: "", role: "RN" },
+      user: { id: null, facility_id: 10, employee_id: "E-900", username: "rosa.alvarez", full_name: "Rosa Alvarez", email: "", role: "RN", preferred_language: null },
       password: "a first password for Rosa",
     });
 
     answer = member({ id: 30, username: "rosa.a", full_name: "Rosa Alvarez" });
     await user.clear(screen.getByLabelText("Username"));
     await user.type(screen.getByLabelText("Username"), "rosa.a");
+    // Her own language: Tend speaks Spanish to her on any device once she signs in.
+    expect(screen.getByLabelText("Language")).toHaveValue("");
+    await user.selectOptions(screen.getByLabelText("Language"), "es");
     await user.click(screen.getByTestId("staff-save"));
+    await waitFor(() => expect(sent[1]?.user.preferred_language).toBe("es"));
     expect(await screen.findByTestId("staff-notice")).toHaveTextContent("Rosa Alvarez's account is created");
     expect(screen.queryByTestId("staff-form")).toBeNull();
   });
