@@ -78,7 +78,7 @@ describe("a nurse's day in Spanish", () => {
   test("the device is switched to Spanish on its lock screen", async () => {
     assert.equal(await htmlLang(app), "en-US");
     assert.equal(await heading(app), words("en", "lock.title"));
-    const toggle = app.testId("device-language-es");
+    const toggle = app.testId("device-language-toggle");
     await toggle.click();
     await waitForLang(app, "es-US", "the lock screen's language choice");
     assert.equal(await heading(app), words("es", "lock.title"));

@@ -394,6 +394,26 @@ describe("App shell in Spanish", () => {
     document.documentElement.lang = "en-US";
   });
 
+  it("lets whoever walks up switch the device's language while nobody is signed in, and the device keeps it", async () => {
+    let status: AppStatus = ONLINE;
+    const calls = mockCommands({
+      app_info: DESKTOP_INFO,
+      app_status: () => status,
+      ui_ready: null,
+      set_device_language: ({ language }: Record<string, unknown>) => (status = { ...ONLINE, language: language as "en" | "es" }),
+    });
+    startAt("#/lock");
+    render(App);
+    // Named in its own language, for a screen reader too.
+    const toggle = await screen.findByRole("button", { name: "Español" });
+    expect(toggle).toHaveAttribute("lang", "es");
+    await userEvent.click(toggle);
+    await waitFor(() => expect(calls).toContain("set_device_language"));
+    expect(await screen.findByRole("heading", { level: 1, name: "Acerque su credencial" })).toBeInTheDocument();
+    expect(screen.getByTestId("device-language-toggle")).toHaveTextContent("English");
+    expect(screen.getByTestId("device-language-toggle")).toHaveAttribute("lang", "en");
+  });
+
   it("speaks the signed-in person's own language over the device's, and the device's once locked", async () => {
     let state: unknown = { ...ACTIVE, user: { ...NURSE, language: "en" } };
     mockCommands({
@@ -410,6 +430,8 @@ describe("App shell in Spanish", () => {
     render(App);
     await waitFor(() => expect(screen.getByTestId("home-lock")).toHaveTextContent("Lock"));
     expect(document.documentElement.lang).toBe("en-US");
+    // Her own choice is on her home; the device's switch waits until nobody is signed in.
+    expect(screen.queryByTestId("device-language-toggle")).not.toBeInTheDocument();
     state = { phase: "locked", user: { ...NURSE, language: "en" }, failure: null, idle_lock_ms: 120_000, offline: false };
     await events.sessionChanged.emit(state as never);
     await waitFor(() => expect(document.documentElement.lang).toBe("es-US"));

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it } from "vitest";
 import { DOMAIN_RULES, type SessionState } from "$lib/bindings";
-import { currentLanguage, setDeviceLanguage } from "$lib/i18n/index.svelte";
+import { setDeviceLanguage } from "$lib/i18n/index.svelte";
 import { DESKTOP_INFO, mockCommands, reject } from "../test/ipc";
 import LockScreen from "./LockScreen.svelte";
 
@@ -312,36 +312,5 @@ describe("LockScreen in Spanish", () => {
     render(LockScreen);
     expect(await screen.findByTestId("pin-attempts")).toHaveTextContent(/^Queda 1 intento$/);
     expect(screen.getByTestId("login-error")).toHaveTextContent("Un PIN incorrecto más bloqueará esta credencial");
-  });
-});
-
-describe("LockScreen: the device's language", () => {
-  afterEach(() => setDeviceLanguage("en"));
-
-  it("is chosen by whoever walks up, kept by the device, and shown at once", async () => {
-    const calls = mockCommands({
-      session_state: state("signed_out"),
-      reader_status: "connected",
-      app_status: { connection: "online", server_url: "https://tend.example.org", last_sync: null, pending: 0, language: "en" },
-      enrollment_status: null,
-      wandering_alerts: { alerts: [], live: true },
-      set_device_language: ({ language }: Record<string, unknown>) => ({
-        connection: "online",
-        server_url: "https://tend.example.org",
-        last_sync: null,
-        pending: 0,
-        language,
-      }),
-    });
-    render(LockScreen);
-    const group = await screen.findByRole("group", { name: "Language of this device" });
-    expect(group).toBeInTheDocument();
-    expect(screen.getByTestId("device-language-en")).toBeChecked();
-    await userEvent.click(screen.getByTestId("device-language-es"));
-    await waitFor(() => expect(calls).toContain("set_device_language"));
-    await waitFor(() => expect(currentLanguage()).toBe("es"));
-    expect(await screen.findByRole("heading", { level: 1, name: "Acerque su credencial" })).toBeInTheDocument();
-    expect(screen.getByRole("group", { name: "Idioma de este dispositivo" })).toBeInTheDocument();
-    expect(screen.getByTestId("device-language-es")).toBeChecked();
   });
 });
