@@ -44,6 +44,7 @@ fn main() {
             "admin_organizations",
             "admin_revoke_badge",
             "admin_save_facility",
+            "admin_save_facility_policy",
             "admin_save_organization",
             "admin_save_user",
             "admin_set_pin",

@@ -4,11 +4,13 @@
 //! `tend_core::admin_directory` with the signed-in session. Badge numbers,
 //! passwords and PINs become `Secret`s at once and are never logged.
 
+use std::collections::BTreeMap;
+
 use tauri::State;
 use tend_core::admin::CaptureOutcome;
 use tend_core::admin_directory::{
-    check_badge_uid, check_pin, BadgeSummary, FacilityDetail, FacilityForm, OrganizationDetail,
-    OrganizationForm, PinChanged, StaffForm, StaffMember,
+    check_badge_uid, check_pin, policy_only_update, BadgeSummary, FacilityDetail, FacilityForm,
+    OrganizationDetail, OrganizationForm, PinChanged, StaffForm, StaffMember,
 };
 use tend_core::device::DeviceRuntime;
 use tend_domain::wire::Secret;
@@ -65,6 +67,23 @@ pub async fn admin_save_facility(
     Ok(state
         .admin()
         .with_session(|s| async move { s.save_facility(&facility).await })
+        .await?)
+}
+
+/// Saves only a facility's policy (its numbers as typed, by wire name): what
+/// the facility's own administrator may change; field errors name
+/// `policy.<field>` as the full form's do.
+#[tauri::command]
+#[specta::specta]
+pub async fn admin_save_facility_policy(
+    state: State<'_, DeviceRuntime>,
+    facility_id: u32,
+    policy: BTreeMap<String, String>,
+) -> Result<FacilityDetail, AppError> {
+    policy_only_update(&policy)?;
+    Ok(state
+        .admin()
+        .with_session(|s| async move { s.save_facility_policy(facility_id.into(), &policy).await })
         .await?)
 }
 

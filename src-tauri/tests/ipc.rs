@@ -494,6 +494,10 @@ fn admin_directory_commands_need_a_signed_in_administrator() {
                 "licensed_beds": "32", "address": "", "timezone": "America/Chicago", "features": {},
                 "is_active": null}}),
         ),
+        (
+            "admin_save_facility_policy",
+            json!({"facilityId": 1, "policy": {"idle_lock_desktop_secs": "60"}}),
+        ),
         ("admin_users", json!({"facilityId": 1})),
         (
             "admin_save_user",
@@ -577,6 +581,20 @@ fn admin_directory_forms_name_each_bad_field_before_any_call() {
         .as_str()
         .unwrap()
         .contains("home health"));
+
+    // The policy alone is checked as the full form's policy part is.
+    let err = invoke(
+        &window,
+        "admin_save_facility_policy",
+        json!({"facilityId": 4, "policy": {"idle_lock_desktop_secs": "5", "badge_grace_hours": "eight"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "VALIDATION_FAILED");
+    let fields: Vec<&String> = err["fields"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        ["policy.badge_grace_hours", "policy.idle_lock_desktop_secs"]
+    );
 
     let err = invoke(
         &window,

@@ -386,6 +386,22 @@ impl FacilityForm {
     }
 }
 
+/// The policy of one facility alone, as typed: the request body
+/// `{"policy": {…}}` and nothing else, what a facility administrator may send
+/// (`UpdateFacility::is_policy_only`; the struct itself would serialize its
+/// absent fields as null, and a null provider number would clear it). The
+/// numbers are checked as in [`FacilityForm`]'s policy part; numbers left
+/// out take their defaults.
+pub fn policy_only_update(policy: &BTreeMap<String, String>) -> Result<serde_json::Value> {
+    let mut p = Problems::default();
+    let checked = check_policy(&mut p, policy);
+    if checked.is_none() {
+        p.add("policy", "not a valid policy");
+    }
+    p.finish()?;
+    Ok(serde_json::json!({ "policy": checked }))
+}
+
 /// One staff account of a facility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -636,6 +652,25 @@ impl AdminSession {
         Ok(facility.into())
     }
 
+    /// Saves the policy of facility `facility_id` and nothing else (the body
+    /// holds only `policy`): what its facility administrator may do, as well
+    /// as organization administrators and above.
+    #[tracing::instrument(skip_all, fields(facility_id))]
+    pub async fn save_facility_policy(
+        &self,
+        facility_id: i64,
+        policy: &BTreeMap<String, String>,
+    ) -> Result<FacilityDetail> {
+        let body = policy_only_update(policy)?;
+        let facility: Facility = send(
+            self.put(&format!("/api/facilities/{facility_id}"))
+                .json(&body),
+        )
+        .await?;
+        tracing::info!(facility_id, "facility policy saved");
+        Ok(facility.into())
+    }
+
     /// A facility's staff accounts, deactivated ones included.
     pub async fn staff(&self, facility_id: i64) -> Result<Vec<StaffMember>> {
         self.all_pages(
@@ -834,6 +869,41 @@ mod tests {
             ["must be from 60 to 3600"]
         );
         assert_eq!(fields["policy.badge_grace_hours"], ["enter a whole number"]);
+    }
+
+    #[test]
+    fn a_policy_alone_is_checked_like_the_form_and_sent_without_other_fields() {
+        let body = policy_only_update(&BTreeMap::from([
+            ("idle_lock_desktop_secs".to_owned(), " 60 ".to_owned()),
+            ("pin_min_digits".to_owned(), "6".to_owned()),
+        ]))
+        .unwrap();
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["policy"], "{body}");
+        let update: UpdateFacility = serde_json::from_value(body).unwrap();
+        assert!(update.is_policy_only());
+        let policy = update.policy.unwrap();
+        assert_eq!(policy.idle_lock_desktop_secs, 60);
+        assert_eq!(policy.pin_min_digits, 6);
+        assert_eq!(
+            policy.handoff_hours,
+            FacilityPolicy::default().handoff_hours
+        );
+        let err = policy_only_update(&BTreeMap::from([
+            ("idle_lock_desktop_secs".to_owned(), "5".to_owned()),
+            ("handoff_hours".to_owned(), "".to_owned()),
+            ("name".to_owned(), "North".to_owned()),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed);
+        assert_eq!(
+            err.fields().keys().collect::<Vec<_>>(),
+            [
+                "policy.handoff_hours",
+                "policy.idle_lock_desktop_secs",
+                "policy.name"
+            ]
+        );
     }
 
     #[test]

@@ -80,6 +80,14 @@ export function canManageFacilities(admin: AdminUser): boolean {
   return admin.role === "ORG_ADMIN" || admin.role === "PLATFORM_ADMIN";
 }
 
+/**
+ * A facility administrator changes their own facility's policy alone (the API lets them send
+ * `policy` and nothing else); organization administrators and above edit the whole facility.
+ */
+export function canEditFacilityPolicy(admin: AdminUser, facilityId: number): boolean {
+  return admin.role === "FACILITY_ADMIN" && admin.facility_id === facilityId;
+}
+
 /** Only platform administrators create organizations, change any, and open or close one. */
 export function canManageOrganizations(admin: AdminUser): boolean {
   return admin.role === "PLATFORM_ADMIN";
@@ -271,6 +279,17 @@ export const POLICY_GROUPS: readonly PolicyGroup[] = [
   ]),
   policyGroup("family", [policyField("family_session_secs", "seconds")]),
 ];
+
+/** The policy's numbers by wire name, in the console's order. */
+export const POLICY_KEYS: readonly (keyof PolicyRanges)[] = POLICY_GROUPS.flatMap((group) => group.fields.map((field) => field.key));
+
+/** A policy as the form types it: each number as text; absent (a new facility) starts at the defaults. */
+export function typedPolicy(policy: Record<keyof PolicyRanges, number> | null | undefined): Record<keyof PolicyRanges, string> {
+  return Object.fromEntries(POLICY_KEYS.map((key) => [key, String(policy?.[key] ?? DOMAIN_RULES.facility_policy[key].default)])) as Record<
+    keyof PolicyRanges,
+    string
+  >;
+}
 
 /** A policy number's allowed range in words (from Rust, via DOMAIN_RULES). */
 export function policyRange(field: PolicyField): string {

@@ -82,6 +82,12 @@ export const commands = {
 	adminRevokeBadge: (userId: number, badgeId: number) => typedError<BadgeSummary_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_revoke_badge", { userId, badgeId })),
 	/**  Creates (no `id`) or updates a facility; field errors name the form's fields. */
 	adminSaveFacility: (facility: FacilityForm_Deserialize) => typedError<FacilityDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_save_facility", { facility })),
+	/**
+	 *  Saves only a facility's policy (its numbers as typed, by wire name): what
+	 *  the facility's own administrator may change; field errors name
+	 *  `policy.<field>` as the full form's do.
+	 */
+	adminSaveFacilityPolicy: (facilityId: number, policy: { [key in string]: string }) => typedError<FacilityDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_save_facility_policy", { facilityId, policy })),
 	/**  Creates (no `id`) or updates an organization; field errors name the form's fields. */
 	adminSaveOrganization: (organization: OrganizationForm_Deserialize) => typedError<OrganizationDetail_Serialize, AppError_Serialize>(__TAURI_INVOKE("admin_save_organization", { organization })),
 	/**

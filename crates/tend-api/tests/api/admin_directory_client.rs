@@ -202,6 +202,101 @@ async fn a_facility_admin_cannot_create_facilities_or_organizations() {
 }
 
 #[tokio::test]
+async fn a_facility_admin_saves_their_facilitys_policy_alone_and_devices_receive_it() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let console = signed_in(&app, w.a1.org, w.a1.facility, Role::FacilityAdmin).await;
+    let s = session(&console).await;
+    let before = s.facility(w.a1.facility).await.unwrap();
+    let typed = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+
+    // A number out of range is named on its field and nothing is sent.
+    let err = s
+        .save_facility_policy(
+            w.a1.facility,
+            &typed(&[("idle_lock_desktop_secs", "30"), ("handoff_hours", "8")]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ValidationFailed);
+    assert_eq!(
+        err.fields().keys().collect::<Vec<_>>(),
+        ["policy.idle_lock_desktop_secs"]
+    );
+    assert_eq!(s.facility(w.a1.facility).await.unwrap(), before);
+
+    // Their own facility: the policy changes and nothing else does.
+    let saved = s
+        .save_facility_policy(
+            w.a1.facility,
+            &typed(&[
+                ("idle_lock_desktop_secs", "60"),
+                ("badge_grace_hours", "0"),
+                ("handoff_hours", "8"),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.policy.idle_lock_desktop_secs, 60);
+    assert_eq!(saved.policy.badge_grace_hours, 0);
+    assert_eq!(saved.policy.handoff_hours, 8);
+    assert_eq!(
+        saved.policy.idle_lock_kiosk_secs,
+        tend_domain::FacilityPolicy::default().idle_lock_kiosk_secs,
+        "a number left out takes its default"
+    );
+    let read = s.facility(w.a1.facility).await.unwrap();
+    assert_eq!(read, saved);
+    let mut unchanged = read.clone();
+    unchanged.policy = before.policy;
+    assert_eq!(unchanged, before, "only the policy changed");
+
+    // The facility's devices receive it with their next sync.
+    let device = device_token_for(&app.owner, w.a1.device).await;
+    let path = format!(
+        "/api/sync/pull?protocol_version={}&schema_version={}",
+        tend_domain::wire::SYNC_PROTOCOL_VERSION,
+        tend_domain::wire::DEVICE_SCHEMA_VERSION
+    );
+    let r = app.call(Method::GET, &path, Some(&device), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let synced = r.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "facility" && c["data"]["id"] == w.a1.facility)
+        .unwrap_or_else(|| panic!("no facility in the sync feed: {r:?}"));
+    assert_eq!(synced["data"]["policy"]["idle_lock_desktop_secs"], 60);
+    assert_eq!(synced["data"]["policy"]["handoff_hours"], 8);
+
+    // Another facility, of their organization or another one, is not there for them.
+    for other in [w.a2.facility, w.b1.facility] {
+        let err = s
+            .save_facility_policy(other, &typed(&[("idle_lock_desktop_secs", "60")]))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotFound, "{other}: {err:?}");
+    }
+    let r = app
+        .get(
+            &format!("/api/facilities/{}", w.a2.facility),
+            w.token(Role::OrgAdmin),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(
+        r.body["policy"]["idle_lock_desktop_secs"],
+        tend_domain::FacilityPolicy::default().idle_lock_desktop_secs,
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_platform_admin_creates_and_edits_organizations() {
     let app = spawn_app().await;
     let platform = insert_org(&app.owner, "Platform", true).await;

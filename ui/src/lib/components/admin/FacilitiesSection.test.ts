@@ -1,12 +1,13 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type {
-  AdminUser,
-  AppError,
-  FacilityDetail_Serialize,
-  FacilitySummary,
-  OrganizationDetail_Serialize,
+import {
+  DOMAIN_RULES,
+  type AdminUser,
+  type AppError,
+  type FacilityDetail_Serialize,
+  type FacilitySummary,
+  type OrganizationDetail_Serialize,
 } from "$lib/bindings";
 import { DEFAULT_POLICY, mockCommands, reject, Rejection } from "../../../test/ipc";
 import { setDeviceLanguage } from "$lib/i18n/index.svelte";
@@ -163,15 +164,90 @@ describe("FacilitiesSection", () => {
     });
   });
 
-  it("shows a facility administrator everything read-only, and the server's refusal in words", async () => {
-    mockCommands({ admin_organizations: [ORG], admin_facilities: FACILITIES });
+  it("shows a facility administrator everything read-only but their own facility's policy", async () => {
+    const others: FacilitySummary[] = [
+      ...FACILITIES,
+      { id: 11, organization_id: 1, name: "Sunrise ALF - South Campus", facility_type: "ALF", is_active: true, timezone: "America/Chicago" },
+    ];
+    mockCommands({ admin_organizations: [ORG], admin_facilities: others });
     render(FacilitiesSection, { user: admin("FACILITY_ADMIN") });
     await screen.findByTestId("facility-row-10");
     expect(screen.queryByTestId("facility-add")).toBeNull();
-    expect(screen.queryByRole("button", { name: /Edit/ })).toBeNull();
-    expect(screen.getByTestId("facilities-read-only")).toHaveTextContent("Only your organization's administrator");
+    expect(screen.queryByRole("button", { name: /^Edit Sunrise/ })).toBeNull();
+    expect(screen.getByRole("button", { name: "Edit policy of Sunrise ALF - North Campus" })).toHaveTextContent("Edit policy");
+    expect(screen.queryByTestId("facility-policy-edit-11")).toBeNull();
+    expect(screen.getByTestId("facilities-read-only")).toHaveTextContent("You can change your facility's policy.");
     expect(screen.getByTestId("organization-read-only")).toHaveTextContent("Only your organization's administrator");
     expect(screen.queryByRole("button", { name: "Edit organization details" })).toBeNull();
+  });
+
+  it("lets a facility administrator save their facility's policy alone, with a notice", async () => {
+    const user = userEvent.setup();
+    let sent: Record<string, unknown> | undefined;
+    const calls = mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_facility_detail: NORTH,
+      admin_save_facility_policy: (args: Record<string, unknown>) => {
+        sent = args;
+        return { ...NORTH, policy: { ...DEFAULT_POLICY, idle_lock_desktop_secs: 60 } };
+      },
+    });
+    render(FacilitiesSection, { user: admin("FACILITY_ADMIN") });
+    await user.click(await screen.findByTestId("facility-policy-edit-10"));
+    const form = await screen.findByTestId("facility-policy-form");
+    expect(within(form).getByRole("heading", { name: "Policy of “Sunrise ALF - North Campus”" })).toHaveFocus();
+    // The policy part alone: nothing else of the facility is offered.
+    expect(within(form).queryByLabelText("Facility name")).toBeNull();
+    expect(within(form).queryByLabelText("Family portal")).toBeNull();
+    const desktop = within(form).getByLabelText("Idle lock on desktops (seconds)");
+    expect(desktop).toHaveValue(String(DEFAULT_POLICY.idle_lock_desktop_secs));
+    await user.clear(desktop);
+    await user.type(desktop, "60");
+    await user.click(screen.getByTestId("policy-save"));
+    expect(await screen.findByTestId("directory-notice")).toHaveTextContent(
+      "The policy of “Sunrise ALF - North Campus” is saved. Its devices apply it at their next sync.",
+    );
+    expect(screen.queryByTestId("facility-policy-form")).toBeNull();
+    expect(sent?.facilityId).toBe(10);
+    expect(sent?.policy).toMatchObject({ idle_lock_desktop_secs: "60", idle_lock_kiosk_secs: String(DEFAULT_POLICY.idle_lock_kiosk_secs) });
+    expect(Object.keys(sent?.policy as object).sort()).toEqual(Object.keys(DOMAIN_RULES.facility_policy).sort());
+    expect(calls).not.toContain("admin_save_facility");
+  });
+
+  it("marks a policy number out of range on its field, saves nothing and says so", async () => {
+    const user = userEvent.setup();
+    let tries = 0;
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_facility_detail: NORTH,
+      // What the command answers for a number out of range, before any call to the server.
+      admin_save_facility_policy: () => {
+        tries += 1;
+        return fieldsError("VALIDATION_FAILED", { "policy.idle_lock_desktop_secs": ["must be from 60 to 7200"] });
+      },
+    });
+    render(FacilitiesSection, { user: admin("FACILITY_ADMIN") });
+    await user.click(await screen.findByTestId("facility-policy-edit-10"));
+    const desktop = await screen.findByLabelText("Idle lock on desktops (seconds)");
+    await user.clear(desktop);
+    await user.type(desktop, "30");
+    await user.click(screen.getByTestId("policy-save"));
+    expect(await screen.findByTestId("policy-idle_lock_desktop_secs-error")).toHaveTextContent("must be from 60 to 7200");
+    expect(desktop).toHaveAttribute("aria-invalid", "true");
+    expect(desktop.getAttribute("aria-describedby")).toContain("policy-idle_lock_desktop_secs-error");
+    expect(screen.getByTestId("policy-error-summary")).toHaveTextContent("Nothing was saved");
+    expect(screen.queryByTestId("directory-notice")).toBeNull();
+    expect(screen.getByTestId("facility-policy-form")).toBeInTheDocument();
+    expect(tries).toBe(1);
+  });
+
+  it("keeps the full editor for an organization administrator", async () => {
+    mockCommands({ admin_organizations: [ORG], admin_facilities: FACILITIES });
+    render(FacilitiesSection, { user: admin("ORG_ADMIN") });
+    expect(await screen.findByTestId("facility-edit-10")).toHaveTextContent("Edit");
+    expect(screen.queryByTestId("facility-policy-edit-10")).toBeNull();
   });
 
   it("lets an organization administrator edit their organization's details, but not close it", async () => {
@@ -278,5 +354,31 @@ describe("FacilitiesSection in Spanish", () => {
       "debe ser una zona horaria IANA, como America/Chicago",
     );
     expect(screen.getByLabelText("Zona horaria")).toHaveAttribute("aria-invalid", "true");
+  });
+
+  it("lets a facility administrator change the policy in Spanish", async () => {
+    const user = userEvent.setup();
+    setDeviceLanguage("es");
+    mockCommands({
+      admin_organizations: [ORG],
+      admin_facilities: FACILITIES,
+      admin_facility_detail: NORTH,
+      admin_save_facility_policy: { ...NORTH, policy: { ...DEFAULT_POLICY, handoff_hours: 8 } },
+    });
+    render(FacilitiesSection, { user: admin("FACILITY_ADMIN") });
+    const edit = await screen.findByRole("button", { name: "Editar normas de Sunrise ALF - North Campus" });
+    expect(screen.getByTestId("facilities-read-only")).toHaveTextContent("Usted puede cambiar las normas de su centro.");
+    expect(edit).toHaveTextContent("Editar normas");
+    await user.click(edit);
+    expect(await screen.findByRole("heading", { name: "Normas de «Sunrise ALF - North Campus»" })).toHaveFocus();
+    const form = screen.getByTestId("facility-policy-form");
+    expect(within(form).getByRole("group", { name: "Normas" })).toBeInTheDocument();
+    expect(within(form).getByLabelText("Bloqueo por inactividad en quioscos de pared (segundos)")).toHaveValue(
+      String(DEFAULT_POLICY.idle_lock_kiosk_secs),
+    );
+    await user.click(within(form).getByRole("button", { name: "Guardar normas" }));
+    expect(await screen.findByTestId("directory-notice")).toHaveTextContent(
+      "Las normas de «Sunrise ALF - North Campus» están guardadas. Sus dispositivos las aplican en su próxima sincronización.",
+    );
   });
 });
