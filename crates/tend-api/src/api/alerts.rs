@@ -221,6 +221,8 @@ pub async fn device_events(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse> {
     let after = last_event_id(&headers)?;
+    // Revoked while listening (deactivated, moved): the stream ends at once.
+    let revocations = state.identity.tokens.revocations();
     // Subscribe before reading what was missed, so nothing falls between.
     let live = state.identity.alerts.subscribe();
     let missed = replay(&state.pool, device.scope(), device.facility_id, after).await?;
@@ -244,11 +246,39 @@ pub async fn device_events(
     });
     let events: std::pin::Pin<
         Box<dyn Stream<Item = std::result::Result<Event, Infallible>> + Send>,
-    > = Box::pin(replayed.chain(live).take_until(tokio::time::sleep(until)));
+    > = Box::pin(
+        replayed
+            .chain(live)
+            .take_until(ended(revocations, device.device_id, until)),
+    );
     Ok((
         [(CACHE_CONTROL, "no-cache")],
         Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)),
     ))
+}
+
+/// When a push channel must end: its token expires, or its device's tokens
+/// are revoked. A receiver that fell behind may have missed its own device's
+/// revocation, so it ends too (the device reconnects and is checked again).
+async fn ended(
+    mut revocations: tokio::sync::broadcast::Receiver<i64>,
+    device_id: i64,
+    until: std::time::Duration,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let expiry = tokio::time::sleep(until);
+    tokio::pin!(expiry);
+    loop {
+        tokio::select! {
+            () = &mut expiry => return,
+            revoked = revocations.recv() => match revoked {
+                Ok(id) if id == device_id => return,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => return expiry.await,
+            },
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -68,9 +68,22 @@ impl DevicePrincipal {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TokenCache {
     tokens: Mutex<HashMap<Vec<u8>, DevicePrincipal>>,
+    /// The devices whose tokens were just revoked (here or, by NOTIFY, on
+    /// another instance): an open push channel ends at once instead of at
+    /// its token's expiry.
+    revoked: tokio::sync::broadcast::Sender<i64>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self {
+            tokens: Mutex::default(),
+            revoked: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl TokenCache {
@@ -99,6 +112,14 @@ impl TokenCache {
     pub fn revoke_device(&self, device_id: i64) {
         let mut map = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, p| p.device_id != device_id);
+        drop(map);
+        // Nobody listening (no open push channel) is fine.
+        let _ = self.revoked.send(device_id);
+    }
+
+    /// Revoked device ids from now on, for a push channel to end on its own.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.revoked.subscribe()
     }
 }
 

@@ -40,6 +40,16 @@ impl Events {
         }
     }
 
+    /// Reads until the server ends the stream (true), or a minute passes
+    /// (false): a revoked device must not keep listening until its token
+    /// would have expired (hours).
+    async fn ends(&mut self) -> bool {
+        let read = async { while let Ok(Some(_)) = self.response.chunk().await {} };
+        tokio::time::timeout(std::time::Duration::from_secs(60), read)
+            .await
+            .is_ok()
+    }
+
     /// The next event (comments skipped): its id and data. Fails after a
     /// minute rather than hang the suite.
     async fn next(&mut self) -> (i64, Value) {
@@ -78,6 +88,8 @@ struct Setup {
     /// A1's device (signed in by the nurse) and a second device of A1.
     writer: String,
     reader: String,
+    /// The second device's id.
+    reader_device: i64,
     nurse: i64,
 }
 
@@ -104,6 +116,7 @@ async fn setup(config: tend_api::identity::IdentityConfig) -> Setup {
         w,
         writer,
         reader,
+        reader_device: second,
         nurse,
     }
 }
@@ -323,6 +336,54 @@ async fn an_acknowledgement_reaches_connections_on_every_instance_and_a_second_k
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r:?}");
+}
+
+#[tokio::test]
+async fn a_deactivated_device_stops_listening_at_once_on_every_instance() {
+    let s = setup(quiet()).await;
+    let (other, _server) = s.app.second_instance_with(quiet()).await;
+    let mut here = Events::open(&s.app.base, &s.reader, None).await;
+    let mut there = Events::open(&other, &s.reader, None).await;
+    let mut colleague = Events::open(&other, &s.writer, None).await;
+    let reader_id = s.reader_device;
+
+    let r = s
+        .app
+        .post(
+            &format!("/api/devices/{reader_id}/deactivate"),
+            s.w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    // Ended on the instance that deactivated it and, by NOTIFY, on the other.
+    assert!(
+        here.ends().await,
+        "the deactivated device still listens here"
+    );
+    assert!(
+        there.ends().await,
+        "the deactivated device still listens on the other instance"
+    );
+    // A colleague's device on the same instance keeps its channel.
+    raise(
+        &s.app,
+        &s.writer,
+        s.w.a1.patient,
+        s.nurse,
+        "exit_door",
+        None,
+    )
+    .await;
+    assert_eq!(colleague.next().await.1["event"], "raised");
+    // And the deactivated device cannot open it again.
+    let again = reqwest::Client::new()
+        .get(format!("{}/api/devices/events", s.app.base))
+        .bearer_auth(&s.reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
