@@ -34,7 +34,7 @@ use tend_domain::records::{CareNote, RecordBody};
 use tend_domain::wire::Secret;
 use tend_domain::{DeviceStatus, ErrorCode, Role};
 
-use helpers::{insert_user, spawn_app, token_for, world, PASSWORD};
+use helpers::{insert_user, spawn_app, token_for, world, TestApp, World, PASSWORD};
 
 const BADGE: [u8; 7] = [0x04, 0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6];
 const BADGE_HEX: &str = "04A1B2C3D4E5F6";
@@ -98,6 +98,31 @@ impl DeviceEvents for Recorder {
 
 /// The app's configuration for a device of its own: its data directory, a
 /// machine-id below a temporary root, the test server, a 1 s heartbeat.
+/// A fresh enrollment code for A1, as its facility administrator makes one.
+async fn enrollment_code(app: &TestApp, w: &World) -> String {
+    let r = app
+        .post(
+            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
+            w.token(Role::FacilityAdmin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+    r.body["code"].as_str().unwrap().to_owned()
+}
+
+/// A machine of its own: a fresh /etc/machine-id below a temporary root.
+fn machine() -> tempfile::TempDir {
+    let machine = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
+    std::fs::write(
+        machine.path().join("etc/machine-id"),
+        format!("{}\n", uuid::Uuid::new_v4().simple()),
+    )
+    .unwrap();
+    machine
+}
+
 fn config(data_dir: &std::path::Path, machine: &std::path::Path, server: &str) -> AppConfig {
     let file = data_dir.join("tend.toml");
     std::fs::write(&file, format!("server_url = \"{server}\"\n")).unwrap();
@@ -150,24 +175,10 @@ async fn enroll_badge_tap_document_sync_then_deactivation_wipes_the_device() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
-    let r = app
-        .post(
-            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
-            w.token(Role::FacilityAdmin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    let code = r.body["code"].as_str().unwrap().to_owned();
+    let code = enrollment_code(&app, &w).await;
 
     let data_dir = tempfile::tempdir().unwrap();
-    let machine = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-    std::fs::write(
-        machine.path().join("etc/machine-id"),
-        format!("{}\n", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap();
+    let machine = machine();
     let runtime = DeviceRuntime::new(
         &config(data_dir.path(), machine.path(), &app.base),
         "0.1.0",
@@ -475,23 +486,9 @@ async fn a_wandering_alert_written_on_another_device_reaches_the_runtime_live() 
         .execute(&app.owner)
         .await
         .unwrap();
-    let r = app
-        .post(
-            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
-            w.token(Role::FacilityAdmin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    let code = r.body["code"].as_str().unwrap().to_owned();
+    let code = enrollment_code(&app, &w).await;
     let data_dir = tempfile::tempdir().unwrap();
-    let machine = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-    std::fs::write(
-        machine.path().join("etc/machine-id"),
-        format!("{}\n", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap();
+    let machine = machine();
     let runtime = DeviceRuntime::new(
         &config(data_dir.path(), machine.path(), &app.base),
         "0.1.0",
@@ -592,24 +589,10 @@ async fn the_device_and_the_signed_in_person_each_choose_a_language() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
-    let r = app
-        .post(
-            &format!("/api/facilities/{}/enrollment-codes", w.a1.facility),
-            w.token(Role::FacilityAdmin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    let code = r.body["code"].as_str().unwrap().to_owned();
+    let code = enrollment_code(&app, &w).await;
 
     let data_dir = tempfile::tempdir().unwrap();
-    let machine = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(machine.path().join("etc")).unwrap();
-    std::fs::write(
-        machine.path().join("etc/machine-id"),
-        format!("{}\n", uuid::Uuid::new_v4().simple()),
-    )
-    .unwrap();
+    let machine = machine();
     let config = config(data_dir.path(), machine.path(), &app.base);
     let runtime = DeviceRuntime::new(&config, "0.1.0", Instant::now());
     let told = Arc::new(Recorder::default());
