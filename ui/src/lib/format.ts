@@ -160,27 +160,34 @@ const DEVICE_TYPE_KEYS = {
   BADGE_READER: "common.deviceTypes.BADGE_READER",
 } as const satisfies Record<DeviceType, `common.deviceTypes.${DeviceType}`>;
 
+type NameKey =
+  | (typeof ROLE_KEYS)[Role]
+  | (typeof FACILITY_TYPE_KEYS)[FacilityType]
+  | (typeof ORGANIZATION_TYPE_KEYS)[OrganizationType]
+  | (typeof DEVICE_TYPE_KEYS)[DeviceType];
+
+/** The words for `code` from one of the tables above; a code this build does not know, as itself. */
+function nameIn<Code extends string>(table: Readonly<Record<Code, NameKey>>, code: Code): string {
+  const key: NameKey | undefined = table[code];
+  return key ? t(key) : code;
+}
+
 /** "Registered nurse (RN)" / "Enfermero/a registrado/a (RN)"; an unknown code as itself. */
 export function roleName(role: Role): string {
-  const key = ROLE_KEYS[role] as (typeof ROLE_KEYS)[Role] | undefined;
-  return key ? t(key) : role;
+  return nameIn(ROLE_KEYS, role);
 }
 
 /** "Memory care" / "Cuidado de la memoria"; an unknown code as itself. */
 export function facilityTypeName(type: FacilityType): string {
-  const key = FACILITY_TYPE_KEYS[type] as (typeof FACILITY_TYPE_KEYS)[FacilityType] | undefined;
-  return key ? t(key) : type;
+  return nameIn(FACILITY_TYPE_KEYS, type);
 }
 
 /** "Skilled nursing chain"; "Type not set" for an organization created without one. */
 export function organizationTypeName(type: OrganizationType | null | undefined): string {
-  if (type == null) return t("common.organizationTypes.notSet");
-  const key = ORGANIZATION_TYPE_KEYS[type] as (typeof ORGANIZATION_TYPE_KEYS)[OrganizationType] | undefined;
-  return key ? t(key) : type;
+  return type == null ? t("common.organizationTypes.notSet") : nameIn(ORGANIZATION_TYPE_KEYS, type);
 }
 
 /** "Tablet" / "Tableta"; an unknown code as itself. */
 export function deviceTypeName(type: DeviceType): string {
-  const key = DEVICE_TYPE_KEYS[type] as (typeof DEVICE_TYPE_KEYS)[DeviceType] | undefined;
-  return key ? t(key) : type;
+  return nameIn(DEVICE_TYPE_KEYS, type);
 }

@@ -1,6 +1,7 @@
 // Wire values the component tests share.
 
-import type { DeviceSummary } from "$lib/bindings";
+import type { DeviceSummary, FacilityDetail_Serialize } from "$lib/bindings";
+import { DEFAULT_POLICY } from "./ipc";
 
 /** An active, online, synced nurse workstation with a keyring; `overrides` change what a test is about. */
 export function deviceSummary(overrides: Partial<DeviceSummary> = {}): DeviceSummary {
@@ -36,3 +37,27 @@ export const NO_CARE_DETAILS = {
   fall_risk: null,
   emergency_contact: null,
 } as const;
+
+/** Sunrise ALF - North Campus as the console reads it, its policy a little off the defaults. */
+export function facilityDetail(overrides: Partial<FacilityDetail_Serialize> = {}): FacilityDetail_Serialize {
+  return {
+    id: 10,
+    organization_id: 1,
+    name: "Sunrise ALF - North Campus",
+    facility_type: "ALF",
+    medicaid_provider_number: null,
+    medicare_provider_number: null,
+    state_license_number: null,
+    licensed_beds: 32,
+    current_census: 28,
+    occupancy_rate: 87.5,
+    available_beds: 4,
+    address: null,
+    timezone: "America/Chicago",
+    features: { family_portal: true },
+    device_protection_minimum: "encrypted",
+    policy: { ...DEFAULT_POLICY, idle_lock_kiosk_secs: 90, pin_min_digits: 6 },
+    is_active: true,
+    ...overrides,
+  };
+}

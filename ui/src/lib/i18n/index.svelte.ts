@@ -64,12 +64,7 @@ const untypedT = instance.t.bind(instance) as unknown as (key: string | string[]
 export const t: TFunction = ((key: string | string[], options?: Record<string, unknown>) =>
   untypedT(key, { ...options, lng: currentLanguage() })) as unknown as TFunction;
 
-/** Translates in a fixed language, whatever is shown (e.g. a label naming the other language). */
-export function tIn(language: Language): TFunction {
-  return instance.getFixedT(language);
-}
-
-export function isLanguage(value: unknown): value is Language {
+function isLanguage(value: unknown): value is Language {
   return value === "en" || value === "es";
 }
 

@@ -5,12 +5,12 @@ import {
   DOMAIN_RULES,
   type AdminUser,
   type AppError,
-  type FacilityDetail_Serialize,
   type FacilitySummary,
   type OrganizationDetail_Serialize,
 } from "$lib/bindings";
 import { DEFAULT_POLICY, mockCommands, reject, Rejection } from "../../../test/ipc";
 import { setDeviceLanguage } from "$lib/i18n/index.svelte";
+import { facilityDetail } from "../../../test/fixtures";
 import FacilitiesSection from "./FacilitiesSection.svelte";
 
 function admin(role: AdminUser["role"]): AdminUser {
@@ -42,25 +42,12 @@ const FACILITIES: FacilitySummary[] = [
   { id: 10, organization_id: 1, name: "Sunrise ALF - North Campus", facility_type: "ALF", is_active: true, timezone: "America/Chicago" },
 ];
 
-const NORTH: FacilityDetail_Serialize = {
-  id: 10,
-  organization_id: 1,
-  name: "Sunrise ALF - North Campus",
-  facility_type: "ALF",
-  medicaid_provider_number: null,
+const NORTH = facilityDetail({
   medicare_provider_number: "245001",
-  state_license_number: null,
-  licensed_beds: 32,
-  current_census: 28,
-  occupancy_rate: 87.5,
-  available_beds: 4,
   address: "1200 County Road E",
-  timezone: "America/Chicago",
   features: { family_portal: true, future_feature: true },
-  device_protection_minimum: "encrypted",
   policy: DEFAULT_POLICY,
-  is_active: true,
-};
+});
 
 /** A refusal naming fields, the way Rust's AppError carries them. */
 function fieldsError(code: AppError["code"], fields: Record<string, string[]>): Rejection {

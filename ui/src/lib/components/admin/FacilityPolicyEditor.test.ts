@@ -1,30 +1,12 @@
 import { render, screen, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
-import type { FacilityDetail_Serialize } from "$lib/bindings";
 import { POLICY_GROUPS } from "$lib/admin-directory";
-import { DEFAULT_POLICY, mockCommands, reject } from "../../../test/ipc";
+import { mockCommands, reject } from "../../../test/ipc";
+import { facilityDetail } from "../../../test/fixtures";
 import FacilityPolicyEditor from "./FacilityPolicyEditor.svelte";
 
-const NORTH: FacilityDetail_Serialize = {
-  id: 10,
-  organization_id: 1,
-  name: "Sunrise ALF - North Campus",
-  facility_type: "ALF",
-  medicaid_provider_number: null,
-  medicare_provider_number: null,
-  state_license_number: null,
-  licensed_beds: 32,
-  current_census: 28,
-  occupancy_rate: 87.5,
-  available_beds: 4,
-  address: null,
-  timezone: "America/Chicago",
-  features: { family_portal: true },
-  device_protection_minimum: "encrypted",
-  policy: { ...DEFAULT_POLICY, idle_lock_kiosk_secs: 90, pin_min_digits: 6 },
-  is_active: true,
-};
+const NORTH = facilityDetail();
 
 describe("FacilityPolicyEditor", () => {
   it("shows the full editor's policy part, every number from the facility, and nothing else", () => {
